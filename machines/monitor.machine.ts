@@ -1,0 +1,141 @@
+// The monitor: parent of one proxy actor per configured proxy (systemId = proxy id). It drives the
+// check ticks, tells its children whether they are supervised, and passes runtime settings down.
+// Status is not copied up: `summarize()` reads the children's snapshots when asked.
+//
+//   booting --BOOT--> watching | paused      watching <--START/STOP--> paused
+//
+// Like the proxy machine it holds no timers: the tick timer and the probes are effects provided by
+// src/supervisor, and TICK comes back as an event carrying its time.
+import { assign, enqueueActions, setup, stopChild, type AnyActorRef } from 'xstate';
+import { initialContext, addStats, policyFrom, type MonitorContext, type MonitorInput, type ProxyEntry } from './monitor/context.ts';
+import type { MonitorEvent } from './monitor/events.ts';
+import type { ProxyEvent } from './proxy/events.ts';
+import { proxyMachine } from './proxy.machine.ts';
+
+export const monitorMachine = setup({
+  types: {
+    context: {} as MonitorContext,
+    events: {} as MonitorEvent,
+    input: {} as MonitorInput,
+  },
+  actors: { proxy: proxyMachine },
+  guards: {
+    monitoringOn: ({ context }) => context.settings.enable,
+    turnsMonitoringOff: ({ context, event }) => event.type === 'CONFIGURE' && context.settings.enable && !event.settings.enable,
+    turnsMonitoringOn: ({ context, event }) => event.type === 'CONFIGURE' && !context.settings.enable && event.settings.enable,
+  },
+  actions: {
+    // Effects, provided by src/supervisor/effects.ts.
+    // armTick waits `settings.check_interval` and sends TICK; checkProxies probes the proxies
+    // `proxiesDueForCheck()` names and sends each its result.
+    armTick: () => {},
+    cancelTick: () => {},
+    checkProxies: () => {},
+
+    spawnInitialProxies: enqueueActions(({ context, enqueue }) => {
+      for (const proxy of context.initialProxies) {
+        enqueue.spawnChild('proxy', { id: proxy.id, systemId: proxy.id, input: proxyInput(context, proxy) });
+      }
+      enqueue.assign({ initialProxies: [] });
+    }),
+    bootProxies: enqueueActions(({ event, self, enqueue }) => {
+      for (const child of children(self)) enqueue.sendTo(child, { type: 'BOOT', at: event.at });
+    }),
+    superviseProxies: enqueueActions(({ event, self, enqueue }) => {
+      for (const child of children(self)) enqueue.sendTo(child, { type: 'SUPERVISE', at: event.at, active: true });
+    }),
+    releaseProxies: enqueueActions(({ event, self, enqueue }) => {
+      for (const child of children(self)) enqueue.sendTo(child, { type: 'SUPERVISE', at: event.at, active: false });
+    }),
+    countCheckRound: assign(({ context, event }) => ({ totalChecks: context.totalChecks + 1, lastCheckAt: event.at })),
+    applySettings: enqueueActions(({ event, self, enqueue }) => {
+      if (event.type !== 'CONFIGURE') return;
+      const policy = policyFrom(event.settings);
+      for (const child of children(self)) {
+        const { id, monitored } = child.getSnapshot().context as { id: string; monitored: boolean };
+        enqueue.sendTo(child, { type: 'CONFIGURE', at: event.at, policy, monitored: event.monitored?.[id] ?? monitored });
+      }
+      enqueue.assign({ settings: event.settings });
+    }),
+    addProxy: enqueueActions(({ context, event, enqueue, self }) => {
+      if (event.type !== 'ADD_PROXY') return;
+      const { id } = event.proxy;
+      enqueue.spawnChild('proxy', { id, systemId: id, input: proxyInput(context, event.proxy) });
+      // The new child is not in our snapshot yet: address it by system id once spawned.
+      const supervise: ProxyEvent = { type: 'SUPERVISE', at: event.at, active: self.getSnapshot().matches('watching') };
+      const boot: ProxyEvent = { type: 'BOOT', at: event.at };
+      enqueue.sendTo(({ system }) => system.get(id), supervise);
+      enqueue.sendTo(({ system }) => system.get(id), boot);
+    }),
+    retireProxy: enqueueActions(({ event, enqueue, system }) => {
+      if (event.type !== 'REMOVE_PROXY') return;
+      const child = system.get(event.id);
+      const retire: ProxyEvent = { type: 'RETIRE', at: event.at };
+      if (child) enqueue.sendTo(child, retire);
+    }),
+    forgetProxy: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'PROXY_RETIRED') return;
+      enqueue.assign({ retiredStats: addStats(context.retiredStats, event.stats) });
+      enqueue(stopChild(event.id));
+    }),
+  },
+}).createMachine({
+  id: 'monitor',
+  context: ({ input }) => initialContext(input),
+  entry: 'spawnInitialProxies',
+  initial: 'booting',
+  on: {
+    ADD_PROXY: { actions: 'addProxy' },
+    REMOVE_PROXY: { actions: 'retireProxy' },
+    PROXY_RETIRED: { actions: 'forgetProxy' },
+    CONFIGURE: { actions: 'applySettings' },
+  },
+  states: {
+    booting: {
+      on: {
+        BOOT: [
+          { guard: 'monitoringOn', target: 'watching', actions: 'bootProxies' },
+          { target: 'paused', actions: 'bootProxies' },
+        ],
+      },
+    },
+    watching: {
+      entry: ['superviseProxies', 'armTick'],
+      exit: 'cancelTick',
+      on: {
+        TICK: {
+          actions: [
+            'countCheckRound',
+            'checkProxies',
+            'armTick',
+          ],
+        },
+        STOP: 'paused',
+        CONFIGURE: [
+          { guard: 'turnsMonitoringOff', target: 'paused', actions: 'applySettings' },
+          // A new interval applies from now on: re-arm the pending tick with it.
+          { actions: ['applySettings', 'cancelTick', 'armTick'] },
+        ],
+      },
+    },
+    paused: {
+      entry: 'releaseProxies',
+      on: {
+        START: 'watching',
+        CONFIGURE: [{ guard: 'turnsMonitoringOn', target: 'watching', actions: 'applySettings' }, { actions: 'applySettings' }],
+      },
+    },
+  },
+});
+
+function children(self: AnyActorRef): AnyActorRef[] {
+  return Object.values((self.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children).filter(
+    (child): child is AnyActorRef => child !== undefined,
+  );
+}
+
+function proxyInput(context: MonitorContext, proxy: ProxyEntry) {
+  return { id: proxy.id, policy: policyFrom(context.settings), monitored: proxy.monitored, memory: proxy.memory };
+}
+
+export type MonitorMachine = typeof monitorMachine;

@@ -1,0 +1,60 @@
+import type { ProxyMemory, ProxyStats } from '../proxy/context.ts';
+import { emptyStats } from '../proxy/context.ts';
+import { HOUR_MS, type RestartPolicy } from '../proxy/policy.ts';
+
+/** The `proxy.monitor` settings, in the config file's names and units (seconds). */
+export interface MonitorSettings {
+  enable: boolean;
+  check_interval: number;
+  restart_cooldown: number;
+  max_restarts: number;
+  health_timeout: number;
+  check_concurrency: number;
+  failure_threshold: number;
+  start_grace: number;
+  stop_timeout: number;
+  stable_uptime: number;
+  backoff: { initial: number; factor: number; max: number };
+}
+
+/** A proxy as the monitor knows it: no command, no secrets, just what the decisions need. */
+export interface ProxyEntry {
+  id: string;
+  monitored: boolean;
+  memory?: Partial<ProxyMemory>;
+}
+
+export interface MonitorInput {
+  settings: MonitorSettings;
+  proxies: ProxyEntry[];
+}
+
+export interface MonitorContext {
+  settings: MonitorSettings;
+  totalChecks: number;
+  lastCheckAt: number | null;
+  /** Counters of proxies removed at run time: the totals must not shrink when a proxy leaves. */
+  retiredStats: ProxyStats;
+  /** The proxies to spawn when the machine starts (consumed once). */
+  initialProxies: ProxyEntry[];
+}
+
+export function policyFrom(settings: MonitorSettings): RestartPolicy {
+  return {
+    cooldownMs: settings.restart_cooldown * 1000,
+    maxRestarts: settings.max_restarts,
+    windowMs: HOUR_MS,
+    backoff: { initialMs: settings.backoff.initial * 1000, factor: settings.backoff.factor, maxMs: settings.backoff.max * 1000 },
+    stableUptimeMs: settings.stable_uptime * 1000,
+    failureThreshold: settings.failure_threshold,
+    startGraceMs: settings.start_grace * 1000,
+  };
+}
+
+export function initialContext(input: MonitorInput): MonitorContext {
+  return { settings: input.settings, totalChecks: 0, lastCheckAt: null, retiredStats: emptyStats, initialProxies: input.proxies };
+}
+
+export function addStats(a: ProxyStats, b: ProxyStats): ProxyStats {
+  return { checks: a.checks + b.checks, restarts: a.restarts + b.restarts, successes: a.successes + b.successes, failures: a.failures + b.failures };
+}

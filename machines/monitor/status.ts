@@ -1,0 +1,79 @@
+// Aggregate status, computed on demand from the children's snapshots. Copying every child's state
+// into the parent on each change would be quadratic (see XSTATE-NOTES.md); reading is linear.
+import type { AnyActorRef, SnapshotFrom } from 'xstate';
+import { monitoringEnabled, monitoringWanted, type ProxyContext, type ProxyPhase } from '../proxy/context.ts';
+import type { MonitorContext } from './context.ts';
+import { addStats } from './context.ts';
+
+export interface ProxyView {
+  id: string;
+  ref: AnyActorRef;
+  phase: ProxyPhase;
+  /** The full state value, sub-states included (e.g. { crashed: 'waiting' }). */
+  state: unknown;
+  context: ProxyContext;
+}
+
+export interface MonitorStatus {
+  running: boolean;
+  total_proxies: number;
+  enabled_proxies: number;
+  status_count: Record<Exclude<ProxyPhase, never>, number>;
+  stats: {
+    total_checks: number;
+    total_restarts: number;
+    success_restarts: number;
+    failed_restarts: number;
+    last_check_time: string | null;
+  };
+}
+
+interface MonitorLikeSnapshot {
+  context: MonitorContext;
+  children: Record<string, AnyActorRef | undefined>;
+  matches(state: 'watching'): boolean;
+}
+
+export function proxyViews(snapshot: MonitorLikeSnapshot): ProxyView[] {
+  const views: ProxyView[] = [];
+  for (const child of Object.values(snapshot.children)) {
+    if (!child) continue;
+    const s = child.getSnapshot() as SnapshotFrom<typeof import('../proxy.machine.ts').proxyMachine>;
+    if (s.status !== 'active') continue;
+    views.push({ id: s.context.id, ref: child, phase: s.context.phase, state: s.value, context: s.context });
+  }
+  return views;
+}
+
+/** Running proxies whose monitoring is on: the ones a check tick probes. */
+export function proxiesDueForCheck(snapshot: MonitorLikeSnapshot): ProxyView[] {
+  return proxyViews(snapshot).filter(
+    (view) => monitoringEnabled(view.context) && typeof view.state === 'object' && (view.state as { running?: string }).running === 'up',
+  );
+}
+
+export function summarize(snapshot: MonitorLikeSnapshot): MonitorStatus {
+  const views = proxyViews(snapshot);
+  const status_count = { unknown: 0, running: 0, stopped: 0, crashed: 0, restarting: 0 };
+  let stats = snapshot.context.retiredStats;
+  let enabled = 0;
+  for (const view of views) {
+    status_count[view.phase] += 1;
+    stats = addStats(stats, view.context.stats);
+    if (monitoringWanted(view.context)) enabled += 1;
+  }
+  const { lastCheckAt, totalChecks } = snapshot.context;
+  return {
+    running: snapshot.matches('watching'),
+    total_proxies: views.length,
+    enabled_proxies: enabled,
+    status_count,
+    stats: {
+      total_checks: totalChecks,
+      total_restarts: stats.restarts,
+      success_restarts: stats.successes,
+      failed_restarts: stats.failures,
+      last_check_time: lastCheckAt === null ? null : new Date(lastCheckAt).toISOString(),
+    },
+  };
+}

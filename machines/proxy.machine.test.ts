@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { fakeSpec } from '../test/support/fake-world.ts';
+import { startHarness } from '../test/support/harness.ts';
+
+describe('proxy machine: the seed transitions', () => {
+  it('unknown -> running: boot spawns the process', async () => {
+    const h = await startHarness();
+    expect(h.state()).toBe('running.up');
+    expect(h.world.log).toContain('spawn ss-1');
+    expect(h.reportsOf('state_change')[0]).toMatchObject({ from: 'unknown', to: 'running' });
+  });
+
+  it('unknown -> stopped: a proxy the operator stopped stays stopped at boot', async () => {
+    const h = await startHarness({ memory: { 'ss-1': { wanted: 'down' } } });
+    expect(h.state()).toBe('stopped.down');
+    expect(h.world.log).not.toContain('spawn ss-1');
+  });
+
+  it('running -> crashed -> restarting -> running on an exit', async () => {
+    const h = await startHarness();
+    h.world.crash('ss-1');
+    await h.settle();
+    expect(h.phase()).toBe('running');
+    expect(h.reportsOf('state_change').map((r) => `${r.from}->${r.to}`)).toEqual([
+      'unknown->running',
+      'running->crashed',
+      'crashed->restarting',
+      'restarting->running',
+    ]);
+    const [restart] = h.reportsOf('restart_finished');
+    expect(restart.record).toMatchObject({ reason: 'exited', success: true, manual: false });
+    expect(h.reportsOf('crash_detected')[0]).toMatchObject({ signal: 'SIGKILL', reason: 'process exited on signal SIGKILL' });
+    expect(h.supervisor.status().stats).toMatchObject({ total_restarts: 1, success_restarts: 1, failed_restarts: 0 });
+  });
+
+  it('running -> stopped -> running by operator stop and start', async () => {
+    const h = await startHarness();
+    h.supervisor.command('ss-1', 'STOP');
+    expect(h.state()).toBe('stopped.stopping');
+    await h.settle();
+    expect(h.state()).toBe('stopped.down');
+    expect(h.world.running.has('ss-1')).toBe(false);
+    h.supervisor.command('ss-1', 'START');
+    await h.settle();
+    expect(h.state()).toBe('running.up');
+    expect(h.world.log.filter((l) => l === 'spawn ss-1')).toHaveLength(2);
+  });
+
+  it('restarting -> crashed when the restarted process is not ready in its grace', async () => {
+    const h = await startHarness();
+    h.world.unhealthy.add('ss-1');
+    h.world.crash('ss-1');
+    await h.settle();
+    expect(h.state()).toBe('crashed.waiting');
+    const [restart] = h.reportsOf('restart_finished');
+    expect(restart.record).toMatchObject({ success: false, reason: 'exited' });
+    expect(restart.record.error).toMatch(/not ready/);
+    expect(h.world.log).toContain('kill ss-1');
+  });
+});
+
+describe('proxy machine: guards', () => {
+  it('a crash inside the cooldown waits for its end, then restarts (never dropped)', async () => {
+    const h = await startHarness({ settings: { restart_cooldown: 60 } });
+    h.world.crash('ss-1');
+    await h.settle();
+    const firstAttempt = h.world.clock.now();
+    await h.advance(10_000);
+    h.world.crash('ss-1');
+    await h.settle();
+    expect(h.state()).toBe('crashed.waiting');
+    const why = h.proxy().context.decision!;
+    expect(why).toMatchObject({ verdict: 'withheld', guard: 'cooldown', nextAttemptAt: firstAttempt + 60_000 });
+    expect(why.inputs.cooldownRemainingMs).toBe(50_000);
+    await h.advance(49_900);
+    expect(h.state()).toBe('crashed.waiting');
+    await h.advance(200);
+    expect(h.state()).toBe('running.up');
+    expect(h.reportsOf('restart_finished')).toHaveLength(2);
+  });
+
+  it('at the hourly cap the proxy stays crashed, says when a slot frees, and restarts then', async () => {
+    const h = await startHarness({ settings: { restart_cooldown: 1, max_restarts: 3 } });
+    const attempts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      h.world.crash('ss-1');
+      attempts.push(h.world.clock.now());
+      await h.settle();
+      expect(h.state()).toBe('running.up');
+      await h.advance(5_000);
+    }
+    h.world.crash('ss-1');
+    await h.settle();
+    expect(h.state()).toBe('crashed.waiting');
+    const why = h.proxy().context.decision!;
+    expect(why).toMatchObject({ guard: 'restart_cap', nextAttemptAt: attempts[0] + 3_600_000 });
+    expect(why.inputs).toMatchObject({ restartsInWindow: 3, maxRestarts: 3 });
+    expect(why.message).toMatch(/restart cap reached \(3\/3/);
+    expect(h.reportsOf('restart_withheld').at(-1)!.decision.guard).toBe('restart_cap');
+    await h.advance(attempts[0] + 3_600_000 - h.world.clock.now() - 100);
+    expect(h.state()).toBe('crashed.waiting');
+    await h.advance(200);
+    expect(h.state()).toBe('running.up');
+  });
+
+  it('a failed restart is retried with exponential backoff inside the cooldown', async () => {
+    const h = await startHarness({ settings: { restart_cooldown: 0, backoff: { initial: 2, factor: 2, max: 10 } } });
+    h.world.spawnFails.add('ss-1');
+    const t0 = h.world.clock.now();
+    h.world.crash('ss-1');
+    await h.settle();
+    // Attempt 1 at t0 fails; then 2s, 4s, 8s, 10s (capped) between attempts.
+    await h.advance(30_000);
+    const attempts = h.reportsOf('restart_finished').map((r) => r.record.at - t0);
+    expect(attempts).toEqual([0, 2_000, 6_000, 14_000, 24_000]);
+    expect(h.reportsOf('restart_finished').every((r) => !r.record.success)).toBe(true);
+    expect(h.proxy().context.decision).toMatchObject({ guard: 'backoff' });
+    h.world.spawnFails.delete('ss-1');
+    await h.advance(10_000);
+    expect(h.state()).toBe('running.up');
+    expect(h.supervisor.status().stats).toMatchObject({ total_restarts: 6, success_restarts: 1, failed_restarts: 5 });
+  });
+
+  it('backoff resets after a stable uptime', async () => {
+    const h = await startHarness({ settings: { restart_cooldown: 0, stable_uptime: 60, backoff: { initial: 5, factor: 2, max: 300 } } });
+    h.world.spawnFails.add('ss-1');
+    h.world.crash('ss-1');
+    await h.settle();
+    await h.advance(5_000);
+    h.world.spawnFails.delete('ss-1');
+    await h.advance(10_000);
+    expect(h.state()).toBe('running.up');
+    expect(h.proxy().context.consecutiveFailures).toBe(2);
+    await h.advance(61_000);
+    h.world.crash('ss-1');
+    await h.settle();
+    expect(h.state()).toBe('running.up');
+    expect(h.proxy().context.consecutiveFailures).toBe(0);
+  });
+
+  it('a disabled proxy is never checked nor restarted, and resumes when enabled', async () => {
+    const h = await startHarness();
+    h.supervisor.command('ss-1', 'DISABLE');
+    await h.advance(31_000);
+    expect(h.world.log).not.toContain('probe ss-1');
+    h.world.crash('ss-1');
+    await h.settle();
+    expect(h.state()).toBe('crashed.held');
+    expect(h.proxy().context.decision).toMatchObject({ verdict: 'held', guard: 'monitoring_disabled', nextAttemptAt: null });
+    await h.advance(3_600_000);
+    expect(h.world.log.filter((l) => l === 'spawn ss-1')).toHaveLength(1);
+    h.supervisor.command('ss-1', 'ENABLE');
+    await h.settle();
+    expect(h.state()).toBe('running.up');
+  });
+
+  it('enable: false starts proxies but never checks or restarts them', async () => {
+    const h = await startHarness({ settings: { enable: false } });
+    expect(h.state()).toBe('running.up');
+    await h.advance(120_000);
+    expect(h.world.log.some((l) => l.startsWith('probe'))).toBe(false);
+    h.world.crash('ss-1');
+    await h.settle();
+    expect(h.state()).toBe('crashed.held');
+    expect(h.supervisor.status()).toMatchObject({ running: false, enabled_proxies: 1 });
+  });
+
+  it('a hung process fails its checks, is killed and restarted', async () => {
+    const h = await startHarness({ settings: { check_interval: 10, failure_threshold: 3 } });
+    h.world.unhealthy.add('ss-1');
+    await h.advance(20_000);
+    expect(h.proxy().context.checkFailures).toBe(2);
+    expect(h.phase()).toBe('running');
+    h.world.unhealthy.delete('ss-1');
+    h.world.stubborn.add('ss-1');
+    h.world.unhealthy.add('ss-1');
+    await h.advance(10_000);
+    expect(h.state()).toBe('crashed.reaping');
+    expect(h.world.log).toContain('kill ss-1');
+    h.world.unhealthy.delete('ss-1');
+    await h.advance(10_000); // stop_timeout: the stubborn process is killed
+    expect(h.state()).toBe('running.up');
+    expect(h.reportsOf('restart_finished')[0].record.reason).toBe('health_check_failed');
+  });
+
+  it('a proxy whose binary is missing is crashed, counts failed restarts and always has a next attempt', async () => {
+    const h = await startHarness({ specs: [fakeSpec('ss-1'), fakeSpec('ghost')], settings: { restart_cooldown: 5 } });
+    h.world.spawnFails.add('ghost');
+    h.supervisor.command('ghost', 'RESTART');
+    await h.settle();
+    await h.advance(60_000);
+    expect(h.phase('ghost')).toBe('crashed');
+    const ghost = h.proxy('ghost').context;
+    expect(ghost.stats.failures).toBeGreaterThan(3);
+    expect(ghost.decision?.nextAttemptAt).toBeGreaterThan(h.world.clock.now());
+    expect(h.state('ss-1')).toBe('running.up');
+    expect(h.errors).toEqual([]);
+  });
+});

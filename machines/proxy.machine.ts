@@ -1,0 +1,244 @@
+// One proxy's lifecycle: exactly the seed's five states and eight edges.
+//
+//   unknown -> running | stopped     running -> crashed | stopped     stopped -> running
+//   crashed -> restarting            restarting -> running | crashed
+//
+// The machine holds no timers and does no I/O. Its effects (spawn, kill, readiness probe, wake-up
+// timer) are declared here as stubs and provided by src/supervisor; their results come back as
+// events carrying the time they happened. Sub-states only refine a top-level state.
+import { and, assign, emit, sendParent, setup } from 'xstate';
+import * as update from './proxy/actions.ts';
+import { initialContext, type ProxyContext, type ProxyInput, type ProxyPhase } from './proxy/context.ts';
+import type { ProxyEmitted, ProxyEvent } from './proxy/events.ts';
+import { guards } from './proxy/guards.ts';
+
+/** Entry of a top-level state: report the change (from the previous phase), then remember it. */
+const enter = (phase: ProxyPhase) =>
+  [
+    { type: 'announcePhase', params: { phase } },
+    { type: 'enterPhase', params: { phase } },
+  ] as const;
+
+export const proxyMachine = setup({
+  types: {
+    context: {} as ProxyContext,
+    events: {} as ProxyEvent,
+    input: {} as ProxyInput,
+    emitted: {} as ProxyEmitted,
+  },
+  guards,
+  actions: {
+    // Effects, provided by src/supervisor/effects.ts.
+    spawnProcess: () => {},
+    adoptProcess: () => {},
+    killProcess: () => {},
+    verifyReadiness: (_, _params: { deadline: number }) => {},
+    cancelReadiness: () => {},
+    armWakeTimer: (_, _params: { at: number }) => {},
+    cancelWakeTimer: () => {},
+
+    // Context updates.
+    processStarted: assign(({ context, event }) => update.processStarted(context, event)),
+    processGone: assign(({ context, event }) => update.processGone(context, event)),
+    noteCrash: assign(({ context, event }) => update.noteCrash(context, event)),
+    recordCheck: assign(({ context, event }) => update.recordCheck(context, event)),
+    beginAutomaticRestart: assign(({ context, event }) => update.beginAutomaticRestart(context, event)),
+    beginManualRestart: assign(({ context, event }) => update.beginManualRestart(context, event)),
+    recordWithheld: assign(({ context, event }) => update.recordWithheld(context, event)),
+    recordHeld: assign(({ context, event }) => update.recordHeld(context, event)),
+    restartSucceeded: assign(({ context, event }) => update.restartSucceeded(context, event)),
+    restartFailed: assign(({ context, event }) => update.restartFailed(context, event)),
+    wantUp: assign(({ context, event }) => update.wantUp(context, event)),
+    wantRestart: assign(({ context, event }) => update.wantRestart(context, event)),
+    wantDown: assign(({ context, event }) => update.wantDown(context, event)),
+    retire: assign(({ context, event }) => update.retire(context, event)),
+    requestManualRestart: assign(({ context, event }) => update.requestManualRestart(context, event)),
+    applySettings: assign(({ context, event }) => update.applySettings(context, event)),
+
+    // Reports to the outside world.
+    enterPhase: assign((_, params: { phase: ProxyPhase }) => ({ phase: params.phase })),
+    announcePhase: emit(({ context, event }, params: { phase: ProxyPhase }) => ({
+      type: 'state_change' as const,
+      proxyId: context.id,
+      at: event.at,
+      from: context.phase,
+      to: params.phase,
+      reason: context.reason,
+    })),
+    reportCrash: emit(({ context, event }) => ({
+      type: 'crash_detected' as const,
+      proxyId: context.id,
+      at: event.at,
+      reason: context.reason,
+      exitCode: event.type === 'EXITED' ? event.code : null,
+      signal: event.type === 'EXITED' ? event.signal : null,
+    })),
+    reportRestart: emit(({ context }) => ({ type: 'restart_finished' as const, proxyId: context.id, record: context.lastRestart! })),
+    reportWithheld: emit(({ context }) => ({ type: 'restart_withheld' as const, proxyId: context.id, decision: context.decision! })),
+    reportCheck: emit(({ context }) => ({ type: 'check_finished' as const, proxyId: context.id, ...context.lastCheck! })),
+    reportRetired: sendParent(({ context, event }) => ({ type: 'PROXY_RETIRED' as const, at: event.at, id: context.id, stats: context.stats })),
+  },
+}).createMachine({
+  id: 'proxy',
+  context: ({ input }) => initialContext(input),
+  initial: 'unknown',
+  on: {
+    ENABLE: { actions: 'applySettings' },
+    DISABLE: { actions: 'applySettings' },
+    SUPERVISE: { actions: 'applySettings' },
+    CONFIGURE: { actions: 'applySettings' },
+  },
+  states: {
+    unknown: {
+      on: {
+        BOOT: [
+          { guard: 'wantedDown', target: 'stopped' },
+          { guard: 'hasProcessToAdopt', target: 'running.up', actions: ['processStarted', 'adoptProcess'] },
+          { target: 'running' },
+        ],
+        START: { target: 'running', actions: 'wantUp' },
+        STOP: { target: 'stopped', actions: 'wantDown' },
+        RETIRE: { target: 'stopped', actions: 'retire' },
+      },
+    },
+
+    running: {
+      entry: enter('running'),
+      initial: 'starting',
+      states: {
+        starting: {
+          entry: 'spawnProcess',
+          on: {
+            SPAWNED: { target: 'up', actions: 'processStarted' },
+            SPAWN_FAILED: { target: '#proxy.crashed', actions: ['noteCrash', 'reportCrash'] },
+          },
+        },
+        up: {
+          always: { guard: 'wantedDown', target: '#proxy.stopped.stopping', actions: 'killProcess' },
+          on: {
+            CHECK_PASSED: { actions: ['recordCheck', 'reportCheck'] },
+            CHECK_FAILED: [
+              {
+                guard: 'failureThresholdReached',
+                target: '#proxy.crashed.reaping',
+                actions: ['noteCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'killProcess'],
+              },
+              { actions: ['recordCheck', 'reportCheck'] },
+            ],
+          },
+        },
+      },
+      on: {
+        EXITED: { target: 'crashed', actions: ['noteCrash', 'reportCrash'] },
+        STOP: { target: 'stopped.stopping', actions: ['wantDown', 'killProcess'] },
+        RESTART: { target: 'stopped.stopping', actions: ['wantRestart', 'killProcess'] },
+        RETIRE: { target: 'stopped.stopping', actions: ['retire', 'killProcess'] },
+      },
+    },
+
+    stopped: {
+      entry: enter('stopped'),
+      initial: 'down',
+      states: {
+        stopping: {
+          on: { EXITED: { target: 'down', actions: 'processGone' } },
+        },
+        down: {
+          always: [
+            { guard: 'retiring', target: 'retired' },
+            { guard: 'wantedUp', target: '#proxy.running' },
+          ],
+        },
+        retired: { entry: 'reportRetired' },
+      },
+      on: {
+        START: { actions: 'wantUp' },
+        RESTART: { actions: 'wantRestart' },
+        STOP: { actions: 'wantDown' },
+        RETIRE: { actions: 'retire' },
+      },
+    },
+
+    crashed: {
+      entry: enter('crashed'),
+      initial: 'deciding',
+      states: {
+        // A hung or unready process was sent SIGTERM: wait for its exit before spawning again.
+        reaping: {
+          on: {
+            EXITED: { target: 'deciding', actions: 'processGone' },
+            START: { actions: 'requestManualRestart' },
+            RESTART: { actions: 'requestManualRestart' },
+            STOP: { actions: 'wantDown' },
+            RETIRE: { actions: 'retire' },
+            ENABLE: { actions: 'applySettings' },
+            DISABLE: { actions: 'applySettings' },
+            SUPERVISE: { actions: 'applySettings' },
+            CONFIGURE: { actions: 'applySettings' },
+          },
+        },
+        deciding: {
+          always: [
+            { guard: 'retiring', target: 'held', actions: 'reportRetired' },
+            { guard: 'operatorAskedRestart', target: '#proxy.restarting', actions: 'beginManualRestart' },
+            { guard: 'restartHeld', target: 'held', actions: ['recordHeld', 'reportWithheld'] },
+            {
+              guard: and(['cooldownElapsed', 'underRestartCap', 'backoffElapsed']),
+              target: '#proxy.restarting',
+              actions: 'beginAutomaticRestart',
+            },
+            { target: 'waiting', actions: ['recordWithheld', 'reportWithheld'] },
+          ],
+        },
+        waiting: {
+          entry: { type: 'armWakeTimer', params: ({ context }) => ({ at: context.decision?.nextAttemptAt ?? 0 }) },
+          exit: 'cancelWakeTimer',
+          on: { WAKE: 'deciding' },
+        },
+        // Monitoring is off or the operator stopped it: no automatic restart until that changes.
+        held: {},
+      },
+      // Anything that may change the decision runs it again (a restart may become due at once).
+      on: {
+        START: { target: '.deciding', actions: 'requestManualRestart' },
+        RESTART: { target: '.deciding', actions: 'requestManualRestart' },
+        STOP: { target: '.deciding', actions: 'wantDown' },
+        RETIRE: { target: '.deciding', actions: 'retire' },
+        ENABLE: { target: '.deciding', actions: 'applySettings' },
+        DISABLE: { target: '.deciding', actions: 'applySettings' },
+        SUPERVISE: { target: '.deciding', actions: 'applySettings' },
+        CONFIGURE: { target: '.deciding', actions: 'applySettings' },
+      },
+    },
+
+    restarting: {
+      entry: [...enter('restarting'), 'spawnProcess'],
+      initial: 'spawning',
+      states: {
+        spawning: {
+          on: {
+            SPAWNED: { target: 'verifying', actions: 'processStarted' },
+            SPAWN_FAILED: { target: '#proxy.crashed', actions: ['restartFailed', 'reportRestart'] },
+          },
+        },
+        verifying: {
+          entry: { type: 'verifyReadiness', params: ({ context, event }) => ({ deadline: event.at + context.policy.startGraceMs }) },
+          exit: 'cancelReadiness',
+          on: {
+            READY: { target: '#proxy.running.up', actions: ['restartSucceeded', 'reportRestart'] },
+            NOT_READY: { target: '#proxy.crashed.reaping', actions: ['restartFailed', 'reportRestart', 'killProcess'] },
+          },
+        },
+      },
+      on: {
+        EXITED: { target: 'crashed', actions: ['restartFailed', 'reportRestart'] },
+        START: { actions: 'wantUp' },
+        RESTART: { actions: 'wantRestart' },
+        STOP: { actions: 'wantDown' },
+        RETIRE: { actions: 'retire' },
+      },
+    },
+  },
+});
+
+export type ProxyMachine = typeof proxyMachine;

@@ -1,0 +1,160 @@
+// Context updates, as pure functions of (context, event). The machine wraps each in `assign`.
+import type { ProxyContext, RestartOutcome, RestartReason } from './context.ts';
+import type { ProxyEvent } from './events.ts';
+import { attemptsInWindow, decideRestart, heldDecision } from './policy.ts';
+
+type Update = (context: ProxyContext, event: ProxyEvent) => Partial<ProxyContext>;
+
+function eventOf<T extends ProxyEvent['type']>(event: ProxyEvent, type: T): Extract<ProxyEvent, { type: T }> | undefined {
+  return event.type === type ? (event as Extract<ProxyEvent, { type: T }>) : undefined;
+}
+
+export const processStarted: Update = (context, event) => ({
+  pid: eventOf(event, 'SPAWNED')?.pid ?? context.adoptPid,
+  startedAt: event.at,
+  checkFailures: 0,
+  adoptPid: null,
+});
+
+/** A crash of a running proxy: name its cause, and forget old failures if it had stayed up long enough. */
+export const noteCrash: Update = (context, event) => {
+  const stable = context.startedAt !== null && event.at - context.startedAt >= context.policy.stableUptimeMs;
+  const exited = eventOf(event, 'EXITED');
+  const reason: RestartReason = exited ? 'exited' : event.type === 'SPAWN_FAILED' ? 'spawn_failed' : 'health_check_failed';
+  return {
+    crashReason: reason,
+    reason: crashDescription(event, context),
+    consecutiveFailures: stable ? 0 : context.consecutiveFailures,
+    pid: exited || reason === 'spawn_failed' ? null : context.pid,
+    restart: null,
+  };
+};
+
+function crashDescription(event: ProxyEvent, context: ProxyContext): string {
+  switch (event.type) {
+    case 'EXITED':
+      return event.signal ? `process exited on signal ${event.signal}` : `process exited with code ${event.code}`;
+    case 'SPAWN_FAILED':
+      return `process could not be started: ${event.error}`;
+    case 'CHECK_FAILED':
+      return `health check failed ${context.checkFailures + 1} times in a row: ${event.error}`;
+    default:
+      return event.type.toLowerCase();
+  }
+}
+
+export const processGone: Update = () => ({ pid: null, startedAt: null });
+
+export const recordCheck: Update = (context, event) => {
+  const failed = eventOf(event, 'CHECK_FAILED');
+  const passed = eventOf(event, 'CHECK_PASSED');
+  const durationMs = failed?.durationMs ?? passed?.durationMs ?? 0;
+  return {
+    lastCheck: { at: event.at, ok: !failed, durationMs, ...(failed ? { error: failed.error } : {}) },
+    checkFailures: failed ? context.checkFailures + 1 : 0,
+    stats: { ...context.stats, checks: context.stats.checks + 1 },
+  };
+};
+
+export const beginAutomaticRestart: Update = (context, event) => ({
+  attempts: [...attemptsInWindow(context, context.policy, event.at), event.at],
+  lastAttemptAt: event.at,
+  restart: { reason: context.crashReason, manual: false, startedAt: event.at },
+  decision: decideRestart(context, context.policy, event.at),
+  reason: `automatic restart after: ${context.reason}`,
+});
+
+export const beginManualRestart: Update = (context, event) => ({
+  lastAttemptAt: event.at,
+  decision: { ...decideRestart(context, context.policy, event.at), verdict: 'allowed', guard: null, nextAttemptAt: event.at, message: 'restart requested by the operator (guards bypassed)' },
+  reason: 'restart requested by the operator',
+});
+
+export const recordWithheld: Update = (context, event) => {
+  const decision = decideRestart(context, context.policy, event.at);
+  return { decision, reason: decision.message };
+};
+
+export const recordHeld: Update = (context, event) => {
+  const guard = context.wanted === 'down' ? 'stopped_by_operator' : 'monitoring_disabled';
+  const decision = heldDecision(context, context.policy, event.at, guard);
+  return { decision, reason: decision.message, restart: null };
+};
+
+export function restartOutcome(context: ProxyContext, event: ProxyEvent, success: boolean): RestartOutcome {
+  const restart = context.restart ?? { reason: context.crashReason, manual: false, startedAt: event.at };
+  const error = success ? undefined : failureDescription(event);
+  return {
+    at: restart.startedAt,
+    reason: restart.reason,
+    manual: restart.manual,
+    success,
+    durationMs: event.at - restart.startedAt,
+    ...(error ? { error } : {}),
+  };
+}
+
+function failureDescription(event: ProxyEvent): string {
+  switch (event.type) {
+    case 'SPAWN_FAILED':
+      return event.error;
+    case 'NOT_READY':
+      return `not ready within the start grace: ${event.error}`;
+    case 'EXITED':
+      return event.signal ? `exited at once on signal ${event.signal}` : `exited at once with code ${event.code}`;
+    default:
+      return event.type.toLowerCase();
+  }
+}
+
+export const restartSucceeded: Update = (context, event) => {
+  const outcome = restartOutcome(context, event, true);
+  return {
+    lastRestart: outcome,
+    restart: null,
+    stats: { ...context.stats, restarts: context.stats.restarts + 1, successes: context.stats.successes + 1 },
+    reason: `restart succeeded in ${outcome.durationMs}ms`,
+  };
+};
+
+export const restartFailed: Update = (context, event) => {
+  const outcome = restartOutcome(context, event, false);
+  return {
+    lastRestart: outcome,
+    restart: null,
+    consecutiveFailures: context.consecutiveFailures + 1,
+    lastFailureAt: event.at,
+    crashReason: context.restart?.reason ?? context.crashReason,
+    pid: event.type === 'NOT_READY' ? context.pid : null,
+    stats: { ...context.stats, restarts: context.stats.restarts + 1, failures: context.stats.failures + 1 },
+    reason: `restart failed: ${outcome.error}`,
+  };
+};
+
+// Operator commands and settings from the monitor.
+export const wantUp: Update = () => ({ wanted: 'up', reason: 'started by the operator' });
+export const wantRestart: Update = () => ({ wanted: 'up', reason: 'restart requested by the operator' });
+export const wantDown: Update = () => ({ wanted: 'down', restart: null, reason: 'stopped by the operator' });
+export const retire: Update = () => ({ wanted: 'down', retiring: true, restart: null, reason: 'removed from the configuration' });
+
+/** START or RESTART of a crashed proxy: the operator's restart goes ahead of the guards. */
+export const requestManualRestart: Update = (_context, event) => ({
+  wanted: 'up',
+  restart: { reason: 'manual', manual: true, startedAt: event.at },
+  reason: 'restart requested by the operator',
+});
+
+export const applySettings: Update = (_context, event) => {
+  switch (event.type) {
+    case 'ENABLE':
+      return { override: true };
+    case 'DISABLE':
+      return { override: false };
+    case 'SUPERVISE':
+      return { supervised: event.active };
+    case 'CONFIGURE':
+      return { policy: event.policy, monitored: event.monitored };
+    default:
+      return {};
+  }
+};

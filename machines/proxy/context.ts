@@ -1,0 +1,114 @@
+import type { RestartDecision, RestartPolicy } from './policy.ts';
+
+export type ProxyPhase = 'unknown' | 'running' | 'stopped' | 'crashed' | 'restarting';
+
+export type RestartReason = 'exited' | 'spawn_failed' | 'health_check_failed' | 'manual';
+
+/** One restart through the `restarting` state, as it lands in the history. */
+export interface RestartOutcome {
+  at: number;
+  reason: RestartReason;
+  manual: boolean;
+  success: boolean;
+  durationMs: number;
+  error?: string;
+}
+
+export interface CheckResult {
+  at: number;
+  ok: boolean;
+  durationMs: number;
+  error?: string;
+}
+
+export interface ProxyStats {
+  checks: number;
+  restarts: number;
+  successes: number;
+  failures: number;
+}
+
+/** What the store hands back after a daemon restart, so caps and cooldowns carry on. */
+export interface ProxyMemory {
+  attempts: number[];
+  lastAttemptAt: number | null;
+  consecutiveFailures: number;
+  lastFailureAt: number | null;
+  stats: ProxyStats;
+  override: boolean | null;
+  wanted: 'up' | 'down';
+  lastRestart: RestartOutcome | null;
+  /** A live process from the previous run, proven to be ours: adopt it instead of spawning. */
+  adoptPid: number | null;
+}
+
+export interface ProxyInput {
+  id: string;
+  policy: RestartPolicy;
+  /** The config's per-proxy `monitor` flag. */
+  monitored: boolean;
+  memory?: Partial<ProxyMemory>;
+}
+
+export interface ProxyContext extends ProxyMemory {
+  id: string;
+  policy: RestartPolicy;
+  monitored: boolean;
+  /** Set by the monitor: false while monitoring is off globally or the monitor is stopped. */
+  supervised: boolean;
+  /** The last top-level state entered, so a state change can name where it came from. */
+  phase: ProxyPhase;
+  /** Why the machine is doing what it does now (the reason of the next state change). */
+  reason: string;
+  pid: number | null;
+  startedAt: number | null;
+  checkFailures: number;
+  lastCheck: CheckResult | null;
+  /** The restart in flight: why it happens and when it started. */
+  restart: { reason: RestartReason; manual: boolean; startedAt: number } | null;
+  /** Why the last crash happened; what the next restart will be recorded as. */
+  crashReason: RestartReason;
+  decision: RestartDecision | null;
+  retiring: boolean;
+}
+
+export const emptyStats: ProxyStats = { checks: 0, restarts: 0, successes: 0, failures: 0 };
+
+export function initialContext(input: ProxyInput): ProxyContext {
+  const memory = input.memory ?? {};
+  return {
+    id: input.id,
+    policy: input.policy,
+    monitored: input.monitored,
+    supervised: false,
+    attempts: memory.attempts ?? [],
+    lastAttemptAt: memory.lastAttemptAt ?? null,
+    consecutiveFailures: memory.consecutiveFailures ?? 0,
+    lastFailureAt: memory.lastFailureAt ?? null,
+    stats: memory.stats ?? emptyStats,
+    override: memory.override ?? null,
+    wanted: memory.wanted ?? 'up',
+    lastRestart: memory.lastRestart ?? null,
+    adoptPid: memory.adoptPid ?? null,
+    phase: 'unknown',
+    reason: 'not yet checked',
+    pid: null,
+    startedAt: null,
+    checkFailures: 0,
+    lastCheck: null,
+    restart: null,
+    crashReason: 'exited',
+    decision: null,
+    retiring: false,
+  };
+}
+
+/** The proxy's own monitoring flag: the runtime override if any, else the config's `monitor`. */
+export function monitoringWanted(context: ProxyContext): boolean {
+  return context.override ?? context.monitored;
+}
+
+/** Monitoring is on when the monitor supervises and the proxy's own flag says so. */
+export function monitoringEnabled(context: ProxyContext): boolean {
+  return context.supervised && monitoringWanted(context);
+}

@@ -1,0 +1,34 @@
+// Every event carries `at` (epoch ms): time is data here. The machine never reads a clock, so the
+// same event sequence always gives the same decisions, under a simulated clock or a real one.
+
+export type ProxyEvent =
+  // From the monitor (boot, ticks, runtime changes)
+  | { type: 'BOOT'; at: number }
+  | { type: 'SUPERVISE'; at: number; active: boolean }
+  | { type: 'CONFIGURE'; at: number; policy: import('./policy.ts').RestartPolicy; monitored: boolean }
+  | { type: 'RETIRE'; at: number }
+  // From the operator (API, CLI)
+  | { type: 'START'; at: number }
+  | { type: 'STOP'; at: number }
+  | { type: 'RESTART'; at: number }
+  | { type: 'ENABLE'; at: number }
+  | { type: 'DISABLE'; at: number }
+  // From the process driver
+  | { type: 'SPAWNED'; at: number; pid: number }
+  | { type: 'SPAWN_FAILED'; at: number; error: string }
+  | { type: 'EXITED'; at: number; code: number | null; signal: string | null }
+  // From the health probes
+  | { type: 'CHECK_PASSED'; at: number; durationMs: number }
+  | { type: 'CHECK_FAILED'; at: number; durationMs: number; error: string }
+  | { type: 'READY'; at: number }
+  | { type: 'NOT_READY'; at: number; error: string }
+  // From the timer armed for the next restart attempt
+  | { type: 'WAKE'; at: number };
+
+/** What the machine reports to the outside world: logs, history, store, metrics listen to these. */
+export type ProxyEmitted =
+  | { type: 'state_change'; proxyId: string; at: number; from: string; to: string; reason: string }
+  | { type: 'crash_detected'; proxyId: string; at: number; reason: string; exitCode: number | null; signal: string | null }
+  | { type: 'restart_finished'; proxyId: string; record: import('./context.ts').RestartOutcome }
+  | { type: 'restart_withheld'; proxyId: string; decision: import('./policy.ts').RestartDecision }
+  | { type: 'check_finished'; proxyId: string; at: number; ok: boolean; durationMs: number; error?: string };

@@ -1,0 +1,19 @@
+import { monitoringEnabled, type ProxyContext } from './context.ts';
+import type { ProxyEvent } from './events.ts';
+import { backoffEndsAt, capSlotAt, cooldownEndsAt } from './policy.ts';
+
+// Guards named for what they mean. Each reads time from the event being handled.
+type GuardArgs = { context: ProxyContext; event: ProxyEvent };
+
+export const guards = {
+  cooldownElapsed: ({ context, event }: GuardArgs) => cooldownEndsAt(context, context.policy) <= event.at,
+  underRestartCap: ({ context, event }: GuardArgs) => capSlotAt(context, context.policy, event.at) <= event.at,
+  backoffElapsed: ({ context, event }: GuardArgs) => backoffEndsAt(context, context.policy) <= event.at,
+  restartHeld: ({ context }: GuardArgs) => context.wanted === 'down' || !monitoringEnabled(context),
+  operatorAskedRestart: ({ context }: GuardArgs) => context.restart?.manual === true,
+  failureThresholdReached: ({ context }: GuardArgs) => context.checkFailures + 1 >= context.policy.failureThreshold,
+  wantedUp: ({ context }: GuardArgs) => context.wanted === 'up',
+  wantedDown: ({ context }: GuardArgs) => context.wanted === 'down',
+  retiring: ({ context }: GuardArgs) => context.retiring,
+  hasProcessToAdopt: ({ context }: GuardArgs) => context.adoptPid !== null,
+};

@@ -1,0 +1,129 @@
+// The restart policy: pure arithmetic over times in epoch milliseconds. The machine's guards ask
+// these functions; the same functions explain a withheld restart, so "why" never disagrees with
+// what the machine did.
+
+export const HOUR_MS = 3_600_000;
+
+export interface RestartPolicy {
+  /** No automatic restart within this long after the previous restart attempt. */
+  cooldownMs: number;
+  /** At most this many automatic restart attempts in any sliding window of `windowMs`. */
+  maxRestarts: number;
+  windowMs: number;
+  /** Delay before retrying after a failed restart: initial * factor^(failures-1), capped at max. */
+  backoff: { initialMs: number; factor: number; maxMs: number };
+  /** Uptime after which a crash no longer counts the previous restarts as failing. */
+  stableUptimeMs: number;
+  /** Consecutive failed health checks that make a running proxy crashed. */
+  failureThreshold: number;
+  /** Time a restarted proxy has to pass its first check. */
+  startGraceMs: number;
+}
+
+/** What the policy needs to know about a proxy's past. */
+export interface RestartRecord {
+  /** Automatic restart attempts inside the current window, oldest first. */
+  attempts: number[];
+  lastAttemptAt: number | null;
+  /** Failed restarts since the proxy last stayed up for `stableUptimeMs`. */
+  consecutiveFailures: number;
+  lastFailureAt: number | null;
+}
+
+export type Guard = 'cooldown' | 'restart_cap' | 'backoff';
+
+export interface RestartDecision {
+  at: number;
+  verdict: 'allowed' | 'withheld' | 'held';
+  /** The guard that holds the restart back the longest (withheld), or why it is held. */
+  guard: Guard | 'monitoring_disabled' | 'stopped_by_operator' | null;
+  inputs: {
+    restartsInWindow: number;
+    maxRestarts: number;
+    windowS: number;
+    cooldownS: number;
+    cooldownRemainingMs: number;
+    backoffMs: number;
+    backoffRemainingMs: number;
+    consecutiveFailures: number;
+  };
+  nextAttemptAt: number | null;
+  message: string;
+}
+
+export function attemptsInWindow(record: RestartRecord, policy: RestartPolicy, at: number): number[] {
+  return record.attempts.filter((t) => t > at - policy.windowMs);
+}
+
+export function cooldownEndsAt(record: RestartRecord, policy: RestartPolicy): number {
+  return record.lastAttemptAt === null ? -Infinity : record.lastAttemptAt + policy.cooldownMs;
+}
+
+/** When the sliding window next has room for one more attempt. */
+export function capSlotAt(record: RestartRecord, policy: RestartPolicy, at: number): number {
+  const recent = attemptsInWindow(record, policy, at);
+  if (recent.length < policy.maxRestarts) return -Infinity;
+  return recent[recent.length - policy.maxRestarts] + policy.windowMs;
+}
+
+export function backoffDelayMs(failures: number, policy: RestartPolicy): number {
+  if (failures <= 0) return 0;
+  const { initialMs, factor, maxMs } = policy.backoff;
+  return Math.min(maxMs, initialMs * factor ** (failures - 1));
+}
+
+export function backoffEndsAt(record: RestartRecord, policy: RestartPolicy): number {
+  if (record.consecutiveFailures === 0 || record.lastFailureAt === null) return -Infinity;
+  return record.lastFailureAt + backoffDelayMs(record.consecutiveFailures, policy);
+}
+
+/** The full decision at time `at`, with the inputs an operator needs to understand it. */
+export function decideRestart(record: RestartRecord, policy: RestartPolicy, at: number): RestartDecision {
+  const deadlines: Array<[Guard, number]> = [
+    ['cooldown', cooldownEndsAt(record, policy)],
+    ['restart_cap', capSlotAt(record, policy, at)],
+    ['backoff', backoffEndsAt(record, policy)],
+  ];
+  const [guard, eligibleAt] = deadlines.reduce((a, b) => (b[1] > a[1] ? b : a));
+  const allowed = eligibleAt <= at;
+  const inputs = {
+    restartsInWindow: attemptsInWindow(record, policy, at).length,
+    maxRestarts: policy.maxRestarts,
+    windowS: policy.windowMs / 1000,
+    cooldownS: policy.cooldownMs / 1000,
+    cooldownRemainingMs: Math.max(0, cooldownEndsAt(record, policy) - at),
+    backoffMs: backoffDelayMs(record.consecutiveFailures, policy),
+    backoffRemainingMs: Math.max(0, backoffEndsAt(record, policy) - at),
+    consecutiveFailures: record.consecutiveFailures,
+  };
+  if (allowed) {
+    return { at, verdict: 'allowed', guard: null, inputs, nextAttemptAt: at, message: 'restart allowed: cooldown elapsed, under the hourly cap, no backoff pending' };
+  }
+  return { at, verdict: 'withheld', guard, inputs, nextAttemptAt: eligibleAt, message: withheldMessage(guard, inputs, eligibleAt) };
+}
+
+export function heldDecision(
+  record: RestartRecord,
+  policy: RestartPolicy,
+  at: number,
+  guard: 'monitoring_disabled' | 'stopped_by_operator',
+): RestartDecision {
+  const base = decideRestart(record, policy, at);
+  const message =
+    guard === 'monitoring_disabled'
+      ? 'not restarted: monitoring is disabled for this proxy (enable it to resume automatic restarts)'
+      : 'not restarted: stopped by the operator (start it to resume)';
+  return { ...base, verdict: 'held', guard, nextAttemptAt: null, message };
+}
+
+function withheldMessage(guard: Guard, inputs: RestartDecision['inputs'], eligibleAt: number): string {
+  const when = new Date(eligibleAt).toISOString();
+  switch (guard) {
+    case 'cooldown':
+      return `restart deferred by cooldown (${inputs.cooldownS}s since the previous attempt); next attempt at ${when}`;
+    case 'restart_cap':
+      return `restart cap reached (${inputs.restartsInWindow}/${inputs.maxRestarts} in the last ${inputs.windowS}s); a slot frees at ${when}`;
+    case 'backoff':
+      return `restart backed off after ${inputs.consecutiveFailures} failed restart(s) (${inputs.backoffMs}ms); next attempt at ${when}`;
+  }
+}

@@ -1,0 +1,140 @@
+// The machines' effect stubs, implemented against the real world (or a fake one in tests). Every
+// result goes back to the machine as an event stamped with the clock's time. Nothing here decides a
+// transition: it only does what an action names and reports what happened.
+import type { AnyActorRef } from 'xstate';
+import type { MonitorSettings } from '../../machines/monitor/context.ts';
+import { proxiesDueForCheck } from '../../machines/monitor/status.ts';
+import type { ProxyContext } from '../../machines/proxy/context.ts';
+import type { ProxyEvent } from '../../machines/proxy/events.ts';
+import type { ProxySpec } from '../proxy-spec.ts';
+import type { ProcessHandle, World } from './ports.ts';
+
+export interface EffectHooks {
+  /** A line of a proxy's stdout/stderr. */
+  onOutput(id: string, stream: 'stdout' | 'stderr', line: string): void;
+  /** A proxy process was started or adopted (the store records it) or is gone. */
+  onProcess(id: string, pid: number, event: 'started' | 'adopted' | 'exited'): void;
+  /** One check round finished. */
+  onCheckRound(durationMs: number, checked: number): void;
+}
+
+export interface EffectDeps extends World {
+  specs: Map<string, ProxySpec>;
+  settings(): MonitorSettings;
+  hooks: EffectHooks;
+}
+
+type ProxyArgs = { context: ProxyContext; self: AnyActorRef };
+
+export function createEffects(deps: EffectDeps) {
+  const { clock, driver, prober, specs, hooks } = deps;
+  const processes = new Map<string, ProcessHandle>();
+  const wakeTimers = new Map<string, unknown>();
+  const readiness = new Map<string, AbortController>();
+  let tickTimer: unknown;
+
+  // After shutdown the actors are stopped while processes still report their exits: drop those.
+  const send = (self: AnyActorRef, event: ProxyEvent) => self.getSnapshot().status === 'active' && self.send(event);
+  const specOf = (id: string): ProxySpec => {
+    const spec = specs.get(id);
+    if (!spec) throw new Error(`no process specification for proxy ${id}`);
+    return spec;
+  };
+  const timeoutMs = () => deps.settings().health_timeout * 1000;
+
+  /** Events from a process that is no longer the proxy's current one are stale: drop them. */
+  function current(id: string, handle: () => ProcessHandle | undefined) {
+    return () => processes.get(id) === handle();
+  }
+
+  const proxy = {
+    spawnProcess: ({ context, self }: ProxyArgs) => {
+      const { id } = context;
+      let handle: ProcessHandle | undefined;
+      const isCurrent = current(id, () => handle);
+      handle = driver.start(specOf(id), {
+        onSpawn: (pid) => {
+          if (!isCurrent()) return;
+          hooks.onProcess(id, pid, 'started');
+          send(self, { type: 'SPAWNED', at: clock.now(), pid });
+        },
+        onSpawnError: (error) => isCurrent() && send(self, { type: 'SPAWN_FAILED', at: clock.now(), error }),
+        onExit: (code, signal) => {
+          if (!isCurrent()) return;
+          if (handle?.pid !== undefined) hooks.onProcess(id, handle.pid, 'exited');
+          send(self, { type: 'EXITED', at: clock.now(), code, signal });
+        },
+        onOutput: (stream, line) => hooks.onOutput(id, stream, line),
+      });
+      processes.set(id, handle);
+    },
+    adoptProcess: ({ context, self }: ProxyArgs) => {
+      const { id, pid } = context;
+      if (pid === null) return;
+      let handle: ProcessHandle | undefined;
+      const isCurrent = current(id, () => handle);
+      handle = driver.adopt(pid, {
+        onExit: (code, signal) => {
+          if (!isCurrent()) return;
+          hooks.onProcess(id, pid, 'exited');
+          send(self, { type: 'EXITED', at: clock.now(), code, signal });
+        },
+      });
+      processes.set(id, handle);
+      hooks.onProcess(id, pid, 'adopted');
+    },
+    killProcess: ({ context }: ProxyArgs) => {
+      processes.get(context.id)?.stop(deps.settings().stop_timeout * 1000);
+    },
+    verifyReadiness: ({ context, self }: ProxyArgs, params: { deadline: number }) => {
+      const controller = new AbortController();
+      readiness.set(context.id, controller);
+      const target = { pid: context.pid ?? undefined, timeoutMs: timeoutMs() };
+      void prober.waitUntilReady(specOf(context.id).health, target, params.deadline, controller.signal).then((result) => {
+        if (controller.signal.aborted) return;
+        send(self, result.ok ? { type: 'READY', at: clock.now() } : { type: 'NOT_READY', at: clock.now(), error: result.error });
+      });
+    },
+    cancelReadiness: ({ context }: ProxyArgs) => {
+      readiness.get(context.id)?.abort();
+      readiness.delete(context.id);
+    },
+    armWakeTimer: ({ context, self }: ProxyArgs, params: { at: number }) => {
+      const delay = Math.max(0, params.at - clock.now());
+      wakeTimers.set(context.id, clock.setTimeout(() => send(self, { type: 'WAKE', at: clock.now() }), delay));
+    },
+    cancelWakeTimer: ({ context }: ProxyArgs) => {
+      clock.clearTimeout(wakeTimers.get(context.id));
+      wakeTimers.delete(context.id);
+    },
+  };
+
+  const monitor = {
+    armTick: ({ self }: { self: AnyActorRef }) => {
+      tickTimer = clock.setTimeout(() => self.send({ type: 'TICK', at: clock.now() }), deps.settings().check_interval * 1000);
+    },
+    cancelTick: () => clock.clearTimeout(tickTimer),
+    checkProxies: ({ self }: { self: AnyActorRef }) => {
+      const due = proxiesDueForCheck(self.getSnapshot());
+      const started = clock.now();
+      const rounds = due.map((view) =>
+        prober
+          .limit(() => prober.probe(specOf(view.id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs() }))
+          .then((result) => {
+            const at = clock.now();
+            view.ref.send(
+              result.ok
+                ? { type: 'CHECK_PASSED', at, durationMs: result.durationMs }
+                : { type: 'CHECK_FAILED', at, durationMs: result.durationMs, error: result.error },
+            );
+          }),
+      );
+      void Promise.all(rounds).then(() => hooks.onCheckRound(clock.now() - started, due.length));
+    },
+  };
+
+  /** Processes the supervisor currently holds, for shutdown. */
+  const handles = () => [...processes.values()].filter((h) => !h.exited);
+
+  return { proxy, monitor, handles };
+}

@@ -1,0 +1,153 @@
+// Builds the running system: the monitor machine with the real (or fake) world provided, one proxy
+// actor per proxy, and the hooks through which logs, history and metrics hear what happens.
+import { createActor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
+import type { MonitorSettings, ProxyEntry } from '../../machines/monitor/context.ts';
+import { proxyViews, summarize, type ProxyView } from '../../machines/monitor/status.ts';
+import { monitorMachine } from '../../machines/monitor.machine.ts';
+import type { ProxyMemory } from '../../machines/proxy/context.ts';
+import type { ProxyEmitted, ProxyEvent } from '../../machines/proxy/events.ts';
+import { proxyMachine } from '../../machines/proxy.machine.ts';
+import type { ProxySpec } from '../proxy-spec.ts';
+import { createEffects, type EffectHooks } from './effects.ts';
+import type { World } from './ports.ts';
+
+export interface SupervisorHooks extends EffectHooks {
+  /** Everything a proxy machine reports: state changes, crashes, restarts, withheld restarts, checks. */
+  onReport(report: ProxyEmitted): void;
+  /** An actor failed (a bug): the daemon logs it and keeps the processes it can. */
+  onError(error: unknown): void;
+}
+
+export interface SupervisorOptions {
+  world: World;
+  settings: MonitorSettings;
+  specs: ProxySpec[];
+  /** What the store remembers of each proxy from earlier runs. */
+  memory?: (id: string) => Partial<ProxyMemory> | undefined;
+  hooks?: Partial<SupervisorHooks>;
+  /** An extra inspection observer (the inspector), called for every actor event. */
+  inspect?: (event: InspectionEvent) => void;
+}
+
+export type ProxyCommand = Extract<ProxyEvent['type'], 'START' | 'STOP' | 'RESTART' | 'ENABLE' | 'DISABLE'>;
+
+const noop = () => {};
+
+export function createSupervisor(options: SupervisorOptions) {
+  const { world } = options;
+  const { clock } = world;
+  const hooks: SupervisorHooks = {
+    onReport: noop,
+    onError: noop,
+    onOutput: noop,
+    onProcess: noop,
+    onCheckRound: noop,
+    ...options.hooks,
+  };
+  const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
+  let settings = options.settings;
+  world.prober.setConcurrency(settings.check_concurrency);
+  const effects = createEffects({ ...world, specs, settings: () => settings, hooks });
+
+  const machine = monitorMachine.provide({
+    actions: effects.monitor,
+    actors: { proxy: proxyMachine.provide({ actions: effects.proxy }) },
+  });
+
+  const entry = (spec: ProxySpec): ProxyEntry => ({ id: spec.id, monitored: spec.monitor, memory: options.memory?.(spec.id) });
+
+  // Every proxy actor's reports are heard from the moment it is created (before its first event).
+  const inspect: Observer<InspectionEvent> = {
+    next: (event) => {
+      if (event.type === '@xstate.actor') {
+        (event.actorRef as AnyActorRef).on('*', (report: ProxyEmitted) => guarded(() => hooks.onReport(report)));
+      }
+      options.inspect?.(event);
+    },
+  };
+  const actor = createActor(machine, {
+    input: { settings, proxies: options.specs.map(entry) },
+    clock,
+    inspect,
+  });
+  actor.subscribe({ error: (error) => hooks.onError(error) });
+
+  function guarded(fn: () => void) {
+    try {
+      fn();
+    } catch (error) {
+      hooks.onError(error);
+    }
+  }
+
+  const views = (): ProxyView[] => proxyViews(actor.getSnapshot());
+  const view = (id: string): ProxyView | undefined => views().find((v) => v.id === id);
+
+  return {
+    actor,
+    start() {
+      actor.start();
+      actor.send({ type: 'BOOT', at: clock.now() });
+    },
+    status: () => ({ ...summarize(actor.getSnapshot()), config: settings }),
+    proxies: views,
+    proxy: view,
+    settings: () => settings,
+    /** Send an operator command to one proxy; false when there is no such proxy. */
+    command(id: string, type: ProxyCommand): boolean {
+      const target = view(id);
+      if (!target) return false;
+      target.ref.send({ type, at: clock.now() });
+      return true;
+    },
+    startMonitor: () => actor.send({ type: 'START', at: clock.now() }),
+    stopMonitor: () => actor.send({ type: 'STOP', at: clock.now() }),
+    configure(next: MonitorSettings) {
+      settings = next;
+      world.prober.setConcurrency(next.check_concurrency);
+      actor.send({ type: 'CONFIGURE', at: clock.now(), settings: next });
+    },
+    /**
+     * Bring the proxies in line with a new configuration: added ones start, removed ones stop,
+     * changed ones restart, unchanged ones are not touched and keep their counters.
+     */
+    reconcile(next: ProxySpec[], nextSettings: MonitorSettings) {
+      const nextIds = new Set(next.map((s) => s.id));
+      const changes = { added: [] as string[], removed: [] as string[], changed: [] as string[] };
+      for (const id of specs.keys()) {
+        if (!nextIds.has(id)) {
+          changes.removed.push(id);
+          actor.send({ type: 'REMOVE_PROXY', at: clock.now(), id });
+        }
+      }
+      const monitored: Record<string, boolean> = {};
+      for (const spec of next) {
+        const before = specs.get(spec.id);
+        monitored[spec.id] = spec.monitor;
+        if (!before) changes.added.push(spec.id);
+        else if (JSON.stringify(before) !== JSON.stringify(spec)) changes.changed.push(spec.id);
+      }
+      settings = nextSettings;
+      world.prober.setConcurrency(nextSettings.check_concurrency);
+      actor.send({ type: 'CONFIGURE', at: clock.now(), settings: nextSettings, monitored });
+      for (const spec of next) specs.set(spec.id, spec);
+      for (const id of changes.added) actor.send({ type: 'ADD_PROXY', at: clock.now(), proxy: entry(specs.get(id)!) });
+      for (const id of changes.changed) this.command(id, 'RESTART');
+      return changes;
+    },
+    /** The spec of a proxy removed at run time is kept until its process is gone. */
+    forgetSpec(id: string) {
+      if (!view(id)) specs.delete(id);
+    },
+    /**
+     * Stop supervising and stop every proxy process (TERM, grace, KILL to each group). Operator
+     * intent (wanted up/down) is not touched, so the next start brings the same proxies back.
+     */
+    async shutdown(): Promise<void> {
+      actor.stop();
+      await world.driver.stopAll(effects.handles(), settings.stop_timeout * 1000);
+    },
+  };
+}
+
+export type Supervisor = ReturnType<typeof createSupervisor>;

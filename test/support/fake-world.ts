@@ -1,0 +1,154 @@
+// A world for the machines that runs on a SimulatedClock: processes that start and die on command,
+// probes whose answers the test sets. Every effect the machines ask for is recorded.
+import { SimulatedClock } from 'xstate';
+import type { HealthSpec, ProxySpec } from '../../src/proxy-spec.ts';
+import type { Driver, ProbeResult, ProbeTarget, ProcessEvents, ProcessHandle, Prober, World } from '../../src/supervisor/ports.ts';
+
+interface FakeProcess {
+  id: string;
+  pid: number;
+  events: Pick<ProcessEvents, 'onExit'>;
+  handle: ProcessHandle & { exited: boolean };
+}
+
+export interface FakeWorld extends World {
+  clock: SimulatedClock;
+  /** Effects in the order they happened: `spawn ss-1`, `kill ss-1`, `adopt ss-1 4242`, ... */
+  log: string[];
+  running: Map<string, FakeProcess>;
+  /** Ids whose next spawns fail (ENOENT), until set to false. */
+  spawnFails: Set<string>;
+  /** Ids whose probes fail. */
+  unhealthy: Set<string>;
+  /** Ids whose processes ignore SIGTERM (a stop only ends them after the stop timeout). */
+  stubborn: Set<string>;
+  /** Kill the proxy's process from outside, as `kill -9` would. */
+  crash(id: string, signal?: string): void;
+  advance(ms: number): Promise<void>;
+}
+
+export function createFakeWorld(): FakeWorld {
+  const clock = new SimulatedClock();
+  clock.set(Date.UTC(2026, 0, 1));
+  const log: string[] = [];
+  const running = new Map<string, FakeProcess>();
+  const spawnFails = new Set<string>();
+  const unhealthy = new Set<string>();
+  const stubborn = new Set<string>();
+  const idOfPid = new Map<number, string>();
+  let nextPid = 1000;
+
+  function exit(process: FakeProcess, code: number | null, signal: string | null) {
+    if (process.handle.exited) return;
+    process.handle.exited = true;
+    if (running.get(process.id) === process) running.delete(process.id);
+    process.events.onExit(code, signal);
+  }
+
+  function track(id: string, pid: number, events: Pick<ProcessEvents, 'onExit'>): ProcessHandle {
+    const process: FakeProcess = {
+      id,
+      pid,
+      events,
+      handle: {
+        pid,
+        exited: false,
+        stop: (timeoutMs) => {
+          log.push(`kill ${id}`);
+          if (stubborn.has(id)) clock.setTimeout(() => exit(process, null, 'SIGKILL'), timeoutMs);
+          else queueMicrotask(() => exit(process, null, 'SIGTERM'));
+        },
+      },
+    };
+    running.set(id, process);
+    idOfPid.set(pid, id);
+    return process.handle;
+  }
+
+  const driver: Driver = {
+    start(spec: ProxySpec, events: ProcessEvents) {
+      log.push(`spawn ${spec.id}`);
+      if (spawnFails.has(spec.id)) {
+        queueMicrotask(() => events.onSpawnError(`spawn ${spec.command} ENOENT`));
+        return { pid: undefined, exited: true, stop: () => {} };
+      }
+      const pid = nextPid++;
+      const handle = track(spec.id, pid, events);
+      queueMicrotask(() => events.onSpawn(pid));
+      return handle;
+    },
+    adopt(pid, events) {
+      const id = idOfPid.get(pid) ?? `pid-${pid}`;
+      log.push(`adopt ${id} ${pid}`);
+      return track(id, pid, events);
+    },
+    async stopAll(handles) {
+      for (const handle of handles) handle.stop(0);
+      await flush();
+    },
+  };
+
+  const result = (id: string | undefined): ProbeResult =>
+    id !== undefined && unhealthy.has(id) ? { ok: false, durationMs: 5, error: 'connection refused' } : { ok: true, durationMs: 5 };
+  const idOf = (target: ProbeTarget) => (target.pid === undefined ? undefined : idOfPid.get(target.pid));
+
+  const prober: Prober = {
+    async probe(_spec: HealthSpec, target) {
+      const id = idOf(target);
+      log.push(`probe ${id}`);
+      return result(id);
+    },
+    async waitUntilReady(_spec, target) {
+      const id = idOf(target);
+      log.push(`ready? ${id}`);
+      return result(id);
+    },
+    limit: (task) => task(),
+    setConcurrency: () => {},
+  };
+
+  return {
+    clock,
+    driver,
+    prober,
+    log,
+    running,
+    spawnFails,
+    unhealthy,
+    stubborn,
+    crash(id, signal = 'SIGKILL') {
+      const process = running.get(id);
+      if (!process) throw new Error(`${id} has no running process`);
+      exit(process, null, signal);
+    },
+    async advance(ms) {
+      // Step through time so timers armed by events in between fire at their own moment.
+      const end = clock.now() + ms;
+      while (clock.now() < end) {
+        clock.increment(Math.min(100, end - clock.now()));
+        await flush();
+      }
+      await flush();
+    },
+  };
+}
+
+/** Let queued microtasks (fake process and probe results) run. */
+export async function flush(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+export function fakeSpec(id: string, overrides: Partial<ProxySpec> = {}): ProxySpec {
+  return {
+    id,
+    type: 'exec',
+    command: `/opt/${id}`,
+    args: [],
+    env: {},
+    health: { kind: 'tcp', host: '127.0.0.1', port: 1 },
+    monitor: true,
+    secrets: [],
+    files: [],
+    ...overrides,
+  };
+}

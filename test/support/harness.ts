@@ -1,0 +1,67 @@
+// The supervisor as the daemon builds it, on a fake world: tests drive it with events and time.
+import type { MonitorSettings } from '../../machines/monitor/context.ts';
+import type { ProxyMemory } from '../../machines/proxy/context.ts';
+import type { ProxyEmitted } from '../../machines/proxy/events.ts';
+import { createSupervisor } from '../../src/supervisor/supervisor.ts';
+import type { ProxySpec } from '../../src/proxy-spec.ts';
+import { createFakeWorld, fakeSpec, flush } from './fake-world.ts';
+
+export const testSettings: MonitorSettings = {
+  enable: true,
+  check_interval: 30,
+  restart_cooldown: 60,
+  max_restarts: 10,
+  health_timeout: 5,
+  check_concurrency: 8,
+  failure_threshold: 3,
+  start_grace: 5,
+  stop_timeout: 10,
+  stable_uptime: 60,
+  backoff: { initial: 1, factor: 2, max: 300 },
+};
+
+export interface HarnessOptions {
+  settings?: Partial<MonitorSettings>;
+  specs?: ProxySpec[];
+  memory?: Record<string, Partial<ProxyMemory>>;
+}
+
+export async function startHarness(options: HarnessOptions = {}) {
+  const world = createFakeWorld();
+  const reports: ProxyEmitted[] = [];
+  const errors: unknown[] = [];
+  const settings = { ...testSettings, ...options.settings };
+  const supervisor = createSupervisor({
+    world,
+    settings,
+    specs: options.specs ?? [fakeSpec('ss-1')],
+    memory: (id) => options.memory?.[id],
+    hooks: { onReport: (r) => reports.push(r), onError: (e) => errors.push(e) },
+  });
+  supervisor.start();
+  await flush();
+  const proxy = (id = 'ss-1') => {
+    const view = supervisor.proxy(id);
+    if (!view) throw new Error(`no proxy ${id}`);
+    return view;
+  };
+  return {
+    world,
+    supervisor,
+    reports,
+    errors,
+    proxy,
+    /** The proxy's state as a dotted path, e.g. `crashed.waiting`. */
+    state: (id = 'ss-1') => statePath(proxy(id).state),
+    phase: (id = 'ss-1') => proxy(id).phase,
+    reportsOf: <T extends ProxyEmitted['type']>(type: T) => reports.filter((r): r is Extract<ProxyEmitted, { type: T }> => r.type === type),
+    advance: (ms: number) => world.advance(ms),
+    settle: flush,
+  };
+}
+
+export function statePath(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const [key, inner] = Object.entries(value as Record<string, unknown>)[0];
+  return `${key}.${statePath(inner)}`;
+}
