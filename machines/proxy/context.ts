@@ -91,7 +91,7 @@ export function initialContext(input: ProxyInput): ProxyContext {
     lastRestart: memory.lastRestart ?? null,
     adoptPid: memory.adoptPid ?? null,
     phase: 'unknown',
-    reason: 'not yet checked',
+    reason: 'daemon started',
     pid: null,
     startedAt: null,
     checkFailures: 0,

@@ -1,0 +1,14 @@
+// `proxy-monitor validate FILE`: check a config without starting anything.
+import { ConfigError, loadConfig } from '../config/load.ts';
+
+export function validate(file: string): number {
+  try {
+    const { proxies, config } = loadConfig(file);
+    process.stdout.write(`${file}: ok (${proxies.length} proxies, monitoring ${config.proxy.monitor.enable ? 'enabled' : 'disabled'})\n`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,31 @@
+// "host:port" strings as they appear in the config (api.listen, health.tcp, snell's listen).
+import { z } from 'zod';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+// IPv6 hosts must be bracketed ("[::1]:8080"), otherwise the last colon would be ambiguous.
+const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/;
+
+export function parseHostPort(text: string): HostPort | undefined {
+  const m = HOST_PORT.exec(text);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: m[1] ?? m[2], port };
+}
+
+export const hostPortSchema = z
+  .string()
+  .refine((s) => parseHostPort(s) !== undefined, { error: 'expected "host:port" with a port 1-65535' });
+
+export const portSchema = z.int().min(1).max(65535);
+
+/** A wildcard bind address cannot be connected to: health checks go to loopback instead. */
+export function connectableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '::1';
+  return host;
+}

@@ -1,0 +1,93 @@
+// Turning zod issues into one-line, operator-readable messages: "<file>: <key path>: <what was expected>".
+import type { z } from 'zod';
+
+export interface ConfigIssue {
+  /** Key path as written in YAML, e.g. "proxy.proxies[1].id"; "" for the document itself. */
+  path: string;
+  /** What was expected (and what was found, unless the key holds a secret). */
+  message: string;
+  /** 1-based position, for YAML syntax errors only. */
+  line?: number;
+  col?: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    /** Every problem found; `message` is the first of them. */
+    readonly issues: ConfigIssue[],
+  ) {
+    super(issues.length ? renderIssue(file, issues[0]) : `${file}: invalid config`);
+  }
+}
+
+export function renderIssue(file: string, issue: ConfigIssue): string {
+  const where = issue.line !== undefined ? `${file}:${issue.line}:${issue.col ?? 1}` : file;
+  return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(String(seg))) out += out ? `.${String(seg)}` : String(seg);
+    else out += `[${JSON.stringify(String(seg))}]`;
+  }
+  return out;
+}
+
+// Values under such keys are never echoed back: error messages end up in logs.
+const SECRET_KEY = /pass|secret|token|key|psk|uuid/i;
+
+function show(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return value.length ? 'a list' : 'an empty list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  return String(value);
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  number: 'a number', int: 'an integer', string: 'a string', boolean: 'true or false',
+  object: 'a mapping', array: 'a list', record: 'a mapping',
+};
+
+function expected(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${TYPE_NAMES[issue.expected] ?? issue.expected}`;
+    case 'invalid_value':
+      return `expected ${issue.values.length === 1 ? '' : 'one of '}${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const op = issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
+      if (issue.origin === 'string' && issue.code === 'too_small' && Number(bound) === 1) return 'expected a non-empty string';
+      if (issue.origin === 'array') return `expected a list of ${op} ${bound} items`;
+      if (issue.origin === 'string') return `expected a string of ${op} ${bound} characters`;
+      return `expected a number ${op} ${bound}`;
+    }
+    default:
+      return issue.message; // our own messages (formats, refinements), already phrased as expectations
+  }
+}
+
+/** Zod issues as ConfigIssues; an unknown-keys issue becomes one "unknown key" issue per key. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ path: formatPath([...path, key]), message: 'unknown key' });
+      continue;
+    }
+    const input = (issue as { input?: unknown }).input;
+    const secret = path.some((seg) => typeof seg === 'string' && SECRET_KEY.test(seg));
+    let message = expected(issue);
+    if (input === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) message = `missing, ${message}`;
+    else if (input !== undefined && !secret) message += `, got ${show(input)}`;
+    out.push({ path: formatPath(path), message });
+  }
+  return out;
+}

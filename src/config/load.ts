@@ -1,0 +1,69 @@
+// Reading and validating the config file. Every failure is a ConfigError whose message is one line:
+// "<file>: <key path>: <expected ...>" or "<file>:<line>:<col>: invalid YAML: ...".
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import type { ProxySpec } from '../proxy-spec.ts';
+import { ConfigError, formatIssues, type ConfigIssue } from './errors.ts';
+import { resolveProxies } from './resolve.ts';
+import { configSchema, type Config } from './schema.ts';
+
+export { ConfigError, renderIssue, type ConfigIssue } from './errors.ts';
+
+export interface LoadedConfig {
+  /** Absolute path of the file (for reloads); messages use the path as it was given. */
+  file: string;
+  config: Config;
+  /** One per proxy.proxies[] entry, in order, with the files to write before starting it. */
+  proxies: ProxySpec[];
+}
+
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory, expected a YAML file',
+};
+
+export function loadConfig(file: string): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const why = READ_ERRORS[code] ?? (err as Error).message;
+    throw new ConfigError(file, [{ path: '', message: `cannot read config file: ${why}` }]);
+  }
+  return parseConfigText(text, file);
+}
+
+/** `file` only names the source in messages and in the result. */
+export function parseConfigText(text: string, file: string): LoadedConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e): ConfigIssue => {
+        const { line, col } = lineCounter.linePos(e.pos[0]);
+        return { path: '', line, col, message: `invalid YAML: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  // A key without a value ("proxies:" with every entry commented out) counts as absent, and so does
+  // an empty file: both mean "the defaults".
+  const data = dropNulls(doc.toJS({ maxAliasCount: 100 })) ?? {};
+  const parsed = configSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
+  return { file: resolve(file), config: parsed.data, proxies: resolveProxies(parsed.data) };
+}
+
+function dropNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropNulls);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    // defineProperty: a YAML key "__proto__" must stay a key (and be reported as unknown), not a prototype.
+    if (v !== null) Object.defineProperty(out, k, { value: dropNulls(v), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}

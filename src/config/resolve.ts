@@ -1,0 +1,73 @@
+// Validated config entries -> ProxySpec, the form the process driver and health probes consume.
+import { resolve } from 'node:path';
+import type { HealthSpec, ProxySpec } from '../proxy-spec.ts';
+import { parseHostPort } from './address.ts';
+import { buildTyped } from './generate.ts';
+import type { HealthConfig, ProxyEntry, RawEntry } from './proxy-schema.ts';
+import type { Config } from './schema.ts';
+
+function toHealthSpec(h: HealthConfig): HealthSpec {
+  if ('tcp' in h) {
+    const { host, port } = parseHostPort(h.tcp)!; // validated by the schema
+    return { kind: 'tcp', host, port, ...(h.send !== undefined && { send: h.send }), ...(h.expect !== undefined && { expect: h.expect }) };
+  }
+  if ('http' in h) return { kind: 'http', url: h.http, ...(h.status !== undefined && { status: h.status }) };
+  if ('exec' in h) return { kind: 'exec', command: h.exec };
+  return { kind: 'process' };
+}
+
+const SECRET_ENV = /pass|secret|token|key|psk/i;
+const SECRET_FLAGS = new Set(['-k', '--password', '--key']);
+
+/** What a raw command line may carry: secret-looking env values and the values of -k/--password/--key. */
+function rawSecrets(e: RawEntry): string[] {
+  const out = Object.entries(e.env).filter(([k]) => SECRET_ENV.test(k)).map(([, v]) => v);
+  e.args.forEach((arg, i) => {
+    if (SECRET_FLAGS.has(arg) && i + 1 < e.args.length) out.push(e.args[i + 1]);
+    const eq = arg.indexOf('=');
+    if (eq > 0 && SECRET_FLAGS.has(arg.slice(0, eq))) out.push(arg.slice(eq + 1));
+  });
+  return out;
+}
+
+function healthSecrets(h: HealthConfig | undefined): string[] {
+  if (!h || !('http' in h)) return [];
+  const { password } = new URL(h.http); // http://user:pass@host/ would otherwise be logged with the URL
+  return password ? [decodeURIComponent(password)] : [];
+}
+
+export function resolveProxy(e: ProxyEntry, stateDir: string): ProxySpec {
+  const base = { id: e.id, type: e.type, monitor: e.monitor };
+  let spec: ProxySpec;
+  if ('command' in e) {
+    spec = {
+      ...base,
+      command: e.command,
+      args: e.args,
+      env: e.env,
+      ...(e.cwd !== undefined && { cwd: e.cwd }),
+      health: e.health ? toHealthSpec(e.health) : { kind: 'process' },
+      secrets: rawSecrets(e),
+      files: [],
+    };
+  } else {
+    const built = buildTyped(e, stateDir);
+    spec = {
+      ...base,
+      command: built.command,
+      args: built.args,
+      env: {},
+      health: e.health ? toHealthSpec(e.health) : built.defaultHealth,
+      secrets: built.secrets,
+      files: built.files,
+    };
+  }
+  spec.secrets = [...new Set([...spec.secrets, ...healthSecrets(e.health)])].filter((s) => s !== '');
+  return spec;
+}
+
+/** state_dir is taken relative to the daemon's working directory. */
+export function resolveProxies(config: Config): ProxySpec[] {
+  const stateDir = resolve(config.state_dir);
+  return config.proxy.proxies.map((e) => resolveProxy(e, stateDir));
+}

@@ -1,0 +1,115 @@
+// Schema of the YAML config file. Every object is strict: a misspelt key is an error, not a silently
+// ignored setting. Defaults of proxy.monitor are the seed's (enable false, 30/60/10/5).
+import { z } from 'zod';
+import { hostPortSchema } from './address.ts';
+import { proxyEntrySchema } from './proxy-schema.ts';
+
+export type { ProxyEntry, RawEntry, TypedEntry, HealthConfig } from './proxy-schema.ts';
+
+const positive = z.number().positive(); // z.number() already rejects NaN and .inf
+const seconds = positive;
+const count = z.int().min(1);
+
+// Written once without defaults so that the PATCH schema below does not fill in unsent keys.
+const backoffShape = { initial: seconds, factor: z.number().min(1), max: seconds };
+const monitorShape = {
+  enable: z.boolean(),
+  check_interval: seconds,
+  restart_cooldown: z.number().min(0),
+  /** Restart attempts per sliding hour. */
+  max_restarts: count,
+  health_timeout: seconds,
+  check_concurrency: count,
+  /** Consecutive failed checks that turn a running proxy into a crashed one. */
+  failure_threshold: count,
+  /** Seconds a restarted proxy has to pass its first check. */
+  start_grace: seconds,
+  /** Seconds between SIGTERM and SIGKILL. */
+  stop_timeout: seconds,
+  /** Seconds of uptime after which the failure backoff starts over. */
+  stable_uptime: seconds,
+};
+
+const backoffOrder = (b: { initial?: number; max?: number }, ctx: z.RefinementCtx) => {
+  if (b.initial !== undefined && b.max !== undefined && b.max < b.initial) {
+    ctx.issues.push({ code: 'custom', path: ['max'], input: b.max, message: `expected a number >= backoff.initial (${b.initial})` });
+  }
+};
+
+export const monitorSettingsSchema = z.strictObject({
+  enable: monitorShape.enable.default(false),
+  check_interval: monitorShape.check_interval.default(30),
+  restart_cooldown: monitorShape.restart_cooldown.default(60),
+  max_restarts: monitorShape.max_restarts.default(10),
+  health_timeout: monitorShape.health_timeout.default(5),
+  check_concurrency: monitorShape.check_concurrency.default(64),
+  failure_threshold: monitorShape.failure_threshold.default(3),
+  start_grace: monitorShape.start_grace.default(5),
+  stop_timeout: monitorShape.stop_timeout.default(10),
+  stable_uptime: monitorShape.stable_uptime.default(60),
+  // prefault, not default: zod 4's default() returns its value unparsed, so inner defaults would be lost.
+  backoff: z
+    .strictObject({
+      initial: backoffShape.initial.default(1),
+      factor: backoffShape.factor.default(2),
+      max: backoffShape.max.default(300),
+    })
+    .superRefine(backoffOrder)
+    .prefault({}),
+});
+
+/**
+ * A runtime change of proxy.monitor (HTTP PATCH): strict, every key optional, no defaults, backoff
+ * partial too. Merge it into the current settings and validate the result with monitorSettingsSchema
+ * (that is where cross-key rules such as backoff.max >= backoff.initial are checked).
+ */
+export const partialMonitorSettingsSchema = z
+  .strictObject(monitorShape)
+  .extend({ backoff: z.strictObject(backoffShape).partial().superRefine(backoffOrder) })
+  .partial();
+
+const proxiesSchema = z
+  .array(proxyEntrySchema)
+  .default([])
+  .superRefine((entries, ctx) => {
+    const seen = new Map<string, number>();
+    entries.forEach((e, i) => {
+      const first = seen.get(e.id);
+      if (first === undefined) seen.set(e.id, i);
+      else ctx.issues.push({ code: 'custom', path: [i, 'id'], input: undefined, message: `duplicate id "${e.id}" (also at proxy.proxies[${first}])` });
+    });
+  });
+
+/** "10m", "512k", "1g", "1048576": bytes with an optional k/m/g suffix (powers of 1024). */
+const SIZE = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i;
+export function sizeToBytes(size: string): number {
+  const m = SIZE.exec(size);
+  if (!m) throw new Error(`not a size: ${size}`);
+  return Math.round(Number(m[1]) * 1024 ** ' kmg'.indexOf(m[2].toLowerCase() || ' '));
+}
+
+export const configSchema = z.strictObject({
+  proxy: z.strictObject({ monitor: monitorSettingsSchema.prefault({}), proxies: proxiesSchema }).prefault({}),
+  api: z
+    .strictObject({ listen: hostPortSchema.default('127.0.0.1:8080'), token: z.string().min(1).optional() })
+    .prefault({}),
+  /** Relative paths are relative to the daemon's working directory, not to the config file. */
+  state_dir: z.string().min(1).default('./state'),
+  history: z
+    .strictObject({ max_age: seconds.default(2_592_000), max_records: count.default(10_000) })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+      file: z.string().min(1).optional(),
+      /** Rotation size of log.file. */
+      max_size: z.string().regex(SIZE, { error: 'expected a size such as "10m", "512k" or "1g"' }).default('10m'),
+      /** Captured proxy output lines per second per proxy; the rest is counted and dropped. */
+      output_rate: positive.default(50),
+    })
+    .prefault({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type MonitorSettings = z.output<typeof monitorSettingsSchema>;
+export type PartialMonitorSettings = z.output<typeof partialMonitorSettingsSchema>;

@@ -1,0 +1,49 @@
+// Runs an operator's check command; exit 0 is healthy. The command leads its own process group,
+// which is killed once the command exits, so a helper it left behind cannot hold stderr open and
+// keep the probe waiting past its timeout.
+import { execa } from 'execa';
+import { signalGroup } from '../process/signal.ts';
+import type { ProbeResult, ProbeTarget } from './result.ts';
+
+const STDERR_TAIL = 4096;
+const MAX_ERROR_LINE = 300;
+
+function lastLine(text: string): string {
+  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  return (lines.at(-1) ?? '').slice(0, MAX_ERROR_LINE);
+}
+
+export async function probeExec(command: string[], target: ProbeTarget): Promise<ProbeResult> {
+  const began = performance.now();
+  const [file, ...args] = command;
+  if (file === undefined) return { ok: false, durationMs: 0, error: 'empty command' };
+
+  const subprocess = execa(file, args, {
+    timeout: target.timeoutMs,
+    cancelSignal: target.signal,
+    killSignal: 'SIGKILL',
+    reject: false,
+    buffer: false,
+    detached: true,
+    stdin: 'ignore',
+    stdout: 'ignore',
+  });
+  let stderr = '';
+  subprocess.stderr?.setEncoding('utf8');
+  subprocess.stderr?.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-STDERR_TAIL)));
+  const { pid } = subprocess;
+  if (pid !== undefined) subprocess.once('exit', () => signalGroup(pid, 'SIGKILL'));
+
+  const result = await subprocess;
+  const durationMs = performance.now() - began;
+  if (!result.failed) return { ok: true, durationMs };
+
+  const why =
+    result.timedOut ? `timed out after ${target.timeoutMs} ms`
+    : result.isCanceled ? 'aborted'
+    : result.exitCode !== undefined ? `exit code ${result.exitCode}`
+    : result.signal !== undefined ? `killed by ${result.signal}`
+    : (result.originalMessage ?? 'could not run');
+  const detail = lastLine(stderr);
+  return { ok: false, durationMs, error: detail === '' ? why : `${why}: ${detail}` };
+}

@@ -1,0 +1,33 @@
+// One entry point for every health check kind.
+import type { HealthSpec } from '../proxy-spec.ts';
+import { probeExec } from './exec.ts';
+import { probeHttp } from './http.ts';
+import { probeProcess } from './process.ts';
+import type { ProbeResult, ProbeTarget } from './result.ts';
+import { probeTcp } from './tcp.ts';
+import { probeTls } from './tls.ts';
+
+export type { ProbeResult, ProbeTarget } from './result.ts';
+
+/** Never rejects; settles within target.timeoutMs plus the time to tear the probe down. */
+export async function probe(spec: HealthSpec, target: ProbeTarget): Promise<ProbeResult> {
+  try {
+    switch (spec.kind) {
+      case 'process':
+        return probeProcess(target);
+      case 'tcp':
+        return await probeTcp(spec, target);
+      case 'http':
+        return await probeHttp(spec, target);
+      case 'exec':
+        return await probeExec(spec.command, target);
+      case 'tls':
+        return await probeTls(spec, target);
+      case 'shadowsocks':
+        // For now only the listener; a protocol round trip replaces this.
+        return await probeTcp(spec, target);
+    }
+  } catch (error) {
+    return { ok: false, durationMs: 0, error: error instanceof Error ? error.message : String(error) };
+  }
+}

@@ -1,0 +1,147 @@
+// Starts proxies as children, each leading its own process group, and reports what happens to them
+// as events: an exit is reported the moment the kernel reports it, not on the next health check.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import type { ProxySpec } from '../proxy-spec.ts';
+import { writeGeneratedFiles } from './files.ts';
+import { lineSplitter } from './lines.ts';
+import { isAliveNotZombie, processStartTime } from './proc.ts';
+import { createGroupStopper } from './signal.ts';
+
+export { isAliveNotZombie, processStartTime } from './proc.ts';
+
+export interface ProcessEvents {
+  onSpawn(pid: number): void;
+  /** The process could not be started (ENOENT, EACCES...): no onExit follows. */
+  onSpawnError(error: string): void;
+  onExit(code: number | null, signal: string | null): void;
+  /** One call per line, lines cut at MAX_LINE characters; may still arrive shortly after onExit. */
+  onOutput(stream: 'stdout' | 'stderr', line: string): void;
+}
+
+export interface ProcessHandle {
+  readonly pid: number | undefined;
+  /** TERM+CONT to the group, KILL after timeoutMs if the leader is still there. Never throws. */
+  stop(timeoutMs: number): void;
+  readonly exited: boolean;
+}
+
+// Lets stopAll wait for exits without widening ProcessHandle, which callers fake in tests.
+const exits = new WeakMap<ProcessHandle, Promise<void>>();
+
+function spawnErrorMessage(spec: ProxySpec, error: unknown): string {
+  const err = error as NodeJS.ErrnoException;
+  // Node blames the command for a missing cwd; say what is really missing.
+  if (err.code === 'ENOENT' && spec.cwd !== undefined && !existsSync(spec.cwd)) {
+    return `working directory ${spec.cwd} does not exist`;
+  }
+  return err.message ?? String(error);
+}
+
+/** Nothing was started: there is nothing to stop or wait for. */
+function failedHandle(): ProcessHandle {
+  const handle: ProcessHandle = { pid: undefined, exited: true, stop: () => {} };
+  exits.set(handle, Promise.resolve());
+  return handle;
+}
+
+function readLines(stream: Readable, emit: (line: string) => void): void {
+  const splitter = lineSplitter(emit);
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => splitter.push(chunk));
+  stream.on('end', () => splitter.end());
+  stream.on('error', () => {});
+}
+
+/** A handle on the process group led by pid; watchExit calls its argument when the leader is gone. */
+function groupHandle(pid: number, watchExit: (leaderExited: () => void) => void): ProcessHandle {
+  const stopper = createGroupStopper(pid);
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    watchExit(() => {
+      exited = true;
+      stopper.leaderExited();
+      resolve();
+    }),
+  );
+  const handle: ProcessHandle = {
+    pid,
+    get exited() {
+      return exited;
+    },
+    stop: (timeoutMs) => stopper.stop(timeoutMs),
+  };
+  exits.set(handle, exit);
+  return handle;
+}
+
+export function startProcess(spec: ProxySpec, events: ProcessEvents): ProcessHandle {
+  let child: ChildProcess;
+  try {
+    writeGeneratedFiles(spec.files);
+    child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: { ...process.env, ...spec.env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    queueMicrotask(() => events.onSpawnError(spawnErrorMessage(spec, error)));
+    return failedHandle();
+  }
+
+  const pid = child.pid;
+  if (pid === undefined) {
+    // The spawn failed; node tells why on 'error', asynchronously.
+    child.once('error', (error) => events.onSpawnError(spawnErrorMessage(spec, error)));
+    return failedHandle();
+  }
+
+  child.once('spawn', () => events.onSpawn(pid));
+  readLines(child.stdout!, (line) => events.onOutput('stdout', line));
+  readLines(child.stderr!, (line) => events.onOutput('stderr', line));
+  return groupHandle(pid, (leaderExited) =>
+    child.once('exit', (code, signal) => {
+      leaderExited();
+      events.onExit(code, signal);
+    }),
+  );
+}
+
+/**
+ * Watches a proxy started by an earlier run of the daemon. It is not our child, so no exit event
+ * comes: poll /proc, and take a changed start time as the exit of ours (the pid was reused).
+ */
+export function adoptProcess(
+  pid: number,
+  events: Pick<ProcessEvents, 'onExit'>,
+  pollMs: number,
+): ProcessHandle {
+  const startTime = processStartTime(pid);
+  return groupHandle(pid, (leaderExited) => {
+    const timer = setInterval(() => {
+      if (isAliveNotZombie(pid) && processStartTime(pid) === startTime) return;
+      clearInterval(timer);
+      leaderExited();
+      // Only the real parent learns the exit status.
+      events.onExit(null, null);
+    }, pollMs);
+  });
+}
+
+/**
+ * Stops every handle and resolves once all leaders have exited, or a second after the KILL deadline
+ * should a process be stuck where even KILL cannot reach it (uninterruptible sleep).
+ */
+export async function stopAll(handles: Iterable<ProcessHandle>, timeoutMs: number): Promise<void> {
+  const waits: Promise<void>[] = [];
+  for (const handle of handles) {
+    handle.stop(timeoutMs);
+    waits.push(exits.get(handle) ?? Promise.resolve());
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs + 1000)));
+  await Promise.race([Promise.all(waits), giveUp]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,35 @@
+// Reads /proc/<pid>/stat. The daemon must tell a live proxy from a zombie (an unreaped corpse still
+// has a pid) and, across its own restarts, its proxy from an unrelated process that reused the pid.
+import { readFileSync } from 'node:fs';
+
+/** The fields after "pid (comm) "; comm may itself contain spaces and parentheses. */
+function statFields(pid: number): string[] | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The one-letter state (R, S, D, T, Z, X...), undefined when there is no such process. */
+export function processState(pid: number): string | undefined {
+  return statFields(pid)?.[0];
+}
+
+/** Field 22, starttime in clock ticks since boot: with the pid it names one process for good. */
+export function processStartTime(pid: number): number | undefined {
+  const value = statFields(pid)?.[19];
+  return value === undefined ? undefined : Number(value);
+}
+
+/** Z: exited, not yet reaped; X (x on old kernels): being torn down. */
+export function isDeadState(state: string): boolean {
+  return 'ZXx'.includes(state);
+}
+
+export function isAliveNotZombie(pid: number): boolean {
+  const state = processState(pid);
+  return state !== undefined && !isDeadState(state);
+}

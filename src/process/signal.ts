@@ -1,0 +1,36 @@
+// Signals go to the whole process group (the proxy leads its own), so helpers it forked stop with it.
+
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is already gone. EPERM: not ours to signal. Either way nothing is left to do.
+  }
+}
+
+/**
+ * TERM and CONT (as s6 does, so a stopped process can act on TERM), KILL if the leader has not
+ * exited by the deadline, and KILL once more when it has, for whatever it left behind.
+ */
+export function createGroupStopper(pgid: number) {
+  let killTimer: NodeJS.Timeout | undefined;
+  let killAt = Infinity;
+  let leaderGone = false;
+  return {
+    stop(timeoutMs: number): void {
+      if (leaderGone) return;
+      signalGroup(pgid, 'SIGTERM');
+      signalGroup(pgid, 'SIGCONT');
+      // A second stop may shorten the grace period, never lengthen it.
+      if (Date.now() + timeoutMs >= killAt) return;
+      killAt = Date.now() + timeoutMs;
+      clearTimeout(killTimer);
+      killTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), timeoutMs);
+    },
+    leaderExited(): void {
+      leaderGone = true;
+      clearTimeout(killTimer);
+      signalGroup(pgid, 'SIGKILL');
+    },
+  };
+}

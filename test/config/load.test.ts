@@ -1,0 +1,260 @@
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfigText } from '../../src/config/load.ts';
+import { FILE, configError, withProxies } from './helpers.ts';
+
+const ISSUE_EXAMPLE = `
+proxy:
+  monitor: { enable: true, check_interval: 30, restart_cooldown: 60, max_restarts: 10, health_timeout: 5 }
+  proxies:
+    - id: ss-001
+      type: shadowsocks
+      command: /usr/bin/ss-server
+      args: ["-s", "127.0.0.1", "-p", "8388", "-k", "secret", "-m", "aes-256-gcm"]
+      health: { tcp: "127.0.0.1:8388" }
+`;
+
+describe('accepted configs', () => {
+  it('accepts the issue example as a raw entry, with -k value as a secret', () => {
+    const { config, proxies, file } = parseConfigText(ISSUE_EXAMPLE, FILE);
+    expect(file).toBe(resolve(FILE));
+    expect(config.proxy.monitor.enable).toBe(true);
+    expect(proxies).toEqual([
+      {
+        id: 'ss-001',
+        type: 'shadowsocks',
+        monitor: true,
+        command: '/usr/bin/ss-server',
+        args: ['-s', '127.0.0.1', '-p', '8388', '-k', 'secret', '-m', 'aes-256-gcm'],
+        env: {},
+        health: { kind: 'tcp', host: '127.0.0.1', port: 8388 },
+        secrets: ['secret'],
+        files: [],
+      },
+    ]);
+  });
+
+  it("fills in the seed's defaults and the documented ones for the rest", () => {
+    const { config, proxies } = parseConfigText('', FILE);
+    expect(proxies).toEqual([]);
+    expect(config).toEqual({
+      proxy: {
+        monitor: {
+          enable: false,
+          check_interval: 30,
+          restart_cooldown: 60,
+          max_restarts: 10,
+          health_timeout: 5,
+          check_concurrency: 64,
+          failure_threshold: 3,
+          start_grace: 5,
+          stop_timeout: 10,
+          stable_uptime: 60,
+          backoff: { initial: 1, factor: 2, max: 300 },
+        },
+        proxies: [],
+      },
+      api: { listen: '127.0.0.1:8080' },
+      state_dir: './state',
+      history: { max_age: 2592000, max_records: 10000 },
+      log: { level: 'info', max_size: '10m', output_rate: 50 },
+    });
+  });
+
+  it('treats a key without a value as absent', () => {
+    const { config } = parseConfigText('proxy:\n  monitor:\n    check_interval:\n  proxies:\n', FILE);
+    expect(config.proxy.monitor.check_interval).toBe(30);
+    expect(config.proxy.proxies).toEqual([]);
+  });
+
+  it('keeps backoff defaults when only one backoff key is given', () => {
+    const { config } = parseConfigText('proxy:\n  monitor:\n    backoff: { max: 60 }\n', FILE);
+    expect(config.proxy.monitor.backoff).toEqual({ initial: 1, factor: 2, max: 60 });
+  });
+
+  it('gives raw entries without health a process check and turns YAML numbers in args into strings', () => {
+    const { proxies } = parseConfigText(
+      withProxies('{ id: a, type: exec, command: x, args: [-p, 8080], env: { DB_PASSWORD: hunter2, PORT: 1 } }'),
+      FILE,
+    );
+    expect(proxies[0].health).toEqual({ kind: 'process' });
+    expect(proxies[0].args).toEqual(['-p', '8080']);
+    expect(proxies[0].env).toEqual({ DB_PASSWORD: 'hunter2', PORT: '1' });
+    expect(proxies[0].secrets).toEqual(['hunter2']);
+  });
+
+  it('maps every health form', () => {
+    const { proxies } = parseConfigText(
+      withProxies(
+        '{ id: a, type: exec, command: x, health: { tcp: "[::1]:80", send: "PING\\n", expect: PONG } }',
+        '{ id: b, type: exec, command: x, health: { http: "http://u:s3cret@127.0.0.1:81/health", status: 204 } }',
+        '{ id: c, type: exec, command: x, health: { exec: [check, --fast] } }',
+        '{ id: d, type: exec, command: x, monitor: false, health: { process: true } }',
+      ),
+      FILE,
+    );
+    expect(proxies.map((p) => p.health)).toEqual([
+      { kind: 'tcp', host: '::1', port: 80, send: 'PING\n', expect: 'PONG' },
+      { kind: 'http', url: 'http://u:s3cret@127.0.0.1:81/health', status: 204 },
+      { kind: 'exec', command: ['check', '--fast'] },
+      { kind: 'process' },
+    ]);
+    expect(proxies[1].secrets).toEqual(['s3cret']);
+    expect(proxies[3].monitor).toBe(false);
+  });
+});
+
+describe('shipped config files', () => {
+  const dir = resolve(import.meta.dirname, '../../config');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+
+  it('ships default and the three seed presets', () => {
+    expect(files.sort()).toEqual(['default.yaml', 'development.yaml', 'high-availability.yaml', 'production.yaml']);
+  });
+
+  it.each(files)('%s loads, is enabled and supervises something', (f) => {
+    const { config, proxies } = loadConfig(join(dir, f));
+    expect(config.proxy.monitor.enable).toBe(true);
+    expect(proxies.length).toBeGreaterThan(0);
+  });
+
+  it("default.yaml runs the demo echo servers with a PING/PONG check", () => {
+    const { config, proxies } = loadConfig(join(dir, 'default.yaml'));
+    expect(config.proxy.monitor).toMatchObject({ check_interval: 10, restart_cooldown: 5 });
+    expect(config.api.listen).toBe('127.0.0.1:8080');
+    expect(config.state_dir).toBe('./state');
+    expect(proxies.map((p) => [p.id, p.command, p.args.at(-1), p.health])).toEqual([
+      ['demo-1', 'node', '9101', { kind: 'tcp', host: '127.0.0.1', port: 9101, send: 'PING\n', expect: 'PONG' }],
+      ['demo-2', 'node', '9102', { kind: 'tcp', host: '127.0.0.1', port: 9102, send: 'PING\n', expect: 'PONG' }],
+    ]);
+    expect(proxies[0].args.slice(0, 3)).toEqual(['--import', 'tsx', 'demo/echo-server.ts']);
+  });
+
+  it.each([
+    ['development.yaml', 10, 30, 20, 3],
+    ['production.yaml', 60, 120, 5, 10],
+    ['high-availability.yaml', 15, 45, 15, 5],
+  ])("%s has the seed's preset %i/%i/%i/%i", (f, check_interval, restart_cooldown, max_restarts, health_timeout) => {
+    const { config } = loadConfig(join(dir, f));
+    expect(config.proxy.monitor).toMatchObject({ enable: true, check_interval, restart_cooldown, max_restarts, health_timeout });
+  });
+});
+
+describe('errors: one line naming the file and the key path', () => {
+  it('reports a missing file', () => {
+    const missing = join(mkdtempSync(join(tmpdir(), 'pm-config-')), 'nope.yaml');
+    expect(() => loadConfig(missing)).toThrow(new ConfigError(missing, [{ path: '', message: 'cannot read config file: no such file' }]));
+    expect(() => loadConfig(missing)).toThrow(`${missing}: cannot read config file: no such file`);
+  });
+
+  it('reports bad YAML with line and column', () => {
+    const e = configError('proxy:\n  monitor:\n    enable: true\n  monitor: {}\n');
+    expect(e.message).toBe(`${FILE}:4:3: invalid YAML: Map keys must be unique`);
+    expect(e.issues[0]).toMatchObject({ line: 4, col: 3 });
+    expect(configError('proxy: [1, 2\n').message).toMatch(new RegExp(`^${FILE}:\\d+:\\d+: invalid YAML: `));
+  });
+
+  it('reports a negative interval with the value found', () => {
+    expect(configError('proxy:\n  monitor:\n    check_interval: -5\n').message).toBe(
+      `${FILE}: proxy.monitor.check_interval: expected a number > 0, got -5`,
+    );
+    expect(configError('proxy:\n  monitor:\n    restart_cooldown: -1\n').message).toBe(
+      `${FILE}: proxy.monitor.restart_cooldown: expected a number >= 0, got -1`,
+    );
+  });
+
+  it('allows a zero cooldown but no zero interval', () => {
+    expect(parseConfigText('proxy:\n  monitor:\n    restart_cooldown: 0\n', FILE).config.proxy.monitor.restart_cooldown).toBe(0);
+    expect(configError('proxy:\n  monitor:\n    health_timeout: 0\n').message).toBe(
+      `${FILE}: proxy.monitor.health_timeout: expected a number > 0, got 0`,
+    );
+  });
+
+  it('reports wrong types', () => {
+    expect(configError('proxy:\n  monitor:\n    enable: "yes"\n').message).toBe(
+      `${FILE}: proxy.monitor.enable: expected true or false, got "yes"`,
+    );
+    expect(configError('proxy:\n  monitor:\n    max_restarts: 2.5\n').message).toBe(
+      `${FILE}: proxy.monitor.max_restarts: expected an integer, got 2.5`,
+    );
+    expect(configError('proxy:\n  proxies: {}\n').message).toBe(`${FILE}: proxy.proxies: expected a list, got a mapping`);
+    expect(configError('- 1\n').message).toBe(`${FILE}: expected a mapping, got a list`);
+    expect(configError('api:\n  listen: 8080\n').message).toBe(`${FILE}: api.listen: expected a string, got 8080`);
+    expect(configError('api:\n  listen: localhost\n').message).toBe(
+      `${FILE}: api.listen: expected "host:port" with a port 1-65535, got "localhost"`,
+    );
+  });
+
+  it('reports unknown keys at the top level, in monitor and in a proxy', () => {
+    expect(configError('proxies: []\n').message).toBe(`${FILE}: proxies: unknown key`);
+    expect(configError('proxy:\n  monitor:\n    check_intervall: 30\n').message).toBe(
+      `${FILE}: proxy.monitor.check_intervall: unknown key`,
+    );
+    expect(configError(withProxies('{ id: a, type: exec, command: x, restart: always }')).message).toBe(
+      `${FILE}: proxy.proxies[0].restart: unknown key`,
+    );
+    expect(configError(withProxies('{ id: a, type: exec, command: x, health: { tcp: "a:1", timeout: 1 } }')).message).toBe(
+      `${FILE}: proxy.proxies[0].health.timeout: unknown key`,
+    );
+  });
+
+  it('reports duplicate ids naming both indexes', () => {
+    const e = configError(
+      withProxies('{ id: ss-001, type: exec, command: x }', '{ id: b, type: exec, command: x }', '{ id: ss-001, type: exec, command: y }'),
+    );
+    expect(e.message).toBe(`${FILE}: proxy.proxies[2].id: duplicate id "ss-001" (also at proxy.proxies[0])`);
+  });
+
+  it('rejects a typed key next to command and says why', () => {
+    const e = configError(withProxies('{ id: a, type: shadowsocks, command: /usr/bin/ss-server, server_port: 8388 }'));
+    expect(e.message).toMatch(new RegExp(`^${FILE}: proxy\\.proxies\\[0\\]\\.server_port: not allowed together with "command"`));
+    expect(e.message).toContain('remove "command"');
+    expect(configError(withProxies('{ id: a, type: snell, listen: "0.0.0.0:1", psk: k, args: [-v] }')).message).toMatch(
+      /proxy\.proxies\[0\]\.args: only for raw entries/,
+    );
+  });
+
+  it('reports bad ids, types and missing required settings', () => {
+    expect(configError(withProxies('{ id: -a, type: exec, command: x }')).message).toMatch(/proxy\.proxies\[0\]\.id: expected 1-64 letters/);
+    expect(configError(withProxies('{ id: a, type: ssr, command: x }')).message).toBe(
+      `${FILE}: proxy.proxies[0].type: expected one of "shadowsocks", "trojan", "v2ray", "snell", "exec", got "ssr"`,
+    );
+    expect(configError(withProxies('{ id: a, type: exec }')).message).toBe(`${FILE}: proxy.proxies[0].command: missing, type exec needs a command`);
+    expect(configError(withProxies('{ id: a, type: shadowsocks, password: p }')).message).toBe(
+      `${FILE}: proxy.proxies[0].server_port: missing, expected a number`,
+    );
+    expect(configError(withProxies('{ id: a, type: shadowsocks, server_port: 1, password: p, method: rc4-md5 }')).message).toMatch(
+      /proxy\.proxies\[0\]\.method: expected one of "aes-128-gcm", .*, got "rc4-md5"$/,
+    );
+    expect(configError(withProxies('{ id: a, type: v2ray, port: 1 }')).message).toBe(
+      `${FILE}: proxy.proxies[0].uuid: missing, required for protocol vmess`,
+    );
+  });
+
+  it('reports health blocks with none or several forms', () => {
+    expect(configError(withProxies('{ id: a, type: exec, command: x, health: {} }')).message).toBe(
+      `${FILE}: proxy.proxies[0].health: expected exactly one of the keys tcp, http, exec, process`,
+    );
+    expect(configError(withProxies('{ id: a, type: exec, command: x, health: { process: true, exec: [x] } }')).message).toMatch(
+      /health: expected exactly one of the keys tcp, http, exec, process, got exec and process$/,
+    );
+  });
+
+  it('never echoes a secret value', () => {
+    const e = configError(withProxies('{ id: a, type: shadowsocks, server_port: 1, password: 123456 }'));
+    expect(e.message).toBe(`${FILE}: proxy.proxies[0].password: expected a string`);
+  });
+
+  it('keeps every issue, the first one in the message', () => {
+    const e = configError('proxy:\n  monitor:\n    check_interval: -5\n    health_timeout: "x"\nfoo: 1\n');
+    expect(e.issues.map((i) => i.path)).toEqual(['proxy.monitor.check_interval', 'proxy.monitor.health_timeout', 'foo']);
+  });
+
+  it('validates a file on disk the same way', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'pm-config-')), 'bad.yaml');
+    writeFileSync(f, 'proxy:\n  monitor:\n    check_interval: -5\n');
+    expect(() => loadConfig(f)).toThrow(`${f}: proxy.monitor.check_interval: expected a number > 0, got -5`);
+  });
+});

@@ -1,0 +1,131 @@
+// Typed entries: the command is built from settings and secrets travel in a generated file.
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/load.ts';
+import type { ProxySpec } from '../../src/proxy-spec.ts';
+import { FILE, withProxies } from './helpers.ts';
+
+const STATE = '/srv/pm-state';
+const generated = (name: string) => join(STATE, 'generated', name);
+const one = (entry: string): ProxySpec => parseConfigText(`state_dir: ${STATE}\n${withProxies(entry)}`, FILE).proxies[0];
+
+/** The secret is in secrets and in the generated file, nowhere on the command line or environment. */
+function expectHidden(p: ProxySpec, secret: string) {
+  expect(p.secrets).toContain(secret);
+  expect(p.files.some((f) => f.content.includes(secret))).toBe(true);
+  expect([p.command, ...p.args, ...Object.values(p.env)].join(' ')).not.toContain(secret);
+}
+
+describe('shadowsocks', () => {
+  it('writes an ss-server JSON config and runs ss-server -c with it', () => {
+    const p = one('{ id: ss-1, type: shadowsocks, server_port: 8388, password: "s3cr3t!" }');
+    expect(p.command).toBe('/usr/bin/ss-server');
+    expect(p.args).toEqual(['-c', generated('ss-1.json')]);
+    expect(p.files).toHaveLength(1);
+    expect(p.files[0].path).toBe(generated('ss-1.json'));
+    expect(JSON.parse(p.files[0].content)).toEqual({
+      server: '127.0.0.1',
+      server_port: 8388,
+      password: 's3cr3t!',
+      method: 'chacha20-ietf-poly1305',
+    });
+    expect(p.health).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 8388 });
+    expect(p.env).toEqual({});
+    expectHidden(p, 's3cr3t!');
+  });
+
+  it('passes timeout and mode, honours binary, and checks a wildcard bind on loopback', () => {
+    const p = one(
+      '{ id: ss-2, type: shadowsocks, binary: /opt/ss/ss-server, server: 0.0.0.0, server_port: 8389, password: pw, method: aes-256-gcm, timeout: 300, mode: tcp_and_udp }',
+    );
+    expect(p.command).toBe('/opt/ss/ss-server');
+    expect(JSON.parse(p.files[0].content)).toEqual({
+      server: '0.0.0.0', server_port: 8389, password: 'pw', method: 'aes-256-gcm', timeout: 300, mode: 'tcp_and_udp',
+    });
+    expect(p.health).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 8389 });
+  });
+
+  it('falls back to a process check for udp_only, which a TCP connect cannot see', () => {
+    expect(one('{ id: u, type: shadowsocks, server_port: 1, password: p, mode: udp_only }').health).toEqual({ kind: 'process' });
+  });
+
+  it('uses an explicit health block instead of the default', () => {
+    expect(one('{ id: s, type: shadowsocks, server_port: 1, password: p, health: { process: true } }').health).toEqual({ kind: 'process' });
+  });
+});
+
+describe('trojan', () => {
+  it('writes a trojan server config with absolute certificate paths', () => {
+    const p = one('{ id: tj, type: trojan, local_port: 443, password: pw1, cert: certs/c.pem, key: /etc/k.pem }');
+    expect(p.command).toBe('/usr/bin/trojan');
+    expect(p.args).toEqual(['-c', generated('tj.json')]);
+    expect(JSON.parse(p.files[0].content)).toEqual({
+      run_type: 'server',
+      local_addr: '127.0.0.1',
+      local_port: 443,
+      remote_addr: '127.0.0.1',
+      remote_port: 80,
+      password: ['pw1'],
+      ssl: { cert: resolve('certs/c.pem'), key: '/etc/k.pem' },
+    });
+    expect(p.health).toEqual({ kind: 'tls', host: '127.0.0.1', port: 443 });
+    expectHidden(p, 'pw1');
+  });
+
+  it('accepts a list of passwords, all of them secret', () => {
+    const p = one('{ id: tj, type: trojan, local_port: 443, password: [a1, b2], cert: c, key: k, remote_addr: 10.0.0.2, remote_port: 8080 }');
+    expect(JSON.parse(p.files[0].content)).toMatchObject({ password: ['a1', 'b2'], remote_addr: '10.0.0.2', remote_port: 8080 });
+    expect(p.secrets).toEqual(['a1', 'b2']);
+  });
+});
+
+describe('v2ray', () => {
+  const uuid = 'b831381d-6324-4d53-ad4f-8cda48b30811';
+
+  it('writes a vmess inbound with a freedom outbound; v2ray 4 takes -config', () => {
+    const p = one(`{ id: v, type: v2ray, port: 10086, uuid: "${uuid}" }`);
+    expect(p.command).toBe('/usr/bin/v2ray');
+    expect(p.args).toEqual(['-config', generated('v.json')]);
+    expect(JSON.parse(p.files[0].content)).toEqual({
+      log: { loglevel: 'warning' },
+      inbounds: [{ listen: '127.0.0.1', port: 10086, protocol: 'vmess', settings: { clients: [{ id: uuid, alterId: 0 }] } }],
+      outbounds: [{ protocol: 'freedom', settings: {} }],
+    });
+    expect(p.health).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 10086 });
+    expectHidden(p, uuid);
+  });
+
+  it('writes vless and shadowsocks inbounds', () => {
+    const vless = one(`{ id: v, type: v2ray, port: 1, protocol: vless, uuid: "${uuid}" }`);
+    expect(JSON.parse(vless.files[0].content).inbounds[0].settings).toEqual({ clients: [{ id: uuid }], decryption: 'none' });
+    const ss = one('{ id: v, type: v2ray, listen: 0.0.0.0, port: 2, protocol: shadowsocks, password: pw, method: aes-128-gcm }');
+    expect(JSON.parse(ss.files[0].content).inbounds[0]).toEqual({
+      listen: '0.0.0.0', port: 2, protocol: 'shadowsocks', settings: { method: 'aes-128-gcm', password: 'pw', network: 'tcp,udp' },
+    });
+    expect(ss.health).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 2 });
+    expectHidden(ss, 'pw');
+  });
+});
+
+describe('snell', () => {
+  it('writes the documented INI and runs snell-server -c with it', () => {
+    const p = one('{ id: sn, type: snell, listen: "0.0.0.0:6160", psk: AbC123 }');
+    expect(p.command).toBe('snell-server');
+    expect(p.args).toEqual(['-c', generated('sn.conf')]);
+    expect(p.files).toEqual([{ path: generated('sn.conf'), content: '[snell-server]\nlisten = 0.0.0.0:6160\npsk = AbC123\n' }]);
+    expect(p.health).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 6160 });
+    expectHidden(p, 'AbC123');
+  });
+
+  it('adds obfs and ipv6 lines when set', () => {
+    const p = one('{ id: sn, type: snell, listen: "0.0.0.0:6160", psk: k, obfs: tls, ipv6: true }');
+    expect(p.files[0].content).toBe('[snell-server]\nlisten = 0.0.0.0:6160\npsk = k\nobfs = tls\nipv6 = true\n');
+  });
+});
+
+describe('state_dir', () => {
+  it('is resolved against the working directory, not the config file', () => {
+    const p = parseConfigText(withProxies('{ id: sn, type: snell, listen: "0.0.0.0:1", psk: k }'), '/elsewhere/x.yaml').proxies[0];
+    expect(p.files[0].path).toBe(resolve('state', 'generated', 'sn.conf'));
+  });
+});

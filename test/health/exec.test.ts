@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { probe } from '../../src/health/probe.ts';
+import { isAliveNotZombie } from '../../src/process/proc.ts';
+import type { HealthSpec } from '../../src/proxy-spec.ts';
+
+const exec = (script: string): HealthSpec => ({ kind: 'exec', command: ['sh', '-c', script] });
+
+describe('exec probe', () => {
+  it('passes on exit 0', async () => {
+    expect(await probe(exec('exit 0'), { timeoutMs: 2000 })).toMatchObject({ ok: true });
+  });
+
+  it('fails on exit 1 with the last stderr line', async () => {
+    const result = await probe(exec('echo first >&2; echo "  upstream down  " >&2; exit 1'), { timeoutMs: 2000 });
+    expect(result).toMatchObject({ ok: false, error: 'exit code 1: upstream down' });
+  });
+
+  it('times out, killing whatever the command left behind', async () => {
+    const began = performance.now();
+    const result = await probe(exec("trap '' TERM; sleep 30 & echo $! >&2; sleep 30"), { timeoutMs: 300 });
+    expect(performance.now() - began).toBeLessThan(600);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toMatch(/^timed out after 300 ms: \d+$/);
+    const helper = Number(result.error.split(': ')[1]);
+    expect(isAliveNotZombie(helper)).toBe(false);
+  });
+
+  it('fails on a missing binary', async () => {
+    const result = await probe({ kind: 'exec', command: ['/nonexistent/check'] }, { timeoutMs: 2000 });
+    expect(result).toMatchObject({ ok: false });
+    if (!result.ok) expect(result.error).toContain('ENOENT');
+  });
+
+  it('stops at once when aborted', async () => {
+    const began = performance.now();
+    const result = await probe(exec('sleep 30'), { timeoutMs: 5000, signal: AbortSignal.timeout(100) });
+    expect(result).toMatchObject({ ok: false, error: 'aborted' });
+    expect(performance.now() - began).toBeLessThan(1000);
+  });
+});

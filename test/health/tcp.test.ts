@@ -1,0 +1,65 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probe } from '../../src/health/probe.ts';
+import { startEchoServer, type EchoServer } from './echo.ts';
+
+/** A port nobody listens on: bind one, then close it. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('tcp probe', () => {
+  let echo: EchoServer;
+  beforeAll(async () => {
+    echo = await startEchoServer();
+  });
+  afterAll(async () => {
+    await echo.stop();
+  });
+
+  it('passes on a bare connect', async () => {
+    const result = await probe({ kind: 'tcp', host: '127.0.0.1', port: echo.port }, { timeoutMs: 1000 });
+    expect(result).toMatchObject({ ok: true });
+  });
+
+  it('fails fast on a refused connection', async () => {
+    const port = await closedPort();
+    const result = await probe({ kind: 'tcp', host: '127.0.0.1', port }, { timeoutMs: 1000 });
+    expect(result).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+    expect(result.durationMs).toBeLessThan(500);
+  });
+
+  it('passes send/expect against the echo server, fails on the wrong reply', async () => {
+    const spec = { kind: 'tcp', host: '127.0.0.1', port: echo.port, send: 'PING\n' } as const;
+    expect(await probe({ ...spec, expect: 'PONG' }, { timeoutMs: 1000 })).toMatchObject({ ok: true });
+    expect(await probe(spec, { timeoutMs: 1000 })).toMatchObject({ ok: true });
+    const wrong = await probe({ ...spec, expect: 'HELLO' }, { timeoutMs: 300 });
+    expect(wrong).toMatchObject({ ok: false, error: 'timed out after 300 ms' });
+  });
+
+  it('shadowsocks checks the listener for now', async () => {
+    const spec = { kind: 'shadowsocks', host: '127.0.0.1', port: echo.port, password: 'pw', method: 'aes-256-gcm' } as const;
+    expect(await probe(spec, { timeoutMs: 1000 })).toMatchObject({ ok: true });
+  });
+
+  it('tells a SIGSTOPped server from a live one only with send/expect', async () => {
+    const stopped = await startEchoServer();
+    try {
+      process.kill(stopped.child.pid!, 'SIGSTOP');
+      const bare = await probe({ kind: 'tcp', host: '127.0.0.1', port: stopped.port }, { timeoutMs: 1000 });
+      expect(bare).toMatchObject({ ok: true });
+
+      const spec = { kind: 'tcp', host: '127.0.0.1', port: stopped.port, send: 'PING\n', expect: 'PONG' } as const;
+      const began = performance.now();
+      const hung = await probe(spec, { timeoutMs: 500 });
+      expect(hung).toMatchObject({ ok: false, error: 'timed out after 500 ms' });
+      expect(performance.now() - began).toBeLessThan(600);
+    } finally {
+      await stopped.stop();
+    }
+  });
+});
