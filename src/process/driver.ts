@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { ProxySpec } from '../proxy-spec.ts';
+import type { ProcessEvents, ProcessHandle } from '../supervisor/ports.ts';
 import { writeGeneratedFiles } from './files.ts';
 import { lineSplitter } from './lines.ts';
 import { isAliveNotZombie, processStartTime } from './proc.ts';
@@ -11,21 +12,7 @@ import { createGroupStopper } from './signal.ts';
 
 export { isAliveNotZombie, processStartTime } from './proc.ts';
 
-export interface ProcessEvents {
-  onSpawn(pid: number): void;
-  /** The process could not be started (ENOENT, EACCES...): no onExit follows. */
-  onSpawnError(error: string): void;
-  onExit(code: number | null, signal: string | null): void;
-  /** One call per line, lines cut at MAX_LINE characters; may still arrive shortly after onExit. */
-  onOutput(stream: 'stdout' | 'stderr', line: string): void;
-}
-
-export interface ProcessHandle {
-  readonly pid: number | undefined;
-  /** TERM+CONT to the group, KILL after timeoutMs if the leader is still there. Never throws. */
-  stop(timeoutMs: number): void;
-  readonly exited: boolean;
-}
+export type { ProcessEvents, ProcessHandle } from '../supervisor/ports.ts';
 
 // Lets stopAll wait for exits without widening ProcessHandle, which callers fake in tests.
 const exits = new WeakMap<ProcessHandle, Promise<void>>();

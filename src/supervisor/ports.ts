@@ -5,13 +5,16 @@ import type { HealthSpec, ProxySpec } from '../proxy-spec.ts';
 
 export interface ProcessEvents {
   onSpawn(pid: number): void;
+  /** The process could not be started (ENOENT, EACCES...): no onExit follows. */
   onSpawnError(error: string): void;
   onExit(code: number | null, signal: string | null): void;
+  /** One call per line, lines cut at 4096 characters; may still arrive shortly after onExit. */
   onOutput(stream: 'stdout' | 'stderr', line: string): void;
 }
 
 export interface ProcessHandle {
   readonly pid: number | undefined;
+  /** TERM+CONT to the group, KILL after timeoutMs if the leader is still there. Never throws. */
   stop(timeoutMs: number): void;
   readonly exited: boolean;
 }
@@ -24,12 +27,9 @@ export interface Driver {
   stopAll(handles: ProcessHandle[], timeoutMs: number): Promise<void>;
 }
 
-export type ProbeResult = { ok: true; durationMs: number } | { ok: false; durationMs: number; error: string };
+import type { ProbeResult, ProbeTarget } from '../health/result.ts';
 
-export interface ProbeTarget {
-  pid?: number;
-  timeoutMs: number;
-}
+export type { ProbeResult, ProbeTarget };
 
 export interface Prober {
   probe(spec: HealthSpec, target: ProbeTarget): Promise<ProbeResult>;

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeWith } from '../support/binaries.ts';
 import { parseConfigText } from '../../src/config/load.ts';
 import type { ProxySpec } from '../../src/proxy-spec.ts';
 import { withProxies } from './helpers.ts';
@@ -47,7 +48,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!existsSync('/usr/bin/v2ray'))('v2ray accepts the generated config', () => {
+describeWith(['/usr/bin/v2ray'])('v2ray accepts the generated config', () => {
   const uuid = 'b831381d-6324-4d53-ad4f-8cda48b30811';
   it.each([
     `{ id: vm, type: v2ray, port: 10086, uuid: "${uuid}" }`,
@@ -60,7 +61,7 @@ describe.skipIf(!existsSync('/usr/bin/v2ray'))('v2ray accepts the generated conf
   });
 });
 
-describe.skipIf(!existsSync('/usr/bin/trojan') || !existsSync('/usr/bin/openssl'))('trojan accepts the generated config', () => {
+describeWith(['/usr/bin/trojan', '/usr/bin/openssl'])('trojan accepts the generated config', () => {
   it('passes trojan -t', () => {
     const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'pipe' });
@@ -71,7 +72,7 @@ describe.skipIf(!existsSync('/usr/bin/trojan') || !existsSync('/usr/bin/openssl'
   });
 });
 
-describe.skipIf(!existsSync('/usr/bin/ss-server'))('ss-server runs with the generated config', () => {
+describeWith(['/usr/bin/ss-server'])('ss-server runs with the generated config', () => {
   it('listens on server_port', async () => {
     const port = await freePort();
     const p = resolveOne(`{ id: ss, type: shadowsocks, server_port: ${port}, password: "pw with spaces", mode: tcp_and_udp }`);
