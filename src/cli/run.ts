@@ -24,6 +24,7 @@ export async function run(configFile: string): Promise<number> {
   });
   logger.info({ signal }, 'signal received');
   await daemon.stop();
-  logger.flush();
+  // Everything is stopped; a handle some library left open must not keep the daemon alive.
+  logger.flush(() => process.exit(0));
   return 0;
 }

@@ -9,17 +9,23 @@ export interface HostPort {
 // IPv6 hosts must be bracketed ("[::1]:8080"), otherwise the last colon would be ambiguous.
 const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/;
 
-export function parseHostPort(text: string): HostPort | undefined {
+/** `minPort` 0 admits port 0 (a listener that lets the kernel pick a free port). */
+export function parseHostPort(text: string, minPort = 1): HostPort | undefined {
   const m = HOST_PORT.exec(text);
   if (!m) return undefined;
   const port = Number(m[3]);
-  if (port < 1 || port > 65535) return undefined;
+  if (port < minPort || port > 65535) return undefined;
   return { host: m[1] ?? m[2], port };
 }
 
 export const hostPortSchema = z
   .string()
   .refine((s) => parseHostPort(s) !== undefined, { error: 'expected "host:port" with a port 1-65535' });
+
+/** A listen address: port 0 lets the kernel choose (the daemon logs the address it got). */
+export const listenSchema = z
+  .string()
+  .refine((s) => parseHostPort(s, 0) !== undefined, { error: 'expected "host:port" with a port 0-65535' });
 
 export const portSchema = z.int().min(1).max(65535);
 

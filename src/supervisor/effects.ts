@@ -136,5 +136,14 @@ export function createEffects(deps: EffectDeps) {
   /** Processes the supervisor currently holds, for shutdown. */
   const handles = () => [...processes.values()].filter((h) => !h.exited);
 
-  return { proxy, monitor, handles };
+  /** Stopping the actors runs no exit actions: cancel every pending timer and probe here. */
+  function dispose() {
+    clock.clearTimeout(tickTimer);
+    for (const timer of wakeTimers.values()) clock.clearTimeout(timer);
+    wakeTimers.clear();
+    for (const controller of readiness.values()) controller.abort();
+    readiness.clear();
+  }
+
+  return { proxy, monitor, handles, dispose };
 }

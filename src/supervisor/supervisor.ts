@@ -145,6 +145,7 @@ export function createSupervisor(options: SupervisorOptions) {
      */
     async shutdown(): Promise<void> {
       actor.stop();
+      effects.dispose();
       await world.driver.stopAll(effects.handles(), settings.stop_timeout * 1000);
     },
   };

@@ -1,0 +1,143 @@
+// A real daemon process for end-to-end tests: started from the CLI on a temporary config, its JSON
+// log lines collected, stopped (and its proxies checked gone) at the end.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const CLI = join(ROOT, 'bin/proxy-monitor.js');
+
+export type LogLine = Record<string, unknown> & { msg: string };
+
+export interface TestDaemon {
+  child: ChildProcess;
+  dir: string;
+  configFile: string;
+  lines: LogLine[];
+  stderr: () => string;
+  waitFor(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** A temp dir with `config.yaml` written from `config` (state_dir defaults into the same dir). */
+export function writeConfig(config: Record<string, unknown>, dir = mkdtempSync(join(tmpdir(), 'pm-e2e-'))) {
+  const full = { state_dir: join(dir, 'state'), ...config };
+  const configFile = join(dir, 'config.yaml');
+  writeFileSync(configFile, stringify(full));
+  return { dir, configFile };
+}
+
+export function startDaemon(configFile: string, dir: string, args: string[] = []): TestDaemon {
+  const child = spawn(process.execPath, [CLI, 'run', '--config', configFile, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: LogLine[] = [];
+  const waiters = new Set<() => void>();
+  let stderr = '';
+  let buffer = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    const parts = buffer.split('\n');
+    buffer = parts.pop()!;
+    for (const part of parts) {
+      if (!part.trim()) continue;
+      try {
+        lines.push(JSON.parse(part));
+      } catch {
+        lines.push({ msg: part });
+      }
+    }
+    for (const wake of waiters) wake();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+
+  return {
+    child,
+    dir,
+    configFile,
+    lines,
+    stderr: () => stderr,
+    exited,
+    waitFor(predicate, timeoutMs = 10_000) {
+      return new Promise((done, fail) => {
+        let seen = 0;
+        const check = () => {
+          for (; seen < lines.length; seen++) {
+            if (predicate(lines[seen])) {
+              cleanup();
+              return done(lines[seen]);
+            }
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          fail(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr.slice(-500)}; last lines: ${JSON.stringify(lines.slice(-5))}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** True once host:port accepts a TCP connection. */
+export function accepts(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = net.connect({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
+  });
+}
+
+export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 10): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    if (await condition()) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
+
+/** Free loopback ports, reserved by binding them briefly. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<net.Server>((done) => {
+      const server = net.createServer();
+      server.listen(0, '127.0.0.1', () => done(server));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
+  return ports;
+}
+
+/** Pids of live processes whose command line contains `marker`. */
+export function pidsMatching(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (cmdline.includes(marker) && state !== 'Z' && Number(entry) !== process.pid) pids.push(Number(entry));
+    } catch {
+      // The process left while we looked.
+    }
+  }
+  return pids;
+}
