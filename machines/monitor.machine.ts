@@ -95,7 +95,7 @@ export const monitorMachine = setup({
       on: {
         BOOT: [
           { guard: 'monitoringOn', target: 'watching', actions: 'bootProxies' },
-          { target: 'paused', actions: 'bootProxies' },
+          { target: 'paused', actions: ['bootProxies', 'releaseProxies'] },
         ],
       },
     },
@@ -110,16 +110,18 @@ export const monitorMachine = setup({
             'armTick',
           ],
         },
-        STOP: 'paused',
+        STOP: { target: 'paused', actions: 'releaseProxies' },
         CONFIGURE: [
-          { guard: 'turnsMonitoringOff', target: 'paused', actions: 'applySettings' },
+          // Release first: the new settings must not reach a proxy that is still supervised, or a
+          // crashed one would restart automatically on the very change that turns monitoring off.
+          { guard: 'turnsMonitoringOff', target: 'paused', actions: ['releaseProxies', 'applySettings'] },
           // A new interval applies from now on: re-arm the pending tick with it.
           { actions: ['applySettings', 'cancelTick', 'armTick'] },
         ],
       },
     },
+    // Every way in releases the proxies (in its transition, so that it can come before new settings).
     paused: {
-      entry: 'releaseProxies',
       on: {
         START: 'watching',
         CONFIGURE: [{ guard: 'turnsMonitoringOn', target: 'watching', actions: 'applySettings' }, { actions: 'applySettings' }],

@@ -6,7 +6,7 @@
 // The machine holds no timers and does no I/O. Its effects (spawn, kill, readiness probe, wake-up
 // timer) are declared here as stubs and provided by src/supervisor; their results come back as
 // events carrying the time they happened. Sub-states only refine a top-level state.
-import { and, assign, emit, sendParent, setup } from 'xstate';
+import { and, assign, emit, or, sendParent, setup } from 'xstate';
 import * as update from './proxy/actions.ts';
 import { initialContext, type ProxyContext, type ProxyInput, type ProxyPhase } from './proxy/context.ts';
 import type { ProxyEmitted, ProxyEvent } from './proxy/events.ts';
@@ -52,6 +52,8 @@ export const proxyMachine = setup({
     wantRestart: assign(({ context, event }) => update.wantRestart(context, event)),
     wantDown: assign(({ context, event }) => update.wantDown(context, event)),
     retire: assign(({ context, event }) => update.retire(context, event)),
+    wantDownDuringRestart: assign(({ context, event }) => update.wantDownDuringRestart(context, event)),
+    retireDuringRestart: assign(({ context, event }) => update.retireDuringRestart(context, event)),
     requestManualRestart: assign(({ context, event }) => update.requestManualRestart(context, event)),
     applySettings: assign(({ context, event }) => update.applySettings(context, event)),
 
@@ -114,7 +116,8 @@ export const proxyMachine = setup({
           },
         },
         up: {
-          always: { guard: 'wantedDown', target: '#proxy.stopped.stopping', actions: 'killProcess' },
+          // Stopped or removed while a restart was being verified: stop now that the process is up.
+          always: { guard: or(['wantedDown', 'retiring']), target: '#proxy.stopped.stopping', actions: 'killProcess' },
           on: {
             CHECK_PASSED: { actions: ['recordCheck', 'reportCheck'] },
             CHECK_FAILED: [
@@ -141,7 +144,11 @@ export const proxyMachine = setup({
       initial: 'down',
       states: {
         stopping: {
-          on: { EXITED: { target: 'down', actions: 'processGone' } },
+          on: {
+            EXITED: { target: 'down', actions: 'processGone' },
+            // Stopped while its spawn was pending, and the spawn failed: there is nothing to wait for.
+            SPAWN_FAILED: { target: 'down', actions: 'processGone' },
+          },
         },
         down: {
           always: [
@@ -234,8 +241,8 @@ export const proxyMachine = setup({
         EXITED: { target: 'crashed', actions: ['restartFailed', 'reportRestart'] },
         START: { actions: 'wantUp' },
         RESTART: { actions: 'wantRestart' },
-        STOP: { actions: 'wantDown' },
-        RETIRE: { actions: 'retire' },
+        STOP: { actions: 'wantDownDuringRestart' },
+        RETIRE: { actions: 'retireDuringRestart' },
       },
     },
   },

@@ -66,6 +66,9 @@ export const beginAutomaticRestart: Update = (context, event) => ({
 
 export const beginManualRestart: Update = (context, event) => ({
   lastAttemptAt: event.at,
+  // Asked for while a hung process was being reaped, the attempt starts now, not at the request:
+  // the record's `at` is the attempt time, as for automatic restarts.
+  restart: context.restart && { ...context.restart, startedAt: event.at },
   decision: { ...decideRestart(context, context.policy, event.at), verdict: 'allowed', guard: null, nextAttemptAt: event.at, message: 'restart requested by the operator (guards bypassed)' },
   reason: 'restart requested by the operator',
 });
@@ -136,6 +139,11 @@ export const wantUp: Update = () => ({ wanted: 'up', reason: 'started by the ope
 export const wantRestart: Update = () => ({ wanted: 'up', reason: 'restart requested by the operator' });
 export const wantDown: Update = () => ({ wanted: 'down', restart: null, reason: 'stopped by the operator' });
 export const retire: Update = () => ({ wanted: 'down', retiring: true, restart: null, reason: 'removed from the configuration' });
+
+// STOP or RETIRE while a restart is in flight: the restart still ends (READY, NOT_READY, EXITED) and
+// its record must say who started it and when, so the request it describes is kept.
+export const wantDownDuringRestart: Update = (context, event) => ({ ...wantDown(context, event), restart: context.restart });
+export const retireDuringRestart: Update = (context, event) => ({ ...retire(context, event), restart: context.restart });
 
 /** START or RESTART of a crashed proxy: the operator's restart goes ahead of the guards. */
 export const requestManualRestart: Update = (_context, event) => ({

@@ -1,20 +1,23 @@
 // The `proxy-monitor` command line.
 import { parseArgs } from 'node:util';
+import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './remote.ts';
 import { run } from './run.ts';
 import { validate } from './validate.ts';
 
 const USAGE = `usage:
-  proxy-monitor run --config FILE        run the daemon in the foreground
+  proxy-monitor run --config FILE [--state-dir DIR]
+                                         run the daemon in the foreground
   proxy-monitor validate FILE            check a config file
-`;
+against a running daemon:
+${CLIENT_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run': {
-      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, 'state-dir': { type: 'string' } } });
       if (!values.config) return usage('run needs --config FILE');
-      return run(values.config);
+      return run(values.config, values['state-dir']);
     }
     case 'validate': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true });
@@ -27,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     default:
+      if (Object.hasOwn(CLIENT_COMMANDS, command)) return runClientCommand(command, rest);
       return usage(`unknown command: ${command}`);
   }
 }

@@ -1,15 +1,21 @@
 // `proxy-monitor run --config FILE`: the foreground daemon.
 import { ConfigError } from '../config/load.ts';
 import { startDaemon } from '../daemon/daemon.ts';
+import { closeLogger } from '../logging/logger.ts';
+import { StateDirError } from '../store/lock.ts';
 
-export async function run(configFile: string): Promise<number> {
+export async function run(configFile: string, stateDir?: string): Promise<number> {
   let daemon;
   try {
-    daemon = startDaemon({ configFile });
+    daemon = startDaemon({ configFile, stateDir });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
       return 2;
+    }
+    if (error instanceof StateDirError) {
+      process.stderr.write(`proxy-monitor: ${error.message}\n`);
+      return 1;
     }
     throw error;
   }
@@ -18,13 +24,21 @@ export async function run(configFile: string): Promise<number> {
   // The daemon never dies on a proxy's misbehaviour; a bug of ours is logged, not fatal.
   process.on('uncaughtException', (error) => logger.error({ err: error }, 'uncaught exception'));
   process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled rejection'));
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  // A daemon that cannot serve its API (port taken) is not what was asked for: stop, don't limp on.
+  // The reason is already logged.
+  if (await daemon.api.then(() => false, () => true)) {
+    await daemon.stop();
+    await closeLogger(logger);
+    process.exit(1);
+  }
+  const signal = await signalled;
   logger.info({ signal }, 'signal received');
   await daemon.stop();
   // Everything is stopped; a handle some library left open must not keep the daemon alive.
-  logger.flush(() => process.exit(0));
-  return 0;
+  await closeLogger(logger);
+  process.exit(0);
 }

@@ -27,8 +27,11 @@ function shadowsocks(e: ShadowsocksEntry, file: string): BuiltProxy {
     ...(e.timeout !== undefined && { timeout: e.timeout }),
     ...(e.mode !== undefined && { mode: e.mode }),
   };
+  // A round trip through the server (src/health/shadowsocks.ts): a bare connect passes even when it is hung.
   const defaultHealth: HealthSpec =
-    e.mode === 'udp_only' ? { kind: 'process' } : { kind: 'tcp', host: connectableHost(e.server), port: e.server_port };
+    e.mode === 'udp_only'
+      ? { kind: 'process' }
+      : { kind: 'shadowsocks', host: connectableHost(e.server), port: e.server_port, password: e.password, method: e.method };
   return { command: e.binary, args: ['-c', file], files: [{ path: file, content: json(conf) }], defaultHealth, secrets: [e.password] };
 }
 

@@ -24,7 +24,12 @@ const READ_ERRORS: Record<string, string> = {
   EISDIR: 'is a directory, expected a YAML file',
 };
 
-export function loadConfig(file: string): LoadedConfig {
+/** Settings given on the command line, which win over the file's. */
+export interface ConfigOverrides {
+  state_dir?: string;
+}
+
+export function loadConfig(file: string, overrides: ConfigOverrides = {}): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -33,11 +38,11 @@ export function loadConfig(file: string): LoadedConfig {
     const why = READ_ERRORS[code] ?? (err as Error).message;
     throw new ConfigError(file, [{ path: '', message: `cannot read config file: ${why}` }]);
   }
-  return parseConfigText(text, file);
+  return parseConfigText(text, file, overrides);
 }
 
 /** `file` only names the source in messages and in the result. */
-export function parseConfigText(text: string, file: string): LoadedConfig {
+export function parseConfigText(text: string, file: string, overrides: ConfigOverrides = {}): LoadedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length) {
@@ -51,7 +56,7 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   }
   // A key without a value ("proxies:" with every entry commented out) counts as absent, and so does
   // an empty file: both mean "the defaults".
-  const data = dropNulls(doc.toJS({ maxAliasCount: 100 })) ?? {};
+  const data = { ...((dropNulls(doc.toJS({ maxAliasCount: 100 })) ?? {}) as object), ...overrides };
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
   return { file: resolve(file), config: parsed.data, proxies: resolveProxies(parsed.data) };

@@ -104,6 +104,8 @@ export const configSchema = z.strictObject({
       file: z.string().min(1).optional(),
       /** Rotation size of log.file. */
       max_size: z.string().regex(SIZE, { error: 'expected a size such as "10m", "512k" or "1g"' }).default('10m'),
+      /** Files of log.file kept, the live one included; older ones are deleted at rotation. */
+      max_files: count.default(5),
       /** Captured proxy output lines per second per proxy; the rest is counted and dropped. */
       output_rate: positive.default(50),
     })

@@ -1,64 +1,102 @@
 // The daemon: load the config, start the supervisor on the real world, log what happens, stop
 // everything on SIGTERM/SIGINT, reload on SIGHUP. It owns wiring only; decisions are the machines'.
+import { startControlPlane } from '../api/control-plane.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
-import { createLogger, type Logger } from '../logging/logger.ts';
+import { configuredLogger, type Logger } from '../logging/logger.ts';
 import { createOutputLogger } from '../logging/output.ts';
 import { createRedactor } from '../logging/redact.ts';
 import { logCheckRound, logReport } from '../logging/reports.ts';
+import { createMetrics } from '../metrics/metrics.ts';
+import { openDurableState } from '../store/durable.ts';
+import type { Store } from '../store/types.ts';
 import { createSupervisor, type Supervisor } from '../supervisor/supervisor.ts';
+import { hardeningWarnings } from './hardening.ts';
 import { createRealWorld } from './world.ts';
 
 export interface DaemonOptions {
   configFile: string;
+  /** `--state-dir`: wins over the file's state_dir, at start and on every reload. */
+  stateDir?: string;
   logger?: Logger;
 }
 
 export interface Daemon {
   supervisor: Supervisor;
   logger: Logger;
+  /** History, audit, overrides and operator intent, kept in state_dir across restarts. */
+  store: Store;
   config(): LoadedConfig;
+  /** The HTTP API's base URL once it listens on api.listen; rejects if it cannot. */
+  api: Promise<string>;
   /** Re-read the config file; on error the running config is kept and the error returned. */
   reload(): { ok: true; changes: ReturnType<Supervisor['reconcile']> } | { ok: false; error: string };
   stop(): Promise<void>;
 }
 
 export function startDaemon(options: DaemonOptions): Daemon {
-  let loaded = loadConfig(options.configFile);
-  const logger = options.logger ?? createLogger({ level: loaded.config.log.level });
+  const overrides = options.stateDir === undefined ? {} : { state_dir: options.stateDir };
+  let loaded = loadConfig(options.configFile, overrides);
+  const logger = options.logger ?? configuredLogger(loaded.config.log, loaded.file);
   let redact = createRedactor(loaded.proxies.flatMap((p) => p.secrets));
   const world = createRealWorld(loaded.config.proxy.monitor.check_concurrency);
   const logOutput = createOutputLogger(logger, () => redact, () => loaded.config.log.output_rate);
+  // First: it takes the state directory's lock, and adopts the proxies a previous run left running.
+  const state = openDurableState({ config: loaded.config, specs: loaded.proxies, world, logger, redact: () => redact });
+
+  const metrics = createMetrics();
 
   const supervisor = createSupervisor({
-    world,
+    world: state.world,
     settings: loaded.config.proxy.monitor,
     specs: loaded.proxies,
+    memory: state.memory,
     hooks: {
-      onReport: (report) => logReport(logger, redact, report),
+      onReport: (report) => {
+        state.record(report);
+        metrics.onReport(report);
+        logReport(logger, redact, report);
+      },
+      onProcess: state.onProcess,
       onOutput: logOutput,
-      onCheckRound: (durationMs, checked) => logCheckRound(logger, durationMs, checked),
+      onCheckRound: (durationMs, checked) => {
+        metrics.onCheckRound();
+        logCheckRound(logger, durationMs, checked);
+      },
       onError: (error) => logger.error({ err: error }, 'internal error in a state machine'),
     },
   });
 
+  for (const warning of hardeningWarnings(loaded)) logger.warn(warning.fields, warning.msg);
   logger.info({ config: loaded.config.proxy.monitor, proxies: loaded.proxies.length, config_file: loaded.file }, 'proxy monitor started');
-  supervisor.start();
+  state.start(supervisor);
+  const controlPlane = startControlPlane({
+    supervisor,
+    store: state.store,
+    logger,
+    metrics,
+    clock: world.clock,
+    config: () => loaded.config,
+    reload: () => daemon.reload(),
+  });
 
   let stopping: Promise<void> | undefined;
-  return {
+  const daemon: Daemon = {
     supervisor,
     logger,
+    store: state.store,
     config: () => loaded,
+    api: controlPlane.ready,
     reload() {
       let next: LoadedConfig;
       try {
-        next = loadConfig(loaded.file);
+        next = loadConfig(loaded.file, overrides);
       } catch (error) {
         const message = (error as Error).message;
         logger.error({ error: message, config_file: loaded.file }, 'config reload failed; keeping the running config');
         return { ok: false, error: message };
       }
       loaded = next;
+      state.reload(next.config);
       redact = createRedactor(next.proxies.flatMap((p) => p.secrets));
       const changes = supervisor.reconcile(next.proxies, next.config.proxy.monitor);
       logger.info({ ...changes, config_file: next.file }, 'config reloaded');
@@ -67,10 +105,13 @@ export function startDaemon(options: DaemonOptions): Daemon {
     stop() {
       stopping ??= (async () => {
         logger.info('proxy monitor stopping: stopping every proxy');
+        await controlPlane.close();
         await supervisor.shutdown();
+        state.close();
         logger.info('proxy monitor stopped');
       })();
       return stopping;
     },
   };
+  return daemon;
 }

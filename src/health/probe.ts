@@ -4,6 +4,7 @@ import { probeExec } from './exec.ts';
 import { probeHttp } from './http.ts';
 import { probeProcess } from './process.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
+import { probeShadowsocks } from './shadowsocks.ts';
 import { probeTcp } from './tcp.ts';
 import { probeTls } from './tls.ts';
 
@@ -24,8 +25,7 @@ export async function probe(spec: HealthSpec, target: ProbeTarget): Promise<Prob
       case 'tls':
         return await probeTls(spec, target);
       case 'shadowsocks':
-        // For now only the listener; a protocol round trip replaces this.
-        return await probeTcp(spec, target);
+        return await probeShadowsocks(spec, target);
     }
   } catch (error) {
     return { ok: false, durationMs: 0, error: error instanceof Error ? error.message : String(error) };

@@ -1,22 +1,61 @@
 // JSON lines for journald and ELK. One logger per daemon, created here and passed down: no globals.
 import { pino, type Logger } from 'pino';
+import { ConfigError } from '../config/errors.ts';
+import { sizeToBytes, type Config } from '../config/schema.ts';
+import { rollingFile, type LogFileOptions } from './file.ts';
 
 export type { Logger };
 
 export interface LoggerOptions {
   level: string;
-  /** Where to write; stdout when absent. */
+  /** A rolling log file instead of stdout. */
+  file?: LogFileOptions;
+  /** Where to write (tests); stdout when neither this nor `file` is given. */
   destination?: pino.DestinationStream;
 }
 
+// Log files are written by a worker thread, which process.exit() ends wherever it is: closeLogger
+// waits for it.
+const fileStreams = new WeakMap<Logger, pino.DestinationStream & NodeJS.EventEmitter & { end(): void }>();
+
 export function createLogger(options: LoggerOptions): Logger {
-  return pino(
+  const file = options.destination === undefined && options.file ? rollingFile(options.file) : undefined;
+  const logger = pino(
     {
       level: options.level,
       base: { component: 'proxy_monitor' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ fd: 1, sync: false }),
+    options.destination ?? file ?? pino.destination({ fd: 1, sync: false }),
   );
+  if (file) fileStreams.set(logger, file);
+  return logger;
+}
+
+/** Resolves once every line logged so far is written: call it before process.exit(). */
+export function closeLogger(logger: Logger, timeoutMs = 5_000): Promise<void> {
+  const file = fileStreams.get(logger);
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs); // a stuck disk must not keep the daemon from exiting
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    logger.flush(() => {
+      if (!file) return done();
+      file.once('close', done);
+      file.end();
+    });
+  });
+}
+
+/** The daemon's logger as the config's `log` section asks; a log file it cannot write is a config error. */
+export function configuredLogger(log: Config['log'], configFile: string): Logger {
+  if (log.file === undefined) return createLogger({ level: log.level });
+  try {
+    return createLogger({ level: log.level, file: { file: log.file, maxBytes: sizeToBytes(log.max_size), maxFiles: log.max_files } });
+  } catch (error) {
+    throw new ConfigError(configFile, [{ path: 'log.file', message: (error as Error).message }]);
+  }
 }

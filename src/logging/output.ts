@@ -1,20 +1,33 @@
 // A proxy's stdout/stderr, line by line, under a per-proxy rate limit: a chatty or looping proxy
-// cannot flood the log. Dropped lines are counted and reported once the next second lets lines through.
+// cannot flood the log. Lines past the limit are counted, and the count is logged when their
+// one-second window closes, even if the proxy falls silent after the burst.
 import type { Logger } from './logger.ts';
 import type { Redactor } from './redact.ts';
 
+interface Window {
+  second: number;
+  lines: number;
+  dropped: number;
+}
+
 export function createOutputLogger(logger: Logger, redact: () => Redactor, linesPerSecond: () => number) {
-  const windows = new Map<string, { second: number; lines: number; dropped: number }>();
+  const windows = new Map<string, Window>();
+  const reportDropped = (id: string, w: Window) =>
+    logger.warn({ proxy_id: id, dropped_lines: w.dropped, lines_per_second: linesPerSecond() }, 'proxy output rate-limited');
+
   return (id: string, stream: 'stdout' | 'stderr', line: string) => {
-    const second = Math.floor(Date.now() / 1000);
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
     let w = windows.get(id);
     if (!w || w.second !== second) {
-      if (w && w.dropped > 0) logger.warn({ proxy_id: id, dropped_lines: w.dropped }, 'proxy output rate-limited');
       w = { second, lines: 0, dropped: 0 };
       windows.set(id, w);
     }
     if (w.lines >= linesPerSecond()) {
-      w.dropped += 1;
+      if (w.dropped++ === 0) {
+        const closing = w;
+        setTimeout(() => reportDropped(id, closing), 1000 - (now % 1000)).unref();
+      }
       return;
     }
     w.lines += 1;

@@ -14,8 +14,10 @@ export function logReport(logger: Logger, redact: Redactor, report: ProxyEmitted
       );
       return;
     case 'crash_detected':
+      // The line is written after the actor has handled the crash (a restart may already be under
+      // way): detected_at is when the exit or the failed check reached the actor.
       logger.warn(
-        { proxy_id: report.proxyId, reason: redact(report.reason), exit_code: report.exitCode, signal: report.signal },
+        { proxy_id: report.proxyId, reason: redact(report.reason), exit_code: report.exitCode, signal: report.signal, detected_at: iso(report.at) },
         'proxy crash detected',
       );
       return;

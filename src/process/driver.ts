@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { ProcessEvents, ProcessHandle } from '../supervisor/ports.ts';
 import { writeGeneratedFiles } from './files.ts';
+import { assertExecutable, launchArgv } from './launch.ts';
 import { lineSplitter } from './lines.ts';
 import { isAliveNotZombie, processStartTime } from './proc.ts';
 import { createGroupStopper } from './signal.ts';
@@ -67,9 +68,12 @@ export function startProcess(spec: ProxySpec, events: ProcessEvents): ProcessHan
   let child: ChildProcess;
   try {
     writeGeneratedFiles(spec.files);
-    child = spawn(spec.command, spec.args, {
+    const env = { ...process.env, ...spec.env };
+    assertExecutable(spec.command, spec.cwd, env.PATH);
+    const [command, args] = launchArgv(spec.command, spec.args);
+    child = spawn(command, args, {
       cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
+      env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 
 /** The fields after "pid (comm) "; comm may itself contain spaces and parentheses. */
-function statFields(pid: number): string[] | undefined {
+export function statFields(pid: number): string[] | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -1,9 +1,17 @@
 // What the daemon keeps across restarts. The SQLite store implements it; the API, the hourly cap
 // and the audit log read and write through it.
-import type { ProxyMemory, RestartOutcome } from '../../machines/proxy/context.ts';
+import type { ProxyMemory, ProxyStats, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
 
 export interface RestartRow extends RestartOutcome {
   proxyId: string;
+}
+
+/** A restart that has begun: it counts against the hourly cap before its outcome is known. */
+export interface RestartStart {
+  proxyId: string;
+  at: number;
+  reason: RestartReason;
+  manual: boolean;
 }
 
 export interface AuditRow {
@@ -22,26 +30,64 @@ export interface HistoryQuery {
   limit?: number;
 }
 
-export interface ProcessRow {
+/** A spawn about to happen: recorded first, so a daemon killed mid-spawn can still find the child. */
+export interface SpawnIntent {
+  /** Random; put in the child's environment, where only a process we started can carry it. */
+  token: string;
   proxyId: string;
+  /** JSON of the argv the proxy runs with, as /proc/<pid>/cmdline shows it. */
+  command: string;
+  /** Digest of the proxy's spec: a different one after a restart means the config changed meanwhile. */
+  fingerprint: string;
+  at: number;
+}
+
+export interface ProcessRow extends SpawnIntent {
   pid: number;
   /** /proc/<pid>/stat starttime: proves a pid still names the same process after a daemon restart. */
   startTime: number;
-  command: string;
+}
+
+/** What the machine counts that the restart rows cannot tell (history is pruned, backoff resets). */
+export interface ProxyCounters {
+  stats: ProxyStats;
+  consecutiveFailures: number;
+  lastFailureAt: number | null;
+}
+
+export interface Retention {
+  /** Records older than this are deleted (never those inside the hourly window). */
+  maxAgeMs: number;
+  /** At most this many records per table (rows inside the hourly window are kept regardless). */
+  maxRecords: number;
 }
 
 export interface Store {
-  /** Committed before it returns: a kill right after loses nothing. */
+  /** The state directory (absolute). */
+  readonly dir: string;
+  /** Committed before it returns: a kill right after loses nothing. Completes a begun restart. */
   addRestart(row: RestartRow): void;
+  beginRestart(start: RestartStart): void;
+  /** Finished restarts, newest first. */
   restarts(query: HistoryQuery): RestartRow[];
   addAudit(row: AuditRow): void;
+  /** Newest first. */
   audits(query: HistoryQuery): AuditRow[];
-  /** What a proxy's actor starts from after a daemon restart. */
+  /** What a proxy's actor starts from after a daemon restart (adoptPid excepted: see adoption.ts). */
   memory(proxyId: string, now: number): Partial<ProxyMemory>;
   setOverride(proxyId: string, enabled: boolean | null): void;
   setWanted(proxyId: string, wanted: 'up' | 'down'): void;
+  saveCounters(proxyId: string, counters: ProxyCounters): void;
+  recordSpawn(intent: SpawnIntent): void;
+  /** Spawns whose pid was never recorded. */
+  pendingSpawns(): SpawnIntent[];
+  forgetSpawn(token: string): void;
+  /** Upserts by token: the pid of a recorded spawn, or a process found at boot. */
   recordProcess(row: ProcessRow): void;
   forgetProcess(proxyId: string, pid: number): void;
   processes(): ProcessRow[];
+  setRetention(retention: Retention): void;
+  /** Runs fn in one transaction (nested calls join it). */
+  transaction<T>(fn: () => T): T;
   close(): void;
 }

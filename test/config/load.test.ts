@@ -59,7 +59,7 @@ describe('accepted configs', () => {
       api: { listen: '127.0.0.1:8080' },
       state_dir: './state',
       history: { max_age: 2592000, max_records: 10000 },
-      log: { level: 'info', max_size: '10m', output_rate: 50 },
+      log: { level: 'info', max_size: '10m', max_files: 5, output_rate: 50 },
     });
   });
 
@@ -183,7 +183,7 @@ describe('errors: one line naming the file and the key path', () => {
     expect(configError('- 1\n').message).toBe(`${FILE}: expected a mapping, got a list`);
     expect(configError('api:\n  listen: 8080\n').message).toBe(`${FILE}: api.listen: expected a string, got 8080`);
     expect(configError('api:\n  listen: localhost\n').message).toBe(
-      `${FILE}: api.listen: expected "host:port" with a port 1-65535, got "localhost"`,
+      `${FILE}: api.listen: expected "host:port" with a port 0-65535, got "localhost"`,
     );
   });
 

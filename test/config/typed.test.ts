@@ -29,7 +29,7 @@ describe('shadowsocks', () => {
       password: 's3cr3t!',
       method: 'chacha20-ietf-poly1305',
     });
-    expect(p.health).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 8388 });
+    expect(p.health).toEqual({ kind: 'shadowsocks', host: '127.0.0.1', port: 8388, password: 's3cr3t!', method: 'chacha20-ietf-poly1305' });
     expect(p.env).toEqual({});
     expectHidden(p, 's3cr3t!');
   });
@@ -42,10 +42,10 @@ describe('shadowsocks', () => {
     expect(JSON.parse(p.files[0].content)).toEqual({
       server: '0.0.0.0', server_port: 8389, password: 'pw', method: 'aes-256-gcm', timeout: 300, mode: 'tcp_and_udp',
     });
-    expect(p.health).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 8389 });
+    expect(p.health).toEqual({ kind: 'shadowsocks', host: '127.0.0.1', port: 8389, password: 'pw', method: 'aes-256-gcm' });
   });
 
-  it('falls back to a process check for udp_only, which a TCP connect cannot see', () => {
+  it('falls back to a process check for udp_only, which a TCP round trip cannot see', () => {
     expect(one('{ id: u, type: shadowsocks, server_port: 1, password: p, mode: udp_only }').health).toEqual({ kind: 'process' });
   });
 

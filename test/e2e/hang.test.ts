@@ -21,12 +21,14 @@ function ping(port: number): Promise<boolean> {
 
 describe('a hung demo proxy', () => {
   let daemon: TestDaemon;
+  let port: number;
   afterAll(async () => {
-    await daemon?.stop('SIGKILL');
+    await daemon?.stop('SIGTERM');
+    for (const pid of pidsMatching(`--port ${port}`)) process.kill(pid, 'SIGKILL');
   });
 
   it('is detected by its send/expect check and restarted within the bound', async () => {
-    const [port] = await freePorts(1);
+    [port] = await freePorts(1);
     const settings = { check_interval: 1, failure_threshold: 2, health_timeout: 1 };
     const { dir, configFile } = writeConfig({
       proxy: {

@@ -1,11 +1,16 @@
 // The README's first command: `npm start` supervises the demo proxies of config/default.yaml, and a
 // killed demo proxy comes back.
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, accepts, pidsMatching, waitUntil } from '../support/daemon.ts';
 
 describe('npm start', () => {
-  const npm = spawn('npm', ['start'], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A state dir of its own: the shipped ./state keeps the hourly cap across runs, by design.
+  const stateDir = join(mkdtempSync(join(tmpdir(), 'pm-start-')), 'state');
+  const npm = spawn('npm', ['start', '--', '--state-dir', stateDir], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   npm.stdout.on('data', (d) => (output += d));
   npm.stderr.on('data', (d) => (output += d));

@@ -13,6 +13,7 @@ const PACKAGES: Record<string, string> = {
   '/usr/bin/promtool': 'prometheus',
   '/usr/bin/prometheus': 'prometheus',
   '/usr/bin/prometheus-alertmanager': 'prometheus-alertmanager',
+  '/usr/bin/amtool': 'prometheus-alertmanager',
   '/usr/bin/chromium': 'chromium',
   '/usr/bin/systemd-analyze': 'systemd',
 };

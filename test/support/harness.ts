@@ -2,7 +2,7 @@
 import type { MonitorSettings } from '../../machines/monitor/context.ts';
 import type { ProxyMemory } from '../../machines/proxy/context.ts';
 import type { ProxyEmitted } from '../../machines/proxy/events.ts';
-import { createSupervisor } from '../../src/supervisor/supervisor.ts';
+import { createSupervisor, type SupervisorHooks } from '../../src/supervisor/supervisor.ts';
 import type { ProxySpec } from '../../src/proxy-spec.ts';
 import { createFakeWorld, fakeSpec, flush } from './fake-world.ts';
 
@@ -24,6 +24,8 @@ export interface HarnessOptions {
   settings?: Partial<MonitorSettings>;
   specs?: ProxySpec[];
   memory?: Record<string, Partial<ProxyMemory>>;
+  /** More listeners (metrics, store), called after the harness has recorded the report. */
+  hooks?: Partial<SupervisorHooks>;
 }
 
 export async function startHarness(options: HarnessOptions = {}) {
@@ -36,7 +38,14 @@ export async function startHarness(options: HarnessOptions = {}) {
     settings,
     specs: options.specs ?? [fakeSpec('ss-1')],
     memory: (id) => options.memory?.[id],
-    hooks: { onReport: (r) => reports.push(r), onError: (e) => errors.push(e) },
+    hooks: {
+      ...options.hooks,
+      onReport: (r) => {
+        reports.push(r);
+        options.hooks?.onReport?.(r);
+      },
+      onError: (e) => errors.push(e),
+    },
   });
   supervisor.start();
   await flush();

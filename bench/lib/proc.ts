@@ -1,0 +1,64 @@
+// What the bench reads from /proc about the supervisors it measures: their children, memory and CPU.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { isAliveNotZombie, statFields } from '../../src/process/proc.ts';
+
+export { isAliveNotZombie };
+
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback; // the process left while we looked
+  }
+}
+
+/** argv of a live process; empty for a zombie or a process that is gone. */
+export function commandArgs(pid: number): string[] {
+  return readOr(`/proc/${pid}/cmdline`, '').split('\0').slice(0, -1);
+}
+
+/** Direct children of pid (every thread's), whatever their process group. */
+export function childrenOf(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tasks.flatMap((tid) => readOr(`/proc/${pid}/task/${tid}/children`, '').split(' ').filter(Boolean).map(Number));
+}
+
+/** Live processes anywhere on the machine whose command line contains marker. */
+export function pidsWithMarker(marker: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
+    .map(Number)
+    .filter((pid) => commandArgs(pid).join(' ').includes(marker) && isAliveNotZombie(pid));
+}
+
+/** Resident set size in bytes, 0 once the process is gone. */
+export function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readOr(`/proc/${pid}/status`, ''));
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+/** User plus system CPU seconds the process (all its threads) has used so far. */
+export function cpuSeconds(pid: number): number {
+  const fields = statFields(pid);
+  if (!fields) return 0;
+  // utime and stime are stat fields 14 and 15; statFields starts at field 3.
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+export function machineInfo() {
+  const cpuinfo = readOr('/proc/cpuinfo', '');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? 'unknown CPU';
+  const cores = cpuinfo.split('\n').filter((line) => line.startsWith('processor')).length;
+  const memKb = Number(/^MemTotal:\s+(\d+)/m.exec(readOr('/proc/meminfo', ''))?.[1] ?? 0);
+  const kernel = readOr('/proc/sys/kernel/osrelease', 'unknown').trim();
+  const os = /^PRETTY_NAME="?([^"\n]+)/m.exec(readOr('/etc/os-release', ''))?.[1] ?? 'unknown';
+  return { model, cores, memGiB: Math.round(memKb / 1024 / 1024), kernel, os };
+}

@@ -1,0 +1,36 @@
+// How soon proxy-monitor's actor sees a crash: `detected_at` of its "proxy crash detected" log line
+// (the time the exit reached the actor, stamped by the driver's exit callback) against the time the
+// server was SIGKILLed. Whole-ms clocks on both sides, so each figure is within a millisecond.
+import { recoveryTimes } from '../lib/ports.ts';
+import type { ServerTable } from '../lib/servers.ts';
+import type { LogLine, Ours } from '../systems/ours.ts';
+
+const CRASH = 'proxy crash detected';
+
+/** Latencies of the crashes logged in `lines`, all killed at killedAt (one storm). */
+export function stormDetection(lines: LogLine[], killedAt: number): number[] {
+  return lines.filter((line) => line.msg === CRASH).map((line) => Date.parse(String(line.detected_at)) - killedAt);
+}
+
+/**
+ * Kill one server at a time, each once the previous one is back and its restart is over (the
+ * readiness check polls every 50 ms): latency per crash of a daemon that is otherwise idle.
+ */
+export async function isolatedDetection(ours: Ours, table: ServerTable, ports: number[], count: number): Promise<number[]> {
+  const latencies: number[] = [];
+  const live = () => table.children(ours.pid);
+  for (let i = 0; i < count; i++) {
+    const port = ports[i % ports.length];
+    const pid = live().get(port);
+    if (pid === undefined) throw new Error(`proxy-monitor: no server on port ${port}`);
+    const seen = ours.next((line) => line.msg === CRASH && line.proxy_id === `srv-${port}`, 10_000);
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    table.retire([pid]);
+    latencies.push(Date.parse(String((await seen).detected_at)) - killedAt);
+    const [back] = await recoveryTimes([port], live, performance.now(), 10_000);
+    if (back === null) throw new Error(`proxy-monitor: port ${port} not back within 10 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return latencies;
+}

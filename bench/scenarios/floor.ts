@@ -1,0 +1,52 @@
+// The floor: the same servers started by a bare loop, no supervisor. `bash` forks them in a shell
+// loop; `node` calls child_process.spawn in a loop with the options proxy-monitor uses (own process
+// group, stdout/stderr piped), which is the least any Node supervisor can spend on its spawn path.
+import { spawn } from 'node:child_process';
+import { isAliveNotZombie } from '../lib/proc.ts';
+import { recoveryTimes } from '../lib/ports.ts';
+import type { ServerKind, ServerTable } from '../lib/servers.ts';
+import { spread } from './storm.ts';
+
+export type LoopKind = 'bash' | 'node';
+
+const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
+
+// Each launcher prints its clock (epoch ms) right before its first spawn, so its own start-up
+// (bash or node booting) is not counted.
+const NODE_LOOP = `
+const { spawn } = require('node:child_process');
+const servers = JSON.parse(process.argv[1]);
+console.log(performance.timeOrigin + performance.now());
+for (const [command, args] of servers) spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+`;
+
+function launch(kind: LoopKind, server: ServerKind, ports: number[]) {
+  if (kind === 'node') {
+    const servers = ports.map((port) => [server.command, server.args(port)]);
+    return spawn(process.execPath, ['-e', NODE_LOOP, JSON.stringify(servers)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  }
+  const loop = ports.map((port) => `${[server.command, ...server.args(port)].map(quote).join(' ')} >/dev/null 2>&1 &`).join('\n');
+  const script = `echo "\${EPOCHREALTIME/./}"\n${loop}\nwait`;
+  return spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' } });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One round: ms from the loop's first spawn until each port accepts. */
+export async function bareLoop(kind: LoopKind, server: ServerKind, table: ServerTable, ports: number[]) {
+  const spawnedAt = performance.now();
+  const launcher = launch(kind, server, ports);
+  const started = new Promise<number>((resolve) =>
+    launcher.stdout.setEncoding('utf8').once('data', (line: string) => resolve(Number(line.trim()) / (kind === 'bash' ? 1000 : 1))),
+  );
+  const live = () => table.children(launcher.pid!);
+  const times = await recoveryTimes(ports, live, spawnedAt, 30_000);
+  // The launcher's clock, epoch ms, against ours: what its own start-up took.
+  const offset = (await started) - (performance.timeOrigin + spawnedAt);
+  const pids = [...live().values()];
+  for (const pid of [...pids, launcher.pid!]) process.kill(pid, 'SIGKILL');
+  table.retire(pids);
+  while ([...pids, launcher.pid!].some(isAliveNotZombie)) await sleep(5);
+  if (times.includes(null)) throw new Error(`${kind} loop: ${times.filter((t) => t === null).length} servers never accepted`);
+  return spread((times as number[]).map((t) => t - offset));
+}

@@ -1,0 +1,23 @@
+// Idle cost: CPU share and resident memory of daemons that supervise healthy servers, measured over
+// the same window for all of them.
+import { cpuSeconds, rssBytes } from '../lib/proc.ts';
+import { MiB } from '../lib/stats.ts';
+
+export interface Idle {
+  /** Percent of one core over the window. */
+  cpuPct: number;
+  rssMiB: number;
+  windowS: number;
+}
+
+export async function idleCost(pids: number[], windowMs: number): Promise<Idle[]> {
+  const before = pids.map(cpuSeconds);
+  const began = performance.now();
+  await new Promise((r) => setTimeout(r, windowMs));
+  const wallS = (performance.now() - began) / 1000;
+  return pids.map((pid, i) => ({
+    cpuPct: (100 * (cpuSeconds(pid) - before[i])) / wallS,
+    rssMiB: rssBytes(pid) / MiB,
+    windowS: wallS,
+  }));
+}

@@ -1,0 +1,57 @@
+// The daemon's control plane: the API server with its liveness watch and scrape-time gauges, bound
+// to api.listen. The token is read per request (api.token from the current config, else
+// PROXY_MONITOR_TOKEN), so a reload can set or change it; the listen address is read once.
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../logging/logger.ts';
+import { registerGauges } from '../metrics/gauges.ts';
+import { createLiveness } from '../metrics/liveness.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { Supervisor } from '../supervisor/supervisor.ts';
+import { isLoopback } from './auth.ts';
+import { createApiServer, type ApiStore, type ReloadOutcome } from './server.ts';
+
+export interface ControlPlaneOptions {
+  supervisor: Supervisor;
+  store: ApiStore;
+  logger: Logger;
+  metrics: Metrics;
+  clock: Pick<Clock, 'now'>;
+  config(): Config;
+  reload(): ReloadOutcome;
+}
+
+export function startControlPlane(options: ControlPlaneOptions) {
+  const { supervisor, logger, clock, config } = options;
+  const envToken = process.env.PROXY_MONITOR_TOKEN || undefined;
+  const token = () => config().api.token ?? envToken;
+  const liveness = createLiveness(supervisor, clock);
+  registerGauges(options.metrics.registry, { supervisor, liveness, clock });
+  const server = createApiServer({
+    supervisor,
+    store: options.store,
+    logger,
+    clock,
+    liveness,
+    metrics: options.metrics.registry,
+    reload: options.reload,
+    token,
+    listen: config().api.listen,
+  });
+
+  /** The base URL once listening; rejects (after logging) when api.listen cannot be bound. */
+  const ready = server.listen().then(
+    (url) => {
+      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+      const mutations = token() !== undefined ? 'bearer token' : isLoopback(host) ? 'loopback, no token' : 'refused (no token, not loopback)';
+      logger.info({ url, mutations }, 'api listening');
+      return url;
+    },
+    (error: Error) => {
+      logger.error({ listen: config().api.listen, error: error.message }, 'api cannot listen');
+      throw error;
+    },
+  );
+
+  return { ready, close: () => server.close() };
+}

@@ -1,0 +1,79 @@
+// Every error leaves the API as `{ error, message, issues? }`. Bad input is a 400 that names each
+// field with the same wording as config errors ("check_interval: expected a number > 0, got -5").
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import type { z } from 'zod';
+import { formatIssues } from '../config/errors.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { ErrorReply } from './schemas.ts';
+
+/** Raised by a route when the input is well-formed but not acceptable as a whole. */
+export class BadRequest extends Error {
+  readonly statusCode = 400;
+  constructor(readonly issues: NonNullable<ErrorReply['issues']>) {
+    super(issues.map(render).join('; '));
+  }
+}
+
+const render = (issue: { field: string; message: string }) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message);
+
+export function issuesOf(zodIssues: readonly z.core.$ZodIssue[], where: string): NonNullable<ErrorReply['issues']> {
+  return formatIssues(zodIssues).map((issue) => ({ in: where, field: issue.path, message: issue.message }));
+}
+
+class ValidationFailure extends Error {
+  constructor(readonly zodIssues: readonly z.core.$ZodIssue[]) {
+    super('invalid request');
+  }
+}
+
+/**
+ * fastify-type-provider-zod's validator flattens zod issues into Ajv-style errors and drops the
+ * input; ours keeps the issues (with their input) so formatIssues can phrase them like config errors.
+ */
+export const validatorCompiler: FastifySchemaCompiler<z.ZodType> =
+  ({ schema }) =>
+  (data) => {
+    const result = schema.safeParse(data, { reportInput: true });
+    return result.success ? { value: result.data } : { error: new ValidationFailure(result.error.issues) };
+  };
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string) => new HttpError(404, 'not_found', what);
+
+export function errorHandler(logger: Logger) {
+  return (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
+    const body = describe(error);
+    const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
+    if (status >= 500) {
+      logger.error({ err: error, method: request.method, url: request.url }, 'api request failed');
+      return reply.code(500).send({ error: 'internal_error', message: 'internal error (see the daemon log)' });
+    }
+    return reply.code(status).send(body);
+  };
+}
+
+function describe(error: FastifyError | Error): ErrorReply {
+  if (error instanceof ValidationFailure) {
+    const where = (error as { validationContext?: string }).validationContext ?? 'request';
+    const issues = issuesOf(error.zodIssues, where);
+    return { error: 'invalid_request', message: `${where}: ${issues.map(render).join('; ')}`, issues };
+  }
+  if (error instanceof BadRequest) return { error: 'invalid_request', message: error.message, issues: error.issues };
+  if (error instanceof HttpError) return { error: error.code, message: error.message };
+  const code = (error as FastifyError).code;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { error: 'body_too_large', message: error.message };
+  return { error: code ? code.replace(/^FST_ERR_/, '').toLowerCase() : 'bad_request', message: error.message };
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
+  return reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}` } satisfies ErrorReply);
+}

@@ -1,0 +1,38 @@
+// Runtime changes: PATCH of proxy.monitor (no proxy restarted; effective from the next tick) and a
+// reload of the config file (what SIGHUP does). A PATCH lasts until the next reload or restart,
+// which take the file's values again.
+import { monitorSettingsSchema } from '../../config/schema.ts';
+import { callerOf } from '../auth.ts';
+import { BadRequest, HttpError, issuesOf } from '../errors.ts';
+import { API_BASE, configPatch, configReply, errorReplies, reloadReply } from '../schemas.ts';
+import { type ApiApp, type RouteContext } from '../server.ts';
+
+export function configRoutes(app: ApiApp, { deps, audit }: RouteContext): void {
+  const { supervisor } = deps;
+
+  app.patch(`${API_BASE}/config`, { schema: { body: configPatch, response: { 200: configReply, ...errorReplies } } }, (request) => {
+    const current = supervisor.settings();
+    const patch = request.body;
+    const merged = monitorSettingsSchema.safeParse(
+      { ...current, ...patch, backoff: { ...current.backoff, ...patch.backoff } },
+      { reportInput: true },
+    );
+    if (!merged.success) throw new BadRequest(issuesOf(merged.error.issues, 'body'));
+    const next = merged.data;
+    const changed = (Object.keys(next) as Array<keyof typeof next>).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));
+    if (changed.length) {
+      supervisor.configure(next);
+      const before = Object.fromEntries(changed.map((key) => [key, current[key]]));
+      const after = Object.fromEntries(changed.map((key) => [key, next[key]]));
+      audit(callerOf(request), { action: 'config_update', detail: { before, after } });
+    }
+    return { config: next, changed };
+  });
+
+  app.post(`${API_BASE}/reload`, { schema: { response: { 200: reloadReply, ...errorReplies } } }, (request) => {
+    const outcome = deps.reload();
+    audit(callerOf(request), { action: 'config_reload', detail: outcome.ok ? outcome.changes : { error: outcome.error } });
+    if (!outcome.ok) throw new HttpError(422, 'reload_failed', `config not reloaded, the running config is kept: ${outcome.error}`);
+    return outcome.changes;
+  });
+}

@@ -1,0 +1,32 @@
+// Operator commands to one proxy. The intent is persisted first (override, wanted) so that it
+// survives a daemon restart, then sent to the proxy's actor, then audited.
+import type { ProxyCommand } from '../../supervisor/supervisor.ts';
+import { callerOf } from '../auth.ts';
+import { notFound } from '../errors.ts';
+import { API_BASE, actionReply, errorReplies, proxyParams } from '../schemas.ts';
+import { type ApiApp, type ApiStore, type RouteContext } from '../server.ts';
+import { proxyReply } from '../views.ts';
+
+const COMMANDS: Record<string, { command: ProxyCommand; persist(store: ApiStore, id: string): void }> = {
+  enable: { command: 'ENABLE', persist: (store, id) => store.setOverride(id, true) },
+  disable: { command: 'DISABLE', persist: (store, id) => store.setOverride(id, false) },
+  start: { command: 'START', persist: (store, id) => store.setWanted(id, 'up') },
+  stop: { command: 'STOP', persist: (store, id) => store.setWanted(id, 'down') },
+  restart: { command: 'RESTART', persist: (store, id) => store.setWanted(id, 'up') },
+};
+
+export function controlRoutes(app: ApiApp, { deps, audit }: RouteContext): void {
+  const { supervisor, store, clock } = deps;
+  for (const [name, { command, persist }] of Object.entries(COMMANDS)) {
+    const schema = { params: proxyParams, response: { 200: actionReply, ...errorReplies } };
+    app.post(`${API_BASE}/proxies/:id/${name}`, { schema }, (request) => {
+      const { id } = request.params;
+      if (!supervisor.proxy(id)) throw notFound(`no proxy "${id}"`);
+      persist(store, id);
+      supervisor.command(id, command);
+      const action = `proxy_${name}`;
+      audit(callerOf(request), { action, proxyId: id });
+      return { action, proxy: proxyReply(supervisor.proxy(id)!, clock.now()) };
+    });
+  }
+}

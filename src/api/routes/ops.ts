@@ -1,0 +1,27 @@
+// For the machines that watch us: /healthz (is the check loop alive?) and /metrics (Prometheus).
+import { errorReplies, healthReply } from '../schemas.ts';
+import type { ApiApp, RouteContext } from '../server.ts';
+import { iso } from '../views.ts';
+
+export function opsRoutes(app: ApiApp, { deps }: RouteContext): void {
+  const { liveness, metrics } = deps;
+
+  app.get('/healthz', { schema: { response: { 200: healthReply, 503: healthReply, ...errorReplies } } }, (_request, reply) => {
+    const report = liveness.report();
+    reply.code(report.ok ? 200 : 503);
+    return {
+      ok: report.ok,
+      state: report.state,
+      message: report.message,
+      last_tick: report.lastTickAt === null ? null : iso(report.lastTickAt),
+      seconds_since_tick: report.secondsSinceTick,
+      check_interval: report.checkInterval,
+    };
+  });
+
+  // Prometheus text, not JSON: no response schema, the registry's exposition format is the contract.
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.metrics();
+    return reply.type(metrics.contentType).send(text);
+  });
+}

@@ -1,0 +1,181 @@
+// The HTTP API's requests and replies, as zod schemas: fastify validates requests and serializes
+// replies with them, and the CLI client takes its types from them. Field names are snake_case;
+// times are ISO-8601 strings in UTC.
+import { z } from 'zod';
+import { monitorSettingsSchema, partialMonitorSettingsSchema } from '../config/schema.ts';
+
+/** Every route of the monitor lives under this path (the seed's). */
+export const API_BASE = '/api/v1/proxy/monitor';
+
+const time = z.iso.datetime();
+const phase = z.enum(['unknown', 'running', 'stopped', 'crashed', 'restarting']);
+const reason = z.enum(['exited', 'spawn_failed', 'health_check_failed', 'manual']);
+
+// ---- requests --------------------------------------------------------------------------------------
+
+export const proxyParams = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'expected a proxy id: 1-64 letters, digits, "_", "." or "-"' }),
+});
+
+/** "2026-01-01T00:00:00Z" or a duration back from now: "90s", "30m", "24h", "7d". */
+export function parseSince(text: string, now: number): number | undefined {
+  const ago = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(text);
+  if (ago) return now - Number(ago[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as 's' | 'm' | 'h' | 'd'];
+  if (!z.iso.datetime({ offset: true }).safeParse(text).success) return undefined;
+  return Date.parse(text);
+}
+
+export const historyQuery = z.strictObject({
+  since: z
+    .string()
+    .refine((s) => parseSince(s, 0) !== undefined, { error: 'expected an ISO time such as 2026-01-01T00:00:00Z or a duration such as 30m, 24h, 7d' })
+    .optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/, { error: 'expected a whole number' })
+    .transform(Number)
+    .pipe(z.int().min(1).max(10_000))
+    .default(1_000),
+});
+
+export const configPatch = partialMonitorSettingsSchema.refine((patch) => Object.keys(patch).length > 0, {
+  error: 'expected at least one setting to change',
+  // An unknown key leaves the patch empty too: report that key only.
+  when: (payload) => payload.issues.length === 0,
+});
+
+// ---- replies ---------------------------------------------------------------------------------------
+
+export const errorReply = z.object({
+  error: z.string(),
+  message: z.string(),
+  /** For 400: every field that was wrong, `in` naming the part of the request. */
+  issues: z.array(z.object({ in: z.string(), field: z.string(), message: z.string() })).optional(),
+});
+
+/** Client and server errors share one shape; fastify picks these by status class. */
+export const errorReplies = { '4xx': errorReply, '5xx': errorReply } as const;
+
+export const statusReply = z.object({
+  config: monitorSettingsSchema,
+  running: z.boolean(),
+  total_proxies: z.int(),
+  enabled_proxies: z.int(),
+  status_count: z.record(phase, z.int()),
+  stats: z.object({
+    total_checks: z.int(),
+    total_restarts: z.int(),
+    success_restarts: z.int(),
+    failed_restarts: z.int(),
+    last_check_time: time.nullable(),
+  }),
+});
+
+export const restartRecord = z.object({
+  proxy_id: z.string(),
+  time,
+  reason,
+  manual: z.boolean(),
+  success: z.boolean(),
+  duration_ms: z.number(),
+  error: z.string().nullable(),
+});
+
+export const proxyReply = z.object({
+  id: z.string(),
+  /** The daemon's time when this was taken: relative figures (uptime, "in 42s") are relative to it. */
+  as_of: time,
+  state: phase,
+  /** The full state path, e.g. "crashed.waiting". */
+  sub_state: z.string(),
+  /** What led to the current state. */
+  reason: z.string(),
+  pid: z.int().nullable(),
+  uptime_s: z.number().nullable(),
+  /** The proxy's own monitoring flag (runtime override, else the config's `monitor`). */
+  enabled: z.boolean(),
+  /** Checks and automatic restarts apply now: enabled, and the monitor is watching. */
+  monitoring_active: z.boolean(),
+  wanted: z.enum(['up', 'down']),
+  last_check: z.object({ time, ok: z.boolean(), duration_ms: z.number(), error: z.string().nullable() }).nullable(),
+  last_restart: restartRecord.nullable(),
+  restarts_in_window: z.int(),
+  max_restarts: z.int(),
+  window_s: z.number(),
+  cooldown_ends_at: time.nullable(),
+  next_attempt_at: time.nullable(),
+  stats: z.object({ checks: z.int(), restarts: z.int(), successes: z.int(), failures: z.int() }),
+});
+
+export const proxiesReply = z.object({ as_of: time, proxies: z.array(proxyReply) });
+
+export const whyReply = z.object({
+  proxy_id: z.string(),
+  state: phase,
+  sub_state: z.string(),
+  /** The last restart decision as it was taken; null before the first crash. */
+  decision: z
+    .object({
+      decided_at: time,
+      verdict: z.enum(['allowed', 'withheld', 'held']),
+      guard: z.enum(['cooldown', 'restart_cap', 'backoff', 'monitoring_disabled', 'stopped_by_operator']).nullable(),
+      message: z.string(),
+      inputs: z.object({
+        restarts_in_window: z.int(),
+        max_restarts: z.int(),
+        window_s: z.number(),
+        cooldown_s: z.number(),
+        cooldown_remaining_ms: z.number(),
+        backoff_ms: z.number(),
+        backoff_remaining_ms: z.number(),
+        consecutive_failures: z.int(),
+      }),
+      next_attempt_at: time.nullable(),
+    })
+    .nullable(),
+  /** The decision's waiting times as they stand now. */
+  remaining: z.object({
+    now: time,
+    cooldown_ms: z.number(),
+    backoff_ms: z.number(),
+    next_attempt_in_ms: z.number().nullable(),
+  }),
+  message: z.string(),
+});
+
+export const historyReply = z.object({
+  proxy_id: z.string().nullable(),
+  since: time.nullable(),
+  records: z.array(restartRecord),
+  /** Of the records returned. Hours are UTC. */
+  analysis: z.object({
+    total: z.int(),
+    successes: z.int(),
+    failures: z.int(),
+    success_rate: z.number().nullable(),
+    by_reason: z.record(z.string(), z.int()),
+    by_hour: z.array(z.int()).length(24),
+    duration_ms: z.object({ p50: z.number(), p95: z.number(), max: z.number() }).nullable(),
+  }),
+});
+
+export const actionReply = z.object({ action: z.string(), proxy: proxyReply });
+export const monitorActionReply = z.object({ action: z.string(), status: statusReply });
+export const configReply = z.object({ config: monitorSettingsSchema, changed: z.array(z.string()) });
+export const reloadReply = z.object({ added: z.array(z.string()), removed: z.array(z.string()), changed: z.array(z.string()) });
+
+export const healthReply = z.object({
+  ok: z.boolean(),
+  state: z.enum(['ticking', 'stalled', 'paused', 'disabled']),
+  message: z.string(),
+  last_tick: time.nullable(),
+  seconds_since_tick: z.number().nullable(),
+  check_interval: z.number(),
+});
+
+export type StatusReply = z.infer<typeof statusReply>;
+export type ProxyReply = z.infer<typeof proxyReply>;
+export type WhyReply = z.infer<typeof whyReply>;
+export type HistoryReply = z.infer<typeof historyReply>;
+export type RestartRecordReply = z.infer<typeof restartRecord>;
+export type ErrorReply = z.infer<typeof errorReply>;

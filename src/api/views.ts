@@ -1,0 +1,114 @@
+// A proxy actor's context as the API shows it: snake_case, ISO times, and the figures that depend on
+// "now" (uptime, window, cooldown, remaining waits) computed at the moment of the request with the
+// same policy functions the machine decides with.
+import type { ProxyView } from '../../machines/monitor/status.ts';
+import { monitoringEnabled, monitoringWanted, type RestartOutcome } from '../../machines/proxy/context.ts';
+import { attemptsInWindow, cooldownEndsAt } from '../../machines/proxy/policy.ts';
+import type { RestartRow } from '../store/types.ts';
+import type { ProxyReply, RestartRecordReply, WhyReply } from './schemas.ts';
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null | undefined): string | null => (ms == null ? null : iso(ms));
+
+/** `{ crashed: 'waiting' }` -> "crashed.waiting". */
+export function statePath(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const [key, inner] = Object.entries(value as Record<string, unknown>)[0];
+  return `${key}.${statePath(inner)}`;
+}
+
+export function restartReply(proxyId: string, record: RestartOutcome | RestartRow): RestartRecordReply {
+  return {
+    proxy_id: proxyId,
+    time: iso(record.at),
+    reason: record.reason,
+    manual: record.manual,
+    success: record.success,
+    duration_ms: record.durationMs,
+    error: record.error ?? null,
+  };
+}
+
+/** Only a proxy waiting in `crashed` has an attempt scheduled; elsewhere the last decision is history. */
+const scheduledAttempt = (view: ProxyView): number | null =>
+  statePath(view.state) === 'crashed.waiting' ? (view.context.decision?.nextAttemptAt ?? null) : null;
+
+export function proxyReply(view: ProxyView, now: number): ProxyReply {
+  const c = view.context;
+  const cooldownEnd = cooldownEndsAt(c, c.policy);
+  return {
+    id: view.id,
+    as_of: iso(now),
+    state: view.phase,
+    sub_state: statePath(view.state),
+    reason: c.reason,
+    pid: c.pid,
+    uptime_s: view.phase === 'running' && c.startedAt !== null ? (now - c.startedAt) / 1000 : null,
+    enabled: monitoringWanted(c),
+    monitoring_active: monitoringEnabled(c),
+    wanted: c.wanted,
+    last_check: c.lastCheck && {
+      time: iso(c.lastCheck.at),
+      ok: c.lastCheck.ok,
+      duration_ms: c.lastCheck.durationMs,
+      error: c.lastCheck.error ?? null,
+    },
+    last_restart: c.lastRestart && restartReply(view.id, c.lastRestart),
+    restarts_in_window: attemptsInWindow(c, c.policy, now).length,
+    max_restarts: c.policy.maxRestarts,
+    window_s: c.policy.windowMs / 1000,
+    cooldown_ends_at: cooldownEnd > now ? iso(cooldownEnd) : null,
+    next_attempt_at: isoOrNull(scheduledAttempt(view)),
+    stats: { ...c.stats },
+  };
+}
+
+export function whyReply(view: ProxyView, now: number): WhyReply {
+  const { decision } = view.context;
+  const base = { proxy_id: view.id, state: view.phase, sub_state: statePath(view.state) };
+  if (!decision) {
+    return {
+      ...base,
+      decision: null,
+      remaining: { now: iso(now), cooldown_ms: 0, backoff_ms: 0, next_attempt_in_ms: null },
+      message: 'no restart decision yet: the proxy has not crashed since the daemon started',
+    };
+  }
+  // The inputs are kept as they were when the decision was taken; only the waits are brought to now.
+  const elapsed = now - decision.at;
+  const { inputs } = decision;
+  const scheduled = scheduledAttempt(view);
+  return {
+    ...base,
+    decision: {
+      decided_at: iso(decision.at),
+      verdict: decision.verdict,
+      guard: decision.guard,
+      message: decision.message,
+      inputs: {
+        restarts_in_window: inputs.restartsInWindow,
+        max_restarts: inputs.maxRestarts,
+        window_s: inputs.windowS,
+        cooldown_s: inputs.cooldownS,
+        cooldown_remaining_ms: inputs.cooldownRemainingMs,
+        backoff_ms: inputs.backoffMs,
+        backoff_remaining_ms: inputs.backoffRemainingMs,
+        consecutive_failures: inputs.consecutiveFailures,
+      },
+      next_attempt_at: isoOrNull(decision.nextAttemptAt),
+    },
+    remaining: {
+      now: iso(now),
+      cooldown_ms: Math.max(0, inputs.cooldownRemainingMs - elapsed),
+      backoff_ms: Math.max(0, inputs.backoffRemainingMs - elapsed),
+      next_attempt_in_ms: scheduled === null ? null : Math.max(0, scheduled - now),
+    },
+    message: whyMessage(view, decision.message, scheduled, now),
+  };
+}
+
+function whyMessage(view: ProxyView, decided: string, scheduled: number | null, now: number): string {
+  if (scheduled !== null) return `${decided} (in ${Math.ceil(Math.max(0, scheduled - now) / 1000)}s)`;
+  if (view.phase === 'crashed') return decided;
+  return `last decision: ${decided}; the proxy is ${statePath(view.state)} now`;
+}

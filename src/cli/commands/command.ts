@@ -1,0 +1,29 @@
+// What a client command is: its usage line, its arguments, and what it does with the API client.
+import type { Client } from '../client.ts';
+
+export interface CommandContext {
+  client: Client;
+  /** Positional arguments after the command name. */
+  args: string[];
+  json: boolean;
+  /** Values of the command's own options. */
+  options: Record<string, string | undefined>;
+  out(text: string): void;
+}
+
+export interface ClientCommand {
+  /** After "proxy-monitor ", e.g. "why ID [--json]". */
+  usage: string;
+  /** Allowed number of positional arguments. */
+  args: { min: number; max: number };
+  /** Options of this command beyond --url, --token and --json (all take a value). */
+  options?: string[];
+  run(ctx: CommandContext): Promise<void>;
+}
+
+/** A mistake in the command line: usage is shown, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;

@@ -1,0 +1,49 @@
+// `proxy-monitor config set KEY=VALUE...` (runtime change of proxy.monitor) and `reload` (re-read
+// the config file, as SIGHUP does).
+import { parse } from 'yaml';
+import type { MonitorSettings } from '../../config/schema.ts';
+import { json, UsageError, type ClientCommand } from './command.ts';
+
+/** ["check_interval=10", "backoff.max=600"] -> { check_interval: 10, backoff: { max: 600 } }; values are YAML scalars. */
+export function assignments(pairs: string[]): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    const path = eq > 0 ? pair.slice(0, eq).split('.') : [];
+    if (path.length === 0 || path.some((key) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))) {
+      throw new UsageError(`expected KEY=VALUE (nested keys with dots, e.g. backoff.max=600), got "${pair}"`);
+    }
+    let target = patch;
+    for (const key of path.slice(0, -1)) {
+      const next = target[key] ?? {};
+      if (typeof next !== 'object') throw new UsageError(`${path.join('.')}: ${key} is set to a value above`);
+      target = target[key] = next as Record<string, unknown>;
+    }
+    target[path[path.length - 1]] = parse(pair.slice(eq + 1));
+  }
+  return patch;
+}
+
+export const config: ClientCommand = {
+  usage: 'config set KEY=VALUE... [--json]',
+  args: { min: 2, max: Infinity },
+  async run({ client, args: [sub, ...pairs], json: asJson, out }) {
+    if (sub !== 'set') throw new UsageError(`config takes "set KEY=VALUE...", got "${sub}"`);
+    const reply = await client.patch<{ config: MonitorSettings; changed: string[] }>('/config', assignments(pairs));
+    if (asJson) return out(json(reply));
+    if (reply.changed.length === 0) return out('nothing changed\n');
+    const shown = reply.changed.map((key) => `${key}=${JSON.stringify(reply.config[key as keyof MonitorSettings])}`);
+    out(`changed ${shown.join(', ')} (from the next check round; a reload or restart goes back to the file)\n`);
+  },
+};
+
+export const reload: ClientCommand = {
+  usage: 'reload [--json]',
+  args: { min: 0, max: 0 },
+  async run({ client, json: asJson, out }) {
+    const changes = await client.post<{ added: string[]; removed: string[]; changed: string[] }>('/reload');
+    if (asJson) return out(json(changes));
+    const list = (ids: string[]) => (ids.length ? ids.join(', ') : 'none');
+    out(`config reloaded: added ${list(changes.added)}; removed ${list(changes.removed)}; changed ${list(changes.changed)}\n`);
+  },
+};

@@ -1,0 +1,33 @@
+// `proxy-monitor show ID`: everything the daemon knows about one proxy now.
+import type { ProxyReply } from '../../api/schemas.ts';
+import { count, duration, fields, milliseconds, relative } from '../format.ts';
+import { json, type ClientCommand } from './command.ts';
+
+export const show: ClientCommand = {
+  usage: 'show ID [--json]',
+  args: { min: 1, max: 1 },
+  async run({ client, args: [id], json: asJson, out }) {
+    const p = await client.get<ProxyReply>(`/proxies/${encodeURIComponent(id)}`);
+    if (asJson) return out(json(p));
+    const check = p.last_check;
+    const restart = p.last_restart;
+    out(`${p.id}: ${p.sub_state} (${p.reason})\n`);
+    out(
+      fields([
+        ['pid', p.pid === null ? '-' : String(p.pid)],
+        ['uptime', p.uptime_s === null ? '-' : duration(p.uptime_s)],
+        ['monitoring', `${p.enabled ? 'enabled' : 'disabled'}${p.enabled && !p.monitoring_active ? ' (monitor paused)' : ''}`],
+        ['wanted', p.wanted],
+        ['last check', check ? `${check.ok ? 'ok' : `failed: ${check.error}`} in ${milliseconds(check.duration_ms)}, ${relative(check.time, p.as_of)}` : '-'],
+        [
+          'last restart',
+          restart ? `${restart.success ? 'succeeded' : `failed: ${restart.error}`} (${restart.reason}) in ${milliseconds(restart.duration_ms)}, ${relative(restart.time, p.as_of)}` : '-',
+        ],
+        ['restarts', `${p.restarts_in_window}/${p.max_restarts} in the last ${duration(p.window_s)}`],
+        ['cooldown', p.cooldown_ends_at ? `ends ${relative(p.cooldown_ends_at, p.as_of)}` : 'none'],
+        ['next attempt', relative(p.next_attempt_at, p.as_of)],
+        ['totals', `${count(p.stats.checks, 'check')}, ${count(p.stats.restarts, 'restart')} (${p.stats.successes} ok, ${p.stats.failures} failed)`],
+      ]),
+    );
+  },
+};

@@ -1,0 +1,28 @@
+// `proxy-monitor why ID`: the last restart decision, which guard decided it, with its inputs.
+import type { WhyReply } from '../../api/schemas.ts';
+import { duration, fields, milliseconds, relative } from '../format.ts';
+import { json, type ClientCommand } from './command.ts';
+
+export const why: ClientCommand = {
+  usage: 'why ID [--json]',
+  args: { min: 1, max: 1 },
+  async run({ client, args: [id], json: asJson, out }) {
+    const w = await client.get<WhyReply>(`/proxies/${encodeURIComponent(id)}/why`);
+    if (asJson) return out(json(w));
+    out(`${w.proxy_id}: ${w.sub_state}\n${w.message}\n`);
+    const d = w.decision;
+    if (!d) return;
+    const r = w.remaining;
+    out(
+      fields([
+        ['verdict', d.verdict],
+        ['guard', d.guard ?? 'none'],
+        ['decided', relative(d.decided_at, r.now)],
+        ['restarts in window', `${d.inputs.restarts_in_window}/${d.inputs.max_restarts} in ${duration(d.inputs.window_s)}`],
+        ['cooldown', `${duration(d.inputs.cooldown_s)}, ${milliseconds(r.cooldown_ms)} remaining`],
+        ['backoff', `${milliseconds(d.inputs.backoff_ms)} after ${d.inputs.consecutive_failures} failed restart(s), ${milliseconds(r.backoff_ms)} remaining`],
+        ['next attempt', r.next_attempt_in_ms === null ? 'none scheduled' : `in ${milliseconds(r.next_attempt_in_ms)}`],
+      ]),
+    );
+  },
+};

@@ -1,0 +1,51 @@
+// Setup mistakes that expose secrets or give the proxies more power than they need, told once at
+// start: the daemon still runs (refusing would take every proxy down over a chmod), but says what to fix.
+import { statSync } from 'node:fs';
+import type { LoadedConfig } from '../config/load.ts';
+
+export interface HardeningWarning {
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
+export interface Environment {
+  /** Permission bits of a file, undefined when it cannot be read. */
+  modeOf(file: string): number | undefined;
+  uid: number;
+}
+
+const realEnvironment = (): Environment => ({
+  modeOf: (file) => {
+    try {
+      return statSync(file).mode & 0o777;
+    } catch {
+      return undefined;
+    }
+  },
+  uid: process.getuid?.() ?? -1,
+});
+
+export function hardeningWarnings(loaded: LoadedConfig, env: Environment = realEnvironment()): HardeningWarning[] {
+  const warnings: HardeningWarning[] = [];
+  const holdsSecrets = loaded.config.api.token !== undefined || loaded.proxies.some((p) => p.secrets.length > 0);
+  const mode = env.modeOf(loaded.file);
+  if (holdsSecrets && mode !== undefined && (mode & 0o044) !== 0) {
+    warnings.push({
+      msg: 'config file holds secrets and is readable by other users',
+      fields: {
+        config_file: loaded.file,
+        mode: mode.toString(8).padStart(4, '0'),
+        readable_by: (mode & 0o040 ? ['group'] : []).concat(mode & 0o004 ? ['others'] : []),
+        fix: `chmod 600 ${loaded.file}`,
+        hardening: true,
+      },
+    });
+  }
+  if (env.uid === 0) {
+    warnings.push({
+      msg: 'running as root: every proxy runs as root too',
+      fields: { fix: 'run as a dedicated user (see deploy/proxy-monitor.service)', hardening: true },
+    });
+  }
+  return warnings;
+}

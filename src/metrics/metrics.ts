@@ -1,0 +1,66 @@
+// Prometheus metrics on a registry of our own (never prom-client's global one). Counters and
+// histograms move from the supervisor hooks as events happen; everything that describes the present
+// (states, windows, ticks) is a gauge computed at scrape time (gauges.ts). The names are the ones
+// the alert rules use: renaming one breaks an alert.
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { ProxyEmitted } from '../../machines/proxy/events.ts';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics() {
+  const registry = new Registry();
+  // The event-loop lag sampler's timer wakes the daemon at this period: at prom-client's default
+  // (10 ms) it alone cost an idle daemon ~0.3-0.7 % CPU (bench/RESULTS.md); once a second suffices
+  // to see a loop that is blocked.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
+  const registers = [registry];
+
+  const checks = new Counter({
+    name: 'proxy_monitor_checks_total',
+    help: 'Health checks run, by proxy and result (ok or fail).',
+    labelNames: ['proxy_id', 'result'] as const,
+    registers,
+  });
+  const checkRounds = new Counter({
+    name: 'proxy_monitor_check_rounds_total',
+    help: 'Check rounds finished (one per check interval while the monitor is watching).',
+    registers,
+  });
+  const restarts = new Counter({
+    name: 'proxy_monitor_restarts_total',
+    help: 'Restarts finished, by proxy, result (success or failure) and reason.',
+    labelNames: ['proxy_id', 'result', 'reason'] as const,
+    registers,
+  });
+  const checkDuration = new Histogram({
+    name: 'proxy_monitor_check_duration_seconds',
+    help: 'Duration of one health check.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const restartDuration = new Histogram({
+    name: 'proxy_monitor_restart_duration_seconds',
+    help: 'Duration of one restart, from the decision to the proxy passing (or failing) its readiness check.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+
+  return {
+    registry,
+    /** The supervisor's onReport hook. */
+    onReport(report: ProxyEmitted): void {
+      if (report.type === 'check_finished') {
+        checks.inc({ proxy_id: report.proxyId, result: report.ok ? 'ok' : 'fail' });
+        checkDuration.observe(report.durationMs / 1000);
+      } else if (report.type === 'restart_finished') {
+        const { record } = report;
+        restarts.inc({ proxy_id: report.proxyId, result: record.success ? 'success' : 'failure', reason: record.reason });
+        restartDuration.observe(record.durationMs / 1000);
+      }
+    },
+    /** The supervisor's onCheckRound hook. */
+    onCheckRound(): void {
+      checkRounds.inc();
+    },
+  };
+}

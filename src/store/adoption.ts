@@ -1,0 +1,54 @@
+// At boot, before the supervisor starts: which processes of the previous run to adopt, which of ours
+// to stop, which recorded ones to leave alone. The process table is settled on the way: rows of
+// processes that are gone (or not ours) are dropped.
+import type { ProxySpec } from '../proxy-spec.ts';
+import { checkProcess, findSpawnTokens } from './identity.ts';
+import { specFingerprint } from './journal.ts';
+import type { ProcessRow, Store } from './types.ts';
+
+export interface BootPlan {
+  /** Proxy id -> pid of its live process: the proxy starts as running, watching that process. */
+  adopt: Map<string, number>;
+  /** Adopted proxies whose process was started from a different config: restart once supervised. */
+  replace: string[];
+  /** Ours, but no longer wanted: stop them. */
+  stop: Array<{ row: ProcessRow; why: string }>;
+  /** Recorded, alive, but not provably ours: left alone and reported. */
+  unproven: Array<{ row: ProcessRow; why: string }>;
+}
+
+export function settleProcesses(store: Store, specs: Map<string, ProxySpec>, wanted: (id: string) => 'up' | 'down'): BootPlan {
+  const pending = store.pendingSpawns();
+  const found = findSpawnTokens(new Set(pending.map((intent) => intent.token)));
+  for (const intent of pending) {
+    const hit = found.get(intent.token);
+    if (hit) store.recordProcess({ ...intent, ...hit });
+    else store.forgetSpawn(intent.token);
+  }
+
+  const plan: BootPlan = { adopt: new Map(), replace: [], stop: [], unproven: [] };
+  // Newest first: should a proxy have two live processes, the newer one is kept.
+  for (const row of store.processes().reverse()) {
+    const verdict = checkProcess(row);
+    if (verdict.kind !== 'ours') {
+      store.forgetProcess(row.proxyId, row.pid);
+      if (verdict.kind === 'unproven') plan.unproven.push({ row, why: verdict.why });
+      continue;
+    }
+    const spec = specs.get(row.proxyId);
+    const unwanted = !spec
+      ? 'the proxy is no longer in the configuration'
+      : wanted(row.proxyId) === 'down'
+        ? 'the proxy was stopped by the operator'
+        : plan.adopt.has(row.proxyId)
+          ? 'a newer process of the same proxy is running'
+          : undefined;
+    if (unwanted) {
+      plan.stop.push({ row, why: unwanted });
+      continue;
+    }
+    plan.adopt.set(row.proxyId, row.pid);
+    if (row.fingerprint !== specFingerprint(spec!)) plan.replace.push(row.proxyId);
+  }
+  return plan;
+}

@@ -1,0 +1,51 @@
+// Is a process recorded by an earlier run of the daemon still ours? Only /proc can tell: the same pid
+// with the same start time is the same process (a reused pid has a later start time), and its command
+// line must still be the one we launched. A spawn whose pid never got recorded is found by the
+// random token we put in its environment.
+import { readdirSync, readFileSync } from 'node:fs';
+import { launchedCommandLines } from '../process/launch.ts';
+import { isDeadState, statFields } from '../process/proc.ts';
+import type { ProcessRow } from './types.ts';
+
+export const SPAWN_TOKEN_ENV = 'PROXY_MONITOR_SPAWN';
+
+export type Verdict = { kind: 'ours' } | { kind: 'gone' } | { kind: 'unproven'; why: string };
+
+// Fields of /proc/<pid>/stat as statFields() numbers them (field 3 is index 0).
+const STATE = 0;
+const PROCESS_GROUP = 2;
+const START_TIME = 19;
+
+function readArgs(pid: number, file: 'cmdline' | 'environ'): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\0').slice(0, -1);
+  } catch {
+    return undefined;
+  }
+}
+
+export function checkProcess(row: ProcessRow): Verdict {
+  const fields = statFields(row.pid);
+  // A different start time: ours exited and the pid went to another process.
+  if (!fields || isDeadState(fields[STATE]) || Number(fields[START_TIME]) !== row.startTime) return { kind: 'gone' };
+  const cmdline = JSON.stringify(readArgs(row.pid, 'cmdline'));
+  const expected = launchedCommandLines(JSON.parse(row.command) as string[]).map((argv) => JSON.stringify(argv));
+  if (expected.includes(cmdline)) return { kind: 'ours' };
+  // The command line itself is not quoted: it may carry a password.
+  return { kind: 'unproven', why: 'same pid and start time, but a different command line' };
+}
+
+/** Live process-group leaders (each proxy leads its own group) carrying one of these tokens. */
+export function findSpawnTokens(tokens: Set<string>): Map<string, { pid: number; startTime: number }> {
+  const found = new Map<string, { pid: number; startTime: number }>();
+  if (tokens.size === 0) return found;
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const fields = statFields(pid);
+    if (!fields || isDeadState(fields[STATE]) || Number(fields[PROCESS_GROUP]) !== pid) continue;
+    const token = readArgs(pid, 'environ')?.find((v) => v.startsWith(`${SPAWN_TOKEN_ENV}=`))?.slice(SPAWN_TOKEN_ENV.length + 1);
+    if (token !== undefined && tokens.has(token)) found.set(token, { pid, startTime: Number(fields[START_TIME]) });
+  }
+  return found;
+}

@@ -1,0 +1,50 @@
+// Records the processes the daemon starts, so that the next run can adopt them. The spawn is
+// recorded before it happens, with a token in the child's environment: a daemon killed between the
+// fork and learning the pid still leaves enough behind to find the child.
+import { createHash, randomUUID } from 'node:crypto';
+import { processStartTime } from '../process/proc.ts';
+import type { ProxySpec } from '../proxy-spec.ts';
+import type { Driver } from '../supervisor/ports.ts';
+import { SPAWN_TOKEN_ENV } from './identity.ts';
+import type { SpawnIntent, Store } from './types.ts';
+
+/** What the process was started from: a different digest at the next boot means the config changed. */
+export function specFingerprint(spec: ProxySpec): string {
+  const { command, args, env, cwd, files } = spec;
+  return createHash('sha256').update(JSON.stringify({ command, args, env, cwd, files })).digest('hex');
+}
+
+export function createProcessJournal(store: Store, now: () => number) {
+  const spawning = new Map<string, SpawnIntent>();
+  return {
+    /** The driver, recording each spawn before it happens. */
+    wrap(driver: Driver): Driver {
+      return {
+        ...driver,
+        start(spec, events) {
+          const intent: SpawnIntent = {
+            token: randomUUID(),
+            proxyId: spec.id,
+            command: JSON.stringify([spec.command, ...spec.args]),
+            fingerprint: specFingerprint(spec),
+            at: now(),
+          };
+          store.recordSpawn(intent);
+          spawning.set(spec.id, intent);
+          return driver.start({ ...spec, env: { ...spec.env, [SPAWN_TOKEN_ENV]: intent.token } }, events);
+        },
+      };
+    },
+    /** The supervisor's onProcess hook. */
+    onProcess(id: string, pid: number, event: 'started' | 'adopted' | 'exited') {
+      if (event === 'exited') return store.forgetProcess(id, pid);
+      if (event !== 'started') return;
+      const intent = spawning.get(id);
+      spawning.delete(id);
+      if (!intent) return;
+      const startTime = processStartTime(pid);
+      if (startTime === undefined) store.forgetSpawn(intent.token);
+      else store.recordProcess({ ...intent, pid, startTime });
+    },
+  };
+}

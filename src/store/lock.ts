@@ -1,0 +1,50 @@
+// One daemon per state directory. The lock is SQLite's exclusive lock on a small file of its own
+// (a POSIX lock underneath): the kernel drops it when the holder dies, even by SIGKILL, so there is
+// no stale lock to clean up, and the state database itself stays readable by other tools.
+import Database from 'better-sqlite3';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The state directory cannot be used; the message is one line for the operator. */
+export class StateDirError extends Error {
+  override name = 'StateDirError';
+}
+
+export interface StateDirLock {
+  release(): void;
+}
+
+export function lockStateDir(dir: string): StateDirLock {
+  const pidFile = join(dir, 'daemon.pid');
+  let db: Database.Database | undefined;
+  try {
+    // timeout 0: a second daemon must refuse at once, not wait for the first to go away.
+    db = new Database(join(dir, 'daemon.lock'), { timeout: 0 });
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = MEMORY'); // nothing is ever written: no -journal file next to it
+    db.exec('BEGIN EXCLUSIVE; COMMIT');
+  } catch (error) {
+    db?.close();
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new StateDirError(`state directory ${dir} is in use by another proxy-monitor (pid ${holderPid(pidFile)}); not starting a second one`);
+    }
+    throw new StateDirError(`cannot lock state directory ${dir}: ${(error as Error).message}`);
+  }
+  // The pid is only for that message: the lock, not this file, is what excludes a second daemon.
+  writeFileSync(pidFile, `${process.pid}\n`);
+  const held = db;
+  return {
+    release() {
+      rmSync(pidFile, { force: true });
+      held.close();
+    },
+  };
+}
+
+function holderPid(pidFile: string): string {
+  try {
+    return readFileSync(pidFile, 'utf8').trim() || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

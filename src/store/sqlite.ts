@@ -1,0 +1,280 @@
+// The Store on SQLite (better-sqlite3, synchronous): every write is committed when the call returns.
+// WAL with synchronous=NORMAL: a commit is in the WAL file before the call returns, so killing the
+// daemon at any moment loses no committed record and the next open recovers cleanly; only a power
+// loss can drop the last commits (never corrupting the file). FULL would fsync every commit: about
+// 3 ms each here, 0.6 s more for 200 spawns.
+import Database from 'better-sqlite3';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ProxyMemory, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
+import { HOUR_MS } from '../../machines/proxy/policy.ts';
+import { lockStateDir, StateDirError } from './lock.ts';
+import { MIGRATIONS } from './schema.ts';
+import type { HistoryQuery, ProxyCounters, Retention, RestartRow, SpawnIntent, Store } from './types.ts';
+
+export const DATABASE_FILE = 'state.db';
+export const INTERRUPTED = 'interrupted: the daemon stopped during the restart';
+
+/** The window the hourly cap counts in: history inside it is never pruned. */
+const WINDOW_MS = HOUR_MS;
+
+interface RestartRecord {
+  proxy_id: string;
+  at: number;
+  reason: string;
+  manual: number;
+  success: number;
+  duration_ms: number;
+  error: string | null;
+}
+
+interface ProxyRecord {
+  override: number | null;
+  wanted: 'up' | 'down';
+  checks: number;
+  restarts: number;
+  successes: number;
+  failures: number;
+  consecutive_failures: number;
+  last_failure_at: number | null;
+}
+
+interface ProcessRecord {
+  token: string;
+  proxy_id: string;
+  pid: number | null;
+  start_time: number | null;
+  command: string;
+  fingerprint: string;
+  at: number;
+}
+
+/** Opens (creating if needed) the state directory and its database, holding the single-daemon lock. */
+export function openStore(stateDir: string, retention: Retention): Store {
+  const dir = resolve(stateDir);
+  try {
+    // 0700: generated proxy configs with their passwords live here too.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new StateDirError(`cannot create state directory ${dir}: ${(error as Error).message}`);
+  }
+  const lock = lockStateDir(dir);
+  try {
+    return createStore(dir, openDatabase(join(dir, DATABASE_FILE)), retention, lock.release);
+  } catch (error) {
+    lock.release();
+    if (error instanceof StateDirError) throw error;
+    throw new StateDirError(`cannot open state database ${join(dir, DATABASE_FILE)}: ${(error as Error).message}`);
+  }
+}
+
+function openDatabase(file: string): Database.Database {
+  // Created 0600 before SQLite opens it: its -wal and -shm files take the database file's mode.
+  closeSync(openSync(file, 'a', 0o600));
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new StateDirError(`state database ${file} was written by a newer proxy-monitor (schema ${version}, this one knows ${MIGRATIONS.length})`);
+    }
+    db.transaction(() => {
+      for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${MIGRATIONS.length}`);
+    })();
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function createStore(dir: string, db: Database.Database, initialRetention: Retention, unlock: () => void): Store {
+  let retention = initialRetention;
+  const sql = {
+    beginRestart: db.prepare('INSERT INTO restarts (proxy_id, at, reason, manual) VALUES (?, ?, ?, ?)'),
+    finishRestart: db.prepare(
+      'UPDATE restarts SET success = ?, duration_ms = ?, error = ? WHERE id = (SELECT max(id) FROM restarts WHERE proxy_id = ? AND at = ? AND success IS NULL)',
+    ),
+    insertRestart: db.prepare('INSERT INTO restarts (proxy_id, at, reason, manual, success, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertAudit: db.prepare('INSERT INTO audit (at, user, action, proxy_id, detail) VALUES (?, ?, ?, ?, ?)'),
+    attempts: db.prepare('SELECT at FROM restarts WHERE proxy_id = ? AND manual = 0 AND at > ? ORDER BY at').pluck(),
+    lastAttemptAt: db.prepare('SELECT max(at) FROM restarts WHERE proxy_id = ?').pluck(),
+    lastRestart: db.prepare('SELECT * FROM restarts WHERE proxy_id = ? AND success IS NOT NULL ORDER BY at DESC, id DESC LIMIT 1'),
+    proxy: db.prepare('SELECT * FROM proxies WHERE proxy_id = ?'),
+    setOverride: db.prepare('INSERT INTO proxies (proxy_id, override) VALUES (?, ?) ON CONFLICT (proxy_id) DO UPDATE SET override = excluded.override'),
+    setWanted: db.prepare('INSERT INTO proxies (proxy_id, wanted) VALUES (?, ?) ON CONFLICT (proxy_id) DO UPDATE SET wanted = excluded.wanted'),
+    saveCounters: db.prepare(`
+      INSERT INTO proxies (proxy_id, checks, restarts, successes, failures, consecutive_failures, last_failure_at)
+      VALUES (@proxyId, @checks, @restarts, @successes, @failures, @consecutiveFailures, @lastFailureAt)
+      ON CONFLICT (proxy_id) DO UPDATE SET checks = excluded.checks, restarts = excluded.restarts, successes = excluded.successes,
+        failures = excluded.failures, consecutive_failures = excluded.consecutive_failures, last_failure_at = excluded.last_failure_at`),
+    recordSpawn: db.prepare('INSERT INTO processes (token, proxy_id, command, fingerprint, at) VALUES (@token, @proxyId, @command, @fingerprint, @at)'),
+    // A proxy has one spawn in flight at most: an older unconfirmed one failed before it had a pid.
+    dropUnconfirmed: db.prepare('DELETE FROM processes WHERE proxy_id = ? AND pid IS NULL'),
+    pendingSpawns: db.prepare('SELECT * FROM processes WHERE pid IS NULL ORDER BY at'),
+    forgetSpawn: db.prepare('DELETE FROM processes WHERE token = ?'),
+    recordProcess: db.prepare(`
+      INSERT INTO processes (token, proxy_id, pid, start_time, command, fingerprint, at)
+      VALUES (@token, @proxyId, @pid, @startTime, @command, @fingerprint, @at)
+      ON CONFLICT (token) DO UPDATE SET pid = excluded.pid, start_time = excluded.start_time`),
+    forgetProcess: db.prepare('DELETE FROM processes WHERE proxy_id = ? AND pid = ?'),
+    processes: db.prepare('SELECT * FROM processes WHERE pid IS NOT NULL ORDER BY at'),
+  };
+
+  const prunerOf = (table: 'restarts' | 'audit') => ({
+    byAge: db.prepare(`DELETE FROM ${table} WHERE at < ?`),
+    byCount: db.prepare(`DELETE FROM ${table} WHERE at < ? AND id <= (SELECT id FROM ${table} ORDER BY id DESC LIMIT 1 OFFSET ?)`),
+  });
+  const pruners = { restarts: prunerOf('restarts'), audit: prunerOf('audit') };
+  /** Run as records come in, so history never grows past the retention limits. */
+  function prune(table: 'restarts' | 'audit', now: number) {
+    // The hourly cap counts the restarts inside its window: those stay, whatever the limits say.
+    const keepFrom = table === 'restarts' ? now - WINDOW_MS : Number.MAX_SAFE_INTEGER;
+    pruners[table].byAge.run(Math.min(now - retention.maxAgeMs, keepFrom));
+    pruners[table].byCount.run(keepFrom, retention.maxRecords);
+  }
+
+  const transaction = <T>(fn: () => T): T => db.transaction(fn)();
+
+  finishInterruptedRestarts(db);
+
+  return {
+    dir,
+    transaction,
+    beginRestart(start) {
+      transaction(() => {
+        sql.beginRestart.run(start.proxyId, start.at, start.reason, Number(start.manual));
+        prune('restarts', start.at);
+      });
+    },
+    addRestart(row) {
+      transaction(() => {
+        const outcome = [Number(row.success), row.durationMs, row.error ?? null] as const;
+        const finished = sql.finishRestart.run(...outcome, row.proxyId, row.at).changes;
+        if (!finished) sql.insertRestart.run(row.proxyId, row.at, row.reason, Number(row.manual), ...outcome);
+        prune('restarts', row.at);
+      });
+    },
+    restarts(query) {
+      return history(db, 'restarts', 'success IS NOT NULL', query).map((r) => toRestartRow(r as unknown as RestartRecord));
+    },
+    addAudit(row) {
+      transaction(() => {
+        sql.insertAudit.run(row.at, row.user, row.action, row.proxyId, JSON.stringify(row.detail));
+        prune('audit', row.at);
+      });
+    },
+    audits(query) {
+      return history(db, 'audit', '1', query).map((r) => ({
+        at: r.at as number,
+        user: r.user as string,
+        action: r.action as string,
+        proxyId: r.proxy_id as string | null,
+        detail: JSON.parse(r.detail as string) as Record<string, unknown>,
+      }));
+    },
+    memory(proxyId, now) {
+      const last = sql.lastRestart.get(proxyId) as RestartRecord | undefined;
+      const proxy = sql.proxy.get(proxyId) as ProxyRecord | undefined;
+      const memory: Partial<ProxyMemory> = {
+        attempts: sql.attempts.all(proxyId, now - WINDOW_MS) as number[],
+        lastAttemptAt: (sql.lastAttemptAt.get(proxyId) as number | null) ?? null,
+        lastRestart: last ? outcomeOf(last) : null,
+      };
+      if (!proxy) return memory;
+      return {
+        ...memory,
+        override: proxy.override === null ? null : proxy.override === 1,
+        wanted: proxy.wanted,
+        stats: { checks: proxy.checks, restarts: proxy.restarts, successes: proxy.successes, failures: proxy.failures },
+        consecutiveFailures: proxy.consecutive_failures,
+        lastFailureAt: proxy.last_failure_at,
+      };
+    },
+    setOverride(proxyId, enabled) {
+      sql.setOverride.run(proxyId, enabled === null ? null : Number(enabled));
+    },
+    setWanted(proxyId, wanted) {
+      sql.setWanted.run(proxyId, wanted);
+    },
+    saveCounters(proxyId, counters: ProxyCounters) {
+      sql.saveCounters.run({ proxyId, ...counters.stats, consecutiveFailures: counters.consecutiveFailures, lastFailureAt: counters.lastFailureAt });
+    },
+    recordSpawn(intent) {
+      transaction(() => {
+        sql.dropUnconfirmed.run(intent.proxyId);
+        sql.recordSpawn.run(intent);
+      });
+    },
+    pendingSpawns: () => (sql.pendingSpawns.all() as ProcessRecord[]).map(toIntent),
+    forgetSpawn(token) {
+      sql.forgetSpawn.run(token);
+    },
+    recordProcess(row) {
+      sql.recordProcess.run(row);
+    },
+    forgetProcess(proxyId, pid) {
+      sql.forgetProcess.run(proxyId, pid);
+    },
+    processes: () => (sql.processes.all() as ProcessRecord[]).map((r) => ({ ...toIntent(r), pid: r.pid!, startTime: r.start_time! })),
+    setRetention(next) {
+      retention = next;
+    },
+    close() {
+      if (!db.open) return;
+      db.close();
+      unlock();
+    },
+  };
+}
+
+/**
+ * Restarts begun by a daemon that died before their outcome: failed, as far as anyone can tell.
+ * They already counted against the cap; now they count in the history and the counters too.
+ */
+function finishInterruptedRestarts(db: Database.Database): void {
+  db.transaction(() => {
+    const counts = db.prepare('SELECT proxy_id, count(*) AS n FROM restarts WHERE success IS NULL GROUP BY proxy_id').all() as { proxy_id: string; n: number }[];
+    const bump = db.prepare(`
+      INSERT INTO proxies (proxy_id, restarts, failures) VALUES (@proxy_id, @n, @n)
+      ON CONFLICT (proxy_id) DO UPDATE SET restarts = restarts + @n, failures = failures + @n`);
+    for (const count of counts) bump.run(count);
+    db.prepare('UPDATE restarts SET success = 0, duration_ms = 0, error = ? WHERE success IS NULL').run(INTERRUPTED);
+  })();
+}
+
+function history(db: Database.Database, table: 'restarts' | 'audit', where: string, query: HistoryQuery): Record<string, unknown>[] {
+  const clauses = [where];
+  const params: unknown[] = [];
+  if (query.proxyId !== undefined) {
+    clauses.push('proxy_id = ?');
+    params.push(query.proxyId);
+  }
+  if (query.since !== undefined) {
+    clauses.push('at >= ?');
+    params.push(query.since);
+  }
+  params.push(query.limit ?? -1); // LIMIT -1: no limit
+  return db.prepare(`SELECT * FROM ${table} WHERE ${clauses.join(' AND ')} ORDER BY at DESC, id DESC LIMIT ?`).all(...params) as Record<string, unknown>[];
+}
+
+function outcomeOf(r: RestartRecord): RestartOutcome {
+  return {
+    at: r.at,
+    reason: r.reason as RestartReason,
+    manual: r.manual === 1,
+    success: r.success === 1,
+    durationMs: r.duration_ms,
+    ...(r.error !== null && { error: r.error }),
+  };
+}
+
+function toRestartRow(r: RestartRecord): RestartRow {
+  return { proxyId: r.proxy_id, ...outcomeOf(r) };
+}
+
+function toIntent(r: ProcessRecord): SpawnIntent {
+  return { token: r.token, proxyId: r.proxy_id, command: r.command, fingerprint: r.fingerprint, at: r.at };
+}

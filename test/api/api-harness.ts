@@ -1,0 +1,97 @@
+// The API server over the simulated supervisor (test/support/harness.ts), a real SQLite store in a
+// temp dir, and a logger whose lines the test can read; listening on 127.0.0.1, port 0.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApiServer, type ReloadOutcome } from '../../src/api/server.ts';
+import { createLogger } from '../../src/logging/logger.ts';
+import { registerGauges } from '../../src/metrics/gauges.ts';
+import { createLiveness } from '../../src/metrics/liveness.ts';
+import { createMetrics } from '../../src/metrics/metrics.ts';
+import { createRecorder } from '../../src/store/recorder.ts';
+import { openStore } from '../../src/store/sqlite.ts';
+import type { Supervisor } from '../../src/supervisor/supervisor.ts';
+import { startHarness, type HarnessOptions } from '../support/harness.ts';
+
+export interface ApiHarnessOptions extends HarnessOptions {
+  token?: string;
+  listen?: string;
+  reload?: () => ReloadOutcome;
+}
+
+export type LogLine = Record<string, unknown> & { msg: string };
+
+export async function startApi(options: ApiHarnessOptions = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'pm-api-'));
+  const store = openStore(dir, { maxAgeMs: 30 * 86_400_000, maxRecords: 10_000 });
+  const logLines: LogLine[] = [];
+  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(JSON.parse(line)) } });
+  const metrics = createMetrics();
+  let supervisor: Supervisor | undefined;
+  const record = createRecorder(store, (id) => supervisor?.proxy(id)?.context, (text) => text);
+  const harness = await startHarness({
+    ...options,
+    hooks: {
+      onReport: (report) => {
+        record(report);
+        metrics.onReport(report);
+      },
+      onCheckRound: metrics.onCheckRound,
+    },
+  });
+  supervisor = harness.supervisor;
+  const { clock } = harness.world;
+  // Liveness reads a clock that can run ahead of the simulated one: time passing with no timer firing,
+  // as in a daemon whose tick loop died.
+  let stalledMs = 0;
+  const liveness = createLiveness(harness.supervisor, { now: () => clock.now() + stalledMs });
+  registerGauges(metrics.registry, { supervisor: harness.supervisor, liveness, clock });
+  const server = createApiServer({
+    supervisor: harness.supervisor,
+    store,
+    logger,
+    clock,
+    liveness,
+    metrics: metrics.registry,
+    reload: options.reload ?? (() => ({ ok: false, error: 'no config file in this test' })),
+    token: () => options.token,
+    listen: options.listen ?? '127.0.0.1:0',
+  });
+  const url = await server.listen();
+
+  async function call(method: string, path: string, init: { body?: unknown; token?: string; rawBody?: string } = {}) {
+    const headers: Record<string, string> = {};
+    if (init.token) headers.authorization = `Bearer ${init.token}`;
+    const body = init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${url}${path}`, { method, headers, body });
+    const text = await response.text();
+    const type = response.headers.get('content-type') ?? '';
+    return { status: response.status, headers: response.headers, text, json: type.includes('json') ? JSON.parse(text) : undefined };
+  }
+
+  return {
+    ...harness,
+    url,
+    store,
+    logLines,
+    metrics,
+    call,
+    get: (path: string) => call('GET', path),
+    audits: () => logLines.filter((line) => line.audit === true),
+    /** Let `ms` pass for the liveness check only, with no timer of the monitor firing. */
+    stall(ms: number) {
+      stalledMs += ms;
+    },
+    async close() {
+      await server.close();
+      await harness.supervisor.shutdown();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type ApiHarness = Awaited<ReturnType<typeof startApi>>;
+
+export { API_BASE as API } from '../../src/api/schemas.ts';

@@ -1,0 +1,91 @@
+// Runtime adjustment: PATCH /config validated like the config file, applied from the next tick with
+// no proxy restarted; POST /reload reports what the reload did or why it did not happen.
+import { afterEach, expect, it } from 'vitest';
+import { API, startApi, type ApiHarness } from './api-harness.ts';
+
+let api: ApiHarness;
+afterEach(() => api?.close());
+
+it('PATCH check_interval: the next check round comes after the new interval, and no proxy restarts', async () => {
+  api = await startApi();
+  await api.advance(30_000);
+  const rounds = async () => (await api.get(`${API}/status`)).json.stats.total_checks;
+  expect(await rounds()).toBe(1);
+  const pid = api.proxy().context.pid;
+  const spawns = api.world.log.filter((l) => l.startsWith('spawn')).length;
+
+  const { status, json } = await api.call('PATCH', `${API}/config`, { body: { check_interval: 5, backoff: { max: 60 } } });
+  expect(status).toBe(200);
+  expect(json.changed).toEqual(['check_interval', 'backoff']);
+  expect(json.config).toMatchObject({ check_interval: 5, backoff: { initial: 1, factor: 2, max: 60 }, restart_cooldown: 60 });
+  expect(api.supervisor.settings().check_interval).toBe(5);
+
+  await api.advance(5_000);
+  expect(await rounds()).toBe(2);
+  await api.advance(5_000);
+  expect(await rounds()).toBe(3);
+  expect(api.proxy().context.pid).toBe(pid);
+  expect(api.world.log.filter((l) => l.startsWith('spawn'))).toHaveLength(spawns);
+  expect((await api.get(`${API}/status`)).json.config.check_interval).toBe(5);
+});
+
+it('PATCH max_restarts reaches the restart decisions', async () => {
+  api = await startApi({ settings: { restart_cooldown: 0 } });
+  await api.call('PATCH', `${API}/config`, { body: { max_restarts: 1 } });
+  api.world.crash('ss-1');
+  await api.advance(200);
+  api.world.crash('ss-1');
+  await api.settle();
+  const why = (await api.get(`${API}/proxies/ss-1/why`)).json;
+  expect(why.decision).toMatchObject({ verdict: 'withheld', guard: 'restart_cap', inputs: { max_restarts: 1, restarts_in_window: 1 } });
+});
+
+it.each([
+  [{ check_interval: -5 }, 'check_interval', /expected a number > 0, got -5/],
+  [{ max_restarts: 2.5 }, 'max_restarts', /expected an integer/],
+  [{ enable: 'yes' }, 'enable', /expected true or false/],
+  [{ backoff: { initial: 10, max: 5 } }, 'backoff.max', /backoff.initial/],
+  [{ backoff: { max: 0.5 } }, 'backoff.max', /backoff.initial \(1\)/], // only wrong once merged with the running config
+  [{ check_intervall: 5 }, 'check_intervall', /unknown key/],
+  [{}, '', /at least one setting/],
+])('PATCH %j is refused with 400 naming %s, and changes nothing', async (body, field, message) => {
+  api = await startApi();
+  const before = structuredClone(api.supervisor.settings());
+  const { status, json } = await api.call('PATCH', `${API}/config`, { body });
+  expect(status).toBe(400);
+  expect(json.error).toBe('invalid_request');
+  expect(json.issues).toEqual([expect.objectContaining({ in: 'body', field, message: expect.stringMatching(message) })]);
+  expect(api.supervisor.settings()).toEqual(before);
+  expect(api.audits()).toEqual([]);
+  expect(api.store.audits({})).toEqual([]);
+});
+
+it('a body that is not JSON is a 400; one over 64 KiB is a 413; nothing changes', async () => {
+  api = await startApi();
+  const before = structuredClone(api.supervisor.settings());
+  const broken = await api.call('PATCH', `${API}/config`, { rawBody: '{"check_interval": ' });
+  expect(broken.status).toBe(400);
+  expect(broken.json.error).toBeTypeOf('string');
+  const huge = await api.call('PATCH', `${API}/config`, { body: { check_interval: 5, padding: 'x'.repeat(70_000) } });
+  expect(huge.status).toBe(413);
+  expect(huge.json.error).toBe('body_too_large');
+  expect(api.supervisor.settings()).toEqual(before);
+});
+
+it('POST /reload answers with what changed, or 422 with the error when the file is invalid; both audited', async () => {
+  const outcomes = [
+    { ok: true as const, changes: { added: ['ss-9'], removed: [], changed: [] } },
+    { ok: false as const, error: 'config.yaml: proxy.monitor.check_interval: expected a number > 0, got -1' },
+  ];
+  api = await startApi({ reload: () => outcomes.shift()! });
+  const ok = await api.call('POST', `${API}/reload`);
+  expect(ok.status).toBe(200);
+  expect(ok.json).toEqual({ added: ['ss-9'], removed: [], changed: [] });
+  const failed = await api.call('POST', `${API}/reload`);
+  expect(failed.status).toBe(422);
+  expect(failed.json).toMatchObject({ error: 'reload_failed', message: expect.stringMatching(/running config is kept: config.yaml: proxy.monitor.check_interval/) });
+  expect(api.audits().map((a) => [a.action, a.added ?? a.error])).toEqual([
+    ['config_reload', ['ss-9']],
+    ['config_reload', expect.stringMatching(/check_interval/)],
+  ]);
+});

@@ -1,0 +1,171 @@
+// The API of a real daemon process, supervising demo echo servers: status over a socket, a kill -9
+// seen in history and in /metrics, mutations guarded by the token from PROXY_MONITOR_TOKEN.
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWith } from '../support/binaries.ts';
+import { freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+import { API, apiUrl, echoProxy, getJson, killEchoServers } from './real-daemon.ts';
+
+const TOKEN = 'env-token-9c2e41';
+
+describe('a real daemon serving the API', () => {
+  let daemon: TestDaemon;
+  let url: string;
+  let ports: number[];
+
+  const proxy = async (id: string) => (await getJson(`${url}${API}/proxies/${id}`)).json;
+  const metric = async (series: string) => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+
+  beforeAll(async () => {
+    ports = await freePorts(2);
+    const { dir, configFile } = writeConfig({
+      proxy: {
+        monitor: { enable: true, check_interval: 1, restart_cooldown: 0 },
+        proxies: [echoProxy('demo-1', ports[0]), echoProxy('demo-2', ports[1])],
+      },
+      api: { listen: '127.0.0.1:0' },
+    });
+    // The daemon inherits this worker's environment: the token comes from the variable, not the file.
+    process.env.PROXY_MONITOR_TOKEN = TOKEN;
+    try {
+      daemon = startDaemon(configFile, dir);
+    } finally {
+      delete process.env.PROXY_MONITOR_TOKEN;
+    }
+    url = await apiUrl(daemon);
+    await waitUntil(async () => (await proxy('demo-1')).last_check?.ok === true && (await proxy('demo-2')).last_check?.ok === true, 15_000, 100);
+  });
+
+  afterAll(async () => {
+    await daemon?.stop('SIGTERM');
+    killEchoServers(ports ?? []);
+  });
+
+  it('answers GET /status with the seed shape and says mutations need the token', async () => {
+    const { status, json } = await getJson(`${url}${API}/status`);
+    expect(status).toBe(200);
+    expect(json).toMatchObject({ running: true, total_proxies: 2, enabled_proxies: 2, status_count: { running: 2 } });
+    expect(daemon.lines.find((l) => l.msg === 'api listening')).toMatchObject({ mutations: 'bearer token' });
+    expect(JSON.stringify(daemon.lines)).not.toContain(TOKEN);
+  });
+
+  it('kill -9 of a proxy: restarted, in the history, explained, and counted in /metrics', async () => {
+    const checksBefore = (await metric('proxy_monitor_checks_total{proxy_id="demo-1",result="ok"}')) ?? 0;
+    const { pid } = await proxy('demo-1');
+    process.kill(pid, 'SIGKILL');
+    await waitUntil(async () => {
+      const now = await proxy('demo-1');
+      return now.state === 'running' && now.pid !== pid && now.last_restart !== null;
+    }, 10_000, 50);
+
+    expect(await metric('proxy_monitor_restarts_total{proxy_id="demo-1",result="success",reason="exited"}')).toBe(1);
+    expect(await metric('proxy_monitor_restarts_in_window{proxy_id="demo-1"}')).toBe(1);
+    expect(await metric('proxy_monitor_restart_duration_seconds_count')).toBe(1);
+    await waitUntil(async () => ((await metric('proxy_monitor_checks_total{proxy_id="demo-1",result="ok"}')) ?? 0) > checksBefore, 5_000, 100);
+
+    const history = (await getJson(`${url}${API}/proxies/demo-1/history`)).json;
+    expect(history.records).toEqual([expect.objectContaining({ proxy_id: 'demo-1', reason: 'exited', success: true, error: null })]);
+    expect(history.analysis).toMatchObject({ total: 1, success_rate: 1, by_reason: { exited: 1 } });
+    const why = (await getJson(`${url}${API}/proxies/demo-1/why`)).json;
+    expect(why.decision).toMatchObject({ verdict: 'allowed', guard: null });
+  });
+
+  it('refuses a stop without the token, obeys it with the token, and audits it in the log', async () => {
+    const refused = await fetch(`${url}${API}/proxies/demo-2/stop`, { method: 'POST' });
+    expect(refused.status).toBe(401);
+    expect((await proxy('demo-2')).state).toBe('running');
+
+    const done = await fetch(`${url}${API}/proxies/demo-2/stop`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(done.status).toBe(200);
+    await waitUntil(async () => (await proxy('demo-2')).sub_state === 'stopped.down', 10_000, 50);
+    const audit = await daemon.waitFor((l) => l.audit === true && l.action === 'proxy_stop');
+    expect(audit).toMatchObject({ user: 'api:127.0.0.1', auth: 'token', proxy_id: 'demo-2' });
+    expect(await metric('proxy_monitor_proxy_state{proxy_id="demo-2",state="stopped"}')).toBe(1);
+  });
+
+  it('keeps what the operator asked for across a daemon restart', async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    expect((await fetch(`${url}${API}/proxies/demo-1/disable`, { method: 'POST', headers: auth })).status).toBe(200);
+    expect((await proxy('demo-2')).wanted).toBe('down'); // stopped by the test above
+    await daemon.stop('SIGTERM');
+    daemon = startDaemon(daemon.configFile, daemon.dir);
+    url = await apiUrl(daemon);
+    await waitUntil(async () => (await proxy('demo-1')).state === 'running', 15_000, 100);
+    expect(await proxy('demo-1')).toMatchObject({ enabled: false, monitoring_active: false });
+    expect(await proxy('demo-2')).toMatchObject({ state: 'stopped', wanted: 'down', pid: null });
+  });
+
+  describeWith(['/usr/bin/promtool'])('GET /metrics', () => {
+    const promtool = (text: string) => {
+      try {
+        execFileSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: 'pipe' });
+        return { code: 0, output: '' };
+      } catch (error) {
+        const e = error as { status: number; stdout: string; stderr: string };
+        return { code: e.status, output: `${e.stdout}${e.stderr}` };
+      }
+    };
+
+    it('parses as Prometheus text format; our families pass promtool lint', async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      // Exit 1 is a parse error; 3 is lint findings only, which prom-client's default nodejs_*
+      // gauges named *_total produce. Our own families must be clean.
+      const all = promtool(text);
+      expect(all.code, all.output).not.toBe(1);
+      expect(all.output.split('\n').filter((l) => l.trim() && !l.startsWith('nodejs_'))).toEqual([]);
+      const ours = text
+        .split(/(?=^# HELP )/m)
+        .filter((family) => family.startsWith('# HELP proxy_monitor_'))
+        .join('');
+      for (const name of [
+        'proxy_monitor_checks_total',
+        'proxy_monitor_check_rounds_total',
+        'proxy_monitor_restarts_total',
+        'proxy_monitor_proxy_state',
+        'proxy_monitor_restarts_in_window',
+        'proxy_monitor_max_restarts',
+        'proxy_monitor_restart_cap_reached',
+        'proxy_monitor_check_duration_seconds',
+        'proxy_monitor_restart_duration_seconds',
+        'proxy_monitor_last_tick_timestamp_seconds',
+        'proxy_monitor_seconds_since_last_tick',
+        'proxy_monitor_running',
+      ]) {
+        expect(ours).toContain(`# TYPE ${name} `);
+      }
+      expect(promtool(ours)).toEqual({ code: 0, output: '' });
+    });
+  });
+});
+
+describe('a daemon whose api.listen is taken', () => {
+  let daemon: TestDaemon | undefined;
+  let blocker: net.Server | undefined;
+  let ports: number[] = [];
+  afterAll(async () => {
+    await daemon?.stop('SIGKILL');
+    await new Promise((done) => (blocker ? blocker.close(done) : done(undefined)));
+    killEchoServers(ports);
+  });
+
+  it('logs why, stops its proxies and exits 1', async () => {
+    ports = await freePorts(1);
+    blocker = net.createServer();
+    await new Promise<void>((done) => blocker!.listen(0, '127.0.0.1', done));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    const { dir, configFile } = writeConfig({
+      proxy: { monitor: { enable: true }, proxies: [echoProxy('demo', ports[0])] },
+      api: { listen: `127.0.0.1:${taken}` },
+    });
+    daemon = startDaemon(configFile, dir);
+    const line = await daemon.waitFor((l) => l.msg === 'api cannot listen');
+    expect(line).toMatchObject({ level: 'error', listen: `127.0.0.1:${taken}`, error: expect.stringMatching(/EADDRINUSE/) });
+    expect(await daemon.exited).toBe(1);
+    expect(pidsMatching(`--port ${ports[0]}`)).toEqual([]);
+  });
+});

@@ -1,0 +1,172 @@
+// The read routes over a real socket, on the simulated supervisor: shapes, 404 and 400.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fakeSpec } from '../support/fake-world.ts';
+import { API, startApi, type ApiHarness } from './api-harness.ts';
+
+let api: ApiHarness;
+beforeEach(async () => {
+  api = await startApi({ specs: [fakeSpec('ss-1'), fakeSpec('ss-2', { monitor: false })] });
+});
+afterEach(() => api.close());
+
+describe('GET /status', () => {
+  it('has exactly the seed field names, with the running config', async () => {
+    await api.advance(30_000);
+    const { status, json } = await api.get(`${API}/status`);
+    expect(status).toBe(200);
+    expect(Object.keys(json).sort()).toEqual(['config', 'enabled_proxies', 'running', 'stats', 'status_count', 'total_proxies']);
+    expect(json).toMatchObject({
+      running: true,
+      total_proxies: 2,
+      enabled_proxies: 1,
+      status_count: { unknown: 0, running: 2, stopped: 0, crashed: 0, restarting: 0 },
+      stats: { total_checks: 1, total_restarts: 0, success_restarts: 0, failed_restarts: 0, last_check_time: '2026-01-01T00:00:30.000Z' },
+    });
+    expect(json.config).toMatchObject({ check_interval: 30, restart_cooldown: 60, max_restarts: 10, health_timeout: 5 });
+  });
+});
+
+describe('GET /proxies and /proxies/:id', () => {
+  it('lists every proxy with state, pid, uptime, monitoring, last check, window and schedule', async () => {
+    await api.advance(30_000);
+    const { status, json } = await api.get(`${API}/proxies`);
+    expect(status).toBe(200);
+    expect(json.proxies.map((p: { id: string }) => p.id)).toEqual(['ss-1', 'ss-2']);
+    const [one, two] = json.proxies;
+    expect(one).toMatchObject({
+      state: 'running',
+      sub_state: 'running.up',
+      pid: api.world.running.get('ss-1')!.pid,
+      uptime_s: 30,
+      enabled: true,
+      monitoring_active: true,
+      wanted: 'up',
+      last_check: { time: '2026-01-01T00:00:30.000Z', ok: true, duration_ms: 5, error: null },
+      last_restart: null,
+      restarts_in_window: 0,
+      max_restarts: 10,
+      window_s: 3600,
+      cooldown_ends_at: null,
+      next_attempt_at: null,
+    });
+    expect(two).toMatchObject({ enabled: false, monitoring_active: false, last_check: null });
+  });
+
+  it('shows a crashed proxy waiting out its cooldown, with the cooldown end and the next attempt', async () => {
+    api.world.crash('ss-1');
+    await api.advance(200); // restarted at once: the first restart has no cooldown to wait for
+    api.world.crash('ss-1');
+    await api.settle();
+    const { json } = await api.get(`${API}/proxies/ss-1`);
+    expect(json).toMatchObject({
+      state: 'crashed',
+      sub_state: 'crashed.waiting',
+      pid: null,
+      uptime_s: null,
+      restarts_in_window: 1,
+      cooldown_ends_at: '2026-01-01T00:01:00.000Z',
+      next_attempt_at: '2026-01-01T00:01:00.000Z',
+      last_restart: { proxy_id: 'ss-1', reason: 'exited', success: true, manual: false, error: null },
+    });
+  });
+
+  it('answers 404 with a JSON error for an unknown id, 400 naming `id` for a malformed one', async () => {
+    const missing = await api.get(`${API}/proxies/nope`);
+    expect(missing.status).toBe(404);
+    expect(missing.json).toEqual({ error: 'not_found', message: 'no proxy "nope"' });
+    for (const path of ['/proxies/nope/why', '/proxies/nope/history']) expect((await api.get(`${API}${path}`)).status).toBe(404);
+
+    const bad = await api.get(`${API}/proxies/${'x'.repeat(65)}`);
+    expect(bad.status).toBe(400);
+    expect(bad.json.issues).toEqual([expect.objectContaining({ in: 'params', field: 'id' })]);
+  });
+
+  it('answers 404 in JSON for a route that does not exist', async () => {
+    const { status, json } = await api.get('/api/v1/nothing');
+    expect(status).toBe(404);
+    expect(json.error).toBe('not_found');
+  });
+});
+
+describe('GET /proxies/:id/why', () => {
+  it('before any crash: no decision, and says so', async () => {
+    const { json } = await api.get(`${API}/proxies/ss-1/why`);
+    expect(json).toMatchObject({ decision: null, remaining: { next_attempt_in_ms: null } });
+    expect(json.message).toMatch(/no restart decision yet/);
+  });
+
+  it('names the guard holding a restart back with its inputs, and counts the remaining wait down from now', async () => {
+    api.world.crash('ss-1');
+    await api.advance(200);
+    api.world.crash('ss-1');
+    await api.settle();
+    const first = (await api.get(`${API}/proxies/ss-1/why`)).json;
+    expect(first.decision).toMatchObject({
+      verdict: 'withheld',
+      guard: 'cooldown',
+      next_attempt_at: '2026-01-01T00:01:00.000Z',
+      inputs: { restarts_in_window: 1, max_restarts: 10, window_s: 3600, cooldown_s: 60, cooldown_remaining_ms: 59_800, backoff_ms: 0, consecutive_failures: 0 },
+    });
+    expect(first.remaining).toMatchObject({ cooldown_ms: 59_800, next_attempt_in_ms: 59_800 });
+    expect(first.message).toMatch(/cooldown.*in 60s/);
+
+    await api.advance(20_000);
+    const later = (await api.get(`${API}/proxies/ss-1/why`)).json;
+    expect(later.decision).toEqual(first.decision); // the decision as taken does not change
+    expect(later.remaining).toMatchObject({ cooldown_ms: 39_800, next_attempt_in_ms: 39_800 });
+  });
+
+  it('explains a proxy whose monitoring is disabled: held, no attempt scheduled', async () => {
+    api.world.crash('ss-2');
+    await api.settle();
+    const { json } = await api.get(`${API}/proxies/ss-2/why`);
+    expect(json.decision).toMatchObject({ verdict: 'held', guard: 'monitoring_disabled', next_attempt_at: null });
+    expect(json.remaining.next_attempt_in_ms).toBeNull();
+  });
+});
+
+describe('GET /history and /proxies/:id/history', () => {
+  async function crashAndRestart(id: string, times: number) {
+    for (let i = 0; i < times; i++) {
+      api.world.crash(id);
+      await api.advance(61_000);
+    }
+  }
+
+  it('returns the restart records from the store with the analysis', async () => {
+    await crashAndRestart('ss-1', 2);
+    api.world.spawnFails.add('ss-1');
+    api.world.crash('ss-1');
+    await api.advance(1_000); // the next attempt waits for the cooldown
+    const { status, json } = await api.get(`${API}/history`);
+    expect(status).toBe(200);
+    expect(json.records).toHaveLength(3);
+    expect(json.records[0]).toMatchObject({ proxy_id: 'ss-1', reason: 'exited', success: false, error: expect.stringMatching(/ENOENT/) });
+    expect(Object.keys(json.records[0]).sort()).toEqual(['duration_ms', 'error', 'manual', 'proxy_id', 'reason', 'success', 'time']);
+    expect(json.analysis).toMatchObject({ total: 3, successes: 2, failures: 1, by_reason: { exited: 3 } });
+    expect(json.analysis.success_rate).toBeCloseTo(2 / 3);
+    expect(json.analysis.by_hour[0]).toBe(3);
+    expect(json.analysis.by_hour.reduce((a: number, b: number) => a + b)).toBe(3);
+    expect(json.analysis.duration_ms).toEqual({ p50: expect.any(Number), p95: expect.any(Number), max: expect.any(Number) });
+  });
+
+  it('filters by proxy, since (a duration or an ISO time) and limit', async () => {
+    await crashAndRestart('ss-1', 3); // restarts at 0s, 61s, 122s
+    const limited = (await api.get(`${API}/proxies/ss-1/history?limit=2`)).json;
+    expect(limited.records.map((r: { time: string }) => r.time)).toEqual(['2026-01-01T00:02:02.000Z', '2026-01-01T00:01:01.000Z']);
+    expect(limited.analysis.total).toBe(2);
+    const recent = (await api.get(`${API}/proxies/ss-1/history?since=90s`)).json;
+    expect(recent.records).toHaveLength(1);
+    expect(recent.since).toBe('2026-01-01T00:01:33.000Z');
+    const fromIso = (await api.get(`${API}/history?since=2026-01-01T00:01:00Z`)).json;
+    expect(fromIso.records).toHaveLength(2);
+    expect((await api.get(`${API}/proxies/ss-2/history`)).status).toBe(200); // known proxy, no restarts
+  });
+
+  it('refuses a bad since or limit with 400 naming the parameter', async () => {
+    const bad = await api.get(`${API}/history?since=yesterday&limit=0&extra=1`);
+    expect(bad.status).toBe(400);
+    expect(bad.json.issues.map((i: { field: string }) => i.field).sort()).toEqual(['extra', 'limit', 'since']);
+    expect(bad.json.issues.every((i: { in: string }) => i.in === 'querystring')).toBe(true);
+  });
+});

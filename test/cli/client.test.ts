@@ -1,0 +1,170 @@
+// The client commands against the API over a real socket (the simulated supervisor behind it), and
+// the installed binary for what only a process shows: its output streams and exit codes.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { assignments } from '../../src/cli/commands/config.ts';
+import { runClientCommand } from '../../src/cli/remote.ts';
+import { startApi, type ApiHarness } from '../api/api-harness.ts';
+import { CLI, freePorts } from '../support/daemon.ts';
+
+const TOKEN = 'cli-token-77';
+let api: ApiHarness;
+
+async function cli(args: string[], env: Record<string, string | undefined> = {}) {
+  let out = '';
+  let err = '';
+  const code = await runClientCommand(args[0], args.slice(1), {
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+    env: { PROXY_MONITOR_URL: api.url, PROXY_MONITOR_TOKEN: TOKEN, ...env },
+  });
+  return { code, out, err };
+}
+
+describe('against a running API', () => {
+  beforeEach(async () => {
+    api = await startApi({ token: TOKEN });
+  });
+  afterEach(() => api.close());
+
+  it('status: a summary line and a table row per proxy; --json gives status and proxies', async () => {
+    await api.advance(30_000);
+    const { code, out } = await cli(['status']);
+    expect(code).toBe(0);
+    const lines = out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^monitor: watching, checks every 30s; 1 proxy, 1 monitored; 1 check round, /);
+    expect(lines[1].split(/\s{2,}/)).toEqual(['ID', 'STATE', 'PID', 'UPTIME', 'MONITOR', 'RESTARTS/H', 'LAST CHECK', 'NEXT ATTEMPT']);
+    expect(lines[2].split(/\s{2,}/).slice(0, 6)).toEqual(['ss-1', 'running.up', String(api.proxy().context.pid), '30s', 'on', '0/10']);
+
+    const json = JSON.parse((await cli(['status', '--json'])).out);
+    expect(json).toMatchObject({ running: true, total_proxies: 1, proxies: [{ id: 'ss-1', state: 'running' }] });
+  });
+
+  it('show and why: one proxy in words, and the guard holding its restart back', async () => {
+    api.world.crash('ss-1');
+    await api.advance(200);
+    api.world.crash('ss-1');
+    await api.settle();
+    const shown = await cli(['show', 'ss-1']);
+    expect(shown.out).toMatch(/^ss-1: crashed\.waiting/);
+    expect(shown.out).toMatch(/restarts\s+1\/10 in the last 1h00m/);
+    const why = await cli(['why', 'ss-1']);
+    expect(why.code).toBe(0);
+    expect(why.out).toMatch(/restart deferred by cooldown/);
+    expect(why.out).toMatch(/guard\s+cooldown/);
+    expect(why.out).toMatch(/next attempt\s+in 1m00s/);
+    expect(JSON.parse((await cli(['why', 'ss-1', '--json'])).out).decision.guard).toBe('cooldown');
+  });
+
+  it('history: records and analysis, for all proxies or one, with --since and --limit', async () => {
+    api.world.crash('ss-1');
+    await api.advance(61_000);
+    api.world.crash('ss-1');
+    await api.advance(1_000);
+    const all = await cli(['history']);
+    expect(all.out).toMatch(/^TIME\s+PROXY\s+REASON\s+RESULT\s+DURATION\s+ERROR$/m);
+    expect(all.out).toMatch(/2 restarts, 100% succeeded \(0 failed\)/);
+    expect(all.out).toMatch(/by reason: exited 2/);
+    const one = JSON.parse((await cli(['history', 'ss-1', '--since', '30s', '--limit', '5', '--json'])).out);
+    expect(one).toMatchObject({ proxy_id: 'ss-1', analysis: { total: 1 } });
+    expect((await cli(['history', '--since', 'soon'])).err).toMatch(/since: expected an ISO time/);
+  });
+
+  it('enable, disable, stop, start, restart: act, and say what they did', async () => {
+    expect((await cli(['disable', 'ss-1'])).out).toBe('ss-1: monitoring disabled (it keeps running, unchecked and never restarted); now running.up\n');
+    expect(api.proxy().context.override).toBe(false);
+    expect((await cli(['enable', 'ss-1'])).code).toBe(0);
+    expect((await cli(['stop', 'ss-1'])).out).toMatch(/^ss-1: stopped/);
+    await api.settle();
+    expect(api.phase()).toBe('stopped');
+    expect((await cli(['start', 'ss-1'])).code).toBe(0);
+    await api.advance(100);
+    const pid = api.proxy().context.pid;
+    expect((await cli(['restart', 'ss-1'])).out).toMatch(/^ss-1: restart requested/);
+    await api.advance(100);
+    expect(api.proxy().context.pid).not.toBe(pid);
+    expect(api.store.audits({}).map((a) => a.action).reverse()).toEqual(['proxy_disable', 'proxy_enable', 'proxy_stop', 'proxy_start', 'proxy_restart']);
+  });
+
+  it('monitor stop|start, config set with nested keys, reload', async () => {
+    expect((await cli(['monitor', 'stop'])).out).toMatch(/^monitor paused/);
+    expect(api.supervisor.status().running).toBe(false);
+    expect((await cli(['monitor', 'start'])).out).toMatch(/^monitor watching/);
+
+    const set = await cli(['config', 'set', 'check_interval=10', 'backoff.max=600']);
+    expect(set.code).toBe(0);
+    expect(set.out).toMatch(/^changed check_interval=10, backoff=\{"initial":1,"factor":2,"max":600\}/);
+    expect(api.supervisor.settings()).toMatchObject({ check_interval: 10, backoff: { max: 600 } });
+
+    const bad = await cli(['config', 'set', 'check_interval=-1']);
+    expect(bad).toMatchObject({ code: 1, out: '' });
+    expect(bad.err).toBe('proxy-monitor: body: check_interval: expected a number > 0, got -1\n');
+
+    const reload = await cli(['reload']);
+    expect(reload.code).toBe(1);
+    expect(reload.err).toMatch(/^proxy-monitor: config not reloaded, the running config is kept/);
+  });
+
+  it('exits 1 with the server message for an unknown proxy or a missing token', async () => {
+    const unknown = await cli(['show', 'ghost']);
+    expect(unknown).toEqual({ code: 1, out: '', err: 'proxy-monitor: no proxy "ghost"\n' });
+    const noToken = await cli(['stop', 'ss-1'], { PROXY_MONITOR_TOKEN: undefined });
+    expect(noToken.code).toBe(1);
+    expect(noToken.err).toMatch(/Bearer.*\(pass --token or set PROXY_MONITOR_TOKEN\)\n$/);
+    expect(api.phase()).toBe('running');
+    expect((await cli(['stop', 'ss-1', '--token', TOKEN], { PROXY_MONITOR_TOKEN: undefined })).code).toBe(0);
+  });
+
+  it('exits 2 on a usage mistake, before any request', async () => {
+    expect((await cli(['why'])).code).toBe(2);
+    expect((await cli(['status', '--url', 'ftp://x'])).err).toMatch(/--url: expected an http:\/\/ URL/);
+    expect((await cli(['monitor', 'pause'])).code).toBe(2);
+    expect((await cli(['config', 'set', 'nokey'])).code).toBe(2);
+    expect(api.store.audits({})).toEqual([]);
+  });
+});
+
+describe('the proxy-monitor binary', () => {
+  const run = promisify(execFile);
+  const binary = async (args: string[], env: Record<string, string> = {}) => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+
+  it('prints one line and exits 1 when the daemon is not reachable', async () => {
+    const [port] = await freePorts(1);
+    const result = await binary(['status', '--url', `http://127.0.0.1:${port}`]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(`proxy-monitor: cannot reach the proxy-monitor daemon at http://127.0.0.1:${port}: connection refused (is the daemon running, and is this its api.listen?)\n`);
+  });
+
+  it('reads PROXY_MONITOR_URL and talks to the API', async () => {
+    api = await startApi();
+    try {
+      const result = await binary(['status'], { PROXY_MONITOR_URL: api.url });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^monitor: watching/);
+      expect(result.stdout).toMatch(/^ss-1\s+running\.up/m);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
+it('config set: KEY=VALUE pairs to a nested patch, values as YAML scalars', () => {
+  expect(assignments(['check_interval=10', 'enable=false', 'backoff.max=600', 'backoff.factor=1.5'])).toEqual({
+    check_interval: 10,
+    enable: false,
+    backoff: { max: 600, factor: 1.5 },
+  });
+  expect(() => assignments(['=5'])).toThrow(/expected KEY=VALUE/);
+  expect(() => assignments(['a..b=1'])).toThrow(/expected KEY=VALUE/);
+  expect(() => assignments(['backoff=1', 'backoff.max=2'])).toThrow(/backoff.max/);
+});

@@ -1,0 +1,41 @@
+// The hourly cap with real daemons: a proxy driven to its cap stays capped after a daemon restart.
+// (cap-simulated.test.ts follows the same story on a simulated clock to the moment the slot frees.)
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { startDaemon, writeConfig, type TestDaemon } from '../support/daemon.ts';
+import { readState } from './support/state.ts';
+
+const daemons: TestDaemon[] = [];
+afterAll(async () => {
+  for (const daemon of daemons) await daemon.stop('SIGKILL');
+});
+
+const restartLines = (daemon: TestDaemon) => daemon.lines.filter((l) => /^proxy restart (succeeded|failed)$/.test(l.msg));
+
+it('no further restart after the daemon restart: the cap is counted from the stored history', async () => {
+  const { dir, configFile } = writeConfig({
+    api: { listen: '127.0.0.1:0' }, // the API on a free port: 8080 may be taken
+    proxy: {
+      monitor: { enable: true, check_interval: 30, restart_cooldown: 0, max_restarts: 3, start_grace: 2 },
+      // Up for 0.3 s, then exits: every restart succeeds and the next crash follows at once.
+      proxies: [{ id: 'flaky', type: 'exec', command: '/bin/sh', args: ['-c', 'sleep 0.3; exit 3'] }],
+    },
+  });
+  const first = startDaemon(configFile, dir);
+  daemons.push(first);
+  const capped = await first.waitFor((l) => l.msg === 'proxy restart withheld' && l.guard === 'restart_cap', 20_000);
+  expect(restartLines(first)).toHaveLength(3);
+  first.child.kill('SIGKILL');
+  await first.exited;
+  expect(readState(join(dir, 'state')).restarts).toHaveLength(3);
+
+  const second = startDaemon(configFile, dir);
+  daemons.push(second);
+  // Started at boot (unknown -> running), it exits again: the restart is withheld by the same cap,
+  // with the same slot, instead of three fresh attempts.
+  const withheld = await second.waitFor((l) => l.msg === 'proxy restart withheld', 10_000);
+  expect(withheld).toMatchObject({ guard: 'restart_cap', restarts_in_window: 3, max_restarts: 3, next_attempt_at: capped.next_attempt_at });
+  await new Promise((done) => setTimeout(done, 2_000));
+  expect(restartLines(second)).toEqual([]);
+  expect(readState(join(dir, 'state')).restarts).toHaveLength(3);
+}, 60_000);

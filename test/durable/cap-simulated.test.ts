@@ -1,0 +1,78 @@
+// The hourly cap across a daemon restart, to the millisecond: the supervisor on a SimulatedClock,
+// the real SQLite store in a temp dir, the daemon "restarted" by building a new supervisor from it.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HOUR_MS } from '../../machines/proxy/policy.ts';
+import { flush } from '../support/fake-world.ts';
+import { bootSimulated } from './support/simulated.ts';
+
+const settings = { max_restarts: 3, restart_cooldown: 60 };
+const boot = (stateDir: string, at: number) => bootSimulated(stateDir, at, { settings });
+
+describe('the hourly cap survives a daemon restart', () => {
+  it('no restart after the restart until the window frees a slot, then one at that moment', async () => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), 'pm-cap-')), 'state');
+    const start = Date.UTC(2026, 0, 1);
+    const first = await boot(stateDir, start);
+
+    // Three crashes, a cooldown apart: three automatic restarts, the cap.
+    const attempts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      attempts.push(first.world.clock.now());
+      first.world.crash('ss-1');
+      await flush();
+      expect(first.state()).toBe('running.up');
+      await first.world.advance(61_000);
+    }
+    first.world.crash('ss-1');
+    await flush();
+    expect(first.view().context.decision).toMatchObject({ guard: 'restart_cap', nextAttemptAt: attempts[0] + HOUR_MS });
+    expect(first.restarts()).toHaveLength(3);
+    const statsBefore = first.view().context.stats;
+
+    // The daemon goes down for ten minutes and comes back on the same state directory.
+    const downAt = first.world.clock.now();
+    await first.stop();
+    const second = await boot(stateDir, downAt + 10 * 60_000);
+    expect(second.view().context.attempts).toEqual(attempts);
+    expect(second.view().context.stats).toEqual(statsBefore);
+    expect(second.store.restarts({ proxyId: 'ss-1' })).toHaveLength(3);
+
+    // The proxy is started at boot (unknown -> running), crashes at once: still capped.
+    expect(second.state()).toBe('running.up');
+    second.world.crash('ss-1');
+    await flush();
+    expect(second.state()).toBe('crashed.waiting');
+    expect(second.view().context.decision).toMatchObject({ verdict: 'withheld', guard: 'restart_cap', nextAttemptAt: attempts[0] + HOUR_MS });
+
+    const slot = attempts[0] + HOUR_MS;
+    await second.world.advance(slot - second.world.clock.now() - 100);
+    expect(second.state()).toBe('crashed.waiting');
+    expect(second.restarts()).toHaveLength(0);
+    await second.world.advance(200);
+    expect(second.state()).toBe('running.up');
+    expect(second.restarts()).toHaveLength(1);
+    expect(second.restarts()[0]).toMatchObject({ record: { at: slot, success: true } });
+    expect(second.store.restarts({ proxyId: 'ss-1' }).map((r) => r.at)).toEqual([slot, ...attempts.reverse()]);
+  });
+
+  it('a cooldown carries over too: a crash right after the restart waits for its end', async () => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), 'pm-cap-')), 'state');
+    const first = await boot(stateDir, Date.UTC(2026, 0, 1));
+    first.world.crash('ss-1');
+    await flush();
+    const attempt = first.world.clock.now();
+    await first.stop();
+
+    const second = await boot(stateDir, attempt + 5_000);
+    second.world.crash('ss-1');
+    await flush();
+    expect(second.view().context.decision).toMatchObject({ guard: 'cooldown', nextAttemptAt: attempt + 60_000 });
+    await second.world.advance(attempt + 60_000 - second.world.clock.now() - 100);
+    expect(second.restarts()).toHaveLength(0);
+    await second.world.advance(200);
+    expect(second.restarts()).toHaveLength(1);
+  });
+});

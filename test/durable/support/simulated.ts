@@ -1,0 +1,61 @@
+// One run of the daemon on a SimulatedClock with the real SQLite store: what the daemon wires (memory
+// from the store, reports recorded before anyone else hears them), with fake processes.
+import { afterEach } from 'vitest';
+import type { MonitorSettings } from '../../../machines/monitor/context.ts';
+import type { ProxyEmitted } from '../../../machines/proxy/events.ts';
+import { HOUR_MS } from '../../../machines/proxy/policy.ts';
+import { createRecorder } from '../../../src/store/recorder.ts';
+import { openStore } from '../../../src/store/sqlite.ts';
+import type { Store } from '../../../src/store/types.ts';
+import { createSupervisor, type Supervisor } from '../../../src/supervisor/supervisor.ts';
+import { createFakeWorld, fakeSpec, flush } from '../../support/fake-world.ts';
+import { statePath, testSettings } from '../../support/harness.ts';
+
+const retention = { maxAgeMs: 24 * HOUR_MS, maxRecords: 1000 };
+
+const running = new Set<{ supervisor: Supervisor; store: Store }>();
+afterEach(async () => {
+  for (const run of running) await stop(run);
+});
+
+async function stop(run: { supervisor: Supervisor; store: Store }) {
+  running.delete(run);
+  await run.supervisor.shutdown();
+  run.store.close();
+}
+
+/** One run of the daemon: its store opened in `stateDir`, its clock starting at `at`. */
+export async function bootSimulated(stateDir: string, at: number, options: { settings?: Partial<MonitorSettings>; ids?: string[] } = {}) {
+  const world = createFakeWorld();
+  world.clock.set(at);
+  const store = openStore(stateDir, retention);
+  const reports: ProxyEmitted[] = [];
+  let supervisor: Supervisor | undefined;
+  const record = createRecorder(store, (id) => supervisor?.actor.system.get(id)?.getSnapshot().context, (text) => text);
+  supervisor = createSupervisor({
+    world,
+    settings: { ...testSettings, ...options.settings },
+    specs: (options.ids ?? ['ss-1']).map((id) => fakeSpec(id)),
+    memory: (id) => store.memory(id, world.clock.now()),
+    hooks: {
+      onReport: (report) => {
+        record(report);
+        reports.push(report);
+      },
+    },
+  });
+  supervisor.start();
+  await flush();
+  const run = { supervisor, store };
+  running.add(run);
+  const view = (id = 'ss-1') => supervisor!.proxy(id)!;
+  return {
+    world,
+    store,
+    supervisor,
+    view,
+    state: (id = 'ss-1') => statePath(view(id).state),
+    restarts: () => reports.filter((r) => r.type === 'restart_finished'),
+    stop: () => stop(run),
+  };
+}

@@ -1,0 +1,60 @@
+// Start-up warnings: a config file with secrets that other users can read, a daemon running as root.
+import { chmodSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/load.ts';
+import { hardeningWarnings } from '../../src/daemon/hardening.ts';
+import { startDaemon, writeConfig, type TestDaemon } from '../support/daemon.ts';
+
+const WITH_SECRET = 'proxy:\n  proxies:\n    - { id: ss, type: shadowsocks, server_port: 8388, password: pw }\n';
+const WITHOUT_SECRET = 'proxy:\n  proxies:\n    - { id: demo, type: exec, command: /bin/true }\n';
+const warnings = (text: string, mode: number, uid = 1000) =>
+  hardeningWarnings(parseConfigText(text, '/etc/proxy-monitor/config.yaml'), { modeOf: () => mode, uid }).map((w) => w.msg);
+
+describe('hardening warnings', () => {
+  it.each(['0644', '0640', '0604'])('warns about secrets in a file with mode %s', (mode) => {
+    expect(warnings(WITH_SECRET, parseInt(mode, 8))).toEqual(['config file holds secrets and is readable by other users']);
+  });
+
+  it('says who can read it and how to fix it', () => {
+    const [w] = hardeningWarnings(parseConfigText(WITH_SECRET, '/etc/pm.yaml'), { modeOf: () => 0o644, uid: 1000 });
+    expect(w.fields).toMatchObject({ mode: '0644', readable_by: ['group', 'others'], fix: 'chmod 600 /etc/pm.yaml' });
+  });
+
+  it('is quiet for a 0600 file, for a file without secrets, and for write-only extra bits', () => {
+    expect(warnings(WITH_SECRET, 0o600)).toEqual([]);
+    expect(warnings(WITH_SECRET, 0o622)).toEqual([]);
+    expect(warnings(WITHOUT_SECRET, 0o644)).toEqual([]);
+  });
+
+  it('counts api.token as a secret', () => {
+    expect(warnings('api:\n  token: abcdef\n', 0o644)).toHaveLength(1);
+  });
+
+  it('warns when running as root', () => {
+    expect(warnings(WITHOUT_SECRET, 0o600, 0)).toEqual(['running as root: every proxy runs as root too']);
+  });
+});
+
+describe('the daemon at start', () => {
+  let daemon: TestDaemon | undefined;
+  afterEach(async () => {
+    await daemon?.stop('SIGTERM');
+  });
+
+  it.each([
+    ['0644', true],
+    ['0600', false],
+  ])('with a config file holding a password at mode %s: warns %s, without printing the password', async (mode, warns) => {
+    const { dir, configFile } = writeConfig({
+      proxy: { proxies: [{ id: 'ss', type: 'shadowsocks', server_port: 1, password: 'p4ssw0rd-in-the-file', binary: '/bin/false' }] },
+      api: { listen: '127.0.0.1:0' },
+    });
+    chmodSync(configFile, parseInt(mode, 8));
+    daemon = startDaemon(configFile, dir);
+    await daemon.waitFor((l) => l.msg === 'proxy monitor started');
+    const warning = daemon.lines.find((l) => l.msg === 'config file holds secrets and is readable by other users');
+    expect(warning !== undefined).toBe(warns);
+    if (warning) expect(warning).toMatchObject({ level: 'warn', config_file: configFile, mode: '0644', hardening: true });
+    expect(JSON.stringify(daemon.lines)).not.toContain('p4ssw0rd-in-the-file');
+  });
+});

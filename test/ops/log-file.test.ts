@@ -1,0 +1,72 @@
+// log.file: the daemon's JSON lines go to a size-rotated file (pino-roll), with a bounded number of
+// files, old runs' files included; a log file that cannot be written is refused at start.
+import { spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ROOT, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+
+const numbered = (dir: string) => readdirSync(dir).filter((f) => /^proxy-monitor\.\d+\.log$/.test(f)).sort((a, b) => parseInt(a.split('.')[1]) - parseInt(b.split('.')[1]));
+
+describe('logging to a rotated file', () => {
+  let daemon: TestDaemon;
+  let logDir: string;
+
+  beforeAll(async () => {
+    const { dir, configFile } = writeConfig({
+      log: { file: 'placeholder', max_size: '2k', max_files: 3, output_rate: 1000 },
+      proxy: {
+        // About 40 KiB of log: twenty times max_size.
+        proxies: [{ id: 'talker', type: 'exec', command: '/bin/sh', args: ['-c', 'for i in $(seq 1 200); do echo "line $i of a proxy that talks"; sleep 0.01; done; exec sleep 600'] }],
+      },
+      api: { listen: '127.0.0.1:0' },
+    });
+    logDir = join(dir, 'logs');
+    // Files an earlier run left: rotation must count them too.
+    mkdirSync(logDir);
+    for (let i = 1; i <= 4; i++) writeFileSync(join(logDir, `proxy-monitor.${i}.log`), '{"old":true}\n');
+    writeFileSync(configFile, readFileSync(configFile, 'utf8').replace('placeholder', join(logDir, 'proxy-monitor.log')));
+    daemon = startDaemon(configFile, dir);
+    const logged = (text: string) => numbered(logDir).some((f) => readFileSync(join(logDir, f), 'utf8').includes(text));
+    await waitUntil(() => logged('line 200 of'), 15_000, 100);
+    expect(await daemon.stop('SIGTERM')).toBe(0);
+  });
+  afterAll(() => daemon?.stop('SIGKILL'));
+
+  it('writes nothing to stdout', () => {
+    expect(daemon.lines).toEqual([]);
+  });
+
+  it('keeps at most max_files files, deleting the oldest (an earlier run\'s too)', () => {
+    const files = numbered(logDir);
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    expect(files.length).toBeLessThanOrEqual(3);
+    expect(files).not.toContain('proxy-monitor.1.log');
+    for (const f of files) expect(readFileSync(join(logDir, f), 'utf8')).not.toContain('"old"');
+  });
+
+  it('rolls files over near max_size and points current.log at the live one, which ends with the stop', () => {
+    const files = numbered(logDir);
+    // The live file may exceed the size by one write; the rolled ones were cut at it.
+    for (const f of files.slice(0, -1)) expect(statSync(join(logDir, f)).size).toBeLessThan(2048 + 4096);
+    expect(lstatSync(join(logDir, 'current.log')).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(logDir, 'current.log'))).toBe(files.at(-1));
+    const live = readFileSync(join(logDir, 'current.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(live.at(-1)).toMatchObject({ msg: 'proxy monitor stopped', component: 'proxy_monitor' });
+    expect(statSync(join(logDir, files.at(-1)!)).mode & 0o777).toBe(0o640);
+  });
+
+  it('holds the proxy output lines as JSON', () => {
+    const all = numbered(logDir).flatMap((f) => readFileSync(join(logDir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
+    expect(all.some((l) => l.msg === 'proxy output' && l.line === 'line 200 of a proxy that talks')).toBe(true);
+  });
+});
+
+describe('a log file that cannot be written', () => {
+  it('is refused at start, naming the key', () => {
+    const { configFile } = writeConfig({ log: { file: '/etc/hostname/proxy-monitor.log' }, api: { listen: '127.0.0.1:0' } });
+    const r = spawnSync(process.execPath, [CLI, 'run', '--config', configFile], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/log\.file: cannot write to \/etc\/hostname: (ENOTDIR|EEXIST)/);
+  });
+});

@@ -1,0 +1,142 @@
+// No secret leaves the daemon: a full run with a known password (a typed shadowsocks proxy killed,
+// hung and restarted, a proxy that prints its password and crashes, failing checks, every GET route
+// of the API, /metrics, operator commands) and then a search of everything the daemon wrote or said.
+// The one place the password must be is the generated ss-server config, mode 0600.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith } from '../support/binaries.ts';
+import { accepts, freePorts, pidsMatching, ROOT, startDaemon, waitUntil, writeConfig, type LogLine, type TestDaemon } from '../support/daemon.ts';
+
+const SECRET = 'Canary-Passw0rd-4f1d9c';
+const BASE = '/api/v1/proxy/monitor';
+
+/** Every file under dir, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : [],
+  );
+}
+
+/** The GET routes the API registers, read from the sources so that a new route is covered too. */
+function getRoutes(): string[] {
+  const sources = filesUnder(join(ROOT, 'src')).filter((f) => f.endsWith('.ts'));
+  const routes = sources.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/app\.get\(\s*[`'"]([^`'"]+)[`'"]/g)].map((m) => m[1]));
+  return routes.map((r) => r.replace('${BASE}', BASE));
+}
+
+describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', () => {
+  let daemon: TestDaemon;
+  let api: string;
+  let ssPort: number;
+  const replies: { what: string; body: string }[] = [];
+  const generated = () => join(daemon.dir, 'state', 'generated', 'ss-1.json');
+  const ssPid = () => pidsMatching(generated())[0];
+
+  async function call(method: string, path: string, body?: unknown) {
+    const response = await fetch(`http://${api}${path}`, {
+      method,
+      ...(body !== undefined && { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    const text = await response.text();
+    replies.push({ what: `${method} ${path} -> ${response.status}`, body: text });
+    return { status: response.status, text };
+  }
+
+  const next = (predicate: (l: LogLine) => boolean) => {
+    const from = daemon.lines.length;
+    return daemon.waitFor((l) => daemon.lines.indexOf(l) >= from && predicate(l), 20_000);
+  };
+
+  beforeAll(async () => {
+    let apiPort: number;
+    [ssPort, apiPort] = await freePorts(2);
+    api = `127.0.0.1:${apiPort}`;
+    const { dir, configFile } = writeConfig({
+      log: { level: 'debug' }, // check results too
+      proxy: {
+        monitor: { enable: true, check_interval: 1, failure_threshold: 2, health_timeout: 1, restart_cooldown: 0, max_restarts: 50 },
+        proxies: [
+          { id: 'ss-1', type: 'shadowsocks', server_port: ssPort, password: SECRET, method: 'aes-256-gcm' },
+          // Prints its password and dies, again and again.
+          { id: 'blabber', type: 'exec', command: '/bin/sh', args: ['-c', 'echo "starting with password $SS_PASSWORD" >&2; sleep 0.5; exit 3'], env: { SS_PASSWORD: SECRET } },
+        ],
+      },
+      api: { listen: api },
+    });
+    daemon = startDaemon(configFile, dir);
+    await waitUntil(() => accepts(ssPort), 10_000);
+
+    // A crash.
+    let restarted = next((l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'ss-1');
+    process.kill(ssPid(), 'SIGKILL');
+    await restarted;
+    // A hang: failing checks, then a restart.
+    restarted = next((l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'ss-1');
+    process.kill(ssPid(), 'SIGSTOP');
+    await restarted;
+    await daemon.waitFor((l) => l.msg === 'proxy output' && l.proxy_id === 'blabber');
+    await daemon.waitFor((l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'blabber');
+
+    // The API: operator commands, then every GET route, for every proxy.
+    await call('POST', `${BASE}/proxies/ss-1/restart`);
+    await call('POST', `${BASE}/proxies/blabber/disable`);
+    await call('PATCH', `${BASE}/config`, { check_interval: 2 });
+    await call('POST', `${BASE}/reload`);
+    await new Promise((r) => setTimeout(r, 1_500));
+    for (const route of getRoutes()) {
+      for (const id of route.includes(':id') ? ['ss-1', 'blabber'] : [undefined]) await call('GET', id ? route.replace(':id', id) : route);
+    }
+    await call('GET', '/inspect'); // the inspector, where there is one
+  });
+
+  afterAll(async () => {
+    await daemon?.stop('SIGKILL');
+    for (const pid of pidsMatching(generated())) process.kill(pid, 'SIGKILL');
+  });
+
+  it('went through the scenario: crashes, failed checks, restarts, every GET route', () => {
+    expect(daemon.lines.some((l) => l.msg === 'proxy crash detected' && l.proxy_id === 'ss-1' && /check/.test(String(l.reason)))).toBe(true);
+    expect(daemon.lines.some((l) => l.msg === 'proxy health check' && l.ok === false)).toBe(true);
+    const gets = replies.filter((r) => r.what.startsWith('GET ') && r.what.endsWith('-> 200'));
+    expect(gets.map((r) => r.what)).toEqual(expect.arrayContaining([`GET ${BASE}/status -> 200`, 'GET /metrics -> 200', `GET ${BASE}/proxies/ss-1 -> 200`]));
+    expect(replies.find((r) => r.what.startsWith('GET /metrics'))!.body).toContain('proxy_monitor_checks_total');
+  });
+
+  it('the password is in the generated ss-server config only, mode 0600, not on its command line', () => {
+    expect(readFileSync(generated(), 'utf8')).toContain(SECRET);
+    expect(statSync(generated()).mode & 0o777).toBe(0o600);
+    expect(readFileSync(`/proc/${ssPid()}/cmdline`, 'utf8')).not.toContain(SECRET);
+  });
+
+  it('the API refuses an oversized body with 413 and changes nothing', async () => {
+    const before = await call('GET', `${BASE}/status`);
+    const huge = await call('PATCH', `${BASE}/config`, { check_interval: 3, padding: 'x'.repeat(100 * 1024) });
+    expect(huge.status).toBe(413);
+    const after = await call('GET', `${BASE}/status`);
+    expect(JSON.parse(after.text).config).toEqual(JSON.parse(before.text).config);
+  });
+
+  it('stops cleanly, so that everything it would write is written', async () => {
+    expect(await daemon.stop('SIGTERM')).toBe(0);
+  });
+
+  it('is in no log line, stderr, API reply or metric', () => {
+    const leaks = [
+      ...daemon.lines.filter((l) => JSON.stringify(l).includes(SECRET)).map((l) => `log: ${JSON.stringify(l)}`),
+      ...(daemon.stderr().includes(SECRET) ? ['stderr'] : []),
+      ...replies.filter((r) => r.body.includes(SECRET)).map((r) => `reply to ${r.what}`),
+    ];
+    expect(leaks).toEqual([]);
+    // The redacted output line proves the blabber's lines were seen, not lost.
+    expect(daemon.lines.some((l) => l.proxy_id === 'blabber' && l.line === 'starting with password [REDACTED]')).toBe(true);
+  });
+
+  it('is in no file of the state directory but the generated config', () => {
+    const stateDir = join(daemon.dir, 'state');
+    const files = filesUnder(stateDir).filter((f) => f !== generated());
+    expect(files.length).toBeGreaterThan(0);
+    const secret = Buffer.from(SECRET);
+    expect(files.filter((f) => readFileSync(f).includes(secret)).map((f) => relative(stateDir, f))).toEqual([]);
+  });
+});

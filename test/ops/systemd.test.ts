@@ -1,0 +1,49 @@
+// deploy/proxy-monitor.service: accepted by systemd without a single warning, and holding the
+// settings the README promises (dedicated user, read-only system, stop through the daemon).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { monitorSettingsSchema } from '../../src/config/schema.ts';
+import { describeWith } from '../support/binaries.ts';
+import { ROOT } from '../support/daemon.ts';
+
+const UNIT = join(ROOT, 'deploy/proxy-monitor.service');
+const text = readFileSync(UNIT, 'utf8');
+
+/** systemd-analyze verify exits 0 even on unknown keys or bad values: its output is the verdict. */
+function verify(file: string): string {
+  const r = spawnSync('/usr/bin/systemd-analyze', ['verify', file], { encoding: 'utf8', timeout: 60_000 });
+  return `${r.stdout}${r.stderr}${r.status === 0 ? '' : `exit ${r.status}`}`.trim();
+}
+
+/** Every value of `key` in the [Service] section. */
+const values = (key: string) => [...text.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1].trim());
+
+describeWith(['/usr/bin/systemd-analyze'])('the systemd unit', () => {
+  it('passes systemd-analyze verify with no output at all', () => {
+    expect(verify(UNIT)).toBe('');
+  });
+
+  it('would be caught with a misspelt key or a bad value', () => {
+    const copy = join(mkdtempSync(join(tmpdir(), 'pm-unit-')), 'proxy-monitor.service');
+    writeFileSync(copy, text.replace(/^KillMode=mixed$/m, 'KilMode=mixed').replace(/^ProtectSystem=strict$/m, 'ProtectSystem=stricter'));
+    expect(verify(copy)).toMatch(/Unknown key 'KilMode'[\s\S]*protect system value/);
+  });
+
+  it('runs as a dedicated user on a read-only system, writing only its state and log directories', () => {
+    expect(values('User')).toEqual(['proxy-monitor']);
+    expect(values('ProtectSystem')).toEqual(['strict']);
+    expect(values('NoNewPrivileges')).toEqual(['true']);
+    expect(values('ReadWritePaths')).toEqual(['/var/lib/proxy-monitor /var/log/proxy-monitor']);
+    expect(values('StateDirectory')).toEqual(['proxy-monitor']);
+  });
+
+  it('is restarted when it dies, and stops its proxies itself before systemd kills what is left', () => {
+    expect(values('Restart')).toEqual(['always']);
+    expect(values('KillMode')).toEqual(['mixed']);
+    const defaultStopTimeout = monitorSettingsSchema.parse({}).stop_timeout;
+    expect(Number.parseInt(values('TimeoutStopSec')[0])).toBeGreaterThan(defaultStopTimeout);
+  });
+});

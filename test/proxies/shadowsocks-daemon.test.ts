@@ -1,0 +1,95 @@
+// Typed shadowsocks proxies under a real daemon process: pages fetched through ss-local and curl,
+// a killed server restarted, a hung (SIGSTOPped) server found by the protocol probe and restarted.
+import { statSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith } from '../support/binaries.ts';
+import { accepts, freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type LogLine, type TestDaemon } from '../support/daemon.ts';
+import { curlSocks, killAll, startSsLocal, startWebServer, type SsEndpoint } from './helpers.ts';
+
+const monitor = { enable: true, check_interval: 1, failure_threshold: 2, health_timeout: 1, restart_cooldown: 0, max_restarts: 20 };
+const PAGE = 'hello through the tunnel\n';
+
+/** The next log line matching `predicate` that was written after this call. */
+function next(daemon: TestDaemon, predicate: (line: LogLine) => boolean, timeoutMs?: number) {
+  const from = daemon.lines.length;
+  return daemon.waitFor((line) => daemon.lines.indexOf(line) >= from && predicate(line), timeoutMs);
+}
+
+describeWith(['/usr/bin/ss-server', '/usr/bin/ss-local', '/usr/bin/curl'])('shadowsocks tunnels through servers the daemon runs', () => {
+  let daemon: TestDaemon;
+  let web: Awaited<ReturnType<typeof startWebServer>>;
+  let servers: Record<'ss-a' | 'ss-b', SsEndpoint & { socks: number }>;
+  const configOf = (id: string) => join(daemon.dir, 'state', 'generated', `${id}.json`);
+  const serverPid = (id: string) => pidsMatching(configOf(id));
+
+  beforeAll(async () => {
+    web = await startWebServer(PAGE);
+    const [a, b, socksA, socksB] = await freePorts(4);
+    servers = {
+      'ss-a': { port: a, password: 'first secret', method: 'aes-256-gcm', socks: socksA },
+      'ss-b': { port: b, password: 'second-secret', method: 'chacha20-ietf-poly1305', socks: socksB },
+    };
+    const { dir, configFile } = writeConfig({
+      proxy: {
+        monitor,
+        proxies: [
+          { id: 'ss-a', type: 'shadowsocks', server_port: a, password: servers['ss-a'].password, method: 'aes-256-gcm' },
+          { id: 'ss-b', type: 'shadowsocks', server_port: b, password: servers['ss-b'].password }, // the default method
+        ],
+      },
+      api: { listen: '127.0.0.1:0' },
+    });
+    daemon = startDaemon(configFile, dir);
+    await waitUntil(async () => (await Promise.all([a, b].map((port) => accepts(port)))).every(Boolean), 10_000);
+    await Promise.all(Object.values(servers).map((s) => startSsLocal(s, s.socks)));
+  });
+
+  afterAll(async () => {
+    await killAll();
+    await daemon?.stop('SIGTERM');
+    await web?.close();
+  });
+
+  it('generates each instance its own ss-server config, mode 0600, in the state directory', () => {
+    for (const [id, s] of Object.entries(servers)) {
+      expect(statSync(configOf(id)).mode & 0o777).toBe(0o600);
+      expect(JSON.parse(readFileSync(configOf(id), 'utf8'))).toEqual({ server: '127.0.0.1', server_port: s.port, password: s.password, method: s.method });
+      expect(serverPid(id)).toHaveLength(1);
+    }
+  });
+
+  it('fetches a page through each instance', async () => {
+    for (const s of Object.values(servers)) expect(await curlSocks(s.socks, web.url)).toEqual({ ok: true, body: PAGE });
+  });
+
+  it('kill -9 of ss-server: the page comes through again once the daemon has restarted it', async () => {
+    const [pid] = serverPid('ss-a');
+    const restarted = next(daemon, (l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'ss-a');
+    process.kill(pid, 'SIGKILL');
+    expect(await restarted).toMatchObject({ reason: 'exited' });
+    expect(serverPid('ss-a')).not.toContain(pid);
+    expect(await curlSocks(servers['ss-a'].socks, web.url)).toEqual({ ok: true, body: PAGE });
+  });
+
+  it('SIGSTOP: the hung server is found and restarted within interval x threshold + timeout + 1 s', async () => {
+    const boundMs = (monitor.check_interval * monitor.failure_threshold + monitor.health_timeout + 1) * 1000;
+    const [pid] = serverPid('ss-b');
+    const detected = next(daemon, (l) => l.msg === 'proxy crash detected' && l.proxy_id === 'ss-b', boundMs + 1000);
+    const restarted = next(daemon, (l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'ss-b', boundMs + 1000);
+    const stoppedAt = Date.now();
+    process.kill(pid, 'SIGSTOP');
+    expect(String((await detected).reason)).toMatch(/check/);
+    expect(await restarted).toMatchObject({ reason: 'health_check_failed' });
+    expect(Date.now() - stoppedAt).toBeLessThanOrEqual(boundMs);
+    // The stopped process was ended (CONT with the TERM), not left behind.
+    expect(serverPid('ss-b')).toHaveLength(1);
+    expect(serverPid('ss-b')).not.toContain(pid);
+    expect(await curlSocks(servers['ss-b'].socks, web.url)).toEqual({ ok: true, body: PAGE });
+  });
+
+  it('SIGTERM to the daemon stops both servers', async () => {
+    expect(await daemon.stop('SIGTERM')).toBe(0);
+    expect([...serverPid('ss-a'), ...serverPid('ss-b')]).toEqual([]);
+  });
+});

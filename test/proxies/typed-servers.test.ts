@@ -1,0 +1,150 @@
+// Typed trojan, v2ray and snell entries under a real daemon: the generated config (0600, in the state
+// directory) starts the real server, its port answers, a killed server comes back, and a stopped
+// daemon leaves none behind. snell has no Debian package: a stand-in reads its INI and listens.
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProbeResult } from '../../src/health/result.ts';
+import { probeTcp } from '../../src/health/tcp.ts';
+import { probeTls } from '../../src/health/tls.ts';
+import { describeWith } from '../support/binaries.ts';
+import { freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+import { selfSignedCert } from './helpers.ts';
+
+interface Supervised {
+  daemon: TestDaemon;
+  port: number;
+  file: string;
+}
+
+/**
+ * One typed proxy under its own daemon, with the tests every type shares. Returns a getter for
+ * type-specific tests, registered by the caller.
+ */
+function superviseOne(
+  id: string,
+  ext: 'json' | 'conf',
+  entry: (port: number, dir: string) => Record<string, unknown>,
+  checkPort: (port: number) => Promise<ProbeResult>,
+): () => Supervised {
+  const s = {} as Supervised;
+  const pids = () => pidsMatching(s.file);
+
+  beforeAll(async () => {
+    [s.port] = await freePorts(1);
+    const dir = mkdtempSync(join(tmpdir(), `pm-${id}-`));
+    const { configFile } = writeConfig(
+      {
+        proxy: {
+          monitor: { enable: true, check_interval: 1, health_timeout: 2, restart_cooldown: 0 },
+          proxies: [{ id, ...entry(s.port, dir) }],
+        },
+        api: { listen: '127.0.0.1:0' },
+      },
+      dir,
+    );
+    s.file = join(dir, 'state', 'generated', `${id}.${ext}`);
+    s.daemon = startDaemon(configFile, dir);
+    await s.daemon.waitFor((l) => l.msg === 'proxy state changed' && l.proxy_id === id && l.state_to === 'running', 15_000);
+  });
+
+  afterAll(async () => {
+    await s.daemon?.stop('SIGKILL');
+    for (const pid of pids()) process.kill(pid, 'SIGKILL');
+  });
+
+  it('writes its config file with mode 0600 into the state directory', () => {
+    expect(statSync(s.file).mode & 0o777).toBe(0o600);
+    expect(pids()).toHaveLength(1);
+  });
+
+  it('serves on its port soon after the daemon started it', async () => {
+    await waitUntil(async () => (await checkPort(s.port)).ok, 10_000, 50);
+  });
+
+  it('kill -9: the daemon restarts it and the port answers again', async () => {
+    const [pid] = pids();
+    const from = s.daemon.lines.length;
+    process.kill(pid, 'SIGKILL');
+    await s.daemon.waitFor((l) => s.daemon.lines.indexOf(l) >= from && l.msg === 'proxy restart succeeded' && l.proxy_id === id, 15_000);
+    expect(pids()).toHaveLength(1);
+    expect(pids()).not.toContain(pid);
+    expect(await checkPort(s.port)).toMatchObject({ ok: true });
+  });
+
+  it('SIGTERM to the daemon leaves no server behind', async () => {
+    expect(await s.daemon.stop('SIGTERM')).toBe(0);
+    expect(pids()).toEqual([]);
+  });
+
+  return () => s;
+}
+
+const tls = (port: number) => probeTls({ kind: 'tls', host: '127.0.0.1', port }, { timeoutMs: 3_000 });
+const tcp = (port: number) => probeTcp({ host: '127.0.0.1', port }, { timeoutMs: 3_000 });
+
+describeWith(['/usr/bin/trojan', '/usr/bin/openssl'])('trojan', () => {
+  let cert: { cert: string; key: string };
+  const supervised = superviseOne(
+    'tj-1',
+    'json',
+    (port, dir) => {
+      cert = selfSignedCert(dir);
+      return { type: 'trojan', local_port: port, password: ['one', 'two'], ...cert };
+    },
+    tls, // the default check of a typed trojan entry is this TLS handshake
+  );
+
+  it('generates the server JSON config from the typed settings', () => {
+    const { file, port } = supervised();
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      run_type: 'server',
+      local_addr: '127.0.0.1',
+      local_port: port,
+      remote_addr: '127.0.0.1',
+      remote_port: 80,
+      password: ['one', 'two'],
+      ssl: { cert: resolve(cert.cert), key: resolve(cert.key) },
+    });
+  });
+});
+
+describeWith(['/usr/bin/v2ray'])('v2ray', () => {
+  const uuid = '6f1c2d5e-8a43-4b7e-9d21-3c5b7a9e0f14';
+  const supervised = superviseOne('v2-1', 'json', (port) => ({ type: 'v2ray', port, uuid }), tcp);
+
+  it('generates a vmess inbound from the typed settings', () => {
+    const conf = JSON.parse(readFileSync(supervised().file, 'utf8'));
+    expect(conf.inbounds).toEqual([{ listen: '127.0.0.1', port: supervised().port, protocol: 'vmess', settings: { clients: [{ id: uuid, alterId: 0 }] } }]);
+  });
+});
+
+describe('snell (stand-in binary)', () => {
+  const psk = 'Aij+HCeos15IvqDZTb1cJMX5GcgZzIVE';
+  const supervised = superviseOne(
+    'sn-1',
+    'conf',
+    (port, dir) => {
+      const binary = join(dir, 'snell-server');
+      const standIn = resolve(import.meta.dirname, 'fixtures/snell-server.mjs');
+      writeFileSync(binary, `#!/bin/sh\nexec ${process.execPath} ${standIn} "$@"\n`);
+      chmodSync(binary, 0o755);
+      return { type: 'snell', binary, listen: `127.0.0.1:${port}`, psk, obfs: 'tls', ipv6: false };
+    },
+    tcp,
+  );
+
+  it('generates the documented INI, which the server reads back key for key', async () => {
+    const { daemon, file, port } = supervised();
+    expect(readFileSync(file, 'utf8')).toBe(`[snell-server]\nlisten = 127.0.0.1:${port}\npsk = ${psk}\nobfs = tls\nipv6 = false\n`);
+    const started = await daemon.waitFor((l) => l.msg === 'proxy output' && l.proxy_id === 'sn-1');
+    expect(JSON.parse(String(started.line))).toEqual({
+      listening: `127.0.0.1:${port}`,
+      obfs: 'tls',
+      ipv6: 'false',
+      psk_sha256: createHash('sha256').update(psk).digest('hex'),
+    });
+  });
+});

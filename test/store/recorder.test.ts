@@ -1,0 +1,92 @@
+// Reports -> rows, committed before the hook returns (that is, before the daemon logs the report).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ProxyEmitted } from '../../machines/proxy/events.ts';
+import { createRecorder } from '../../src/store/recorder.ts';
+import { openStore } from '../../src/store/sqlite.ts';
+import type { Store } from '../../src/store/types.ts';
+import { createSupervisor, type Supervisor } from '../../src/supervisor/supervisor.ts';
+import { createFakeWorld, fakeSpec, flush } from '../support/fake-world.ts';
+import { testSettings } from '../support/harness.ts';
+
+let store: Store;
+let supervisor: Supervisor;
+afterEach(async () => {
+  await supervisor.shutdown();
+  store.close();
+});
+
+/** `seen` runs in the hook right after the recorder, where the daemon would log the report. */
+async function setup(seen: (report: ProxyEmitted) => void = () => {}) {
+  const world = createFakeWorld();
+  store = openStore(join(mkdtempSync(join(tmpdir(), 'pm-rec-')), 'state'), { maxAgeMs: 3_600_000 * 24, maxRecords: 100 });
+  const record = createRecorder(store, (id) => supervisor.actor.system.get(id)?.getSnapshot().context, (text) => text.replaceAll('hunter2', '[REDACTED]'));
+  supervisor = createSupervisor({
+    world,
+    settings: testSettings,
+    specs: [fakeSpec('ss-1')],
+    hooks: {
+      onReport: (report) => {
+        record(report);
+        seen(report);
+      },
+    },
+  });
+  supervisor.start();
+  await flush();
+  return world;
+}
+
+describe('recorder', () => {
+  it('commits a restart and its audit record before the report goes on, and counts it while in flight', async () => {
+    const observed: string[] = [];
+    const world = await setup((report) => {
+      if (report.type === 'state_change' && report.to === 'restarting') {
+        observed.push(`in flight: attempts ${store.memory('ss-1', report.at).attempts?.length}, history ${store.restarts({}).length}`);
+      }
+      if (report.type === 'restart_finished') {
+        observed.push(`finished: history ${store.restarts({}).length}, audit ${store.audits({}).map((a) => a.action)}`);
+      }
+    });
+    const at = world.clock.now();
+    world.crash('ss-1');
+    await flush();
+    expect(observed).toEqual(['in flight: attempts 1, history 0', 'finished: history 1, audit proxy_auto_restart']);
+    expect(store.restarts({})).toEqual([{ proxyId: 'ss-1', at, reason: 'exited', manual: false, success: true, durationMs: 0 }]);
+    expect(store.audits({})).toEqual([
+      { at, user: 'system', action: 'proxy_auto_restart', proxyId: 'ss-1', detail: { success: true, reason: 'exited', duration_ms: 0 } },
+    ]);
+    expect(store.memory('ss-1', at).stats).toEqual({ checks: 0, restarts: 1, successes: 1, failures: 0 });
+  });
+
+  it('records an operator restart as manual, outside the cap', async () => {
+    const world = await setup();
+    world.spawnFails.add('ss-1');
+    world.crash('ss-1');
+    await flush();
+    // The failed automatic attempt: backoff pending. The operator restarts it anyway.
+    supervisor.command('ss-1', 'RESTART');
+    await flush();
+    const [manual, automatic] = store.restarts({});
+    expect(automatic).toMatchObject({ manual: false, success: false, error: 'spawn /opt/ss-1 ENOENT' });
+    expect(manual).toMatchObject({ manual: true, reason: 'manual', success: false });
+    expect(store.audits({ limit: 1 })[0]).toMatchObject({ user: 'operator', action: 'proxy_manual_restart' });
+    expect(store.memory('ss-1', world.clock.now())).toMatchObject({ attempts: [automatic.at], consecutiveFailures: 2 });
+  });
+
+  it('stores the counters the checks move', async () => {
+    const world = await setup();
+    await world.advance(testSettings.check_interval * 1000 * 3);
+    expect(store.memory('ss-1', world.clock.now()).stats?.checks).toBe(3);
+  });
+
+  it('redacts secrets in stored errors', async () => {
+    await setup();
+    const recordError = createRecorder(store, () => undefined, (text) => text.replaceAll('hunter2', '[REDACTED]'));
+    recordError({ type: 'restart_finished', proxyId: 'ss-9', record: { at: 1, reason: 'exited', manual: false, success: false, durationMs: 5, error: 'bad password hunter2' } });
+    expect(store.restarts({ proxyId: 'ss-9' })[0].error).toBe('bad password [REDACTED]');
+    expect(store.audits({ proxyId: 'ss-9' })[0].detail.error).toBe('bad password [REDACTED]');
+  });
+});
