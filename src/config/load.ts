@@ -56,7 +56,9 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   }
   // A key without a value ("proxies:" with every entry commented out) counts as absent, and so does
   // an empty file: both mean "the defaults".
-  const data = { ...((dropNulls(doc.toJS({ maxAliasCount: 100 })) ?? {}) as object), ...overrides };
+  const raw = dropNulls(doc.toJS({ maxAliasCount: 100 })) ?? {};
+  const isMapping = typeof raw === 'object' && !Array.isArray(raw);
+  const data = isMapping ? { ...raw, ...overrides } : raw;
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
   return { file: resolve(file), config: parsed.data, proxies: resolveProxies(parsed.data) };

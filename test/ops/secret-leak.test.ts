@@ -5,11 +5,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { API_BASE } from '../../src/api/schemas.ts';
 import { describeWith } from '../support/binaries.ts';
 import { accepts, freePorts, pidsMatching, ROOT, startDaemon, waitUntil, writeConfig, type LogLine, type TestDaemon } from '../support/daemon.ts';
 
 const SECRET = 'Canary-Passw0rd-4f1d9c';
-const BASE = '/api/v1/proxy/monitor';
 
 /** Every file under dir, recursively. */
 function filesUnder(dir: string): string[] {
@@ -22,7 +22,7 @@ function filesUnder(dir: string): string[] {
 function getRoutes(): string[] {
   const sources = filesUnder(join(ROOT, 'src')).filter((f) => f.endsWith('.ts'));
   const routes = sources.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/app\.get\(\s*[`'"]([^`'"]+)[`'"]/g)].map((m) => m[1]));
-  return routes.map((r) => r.replace('${BASE}', BASE));
+  return routes.map((r) => r.replace('${API_BASE}', API_BASE));
 }
 
 describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', () => {
@@ -79,10 +79,10 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
     await daemon.waitFor((l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'blabber');
 
     // The API: operator commands, then every GET route, for every proxy.
-    await call('POST', `${BASE}/proxies/ss-1/restart`);
-    await call('POST', `${BASE}/proxies/blabber/disable`);
-    await call('PATCH', `${BASE}/config`, { check_interval: 2 });
-    await call('POST', `${BASE}/reload`);
+    await call('POST', `${API_BASE}/proxies/ss-1/restart`);
+    await call('POST', `${API_BASE}/proxies/blabber/disable`);
+    await call('PATCH', `${API_BASE}/config`, { check_interval: 2 });
+    await call('POST', `${API_BASE}/reload`);
     await new Promise((r) => setTimeout(r, 1_500));
     for (const route of getRoutes()) {
       for (const id of route.includes(':id') ? ['ss-1', 'blabber'] : [undefined]) await call('GET', id ? route.replace(':id', id) : route);
@@ -99,7 +99,7 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
     expect(daemon.lines.some((l) => l.msg === 'proxy crash detected' && l.proxy_id === 'ss-1' && /check/.test(String(l.reason)))).toBe(true);
     expect(daemon.lines.some((l) => l.msg === 'proxy health check' && l.ok === false)).toBe(true);
     const gets = replies.filter((r) => r.what.startsWith('GET ') && r.what.endsWith('-> 200'));
-    expect(gets.map((r) => r.what)).toEqual(expect.arrayContaining([`GET ${BASE}/status -> 200`, 'GET /metrics -> 200', `GET ${BASE}/proxies/ss-1 -> 200`]));
+    expect(gets.map((r) => r.what)).toEqual(expect.arrayContaining([`GET ${API_BASE}/status -> 200`, 'GET /metrics -> 200', `GET ${API_BASE}/proxies/ss-1 -> 200`]));
     expect(replies.find((r) => r.what.startsWith('GET /metrics'))!.body).toContain('proxy_monitor_checks_total');
   });
 
@@ -110,10 +110,10 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
   });
 
   it('the API refuses an oversized body with 413 and changes nothing', async () => {
-    const before = await call('GET', `${BASE}/status`);
-    const huge = await call('PATCH', `${BASE}/config`, { check_interval: 3, padding: 'x'.repeat(100 * 1024) });
+    const before = await call('GET', `${API_BASE}/status`);
+    const huge = await call('PATCH', `${API_BASE}/config`, { check_interval: 3, padding: 'x'.repeat(100 * 1024) });
     expect(huge.status).toBe(413);
-    const after = await call('GET', `${BASE}/status`);
+    const after = await call('GET', `${API_BASE}/status`);
     expect(JSON.parse(after.text).config).toEqual(JSON.parse(before.text).config);
   });
 
