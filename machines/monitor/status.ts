@@ -34,6 +34,13 @@ interface MonitorLikeSnapshot {
   matches(state: 'watching'): boolean;
 }
 
+/** A state value as a dotted path: `{ crashed: 'waiting' }` -> "crashed.waiting". */
+export function statePath(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const [key, inner] = Object.entries(value as Record<string, unknown>)[0];
+  return `${key}.${statePath(inner)}`;
+}
+
 export function proxyViews(snapshot: MonitorLikeSnapshot): ProxyView[] {
   const views: ProxyView[] = [];
   for (const child of Object.values(snapshot.children)) {

@@ -6,16 +6,10 @@ import { monitoringEnabled, monitoringWanted, type RestartOutcome } from '../../
 import { attemptsInWindow, cooldownEndsAt } from '../../machines/proxy/policy.ts';
 import type { RestartRow } from '../store/types.ts';
 import type { ProxyReply, RestartRecordReply, WhyReply } from './schemas.ts';
+import { statePath } from '../../machines/monitor/status.ts';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null | undefined): string | null => (ms == null ? null : iso(ms));
-
-/** `{ crashed: 'waiting' }` -> "crashed.waiting". */
-export function statePath(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const [key, inner] = Object.entries(value as Record<string, unknown>)[0];
-  return `${key}.${statePath(inner)}`;
-}
 
 export function restartReply(proxyId: string, record: RestartOutcome | RestartRow): RestartRecordReply {
   return {

@@ -5,6 +5,7 @@ import type { ProxyEmitted } from '../../machines/proxy/events.ts';
 import { createSupervisor, type SupervisorHooks } from '../../src/supervisor/supervisor.ts';
 import type { ProxySpec } from '../../src/proxy-spec.ts';
 import { createFakeWorld, fakeSpec, flush } from './fake-world.ts';
+import { statePath } from '../../machines/monitor/status.ts';
 
 export const testSettings: MonitorSettings = {
   enable: true,
@@ -69,8 +70,4 @@ export async function startHarness(options: HarnessOptions = {}) {
   };
 }
 
-export function statePath(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const [key, inner] = Object.entries(value as Record<string, unknown>)[0];
-  return `${key}.${statePath(inner)}`;
-}
+export { statePath };

@@ -10,6 +10,7 @@ import { decideRestart } from '../../../machines/proxy/policy.ts';
 import { proxyMachine } from '../../../machines/proxy.machine.ts';
 import { testSettings } from '../../support/harness.ts';
 import { T0 } from './scripted-world.ts';
+import { statePath } from '../../../machines/monitor/status.ts';
 
 export const PROXY_ID = 'ss-1';
 
@@ -39,12 +40,6 @@ export const modelInput = (memory: Partial<ProxyMemory>) => ({ id: PROXY_ID, pol
 // no-op here (the monitor model covers what the parent does with it). Nothing else is changed.
 export const modelMachine = proxyMachine.provide({ actions: { reportRetired: () => {} } });
 type Snapshot = SnapshotFrom<typeof proxyMachine>;
-
-export function statePath(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const [key, inner] = Object.entries(value as Record<string, unknown>)[0];
-  return `${key}.${statePath(inner)}`;
-}
 
 /** A retired proxy is removed by the monitor: no event reaches it any more. */
 export const isRetired = (s: Snapshot) => s.context.retiring && ['stopped.retired', 'crashed.held'].includes(statePath(s.value));
@@ -110,3 +105,5 @@ export function proxyTestModel(memory: Partial<ProxyMemory>, events: Environment
     serializeState,
   });
 }
+
+export { statePath };
