@@ -59,6 +59,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
       onProcess: state.onProcess,
       onOutput: logOutput,
       onCheckRound: (durationMs, checked) => {
+        state.onCheckRound();
         metrics.onCheckRound();
         logCheckRound(logger, durationMs, checked);
       },

@@ -43,7 +43,7 @@ export function openDurableState(options: DurableStateOptions) {
   logger.info({ state_dir: store.dir, adopting: plan.adopt.size, replacing: plan.replace.length, stopping: plan.stop.length }, 'state loaded');
 
   let supervisor: Supervisor | undefined;
-  const record = createRecorder(store, (id) => supervisor?.actor.system.get(id)?.getSnapshot().context, (text) => options.redact()(text));
+  const recorder = createRecorder(store, (id) => supervisor?.actor.system.get(id)?.getSnapshot().context, (text) => options.redact()(text));
 
   return {
     store,
@@ -56,7 +56,9 @@ export function openDurableState(options: DurableStateOptions) {
       return { ...store.memory(id, now()), ...(adoptPid !== undefined && { adoptPid }) };
     },
     /** Call from onReport before the report is logged. */
-    record,
+    record: recorder.record,
+    /** Call from onCheckRound: saves the check counters of the round. */
+    onCheckRound: recorder.checkRoundFinished,
     onProcess(id: string, pid: number, event: 'started' | 'adopted' | 'exited') {
       journal.onProcess(id, pid, event);
       if (event === 'adopted') logger.info({ proxy_id: id, pid }, 'proxy process adopted from the previous run');

@@ -30,8 +30,16 @@ export function createRecorder(store: Store, contextOf: (id: string) => ProxyCon
     saved.set(id, key);
   }
 
-  return function record(report: ProxyEmitted): void {
+  // A check changes nothing durable but its count: those are saved once per check round, in one
+  // transaction, not once per check.
+  const checked = new Set<string>();
+
+  function record(report: ProxyEmitted): void {
     const { proxyId } = report;
+    if (report.type === 'check_finished') {
+      checked.add(proxyId);
+      return;
+    }
     const context = contextOf(proxyId);
     store.transaction(() => {
       if (report.type === 'state_change' && report.to === 'restarting' && context?.restart) {
@@ -45,5 +53,17 @@ export function createRecorder(store: Store, contextOf: (id: string) => ProxyCon
       }
       if (context) saveCounters(proxyId, context);
     });
-  };
+  }
+
+  function checkRoundFinished(): void {
+    store.transaction(() => {
+      for (const id of checked) {
+        const context = contextOf(id);
+        if (context) saveCounters(id, context);
+      }
+    });
+    checked.clear();
+  }
+
+  return { record, checkRoundFinished };
 }

@@ -28,7 +28,7 @@ export async function startApi(options: ApiHarnessOptions = {}) {
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(JSON.parse(line)) } });
   const metrics = createMetrics();
   let supervisor: Supervisor | undefined;
-  const record = createRecorder(store, (id) => supervisor?.proxy(id)?.context, (text) => text);
+  const { record } = createRecorder(store, (id) => supervisor?.proxy(id)?.context, (text) => text);
   const harness = await startHarness({
     ...options,
     hooks: {

@@ -22,16 +22,17 @@ afterEach(async () => {
 async function setup(seen: (report: ProxyEmitted) => void = () => {}) {
   const world = createFakeWorld();
   store = openStore(join(mkdtempSync(join(tmpdir(), 'pm-rec-')), 'state'), { maxAgeMs: 3_600_000 * 24, maxRecords: 100 });
-  const record = createRecorder(store, (id) => supervisor.actor.system.get(id)?.getSnapshot().context, (text) => text.replaceAll('hunter2', '[REDACTED]'));
+  const recorder = createRecorder(store, (id) => supervisor.actor.system.get(id)?.getSnapshot().context, (text) => text.replaceAll('hunter2', '[REDACTED]'));
   supervisor = createSupervisor({
     world,
     settings: testSettings,
     specs: [fakeSpec('ss-1')],
     hooks: {
       onReport: (report) => {
-        record(report);
+        recorder.record(report);
         seen(report);
       },
+      onCheckRound: recorder.checkRoundFinished,
     },
   });
   supervisor.start();
@@ -84,7 +85,7 @@ describe('recorder', () => {
 
   it('redacts secrets in stored errors', async () => {
     await setup();
-    const recordError = createRecorder(store, () => undefined, (text) => text.replaceAll('hunter2', '[REDACTED]'));
+    const { record: recordError } = createRecorder(store, () => undefined, (text) => text.replaceAll('hunter2', '[REDACTED]'));
     recordError({ type: 'restart_finished', proxyId: 'ss-9', record: { at: 1, reason: 'exited', manual: false, success: false, durationMs: 5, error: 'bad password hunter2' } });
     expect(store.restarts({ proxyId: 'ss-9' })[0].error).toBe('bad password [REDACTED]');
     expect(store.audits({ proxyId: 'ss-9' })[0].detail.error).toBe('bad password [REDACTED]');
