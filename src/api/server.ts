@@ -9,6 +9,7 @@ import { parseHostPort } from '../config/address.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Liveness } from '../metrics/liveness.ts';
 import type { Store } from '../store/types.ts';
+import { inspectorPlugin } from '../inspector/plugin.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { createAudit, type Audit } from './audit.ts';
 import { requireAuthForMutations } from './auth.ts';
@@ -64,6 +65,7 @@ export function createApiServer(deps: ApiDeps) {
 
   const context: RouteContext = { deps, audit: createAudit(deps.store, deps.logger, deps.clock) };
   for (const routes of [monitorRoutes, proxyRoutes, controlRoutes, configRoutes, historyRoutes, opsRoutes]) routes(app, context);
+  app.register(inspectorPlugin, { supervisor: deps.supervisor, clock: deps.clock });
 
   return {
     app,

@@ -1,29 +1,40 @@
 // The `proxy-monitor` command line.
 import { parseArgs } from 'node:util';
+import { DEFAULT_INSPECT_URL, parseInspectUrl } from '../inspector/websocket.ts';
+import { graph, GRAPH_USAGE } from './graph.ts';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './remote.ts';
 import { run } from './run.ts';
 import { validate } from './validate.ts';
 
 const USAGE = `usage:
-  proxy-monitor run --config FILE [--state-dir DIR]
-                                         run the daemon in the foreground
+  proxy-monitor run --config FILE [--state-dir DIR] [--inspect [ws://HOST:PORT]]
+                                         run the daemon in the foreground; --inspect reports
+                                         every actor to a Stately inspector (default ${DEFAULT_INSPECT_URL})
   proxy-monitor validate FILE            check a config file
-against a running daemon:
+${GRAPH_USAGE}against a running daemon:
 ${CLIENT_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run': {
-      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, 'state-dir': { type: 'string' } } });
+      const { values } = parseArgs({ args: withInspectDefault(rest), options: { config: { type: 'string', short: 'c' }, 'state-dir': { type: 'string' }, inspect: { type: 'string' } } });
       if (!values.config) return usage('run needs --config FILE');
-      return run(values.config, values['state-dir']);
+      let inspectUrl: string | undefined;
+      try {
+        inspectUrl = values.inspect === undefined ? undefined : parseInspectUrl(values.inspect);
+      } catch (error) {
+        return usage((error as Error).message);
+      }
+      return run(values.config, values['state-dir'], inspectUrl);
     }
     case 'validate': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true });
       if (positionals.length !== 1) return usage('validate needs one FILE');
       return validate(positionals[0]);
     }
+    case 'graph':
+      return graph(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -35,9 +46,18 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** `--inspect` takes an optional URL: given alone (last, or before another option), it gets the default. */
+function withInspectDefault(args: string[]): string[] {
+  return args.flatMap((arg, i) => (arg === '--inspect' && (i === args.length - 1 || args[i + 1].startsWith('-')) ? [arg, DEFAULT_INSPECT_URL] : [arg]));
+}
+
 function usage(message: string): number {
   process.stderr.write(`proxy-monitor: ${message}\n${USAGE}`);
   return 2;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// A mistyped option (parseArgs throws) is a usage error, not a stack trace.
+process.exitCode = await main(process.argv.slice(2)).catch((error: { code?: string; message: string }) => {
+  if (error.code?.startsWith('ERR_PARSE_ARGS')) return usage(error.message);
+  throw error;
+});

@@ -4,10 +4,10 @@ import { startDaemon } from '../daemon/daemon.ts';
 import { closeLogger } from '../logging/logger.ts';
 import { StateDirError } from '../store/lock.ts';
 
-export async function run(configFile: string, stateDir?: string): Promise<number> {
+export async function run(configFile: string, stateDir?: string, inspectUrl?: string): Promise<number> {
   let daemon;
   try {
-    daemon = startDaemon({ configFile, stateDir });
+    daemon = startDaemon({ configFile, stateDir, inspectUrl });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

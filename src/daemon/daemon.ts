@@ -2,6 +2,7 @@
 // everything on SIGTERM/SIGINT, reload on SIGHUP. It owns wiring only; decisions are the machines'.
 import { startControlPlane } from '../api/control-plane.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import { createRemoteInspector } from '../inspector/websocket.ts';
 import { configuredLogger, type Logger } from '../logging/logger.ts';
 import { createOutputLogger } from '../logging/output.ts';
 import { createRedactor } from '../logging/redact.ts';
@@ -18,6 +19,8 @@ export interface DaemonOptions {
   /** `--state-dir`: wins over the file's state_dir, at start and on every reload. */
   stateDir?: string;
   logger?: Logger;
+  /** `--inspect`: the WebSocket URL of a Stately inspector to report every actor to (none: nothing is observed). */
+  inspectUrl?: string;
 }
 
 export interface Daemon {
@@ -44,12 +47,14 @@ export function startDaemon(options: DaemonOptions): Daemon {
   const state = openDurableState({ config: loaded.config, specs: loaded.proxies, world, logger, redact: () => redact });
 
   const metrics = createMetrics();
+  const inspector = options.inspectUrl === undefined ? undefined : createRemoteInspector({ url: options.inspectUrl, redact: () => redact, logger });
 
   const supervisor = createSupervisor({
     world: state.world,
     settings: loaded.config.proxy.monitor,
     specs: loaded.proxies,
     memory: state.memory,
+    inspect: inspector?.inspect,
     hooks: {
       onReport: (report) => {
         state.record(report);
@@ -109,6 +114,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
         await controlPlane.close();
         await supervisor.shutdown();
         state.close();
+        inspector?.stop();
         logger.info('proxy monitor stopped');
       })();
       return stopping;

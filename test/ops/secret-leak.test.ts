@@ -3,8 +3,10 @@
 // of the API, /metrics, operator commands) and then a search of everything the daemon wrote or said.
 // The one place the password must be is the generated ss-server config, mode 0600.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { API_BASE } from '../../src/api/schemas.ts';
 import { describeWith } from '../support/binaries.ts';
 import { accepts, freePorts, pidsMatching, ROOT, startDaemon, waitUntil, writeConfig, type LogLine, type TestDaemon } from '../support/daemon.ts';
@@ -16,6 +18,16 @@ function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? filesUnder(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : [],
   );
+}
+
+/** What an event stream (it never ends by itself) sends in its first moments. */
+async function firstMoments(response: Response, ms = 500): Promise<string> {
+  const reader = response.body!.getReader();
+  const timer = setTimeout(() => void reader.cancel(), ms);
+  let text = '';
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
+  clearTimeout(timer);
+  return text;
 }
 
 /** The GET routes the API registers, read from the sources so that a new route is covered too. */
@@ -30,6 +42,10 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
   let api: string;
   let ssPort: number;
   const replies: { what: string; body: string }[] = [];
+  // What the inspectors are told through the whole scenario: `--inspect` and the page's feed.
+  let inspectorRelay: WebSocketServer;
+  const inspected: string[] = [];
+  let streamed = '';
   const generated = () => join(daemon.dir, 'state', 'generated', 'ss-1.json');
   const ssPid = () => pidsMatching(generated())[0];
 
@@ -38,7 +54,8 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
       method,
       ...(body !== undefined && { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });
-    const text = await response.text();
+    // An event stream never ends: what it sends in its first half second is its reply.
+    const text = response.headers.get('content-type')?.startsWith('text/event-stream') ? await firstMoments(response) : await response.text();
     replies.push({ what: `${method} ${path} -> ${response.status}`, body: text });
     return { status: response.status, text };
   }
@@ -64,7 +81,15 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
       },
       api: { listen: api },
     });
-    daemon = startDaemon(configFile, dir);
+    inspectorRelay = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((listening) => inspectorRelay.once('listening', listening));
+    inspectorRelay.on('connection', (socket) => socket.on('message', (data) => inspected.push(String(data))));
+    daemon = startDaemon(configFile, dir, ['--inspect', `ws://127.0.0.1:${(inspectorRelay.address() as AddressInfo).port}`]);
+    await waitUntil(() => accepts(apiPort), 10_000);
+    const feed = await fetch(`http://${api}/inspect/events`);
+    void (async () => {
+      for await (const chunk of feed.body!) streamed += Buffer.from(chunk).toString();
+    })().catch(() => {});
     await waitUntil(() => accepts(ssPort), 10_000);
 
     // A crash.
@@ -92,6 +117,7 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
 
   afterAll(async () => {
     await daemon?.stop('SIGKILL');
+    await new Promise((closed) => inspectorRelay?.close(closed));
     for (const pid of pidsMatching(generated())) process.kill(pid, 'SIGKILL');
   });
 
@@ -126,8 +152,13 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
       ...daemon.lines.filter((l) => JSON.stringify(l).includes(SECRET)).map((l) => `log: ${JSON.stringify(l)}`),
       ...(daemon.stderr().includes(SECRET) ? ['stderr'] : []),
       ...replies.filter((r) => r.body.includes(SECRET)).map((r) => `reply to ${r.what}`),
+      ...inspected.filter((m) => m.includes(SECRET)).map((m) => `--inspect: ${m.slice(0, 200)}`),
+      ...(streamed.includes(SECRET) ? ['/inspect/events'] : []),
     ];
     expect(leaks).toEqual([]);
+    // The inspectors heard the scenario: the restarts of ss-1 included.
+    expect(inspected.some((m) => m.includes('"type":"@xstate.actor"') && m.includes('"name":"ss-1"'))).toBe(true);
+    expect(streamed).toMatch(/"actor":"ss-1","event":"always \(EXITED\)"/);
     // The redacted output line proves the blabber's lines were seen, not lost.
     expect(daemon.lines.some((l) => l.proxy_id === 'blabber' && l.line === 'starting with password [REDACTED]')).toBe(true);
   });

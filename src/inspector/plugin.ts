@@ -1,0 +1,74 @@
+// The inspector page on the daemon's own HTTP server: the page, its script and style, the charts
+// (laid out here, once), and a server-sent event stream of the feed. Nothing is fetched elsewhere.
+import { readFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../clock.ts';
+import type { Supervisor } from '../supervisor/supervisor.ts';
+import { createFeed, type FeedMessage } from './feed.ts';
+import { chartOf, MACHINES, topLevel } from './graph.ts';
+import { chartSvg } from './layout.ts';
+
+export interface InspectorOptions {
+  supervisor: Supervisor;
+  clock: Pick<Clock, 'now'>;
+}
+
+const PUBLIC = join(import.meta.dirname, 'public');
+const ASSETS: Record<string, string> = {
+  'inspector.js': 'text/javascript; charset=utf-8',
+  'inspector.css': 'text/css; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
+};
+/** The charts the page shows: each machine whole, and the proxy's top-level states for its cards. */
+const CHARTS: Record<string, () => Promise<string>> = {
+  proxy: () => chartSvg(chartOf(MACHINES.proxy)),
+  monitor: () => chartSvg(chartOf(MACHINES.monitor)),
+  'proxy-overview': () => chartSvg(topLevel(chartOf(MACHINES.proxy)), { labels: false }),
+};
+/** The page may load only what this server serves. */
+const CSP = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+export async function inspectorPlugin(app: FastifyInstance, options: InspectorOptions): Promise<void> {
+  const files = new Map(['index.html', ...Object.keys(ASSETS)].map((name) => [name, readFileSync(join(PUBLIC, name), 'utf8')]));
+  const feed = createFeed(options.supervisor, options.clock);
+  const charts = new Map<string, Promise<string>>();
+  const streams = new Set<ServerResponse>();
+
+  app.get('/inspect', (_request, reply) => reply.header('content-security-policy', CSP).type('text/html; charset=utf-8').send(files.get('index.html')));
+
+  app.get<{ Params: { file: string } }>('/inspect/assets/:file', (request, reply) => {
+    const { file } = request.params;
+    if (!Object.hasOwn(ASSETS, file)) return reply.callNotFound();
+    return reply.type(ASSETS[file]).send(files.get(file));
+  });
+
+  // Laid out on first request, once: the machines do not change while the daemon runs.
+  app.get<{ Params: { file: string } }>('/inspect/charts/:file', async (request, reply) => {
+    const name = request.params.file.replace(/\.svg$/, '');
+    if (!Object.hasOwn(CHARTS, name)) return reply.callNotFound();
+    if (!charts.has(name)) charts.set(name, CHARTS[name]());
+    return reply.type('image/svg+xml').send(await charts.get(name));
+  });
+
+  app.get('/inspect/events', (request, reply) => {
+    reply.hijack();
+    const stream = reply.raw;
+    stream.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    const write = (message: FeedMessage) => stream.write(`data: ${JSON.stringify(message)}\n\n`);
+    for (const message of feed.current()) write(message);
+    const unsubscribe = feed.subscribe(write);
+    streams.add(stream);
+    request.raw.on('close', () => {
+      unsubscribe();
+      streams.delete(stream);
+    });
+  });
+
+  // An open stream would keep the server from closing: end them all when the daemon stops.
+  app.addHook('preClose', (done) => {
+    for (const stream of streams) stream.end();
+    done();
+  });
+}
