@@ -5,6 +5,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import { registerGauges } from '../metrics/gauges.ts';
+import type { Recent } from '../inspector/recent.ts';
 import { createLiveness } from '../metrics/liveness.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
@@ -16,7 +17,9 @@ export interface ControlPlaneOptions {
   store: ApiStore;
   logger: Logger;
   metrics: Metrics;
-  clock: Pick<Clock, 'now'>;
+  recent: Recent;
+  /** Timers too: the inspector's feed batches on it. */
+  clock: Clock;
   config(): Config;
   reload(): ReloadOutcome;
 }
@@ -33,6 +36,7 @@ export function startControlPlane(options: ControlPlaneOptions) {
     logger,
     clock,
     liveness,
+    recent: options.recent,
     metrics: options.metrics.registry,
     reload: options.reload,
     token,

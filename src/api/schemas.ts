@@ -38,6 +38,15 @@ export const historyQuery = z.strictObject({
     .default(1_000),
 });
 
+/** The fleet timeline: how far back, at most a day (default: the last hour). */
+export const TIMELINE_MAX_MS = 86_400_000;
+export const timelineQuery = z.strictObject({
+  since: z
+    .string()
+    .refine((s) => parseSince(s, 0) !== undefined, { error: 'expected an ISO time such as 2026-01-01T00:00:00Z or a duration such as 30m, 1h' })
+    .optional(),
+});
+
 export const configPatch = partialMonitorSettingsSchema.refine((patch) => Object.keys(patch).length > 0, {
   error: 'expected at least one setting to change',
   // An unknown key leaves the patch empty too: report that key only.
@@ -157,6 +166,25 @@ export const historyReply = z.object({
     by_hour: z.array(z.int()).length(24),
     duration_ms: z.object({ p50: z.number(), p95: z.number(), max: z.number() }).nullable(),
   }),
+});
+
+export const timelineReply = z.object({
+  since: time,
+  until: time,
+  /** Restart records past what one reply reads were left out (the oldest ones). */
+  truncated: z.boolean(),
+  proxies: z.array(
+    z.object({
+      id: z.string(),
+      segments: z.array(z.object({ state: z.enum(['none', ...phase.options]), from: time, to: time })),
+    }),
+  ),
+});
+
+export const outputReply = z.object({
+  proxy_id: z.string(),
+  /** The last lines the proxy wrote, oldest first, as the log has them (redacted, rate-limited). */
+  lines: z.array(z.object({ time, stream: z.enum(['stdout', 'stderr']), line: z.string() })),
 });
 
 export const actionReply = z.object({ action: z.string(), proxy: proxyReply });

@@ -10,18 +10,20 @@ import type { Logger } from '../logging/logger.ts';
 import type { Liveness } from '../metrics/liveness.ts';
 import type { Store } from '../store/types.ts';
 import { inspectorPlugin } from '../inspector/plugin.ts';
+import type { Recent } from '../inspector/recent.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { createAudit, type Audit } from './audit.ts';
 import { requireAuthForMutations } from './auth.ts';
 import { errorHandler, notFoundHandler, validatorCompiler } from './errors.ts';
 import { configRoutes } from './routes/config.ts';
 import { controlRoutes } from './routes/control.ts';
+import { fleetRoutes } from './routes/fleet.ts';
 import { historyRoutes } from './routes/history.ts';
 import { monitorRoutes } from './routes/monitor.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { proxyRoutes } from './routes/proxies.ts';
 
-export type ApiStore = Pick<Store, 'restarts' | 'addAudit' | 'setOverride' | 'setWanted'>;
+export type ApiStore = Pick<Store, 'restarts' | 'audits' | 'addAudit' | 'setOverride' | 'setWanted'>;
 
 export type ReloadOutcome =
   | { ok: true; changes: { added: string[]; removed: string[]; changed: string[] } }
@@ -31,8 +33,11 @@ export interface ApiDeps {
   supervisor: Supervisor;
   store: ApiStore;
   logger: Logger;
-  clock: Pick<Clock, 'now'>;
+  /** Timers too: the inspector's feed batches on it. */
+  clock: Clock;
   liveness: Liveness;
+  /** Recent output, crashes and check rounds, for the inspector and the fleet routes. */
+  recent: Recent;
   metrics: Registry;
   /** Re-read the config file and reconcile (what SIGHUP does). */
   reload(): ReloadOutcome;
@@ -64,8 +69,8 @@ export function createApiServer(deps: ApiDeps) {
   app.addHook('onRequest', requireAuthForMutations({ token: deps.token, boundAddress }));
 
   const context: RouteContext = { deps, audit: createAudit(deps.store, deps.logger, deps.clock) };
-  for (const routes of [monitorRoutes, proxyRoutes, controlRoutes, configRoutes, historyRoutes, opsRoutes]) routes(app, context);
-  app.register(inspectorPlugin, { supervisor: deps.supervisor, clock: deps.clock });
+  for (const routes of [monitorRoutes, proxyRoutes, controlRoutes, configRoutes, historyRoutes, fleetRoutes, opsRoutes]) routes(app, context);
+  app.register(inspectorPlugin, { supervisor: deps.supervisor, clock: deps.clock, liveness: deps.liveness, recent: deps.recent });
 
   return {
     app,

@@ -2,6 +2,7 @@
 // everything on SIGTERM/SIGINT, reload on SIGHUP. It owns wiring only; decisions are the machines'.
 import { startControlPlane } from '../api/control-plane.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import { createRecent } from '../inspector/recent.ts';
 import { createRemoteInspector } from '../inspector/websocket.ts';
 import { configuredLogger, type Logger } from '../logging/logger.ts';
 import { createOutputLogger } from '../logging/output.ts';
@@ -42,7 +43,8 @@ export function startDaemon(options: DaemonOptions): Daemon {
   const logger = options.logger ?? configuredLogger(loaded.config.log, loaded.file);
   let redact = createRedactor(loaded.proxies.flatMap((p) => p.secrets));
   const world = createRealWorld(loaded.config.proxy.monitor.check_concurrency);
-  const logOutput = createOutputLogger(logger, () => redact, () => loaded.config.log.output_rate);
+  const recent = createRecent(world.clock.now);
+  const logOutput = createOutputLogger(logger, () => redact, () => loaded.config.log.output_rate, recent.onOutput);
   // First: it takes the state directory's lock, and adopts the proxies a previous run left running.
   const state = openDurableState({ config: loaded.config, specs: loaded.proxies, world, logger, redact: () => redact });
 
@@ -59,6 +61,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
       onReport: (report) => {
         state.record(report);
         metrics.onReport(report);
+        recent.onReport(report);
         logReport(logger, redact, report);
       },
       onProcess: state.onProcess,
@@ -66,6 +69,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
       onCheckRound: (durationMs, checked) => {
         state.onCheckRound();
         metrics.onCheckRound();
+        recent.onCheckRound(durationMs, checked);
         logCheckRound(logger, durationMs, checked);
       },
       onError: (error) => logger.error({ err: error }, 'internal error in a state machine'),
@@ -80,6 +84,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
     store: state.store,
     logger,
     metrics,
+    recent,
     clock: world.clock,
     config: () => loaded.config,
     reload: () => daemon.reload(),
@@ -105,6 +110,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
       state.reload(next.config);
       redact = createRedactor(next.proxies.flatMap((p) => p.secrets));
       const changes = supervisor.reconcile(next.proxies, next.config.proxy.monitor);
+      for (const id of changes.removed) recent.forget(id);
       logger.info({ ...changes, config_file: next.file }, 'config reloaded');
       return { ok: true, changes };
     },

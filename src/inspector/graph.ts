@@ -79,24 +79,6 @@ export function chartOf(machine: AnyStateMachine): Chart {
   return { root: stateOf(graph), edges };
 }
 
-/**
- * The chart cut to its top-level states: an edge between sub-states joins their top-level
- * ancestors, and edges within one top-level state go.
- */
-export function topLevel(chart: Chart): Chart {
-  const depth = chart.root.id.split('.').length + 1;
-  const top = (id: string) => id.split('.').slice(0, depth).join('.');
-  const seen = new Set<string>();
-  const edges = chart.edges.flatMap((edge) => {
-    const [source, target] = [top(edge.source), top(edge.target)];
-    const key = `${source} ${target} ${edge.label}`;
-    if (source === target || seen.has(key)) return [];
-    seen.add(key);
-    return [{ source, target, label: edge.label }];
-  });
-  return { root: { ...chart.root, children: chart.root.children.map(({ id, key }) => ({ id, key, children: [] })) }, edges };
-}
-
 function allStates(state: ChartState): ChartState[] {
   return [state, ...state.children.flatMap(allStates)];
 }

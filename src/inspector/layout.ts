@@ -46,8 +46,7 @@ function arrowHead(from: { x: number; y: number }, to: { x: number; y: number })
   return `<polygon class="arrow" points="${points.map(([x, y]) => `${x},${y}`).join(' ')}"/>`;
 }
 
-/** `labels: false` draws the edges bare: for a chart too small to read them. */
-export async function chartSvg(chart: Chart, { labels = true } = {}): Promise<string> {
+export async function chartSvg(chart: Chart): Promise<string> {
   // Parallel edges are drawn once, their labels joined: eight arrows into crashed.deciding are noise.
   const joined = new Map<string, { source: string; target: string; labels: string[] }>();
   for (const edge of chart.edges) {
@@ -59,7 +58,7 @@ export async function chartSvg(chart: Chart, { labels = true } = {}): Promise<st
     const lines = wrap(edge.labels.join(', '));
     const width = Math.max(...lines.map((line) => line.length)) * (CHAR_W - 1);
     const label = { text: lines.join('\n'), width, height: lines.length * LINE_H };
-    return { id: `e${i}`, sources: [edge.source], targets: [edge.target], labels: labels ? [label] : [] };
+    return { id: `e${i}`, sources: [edge.source], targets: [edge.target], labels: [label] };
   });
   const graph: ElkNode = {
     id: chart.root.id,

@@ -4,35 +4,34 @@ import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Clock } from '../clock.ts';
-import type { Supervisor } from '../supervisor/supervisor.ts';
-import { createFeed, type FeedMessage } from './feed.ts';
-import { chartOf, MACHINES, topLevel } from './graph.ts';
+import { createFeed, type Batch, type FeedSources } from './feed.ts';
+import { chartOf, MACHINES } from './graph.ts';
 import { chartSvg } from './layout.ts';
 
-export interface InspectorOptions {
-  supervisor: Supervisor;
-  clock: Pick<Clock, 'now'>;
-}
+export type InspectorOptions = FeedSources;
 
 const PUBLIC = join(import.meta.dirname, 'public');
+const SCRIPT = 'text/javascript; charset=utf-8';
 const ASSETS: Record<string, string> = {
-  'inspector.js': 'text/javascript; charset=utf-8',
+  'inspector.js': SCRIPT,
+  'format.js': SCRIPT,
+  'table.js': SCRIPT,
+  'details.js': SCRIPT,
+  'timeline.js': SCRIPT,
   'inspector.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
 };
-/** The charts the page shows: each machine whole, and the proxy's top-level states for its cards. */
+/** The charts the page shows: each machine whole (the proxy's also in the details panel). */
 const CHARTS: Record<string, () => Promise<string>> = {
   proxy: () => chartSvg(chartOf(MACHINES.proxy)),
   monitor: () => chartSvg(chartOf(MACHINES.monitor)),
-  'proxy-overview': () => chartSvg(topLevel(chartOf(MACHINES.proxy)), { labels: false }),
 };
 /** The page may load only what this server serves. */
 const CSP = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export async function inspectorPlugin(app: FastifyInstance, options: InspectorOptions): Promise<void> {
   const files = new Map(['index.html', ...Object.keys(ASSETS)].map((name) => [name, readFileSync(join(PUBLIC, name), 'utf8')]));
-  const feed = createFeed(options.supervisor, options.clock);
+  const feed = createFeed(options);
   const charts = new Map<string, Promise<string>>();
   const streams = new Set<ServerResponse>();
 
@@ -56,8 +55,8 @@ export async function inspectorPlugin(app: FastifyInstance, options: InspectorOp
     reply.hijack();
     const stream = reply.raw;
     stream.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-    const write = (message: FeedMessage) => stream.write(`data: ${JSON.stringify(message)}\n\n`);
-    for (const message of feed.current()) write(message);
+    const write = (batch: Batch) => stream.write(`data: ${JSON.stringify(batch)}\n\n`);
+    write(feed.current());
     const unsubscribe = feed.subscribe(write);
     streams.add(stream);
     request.raw.on('close', () => {

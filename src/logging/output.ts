@@ -10,7 +10,13 @@ interface Window {
   dropped: number;
 }
 
-export function createOutputLogger(logger: Logger, redact: () => Redactor, linesPerSecond: () => number) {
+/** `onLogged` hears each line that was logged, redacted (the inspector keeps the last few). */
+export function createOutputLogger(
+  logger: Logger,
+  redact: () => Redactor,
+  linesPerSecond: () => number,
+  onLogged?: (id: string, stream: 'stdout' | 'stderr', line: string) => void,
+) {
   const windows = new Map<string, Window>();
   const reportDropped = (id: string, w: Window) =>
     logger.warn({ proxy_id: id, dropped_lines: w.dropped, lines_per_second: linesPerSecond() }, 'proxy output rate-limited');
@@ -31,6 +37,8 @@ export function createOutputLogger(logger: Logger, redact: () => Redactor, lines
       return;
     }
     w.lines += 1;
-    logger.info({ proxy_id: id, stream, line: redact()(line), proxy_output: true }, 'proxy output');
+    const redacted = redact()(line);
+    logger.info({ proxy_id: id, stream, line: redacted, proxy_output: true }, 'proxy output');
+    onLogged?.(id, stream, redacted);
   };
 }

@@ -93,6 +93,8 @@ export function createSupervisor(options: SupervisorOptions) {
     proxies: views,
     proxy: view,
     settings: () => settings,
+    /** The proxy's configured type (shadowsocks, exec, ...): the spec itself holds secrets. */
+    typeOf: (id: string) => specs.get(id)?.type,
     /** Send an operator command to one proxy; false when there is no such proxy. */
     command(id: string, type: ProxyCommand): boolean {
       const target = view(id);

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiServer, type ReloadOutcome } from '../../src/api/server.ts';
+import { createRecent } from '../../src/inspector/recent.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { registerGauges } from '../../src/metrics/gauges.ts';
 import { createLiveness } from '../../src/metrics/liveness.ts';
@@ -28,6 +29,8 @@ export async function startApi(options: ApiHarnessOptions = {}) {
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(JSON.parse(line)) } });
   const metrics = createMetrics();
   let supervisor: Supervisor | undefined;
+  let now = () => 0;
+  const recent = createRecent(() => now());
   const { record } = createRecorder(store, (id) => supervisor?.proxy(id)?.context, (text) => text);
   const harness = await startHarness({
     ...options,
@@ -35,12 +38,18 @@ export async function startApi(options: ApiHarnessOptions = {}) {
       onReport: (report) => {
         record(report);
         metrics.onReport(report);
+        recent.onReport(report);
       },
-      onCheckRound: metrics.onCheckRound,
+      onOutput: recent.onOutput,
+      onCheckRound: (durationMs, checked) => {
+        metrics.onCheckRound();
+        recent.onCheckRound(durationMs, checked);
+      },
     },
   });
   supervisor = harness.supervisor;
   const { clock } = harness.world;
+  now = () => clock.now();
   // Liveness reads a clock that can run ahead of the simulated one: time passing with no timer firing,
   // as in a daemon whose tick loop died.
   let stalledMs = 0;
@@ -52,6 +61,7 @@ export async function startApi(options: ApiHarnessOptions = {}) {
     logger,
     clock,
     liveness,
+    recent,
     metrics: metrics.registry,
     reload: options.reload ?? (() => ({ ok: false, error: 'no config file in this test' })),
     token: () => options.token,
@@ -76,6 +86,7 @@ export async function startApi(options: ApiHarnessOptions = {}) {
     store,
     logLines,
     metrics,
+    recent,
     call,
     get: (path: string) => call('GET', path),
     audits: () => logLines.filter((line) => line.audit === true),

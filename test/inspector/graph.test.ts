@@ -2,8 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { monitorMachine } from '../../machines/monitor.machine.ts';
 import { proxyMachine } from '../../machines/proxy.machine.ts';
-import { chartOf, toDot, toMermaid, topLevel } from '../../src/inspector/graph.ts';
-import { topLevelEdges } from '../model/support/transitions.ts';
+import { chartOf, toDot, toMermaid } from '../../src/inspector/graph.ts';
 
 const proxy = chartOf(proxyMachine);
 const edge = (source: string, target: string) => proxy.edges.filter((e) => e.source === `proxy.${source}` && e.target === `proxy.${target}`).map((e) => e.label);
@@ -27,13 +26,6 @@ describe('chartOf', () => {
     expect(proxy.root.initial).toBe('proxy.unknown');
     expect(crashed.initial).toBe('proxy.crashed.deciding');
     expect(crashed.children.map((s) => s.key)).toEqual(['reaping', 'deciding', 'waiting', 'held']);
-  });
-
-  it('cut to its top-level states, has the top-level edges of the machine', () => {
-    const top = topLevel(proxy);
-    expect(top.root.children.map((s) => [s.key, s.children.length])).toEqual([['unknown', 0], ['running', 0], ['stopped', 0], ['crashed', 0], ['restarting', 0]]);
-    const pairs = new Set(top.edges.map((e) => `${e.source.slice('proxy.'.length)}->${e.target.slice('proxy.'.length)}`));
-    expect([...pairs].sort()).toEqual([...topLevelEdges(proxyMachine)].sort());
   });
 
   it('renders Mermaid with nested states and DOT with clusters', () => {
