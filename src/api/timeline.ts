@@ -28,7 +28,9 @@ export interface CurrentState {
 /** What the proxy was doing before its first recorded event. */
 function stateBefore(first: TimelineEvent | undefined, current: CurrentState, from: number): TimelineState {
   if (first) return first.kind === 'start' ? 'stopped' : 'running';
-  return current.since !== null && current.since > from ? 'none' : current.phase;
+  if (current.since === null || current.since <= from) return current.phase;
+  // Crashed or restarting with no restart recorded yet: it was running until then.
+  return current.phase === 'crashed' || current.phase === 'restarting' ? 'running' : 'none';
 }
 
 /** `events` in any order; the segments cover [from, to], in order, neighbours in different states. */
