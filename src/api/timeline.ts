@@ -33,11 +33,21 @@ function stateBefore(first: TimelineEvent | undefined, current: CurrentState, fr
   return current.phase === 'crashed' || current.phase === 'restarting' ? 'running' : 'none';
 }
 
+export interface Span {
+  from: number;
+  to: number;
+  /** When this daemon started: before it, and before any record, nothing is known. */
+  bootedAt: number;
+}
+
 /** `events` in any order; the segments cover [from, to], in order, neighbours in different states. */
-export function timelineOf(events: TimelineEvent[], current: CurrentState, from: number, to: number): Segment[] {
+export function timelineOf(events: TimelineEvent[], current: CurrentState, { from, to, bootedAt }: Span): Segment[] {
   const sorted = [...events].sort((a, b) => a.at - b.at);
   const segments: Segment[] = [];
-  let state = stateBefore(sorted[0], current, from);
+  const before = stateBefore(sorted[0], current, from);
+  const recordedEarlier = sorted.length > 0 && sorted[0].at < bootedAt;
+  const unknownUntilBoot = bootedAt > from && !recordedEarlier;
+  let state: TimelineState = unknownUntilBoot ? 'none' : before;
   let at = from;
   const enter = (next: TimelineState, when: number) => {
     const until = Math.min(Math.max(when, at), to);
@@ -49,6 +59,7 @@ export function timelineOf(events: TimelineEvent[], current: CurrentState, from:
     }
     state = next;
   };
+  if (unknownUntilBoot) enter(before, bootedAt);
   for (const event of sorted) {
     if (event.kind === 'restart') {
       enter('restarting', event.at);

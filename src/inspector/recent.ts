@@ -33,6 +33,8 @@ export function createRecent(now: () => number) {
   let round: CheckRound | null = null;
 
   return {
+    /** When the daemon began keeping these (it started). */
+    startedAt: now(),
     /** A line as it was logged (already redacted and rate-limited by the output logger). */
     onOutput(id: string, stream: 'stdout' | 'stderr', line: string): void {
       const lines = output.get(id) ?? output.set(id, []).get(id)!;

@@ -6,6 +6,7 @@ import { fakeSpec } from '../support/fake-world.ts';
 import { API, startApi, type ApiHarness } from '../api/api-harness.ts';
 
 const S = 1_000;
+const span = { from: 0, to: 60 * S, bootedAt: -1 };
 const text = (segments: Segment[]) => segments.map((s) => `${s.state} ${s.from / S}-${s.to / S}`);
 
 describe('timelineOf', () => {
@@ -14,7 +15,7 @@ describe('timelineOf', () => {
       { kind: 'restart' as const, at: 20 * S, end: 21 * S, success: false, manual: false },
       { kind: 'restart' as const, at: 30 * S, end: 31 * S, success: true, manual: false },
     ];
-    expect(text(timelineOf(events, { phase: 'running', since: 31 * S }, 0, 60 * S))).toEqual([
+    expect(text(timelineOf(events, { phase: 'running', since: 31 * S }, span))).toEqual([
       'running 0-20',
       'restarting 20-21',
       'crashed 21-30',
@@ -24,11 +25,18 @@ describe('timelineOf', () => {
   });
 
   it('ends in the current state from when it began, and knows nothing before a proxy first ran', () => {
-    expect(text(timelineOf([], { phase: 'crashed', since: 50 * S }, 0, 60 * S))).toEqual(['running 0-50', 'crashed 50-60']);
-    expect(text(timelineOf([{ kind: 'stop', at: 10 * S }], { phase: 'stopped', since: null }, 0, 60 * S))).toEqual(['running 0-10', 'stopped 10-60']);
-    expect(text(timelineOf([], { phase: 'running', since: 40 * S }, 0, 60 * S))).toEqual(['none 0-40', 'running 40-60']);
+    expect(text(timelineOf([], { phase: 'crashed', since: 50 * S }, span))).toEqual(['running 0-50', 'crashed 50-60']);
+    expect(text(timelineOf([{ kind: 'stop', at: 10 * S }], { phase: 'stopped', since: null }, span))).toEqual(['running 0-10', 'stopped 10-60']);
+    expect(text(timelineOf([], { phase: 'running', since: 40 * S }, span))).toEqual(['none 0-40', 'running 40-60']);
     const restart = { kind: 'restart' as const, at: 20 * S, end: 21 * S, success: true, manual: false };
-    expect(text(timelineOf([restart], { phase: 'crashed', since: 45 * S }, 0, 60 * S))).toEqual(['running 0-20', 'restarting 20-21', 'running 21-45', 'crashed 45-60']);
+    expect(text(timelineOf([restart], { phase: 'crashed', since: 45 * S }, span))).toEqual(['running 0-20', 'restarting 20-21', 'running 21-45', 'crashed 45-60']);
+  });
+
+  it('knows nothing before the daemon started, unless a record from an earlier run tells', () => {
+    const restart = { kind: 'restart' as const, at: 30 * S, end: 31 * S, success: true, manual: false };
+    const current = { phase: 'running' as const, since: 31 * S };
+    expect(text(timelineOf([restart], current, { ...span, bootedAt: 20 * S }))).toEqual(['none 0-20', 'running 20-30', 'restarting 30-31', 'running 31-60']);
+    expect(text(timelineOf([restart], current, { ...span, bootedAt: 40 * S }))).toEqual(['running 0-30', 'restarting 30-31', 'running 31-60']);
   });
 
   it('clips events to the span and merges neighbours in the same state', () => {
@@ -36,7 +44,7 @@ describe('timelineOf', () => {
       { kind: 'start' as const, at: -5 * S },
       { kind: 'restart' as const, at: 58 * S, end: 65 * S, success: true, manual: true },
     ];
-    expect(text(timelineOf(events, { phase: 'restarting', since: 58 * S }, 0, 60 * S))).toEqual(['running 0-58', 'restarting 58-60']);
+    expect(text(timelineOf(events, { phase: 'restarting', since: 58 * S }, span))).toEqual(['running 0-58', 'restarting 58-60']);
   });
 });
 
@@ -47,10 +55,13 @@ describe('GET /timeline and /proxies/:id/output', () => {
   });
   afterAll(() => api?.close());
 
-  it("gives every proxy's states over the last hour, a crash among them", async () => {
+  it("gives every proxy's states over the last hour, a crash and a failed restart among them", async () => {
     await api.advance(60 * S);
+    // Its first restart fails (not ready), the next one (after the backoff) works.
+    api.world.unhealthy.add('ss-2');
     api.world.crash('ss-2');
-    await api.settle();
+    await api.advance(3 * S);
+    api.world.unhealthy.delete('ss-2');
     await api.advance(10 * S);
     const { status, json } = await api.get(`${API}/timeline`);
     expect(status).toBe(200);
@@ -58,7 +69,7 @@ describe('GET /timeline and /proxies/:id/output', () => {
     expect(json.truncated).toBe(false);
     const states = (id: string) => json.proxies.find((p: { id: string }) => p.id === id).segments.map((s: { state: string }) => s.state);
     expect(states('ss-1')).toEqual(['none', 'running']);
-    expect(states('ss-2')).toEqual(['none', 'running', 'restarting', 'running']);
+    expect(states('ss-2')).toEqual(['running', 'restarting', 'crashed', 'running']);
   });
 
   it('refuses a span it cannot give, naming the field', async () => {

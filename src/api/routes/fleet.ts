@@ -42,7 +42,7 @@ export function fleetRoutes(app: ApiApp, { deps }: RouteContext): void {
       truncated: rows.length === MAX_ROWS,
       proxies: supervisor.proxies().map((view) => ({
         id: view.id,
-        segments: timelineOf(events.get(view.id) ?? [], currentState(view, recent.crash(view.id)?.at), since, now).map((s) => ({ state: s.state, from: iso(s.from), to: iso(s.to) })),
+        segments: timelineOf(events.get(view.id) ?? [], currentState(view, recent.crash(view.id)?.at), { from: since, to: now, bootedAt: recent.startedAt }).map((s) => ({ state: s.state, from: iso(s.from), to: iso(s.to) })),
       })),
     };
   });

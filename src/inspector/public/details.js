@@ -24,15 +24,29 @@ async function getJson(path) {
   return reply.json();
 }
 
+/** Scroll the chart so that the deepest current state is in the middle. */
+function centre(container) {
+  const nodes = container.querySelectorAll('.current');
+  const svg = container.querySelector('svg');
+  if (!nodes.length || !svg) return;
+  const box = nodes[nodes.length - 1].getBBox();
+  const scale = svg.clientWidth / svg.viewBox.baseVal.width;
+  container.scrollLeft = (box.x + box.width / 2) * scale - container.clientWidth / 2;
+  container.scrollTop = (box.y + box.height / 2) * scale - container.clientHeight / 2;
+}
+
 export function createDetails({ cards, chart, command, onClose }) {
   const panel = $('details');
   let id = null;
+  /** The state the chart was last centred on: a tick does not undo the reader's scrolling. */
+  let centred = null;
   let lastFetch = 0;
   let pending = 0;
 
   chart.then((svg) => {
     $('details-chart').innerHTML = svg;
-    if (id) highlight($('details-chart'), cards.get(id)?.state ?? null, 'current');
+    centred = null;
+    if (id && cards.has(id)) facts(cards.get(id));
   });
 
   for (const button of panel.querySelectorAll('[data-action]')) {
@@ -72,6 +86,10 @@ export function createDetails({ cards, chart, command, onClose }) {
       return [dt, dd];
     }));
     highlight($('details-chart'), card.state, 'current');
+    if (centred !== `${card.id} ${card.state}`) {
+      centred = `${card.id} ${card.state}`;
+      centre($('details-chart'));
+    }
     for (const button of panel.querySelectorAll('[data-action]')) {
       const action = button.dataset.action;
       button.disabled = (action === 'enable' && card.enabled) || (action === 'disable' && !card.enabled) || (action === 'start' && card.wanted === 'up' && card.phase !== 'crashed');
@@ -121,6 +139,7 @@ export function createDetails({ cards, chart, command, onClose }) {
   function close() {
     if (id === null) return;
     id = null;
+    centred = null;
     panel.hidden = true;
     onClose();
   }

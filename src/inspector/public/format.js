@@ -13,9 +13,13 @@ export function duration(ms) {
   if (ms < 0) ms = 0;
   const s = Math.floor(ms / 1000);
   const parts = [[Math.floor(s / 86400), 'd'], [Math.floor(s / 3600) % 24, 'h'], [Math.floor(s / 60) % 60, 'm'], [s % 60, 's']];
-  const first = Math.max(0, parts.findIndex(([n]) => n > 0));
-  return parts.slice(Math.min(first, 3), Math.min(first, 3) + 2).map(([n, u]) => `${n}${u}`).join('');
+  const found = parts.findIndex(([n]) => n > 0);
+  const first = found === -1 ? 3 : found;
+  return parts.slice(first, first + 2).map(([n, u]) => `${n}${u}`).join('');
 }
+
+/** Milliseconds under a second, else as duration(). */
+export const elapsed = (ms) => (ms < 1000 ? `${Math.round(ms)} ms` : duration(ms));
 
 export const ago = (at) => (at == null ? '-' : `${duration(now() - at)} ago`);
 
@@ -55,6 +59,7 @@ export function checkText(card) {
 export function nextText(card) {
   const at = now();
   if (card.next_attempt_at !== null) return `retry in ${duration(card.next_attempt_at - at)}`;
+  if (card.state === 'crashed.held') return card.wanted === 'down' ? 'held: stopped' : 'held: monitoring off';
   if (card.cooldown_ends_at !== null && card.cooldown_ends_at > at) return `cooldown ${duration(card.cooldown_ends_at - at)}`;
   return '-';
 }

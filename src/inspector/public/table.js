@@ -14,10 +14,10 @@ const COLUMNS = [
   { key: 'state', label: 'state', compare: (a, b) => severity(a) - severity(b) },
   { key: 'pid', label: 'pid', text: (c) => String(c.pid ?? '-'), compare: byNumber((c) => c.pid ?? -1) },
   { key: 'uptime', label: 'uptime', text: uptimeText, compare: byNumber((c) => -(c.started_at ?? Infinity)) },
-  { key: 'restarts', label: 'restarts / cap (1 h)', text: (c) => `${c.restarts_in_window} / ${c.max_restarts}`, compare: byNumber((c) => -c.restarts_in_window / c.max_restarts) },
-  { key: 'crash', label: 'last crash', text: (c) => crashText(c.last_crash), compare: byNumber((c) => -(c.last_crash?.at ?? 0)) },
+  { key: 'restarts', label: 'restarts', title: 'automatic restart attempts in the last hour / max_restarts', text: (c) => `${c.restarts_in_window} / ${c.max_restarts}`, compare: byNumber((c) => -c.restarts_in_window / c.max_restarts) },
+  { key: 'crash', label: 'last crash', title: 'signal or exit code of the last crash since the daemon started', text: (c) => crashText(c.last_crash), compare: byNumber((c) => -(c.last_crash?.at ?? 0)) },
   { key: 'check', label: 'last check', text: checkText, compare: byNumber((c) => -(c.check_failures + (c.last_check?.ok === false ? 1 : 0))) },
-  { key: 'next', label: 'next attempt', text: nextText, compare: byNumber((c) => c.next_attempt_at ?? c.cooldown_ends_at ?? Infinity) },
+  { key: 'next', label: 'next attempt', title: 'when a crashed proxy is tried again, or until when its cooldown lasts', text: nextText, compare: byNumber((c) => c.next_attempt_at ?? c.cooldown_ends_at ?? Infinity) },
   { key: 'monitoring', label: 'monitoring', text: monitoringText, compare: (a, b) => monitoringText(a).localeCompare(monitoringText(b)) },
 ];
 
@@ -44,6 +44,7 @@ export function createTable(root, cards, { onOpen }) {
     button.type = 'button';
     button.dataset.sort = column.key;
     button.textContent = column.label;
+    button.title = column.title ?? `sort by ${column.label}`;
     button.addEventListener('click', () => {
       sort = sort.key === column.key ? { key: column.key, dir: -sort.dir } : { key: column.key, dir: 1 };
       changed();

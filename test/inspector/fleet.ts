@@ -1,0 +1,77 @@
+// A real daemon with a fleet of tiny exec proxies (a shell that says it started, then `sleep`), and
+// a headless Chromium to look at its inspector. Shared by the browser test and `npm run screenshot`.
+// Every proxy carries a random token in its environment: leftovers are found by it, never by name.
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { API } from '../api/real-daemon.ts';
+import { startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+
+const TOKEN_ENV = 'PM_FLEET_TOKEN';
+
+const get = async (url: string, path: string) => (await fetch(`${url}${API}${path}`)).json();
+
+export interface Fleet {
+  daemon: TestDaemon;
+  url: string;
+  ids: string[];
+  get(path: string): Promise<any>;
+  post(path: string, token?: string): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export async function startFleet(options: { count: number; monitor?: Record<string, unknown>; token?: string }): Promise<Fleet> {
+  const token = randomUUID();
+  const ids = Array.from({ length: options.count }, (_, i) => `p${i}`);
+  const proxies = ids.map((id) => ({
+    id,
+    type: 'exec',
+    command: '/bin/sh',
+    args: ['-c', 'echo "$0 started, pid $$"; exec sleep 86400', id],
+    env: { [TOKEN_ENV]: token },
+    health: { process: true },
+  }));
+  const monitor = { enable: true, check_interval: 2, restart_cooldown: 0, ...options.monitor };
+  const written = writeConfig({ proxy: { monitor, proxies }, api: { listen: '127.0.0.1:0', ...(options.token && { token: options.token }) } });
+  const daemon = startDaemon(written.configFile, written.dir);
+  const stop = async () => {
+    await daemon.stop('SIGTERM');
+    for (const pid of pidsWithEnv(`${TOKEN_ENV}=${token}`)) process.kill(pid, 'SIGKILL');
+  };
+  // Spawning is synchronous in the daemon: 200 proxies take seconds, more on a loaded machine.
+  let url: string;
+  try {
+    const line = await daemon.waitFor((l) => l.msg === 'api listening' || l.msg === 'api cannot listen', 120_000);
+    url = line.url as string;
+    await waitUntil(async () => (await get(url, '/status')).status_count.running === options.count, 120_000, 200);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    daemon,
+    url,
+    ids,
+    get: (path) => get(url, path),
+    post: (path, bearer) => fetch(`${url}${API}${path}`, { method: 'POST', headers: bearer ? { authorization: `Bearer ${bearer}` } : {} }),
+    stop,
+  };
+}
+
+/** Live processes whose environment holds `entry` (this fleet's token). */
+function pidsWithEnv(entry: string): number[] {
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).flatMap((name) => {
+    try {
+      return readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(entry) ? [Number(name)] : [];
+    } catch {
+      return []; // gone meanwhile, or not ours to read
+    }
+  });
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-extensions'],
+  });
+}
