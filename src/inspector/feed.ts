@@ -5,8 +5,10 @@
 // actor system only while a page is connected: with nobody watching, nothing observes the actors.
 import type { AnyActorRef, InspectedMicrostepEvent, InspectedSnapshotEvent, InspectionEvent, Subscription } from 'xstate';
 import { statePath, type ProxyView } from '../../machines/monitor/status.ts';
-import { monitoringEnabled, monitoringWanted, type ProxyContext } from '../../machines/proxy/context.ts';
-import { attemptsInWindow, cooldownEndsAt } from '../../machines/proxy/policy.ts';
+import type { ProxyContext } from '../../machines/proxy/context.ts';
+import { attemptsInWindow } from '../../machines/proxy/policy.ts';
+import type { ProxyReply, RestartRecordReply } from '../api/schemas.ts';
+import { iso, proxyReply } from '../api/views.ts';
 import type { Clock } from '../clock.ts';
 import type { Liveness } from '../metrics/liveness.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
@@ -19,28 +21,28 @@ export const SUMMARY_MS = 2_000;
 /** State changes per batch; more are counted, not sent (the page's log keeps 500 rows anyway). */
 export const MAX_TRANSITIONS = 300;
 
-/** One table row. Times are epoch ms of the daemon's clock. Only these fields leave the daemon. */
+/** One table row: the API's view of the proxy (ISO times), cut to what the page shows. */
 export interface ProxyCard {
   id: string;
   type: string;
   /** The full state path, e.g. "crashed.waiting". */
   state: string;
-  phase: string;
+  phase: ProxyReply['state'];
   pid: number | null;
-  started_at: number | null;
+  started_at: string | null;
   /** The proxy's own monitoring flag; `monitoring_active`: and the monitor is watching. */
   enabled: boolean;
   monitoring_active: boolean;
-  wanted: 'up' | 'down';
+  wanted: ProxyReply['wanted'];
   restarts_in_window: number;
   max_restarts: number;
-  cooldown_ends_at: number | null;
-  next_attempt_at: number | null;
-  last_check: { at: number; ok: boolean; error: string | null } | null;
+  cooldown_ends_at: string | null;
+  next_attempt_at: string | null;
+  last_check: { time: string; ok: boolean; error: string | null } | null;
   /** Consecutive failed checks of the running process. */
   check_failures: number;
-  last_crash: { at: number; reason: string; exit_code: number | null; signal: string | null } | null;
-  last_restart: { at: number; success: boolean; reason: string; manual: boolean; duration_ms: number } | null;
+  last_crash: { time: string; reason: string; exit_code: number | null; signal: string | null } | null;
+  last_restart: Pick<RestartRecordReply, 'time' | 'success' | 'reason' | 'manual' | 'duration_ms'> | null;
   decision: string | null;
 }
 
@@ -53,8 +55,8 @@ export interface Summary {
   /** Restart attempts in each proxy's sliding hour, summed: what the caps count. */
   restarts_last_hour: number;
   total_checks: number;
-  round: { at: number; duration_ms: number; checked: number } | null;
-  health: { ok: boolean; state: string; message: string; last_tick: number | null };
+  round: { time: string; duration_ms: number; checked: number } | null;
+  health: { ok: boolean; state: string; message: string; last_tick: string | null };
 }
 
 export interface Transition {
@@ -94,35 +96,28 @@ interface ActorSnapshot {
 }
 
 function cardOf(view: ProxyView, type: string, recent: FeedSources['recent'], now: number): ProxyCard {
-  const c = view.context;
-  const path = statePath(view.state);
-  const cooldownEnd = cooldownEndsAt(c, c.policy);
+  const reply = proxyReply(view, now);
   const crash = recent.crash(view.id);
+  const { last_check: check, last_restart: restart } = reply;
   return {
-    id: view.id,
+    id: reply.id,
     type,
-    state: path,
-    phase: view.phase,
-    pid: c.pid,
-    started_at: view.phase === 'running' ? c.startedAt : null,
-    enabled: monitoringWanted(c),
-    monitoring_active: monitoringEnabled(c),
-    wanted: c.wanted,
-    restarts_in_window: attemptsInWindow(c, c.policy, now).length,
-    max_restarts: c.policy.maxRestarts,
-    cooldown_ends_at: cooldownEnd > now ? cooldownEnd : null,
-    next_attempt_at: path === 'crashed.waiting' ? (c.decision?.nextAttemptAt ?? null) : null,
-    last_check: c.lastCheck && { at: c.lastCheck.at, ok: c.lastCheck.ok, error: c.lastCheck.error ?? null },
-    check_failures: c.checkFailures,
-    last_crash: crash ? { at: crash.at, reason: crash.reason, exit_code: crash.exitCode, signal: crash.signal } : null,
-    last_restart: c.lastRestart && {
-      at: c.lastRestart.at,
-      success: c.lastRestart.success,
-      reason: c.lastRestart.reason,
-      manual: c.lastRestart.manual,
-      duration_ms: c.lastRestart.durationMs,
-    },
-    decision: c.decision?.message ?? null,
+    state: reply.sub_state,
+    phase: reply.state,
+    pid: reply.pid,
+    started_at: reply.uptime_s === null ? null : iso(now - reply.uptime_s * 1000),
+    enabled: reply.enabled,
+    monitoring_active: reply.monitoring_active,
+    wanted: reply.wanted,
+    restarts_in_window: reply.restarts_in_window,
+    max_restarts: reply.max_restarts,
+    cooldown_ends_at: reply.cooldown_ends_at,
+    next_attempt_at: reply.next_attempt_at,
+    last_check: check && { time: check.time, ok: check.ok, error: check.error },
+    check_failures: view.context.checkFailures,
+    last_crash: crash ? { time: iso(crash.at), reason: crash.reason, exit_code: crash.exitCode, signal: crash.signal } : null,
+    last_restart: restart && { time: restart.time, success: restart.success, reason: restart.reason, manual: restart.manual, duration_ms: restart.duration_ms },
+    decision: view.context.decision?.message ?? null,
   };
 }
 
@@ -136,7 +131,7 @@ export function createFeed({ supervisor, clock, liveness, recent }: FeedSources)
   const listeners = new Set<Listener>();
   /** Each actor's last state path, to log its changes. */
   const paths = new Map<string, string>();
-  /** What each listener was last sent: a card or summary goes out again only when it changed. */
+  /** What the pages were last sent: a card or summary goes out again only when it changed. */
   const sentCards = new Map<string, string>();
   let sentSummary = '';
   const dirty = new Set<string>();
@@ -164,8 +159,8 @@ export function createFeed({ supervisor, clock, liveness, recent }: FeedSources)
       status_count: status.status_count,
       restarts_last_hour: views.reduce((sum, view) => sum + attemptsInWindow(view.context, view.context.policy, now).length, 0),
       total_checks: status.stats.total_checks,
-      round: round && { at: round.at, duration_ms: round.durationMs, checked: round.checked },
-      health: { ok: report.ok, state: report.state, message: report.message, last_tick: report.lastTickAt },
+      round: round && { time: iso(round.at), duration_ms: round.durationMs, checked: round.checked },
+      health: { ok: report.ok, state: report.state, message: report.message, last_tick: report.lastTickAt === null ? null : iso(report.lastTickAt) },
     };
   }
 
@@ -260,8 +255,6 @@ export function createFeed({ supervisor, clock, liveness, recent }: FeedSources)
         paths.set('monitor', monitorState());
         for (const view of supervisor.proxies()) paths.set(view.id, statePath(view.state));
         watching = supervisor.actor.system.inspect(onInspection);
-        // A new page got every card from current(): send the next ones as changes to that.
-        for (const card of current().cards) sentCards.set(card.id, JSON.stringify(card));
         lastSummary = clock.now();
         schedule();
       }

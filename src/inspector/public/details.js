@@ -1,7 +1,7 @@
 // The panel of the selected proxy: its facts, the buttons, why its last restart decision went the
 // way it did, its restarts of the last hour, its statechart with the current state marked, and its
 // last output lines. The rest is read from the API when the panel opens and when the proxy changes.
-import { ago, checkText, crashText, duration, monitoringText, nextText, now, stateParts, SYMBOL, uptimeText } from './format.js';
+import { ago, checkText, crashText, duration, monitoringText, ms, nextText, now, stateParts, SYMBOL, uptimeText } from './format.js';
 
 const API = '/api/v1/proxy/monitor';
 const HOUR_MS = 3600_000;
@@ -76,7 +76,7 @@ export function createDetails({ cards, chart, command, onClose }) {
       ['next attempt', nextText(card)],
       ['last check', `${checkText(card)}${card.last_check?.error ? `: ${card.last_check.error}` : ''}`],
       ['last crash', card.last_crash ? `${crashText(card.last_crash)} (${card.last_crash.reason})` : '-'],
-      ['last restart', card.last_restart ? `${card.last_restart.success ? 'succeeded' : 'failed'} ${ago(card.last_restart.at + card.last_restart.duration_ms)}, ${card.last_restart.reason}${card.last_restart.manual ? ' (manual)' : ''}, ${card.last_restart.duration_ms} ms` : '-'],
+      ['last restart', card.last_restart ? `${card.last_restart.success ? 'succeeded' : 'failed'} ${ago(ms(card.last_restart.time) + card.last_restart.duration_ms)}, ${card.last_restart.reason}${card.last_restart.manual ? ' (manual)' : ''}, ${card.last_restart.duration_ms} ms` : '-'],
     ];
     $('details-facts').replaceChildren(...rows.flatMap(([term, value]) => {
       const dt = document.createElement('dt');

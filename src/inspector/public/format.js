@@ -8,6 +8,9 @@ export const setDaemonTime = (ms) => {
 };
 export const now = () => Date.now() + skew;
 
+/** An ISO time of the daemon's as epoch ms (null stays null). */
+export const ms = (time) => (time == null ? null : Date.parse(time));
+
 /** "3s", "4m12s", "2h5m", "3d4h". */
 export function duration(ms) {
   if (ms < 0) ms = 0;
@@ -34,7 +37,7 @@ export function severity(card, at = now()) {
   if (card.phase === 'crashed') return 0;
   if (card.phase === 'restarting') return 1;
   if (card.phase === 'running' && (card.check_failures > 0 || card.last_check?.ok === false)) return 2;
-  if (card.last_crash && at - card.last_crash.at < RECENT_MS) return 3;
+  if (card.last_crash && at - ms(card.last_crash.time) < RECENT_MS) return 3;
   if (card.phase === 'unknown') return 4;
   return 5;
 }
@@ -46,21 +49,22 @@ export const naturally = new Intl.Collator('en', { numeric: true, sensitivity: '
 export function crashText(crash) {
   if (!crash) return '-';
   const how = crash.signal ?? (crash.exit_code === null ? crash.reason : `exit ${crash.exit_code}`);
-  return `${how} ${ago(crash.at)}`;
+  return `${how} ${ago(ms(crash.time))}`;
 }
 
 export function checkText(card) {
   const check = card.last_check;
   if (!check) return '-';
   const failures = card.check_failures > 1 ? ` ×${card.check_failures}` : '';
-  return `${check.ok ? 'ok' : 'FAIL'}${failures} ${ago(check.at)}`;
+  return `${check.ok ? 'ok' : 'FAIL'}${failures} ${ago(ms(check.time))}`;
 }
 
 export function nextText(card) {
   const at = now();
-  if (card.next_attempt_at !== null) return `retry in ${duration(card.next_attempt_at - at)}`;
+  if (card.next_attempt_at !== null) return `retry in ${duration(ms(card.next_attempt_at) - at)}`;
   if (card.state === 'crashed.held') return card.wanted === 'down' ? 'held: stopped' : 'held: monitoring off';
-  if (card.cooldown_ends_at !== null && card.cooldown_ends_at > at) return `cooldown ${duration(card.cooldown_ends_at - at)}`;
+  const cooldown = ms(card.cooldown_ends_at);
+  if (cooldown !== null && cooldown > at) return `cooldown ${duration(cooldown - at)}`;
   return '-';
 }
 
@@ -69,7 +73,7 @@ export function monitoringText(card) {
   return card.monitoring_active ? 'on' : 'paused';
 }
 
-export const uptimeText = (card) => (card.started_at === null ? '-' : duration(now() - card.started_at));
+export const uptimeText = (card) => (card.started_at === null ? '-' : duration(now() - ms(card.started_at)));
 
 /** The state's first level, then the rest: "crashed" and "waiting". */
 export function stateParts(card) {

@@ -2,7 +2,7 @@
 // timeline, both machines' charts and the event log, fed by /inspect/events (batches of changed
 // cards, a few a second at most); commands are POSTed to the API.
 import { createDetails, highlight } from './details.js';
-import { duration, elapsed, isProblem, now, setDaemonTime } from './format.js';
+import { duration, elapsed, isProblem, ms, now, setDaemonTime } from './format.js';
 import { createTable } from './table.js';
 import { createTimeline } from './timeline.js';
 
@@ -78,7 +78,7 @@ function renderSummary() {
   $('monitor-state').textContent = summary.monitor;
   $('restarts-hour').textContent = String(summary.restarts_last_hour);
   const round = summary.round;
-  $('round').textContent = round ? `${round.checked} checks in ${elapsed(round.duration_ms)}, ${duration(now() - round.at)} ago` : 'no round yet';
+  $('round').textContent = round ? `${round.checked} checks in ${elapsed(round.duration_ms)}, ${duration(now() - ms(round.time))} ago` : 'no round yet';
   const health = $('health');
   health.textContent = `${summary.health.ok ? 'ok' : 'FAILING'} (${summary.health.state})`;
   health.title = summary.health.message;
