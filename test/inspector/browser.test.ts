@@ -123,6 +123,14 @@ describeWith(['/usr/bin/chromium'])('the /inspect page with 200 proxies', () => 
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('#details-title').textContent()).toBe((await shownIds())[1]);
+    // The column headers sort from the keyboard too.
+    await page.focus('[data-sort="id"]');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter');
+    await expect.poll(async () => (await shownIds())[0]).toBe('p199');
+    await page.focus('[data-sort="state"]');
+    await page.keyboard.press('Enter');
+    await expect.poll(async () => (await shownIds())[0]).toBe('p150');
   });
 
   it('changes a proxy with its buttons once given the API token', async () => {

@@ -162,6 +162,8 @@ export function createTable(root, cards, { onOpen }) {
   }
   const page = () => Math.max(1, Math.floor(viewport.clientHeight / ROW_H) - 1);
   root.addEventListener('keydown', (event) => {
+    // The column headers are buttons inside the grid: their own keys sort.
+    if (event.target !== root) return;
     const index = order.findIndex((card) => card.id === activeId);
     const keys = {
       ArrowDown: () => move(index + 1),
