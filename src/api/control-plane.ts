@@ -40,6 +40,7 @@ export function startControlPlane(options: ControlPlaneOptions) {
     metrics: options.metrics.registry,
     reload: options.reload,
     token,
+    allowedHosts: () => config().api.allowed_hosts,
     listen: config().api.listen,
   });
 

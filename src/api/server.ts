@@ -14,6 +14,7 @@ import type { Recent } from '../inspector/recent.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { createAudit, type Audit } from './audit.ts';
 import { requireAuthForMutations } from './auth.ts';
+import { refuseBrowsers } from './browsers.ts';
 import { errorHandler, notFoundHandler, validatorCompiler } from './errors.ts';
 import { configRoutes } from './routes/config.ts';
 import { controlRoutes } from './routes/control.ts';
@@ -43,6 +44,8 @@ export interface ApiDeps {
   reload(): ReloadOutcome;
   /** api.token, or PROXY_MONITOR_TOKEN; read per request so a reload can change it. */
   token(): string | undefined;
+  /** api.allowed_hosts: names (besides localhost and our addresses) that may appear in Host. */
+  allowedHosts(): string[];
   /** "host:port"; port 0 picks a free one. */
   listen: string;
 }
@@ -66,6 +69,7 @@ export function createApiServer(deps: ApiDeps) {
   app.setNotFoundHandler(notFoundHandler);
 
   const boundAddress = () => (app.server.address() as AddressInfo).address;
+  app.addHook('onRequest', refuseBrowsers({ boundAddress, allowedHosts: deps.allowedHosts }));
   app.addHook('onRequest', requireAuthForMutations({ token: deps.token, boundAddress }));
 
   const context: RouteContext = { deps, audit: createAudit(deps.store, deps.logger, deps.clock) };

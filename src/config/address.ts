@@ -27,6 +27,13 @@ export const listenSchema = z
   .string()
   .refine((s) => parseHostPort(s, 0) !== undefined, { error: 'expected "host:port" with a port 0-65535' });
 
+/** A DNS name or an IP address, without a port. */
+export const hostnameSchema = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$|^[0-9A-Fa-f:.]+$/, {
+    error: 'expected a host name such as monitor.example.com (no port, no scheme)',
+  });
+
 export const portSchema = z.int().min(1).max(65535);
 
 /** A wildcard bind address cannot be connected to: health checks go to loopback instead. */

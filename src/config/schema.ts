@@ -1,7 +1,7 @@
 // Schema of the YAML config file. Every object is strict: a misspelt key is an error, not a silently
 // ignored setting. Defaults of proxy.monitor are the seed's (enable false, 30/60/10/5).
 import { z } from 'zod';
-import { listenSchema } from './address.ts';
+import { hostnameSchema, listenSchema } from './address.ts';
 import { proxyEntrySchema } from './proxy-schema.ts';
 
 export type { ProxyEntry, RawEntry, TypedEntry, HealthConfig } from './proxy-schema.ts';
@@ -91,7 +91,12 @@ export function sizeToBytes(size: string): number {
 export const configSchema = z.strictObject({
   proxy: z.strictObject({ monitor: monitorSettingsSchema.prefault({}), proxies: proxiesSchema }).prefault({}),
   api: z
-    .strictObject({ listen: listenSchema.default('127.0.0.1:8080'), token: z.string().min(1).optional() })
+    .strictObject({
+      listen: listenSchema.default('127.0.0.1:8080'),
+      token: z.string().min(1).optional(),
+      /** Host names the API answers to besides localhost and its own addresses (DNS rebinding defence). */
+      allowed_hosts: z.array(hostnameSchema).default([]),
+    })
     .prefault({}),
   /** Relative paths are relative to the daemon's working directory, not to the config file. */
   state_dir: z.string().min(1).default('./state'),

@@ -16,6 +16,7 @@ import { startHarness, type HarnessOptions } from '../support/harness.ts';
 
 export interface ApiHarnessOptions extends HarnessOptions {
   token?: string;
+  allowedHosts?: string[];
   listen?: string;
   reload?: () => ReloadOutcome;
 }
@@ -65,6 +66,7 @@ export async function startApi(options: ApiHarnessOptions = {}) {
     metrics: metrics.registry,
     reload: options.reload ?? (() => ({ ok: false, error: 'no config file in this test' })),
     token: () => options.token,
+    allowedHosts: () => options.allowedHosts ?? [],
     listen: options.listen ?? '127.0.0.1:0',
   });
   const url = await server.listen();

@@ -41,6 +41,14 @@ describe('with api.token set', () => {
     expect(JSON.stringify(api.store.audits({}))).not.toContain(TOKEN);
   });
 
+  it('reads the Authorization scheme case-insensitively (RFC 9110)', async () => {
+    api = await startApi({ token: TOKEN });
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      const response = await fetch(`${api.url}${API}/proxies/ss-1/enable`, { method: 'POST', headers: { authorization: `${scheme} ${TOKEN}` } });
+      expect(response.status, scheme).toBe(200);
+    }
+  });
+
   it('keeps reads open', async () => {
     api = await startApi({ token: TOKEN });
     for (const path of [`${API}/status`, `${API}/proxies`, `${API}/history`, '/healthz', '/metrics']) {
