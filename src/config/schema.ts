@@ -3,31 +3,30 @@
 import { z } from 'zod';
 import { hostnameSchema, listenSchema } from './address.ts';
 import { proxyEntrySchema } from './proxy-schema.ts';
+import { DAY, HOUR, ranged, seconds, whole } from './ranges.ts';
 
 export type { ProxyEntry, RawEntry, TypedEntry, HealthConfig } from './proxy-schema.ts';
 
-const positive = z.number().positive(); // z.number() already rejects NaN and .inf
-const seconds = positive;
-const count = z.int().min(1);
 
 // Written once without defaults so that the PATCH schema below does not fill in unsent keys.
-const backoffShape = { initial: seconds, factor: z.number().min(1), max: seconds };
+// Ranges: README "Ranges"; seconds unless said otherwise.
+const backoffShape = { initial: seconds(0.01, DAY), factor: ranged(1, 100), max: seconds(0.01, DAY) };
 const monitorShape = {
   enable: z.boolean(),
-  check_interval: seconds,
-  restart_cooldown: z.number().min(0),
+  check_interval: seconds(1, DAY),
+  restart_cooldown: seconds(0, DAY),
   /** Restart attempts per sliding hour. */
-  max_restarts: count,
-  health_timeout: seconds,
-  check_concurrency: count,
+  max_restarts: whole(1, 1_000_000),
+  health_timeout: seconds(0.1, 300),
+  check_concurrency: whole(1, 10_000),
   /** Consecutive failed checks that turn a running proxy into a crashed one. */
-  failure_threshold: count,
+  failure_threshold: whole(1, 1_000),
   /** Seconds a restarted proxy has to pass its first check. */
-  start_grace: seconds,
+  start_grace: seconds(0.1, HOUR),
   /** Seconds between SIGTERM and SIGKILL. */
-  stop_timeout: seconds,
+  stop_timeout: seconds(0.1, HOUR),
   /** Seconds of uptime after which the failure backoff starts over. */
-  stable_uptime: seconds,
+  stable_uptime: seconds(1, DAY),
 };
 
 const backoffOrder = (b: { initial?: number; max?: number }, ctx: z.RefinementCtx) => {
@@ -101,7 +100,7 @@ export const configSchema = z.strictObject({
   /** Relative paths are relative to the daemon's working directory, not to the config file. */
   state_dir: z.string().min(1).default('./state'),
   history: z
-    .strictObject({ max_age: seconds.default(2_592_000), max_records: count.default(10_000) })
+    .strictObject({ max_age: seconds(1, 3_650 * DAY).default(2_592_000), max_records: whole(1, 10_000_000).default(10_000) })
     .prefault({}),
   log: z
     .strictObject({
@@ -110,9 +109,9 @@ export const configSchema = z.strictObject({
       /** Rotation size of log.file. */
       max_size: z.string().regex(SIZE, { error: 'expected a size such as "10m", "512k" or "1g"' }).default('10m'),
       /** Files of log.file kept, the live one included; older ones are deleted at rotation. */
-      max_files: count.default(5),
+      max_files: whole(1, 1_000).default(5),
       /** Captured proxy output lines per second per proxy; the rest is counted and dropped. */
-      output_rate: positive.default(50),
+      output_rate: ranged(0.1, 100_000).default(50),
     })
     .prefault({}),
 });

@@ -10,6 +10,7 @@ import { assertExecutable, launchArgv } from './launch.ts';
 import { lineSplitter } from './lines.ts';
 import { isAliveNotZombie, processStartTime } from './proc.ts';
 import { createGroupStopper } from './signal.ts';
+import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../timers.ts';
 
 export { isAliveNotZombie, processStartTime } from './proc.ts';
 
@@ -131,8 +132,8 @@ export async function stopAll(handles: Iterable<ProcessHandle>, timeoutMs: numbe
     handle.stop(timeoutMs);
     waits.push(exits.get(handle) ?? Promise.resolve());
   }
-  let timer: NodeJS.Timeout | undefined;
-  const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs + 1000)));
+  let timer: LongTimeout | undefined;
+  const giveUp = new Promise<void>((resolve) => (timer = setLongTimeout(resolve, timeoutMs + 1000)));
   await Promise.race([Promise.all(waits), giveUp]);
-  clearTimeout(timer);
+  clearLongTimeout(timer);
 }

@@ -41,7 +41,7 @@ it('PATCH max_restarts reaches the restart decisions', async () => {
 });
 
 it.each([
-  [{ check_interval: -5 }, 'check_interval', /expected a number > 0, got -5/],
+  [{ check_interval: -5 }, 'check_interval', /expected seconds from 1 to 86400 \(1 s to 1 day\), got -5/],
   [{ max_restarts: 2.5 }, 'max_restarts', /expected an integer/],
   [{ enable: 'yes' }, 'enable', /expected true or false/],
   [{ backoff: { initial: 10, max: 5 } }, 'backoff.max', /backoff.initial/],
@@ -75,7 +75,7 @@ it('a body that is not JSON is a 400; one over 64 KiB is a 413; nothing changes'
 it('POST /reload answers with what changed, or 422 with the error when the file is invalid; both audited', async () => {
   const outcomes = [
     { ok: true as const, changes: { added: ['ss-9'], removed: [], changed: [] } },
-    { ok: false as const, error: 'config.yaml: proxy.monitor.check_interval: expected a number > 0, got -1' },
+    { ok: false as const, error: 'config.yaml: proxy.monitor.check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -1' },
   ];
   api = await startApi({ reload: () => outcomes.shift()! });
   const ok = await api.call('POST', `${API}/reload`);

@@ -66,7 +66,7 @@ it('keeps the running config when the file is broken, and logs why (SIGHUP and P
 
   daemon.child.kill('SIGHUP');
   const failed = await daemon.waitFor((l) => l.msg === 'config reload failed; keeping the running config');
-  expect(failed.error).toMatch(/proxy\.monitor\.check_interval: expected a number > 0, got -1/);
+  expect(failed.error).toMatch(/proxy\.monitor\.check_interval: expected seconds from 1 to 86400 \(1 s to 1 day\), got -1/);
 
   const viaApi = await fetch(`${url}${API}/reload`, { method: 'POST' });
   expect(viaApi.status).toBe(422);

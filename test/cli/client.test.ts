@@ -99,7 +99,7 @@ describe('against a running API', () => {
 
     const bad = await cli(['config', 'set', 'check_interval=-1']);
     expect(bad).toMatchObject({ code: 1, out: '' });
-    expect(bad.err).toBe('proxy-monitor: body: check_interval: expected a number > 0, got -1\n');
+    expect(bad.err).toBe('proxy-monitor: body: check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -1\n');
 
     const reload = await cli(['reload']);
     expect(reload.code).toBe(1);

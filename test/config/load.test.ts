@@ -56,7 +56,7 @@ describe('accepted configs', () => {
         },
         proxies: [],
       },
-      api: { listen: '127.0.0.1:8080' },
+      api: { listen: '127.0.0.1:8080', allowed_hosts: [] },
       state_dir: './state',
       history: { max_age: 2592000, max_records: 10000 },
       log: { level: 'info', max_size: '10m', max_files: 5, output_rate: 50 },
@@ -158,17 +158,17 @@ describe('errors: one line naming the file and the key path', () => {
 
   it('reports a negative interval with the value found', () => {
     expect(configError('proxy:\n  monitor:\n    check_interval: -5\n').message).toBe(
-      `${FILE}: proxy.monitor.check_interval: expected a number > 0, got -5`,
+      `${FILE}: proxy.monitor.check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -5`,
     );
     expect(configError('proxy:\n  monitor:\n    restart_cooldown: -1\n').message).toBe(
-      `${FILE}: proxy.monitor.restart_cooldown: expected a number >= 0, got -1`,
+      `${FILE}: proxy.monitor.restart_cooldown: expected seconds from 0 to 86400 (0 s to 1 day), got -1`,
     );
   });
 
   it('allows a zero cooldown but no zero interval', () => {
     expect(parseConfigText('proxy:\n  monitor:\n    restart_cooldown: 0\n', FILE).config.proxy.monitor.restart_cooldown).toBe(0);
     expect(configError('proxy:\n  monitor:\n    health_timeout: 0\n').message).toBe(
-      `${FILE}: proxy.monitor.health_timeout: expected a number > 0, got 0`,
+      `${FILE}: proxy.monitor.health_timeout: expected seconds from 0.1 to 300 (0.1 s to 5 min), got 0`,
     );
   });
 
@@ -255,6 +255,6 @@ describe('errors: one line naming the file and the key path', () => {
   it('validates a file on disk the same way', () => {
     const f = join(mkdtempSync(join(tmpdir(), 'pm-config-')), 'bad.yaml');
     writeFileSync(f, 'proxy:\n  monitor:\n    check_interval: -5\n');
-    expect(() => loadConfig(f)).toThrow(`${f}: proxy.monitor.check_interval: expected a number > 0, got -5`);
+    expect(() => loadConfig(f)).toThrow(`${f}: proxy.monitor.check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -5`);
   });
 });

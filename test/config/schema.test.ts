@@ -12,7 +12,7 @@ describe('monitor settings schemas', () => {
     const bad = partialMonitorSettingsSchema.safeParse({ check_interval: 0, bogus: 1 }, { reportInput: true });
     expect(bad.success).toBe(false);
     expect(formatIssues(bad.error!.issues)).toEqual([
-      { path: 'check_interval', message: 'expected a number > 0, got 0' },
+      { path: 'check_interval', message: 'expected seconds from 1 to 86400 (1 s to 1 day), got 0' },
       { path: 'bogus', message: 'unknown key' },
     ]);
   });
