@@ -22,6 +22,7 @@ export interface ControlPlaneOptions {
   clock: Clock;
   config(): Config;
   reload(): ReloadOutcome;
+  degraded(): string[];
 }
 
 export function startControlPlane(options: ControlPlaneOptions) {
@@ -41,6 +42,7 @@ export function startControlPlane(options: ControlPlaneOptions) {
     reload: options.reload,
     token,
     allowedHosts: () => config().api.allowed_hosts,
+    degraded: options.degraded,
     listen: config().api.listen,
   });
 

@@ -199,6 +199,8 @@ export const healthReply = z.object({
   last_tick: time.nullable(),
   seconds_since_tick: z.number().nullable(),
   check_interval: z.number(),
+  /** What works but needs the operator, e.g. "state_dir not writable: ..."; empty when all is well. */
+  degraded: z.array(z.string()),
 });
 
 export type StatusReply = z.infer<typeof statusReply>;

@@ -44,6 +44,8 @@ export interface ApiDeps {
   reload(): ReloadOutcome;
   /** api.token, or PROXY_MONITOR_TOKEN; read per request so a reload can change it. */
   token(): string | undefined;
+  /** Conditions that do not stop supervision but need the operator (/healthz `degraded`). */
+  degraded(): string[];
   /** api.allowed_hosts: names (besides localhost and our addresses) that may appear in Host. */
   allowedHosts(): string[];
   /** "host:port"; port 0 picks a free one. */

@@ -45,10 +45,17 @@ export function startDaemon(options: DaemonOptions): Daemon {
   const world = createRealWorld(loaded.config.proxy.monitor.check_concurrency);
   const recent = createRecent(world.clock.now);
   const logOutput = createOutputLogger(logger, () => redact, () => loaded.config.log.output_rate, recent.onOutput);
-  // First: it takes the state directory's lock, and adopts the proxies a previous run left running.
-  const state = openDurableState({ config: loaded.config, specs: loaded.proxies, world, logger, redact: () => redact });
-
   const metrics = createMetrics();
+  // First: it takes the state directory's lock, and adopts the proxies a previous run left running.
+  const state = openDurableState({
+    config: loaded.config,
+    specs: loaded.proxies,
+    world,
+    logger,
+    redact: () => redact,
+    onWriteFailure: metrics.onStateWriteFailure,
+  });
+
   const inspector = options.inspectUrl === undefined ? undefined : createRemoteInspector({ url: options.inspectUrl, redact: () => redact, logger });
 
   const supervisor = createSupervisor({
@@ -88,6 +95,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
     clock: world.clock,
     config: () => loaded.config,
     reload: () => daemon.reload(),
+    degraded: () => state.degraded(),
   });
 
   let stopping: Promise<void> | undefined;

@@ -45,8 +45,18 @@ export function createMetrics() {
     registers,
   });
 
+  const stateWriteFailures = new Counter({
+    name: 'proxy_monitor_state_write_failures_total',
+    help: 'Writes to state.db that the state_dir refused (disk full, read-only, I/O error); held in memory and retried.',
+    registers,
+  });
+
   return {
     registry,
+    /** A write to the state database was refused. */
+    onStateWriteFailure(): void {
+      stateWriteFailures.inc();
+    },
     /** The supervisor's onReport hook. */
     onReport(report: ProxyEmitted): void {
       if (report.type === 'check_finished') {

@@ -11,6 +11,7 @@ import type { Supervisor } from '../supervisor/supervisor.ts';
 import { settleProcesses, type BootPlan } from './adoption.ts';
 import { createProcessJournal } from './journal.ts';
 import { createRecorder } from './recorder.ts';
+import { createResilientStore } from './resilient.ts';
 import { openStore } from './sqlite.ts';
 import type { ProcessRow, Retention } from './types.ts';
 
@@ -21,6 +22,8 @@ export interface DurableStateOptions {
   logger: Logger;
   /** The current redactor (it changes on reload): errors are stored redacted, as they are logged. */
   redact: () => (text: string) => string;
+  /** Called for every write the state_dir refused (a metric counts them). */
+  onWriteFailure?: () => void;
 }
 
 export function retentionOf(config: Config): Retention {
@@ -31,7 +34,9 @@ export type DurableState = ReturnType<typeof openDurableState>;
 
 export function openDurableState(options: DurableStateOptions) {
   const { config, world, logger } = options;
-  const store = openStore(config.state_dir, retentionOf(config));
+  // Fails closed at start (a daemon without its state would run past the cap); after that, a write
+  // the disk refuses is held and retried, never in the way of supervision.
+  const store = createResilientStore(openStore(config.state_dir, retentionOf(config)), { logger, onWriteFailure: options.onWriteFailure });
   const now = () => world.clock.now();
   const journal = createProcessJournal(store, now);
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
@@ -71,6 +76,12 @@ export function openDurableState(options: DurableStateOptions) {
         logger.info({ proxy_id: id }, 'adopted proxy process was started from a different configuration: restarting it');
         next.command(id, 'RESTART');
       }
+    },
+    /** Conditions that do not stop supervision but need the operator (for /healthz). */
+    degraded(): string[] {
+      const health = store.health();
+      if (health.writable) return [];
+      return [`state_dir not writable: ${health.error ?? 'writes pending'} (${health.pending} writes held in memory and retried)`];
     },
     reload(next: Config) {
       store.setRetention(retentionOf(next));

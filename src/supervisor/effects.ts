@@ -53,16 +53,17 @@ export function createEffects(deps: EffectDeps) {
       let handle: ProcessHandle | undefined;
       const isCurrent = current(id, () => handle);
       handle = driver.start(specOf(id), {
+        // The machine hears of it first: recording it (onProcess) must not delay or lose it.
         onSpawn: (pid) => {
           if (!isCurrent()) return;
-          hooks.onProcess(id, pid, 'started');
           send(self, { type: 'SPAWNED', at: clock.now(), pid });
+          hooks.onProcess(id, pid, 'started');
         },
         onSpawnError: (error) => isCurrent() && send(self, { type: 'SPAWN_FAILED', at: clock.now(), error }),
         onExit: (code, signal) => {
           if (!isCurrent()) return;
-          if (handle?.pid !== undefined) hooks.onProcess(id, handle.pid, 'exited');
           send(self, { type: 'EXITED', at: clock.now(), code, signal });
+          if (handle?.pid !== undefined) hooks.onProcess(id, handle.pid, 'exited');
         },
         onOutput: (stream, line) => hooks.onOutput(id, stream, line),
       });
@@ -76,8 +77,8 @@ export function createEffects(deps: EffectDeps) {
       handle = driver.adopt(pid, {
         onExit: (code, signal) => {
           if (!isCurrent()) return;
-          hooks.onProcess(id, pid, 'exited');
           send(self, { type: 'EXITED', at: clock.now(), code, signal });
+          hooks.onProcess(id, pid, 'exited');
         },
       });
       processes.set(id, handle);

@@ -67,6 +67,7 @@ export async function startApi(options: ApiHarnessOptions = {}) {
     reload: options.reload ?? (() => ({ ok: false, error: 'no config file in this test' })),
     token: () => options.token,
     allowedHosts: () => options.allowedHosts ?? [],
+    degraded: () => [],
     listen: options.listen ?? '127.0.0.1:0',
   });
   const url = await server.listen();
