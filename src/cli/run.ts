@@ -35,10 +35,10 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
     await closeLogger(logger);
     process.exit(1);
   }
-  const signal = await signalled;
-  logger.info({ signal }, 'signal received');
+  const outcome = await Promise.race([signalled.then((signal) => ({ signal })), daemon.lost.then((lost) => ({ lost }))]);
+  if ('signal' in outcome) logger.info({ signal: outcome.signal }, 'signal received');
   await daemon.stop();
   // Everything is stopped; a handle some library left open must not keep the daemon alive.
   await closeLogger(logger);
-  process.exit(0);
+  process.exit('lost' in outcome ? 1 : 0);
 }

@@ -32,6 +32,8 @@ export interface Daemon {
   config(): LoadedConfig;
   /** The HTTP API's base URL once it listens on api.listen; rejects if it cannot. */
   api: Promise<string>;
+  /** Resolves (with why) if another daemon took over state_dir: this one must stop. */
+  lost: Promise<string>;
   /** Re-read the config file; on error the running config is kept and the error returned. */
   reload(): { ok: true; changes: ReturnType<Supervisor['reconcile']> } | { ok: false; error: string };
   stop(): Promise<void>;
@@ -46,6 +48,8 @@ export function startDaemon(options: DaemonOptions): Daemon {
   const recent = createRecent(world.clock.now);
   const logOutput = createOutputLogger(logger, () => redact, () => loaded.config.log.output_rate, recent.onOutput);
   const metrics = createMetrics();
+  let resolveLost: (reason: string) => void = () => {};
+  const lost = new Promise<string>((resolve) => (resolveLost = resolve));
   // First: it takes the state directory's lock, and adopts the proxies a previous run left running.
   const state = openDurableState({
     config: loaded.config,
@@ -54,6 +58,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
     logger,
     redact: () => redact,
     onWriteFailure: metrics.onStateWriteFailure,
+    onLost: (reason) => resolveLost(reason),
   });
 
   const inspector = options.inspectUrl === undefined ? undefined : createRemoteInspector({ url: options.inspectUrl, redact: () => redact, logger });
@@ -105,6 +110,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
     store: state.store,
     config: () => loaded,
     api: controlPlane.ready,
+    lost,
     reload() {
       let next: LoadedConfig;
       try {

@@ -13,6 +13,7 @@ import { createProcessJournal } from './journal.ts';
 import { createRecorder } from './recorder.ts';
 import { createResilientStore } from './resilient.ts';
 import { openStore } from './sqlite.ts';
+import { watchStateDir } from './watch.ts';
 import type { ProcessRow, Retention } from './types.ts';
 
 export interface DurableStateOptions {
@@ -24,6 +25,8 @@ export interface DurableStateOptions {
   redact: () => (text: string) => string;
   /** Called for every write the state_dir refused (a metric counts them). */
   onWriteFailure?: () => void;
+  /** state_dir was recreated by another daemon before this one could: this one must stop. */
+  onLost?: (reason: string) => void;
 }
 
 export function retentionOf(config: Config): Retention {
@@ -36,7 +39,9 @@ export function openDurableState(options: DurableStateOptions) {
   const { config, world, logger } = options;
   // Fails closed at start (a daemon without its state would run past the cap); after that, a write
   // the disk refuses is held and retried, never in the way of supervision.
-  const store = createResilientStore(openStore(config.state_dir, retentionOf(config)), { logger, onWriteFailure: options.onWriteFailure });
+  let retention = retentionOf(config);
+  let database = openStore(config.state_dir, retention);
+  const store = createResilientStore(database, { logger, onWriteFailure: options.onWriteFailure });
   const now = () => world.clock.now();
   const journal = createProcessJournal(store, now);
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
@@ -46,6 +51,32 @@ export function openDurableState(options: DurableStateOptions) {
     if (!closed) store.forgetProcess(row.proxyId, row.pid);
   });
   logger.info({ state_dir: store.dir, adopting: plan.adopt.size, replacing: plan.replace.length, stopping: plan.stop.length }, 'state loaded');
+
+  /** state_dir was deleted: recreate it, lock it again, and copy in the database we still hold open. */
+  function recreate() {
+    if (closed) return;
+    logger.error({ state_dir: store.dir }, 'state_dir was deleted while running: recreating it');
+    try {
+      const next = openStore(store.dir, retention, (file) => database.copyTo(file));
+      const old = database;
+      database = next;
+      store.replace(next);
+      old.close();
+      stateDirWatch.rearm();
+      logger.warn({ state_dir: store.dir }, 'state_dir recreated: lock taken again, history copied from the database held open');
+    } catch (error) {
+      const message = (error as Error).message;
+      if (/in use by another proxy-monitor/.test(message)) {
+        closed = true;
+        stateDirWatch.close();
+        logger.error({ state_dir: store.dir, error: message }, 'another proxy-monitor took the recreated state_dir: stopping this one, so that no proxy runs twice');
+        options.onLost?.(message);
+      } else {
+        logger.error({ state_dir: store.dir, error: message }, 'cannot recreate state_dir; trying again');
+      }
+    }
+  }
+  const stateDirWatch = watchStateDir(store.dir, () => database.inPlace(), recreate);
 
   let supervisor: Supervisor | undefined;
   const recorder = createRecorder(store, (id) => supervisor?.actor.system.get(id)?.getSnapshot().context, (text) => options.redact()(text));
@@ -84,13 +115,15 @@ export function openDurableState(options: DurableStateOptions) {
       return [`state_dir not writable: ${health.error ?? 'writes pending'} (${health.pending} writes held in memory and retried)`];
     },
     reload(next: Config) {
-      store.setRetention(retentionOf(next));
+      retention = retentionOf(next);
+      store.setRetention(retention);
       if (resolve(next.state_dir) !== store.dir) {
         logger.warn({ state_dir: store.dir, new_state_dir: resolve(next.state_dir) }, 'state_dir changed: it takes effect at the next daemon start');
       }
     },
     close() {
       closed = true;
+      stateDirWatch.close();
       store.close();
     },
   };

@@ -47,7 +47,7 @@ interface HeldWrite {
   run(): void;
 }
 
-type Writes = Omit<Store, 'dir' | 'restarts' | 'audits' | 'memory' | 'pendingSpawns' | 'processes' | 'setRetention' | 'close' | 'transaction'>;
+type Writes = Omit<Store, 'dir' | 'restarts' | 'audits' | 'memory' | 'pendingSpawns' | 'processes' | 'setRetention' | 'inPlace' | 'copyTo' | 'close' | 'transaction'>;
 
 export function createResilientStore(initial: Store, options: ResilientOptions): ResilientStore {
   const { logger, retryMs = 2_000 } = options;
@@ -145,6 +145,8 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
     pendingSpawns: () => current.pendingSpawns(),
     processes: () => current.processes(),
     setRetention: (retention) => current.setRetention(retention),
+    inPlace: () => current.inPlace(),
+    copyTo: (file) => current.copyTo(file),
     /** fn must only write: when the disk refuses, it runs again later and its result is lost. */
     transaction<T>(fn: () => T): T {
       let result: T | undefined;

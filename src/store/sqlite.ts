@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ProxyMemory, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
 import { HOUR_MS } from '../../machines/proxy/policy.ts';
-import { lockStateDir, StateDirError } from './lock.ts';
+import { lockStateDir, StateDirError, type StateDirLock } from './lock.ts';
 import { MIGRATIONS } from './schema.ts';
 import type { HistoryQuery, ProxyCounters, Retention, RestartRow, SpawnIntent, Store } from './types.ts';
 
@@ -49,8 +49,12 @@ interface ProcessRecord {
   at: number;
 }
 
-/** Opens (creating if needed) the state directory and its database, holding the single-daemon lock. */
-export function openStore(stateDir: string, retention: Retention): Store {
+/**
+ * Opens (creating if needed) the state directory and its database, holding the single-daemon lock.
+ * `seed`, called once the lock is held and before the database is opened, may write the database
+ * file (a copy of the one a deleted state_dir still holds open).
+ */
+export function openStore(stateDir: string, retention: Retention, seed?: (file: string) => void): Store {
   const dir = resolve(stateDir);
   try {
     // 0700: generated proxy configs with their passwords live here too.
@@ -60,7 +64,8 @@ export function openStore(stateDir: string, retention: Retention): Store {
   }
   const lock = lockStateDir(dir);
   try {
-    return createStore(dir, openDatabase(join(dir, DATABASE_FILE)), retention, lock.release);
+    seed?.(join(dir, DATABASE_FILE));
+    return createStore(dir, openDatabase(join(dir, DATABASE_FILE)), retention, lock);
   } catch (error) {
     lock.release();
     if (error instanceof StateDirError) throw error;
@@ -90,7 +95,7 @@ function openDatabase(file: string): Database.Database {
   }
 }
 
-function createStore(dir: string, db: Database.Database, initialRetention: Retention, unlock: () => void): Store {
+function createStore(dir: string, db: Database.Database, initialRetention: Retention, lock: StateDirLock): Store {
   let retention = initialRetention;
   const sql = {
     beginRestart: db.prepare('INSERT INTO restarts (proxy_id, at, reason, manual) VALUES (?, ?, ?, ?)'),
@@ -222,10 +227,14 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
     setRetention(next) {
       retention = next;
     },
+    inPlace: () => lock.inPlace(),
+    copyTo(file) {
+      db.prepare('VACUUM INTO ?').run(file);
+    },
     close() {
       if (!db.open) return;
       db.close();
-      unlock();
+      lock.release();
     },
   };
 }
