@@ -4,6 +4,7 @@ import { DEFAULT_INSPECT_URL, parseInspectUrl } from '../inspector/websocket.ts'
 import { graph, GRAPH_USAGE } from './graph.ts';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './remote.ts';
 import { run } from './run.ts';
+import { STATE_USAGE, stateCommand } from './state.ts';
 import { validate } from './validate.ts';
 
 const USAGE = `usage:
@@ -11,7 +12,7 @@ const USAGE = `usage:
                                          run the daemon in the foreground; --inspect reports
                                          every actor to a Stately inspector (default ${DEFAULT_INSPECT_URL})
   proxy-monitor validate FILE            check a config file
-${GRAPH_USAGE}against a running daemon:
+${STATE_USAGE}${GRAPH_USAGE}against a running daemon:
 ${CLIENT_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
@@ -35,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'graph':
       return graph(rest);
+    case 'state':
+      return stateCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,7 +1,7 @@
 // The daemon's durable state, wired: the store opened (and locked) in state_dir, the processes of the
 // previous run adopted or stopped, each proxy's memory handed to the supervisor, reports and
 // processes recorded as they happen.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ProxyMemory } from '../../machines/proxy/context.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -11,6 +11,7 @@ import type { Supervisor } from '../supervisor/supervisor.ts';
 import { settleProcesses, type BootPlan } from './adoption.ts';
 import { createProcessJournal } from './journal.ts';
 import { createRecorder } from './recorder.ts';
+import { tightenDir } from './permissions.ts';
 import { createResilientStore } from './resilient.ts';
 import { openStore } from './sqlite.ts';
 import { watchStateDir } from './watch.ts';
@@ -41,6 +42,10 @@ export function openDurableState(options: DurableStateOptions) {
   // the disk refuses is held and retried, never in the way of supervision.
   let retention = retentionOf(config);
   let database = openStore(config.state_dir, retention);
+  for (const dir of [database.dir, join(database.dir, 'generated')]) {
+    const mode = tightenDir(dir);
+    if (mode !== undefined) logger.warn({ dir, mode: mode.toString(8).padStart(4, '0'), hardening: true }, 'directory was open to group or others: changed to 0700');
+  }
   const store = createResilientStore(database, { logger, onWriteFailure: options.onWriteFailure });
   const now = () => world.clock.now();
   const journal = createProcessJournal(store, now);

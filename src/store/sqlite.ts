@@ -69,7 +69,15 @@ export function openStore(stateDir: string, retention: Retention, seed?: (file: 
   } catch (error) {
     lock.release();
     if (error instanceof StateDirError) throw error;
-    throw new StateDirError(`cannot open state database ${join(dir, DATABASE_FILE)}: ${(error as Error).message}`);
+    const file = join(dir, DATABASE_FILE);
+    if (isDamage(error)) {
+      throw new StateDirError(
+        `state database ${file} is damaged (${(error as Error).message}); not starting without the restart history. ` +
+          `Run "proxy-monitor state check --state-dir ${dir}" to see, then "proxy-monitor state reset --state-dir ${dir}" ` +
+          `to move it aside and start with an empty history (or restore a backup of it)`,
+      );
+    }
+    throw new StateDirError(`cannot open state database ${file}: ${(error as Error).message}`);
   }
 }
 
@@ -80,6 +88,9 @@ function openDatabase(file: string): Database.Database {
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // A damaged file fails here, at start, rather than in the middle of a restart.
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw Object.assign(new Error(String(check)), { code: 'SQLITE_CORRUPT' });
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
       throw new StateDirError(`state database ${file} was written by a newer proxy-monitor (schema ${version}, this one knows ${MIGRATIONS.length})`);
@@ -93,6 +104,11 @@ function openDatabase(file: string): Database.Database {
     db.close();
     throw error;
   }
+}
+
+/** SQLite's words for a file that is not (or no longer) a sound database. */
+export function isDamage(error: unknown): boolean {
+  return /^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown }).code ?? ''));
 }
 
 function createStore(dir: string, db: Database.Database, initialRetention: Retention, lock: StateDirLock): Store {
