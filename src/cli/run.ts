@@ -21,6 +21,15 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
   }
   const { logger } = daemon;
   process.on('SIGHUP', () => daemon.reload());
+  // A SIGHUP during start-up was only noted (bin/proxy-monitor.js): apply it now.
+  const early = (globalThis as Record<symbol, { requested: boolean; listener: () => void } | undefined>)[Symbol.for('proxy-monitor.early-sighup')];
+  if (early) {
+    process.off('SIGHUP', early.listener);
+    if (early.requested) {
+      logger.info('reload requested during start-up: applying it now');
+      daemon.reload();
+    }
+  }
   // The daemon never dies on a proxy's misbehaviour; a bug of ours is logged, not fatal.
   process.on('uncaughtException', (error) => logger.error({ err: error }, 'uncaught exception'));
   process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled rejection'));
