@@ -33,7 +33,10 @@ export const noteCrash: Update = (context, event) => {
 function crashDescription(event: ProxyEvent, context: ProxyContext): string {
   switch (event.type) {
     case 'EXITED':
-      return event.signal ? `process exited on signal ${event.signal}` : `process exited with code ${event.code}`;
+      if (event.signal) return `process exited on signal ${event.signal}`;
+      // Only a process's parent learns its status: an adopted one (not our child) exits without one.
+      if (event.code === null) return 'process exited, exit status unknown (adopted)';
+      return `process exited with code ${event.code}`;
     case 'SPAWN_FAILED':
       return `process could not be started: ${event.error}`;
     case 'CHECK_FAILED':

@@ -17,10 +17,16 @@ export const proxyParams = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'expected a proxy id: 1-64 letters, digits, "_", "." or "-"' }),
 });
 
-/** "2026-01-01T00:00:00Z" or a duration back from now: "90s", "30m", "24h", "7d". */
+/** The furthest back `since` may reach: history is never kept longer (history.max_age's range). */
+const MAX_SINCE_MS = 3_650 * 86_400_000;
+
+/** "2026-01-01T00:00:00Z" or a duration back from now, at most 3650 days: "90s", "30m", "24h", "7d". */
 export function parseSince(text: string, now: number): number | undefined {
   const ago = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(text);
-  if (ago) return now - Number(ago[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as 's' | 'm' | 'h' | 'd'];
+  if (ago) {
+    const ms = Number(ago[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as 's' | 'm' | 'h' | 'd'];
+    return ms <= MAX_SINCE_MS ? now - ms : undefined;
+  }
   if (!z.iso.datetime({ offset: true }).safeParse(text).success) return undefined;
   return Date.parse(text);
 }
@@ -28,7 +34,7 @@ export function parseSince(text: string, now: number): number | undefined {
 export const historyQuery = z.strictObject({
   since: z
     .string()
-    .refine((s) => parseSince(s, 0) !== undefined, { error: 'expected an ISO time such as 2026-01-01T00:00:00Z or a duration such as 30m, 24h, 7d' })
+    .refine((s) => parseSince(s, 0) !== undefined, { error: 'expected an ISO time such as 2026-01-01T00:00:00Z or a duration up to 3650d such as 30m, 24h, 7d' })
     .optional(),
   limit: z
     .string()

@@ -60,11 +60,30 @@ export interface RouteContext {
 }
 
 
-/** Small: every request body is a handful of settings. */
-const BODY_LIMIT = 64 * 1024;
+/**
+ * Small: every request body is a handful of settings. Idle clients must not hold the daemon's file
+ * descriptors (which it needs to start proxies): few connections, short idle timeouts.
+ */
+export const API_LIMITS = {
+  bodyBytes: 64 * 1024,
+  /** Beyond this many open connections, new ones are closed at once. */
+  maxConnections: 128,
+  /** A connection with no request in progress is closed after this long. */
+  keepAliveTimeoutMs: 5_000,
+  /** A request's headers must arrive within this long; a whole request (not a stream) within requestTimeoutMs. */
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+};
 
 export function createApiServer(deps: ApiDeps) {
-  const app: ApiApp = Fastify({ bodyLimit: BODY_LIMIT, logger: false }).withTypeProvider<ZodTypeProvider>();
+  const app: ApiApp = Fastify({
+    bodyLimit: API_LIMITS.bodyBytes,
+    logger: false,
+    keepAliveTimeout: API_LIMITS.keepAliveTimeoutMs,
+    requestTimeout: API_LIMITS.requestTimeoutMs,
+    http: { headersTimeout: API_LIMITS.headersTimeoutMs, connectionsCheckingInterval: 2_000 },
+  }).withTypeProvider<ZodTypeProvider>();
+  app.server.maxConnections = API_LIMITS.maxConnections;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler(deps.logger));

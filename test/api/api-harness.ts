@@ -86,6 +86,7 @@ export async function startApi(options: ApiHarnessOptions = {}) {
   return {
     ...harness,
     url,
+    server: server.app,
     store,
     logLines,
     metrics,
