@@ -24,6 +24,7 @@ export const noteCrash: Update = (context, event) => {
   return {
     crashReason: reason,
     reason: crashDescription(event, context),
+    lastExit: exited ? crashDescription(event, context) : context.lastExit,
     consecutiveFailures: stable ? 0 : context.consecutiveFailures,
     pid: exited || reason === 'spawn_failed' ? null : context.pid,
     restart: null,
@@ -32,11 +33,11 @@ export const noteCrash: Update = (context, event) => {
 
 function crashDescription(event: ProxyEvent, context: ProxyContext): string {
   switch (event.type) {
-    case 'EXITED':
-      if (event.signal) return `process exited on signal ${event.signal}`;
+    case 'EXITED': {
       // Only a process's parent learns its status: an adopted one (not our child) exits without one.
-      if (event.code === null) return 'process exited, exit status unknown (adopted)';
-      return `process exited with code ${event.code}`;
+      const how = event.signal ? `on signal ${event.signal}` : event.code === null ? ', exit status unknown (adopted)' : `with code ${event.code}`;
+      return `process exited${event.signal || event.code !== null ? ' ' : ''}${how}${event.escaped ? `; ${event.escaped}` : ''}`;
+    }
     case 'SPAWN_FAILED':
       return `process could not be started: ${event.error}`;
     case 'CHECK_FAILED':
@@ -134,6 +135,7 @@ export const restartFailed: Update = (context, event) => {
     pid: event.type === 'NOT_READY' ? context.pid : null,
     stats: { ...context.stats, restarts: context.stats.restarts + 1, failures: context.stats.failures + 1 },
     reason: `restart failed: ${outcome.error}`,
+    lastExit: event.type === 'EXITED' ? crashDescription(event, context) : context.lastExit,
   };
 };
 

@@ -69,6 +69,8 @@ export interface ProxyContext extends ProxyMemory {
   /** Why the last crash happened; what the next restart will be recorded as. */
   crashReason: RestartReason;
   decision: RestartDecision | null;
+  /** How the process last exited, e.g. "process exited with code 0; it left 1 process running ...". */
+  lastExit: string | null;
   retiring: boolean;
 }
 
@@ -99,6 +101,7 @@ export function initialContext(input: ProxyInput): ProxyContext {
     restart: null,
     crashReason: 'exited',
     decision: null,
+    lastExit: null,
     retiring: false,
   };
 }

@@ -16,7 +16,7 @@ export type ProxyEvent =
   // From the process driver
   | { type: 'SPAWNED'; at: number; pid: number }
   | { type: 'SPAWN_FAILED'; at: number; error: string }
-  | { type: 'EXITED'; at: number; code: number | null; signal: string | null }
+  | { type: 'EXITED'; at: number; code: number | null; signal: string | null; escaped?: string }
   // From the health probes
   | { type: 'CHECK_PASSED'; at: number; durationMs: number }
   | { type: 'CHECK_FAILED'; at: number; durationMs: number; error: string }

@@ -128,6 +128,8 @@ export const whyReply = z.object({
   proxy_id: z.string(),
   state: phase,
   sub_state: z.string(),
+  /** How the process last exited, and what it left running if it daemonized itself; null if it has not. */
+  last_exit: z.string().nullable(),
   /** The last restart decision as it was taken; null before the first crash. */
   decision: z
     .object({

@@ -59,7 +59,7 @@ export function proxyReply(view: ProxyView, now: number): ProxyReply {
 
 export function whyReply(view: ProxyView, now: number): WhyReply {
   const { decision } = view.context;
-  const base = { proxy_id: view.id, state: view.phase, sub_state: statePath(view.state) };
+  const base = { proxy_id: view.id, state: view.phase, sub_state: statePath(view.state), last_exit: view.context.lastExit };
   if (!decision) {
     return {
       ...base,

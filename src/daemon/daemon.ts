@@ -44,7 +44,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
   let loaded = loadConfig(options.configFile, overrides);
   const logger = options.logger ?? configuredLogger(loaded.config.log, loaded.file);
   let redact = createRedactor(loaded.proxies.flatMap((p) => p.secrets));
-  const world = createRealWorld(loaded.config.proxy.monitor.check_concurrency);
+  const world = createRealWorld(loaded.config.proxy.monitor.check_concurrency, logger);
   const recent = createRecent(world.clock.now);
   const logOutput = createOutputLogger(logger, () => redact, () => loaded.config.log.output_rate, recent.onOutput);
   const metrics = createMetrics();

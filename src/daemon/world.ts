@@ -5,19 +5,24 @@ import { probe } from '../health/probe.ts';
 import { waitUntilReady } from '../health/ready.ts';
 import { adoptProcess, startProcess, stopAll } from '../process/driver.ts';
 import type { World } from '../supervisor/ports.ts';
+import type { Logger } from '../logging/logger.ts';
+import { watchForEscapes } from '../process/escape.ts';
 
 /** How often an adopted (not our child) process is looked at in /proc. */
 const ADOPTED_POLL_MS = 250;
 
-export function createRealWorld(checkConcurrency: number): World {
+export function createRealWorld(checkConcurrency: number, logger: Pick<Logger, 'error'>): World {
   const limiter = createLimiter(checkConcurrency);
   return {
     clock: systemClock,
-    driver: {
-      start: startProcess,
-      adopt: (pid, events) => adoptProcess(pid, events, ADOPTED_POLL_MS),
-      stopAll,
-    },
+    driver: watchForEscapes(
+      {
+        start: startProcess,
+        adopt: (pid, events) => adoptProcess(pid, events, ADOPTED_POLL_MS),
+        stopAll,
+      },
+      logger,
+    ),
     prober: {
       probe,
       waitUntilReady: (spec, target, deadline, signal) => waitUntilReady(spec, target, deadline, signal),

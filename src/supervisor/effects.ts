@@ -60,9 +60,9 @@ export function createEffects(deps: EffectDeps) {
           hooks.onProcess(id, pid, 'started');
         },
         onSpawnError: (error) => isCurrent() && send(self, { type: 'SPAWN_FAILED', at: clock.now(), error }),
-        onExit: (code, signal) => {
+        onExit: (code, signal, escaped) => {
           if (!isCurrent()) return;
-          send(self, { type: 'EXITED', at: clock.now(), code, signal });
+          send(self, { type: 'EXITED', at: clock.now(), code, signal, ...(escaped !== undefined && { escaped }) });
           if (handle?.pid !== undefined) hooks.onProcess(id, handle.pid, 'exited');
         },
         onOutput: (stream, line) => hooks.onOutput(id, stream, line),

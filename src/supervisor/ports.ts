@@ -7,7 +7,8 @@ export interface ProcessEvents {
   onSpawn(pid: number): void;
   /** The process could not be started (ENOENT, EACCES...): no onExit follows. */
   onSpawnError(error: string): void;
-  onExit(code: number | null, signal: string | null): void;
+  /** `escaped`: what the proxy left running outside its group (it daemonizes itself), already killed. */
+  onExit(code: number | null, signal: string | null, escaped?: string): void;
   /** One call per line, lines cut at 4096 characters; may still arrive shortly after onExit. */
   onOutput(stream: 'stdout' | 'stderr', line: string): void;
 }

@@ -9,7 +9,7 @@ export const why: ClientCommand = {
   async run({ client, args: [id], json: asJson, out }) {
     const w = await client.get<WhyReply>(`/proxies/${encodeURIComponent(id)}/why`);
     if (asJson) return out(json(w));
-    out(`${w.proxy_id}: ${w.sub_state}\n${w.message}\n`);
+    out(`${w.proxy_id}: ${w.sub_state}\n${w.message}\n${w.last_exit ? `last exit: ${w.last_exit}\n` : ''}`);
     const d = w.decision;
     if (!d) return;
     const r = w.remaining;
