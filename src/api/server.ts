@@ -95,7 +95,7 @@ export function createApiServer(deps: ApiDeps) {
 
   const context: RouteContext = { deps, audit: createAudit(deps.store, deps.logger, deps.clock) };
   for (const routes of [monitorRoutes, proxyRoutes, controlRoutes, configRoutes, historyRoutes, fleetRoutes, opsRoutes]) routes(app, context);
-  app.register(inspectorPlugin, { supervisor: deps.supervisor, clock: deps.clock, liveness: deps.liveness, recent: deps.recent });
+  app.register(inspectorPlugin, { supervisor: deps.supervisor, clock: deps.clock, liveness: deps.liveness, recent: deps.recent, metrics: deps.metrics });
 
   return {
     app,
