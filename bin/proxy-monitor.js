@@ -1,12 +1,17 @@
 #!/usr/bin/env node
-// Entry point of the CLI: registers tsx so the TypeScript sources run as they are, then hands over.
+// Entry point of the CLI and the daemon: runs the build in dist/ (made by `npm install`).
 // First of all: a SIGHUP (reload) that arrives while the daemon is still loading would kill it (Node's
 // default action). It is noted here, and `run` applies it once the daemon has started.
+import { existsSync } from 'node:fs';
+
 const EARLY_SIGHUP = Symbol.for('proxy-monitor.early-sighup');
 const early = { requested: false, listener: () => (early.requested = true) };
 globalThis[EARLY_SIGHUP] = early;
 process.on('SIGHUP', early.listener);
 
-const { register } = await import('tsx/esm/api');
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/proxy-monitor.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('proxy-monitor: dist/ is missing: run `npm install` in the project directory (it builds dist/)\n');
+  process.exit(1);
+}
+await import(main.href);

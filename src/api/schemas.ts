@@ -4,8 +4,7 @@
 import { z } from 'zod';
 import { monitorSettingsSchema, partialMonitorSettingsSchema } from '../config/schema.ts';
 
-/** Every route of the monitor lives under this path (the seed's). */
-export const API_BASE = '/api/v1/proxy/monitor';
+export { API_BASE } from './base.ts';
 
 const time = z.iso.datetime();
 const phase = z.enum(['unknown', 'running', 'stopped', 'crashed', 'restarting']);

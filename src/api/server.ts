@@ -9,13 +9,13 @@ import { parseHostPort } from '../config/address.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Liveness } from '../metrics/liveness.ts';
 import type { Store } from '../store/types.ts';
-import { inspectorPlugin } from '../inspector/plugin.ts';
 import type { Recent } from '../inspector/recent.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { createAudit, type Audit } from './audit.ts';
 import { requireAuthForMutations } from './auth.ts';
 import { refuseBrowsers } from './browsers.ts';
 import { errorHandler, notFoundHandler, validatorCompiler } from './errors.ts';
+import { lazyInspector } from './lazy-inspector.ts';
 import { configRoutes } from './routes/config.ts';
 import { controlRoutes } from './routes/control.ts';
 import { fleetRoutes } from './routes/fleet.ts';
@@ -95,7 +95,7 @@ export function createApiServer(deps: ApiDeps) {
 
   const context: RouteContext = { deps, audit: createAudit(deps.store, deps.logger, deps.clock) };
   for (const routes of [monitorRoutes, proxyRoutes, controlRoutes, configRoutes, historyRoutes, fleetRoutes, opsRoutes]) routes(app, context);
-  app.register(inspectorPlugin, { supervisor: deps.supervisor, clock: deps.clock, liveness: deps.liveness, recent: deps.recent, metrics: deps.metrics });
+  lazyInspector(app, { supervisor: deps.supervisor, clock: deps.clock, liveness: deps.liveness, recent: deps.recent, metrics: deps.metrics }, deps.logger);
 
   return {
     app,

@@ -1,6 +1,7 @@
 // The CLI's HTTP client for the daemon's API (global fetch). Every failure becomes a ClientError
 // whose message is one line an operator can act on.
-import { API_BASE, type ErrorReply } from '../api/schemas.ts';
+import { API_BASE } from '../api/base.ts';
+import type { ErrorReply } from '../api/schemas.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 

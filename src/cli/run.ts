@@ -7,7 +7,7 @@ import { StateDirError } from '../store/lock.ts';
 export async function run(configFile: string, stateDir?: string, inspectUrl?: string): Promise<number> {
   let daemon;
   try {
-    daemon = startDaemon({ configFile, stateDir, inspectUrl });
+    daemon = await startDaemon({ configFile, stateDir, inspectUrl });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

@@ -8,10 +8,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { lockStateDir, StateDirError } from '../store/lock.ts';
 import { DATABASE_FILE } from '../store/sqlite.ts';
+import { STATE_USAGE } from './usage.ts';
 
-export const STATE_USAGE = `  proxy-monitor state check|reset (--state-dir DIR | --config FILE)
-                                         check the state database; reset moves it aside (the daemon must be stopped)
-`;
 
 export interface StateIo {
   out(text: string): void;

@@ -3,7 +3,6 @@
 import { startControlPlane } from '../api/control-plane.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { createRecent } from '../inspector/recent.ts';
-import { createRemoteInspector } from '../inspector/websocket.ts';
 import { configuredLogger, type Logger } from '../logging/logger.ts';
 import { createOutputLogger } from '../logging/output.ts';
 import { createRedactor } from '../logging/redact.ts';
@@ -39,7 +38,7 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-export function startDaemon(options: DaemonOptions): Daemon {
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const overrides = options.stateDir === undefined ? {} : { state_dir: options.stateDir };
   let loaded = loadConfig(options.configFile, overrides);
   const logger = options.logger ?? configuredLogger(loaded.config.log, loaded.file);
@@ -61,7 +60,11 @@ export function startDaemon(options: DaemonOptions): Daemon {
     onLost: (reason) => resolveLost(reason),
   });
 
-  const inspector = options.inspectUrl === undefined ? undefined : createRemoteInspector({ url: options.inspectUrl, redact: () => redact, logger });
+  // Loaded only when asked for: @statelyai/inspect and ws cost ~8 MiB of RSS (bench/README.md).
+  const inspector =
+    options.inspectUrl === undefined
+      ? undefined
+      : (await import('../inspector/websocket.ts')).createRemoteInspector({ url: options.inspectUrl, redact: () => redact, logger });
 
   const supervisor = createSupervisor({
     world: state.world,

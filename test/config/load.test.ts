@@ -129,7 +129,7 @@ describe('shipped config files', () => {
       ['demo-1', 'node', '9101', { kind: 'tcp', host: '127.0.0.1', port: 9101, send: 'PING\n', expect: 'PONG' }],
       ['demo-2', 'node', '9102', { kind: 'tcp', host: '127.0.0.1', port: 9102, send: 'PING\n', expect: 'PONG' }],
     ]);
-    expect(proxies[0].args.slice(0, 3)).toEqual(['--import', 'tsx', 'demo/echo-server.ts']);
+    expect(proxies[0].args[0]).toBe('dist/echo-server.js');
   });
 
   it.each([
