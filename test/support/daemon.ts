@@ -32,7 +32,8 @@ export function writeConfig(config: Record<string, unknown>, dir = mkdtempSync(j
 }
 
 export function startDaemon(configFile: string, dir: string, args: string[] = []): TestDaemon {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', configFile, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // As `npm start` and the systemd unit run it.
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', CLI, 'run', '--config', configFile, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: LogLine[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
