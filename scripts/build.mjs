@@ -9,8 +9,12 @@
 // Code loaded only on some paths (the inspector, the daemon itself for the CLI's client commands)
 // is split into chunks that load on first use.
 //
+// The spawn helper (native/spawn-helper.c) is compiled with the machine's C compiler ($CC, else cc);
+// without one the daemon starts its proxies with child_process and says so at start.
+//
 // Without esbuild (`npm ci --omit=dev` on a copy that was built already), the existing dist/ is kept.
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -58,3 +62,14 @@ for (const name of readdirSync(DIST)) {
 }
 // The inspector page's files, read at run time from beside the chunk that serves them.
 cpSync(join(ROOT, 'src/inspector/public'), join(DIST, 'public'), { recursive: true });
+
+// Built beside and renamed over: a running daemon's helper keeps its inode (no ETXTBSY).
+const helper = join(DIST, 'spawn-helper');
+try {
+  execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-o', `${helper}.tmp`, join(ROOT, 'native/spawn-helper.c')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  renameSync(`${helper}.tmp`, helper);
+} catch (error) {
+  rmSync(`${helper}.tmp`, { force: true });
+  rmSync(helper, { force: true });
+  console.warn(`proxy-monitor build: cannot compile the spawn helper (${error.message.split('\n')[0]}); the daemon will start proxies with child_process`);
+}

@@ -12,6 +12,7 @@ import { openDurableState } from '../store/durable.ts';
 import type { Store } from '../store/types.ts';
 import { createSupervisor, type Supervisor } from '../supervisor/supervisor.ts';
 import { hardeningWarnings } from './hardening.ts';
+import { chooseSpawner } from './spawn-path.ts';
 import { createRealWorld } from './world.ts';
 
 export interface DaemonOptions {
@@ -43,7 +44,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let loaded = loadConfig(options.configFile, overrides);
   const logger = options.logger ?? configuredLogger(loaded.config.log, loaded.file);
   let redact = createRedactor(loaded.proxies.flatMap((p) => p.secrets));
-  const world = createRealWorld(loaded.config.proxy.monitor.check_concurrency, logger);
+  // The spawn helper is started here, before any proxy: the daemon's one fork of itself.
+  const world = createRealWorld(loaded.config.proxy.monitor.check_concurrency, logger, await chooseSpawner(logger));
   const recent = createRecent(world.clock.now);
   const logOutput = createOutputLogger(logger, () => redact, () => loaded.config.log.output_rate, recent.onOutput);
   const metrics = createMetrics();

@@ -4,6 +4,7 @@ import { createLimiter } from '../health/limiter.ts';
 import { probe } from '../health/probe.ts';
 import { waitUntilReady } from '../health/ready.ts';
 import { adoptProcess, startProcess, stopAll } from '../process/driver.ts';
+import type { Spawner } from '../process/spawner.ts';
 import type { World } from '../supervisor/ports.ts';
 import type { Logger } from '../logging/logger.ts';
 import { watchForEscapes } from '../process/escape.ts';
@@ -11,13 +12,13 @@ import { watchForEscapes } from '../process/escape.ts';
 /** How often an adopted (not our child) process is looked at in /proc. */
 const ADOPTED_POLL_MS = 250;
 
-export function createRealWorld(checkConcurrency: number, logger: Pick<Logger, 'error'>): World {
+export function createRealWorld(checkConcurrency: number, logger: Pick<Logger, 'error'>, spawner: Spawner): World {
   const limiter = createLimiter(checkConcurrency);
   return {
     clock: systemClock,
     driver: watchForEscapes(
       {
-        start: startProcess,
+        start: (spec, events) => startProcess(spec, events, spawner),
         adopt: (pid, events) => adoptProcess(pid, events, ADOPTED_POLL_MS),
         stopAll,
       },

@@ -1,16 +1,16 @@
 // Starts proxies as children, each leading its own process group, and reports what happens to them
 // as events: an exit is reported the moment the kernel reports it, not on the next health check.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { ProcessEvents, ProcessHandle } from '../supervisor/ports.ts';
 import { writeGeneratedFiles } from './files.ts';
 import { assertExecutable, launchArgv } from './launch.ts';
 import { lineSplitter } from './lines.ts';
-import { isAliveNotZombie, processStartTime } from './proc.ts';
+import { watchUntilGone } from './proc.ts';
 import { createGroupStopper } from './signal.ts';
 import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../timers.ts';
+import { childProcessSpawner, type Spawner } from './spawner.ts';
 
 export { isAliveNotZombie, processStartTime } from './proc.ts';
 
@@ -28,98 +28,109 @@ function spawnErrorMessage(spec: ProxySpec, error: unknown): string {
   return err.message ?? String(error);
 }
 
-/** Nothing was started: there is nothing to stop or wait for. */
-function failedHandle(): ProcessHandle {
-  const handle: ProcessHandle = { pid: undefined, exited: true, stop: () => {} };
-  exits.set(handle, Promise.resolve());
-  return handle;
-}
-
-function readLines(stream: Readable, emit: (line: string) => void): void {
-  const splitter = lineSplitter(emit);
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => splitter.push(chunk));
-  stream.on('end', () => splitter.end());
-  stream.on('error', () => {});
-}
-
-/** A handle on the process group led by pid; watchExit calls its argument when the leader is gone. */
-function groupHandle(pid: number, watchExit: (leaderExited: () => void) => void): ProcessHandle {
-  const stopper = createGroupStopper(pid);
+/**
+ * A handle on the process group a leader leads once started(pid) is called (a spawn helper tells
+ * the pid a moment after the request; a stop asked for meanwhile waits for it). gone() when the
+ * leader has exited or was never started.
+ */
+function groupHandle() {
+  let pid: number | undefined;
+  let stopper: ReturnType<typeof createGroupStopper> | undefined;
+  let stopBefore: number | undefined;
   let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    watchExit(() => {
-      exited = true;
-      stopper.leaderExited();
-      resolve();
-    }),
-  );
+  let resolveExit!: () => void;
   const handle: ProcessHandle = {
-    pid,
+    get pid() {
+      return pid;
+    },
     get exited() {
       return exited;
     },
-    stop: (timeoutMs) => stopper.stop(timeoutMs),
+    stop(timeoutMs) {
+      if (stopper) stopper.stop(timeoutMs);
+      else if (!exited) stopBefore = Math.min(stopBefore ?? Infinity, timeoutMs);
+    },
   };
-  exits.set(handle, exit);
-  return handle;
+  exits.set(handle, new Promise<void>((resolve) => (resolveExit = resolve)));
+  return {
+    handle,
+    started(leader: number): void {
+      pid = leader;
+      stopper = createGroupStopper(leader);
+      if (stopBefore !== undefined) stopper.stop(stopBefore);
+    },
+    gone(): void {
+      exited = true;
+      stopper?.leaderExited();
+      resolveExit();
+    },
+  };
 }
 
-export function startProcess(spec: ProxySpec, events: ProcessEvents): ProcessHandle {
-  let child: ChildProcess;
+/** Decodes a stream's bytes (UTF-8 split anywhere) into lines. */
+function lineReader(emit: (line: string) => void) {
+  const decoder = new StringDecoder('utf8');
+  const splitter = lineSplitter(emit);
+  return {
+    push: (chunk: Buffer) => splitter.push(decoder.write(chunk)),
+    end: () => {
+      splitter.push(decoder.end());
+      splitter.end();
+    },
+  };
+}
+
+export function startProcess(spec: ProxySpec, events: ProcessEvents, spawner: Spawner = childProcessSpawner): ProcessHandle {
+  const group = groupHandle();
+  const fail = (error: unknown) => {
+    group.gone();
+    events.onSpawnError(spawnErrorMessage(spec, error));
+  };
+  const lines = {
+    stdout: lineReader((line) => events.onOutput('stdout', line)),
+    stderr: lineReader((line) => events.onOutput('stderr', line)),
+  };
   try {
     writeGeneratedFiles(spec.files);
     const env = { ...process.env, ...spec.env };
     assertExecutable(spec.command, spec.cwd, env.PATH);
     const [command, args] = launchArgv(spec.command, spec.args);
-    child = spawn(command, args, {
-      cwd: spec.cwd,
-      env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    spawner.spawn(
+      { command, args, cwd: spec.cwd, env },
+      {
+        spawned: (pid) => {
+          group.started(pid);
+          events.onSpawn(pid);
+        },
+        failed: fail,
+        output: (stream, chunk) => lines[stream].push(chunk),
+        outputEnd: (stream) => lines[stream].end(),
+        exited: (code, signal) => {
+          group.gone();
+          events.onExit(code, signal);
+        },
+      },
+    );
   } catch (error) {
-    queueMicrotask(() => events.onSpawnError(spawnErrorMessage(spec, error)));
-    return failedHandle();
+    queueMicrotask(() => fail(error));
   }
-
-  const pid = child.pid;
-  if (pid === undefined) {
-    // The spawn failed; node tells why on 'error', asynchronously.
-    child.once('error', (error) => events.onSpawnError(spawnErrorMessage(spec, error)));
-    return failedHandle();
-  }
-
-  child.once('spawn', () => events.onSpawn(pid));
-  readLines(child.stdout!, (line) => events.onOutput('stdout', line));
-  readLines(child.stderr!, (line) => events.onOutput('stderr', line));
-  return groupHandle(pid, (leaderExited) =>
-    child.once('exit', (code, signal) => {
-      leaderExited();
-      events.onExit(code, signal);
-    }),
-  );
+  return group.handle;
 }
 
-/**
- * Watches a proxy started by an earlier run of the daemon. It is not our child, so no exit event
- * comes: poll /proc, and take a changed start time as the exit of ours (the pid was reused).
- */
+/** Watches a proxy started by an earlier run of the daemon. It is not our child: see watchUntilGone. */
 export function adoptProcess(
   pid: number,
   events: Pick<ProcessEvents, 'onExit'>,
   pollMs: number,
 ): ProcessHandle {
-  const startTime = processStartTime(pid);
-  return groupHandle(pid, (leaderExited) => {
-    const timer = setInterval(() => {
-      if (isAliveNotZombie(pid) && processStartTime(pid) === startTime) return;
-      clearInterval(timer);
-      leaderExited();
-      // Only the real parent learns the exit status.
-      events.onExit(null, null);
-    }, pollMs);
+  const group = groupHandle();
+  group.started(pid);
+  watchUntilGone(pid, pollMs, () => {
+    group.gone();
+    // Only the real parent learns the exit status.
+    events.onExit(null, null);
   });
+  return group.handle;
 }
 
 /**

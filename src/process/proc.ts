@@ -33,3 +33,16 @@ export function isAliveNotZombie(pid: number): boolean {
   const state = processState(pid);
   return state !== undefined && !isDeadState(state);
 }
+
+/**
+ * Calls gone() once the process is no longer there, for a process that is not our child (no exit
+ * event comes): polls /proc, and takes a changed start time for its end (the pid was reused).
+ */
+export function watchUntilGone(pid: number, pollMs: number, gone: () => void): void {
+  const startTime = processStartTime(pid);
+  const timer = setInterval(() => {
+    if (isAliveNotZombie(pid) && processStartTime(pid) === startTime) return;
+    clearInterval(timer);
+    gone();
+  }, pollMs);
+}
