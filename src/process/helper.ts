@@ -48,6 +48,7 @@ function frames(onFrame: (frame: Buffer) => void) {
 }
 
 export interface HelperSpawner extends Spawner {
+  readonly pid: number;
   /** Ends the helper (its processes live on). */
   close(): void;
 }
@@ -68,6 +69,7 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
   const requests = new Map<number, { command: string; callbacks: SpawnCallbacks }>();
   const running = new Map<number, SpawnCallbacks>();
   let nextId = 1;
+  let ready = false;
   let lost = false;
   let closing = false;
 
@@ -81,6 +83,7 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
     child.once('error', fail);
 
     const spawner: HelperSpawner = {
+      pid: child.pid!,
       spawn(request, callbacks) {
         if (lost) return childProcessSpawner.spawn(request, callbacks);
         const id = nextId++;
@@ -98,6 +101,7 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
       frames((frame) => {
         const type = String.fromCharCode(frame[0]);
         if (type === 'R') {
+          ready = true;
           clearTimeout(timer);
           child.off('error', fail);
           resolve(spawner);
@@ -133,8 +137,9 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
 
     child.once('exit', (code, signal) => {
       if (closing) return;
-      lost = true;
       const reason = `the spawn helper exited (${signal ?? `code ${code}`})`;
+      if (!ready) return fail(new Error(`${reason} before it was ready`));
+      lost = true;
       for (const { callbacks } of requests.values()) callbacks.failed(new Error(reason));
       requests.clear();
       for (const [pid, callbacks] of running) {
@@ -144,8 +149,6 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
         watchUntilGone(pid, ORPHAN_POLL_MS, () => callbacks.exited(null, null));
       }
       running.clear();
-      clearTimeout(timer);
-      reject(new Error(reason));
       onLost(reason);
     });
     // The helper must never be what keeps the daemon (or a test) alive.
