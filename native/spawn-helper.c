@@ -215,11 +215,9 @@ static void drain(struct child *c, int stream) {
 }
 
 int main(void) {
-  /* Terminal signals reach the daemon's whole process group; the daemon decides when to stop,
-     and the helper stops when the daemon has gone. A write to a vanished daemon fails with EPIPE. */
-  signal(SIGINT, SIG_IGN);
-  signal(SIGHUP, SIG_IGN);
-  signal(SIGQUIT, SIG_IGN);
+  /* The helper stops when the daemon has gone (it runs in a session of its own, so a signal to the
+     daemon's process group, Ctrl-C included, does not reach it): a write to a vanished daemon
+     fails with EPIPE, and stdin ends. */
   signal(SIGPIPE, SIG_IGN);
   sigset_t chld;
   sigemptyset(&chld);

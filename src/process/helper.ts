@@ -62,7 +62,9 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
   if (path === undefined) return Promise.reject(new Error(`no spawn helper at ${candidates.join(' or ')} (was it built? it needs a C compiler at npm install)`));
   let child: ChildProcess;
   try {
-    child = spawn(path, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // A session of its own: a signal to the daemon's process group (Ctrl-C, `kill -TERM -PGID`)
+    // must not take the helper away while the daemon is still stopping its proxies through it.
+    child = spawn(path, [], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
   } catch (error) {
     return Promise.reject(error);
   }
