@@ -5,7 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDef
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.ts';
-import { parseHostPort } from '../config/address.ts';
+import { parseHostPort } from '../config/host-port.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Liveness } from '../metrics/liveness.ts';
 import type { Store } from '../store/types.ts';

@@ -2,8 +2,6 @@
 // whose message is one line an operator can act on.
 import { API_BASE, type ErrorReply } from '../api/schemas.ts';
 
-export const DEFAULT_URL = 'http://127.0.0.1:8080';
-
 export class ClientError extends Error {
   override name = 'ClientError';
 }
@@ -11,6 +9,8 @@ export class ClientError extends Error {
 export interface ClientOptions {
   url: string;
   token?: string;
+  /** Where the URL came from ("api.listen in /etc/proxy-monitor/config.yaml"), named when it cannot be reached. */
+  source?: string;
   timeoutMs?: number;
 }
 
@@ -29,7 +29,7 @@ function networkReason(error: unknown): string {
   return (cause?.code && NETWORK_ERRORS[cause.code]) ?? cause?.message ?? (error as Error).message;
 }
 
-export function createClient({ url, token, timeoutMs = 10_000 }: ClientOptions) {
+export function createClient({ url, token, source, timeoutMs = 10_000 }: ClientOptions) {
   async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;
@@ -43,7 +43,7 @@ export function createClient({ url, token, timeoutMs = 10_000 }: ClientOptions) 
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      throw new ClientError(`cannot reach the proxy-monitor daemon at ${url}: ${networkReason(error)}`);
+      throw new ClientError(`cannot reach the proxy-monitor daemon at ${url}${source ? ` (${source})` : ''}: ${networkReason(error)}`);
     }
     const text = await response.text();
     let payload: unknown;

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_INSPECT_URL, parseInspectUrl } from '../inspector/websocket.ts';
 import { graph, GRAPH_USAGE } from './graph.ts';
+import { exitQuietlyOnClosedPipe } from './pipe.ts';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './remote.ts';
 import { run } from './run.ts';
 import { validate } from './validate.ts';
@@ -16,6 +17,7 @@ ${CLIENT_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== 'run') exitQuietlyOnClosedPipe();
   switch (command) {
     case 'run': {
       const { values } = parseArgs({ args: withInspectDefault(rest), options: { config: { type: 'string', short: 'c' }, 'state-dir': { type: 'string' }, inspect: { type: 'string' } } });
