@@ -13,7 +13,7 @@ import { inspectorPlugin } from '../inspector/plugin.ts';
 import type { Recent } from '../inspector/recent.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { createAudit, type Audit } from './audit.ts';
-import { requireAuthForMutations } from './auth.ts';
+import { requireAuthForMutations, type Caller } from './auth.ts';
 import { errorHandler, notFoundHandler, validatorCompiler } from './errors.ts';
 import { configRoutes } from './routes/config.ts';
 import { controlRoutes } from './routes/control.ts';
@@ -40,7 +40,7 @@ export interface ApiDeps {
   recent: Recent;
   metrics: Registry;
   /** Re-read the config file and reconcile (what SIGHUP does). */
-  reload(): ReloadOutcome;
+  reload(by: Caller): ReloadOutcome;
   /** api.token, or PROXY_MONITOR_TOKEN; read per request so a reload can change it. */
   token(): string | undefined;
   /** "host:port"; port 0 picks a free one. */

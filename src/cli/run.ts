@@ -20,7 +20,7 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
     throw error;
   }
   const { logger } = daemon;
-  process.on('SIGHUP', () => daemon.reload());
+  process.on('SIGHUP', () => daemon.reload({ user: 'signal:SIGHUP', auth: 'signal' }));
   // The daemon never dies on a proxy's misbehaviour; a bug of ours is logged, not fatal.
   process.on('uncaughtException', (error) => logger.error({ err: error }, 'uncaught exception'));
   process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled rejection'));

@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Caller } from '../../src/api/auth.ts';
 import { createApiServer, type ReloadOutcome } from '../../src/api/server.ts';
 import { createRecent } from '../../src/inspector/recent.ts';
 import { createLogger } from '../../src/logging/logger.ts';
@@ -17,7 +18,7 @@ import { startHarness, type HarnessOptions } from '../support/harness.ts';
 export interface ApiHarnessOptions extends HarnessOptions {
   token?: string;
   listen?: string;
-  reload?: () => ReloadOutcome;
+  reload?: (by: Caller) => ReloadOutcome;
 }
 
 export type LogLine = Record<string, unknown> & { msg: string };
