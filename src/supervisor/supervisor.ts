@@ -114,13 +114,10 @@ export function createSupervisor(options: SupervisorOptions) {
       target?.ref.send({ type: 'RESTART', at: clock.now(), reason: why });
       return target !== undefined;
     },
-    /**
-     * Resume the monitor. Off in the config (enable: false), starting it turns `enable` on, as a
-     * PATCH would, so that /status says what runs; the next reload takes the file's value again.
-     */
+    /** Resume the monitor. Off in the config, it is on now: `enable` says so (until the next reload). */
     startMonitor() {
-      if (settings.enable) actor.send({ type: 'START', at: clock.now() });
-      else configure({ ...settings, enable: true });
+      settings = { ...settings, enable: true };
+      actor.send({ type: 'START', at: clock.now() });
     },
     stopMonitor: () => actor.send({ type: 'STOP', at: clock.now() }),
     configure,
