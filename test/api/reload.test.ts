@@ -12,7 +12,8 @@ let url: string;
 let ports: number[];
 let configFile: string;
 let stateDir: string;
-const monitor = { enable: true, check_interval: 1, restart_cooldown: 0 };
+// A generous failure_threshold: on a loaded machine an echo server may take seconds to listen.
+const monitor = { enable: true, check_interval: 1, restart_cooldown: 0, failure_threshold: 10 };
 
 const proxy = async (id: string) => (await getJson(`${url}${API}/proxies/${id}`)).json;
 const writeProxies = (proxies: unknown[], extra: { monitor?: object; api?: object } = {}) =>
