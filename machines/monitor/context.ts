@@ -33,6 +33,10 @@ export interface MonitorContext {
   settings: MonitorSettings;
   totalChecks: number;
   lastCheckAt: number | null;
+  /** When the current check interval began: the last round, or the moment watching began. */
+  intervalStartedAt: number;
+  /** When the pending check round is due (epoch ms). */
+  nextTickAt: number;
   /** Counters of proxies removed at run time: the totals must not shrink when a proxy leaves. */
   retiredStats: ProxyStats;
   /** The proxies to spawn when the machine starts (consumed once). */
@@ -52,7 +56,7 @@ export function policyFrom(settings: MonitorSettings): RestartPolicy {
 }
 
 export function initialContext(input: MonitorInput): MonitorContext {
-  return { settings: input.settings, totalChecks: 0, lastCheckAt: null, retiredStats: emptyStats, initialProxies: input.proxies };
+  return { settings: input.settings, totalChecks: 0, lastCheckAt: null, intervalStartedAt: 0, nextTickAt: 0, retiredStats: emptyStats, initialProxies: input.proxies };
 }
 
 export function addStats(a: ProxyStats, b: ProxyStats): ProxyStats {

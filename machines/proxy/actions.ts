@@ -1,20 +1,26 @@
 // Context updates, as pure functions of (context, event). The machine wraps each in `assign`.
-import type { ProxyContext, RestartOutcome, RestartReason } from './context.ts';
+import { monitoringWanted, type ProxyContext, type RestartOutcome, type RestartReason } from './context.ts';
 import type { ProxyEvent } from './events.ts';
 import { attemptsInWindow, decideRestart, heldDecision } from './policy.ts';
 
 type Update = (context: ProxyContext, event: ProxyEvent) => Partial<ProxyContext>;
 
+const OPERATOR_RESTART = 'restart requested by the operator';
+
 function eventOf<T extends ProxyEvent['type']>(event: ProxyEvent, type: T): Extract<ProxyEvent, { type: T }> | undefined {
   return event.type === type ? (event as Extract<ProxyEvent, { type: T }>) : undefined;
 }
 
-export const processStarted: Update = (context, event) => ({
-  pid: eventOf(event, 'SPAWNED')?.pid ?? context.adoptPid,
-  startedAt: event.at,
-  checkFailures: 0,
-  adoptPid: null,
-});
+export const processStarted: Update = (context, event) => {
+  const spawned = eventOf(event, 'SPAWNED');
+  return {
+    pid: spawned?.pid ?? context.adoptPid,
+    startedAt: spawned ? event.at : (context.adoptStartedAt ?? event.at),
+    checkFailures: 0,
+    adoptPid: null,
+    adoptStartedAt: null,
+  };
+};
 
 /** A crash of a running proxy: name its cause, and forget old failures if it had stayed up long enough. */
 export const noteCrash: Update = (context, event) => {
@@ -74,7 +80,7 @@ export const beginManualRestart: Update = (context, event) => ({
   // the record's `at` is the attempt time, as for automatic restarts.
   restart: context.restart && { ...context.restart, startedAt: event.at },
   decision: { ...decideRestart(context, context.policy, event.at), verdict: 'allowed', guard: null, nextAttemptAt: event.at, message: 'restart requested by the operator (guards bypassed)' },
-  reason: 'restart requested by the operator',
+  reason: OPERATOR_RESTART,
 });
 
 export const recordWithheld: Update = (context, event) => {
@@ -83,8 +89,8 @@ export const recordWithheld: Update = (context, event) => {
 };
 
 export const recordHeld: Update = (context, event) => {
-  const guard = context.wanted === 'down' ? 'stopped_by_operator' : 'monitoring_disabled';
-  const decision = heldDecision(context, context.policy, event.at, guard);
+  const cause = context.wanted === 'down' ? 'stopped_by_operator' : monitoringWanted(context) ? 'monitor_off' : 'proxy_disabled';
+  const decision = heldDecision(context, context.policy, event.at, context.id, cause);
   return { decision, reason: decision.message, restart: null };
 };
 
@@ -141,7 +147,7 @@ export const restartFailed: Update = (context, event) => {
 
 // Operator commands and settings from the monitor.
 export const wantUp: Update = () => ({ wanted: 'up', reason: 'started by the operator' });
-export const wantRestart: Update = () => ({ wanted: 'up', reason: 'restart requested by the operator' });
+export const wantRestart: Update = (_context, event) => ({ wanted: 'up', reason: eventOf(event, 'RESTART')?.reason ?? OPERATOR_RESTART });
 export const wantDown: Update = () => ({ wanted: 'down', restart: null, reason: 'stopped by the operator' });
 export const retire: Update = () => ({ wanted: 'down', retiring: true, restart: null, reason: 'removed from the configuration' });
 
@@ -154,7 +160,7 @@ export const retireDuringRestart: Update = (context, event) => ({ ...retire(cont
 export const requestManualRestart: Update = (_context, event) => ({
   wanted: 'up',
   restart: { reason: 'manual', manual: true, startedAt: event.at },
-  reason: 'restart requested by the operator',
+  reason: eventOf(event, 'RESTART')?.reason ?? OPERATOR_RESTART,
 });
 
 export const applySettings: Update = (_context, event) => {

@@ -40,6 +40,8 @@ export interface ProxyMemory {
   lastRestart: RestartOutcome | null;
   /** A live process from the previous run, proven to be ours: adopt it instead of spawning. */
   adoptPid: number | null;
+  /** When that process started (epoch ms), so that its uptime does not restart from the adoption. */
+  adoptStartedAt: number | null;
 }
 
 export interface ProxyInput {
@@ -92,6 +94,7 @@ export function initialContext(input: ProxyInput): ProxyContext {
     wanted: memory.wanted ?? 'up',
     lastRestart: memory.lastRestart ?? null,
     adoptPid: memory.adoptPid ?? null,
+    adoptStartedAt: memory.adoptStartedAt ?? null,
     phase: 'unknown',
     reason: 'daemon started',
     pid: null,

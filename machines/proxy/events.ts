@@ -10,7 +10,8 @@ export type ProxyEvent =
   // From the operator (API, CLI)
   | { type: 'START'; at: number }
   | { type: 'STOP'; at: number }
-  | { type: 'RESTART'; at: number }
+  // `reason` when it is not the operator's own request (a configuration change).
+  | { type: 'RESTART'; at: number; reason?: string }
   | { type: 'ENABLE'; at: number }
   | { type: 'DISABLE'; at: number }
   // From the process driver

@@ -27,9 +27,9 @@ function sameToken(given: string, expected: string): boolean {
 }
 
 export interface Caller {
-  /** For the audit log: "api:<remote address>". */
+  /** For the audit log: "api:<remote address>", or "signal:SIGHUP" for a reload by signal. */
   user: string;
-  auth: 'token' | 'loopback';
+  auth: 'token' | 'loopback' | 'signal';
 }
 
 declare module 'fastify' {

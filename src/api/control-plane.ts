@@ -9,7 +9,7 @@ import type { Recent } from '../inspector/recent.ts';
 import { createLiveness } from '../metrics/liveness.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
-import { isLoopback } from './auth.ts';
+import { isLoopback, type Caller } from './auth.ts';
 import { createApiServer, type ApiStore, type ReloadOutcome } from './server.ts';
 
 export interface ControlPlaneOptions {
@@ -21,7 +21,7 @@ export interface ControlPlaneOptions {
   /** Timers too: the inspector's feed batches on it. */
   clock: Clock;
   config(): Config;
-  reload(): ReloadOutcome;
+  reload(by: Caller): ReloadOutcome;
   degraded(): string[];
 }
 

@@ -5,14 +5,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDef
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.ts';
-import { parseHostPort } from '../config/address.ts';
+import { parseHostPort } from '../config/host-port.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Liveness } from '../metrics/liveness.ts';
 import type { Store } from '../store/types.ts';
 import type { Recent } from '../inspector/recent.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { createAudit, type Audit } from './audit.ts';
-import { requireAuthForMutations } from './auth.ts';
+import { requireAuthForMutations, type Caller } from './auth.ts';
 import { refuseBrowsers } from './browsers.ts';
 import { errorHandler, notFoundHandler, validatorCompiler } from './errors.ts';
 import { lazyInspector } from './lazy-inspector.ts';
@@ -41,7 +41,7 @@ export interface ApiDeps {
   recent: Recent;
   metrics: Registry;
   /** Re-read the config file and reconcile (what SIGHUP does). */
-  reload(): ReloadOutcome;
+  reload(by: Caller): ReloadOutcome;
   /** api.token, or PROXY_MONITOR_TOKEN; read per request so a reload can change it. */
   token(): string | undefined;
   /** Conditions that do not stop supervision but need the operator (/healthz `degraded`). */

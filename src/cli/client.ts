@@ -3,8 +3,6 @@
 import { API_BASE } from '../api/base.ts';
 import type { ErrorReply } from '../api/schemas.ts';
 
-export const DEFAULT_URL = 'http://127.0.0.1:8080';
-
 export class ClientError extends Error {
   override name = 'ClientError';
 }
@@ -12,6 +10,8 @@ export class ClientError extends Error {
 export interface ClientOptions {
   url: string;
   token?: string;
+  /** Where the URL came from ("api.listen in /etc/proxy-monitor/config.yaml"), named when it cannot be reached. */
+  source?: string;
   timeoutMs?: number;
 }
 
@@ -46,7 +46,7 @@ async function exchange(method: string, target: URL, headers: Record<string, str
   });
 }
 
-export function createClient({ url, token, timeoutMs = 10_000 }: ClientOptions) {
+export function createClient({ url, token, source, timeoutMs = 10_000 }: ClientOptions) {
   async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;
@@ -55,7 +55,7 @@ export function createClient({ url, token, timeoutMs = 10_000 }: ClientOptions) 
     try {
       response = await exchange(method, new URL(path, url), headers, body === undefined ? undefined : JSON.stringify(body), timeoutMs);
     } catch (error) {
-      throw new ClientError(`cannot reach the proxy-monitor daemon at ${url}: ${networkReason(error as NodeJS.ErrnoException)}`);
+      throw new ClientError(`cannot reach the proxy-monitor daemon at ${url}${source ? ` (${source})` : ''}: ${networkReason(error as NodeJS.ErrnoException)}`);
     }
     let payload: unknown;
     try {

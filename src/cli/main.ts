@@ -3,6 +3,7 @@
 // and answers in a blink (bench/README.md, "CLI start-up").
 import { parseArgs } from 'node:util';
 import { DEFAULT_INSPECT_URL, parseInspectUrl } from '../inspector/url.ts';
+import { exitQuietlyOnClosedPipe } from './pipe.ts';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './remote.ts';
 import { GRAPH_USAGE, STATE_USAGE } from './usage.ts';
 
@@ -16,6 +17,7 @@ ${CLIENT_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== 'run') exitQuietlyOnClosedPipe();
   switch (command) {
     case 'run': {
       const { values } = parseArgs({ args: withInspectDefault(rest), options: { config: { type: 'string', short: 'c' }, 'state-dir': { type: 'string' }, inspect: { type: 'string' } } });

@@ -20,14 +20,15 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
     throw error;
   }
   const { logger } = daemon;
-  process.on('SIGHUP', () => daemon.reload());
+  const reloadBySignal = () => daemon.reload({ user: 'signal:SIGHUP', auth: 'signal' });
+  process.on('SIGHUP', reloadBySignal);
   // A SIGHUP during start-up was only noted (bin/proxy-monitor.js): apply it now.
   const early = (globalThis as Record<symbol, { requested: boolean; listener: () => void } | undefined>)[Symbol.for('proxy-monitor.early-sighup')];
   if (early) {
     process.off('SIGHUP', early.listener);
     if (early.requested) {
       logger.info('reload requested during start-up: applying it now');
-      daemon.reload();
+      reloadBySignal();
     }
   }
   // The daemon never dies on a proxy's misbehaviour; a bug of ours is logged, not fatal.

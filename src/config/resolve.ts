@@ -1,7 +1,7 @@
 // Validated config entries -> ProxySpec, the form the process driver and health probes consume.
 import { resolve } from 'node:path';
 import type { HealthSpec, ProxySpec } from '../proxy-spec.ts';
-import { parseHostPort } from './address.ts';
+import { parseHostPort } from './host-port.ts';
 import { buildTyped } from './generate.ts';
 import type { HealthConfig, ProxyEntry, RawEntry } from './proxy-schema.ts';
 import type { Config } from './schema.ts';

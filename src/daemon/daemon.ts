@@ -1,6 +1,9 @@
 // The daemon: load the config, start the supervisor on the real world, log what happens, stop
 // everything on SIGTERM/SIGINT, reload on SIGHUP. It owns wiring only; decisions are the machines'.
+import { createAudit } from '../api/audit.ts';
+import type { Caller } from '../api/auth.ts';
 import { startControlPlane } from '../api/control-plane.ts';
+import { settingChanges } from '../config/changes.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { createRecent } from '../inspector/recent.ts';
 import { configuredLogger, type Logger } from '../logging/logger.ts';
@@ -34,8 +37,8 @@ export interface Daemon {
   api: Promise<string>;
   /** Resolves (with why) if another daemon took over state_dir: this one must stop. */
   lost: Promise<string>;
-  /** Re-read the config file; on error the running config is kept and the error returned. */
-  reload(): { ok: true; changes: ReturnType<Supervisor['reconcile']> } | { ok: false; error: string };
+  /** Re-read the config file (audited as `by`); on error the running config is kept and the error returned. */
+  reload(by: Caller): { ok: true; changes: ReturnType<Supervisor['reconcile']> } | { ok: false; error: string };
   stop(): Promise<void>;
 }
 
@@ -104,9 +107,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     recent,
     clock: world.clock,
     config: () => loaded.config,
-    reload: () => daemon.reload(),
+    reload: (by) => daemon.reload(by),
     degraded: () => state.degraded(),
   });
+  const audit = createAudit(state.store, logger, world.clock);
 
   let stopping: Promise<void> | undefined;
   const daemon: Daemon = {
@@ -116,21 +120,29 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     config: () => loaded,
     api: controlPlane.ready,
     lost,
-    reload() {
+    reload(by) {
       let next: LoadedConfig;
       try {
         next = loadConfig(loaded.file, overrides);
       } catch (error) {
         const message = (error as Error).message;
         logger.error({ error: message, config_file: loaded.file }, 'config reload failed; keeping the running config');
+        audit(by, { action: 'config_reload', detail: { error: message } });
         return { ok: false, error: message };
+      }
+      // Compared with what runs: a PATCH of proxy.monitor since the last load is undone here.
+      const running = { ...loaded.config, proxy: { ...loaded.config.proxy, monitor: supervisor.settings() } };
+      const settings = settingChanges(running, next.config);
+      if (next.config.api.listen !== loaded.config.api.listen) {
+        logger.warn({ listen: loaded.config.api.listen, new_listen: next.config.api.listen }, 'api.listen changed: it takes effect at the next daemon start');
       }
       loaded = next;
       state.reload(next.config);
       redact = createRedactor(next.proxies.flatMap((p) => p.secrets));
       const changes = supervisor.reconcile(next.proxies, next.config.proxy.monitor);
       for (const id of changes.removed) recent.forget(id);
-      logger.info({ ...changes, config_file: next.file }, 'config reloaded');
+      logger.info({ ...changes, settings, config_file: next.file }, 'config reloaded');
+      audit(by, { action: 'config_reload', detail: { ...changes, settings } });
       return { ok: true, changes };
     },
     stop() {

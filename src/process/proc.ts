@@ -24,6 +24,17 @@ export function processStartTime(pid: number): number | undefined {
   return value === undefined ? undefined : Number(value);
 }
 
+// starttime counts USER_HZ ticks, 100 per second on every Linux architecture (a fixed part of the ABI).
+const TICKS_PER_SECOND = 100;
+
+/** When the process started, in epoch ms (to the second: the kernel's boot time is whole seconds). */
+export function processStartedAt(pid: number): number | undefined {
+  const ticks = processStartTime(pid);
+  const bootTime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
+  if (ticks === undefined || bootTime === undefined) return undefined;
+  return Number(bootTime) * 1000 + (ticks * 1000) / TICKS_PER_SECOND;
+}
+
 /** Z: exited, not yet reaped; X (x on old kernels): being torn down. */
 export function isDeadState(state: string): boolean {
   return 'ZXx'.includes(state);

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { ProxyMemory } from '../../machines/proxy/context.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
+import { processStartedAt } from '../process/proc.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { World } from '../supervisor/ports.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
@@ -94,7 +95,9 @@ export function openDurableState(options: DurableStateOptions) {
     memory(id: string): Partial<ProxyMemory> {
       const adoptPid = plan.adopt.get(id);
       plan.adopt.delete(id);
-      return { ...store.memory(id, now()), ...(adoptPid !== undefined && { adoptPid }) };
+      // Its uptime counts from its own start, not from the adoption.
+      const adopted = adoptPid === undefined ? {} : { adoptPid, adoptStartedAt: processStartedAt(adoptPid) ?? null };
+      return { ...store.memory(id, now()), ...adopted };
     },
     /** Call from onReport before the report is logged. */
     record: recorder.record,
@@ -110,7 +113,7 @@ export function openDurableState(options: DurableStateOptions) {
       next.start();
       for (const id of plan.replace) {
         logger.info({ proxy_id: id }, 'adopted proxy process was started from a different configuration: restarting it');
-        next.command(id, 'RESTART');
+        next.reconfigure(id, 'configuration changed while the daemon was down');
       }
     },
     /** Conditions that do not stop supervision but need the operator (for /healthz). */

@@ -2,7 +2,7 @@
 // result goes back to the machine as an event stamped with the clock's time. Nothing here decides a
 // transition: it only does what an action names and reports what happened.
 import type { AnyActorRef } from 'xstate';
-import type { MonitorSettings } from '../../machines/monitor/context.ts';
+import type { MonitorContext, MonitorSettings } from '../../machines/monitor/context.ts';
 import { proxiesDueForCheck } from '../../machines/monitor/status.ts';
 import type { ProxyContext } from '../../machines/proxy/context.ts';
 import type { ProxyEvent } from '../../machines/proxy/events.ts';
@@ -111,8 +111,8 @@ export function createEffects(deps: EffectDeps) {
   };
 
   const monitor = {
-    armTick: ({ self }: { self: AnyActorRef }) => {
-      tickTimer = clock.setTimeout(() => self.send({ type: 'TICK', at: clock.now() }), deps.settings().check_interval * 1000);
+    armTick: ({ context, self }: { context: MonitorContext; self: AnyActorRef }) => {
+      tickTimer = clock.setTimeout(() => self.send({ type: 'TICK', at: clock.now() }), Math.max(0, context.nextTickAt - clock.now()));
     },
     cancelTick: () => clock.clearTimeout(tickTimer),
     checkProxies: ({ self }: { self: AnyActorRef }) => {

@@ -81,6 +81,12 @@ export function createSupervisor(options: SupervisorOptions) {
   }
 
   const views = (): ProxyView[] => proxyViews(actor.getSnapshot());
+
+  function configure(next: MonitorSettings) {
+    settings = next;
+    world.prober.setConcurrency(next.check_concurrency);
+    actor.send({ type: 'CONFIGURE', at: clock.now(), settings: next });
+  }
   const view = (id: string): ProxyView | undefined => views().find((v) => v.id === id);
 
   return {
@@ -102,13 +108,19 @@ export function createSupervisor(options: SupervisorOptions) {
       target.ref.send({ type, at: clock.now() });
       return true;
     },
-    startMonitor: () => actor.send({ type: 'START', at: clock.now() }),
-    stopMonitor: () => actor.send({ type: 'STOP', at: clock.now() }),
-    configure(next: MonitorSettings) {
-      settings = next;
-      world.prober.setConcurrency(next.check_concurrency);
-      actor.send({ type: 'CONFIGURE', at: clock.now(), settings: next });
+    /** Restart a proxy because what it executes changed; `why` says where the change came from. */
+    reconfigure(id: string, why: string): boolean {
+      const target = view(id);
+      target?.ref.send({ type: 'RESTART', at: clock.now(), reason: why });
+      return target !== undefined;
     },
+    /** Resume the monitor. Off in the config, it is on now: `enable` says so (until the next reload). */
+    startMonitor() {
+      settings = { ...settings, enable: true };
+      actor.send({ type: 'START', at: clock.now() });
+    },
+    stopMonitor: () => actor.send({ type: 'STOP', at: clock.now() }),
+    configure,
     /**
      * Bring the proxies in line with a new configuration: added ones start, removed ones stop,
      * changed ones restart, unchanged ones are not touched and keep their counters.
@@ -134,7 +146,7 @@ export function createSupervisor(options: SupervisorOptions) {
       actor.send({ type: 'CONFIGURE', at: clock.now(), settings: nextSettings, monitored });
       for (const spec of next) specs.set(spec.id, spec);
       for (const id of changes.added) actor.send({ type: 'ADD_PROXY', at: clock.now(), proxy: entry(specs.get(id)!) });
-      for (const id of changes.changed) this.command(id, 'RESTART');
+      for (const id of changes.changed) this.reconfigure(id, 'configuration changed (reload)');
       return changes;
     },
     /** The spec of a proxy removed at run time is kept until its process is gone. */

@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Caller } from '../../src/api/auth.ts';
 import { createApiServer, type ReloadOutcome } from '../../src/api/server.ts';
 import { createRecent } from '../../src/inspector/recent.ts';
 import { createLogger } from '../../src/logging/logger.ts';
@@ -18,7 +19,7 @@ export interface ApiHarnessOptions extends HarnessOptions {
   token?: string;
   allowedHosts?: string[];
   listen?: string;
-  reload?: () => ReloadOutcome;
+  reload?: (by: Caller) => ReloadOutcome;
 }
 
 export type LogLine = Record<string, unknown> & { msg: string };

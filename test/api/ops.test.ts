@@ -54,6 +54,9 @@ it('/metrics: counters move with checks and restarts, gauges describe the presen
   expect(before.get('proxy_monitor_running')).toBe(1);
   expect(before.get('proxy_monitor_max_restarts')).toBe(2);
   expect(before.get('proxy_monitor_check_rounds_total')).toBe(0);
+  expect(before.get('proxy_monitor_check_interval_seconds')).toBe(30);
+  expect(before.get('proxy_monitor_proxy_enabled{proxy_id="ss-1"}')).toBe(1);
+  expect(before.get('proxy_monitor_proxy_wanted_up{proxy_id="ss-1"}')).toBe(1);
 
   await api.advance(30_000);
   api.world.crash('ss-1');
@@ -65,7 +68,7 @@ it('/metrics: counters move with checks and restarts, gauges describe the presen
 
   const after = samples((await api.get('/metrics')).text);
   expect(after.get('proxy_monitor_check_rounds_total')).toBe(1);
-  expect(after.get('proxy_monitor_checks_total{proxy_id="ss-1",result="ok"}')).toBe(1);
+  expect(after.get('proxy_monitor_checks_total{proxy_id="ss-1",result="success"}')).toBe(1);
   expect(after.get('proxy_monitor_check_duration_seconds_count')).toBe(1);
   expect(after.get('proxy_monitor_restarts_total{proxy_id="ss-1",result="success",reason="exited"}')).toBe(2);
   expect(after.get('proxy_monitor_restart_duration_seconds_count')).toBe(2);
@@ -80,4 +83,12 @@ it('/metrics: counters move with checks and restarts, gauges describe the presen
   const paused = samples((await api.get('/metrics')).text);
   expect(paused.get('proxy_monitor_running')).toBe(0);
   expect(paused.get('proxy_monitor_seconds_since_last_tick')).toBe(0);
+
+  await api.call('POST', `${API}/proxies/ss-1/disable`);
+  await api.call('POST', `${API}/proxies/ss-1/stop`);
+  await api.call('PATCH', `${API}/config`, { body: { check_interval: 7 } });
+  const held = samples((await api.get('/metrics')).text);
+  expect(held.get('proxy_monitor_proxy_enabled{proxy_id="ss-1"}')).toBe(0);
+  expect(held.get('proxy_monitor_proxy_wanted_up{proxy_id="ss-1"}')).toBe(0);
+  expect(held.get('proxy_monitor_check_interval_seconds')).toBe(7);
 });

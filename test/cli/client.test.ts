@@ -18,6 +18,7 @@ async function cli(args: string[], env: Record<string, string | undefined> = {})
     out: (t) => void (out += t),
     err: (t) => void (err += t),
     env: { PROXY_MONITOR_URL: api.url, PROXY_MONITOR_TOKEN: TOKEN, ...env },
+    configs: [],
   });
   return { code, out, err };
 }

@@ -62,7 +62,7 @@ export function startDaemon(configFile: string, dir: string, args: string[] = []
     lines,
     stderr: () => stderr,
     exited,
-    waitFor(predicate, timeoutMs = 10_000) {
+    waitFor(predicate, timeoutMs = 30_000) {
       return new Promise((done, fail) => {
         let seen = 0;
         const check = () => {
