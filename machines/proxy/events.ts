@@ -13,6 +13,8 @@ export type ProxyEvent =
   | { type: 'RESTART'; at: number }
   | { type: 'ENABLE'; at: number }
   | { type: 'DISABLE'; at: number }
+  // From a reload (or adoption): what the proxy executes changed, so its process must be replaced.
+  | { type: 'REPLACE'; at: number }
   // From the process driver
   | { type: 'SPAWNED'; at: number; pid: number }
   | { type: 'SPAWN_FAILED'; at: number; error: string }

@@ -9,7 +9,7 @@ export const API_BASE = '/api/v1/proxy/monitor';
 
 const time = z.iso.datetime();
 const phase = z.enum(['unknown', 'running', 'stopped', 'crashed', 'restarting']);
-const reason = z.enum(['exited', 'spawn_failed', 'health_check_failed', 'manual']);
+const reason = z.enum(['exited', 'spawn_failed', 'health_check_failed', 'operator', 'config_changed']);
 
 // ---- requests --------------------------------------------------------------------------------------
 

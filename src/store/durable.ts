@@ -69,7 +69,7 @@ export function openDurableState(options: DurableStateOptions) {
       next.start();
       for (const id of plan.replace) {
         logger.info({ proxy_id: id }, 'adopted proxy process was started from a different configuration: restarting it');
-        next.command(id, 'RESTART');
+        next.replace(id);
       }
     },
     reload(next: Config) {

@@ -96,8 +96,9 @@ describe('min_uptime', () => {
     const settings = { restart_cooldown: 0, min_uptime: 1, backoff: { initial: 2, factor: 2, max: 60 } };
     const h = await startHarness({ specs: [fakeSpec('a')], settings });
     h.world.crash('a');
+    await h.settle(); // restarted and spawned at once (cooldown 0)
     await h.advance(500);
-    expect(h.state('a')).toBe('restarting.settling');
+    expect(h.state('a')).toBe('restarting.verifying');
     h.world.crash('a');
     await h.settle();
     const [record] = h.reportsOf('restart_finished').map((r) => r.record);
@@ -109,7 +110,7 @@ describe('min_uptime', () => {
 
     // The next attempt, after the backoff, stays up past min_uptime: a success, backoff over.
     await h.advance(2_000);
-    expect(h.state('a')).toBe('restarting.settling');
+    expect(h.state('a')).toBe('restarting.verifying');
     await h.advance(1_000);
     expect(h.state('a')).toBe('running.up');
     expect(h.reportsOf('restart_finished').map((r) => r.record.success)).toEqual([false, true]);
