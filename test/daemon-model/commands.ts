@@ -10,6 +10,8 @@ interface Spec {
   proxy: boolean;
   /** How often it is drawn, relative to the others (default 3). */
   weight?: number;
+  /** A config edit: may be followed at once by a reload, as an operator would. */
+  edit?: boolean;
   can(m: Model, p: ProxyModel): boolean;
   model(m: Model, p: ProxyModel): void;
   act(real: Real, m: Model, p: ProxyModel): Promise<void>;
@@ -19,6 +21,7 @@ const up = (m: Model) => m.daemon === 'running';
 const configured = (m: Model, p: ProxyModel) => up(m) && p.applied !== null;
 const edit = (change: (e: world.FileEntry) => world.FileEntry | null, can: (p: ProxyModel) => boolean): Spec => ({
   proxy: true,
+  edit: true,
   can: (_m, p) => can(p),
   model: (_m, p) => world.editFile(p, change),
   act: async (real, m) => real.writeFile(m),
@@ -78,37 +81,64 @@ export interface Tally {
   covered: Set<string>;
 }
 
+type Reload = 'sighup' | 'post';
+
 class Step implements fc.AsyncCommand<Model, Real> {
+  /** The proxy it was last applied to. */
+  private applied: number;
   constructor(
     readonly name: string,
     readonly index: number,
     readonly tally: Tally,
-  ) {}
+    /** After an edit: the reload that follows it (when the daemon runs). */
+    readonly then: Reload | null = null,
+  ) {
+    this.applied = index;
+  }
   private spec = () => COMMANDS[this.name];
+  /** The drawn proxy, or the next one the command applies to (so fewer drawn commands are skipped). */
+  private target(m: Model): number | undefined {
+    const n = m.proxies.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.index + k) % n;
+      if (this.spec().can(m, m.proxies[i])) return i;
+    }
+    return undefined;
+  }
   check(m: Readonly<Model>) {
-    return this.spec().can(m as Model, m.proxies[this.index]);
+    return this.target(m as Model) !== undefined;
   }
   async run(m: Model, real: Real) {
-    const p = m.proxies[this.index];
+    this.applied = this.target(m)!;
+    const p = m.proxies[this.applied];
     const started = Date.now();
     world.beginStep(m);
     this.spec().model(m, p);
     await this.spec().act(real, m, p);
+    if (this.then && m.daemon === 'running') {
+      world.reload(m);
+      await real.reload(this.then);
+    }
     this.tally.steps += 1;
     this.tally.covered.add(this.name);
     await real.verify(m);
     if (process.env.DAEMON_MODEL_DEBUG) process.stdout.write(`  ${this} ${Date.now() - started} ms\n`);
   }
   toString() {
-    return this.spec().proxy ? `${this.name} p${this.index}` : this.name;
+    const then = this.then ? `, then reload (${this.then === 'post' ? 'POST /reload' : 'SIGHUP'})` : '';
+    return this.spec().proxy ? `${this.name} p${this.applied}${then}` : this.name;
   }
 }
 
 /** The arbitrary of command sequences: every command, on each of `proxies` proxies where it takes one. */
 export function commandSequences(proxies: number, tally: Tally, maxCommands: number, replayPath?: string) {
+  const index = fc.integer({ min: 0, max: proxies - 1 });
+  const then = fc.constantFrom<Reload | null>(null, 'sighup', 'post');
   const arbitraries = Object.entries(COMMANDS).map(([name, spec]) => ({
     weight: spec.weight ?? 3,
-    arbitrary: (spec.proxy ? fc.integer({ min: 0, max: proxies - 1 }) : fc.constant(0)).map((index) => new Step(name, index, tally)),
+    arbitrary: spec.edit
+      ? fc.tuple(index, then).map(([i, reload]) => new Step(name, i, tally, reload))
+      : (spec.proxy ? index : fc.constant(0)).map((i) => new Step(name, i, tally)),
   }));
   return fc.commands([fc.oneof(...arbitraries)], { maxCommands, size: '+1', ...(replayPath !== undefined && { replayPath }) });
 }
