@@ -12,6 +12,7 @@ export interface MonitorSettings {
   check_concurrency: number;
   failure_threshold: number;
   start_grace: number;
+  min_uptime: number;
   stop_timeout: number;
   stable_uptime: number;
   backoff: { initial: number; factor: number; max: number };
@@ -52,6 +53,7 @@ export function policyFrom(settings: MonitorSettings): RestartPolicy {
     stableUptimeMs: settings.stable_uptime * 1000,
     failureThreshold: settings.failure_threshold,
     startGraceMs: settings.start_grace * 1000,
+    minUptimeMs: settings.min_uptime * 1000,
   };
 }
 

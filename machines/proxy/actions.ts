@@ -96,7 +96,7 @@ export const recordHeld: Update = (context, event) => {
 
 export function restartOutcome(context: ProxyContext, event: ProxyEvent, success: boolean): RestartOutcome {
   const restart = context.restart ?? { reason: context.crashReason, manual: false, startedAt: event.at };
-  const error = success ? undefined : failureDescription(event);
+  const error = success ? undefined : failureDescription(event, context);
   return {
     at: restart.startedAt,
     reason: restart.reason,
@@ -107,14 +107,23 @@ export function restartOutcome(context: ProxyContext, event: ProxyEvent, success
   };
 }
 
-function failureDescription(event: ProxyEvent): string {
+/** Seconds for a message: 0.5, 1, 12.3. */
+const seconds = (ms: number) => Number((ms / 1000).toFixed(1));
+
+function failureDescription(event: ProxyEvent, context: ProxyContext): string {
   switch (event.type) {
     case 'SPAWN_FAILED':
       return event.error;
     case 'NOT_READY':
       return `not ready within the start grace: ${event.error}`;
-    case 'EXITED':
-      return event.signal ? `exited at once on signal ${event.signal}` : `exited at once with code ${event.code}`;
+    case 'EXITED': {
+      const how = event.signal ? `signal ${event.signal}` : `code ${event.code}`;
+      const uptime = context.startedAt === null ? 0 : event.at - context.startedAt;
+      const { minUptimeMs } = context.policy;
+      // An early exit is a failed start, as supervisord's startsecs and PM2's min_uptime count it.
+      if (context.startedAt !== null && uptime < minUptimeMs) return `exited after ${seconds(uptime)} s, before min_uptime ${seconds(minUptimeMs)} s (${how})`;
+      return `exited before it was ready (${how})`;
+    }
     default:
       return event.type.toLowerCase();
   }
@@ -147,7 +156,24 @@ export const restartFailed: Update = (context, event) => {
 
 // Operator commands and settings from the monitor.
 export const wantUp: Update = () => ({ wanted: 'up', reason: 'started by the operator' });
-export const wantRestart: Update = (_context, event) => ({ wanted: 'up', reason: eventOf(event, 'RESTART')?.reason ?? OPERATOR_RESTART });
+
+/**
+ * A restart of a live process, by the operator or because what it executes changed: a restart like
+ * any other (history record, stats, cooldown), recorded once the new process is up; not an
+ * automatic attempt, so not counted against the hourly cap.
+ */
+function beginRestartOfLiveProcess(reason: 'operator' | 'config_changed', at: number, message: string): Partial<ProxyContext> {
+  return { restart: { reason, manual: true, startedAt: at }, lastAttemptAt: at, outdated: false, reason: message };
+}
+export const beginOperatorRestart: Update = (_context, event) => ({
+  wanted: 'up',
+  ...beginRestartOfLiveProcess('operator', event.at, OPERATOR_RESTART),
+});
+export const beginReplacement: Update = (_context, event) =>
+  beginRestartOfLiveProcess('config_changed', event.at, eventOf(event, 'REPLACE')?.reason ?? 'restart: what the proxy executes changed in the configuration');
+export const markOutdated: Update = () => ({ outdated: true });
+export const spawning: Update = () => ({ outdated: false });
+export const wantRestart: Update = () => ({ wanted: 'up', reason: OPERATOR_RESTART });
 export const wantDown: Update = () => ({ wanted: 'down', restart: null, reason: 'stopped by the operator' });
 export const retire: Update = () => ({ wanted: 'down', retiring: true, restart: null, reason: 'removed from the configuration' });
 
@@ -159,8 +185,8 @@ export const retireDuringRestart: Update = (context, event) => ({ ...retire(cont
 /** START or RESTART of a crashed proxy: the operator's restart goes ahead of the guards. */
 export const requestManualRestart: Update = (_context, event) => ({
   wanted: 'up',
-  restart: { reason: 'manual', manual: true, startedAt: event.at },
-  reason: eventOf(event, 'RESTART')?.reason ?? OPERATOR_RESTART,
+  restart: { reason: 'operator', manual: true, startedAt: event.at },
+  reason: OPERATOR_RESTART,
 });
 
 export const applySettings: Update = (_context, event) => {

@@ -2,7 +2,8 @@ import type { RestartDecision, RestartPolicy } from './policy.ts';
 
 export type ProxyPhase = 'unknown' | 'running' | 'stopped' | 'crashed' | 'restarting';
 
-export type RestartReason = 'exited' | 'spawn_failed' | 'health_check_failed' | 'manual';
+/** Why a restart happened: a crash of some kind, or the operator (by hand, or by changing what is executed). */
+export type RestartReason = 'exited' | 'spawn_failed' | 'health_check_failed' | 'operator' | 'config_changed';
 
 /** One restart through the `restarting` state, as it lands in the history. */
 export interface RestartOutcome {
@@ -74,6 +75,8 @@ export interface ProxyContext extends ProxyMemory {
   /** How the process last exited, e.g. "process exited with code 0; it left 1 process running ...". */
   lastExit: string | null;
   retiring: boolean;
+  /** What it executes changed while a restart was in flight: replace the process once that restart is up. */
+  outdated: boolean;
 }
 
 export const emptyStats: ProxyStats = { checks: 0, restarts: 0, successes: 0, failures: 0 };
@@ -106,6 +109,7 @@ export function initialContext(input: ProxyInput): ProxyContext {
     decision: null,
     lastExit: null,
     retiring: false,
+    outdated: false,
   };
 }
 

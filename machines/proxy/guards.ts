@@ -11,6 +11,8 @@ export const guards = {
   backoffElapsed: ({ context, event }: GuardArgs) => backoffEndsAt(context, context.policy) <= event.at,
   restartHeld: ({ context }: GuardArgs) => context.wanted === 'down' || !monitoringEnabled(context),
   operatorAskedRestart: ({ context }: GuardArgs) => context.restart?.manual === true,
+  restartInFlight: ({ context }: GuardArgs) => context.restart !== null,
+  outdated: ({ context }: GuardArgs) => context.outdated,
   failureThresholdReached: ({ context }: GuardArgs) => context.checkFailures + 1 >= context.policy.failureThreshold,
   wantedUp: ({ context }: GuardArgs) => context.wanted === 'up',
   wantedDown: ({ context }: GuardArgs) => context.wanted === 'down',

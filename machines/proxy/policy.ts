@@ -18,6 +18,8 @@ export interface RestartPolicy {
   failureThreshold: number;
   /** Time a restarted proxy has to pass its first check. */
   startGraceMs: number;
+  /** A restarted process must stay up this long for its restart to count as a success. */
+  minUptimeMs: number;
 }
 
 /** What the policy needs to know about a proxy's past. */

@@ -8,7 +8,7 @@ export { API_BASE } from './base.ts';
 
 const time = z.iso.datetime();
 const phase = z.enum(['unknown', 'running', 'stopped', 'crashed', 'restarting']);
-const reason = z.enum(['exited', 'spawn_failed', 'health_check_failed', 'manual']);
+const reason = z.enum(['exited', 'spawn_failed', 'health_check_failed', 'operator', 'config_changed']);
 
 // ---- requests --------------------------------------------------------------------------------------
 

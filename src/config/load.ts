@@ -56,12 +56,25 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   }
   // A key without a value ("proxies:" with every entry commented out) counts as absent, and so does
   // an empty file: both mean "the defaults".
-  const raw = dropNulls(doc.toJS({ maxAliasCount: 100 })) ?? {};
+  const raw = dropNulls(toJS(doc, file)) ?? {};
   const isMapping = typeof raw === 'object' && !Array.isArray(raw);
   const data = isMapping ? { ...raw, ...overrides } : raw;
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
   return { file: resolve(file), config: parsed.data, proxies: resolveProxies(parsed.data) };
+}
+
+/**
+ * The document's value. The yaml package throws here, not in parseDocument, for what only shows on
+ * resolution: too many aliases (a "billion laughs" bomb), an alias to nothing, a bad tag.
+ */
+function toJS(doc: ReturnType<typeof parseDocument>, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    const message = String((error as Error).message ?? error).split('\n')[0];
+    throw new ConfigError(file, [{ path: '', message: `invalid YAML: ${message}` }]);
+  }
 }
 
 function dropNulls(value: unknown): unknown {

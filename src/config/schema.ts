@@ -23,6 +23,8 @@ const monitorShape = {
   failure_threshold: whole(1, 1_000),
   /** Seconds a restarted proxy has to pass its first check. */
   start_grace: seconds(0.1, HOUR),
+  /** Seconds a restarted process must stay up for the restart to count as a success (0: off). */
+  min_uptime: seconds(0, HOUR),
   /** Seconds between SIGTERM and SIGKILL. */
   stop_timeout: seconds(0.1, HOUR),
   /** Seconds of uptime after which the failure backoff starts over. */
@@ -44,6 +46,7 @@ export const monitorSettingsSchema = z.strictObject({
   check_concurrency: monitorShape.check_concurrency.default(64),
   failure_threshold: monitorShape.failure_threshold.default(3),
   start_grace: monitorShape.start_grace.default(5),
+  min_uptime: monitorShape.min_uptime.default(1),
   stop_timeout: monitorShape.stop_timeout.default(10),
   stable_uptime: monitorShape.stable_uptime.default(60),
   // prefault, not default: zod 4's default() returns its value unparsed, so inner defaults would be lost.

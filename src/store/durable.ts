@@ -113,7 +113,7 @@ export function openDurableState(options: DurableStateOptions) {
       next.start();
       for (const id of plan.replace) {
         logger.info({ proxy_id: id }, 'adopted proxy process was started from a different configuration: restarting it');
-        next.reconfigure(id, 'configuration changed while the daemon was down');
+        next.replace(id, 'configuration changed while the daemon was down');
       }
     },
     /** Conditions that do not stop supervision but need the operator (for /healthz). */

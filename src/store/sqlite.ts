@@ -288,7 +288,8 @@ function history(db: Database.Database, table: 'restarts' | 'audit', where: stri
 function outcomeOf(r: RestartRecord): RestartOutcome {
   return {
     at: r.at,
-    reason: r.reason as RestartReason,
+    // Rows written before restarts by hand were called "operator".
+    reason: (r.reason === 'manual' ? 'operator' : r.reason) as RestartReason,
     manual: r.manual === 1,
     success: r.success === 1,
     durationMs: r.duration_ms,

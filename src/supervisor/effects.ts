@@ -87,13 +87,19 @@ export function createEffects(deps: EffectDeps) {
     killProcess: ({ context }: ProxyArgs) => {
       processes.get(context.id)?.stop(deps.settings().stop_timeout * 1000);
     },
-    verifyReadiness: ({ context, self }: ProxyArgs, params: { deadline: number }) => {
+    /** READY once a probe passed and not before `notBefore` (min_uptime); NOT_READY at the deadline. */
+    verifyReadiness: ({ context, self }: ProxyArgs, params: { deadline: number; notBefore: number }) => {
       const controller = new AbortController();
       readiness.set(context.id, controller);
       const target = { pid: context.pid ?? undefined, timeoutMs: timeoutMs() };
       void prober.waitUntilReady(specOf(context.id).health, target, params.deadline, controller.signal).then((result) => {
         if (controller.signal.aborted) return;
-        send(self, result.ok ? { type: 'READY', at: clock.now() } : { type: 'NOT_READY', at: clock.now(), error: result.error });
+        if (!result.ok) return send(self, { type: 'NOT_READY', at: clock.now(), error: result.error });
+        const ready = () => !controller.signal.aborted && send(self, { type: 'READY', at: clock.now() });
+        const wait = params.notBefore - clock.now();
+        if (wait <= 0) return ready();
+        const timer = clock.setTimeout(ready, wait);
+        controller.signal.addEventListener('abort', () => clock.clearTimeout(timer), { once: true });
       });
     },
     cancelReadiness: ({ context }: ProxyArgs) => {

@@ -9,6 +9,7 @@ import type { ProxyEmitted, ProxyEvent } from '../../machines/proxy/events.ts';
 import { proxyMachine } from '../../machines/proxy.machine.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
 import { createEffects, type EffectHooks } from './effects.ts';
+import { executedFingerprint } from './executed.ts';
 import type { World } from './ports.ts';
 
 export interface SupervisorHooks extends EffectHooks {
@@ -44,7 +45,12 @@ export function createSupervisor(options: SupervisorOptions) {
     onCheckRound: noop,
     ...options.hooks,
   };
+  // The spec of every proxy with an actor (a removed one's until its process is gone) and of every
+  // configured one. `configured` is the config's ids; `returning`, ids put back in the config while
+  // their removed actor was still stopping: they are added once it is gone.
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
+  let configured = new Set(specs.keys());
+  const returning = new Set<string>();
   let settings = options.settings;
   world.prober.setConcurrency(settings.check_concurrency);
   const effects = createEffects({ ...world, specs, settings: () => settings, hooks });
@@ -70,7 +76,18 @@ export function createSupervisor(options: SupervisorOptions) {
     clock,
     inspect,
   });
-  actor.subscribe({ error: (error) => hooks.onError(error) });
+  actor.subscribe({ next: () => guarded(settleRemoved), error: (error) => hooks.onError(error) });
+
+  /** Once a removed proxy's actor is gone (its process exited): forget it, or add it back if it returned. */
+  function settleRemoved() {
+    if (specs.size === configured.size && returning.size === 0) return;
+    const live = new Set(views().map((v) => v.id));
+    for (const id of specs.keys()) {
+      if (live.has(id)) continue;
+      if (!configured.has(id)) specs.delete(id);
+      else if (returning.delete(id)) actor.send({ type: 'ADD_PROXY', at: clock.now(), proxy: entry(specs.get(id)!) });
+    }
+  }
 
   function guarded(fn: () => void) {
     try {
@@ -108,12 +125,6 @@ export function createSupervisor(options: SupervisorOptions) {
       target.ref.send({ type, at: clock.now() });
       return true;
     },
-    /** Restart a proxy because what it executes changed; `why` says where the change came from. */
-    reconfigure(id: string, why: string): boolean {
-      const target = view(id);
-      target?.ref.send({ type: 'RESTART', at: clock.now(), reason: why });
-      return target !== undefined;
-    },
     /** Resume the monitor. Off in the config, it is on now: `enable` says so (until the next reload). */
     startMonitor() {
       settings = { ...settings, enable: true };
@@ -121,37 +132,43 @@ export function createSupervisor(options: SupervisorOptions) {
     },
     stopMonitor: () => actor.send({ type: 'STOP', at: clock.now() }),
     configure,
+    /** What the proxy executes changed: replace its process; `why` says where the change came from. */
+    replace(id: string, why?: string) {
+      view(id)?.ref.send({ type: 'REPLACE', at: clock.now(), ...(why !== undefined && { reason: why }) });
+    },
     /**
-     * Bring the proxies in line with a new configuration: added ones start, removed ones stop,
-     * changed ones restart, unchanged ones are not touched and keep their counters.
+     * Bring the proxies in line with a new configuration: added ones start, removed ones stop, ones
+     * whose executed spec changed (executed.ts) are replaced; any other change (health check,
+     * `monitor:`) applies in place from the next check. Unchanged ones keep their process and counters.
      */
     reconcile(next: ProxySpec[], nextSettings: MonitorSettings) {
       const nextIds = new Set(next.map((s) => s.id));
       const changes = { added: [] as string[], removed: [] as string[], changed: [] as string[] };
-      for (const id of specs.keys()) {
-        if (!nextIds.has(id)) {
-          changes.removed.push(id);
-          actor.send({ type: 'REMOVE_PROXY', at: clock.now(), id });
-        }
+      for (const id of configured) {
+        if (nextIds.has(id)) continue;
+        changes.removed.push(id);
+        returning.delete(id);
+        actor.send({ type: 'REMOVE_PROXY', at: clock.now(), id });
       }
       const monitored: Record<string, boolean> = {};
       for (const spec of next) {
-        const before = specs.get(spec.id);
         monitored[spec.id] = spec.monitor;
-        if (!before) changes.added.push(spec.id);
-        else if (JSON.stringify(before) !== JSON.stringify(spec)) changes.changed.push(spec.id);
+        if (!configured.has(spec.id)) changes.added.push(spec.id);
+        else if (executedFingerprint(specs.get(spec.id)!) !== executedFingerprint(spec)) changes.changed.push(spec.id);
       }
       settings = nextSettings;
       world.prober.setConcurrency(nextSettings.check_concurrency);
       actor.send({ type: 'CONFIGURE', at: clock.now(), settings: nextSettings, monitored });
+      configured = nextIds;
       for (const spec of next) specs.set(spec.id, spec);
-      for (const id of changes.added) actor.send({ type: 'ADD_PROXY', at: clock.now(), proxy: entry(specs.get(id)!) });
-      for (const id of changes.changed) this.reconfigure(id, 'configuration changed (reload)');
+      for (const id of changes.added) {
+        // Removed earlier and still stopping: it comes back once that process is gone.
+        if (view(id)) returning.add(id);
+        else actor.send({ type: 'ADD_PROXY', at: clock.now(), proxy: entry(specs.get(id)!) });
+      }
+      for (const id of changes.changed) this.replace(id);
+      settleRemoved();
       return changes;
-    },
-    /** The spec of a proxy removed at run time is kept until its process is gone. */
-    forgetSpec(id: string) {
-      if (!view(id)) specs.delete(id);
     },
     /**
      * Stop supervising and stop every proxy process (TERM, grace, KILL to each group). Operator

@@ -50,6 +50,7 @@ describe('accepted configs', () => {
           check_concurrency: 64,
           failure_threshold: 3,
           start_grace: 5,
+          min_uptime: 1,
           stop_timeout: 10,
           stable_uptime: 60,
           backoff: { initial: 1, factor: 2, max: 300 },

@@ -16,6 +16,7 @@ export const testSettings: MonitorSettings = {
   check_concurrency: 8,
   failure_threshold: 3,
   start_grace: 5,
+  min_uptime: 0,
   stop_timeout: 10,
   stable_uptime: 60,
   backoff: { initial: 1, factor: 2, max: 300 },

@@ -13,6 +13,7 @@ import type { Expected } from './proxy-replay.ts';
 import { createScriptedWorld, flush } from './scripted-world.ts';
 import { seedLogger } from './seed-log.ts';
 import { transitionKey } from './transitions.ts';
+import { restartBegins } from './invariants.ts';
 
 /** What is compared between model and real: the state and the context the machine decides on. */
 export function observe(value: unknown, c: ProxyContext) {
@@ -28,6 +29,7 @@ export function observe(value: unknown, c: ProxyContext) {
     consecutiveFailures: c.consecutiveFailures,
     attempts: c.attempts.length,
     manual: c.restart?.manual ?? null,
+    outdated: c.outdated,
     verdict: c.decision?.verdict ?? null,
     guard: c.decision?.guard ?? null,
     hasPid: c.pid !== null,
@@ -101,6 +103,9 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
       case 'RETIRE':
         supervisor.actor.send({ type: 'REMOVE_PROXY', at: at(), id: PROXY_ID });
         break;
+      case 'REPLACE':
+        supervisor.replace(PROXY_ID);
+        break;
       case 'SPAWNED':
         world.spawned(PROXY_ID);
         break;
@@ -145,7 +150,7 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
     expect(reports.map(normalize), `${where}: reports`).toEqual(step.reports.map(normalize));
     for (const r of reports) {
       expect(log.check(r), `${where}: seed log fields`).toEqual([]);
-      if (r.type === 'state_change' && r.to === 'restarting') attempt = { at: r.at, manual: r.reason === 'restart requested by the operator' };
+      attempt = restartBegins(r) ?? attempt;
       if (r.type === 'restart_finished') expect(r.record, `${where}: restart record`).toMatchObject(attempt!);
       else expect(r.type === 'restart_withheld' ? r.decision.at : r.at, `${where}: ${r.type} is stamped with the clock`).toBe(world.clock.now());
     }

@@ -70,6 +70,10 @@ export function environment(s: Snapshot): ProxyEvent[] {
   if (where === 'unknown') events.push({ type: 'BOOT', at });
   else events.push({ type: 'SUPERVISE', at, active: !c.supervised });
   if (!c.retiring) events.push({ type: 'RETIRE', at });
+  // A reload that changes what the proxy executes; offered only where no operator setting is in
+  // play, which keeps the graph small (the flag it sets is independent of them).
+  const plain = c.wanted === 'up' && !c.retiring && c.override === null && c.monitored && c.supervised && !c.outdated;
+  if (plain && (where.startsWith('running') || where === 'restarting.verifying')) events.push({ type: 'REPLACE', at });
   if (where === 'running.starting' || where === 'restarting.spawning') {
     events.push({ type: 'SPAWNED', at, pid: 1000 }, { type: 'SPAWN_FAILED', at, error: `spawn /opt/${PROXY_ID} ENOENT` });
   }
@@ -91,7 +95,7 @@ export function environment(s: Snapshot): ProxyEvent[] {
 export function serializeState(s: Snapshot): string {
   const c = s.context;
   const verdict = decideRestart(c, c.policy, modelNow(s)).verdict;
-  return JSON.stringify([s.value, c.wanted, c.retiring, c.override, c.monitored, c.supervised, c.restart?.manual ?? null, c.checkFailures, verdict]);
+  return JSON.stringify([s.value, c.wanted, c.retiring, c.override, c.monitored, c.supervised, c.restart?.manual ?? null, c.checkFailures, verdict, c.outdated]);
 }
 
 export type Environment = (s: Snapshot) => ProxyEvent[];
