@@ -96,7 +96,7 @@ export async function startApi(options: ApiHarnessOptions = {}) {
     },
     async close() {
       await server.close();
-      await harness.supervisor.shutdown();
+      await harness.shutdown();
       store.close();
       rmSync(dir, { recursive: true, force: true });
     },
