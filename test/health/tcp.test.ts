@@ -41,6 +41,31 @@ describe('tcp probe', () => {
     expect(wrong).toMatchObject({ ok: false, error: 'timed out after 300 ms' });
   });
 
+  it('send/expect fails against a server that reads and closes without replying', async () => {
+    const silent = net.createServer((socket) => socket.once('data', () => socket.end())).listen(0, '127.0.0.1');
+    await new Promise((resolve) => silent.once('listening', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      const spec = { kind: 'tcp', host: '127.0.0.1', port, send: 'PING\n' } as const;
+      expect(await probe({ ...spec, expect: 'PONG' }, { timeoutMs: 5_000 })).toMatchObject({ ok: false, error: 'closed without a reply' });
+      expect(await probe(spec, { timeoutMs: 5_000 })).toMatchObject({ ok: false, error: 'closed without a reply' });
+    } finally {
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('send/expect fails on a wrong reply followed by a close, naming the reply', async () => {
+    const wrong = net.createServer((socket) => socket.once('data', () => socket.end('HELLO\n'))).listen(0, '127.0.0.1');
+    await new Promise((resolve) => wrong.once('listening', resolve));
+    const { port } = wrong.address() as net.AddressInfo;
+    try {
+      const result = await probe({ kind: 'tcp', host: '127.0.0.1', port, send: 'PING\n', expect: 'PONG' }, { timeoutMs: 5_000 });
+      expect(result).toMatchObject({ ok: false, error: 'unexpected reply "HELLO\\n"' });
+    } finally {
+      await new Promise((resolve) => wrong.close(resolve));
+    }
+  });
+
   it('shadowsocks needs a protocol round trip: a listener that is not a shadowsocks server fails', async () => {
     const spec = { kind: 'shadowsocks', host: '127.0.0.1', port: echo.port, password: 'pw', method: 'aes-256-gcm' } as const;
     expect(await probe(spec, { timeoutMs: 500 })).toMatchObject({ ok: false });
