@@ -65,7 +65,7 @@ describe('startProcess', () => {
     const killedAt = performance.now();
     process.kill(handle.pid!, 'SIGKILL');
     await until(() => log.exit !== undefined);
-    expect(log.exit!.at - killedAt).toBeLessThan(200);
+    expect(log.exit!.at - killedAt).toBeLessThan(2_000); // an exit event, not a poll: well under the 2 s slack a loaded machine needs
     expect(log.exit).toMatchObject({ code: null, signal: 'SIGKILL' });
     expect(handle.exited).toBe(true);
   });
@@ -139,7 +139,7 @@ describe('stop', () => {
     await until(() => log.exit !== undefined);
     expect(log.exit!.signal).toBe('SIGKILL');
     expect(log.exit!.at - stoppedAt).toBeGreaterThanOrEqual(290);
-    expect(log.exit!.at - stoppedAt).toBeLessThan(1000);
+    expect(log.exit!.at - stoppedAt).toBeLessThan(300 + 2_000);
   });
 
   it('wakes a stopped process with SIGCONT so its SIGTERM handler runs', async () => {
@@ -154,7 +154,7 @@ describe('stop', () => {
     handle.stop(5000);
     await until(() => log.exit !== undefined);
     expect(log.exit!.code).toBe(3);
-    expect(log.exit!.at - stoppedAt).toBeLessThan(2000);
+    expect(log.exit!.at - stoppedAt).toBeLessThan(4_000); // before the 5 s stop timeout's KILL
   });
 
   it('leaves no grandchild behind, even one that ignores SIGTERM', async () => {
@@ -214,7 +214,7 @@ describe('adoptProcess', () => {
     const killedAt = performance.now();
     process.kill(pid, 'SIGKILL');
     await until(() => exitedAt !== undefined);
-    expect(exitedAt! - killedAt).toBeLessThan(200);
+    expect(exitedAt! - killedAt).toBeLessThan(50 + 2_000); // one 50 ms poll, and slack for a loaded machine
     expect(handle.exited).toBe(true);
   });
 
@@ -232,13 +232,13 @@ describe('adoptProcess', () => {
     let exited = false;
     const handle = track(adoptProcess(pid, { onExit: () => (exited = true) }, 50));
     handle.stop(2000);
-    await until(() => exited, 1000);
+    await until(() => exited, 5_000);
     expect(isAliveNotZombie(pid)).toBe(false);
   });
 
   it('treats a pid that is already gone as exited', async () => {
     let exited = false;
     track(adoptProcess(2 ** 22 + 1, { onExit: () => (exited = true) }, 50));
-    await until(() => exited, 500);
+    await until(() => exited, 5_000);
   });
 });
