@@ -28,9 +28,9 @@ describe('tcp probe', () => {
 
   it('fails fast on a refused connection', async () => {
     const port = await closedPort();
-    const result = await probe({ kind: 'tcp', host: '127.0.0.1', port }, { timeoutMs: 1000 });
+    const result = await probe({ kind: 'tcp', host: '127.0.0.1', port }, { timeoutMs: 10_000 });
     expect(result).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
-    expect(result.durationMs).toBeLessThan(500);
+    expect(result.durationMs).toBeLessThan(2_000); // the refusal, not the 10 s timeout
   });
 
   it('passes send/expect against the echo server, fails on the wrong reply', async () => {
@@ -82,7 +82,7 @@ describe('tcp probe', () => {
       const began = performance.now();
       const hung = await probe(spec, { timeoutMs: 500 });
       expect(hung).toMatchObject({ ok: false, error: 'timed out after 500 ms' });
-      expect(performance.now() - began).toBeLessThan(600);
+      expect(performance.now() - began).toBeLessThan(500 + 2_000); // the timeout ends it, with slack for a loaded machine
     } finally {
       await stopped.stop();
     }
