@@ -32,6 +32,9 @@ export default mergeConfig(
   defineConfig({
     test: {
       exclude: [...childProcessTests, 'test/model/real-processes.test.ts', 'test/model/proxy.model.test.ts', '**/node_modules/**'],
+      // One module graph for all the files of a run: each mutant's run then costs its tests, not a
+      // re-import of xstate, fastify and zod per file. Mutants are switched by a global, not by reloading.
+      isolate: false,
     },
   }),
 );
