@@ -142,6 +142,20 @@ describe('stop', () => {
     expect(log.exit!.at - stoppedAt).toBeLessThan(300 + 2_000);
   });
 
+  it('a second stop can shorten the grace period, never lengthen it', async () => {
+    const { log, events } = recorder();
+    const handle = track(startProcess(spec('sh', ['-c', "trap '' TERM; echo ready; exec sleep 300"]), events));
+    await until(() => log.lines.length === 1);
+    const stoppedAt = performance.now();
+    handle.stop(60_000);
+    handle.stop(300); // shortens: killed after 300 ms, not a minute
+    handle.stop(60_000); // does not lengthen it again
+    await until(() => log.exit !== undefined, 10_000);
+    expect(log.exit!.signal).toBe('SIGKILL');
+    expect(log.exit!.at - stoppedAt).toBeGreaterThanOrEqual(290);
+    expect(log.exit!.at - stoppedAt).toBeLessThan(300 + 5_000);
+  });
+
   it('wakes a stopped process with SIGCONT so its SIGTERM handler runs', async () => {
     const { log, events } = recorder();
     const handle = track(startProcess(
