@@ -1,6 +1,7 @@
 // Runtime adjustment: PATCH /config validated like the config file, applied from the next tick with
 // no proxy restarted; POST /reload reports what the reload did or why it did not happen.
 import { afterEach, expect, it } from 'vitest';
+import { fakeSpec } from '../support/fake-world.ts';
 import { API, startApi, type ApiHarness } from './api-harness.ts';
 
 let api: ApiHarness;
@@ -59,6 +60,21 @@ it('changes that are not check_interval leave the check timer alone; a new inter
   await api.call('PATCH', `${API}/config`, { body: { check_interval: 1 } });
   await api.advance(1);
   expect(roundTimes.map((t) => t - start).at(-1)).toBe(32_101); // the 1 ms the test let pass
+});
+
+it('check_concurrency bounds the checks running at once, from the file and after a PATCH', async () => {
+  const specs = Array.from({ length: 8 }, (_, i) => fakeSpec(`ss-${i + 1}`));
+  api = await startApi({ specs, settings: { check_concurrency: 3 } });
+  api.world.probeMs = 1_000; // every check takes a simulated second
+  await api.advance(30_000 + 3_000); // the round at 30 s: 8 checks, 3 at a time, all done by 33 s
+  expect(api.world.probes).toMatchObject({ concurrency: 3, peak: 3, inFlight: 0 });
+  expect(api.world.log.filter((l) => l.startsWith('probe'))).toHaveLength(8);
+
+  expect((await api.call('PATCH', `${API}/config`, { body: { check_concurrency: 5 } })).status).toBe(200);
+  api.world.probes.peak = 0;
+  await api.advance(35_000); // the next round (30 s after the last, or after the PATCH) and its 2 s of checks
+  expect(api.world.probes).toMatchObject({ concurrency: 5, peak: 5, inFlight: 0 });
+  expect(api.world.log.filter((l) => l.startsWith('probe'))).toHaveLength(16);
 });
 
 it('PATCH max_restarts reaches the restart decisions', async () => {

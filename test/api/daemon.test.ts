@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.ts';
-import { freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+import { freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
 import { API, apiUrl, echoProxy, getJson, killEchoServers } from './real-daemon.ts';
 
 const TOKEN = 'env-token-9c2e41';
@@ -38,7 +38,7 @@ describe('a real daemon serving the API', () => {
       delete process.env.PROXY_MONITOR_TOKEN;
     }
     url = await apiUrl(daemon);
-    await waitUntil(async () => (await proxy('demo-1')).last_check?.ok === true && (await proxy('demo-2')).last_check?.ok === true, 15_000, 100);
+    await waitUntil(async () => (await proxy('demo-1')).last_check?.ok === true && (await proxy('demo-2')).last_check?.ok === true, STARTUP_MS, 100);
   });
 
   afterAll(async () => {

@@ -29,6 +29,20 @@ it('/healthz: 200 while ticking, 503 naming the delay once no round ran for 2 x 
   expect(stalled.json.message).toMatch(/no check round for 61.0s, expected one every 30s/);
 });
 
+it('/healthz: the grace is exactly 2 x check_interval since the last round', async () => {
+  api = await startApi({ settings: { check_interval: 10 } });
+  await api.advance(10_000); // one round at 10 s
+  api.stall(20_000);
+  const atLimit = await api.get('/healthz');
+  expect(atLimit.status).toBe(200);
+  expect(atLimit.json).toMatchObject({ ok: true, state: 'ticking', seconds_since_tick: 20 });
+  api.stall(1);
+  const past = await api.get('/healthz');
+  expect(past.status).toBe(503);
+  expect(past.json).toMatchObject({ ok: false, state: 'stalled', seconds_since_tick: 20.001 });
+  expect(past.json.message).toMatch(/expected one every 10s \(limit 20s\)/);
+});
+
 it('/healthz: 200 and says why when the monitor is paused on purpose or disabled', async () => {
   api = await startApi();
   await api.call('POST', `${API}/stop`);

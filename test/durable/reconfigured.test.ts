@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { isAliveNotZombie } from '../../src/process/driver.ts';
-import { pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+import { pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
 
 const marker = `${process.pid}${Date.now() % 100_000}`;
 const sleeper = (id: string, seconds: string, env: Record<string, string> = {}) => ({ id, type: 'exec', command: '/bin/sleep', args: [seconds], env });
@@ -27,7 +27,7 @@ it('adopts the unchanged, replaces the changed, stops the removed', async () => 
   const firstStarted = Date.now();
   const first = startDaemon(configFile, dir);
   daemons.push(first);
-  await waitUntil(() => [keep, change, drop].every((s) => pidOf(s).length === 1), 40_000); // a daemon start on a loaded machine
+  await waitUntil(() => [keep, change, drop].every((s) => pidOf(s).length === 1), STARTUP_MS);
   const before = { keep: pidOf(keep)[0], change: pidOf(change)[0], drop: pidOf(drop)[0] };
   const keepSeen = Date.now(); // it started between firstStarted and now
   await new Promise((r) => setTimeout(r, 3_000)); // an uptime an adoption at zero could not show

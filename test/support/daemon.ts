@@ -12,6 +12,13 @@ export const CLI = join(ROOT, 'bin/proxy-monitor.js');
 
 export type LogLine = Record<string, unknown> & { msg: string };
 
+/**
+ * How long a daemon (node + tsx) and its node proxies may take to come up: seconds on an idle
+ * machine, many more on a 2-core machine that runs other test suites. A wait, not a promise: only a
+ * failing run ever waits this long.
+ */
+export const STARTUP_MS = 60_000;
+
 export interface TestDaemon {
   child: ChildProcess;
   dir: string;

@@ -67,6 +67,8 @@ export async function startHarness(options: HarnessOptions = {}) {
     phase: (id = 'ss-1') => proxy(id).phase,
     reportsOf: <T extends ProxyEmitted['type']>(type: T) => reports.filter((r): r is Extract<ProxyEmitted, { type: T }> => r.type === type),
     advance: (ms: number) => world.advance(ms),
+    /** Shut the supervisor down, letting simulated time pass for stubborn processes' stop timeout. */
+    shutdown: () => world.until(supervisor.shutdown()),
     settle: flush,
   };
 }
