@@ -11,6 +11,7 @@ import { lineSplitter } from './lines.ts';
 import { isAliveNotZombie, processStartTime } from './proc.ts';
 import { createGroupStopper } from './signal.ts';
 import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../timers.ts';
+import { daemonPowers, wrapperArgv, type DaemonPowers } from './wrappers.ts';
 
 export { isAliveNotZombie, processStartTime } from './proc.ts';
 
@@ -65,13 +66,16 @@ function groupHandle(pid: number, watchExit: (leaderExited: () => void) => void)
   return handle;
 }
 
+let powers: DaemonPowers | undefined;
+
 export function startProcess(spec: ProxySpec, events: ProcessEvents): ProcessHandle {
   let child: ChildProcess;
   try {
-    writeGeneratedFiles(spec.files);
+    writeGeneratedFiles(spec.files, spec.privileges?.runAs);
     const env = { ...process.env, ...spec.env };
     assertExecutable(spec.command, spec.cwd, env.PATH);
-    const [command, args] = launchArgv(spec.command, spec.args);
+    const argv = [...wrapperArgv(spec.privileges, (powers ??= daemonPowers())), spec.command, ...spec.args];
+    const [command, args] = launchArgv(argv[0], argv.slice(1));
     child = spawn(command, args, {
       cwd: spec.cwd,
       env,

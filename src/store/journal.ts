@@ -8,10 +8,13 @@ import type { Driver } from '../supervisor/ports.ts';
 import { SPAWN_TOKEN_ENV } from './identity.ts';
 import type { SpawnIntent, Store } from './types.ts';
 
-/** What the process was started from: a different digest at the next boot means the config changed. */
+/**
+ * What the process was started from: a different digest at the next boot means the config changed.
+ * Its account, capabilities and limits are part of it; the memory watchdog's limit is not.
+ */
 export function specFingerprint(spec: ProxySpec): string {
-  const { command, args, env, cwd, files } = spec;
-  return createHash('sha256').update(JSON.stringify({ command, args, env, cwd, files })).digest('hex');
+  const { command, args, env, cwd, files, privileges } = spec;
+  return createHash('sha256').update(JSON.stringify({ command, args, env, cwd, files, ...(privileges && { privileges }) })).digest('hex');
 }
 
 export function createProcessJournal(store: Store, now: () => number) {

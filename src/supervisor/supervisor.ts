@@ -33,6 +33,9 @@ export type ProxyCommand = Extract<ProxyEvent['type'], 'START' | 'STOP' | 'RESTA
 
 const noop = () => {};
 
+/** A spec minus what is read at each check (the memory limit): a change to the rest restarts the proxy. */
+const executed = ({ maxMemory: _, ...spec }: ProxySpec) => JSON.stringify(spec);
+
 export function createSupervisor(options: SupervisorOptions) {
   const { world } = options;
   const { clock } = world;
@@ -127,7 +130,7 @@ export function createSupervisor(options: SupervisorOptions) {
         const before = specs.get(spec.id);
         monitored[spec.id] = spec.monitor;
         if (!before) changes.added.push(spec.id);
-        else if (JSON.stringify(before) !== JSON.stringify(spec)) changes.changed.push(spec.id);
+        else if (executed(before) !== executed(spec)) changes.changed.push(spec.id);
       }
       settings = nextSettings;
       world.prober.setConcurrency(nextSettings.check_concurrency);
