@@ -2,7 +2,8 @@ import type { RestartDecision, RestartPolicy } from './policy.ts';
 
 export type ProxyPhase = 'unknown' | 'running' | 'stopped' | 'crashed' | 'restarting';
 
-export type RestartReason = 'exited' | 'spawn_failed' | 'health_check_failed' | 'manual';
+/** memory: above its memory limit for failure_threshold checks in a row (the watchdog). */
+export type RestartReason = 'exited' | 'spawn_failed' | 'health_check_failed' | 'memory' | 'manual';
 
 /** One restart through the `restarting` state, as it lands in the history. */
 export interface RestartOutcome {
@@ -19,6 +20,7 @@ export interface CheckResult {
   ok: boolean;
   durationMs: number;
   error?: string;
+  memory?: import('./events.ts').MemoryReading;
 }
 
 export interface ProxyStats {
@@ -63,6 +65,8 @@ export interface ProxyContext extends ProxyMemory {
   pid: number | null;
   startedAt: number | null;
   checkFailures: number;
+  /** Consecutive checks that found the proxy above its memory limit. */
+  memoryStrikes: number;
   lastCheck: CheckResult | null;
   /** The restart in flight: why it happens and when it started. */
   restart: { reason: RestartReason; manual: boolean; startedAt: number } | null;
@@ -97,6 +101,7 @@ export function initialContext(input: ProxyInput): ProxyContext {
     pid: null,
     startedAt: null,
     checkFailures: 0,
+    memoryStrikes: 0,
     lastCheck: null,
     restart: null,
     crashReason: 'exited',

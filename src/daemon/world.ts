@@ -4,6 +4,7 @@ import { createLimiter } from '../health/limiter.ts';
 import { probe } from '../health/probe.ts';
 import { waitUntilReady } from '../health/ready.ts';
 import { adoptProcess, startProcess, stopAll } from '../process/driver.ts';
+import { groupUsage } from '../process/usage.ts';
 import type { World } from '../supervisor/ports.ts';
 import type { Logger } from '../logging/logger.ts';
 import { watchForEscapes } from '../process/escape.ts';
@@ -20,6 +21,7 @@ export function createRealWorld(checkConcurrency: number, logger: Pick<Logger, '
         start: startProcess,
         adopt: (pid, events) => adoptProcess(pid, events, ADOPTED_POLL_MS),
         stopAll,
+        measure: groupUsage,
       },
       logger,
     ),
