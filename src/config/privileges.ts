@@ -1,10 +1,11 @@
 // Per-proxy `user`, `group`, `capabilities` and `limits` -> Privileges, checked against what this
 // daemon can grant, so that a config it cannot honour is refused at load (exit 2) instead of failing
 // at every spawn: only root can start a proxy as another user or group, and a daemon that is not root
-// can pass on a capability only if it holds it itself (systemd's AmbientCapabilities=).
+// can pass on a capability only if it holds it itself (systemd's AmbientCapabilities=), and no daemon
+// can raise a limit above its own hard limit without CAP_SYS_RESOURCE (containers often drop it).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Privileges, RunAs } from '../proxy-spec.ts';
+import type { Limits, Privileges, RunAs } from '../proxy-spec.ts';
 import type { ConfigIssue } from './errors.ts';
 import type { Capability, ProxyEntry } from './proxy-schema.ts';
 import { sizeBytes } from './size.ts';
@@ -14,6 +15,11 @@ export const SERVICE_USER = 'proxy-monitor';
 
 /** Bit numbers in the kernel's capability masks (linux/capability.h). */
 const CAP_BITS: Record<Capability, bigint> = { net_bind_service: 10n };
+const CAP_SYS_RESOURCE = 24n;
+
+type LimitName = 'nofile' | 'nproc' | 'core' | 'memlock';
+/** The rows of /proc/self/limits for each limit. */
+const LIMIT_ROWS: Record<LimitName, string> = { nofile: 'Max open files', nproc: 'Max processes', core: 'Max core file size', memlock: 'Max locked memory' };
 
 interface UserEntry {
   name: string;
@@ -31,6 +37,8 @@ export interface Host {
   gid: number;
   /** The daemon's permitted capabilities (CapPrm of /proc/self/status). */
   permitted: bigint;
+  /** The daemon's own hard limits (Infinity: unlimited); a child cannot get more without CAP_SYS_RESOURCE. */
+  hardLimits: Partial<Record<LimitName, number>>;
   user(key: string | number): UserEntry | undefined;
   group(key: string | number): GroupEntry | undefined;
 }
@@ -53,6 +61,21 @@ function permittedCapabilities(): bigint {
   }
 }
 
+function hardLimits(): Partial<Record<LimitName, number>> {
+  let text = '';
+  try {
+    text = readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return {};
+  }
+  const out: Partial<Record<LimitName, number>> = {};
+  for (const [name, row] of Object.entries(LIMIT_ROWS) as [LimitName, string][]) {
+    const hard = new RegExp(`^${row}\\s+\\S+\\s+(\\S+)`, 'm').exec(text)?.[1];
+    if (hard !== undefined) out[name] = hard === 'unlimited' ? Infinity : Number(hard);
+  }
+  return out;
+}
+
 /** The real host; lookups are cached for the life of the object (one config load). */
 export function realHost(): Host {
   const users = new Map<string, UserEntry | undefined>();
@@ -61,6 +84,7 @@ export function realHost(): Host {
     uid: process.getuid?.() ?? -1,
     gid: process.getgid?.() ?? -1,
     permitted: permittedCapabilities(),
+    hardLimits: hardLimits(),
     user(key) {
       const k = String(key);
       if (!users.has(k)) {
@@ -144,6 +168,14 @@ export function resolvePrivileges(e: ProxyEntry, host: Host, typed: boolean): Re
   const l = e.limits ?? {};
   const limits = Object.fromEntries(
     Object.entries({ nofile: l.nofile, nproc: l.nproc, core: bytesOrUnlimited(l.core), memlock: bytesOrUnlimited(l.memlock) }).filter(([, v]) => v !== undefined),
-  );
-  return { privileges: { ...(runAs && { runAs }), capabilities: [...new Set(e.capabilities)], limits }, issues };
+  ) as Partial<Record<LimitName, Numeric>>;
+  if (((host.permitted >> CAP_SYS_RESOURCE) & 1n) === 0n) {
+    for (const [name, value] of Object.entries(limits) as [LimitName, Numeric][]) {
+      const hard = host.hardLimits[name] ?? Infinity;
+      if ((value === 'unlimited' ? Infinity : value) > hard) {
+        issues.push({ path: `limits.${name}`, message: `expected at most ${hard}, the daemon's own hard limit: raising it needs CAP_SYS_RESOURCE, which this daemon does not hold` });
+      }
+    }
+  }
+  return { privileges: { ...(runAs && { runAs }), capabilities: [...new Set(e.capabilities)], limits: limits as Limits }, issues };
 }
