@@ -50,8 +50,9 @@ export const healthSchema = z.looseObject({}).transform((input, ctx): HealthConf
 // ---- privileges and limits (src/config/privileges.ts resolves them) ------------------------------
 
 /** A user or group: a name, or a numeric id (65534 = nobody on Debian; -1 and 4294967295 mean "unchanged" to the kernel). */
-const account = z.union([z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/), z.int().min(0).max(4_294_967_294)], {
-  error: 'expected a user or group name, or a numeric id from 0 to 4294967294',
+const ACCOUNT = 'expected a user or group name, or a numeric id from 0 to 4294967294';
+const account = z.union([z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/, { error: ACCOUNT }), z.int().min(0).max(4_294_967_294)], {
+  error: ACCOUNT,
 });
 
 /** Ambient capabilities a proxy may be given; nothing else is ever passed on. */

@@ -41,7 +41,15 @@ function healthSecrets(h: HealthConfig | undefined): string[] {
 
 export function resolveProxy(e: ProxyEntry, stateDir: string, host: Host): { spec: ProxySpec; issues: ConfigIssue[] } {
   const { privileges, issues } = resolvePrivileges(e, host, !('command' in e));
-  const base = { id: e.id, type: e.type, monitor: e.monitor, privileges, ...(e.max_memory !== undefined && { maxMemory: sizeBytes(e.max_memory) }) };
+  // Left out when it changes nothing, so that the spec (and its fingerprint) of such a proxy is as before.
+  const plain = !privileges.runAs && privileges.capabilities.length === 0 && Object.keys(privileges.limits).length === 0;
+  const base = {
+    id: e.id,
+    type: e.type,
+    monitor: e.monitor,
+    ...(!plain && { privileges }),
+    ...(e.max_memory !== undefined && { maxMemory: sizeBytes(e.max_memory) }),
+  };
   let spec: ProxySpec;
   if ('command' in e) {
     spec = {
