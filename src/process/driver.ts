@@ -2,6 +2,7 @@
 // as events: an exit is reported the moment the kernel reports it, not on the next health check.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { ProcessEvents, ProcessHandle } from '../supervisor/ports.ts';
@@ -9,6 +10,7 @@ import { writeGeneratedFiles } from './files.ts';
 import { assertExecutable, launchArgv } from './launch.ts';
 import { lineSplitter } from './lines.ts';
 import { isAliveNotZombie, processStartTime } from './proc.ts';
+import { joinCgroupArgv, killCgroup, proxyCgroup, proxyCgroupOf, signalCgroup, type CgroupTree } from './cgroup.ts';
 import { createGroupStopper } from './signal.ts';
 import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../timers.ts';
 import { daemonPowers, wrapperArgv, type DaemonPowers } from './wrappers.ts';
@@ -44,9 +46,28 @@ function readLines(stream: Readable, emit: (line: string) => void): void {
   stream.on('error', () => {});
 }
 
-/** A handle on the process group led by pid; watchExit calls its argument when the leader is gone. */
-function groupHandle(pid: number, watchExit: (leaderExited: () => void) => void): ProcessHandle {
-  const stopper = createGroupStopper(pid);
+/**
+ * Stops a cgroup as a process group is stopped (TERM, grace, KILL), reaching the processes that left
+ * the group too; once the leader is gone, cgroup.kill ends whatever is left.
+ */
+function cgroupStopper(pgid: number, dir: string) {
+  const group = createGroupStopper(pgid);
+  return {
+    stop(timeoutMs: number): void {
+      group.stop(timeoutMs);
+      signalCgroup(dir, 'SIGTERM');
+      signalCgroup(dir, 'SIGCONT');
+    },
+    leaderExited(): void {
+      group.leaderExited();
+      killCgroup(dir);
+    },
+  };
+}
+
+/** A handle on the process group led by pid (and on its cgroup, in cgroup mode); watchExit calls its argument when the leader is gone. */
+function groupHandle(pid: number, watchExit: (leaderExited: () => void) => void, cgroup?: string): ProcessHandle {
+  const stopper = cgroup === undefined ? createGroupStopper(pid) : cgroupStopper(pid, cgroup);
   let exited = false;
   const exit = new Promise<void>((resolve) =>
     watchExit(() => {
@@ -68,13 +89,18 @@ function groupHandle(pid: number, watchExit: (leaderExited: () => void) => void)
 
 let powers: DaemonPowers | undefined;
 
-export function startProcess(spec: ProxySpec, events: ProcessEvents): ProcessHandle {
+/** `tree`: run the proxy in a cgroup of its own under it (cgroup mode). */
+export function startProcess(spec: ProxySpec, events: ProcessEvents, tree?: CgroupTree): ProcessHandle {
   let child: ChildProcess;
+  let cgroup: string | undefined;
   try {
     writeGeneratedFiles(spec.files, spec.privileges?.runAs);
     const env = { ...process.env, ...spec.env };
     assertExecutable(spec.command, spec.cwd, env.PATH);
-    const argv = [...wrapperArgv(spec.privileges, (powers ??= daemonPowers())), spec.command, ...spec.args];
+    const procsFile = tree && proxyCgroup(tree, spec.id, { memoryMax: spec.maxMemory, pidsMax: spec.privileges?.limits.nproc });
+    cgroup = procsFile && dirname(procsFile);
+    const join = procsFile ? joinCgroupArgv(procsFile) : [];
+    const argv = [...join, ...wrapperArgv(spec.privileges, (powers ??= daemonPowers())), spec.command, ...spec.args];
     const [command, args] = launchArgv(argv[0], argv.slice(1));
     child = spawn(command, args, {
       cwd: spec.cwd,
@@ -97,11 +123,14 @@ export function startProcess(spec: ProxySpec, events: ProcessEvents): ProcessHan
   child.once('spawn', () => events.onSpawn(pid));
   readLines(child.stdout!, (line) => events.onOutput('stdout', line));
   readLines(child.stderr!, (line) => events.onOutput('stderr', line));
-  return groupHandle(pid, (leaderExited) =>
-    child.once('exit', (code, signal) => {
-      leaderExited();
-      events.onExit(code, signal);
-    }),
+  return groupHandle(
+    pid,
+    (leaderExited) =>
+      child.once('exit', (code, signal) => {
+        leaderExited();
+        events.onExit(code, signal);
+      }),
+    cgroup,
   );
 }
 
@@ -113,8 +142,10 @@ export function adoptProcess(
   pid: number,
   events: Pick<ProcessEvents, 'onExit'>,
   pollMs: number,
+  tree?: CgroupTree,
 ): ProcessHandle {
   const startTime = processStartTime(pid);
+  const cgroup = tree && proxyCgroupOf(tree, pid);
   return groupHandle(pid, (leaderExited) => {
     const timer = setInterval(() => {
       if (isAliveNotZombie(pid) && processStartTime(pid) === startTime) return;
@@ -123,7 +154,7 @@ export function adoptProcess(
       // Only the real parent learns the exit status.
       events.onExit(null, null);
     }, pollMs);
-  });
+  }, cgroup);
 }
 
 /**
