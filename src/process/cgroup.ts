@@ -130,7 +130,10 @@ export function signalCgroup(dir: string, signal: NodeJS.Signals): void {
   }
 }
 
-/** SIGKILL to every process in the cgroup, at once (cgroup.kill, Linux 5.14+; else one by one). */
+/**
+ * SIGKILL to every process in the cgroup at once (cgroup.kill, Linux 5.14+; else one by one). The
+ * empty cgroup is kept for the proxy's next start: removing it could race with that start.
+ */
 export function killCgroup(dir: string): void {
   try {
     if (existsSync(join(dir, 'cgroup.kill'))) return writeFileSync(join(dir, 'cgroup.kill'), '1');

@@ -5,11 +5,10 @@ import type { AnyActorRef } from 'xstate';
 import type { MonitorSettings } from '../../machines/monitor/context.ts';
 import { proxiesDueForCheck } from '../../machines/monitor/status.ts';
 import type { ProxyContext } from '../../machines/proxy/context.ts';
-import type { ProxyEvent } from '../../machines/proxy/events.ts';
-import type { MemoryReading } from '../../machines/proxy/events.ts';
+import type { MemoryReading, ProxyEvent } from '../../machines/proxy/events.ts';
 import { sizeBytes } from '../config/size.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
-import type { ProcessHandle, World } from './ports.ts';
+import type { ProcessHandle, ProcessUsage, World } from './ports.ts';
 
 export interface EffectHooks {
   /** A line of a proxy's stdout/stderr. */
@@ -149,7 +148,7 @@ export function createEffects(deps: EffectDeps) {
   };
 
   /** What each proxy with a live process uses now, by proxy id. */
-  function usage(): Map<string, import('./ports.ts').ProcessUsage> {
+  function usage(): Map<string, ProcessUsage> {
     const pids = new Map([...processes].flatMap(([id, h]) => (h.exited || h.pid === undefined ? [] : [[h.pid, id] as const])));
     return new Map([...measure([...pids.keys()])].map(([pid, used]) => [pids.get(pid)!, used]));
   }
