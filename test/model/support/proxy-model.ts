@@ -98,9 +98,11 @@ export function environment(s: Snapshot): ProxyEvent[] {
 export function serializeState(s: Snapshot): string {
   const c = s.context;
   const verdict = decideRestart(c, c.policy, modelNow(s)).verdict;
-  // Memory strikes only matter while the process they measured runs (the next one starts from 0).
-  const strikes = statePath(s.value) === 'running.up' ? c.memoryStrikes : 0;
-  return JSON.stringify([s.value, c.wanted, c.retiring, c.override, c.monitored, c.supervised, c.restart?.manual ?? null, c.checkFailures, strikes, verdict]);
+  // Failed checks and memory strikes only matter while the process they measured runs (every way
+  // back into running starts a new process, and counts from 0).
+  const running = statePath(s.value).startsWith('running');
+  const [failures, strikes] = running ? [c.checkFailures, c.memoryStrikes] : [0, 0];
+  return JSON.stringify([s.value, c.wanted, c.retiring, c.override, c.monitored, c.supervised, c.restart?.manual ?? null, failures, strikes, verdict]);
 }
 
 export type Environment = (s: Snapshot) => ProxyEvent[];
