@@ -45,7 +45,7 @@ export function cgroupOf(pid: number | 'self'): string | undefined {
   } catch {
     return undefined;
   }
-  return path === undefined || mount === undefined ? undefined : join(mount, path);
+  return path === undefined || mount === undefined ? undefined : join(mount, path).replace(/(.)\/$/, '$1');
 }
 
 function writable(file: string): boolean {
