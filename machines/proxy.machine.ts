@@ -41,6 +41,7 @@ export const proxyMachine = setup({
     processStarted: assign(({ context, event }) => update.processStarted(context, event)),
     processGone: assign(({ context, event }) => update.processGone(context, event)),
     noteCrash: assign(({ context, event }) => update.noteCrash(context, event)),
+    noteMemoryCrash: assign(({ context, event }) => update.noteMemoryCrash(context, event)),
     recordCheck: assign(({ context, event }) => update.recordCheck(context, event)),
     beginAutomaticRestart: assign(({ context, event }) => update.beginAutomaticRestart(context, event)),
     beginManualRestart: assign(({ context, event }) => update.beginManualRestart(context, event)),
@@ -134,12 +135,24 @@ export const proxyMachine = setup({
             { guard: 'outdated', target: '#proxy.stopped.stopping', actions: ['beginReplacement', 'killProcess'] },
           ],
           on: {
-            CHECK_PASSED: { actions: ['recordCheck', 'reportCheck'] },
+            CHECK_PASSED: [
+              {
+                guard: 'memoryLimitReached',
+                target: '#proxy.crashed.reaping',
+                actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'killProcess'],
+              },
+              { actions: ['recordCheck', 'reportCheck'] },
+            ],
             CHECK_FAILED: [
               {
                 guard: 'failureThresholdReached',
                 target: '#proxy.crashed.reaping',
                 actions: ['noteCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'killProcess'],
+              },
+              {
+                guard: 'memoryLimitReached',
+                target: '#proxy.crashed.reaping',
+                actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'killProcess'],
               },
               { actions: ['recordCheck', 'reportCheck'] },
             ],

@@ -16,6 +16,8 @@ export interface MonitorSettings {
   stop_timeout: number;
   stable_uptime: number;
   backoff: { initial: number; factor: number; max: number };
+  /** Memory watchdog limit of proxies without their own ("256MiB" or bytes); src/ measures, the proxy machine decides. */
+  max_memory?: string | number;
 }
 
 /** A proxy as the monitor knows it: no command, no secrets, just what the decisions need. */

@@ -1,6 +1,7 @@
 // Context updates, as pure functions of (context, event). The machine wraps each in `assign`.
 import { monitoringWanted, type ProxyContext, type RestartOutcome, type RestartReason } from './context.ts';
 import type { ProxyEvent } from './events.ts';
+import { memoryAboveLimit } from './guards.ts';
 import { attemptsInWindow, decideRestart, heldDecision } from './policy.ts';
 
 type Update = (context: ProxyContext, event: ProxyEvent) => Partial<ProxyContext>;
@@ -17,6 +18,7 @@ export const processStarted: Update = (context, event) => {
     pid: spawned?.pid ?? context.adoptPid,
     startedAt: spawned ? event.at : (context.adoptStartedAt ?? event.at),
     checkFailures: 0,
+    memoryStrikes: 0,
     adoptPid: null,
     adoptStartedAt: null,
   };
@@ -34,6 +36,18 @@ export const noteCrash: Update = (context, event) => {
     consecutiveFailures: stable ? 0 : context.consecutiveFailures,
     pid: exited || reason === 'spawn_failed' ? null : context.pid,
     restart: null,
+  };
+};
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** The watchdog's crash: a process too big for its limit, stopped and restarted like any crash. */
+export const noteMemoryCrash: Update = (context, event) => {
+  const memory = memoryAboveLimit(event)!;
+  return {
+    ...noteCrash(context, event),
+    crashReason: 'memory',
+    reason: `memory ${mib(memory.bytes)} above the limit of ${mib(memory.limit!)} for ${context.memoryStrikes + 1} checks in a row`,
   };
 };
 
@@ -59,9 +73,11 @@ export const recordCheck: Update = (context, event) => {
   const failed = eventOf(event, 'CHECK_FAILED');
   const passed = eventOf(event, 'CHECK_PASSED');
   const durationMs = failed?.durationMs ?? passed?.durationMs ?? 0;
+  const memory = failed?.memory ?? passed?.memory;
   return {
-    lastCheck: { at: event.at, ok: !failed, durationMs, ...(failed ? { error: failed.error } : {}) },
+    lastCheck: { at: event.at, ok: !failed, durationMs, ...(failed ? { error: failed.error } : {}), ...(memory && { memory }) },
     checkFailures: failed ? context.checkFailures + 1 : 0,
+    memoryStrikes: memoryAboveLimit(event) ? context.memoryStrikes + 1 : 0,
     stats: { ...context.stats, checks: context.stats.checks + 1 },
   };
 };

@@ -2,8 +2,12 @@ import type { RestartDecision, RestartPolicy } from './policy.ts';
 
 export type ProxyPhase = 'unknown' | 'running' | 'stopped' | 'crashed' | 'restarting';
 
-/** Why a restart happened: a crash of some kind, or the operator (by hand, or by changing what is executed). */
-export type RestartReason = 'exited' | 'spawn_failed' | 'health_check_failed' | 'operator' | 'config_changed';
+/**
+ * Why a restart happened: a crash of some kind (memory: above its memory limit for
+ * failure_threshold checks in a row, the watchdog), or the operator (by hand, or by changing what
+ * is executed).
+ */
+export type RestartReason = 'exited' | 'spawn_failed' | 'health_check_failed' | 'memory' | 'operator' | 'config_changed';
 
 /** One restart through the `restarting` state, as it lands in the history. */
 export interface RestartOutcome {
@@ -20,6 +24,7 @@ export interface CheckResult {
   ok: boolean;
   durationMs: number;
   error?: string;
+  memory?: import('./events.ts').MemoryReading;
 }
 
 export interface ProxyStats {
@@ -66,6 +71,8 @@ export interface ProxyContext extends ProxyMemory {
   pid: number | null;
   startedAt: number | null;
   checkFailures: number;
+  /** Consecutive checks that found the proxy above its memory limit. */
+  memoryStrikes: number;
   lastCheck: CheckResult | null;
   /** The restart in flight: why it happens and when it started. */
   restart: { reason: RestartReason; manual: boolean; startedAt: number } | null;
@@ -103,6 +110,7 @@ export function initialContext(input: ProxyInput): ProxyContext {
     pid: null,
     startedAt: null,
     checkFailures: 0,
+    memoryStrikes: 0,
     lastCheck: null,
     restart: null,
     crashReason: 'exited',

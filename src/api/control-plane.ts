@@ -7,6 +7,7 @@ import type { Logger } from '../logging/logger.ts';
 import { registerGauges } from '../metrics/gauges.ts';
 import type { Recent } from '../inspector/recent.ts';
 import { createLiveness } from '../metrics/liveness.ts';
+import { registerUsageGauges } from '../metrics/usage.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { isLoopback, type Caller } from './auth.ts';
@@ -31,6 +32,7 @@ export function startControlPlane(options: ControlPlaneOptions) {
   const token = () => config().api.token ?? envToken;
   const liveness = createLiveness(supervisor, clock);
   registerGauges(options.metrics.registry, { supervisor, liveness, clock });
+  registerUsageGauges(options.metrics.registry, supervisor);
   const server = createApiServer({
     supervisor,
     store: options.store,

@@ -8,7 +8,7 @@ export { API_BASE } from './base.ts';
 
 const time = z.iso.datetime();
 const phase = z.enum(['unknown', 'running', 'stopped', 'crashed', 'restarting']);
-const reason = z.enum(['exited', 'spawn_failed', 'health_check_failed', 'operator', 'config_changed']);
+const reason = z.enum(['exited', 'spawn_failed', 'health_check_failed', 'memory', 'operator', 'config_changed']);
 
 // ---- requests --------------------------------------------------------------------------------------
 
@@ -95,6 +95,28 @@ export const restartRecord = z.object({
   error: z.string().nullable(),
 });
 
+const limitValue = z.union([z.number(), z.literal('unlimited')]).nullable();
+
+/** The memory of all the proxy's processes at its last check, against the watchdog's limit. */
+const memoryReply = z.object({
+  checked_at: time,
+  bytes: z.number(),
+  /** The limit in force (the proxy's max_memory, else proxy.monitor.max_memory); null: none. */
+  limit_bytes: z.number().nullable(),
+  /** Checks in a row above the limit so far; failure_threshold of them restart the proxy. */
+  checks_above_limit: z.int(),
+});
+
+/** Who the proxy runs as and with what; null fields are the daemon's own (inherited). */
+const privilegesReply = z.object({
+  user: z.string().nullable(),
+  uid: z.int().nullable(),
+  group: z.string().nullable(),
+  gid: z.int().nullable(),
+  capabilities: z.array(z.string()),
+  limits: z.object({ nofile: limitValue, nproc: limitValue, core: limitValue, memlock: limitValue }),
+});
+
 export const proxyReply = z.object({
   id: z.string(),
   /** The daemon's time when this was taken: relative figures (uptime, "in 42s") are relative to it. */
@@ -119,6 +141,9 @@ export const proxyReply = z.object({
   cooldown_ends_at: time.nullable(),
   next_attempt_at: time.nullable(),
   stats: z.object({ checks: z.int(), restarts: z.int(), successes: z.int(), failures: z.int() }),
+  memory: memoryReply.nullable(),
+  /** From the configuration (GET /proxies and /proxies/ID). */
+  privileges: privilegesReply.optional(),
 });
 
 export const proxiesReply = z.object({ as_of: time, proxies: z.array(proxyReply) });
@@ -156,6 +181,8 @@ export const whyReply = z.object({
     backoff_ms: z.number(),
     next_attempt_in_ms: z.number().nullable(),
   }),
+  /** The memory watchdog's figures at the last check (null before the first measured check). */
+  memory: memoryReply.nullable(),
   message: z.string(),
 });
 

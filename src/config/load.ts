@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { ProxySpec } from '../proxy-spec.ts';
 import { ConfigError, formatIssues, type ConfigIssue } from './errors.ts';
+import type { Host } from './privileges.ts';
 import { resolveProxies } from './resolve.ts';
 import { configSchema, type Config } from './schema.ts';
 
@@ -42,7 +43,8 @@ export function loadConfig(file: string, overrides: ConfigOverrides = {}): Loade
 }
 
 /** `file` only names the source in messages and in the result. */
-export function parseConfigText(text: string, file: string, overrides: ConfigOverrides = {}): LoadedConfig {
+/** `host`: who the daemon is (per-proxy users and capabilities are checked against it). */
+export function parseConfigText(text: string, file: string, overrides: ConfigOverrides = {}, host?: Host): LoadedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length) {
@@ -61,7 +63,9 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   const data = isMapping ? { ...raw, ...overrides } : raw;
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
-  return { file: resolve(file), config: parsed.data, proxies: resolveProxies(parsed.data) };
+  const { proxies, issues } = resolveProxies(parsed.data, host);
+  if (issues.length) throw new ConfigError(file, issues);
+  return { file: resolve(file), config: parsed.data, proxies };
 }
 
 /**

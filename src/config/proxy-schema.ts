@@ -4,6 +4,7 @@
 // ("proxy.proxies[0].server_port") instead of "no union member matched".
 import { z } from 'zod';
 import { hostPortSchema, portSchema } from './address.ts';
+import { sizeSchema } from './size.ts';
 
 export const PROXY_TYPES = ['shadowsocks', 'trojan', 'v2ray', 'snell', 'exec'] as const;
 
@@ -46,12 +47,47 @@ export const healthSchema = z.looseObject({}).transform((input, ctx): HealthConf
 
 // ---- entries ------------------------------------------------------------------------------------
 
+// ---- privileges and limits (src/config/privileges.ts resolves them) ------------------------------
+
+/** A user or group: a name, or a numeric id (65534 = nobody on Debian; -1 and 4294967295 mean "unchanged" to the kernel). */
+const ACCOUNT = 'expected a user or group name, or a numeric id from 0 to 4294967294';
+const account = z.union([z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/, { error: ACCOUNT }), z.int().min(0).max(4_294_967_294)], {
+  error: ACCOUNT,
+});
+
+/** Ambient capabilities a proxy may be given; nothing else is ever passed on. */
+export const CAPABILITIES = ['net_bind_service'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+const unlimitedCount = (max: number) =>
+  z.union([z.int().min(1).max(max), z.literal('unlimited')], { error: `expected a whole number from 1 to ${max}, or "unlimited"` });
+
+/** Resource limits (soft = hard) set before exec, as systemd's LimitNOFILE= and friends. */
+export const limitsSchema = z.strictObject({
+  /** Open files; the kernel refuses more than fs.nr_open (1048576 by default). */
+  nofile: z.int().min(1).max(1_048_576).optional(),
+  /** Processes (threads count) of the proxy's user, all its processes together; the kernel's pid_max is at most 4194304. */
+  nproc: unlimitedCount(4_194_304).optional(),
+  /** Largest core dump; 0 for none. */
+  core: sizeSchema(0, 2 ** 40, { unlimited: true }).optional(),
+  /** Memory the proxy may lock (mlock). */
+  memlock: sizeSchema(0, 2 ** 40, { unlimited: true }).optional(),
+});
+
+/** The memory watchdog's limit: 1 MiB to 1 TiB. */
+export const maxMemorySchema = sizeSchema(2 ** 20, 2 ** 40);
+
 const common = {
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
     error: 'expected 1-64 letters, digits, "_", "." or "-", starting with a letter or digit',
   }),
   monitor: z.boolean().default(true),
   health: healthSchema.optional(),
+  user: account.optional(),
+  group: account.optional(),
+  capabilities: z.array(z.enum(CAPABILITIES)).default([]),
+  limits: limitsSchema.optional(),
+  max_memory: maxMemorySchema.optional(),
 };
 const COMMON_KEYS = new Set(['id', 'type', ...Object.keys(common)]);
 

@@ -2,9 +2,12 @@
 import { resolve } from 'node:path';
 import type { HealthSpec, ProxySpec } from '../proxy-spec.ts';
 import { parseHostPort } from './host-port.ts';
+import type { ConfigIssue } from './errors.ts';
 import { buildTyped } from './generate.ts';
+import { realHost, resolvePrivileges, type Host } from './privileges.ts';
 import type { HealthConfig, ProxyEntry, RawEntry } from './proxy-schema.ts';
 import type { Config } from './schema.ts';
+import { sizeBytes } from './size.ts';
 
 function toHealthSpec(h: HealthConfig): HealthSpec {
   if ('tcp' in h) {
@@ -36,8 +39,17 @@ function healthSecrets(h: HealthConfig | undefined): string[] {
   return password ? [decodeURIComponent(password)] : [];
 }
 
-export function resolveProxy(e: ProxyEntry, stateDir: string): ProxySpec {
-  const base = { id: e.id, type: e.type, monitor: e.monitor };
+export function resolveProxy(e: ProxyEntry, stateDir: string, host: Host): { spec: ProxySpec; issues: ConfigIssue[] } {
+  const { privileges, issues } = resolvePrivileges(e, host, !('command' in e));
+  // Left out when it changes nothing, so that the spec (and its fingerprint) of such a proxy is as before.
+  const plain = !privileges.runAs && privileges.capabilities.length === 0 && Object.keys(privileges.limits).length === 0;
+  const base = {
+    id: e.id,
+    type: e.type,
+    monitor: e.monitor,
+    ...(!plain && { privileges }),
+    ...(e.max_memory !== undefined && { maxMemory: sizeBytes(e.max_memory) }),
+  };
   let spec: ProxySpec;
   if ('command' in e) {
     spec = {
@@ -63,11 +75,17 @@ export function resolveProxy(e: ProxyEntry, stateDir: string): ProxySpec {
     };
   }
   spec.secrets = [...new Set([...spec.secrets, ...healthSecrets(e.health)])].filter((s) => s !== '');
-  return spec;
+  return { spec, issues };
 }
 
-/** state_dir is taken relative to the daemon's working directory. */
-export function resolveProxies(config: Config): ProxySpec[] {
+/** state_dir is taken relative to the daemon's working directory. Issues name the entry's keys in full. */
+export function resolveProxies(config: Config, host: Host = realHost()): { proxies: ProxySpec[]; issues: ConfigIssue[] } {
   const stateDir = resolve(config.state_dir);
-  return config.proxy.proxies.map((e) => resolveProxy(e, stateDir));
+  const issues: ConfigIssue[] = [];
+  const proxies = config.proxy.proxies.map((e, i) => {
+    const resolved = resolveProxy(e, stateDir, host);
+    issues.push(...resolved.issues.map((issue) => ({ ...issue, path: `proxy.proxies[${i}].${issue.path}` })));
+    return resolved.spec;
+  });
+  return { proxies, issues };
 }

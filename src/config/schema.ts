@@ -2,7 +2,7 @@
 // ignored setting. Defaults of proxy.monitor are the seed's (enable false, 30/60/10/5).
 import { z } from 'zod';
 import { hostnameSchema, listenSchema } from './address.ts';
-import { proxyEntrySchema } from './proxy-schema.ts';
+import { maxMemorySchema, proxyEntrySchema } from './proxy-schema.ts';
 import { DAY, HOUR, ranged, seconds, whole } from './ranges.ts';
 
 export type { ProxyEntry, RawEntry, TypedEntry, HealthConfig } from './proxy-schema.ts';
@@ -29,6 +29,8 @@ const monitorShape = {
   stop_timeout: seconds(0.1, HOUR),
   /** Seconds of uptime after which the failure backoff starts over. */
   stable_uptime: seconds(1, DAY),
+  /** Memory watchdog limit of every proxy without a max_memory of its own (none by default). */
+  max_memory: maxMemorySchema,
 };
 
 const backoffOrder = (b: { initial?: number; max?: number }, ctx: z.RefinementCtx) => {
@@ -49,6 +51,7 @@ export const monitorSettingsSchema = z.strictObject({
   min_uptime: monitorShape.min_uptime.default(1),
   stop_timeout: monitorShape.stop_timeout.default(10),
   stable_uptime: monitorShape.stable_uptime.default(60),
+  max_memory: monitorShape.max_memory.optional(),
   // prefault, not default: zod 4's default() returns its value unparsed, so inner defaults would be lost.
   backoff: z
     .strictObject({

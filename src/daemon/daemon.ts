@@ -11,6 +11,7 @@ import { createOutputLogger } from '../logging/output.ts';
 import { createRedactor } from '../logging/redact.ts';
 import { logCheckRound, logReport } from '../logging/reports.ts';
 import { createMetrics } from '../metrics/metrics.ts';
+import { setUpContainment } from '../process/cgroup.ts';
 import { openDurableState } from '../store/durable.ts';
 import type { Store } from '../store/types.ts';
 import { createSupervisor, type Supervisor } from '../supervisor/supervisor.ts';
@@ -47,8 +48,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let loaded = loadConfig(options.configFile, overrides);
   const logger = options.logger ?? configuredLogger(loaded.config.log, loaded.file);
   let redact = createRedactor(loaded.proxies.flatMap((p) => p.secrets));
+  // Decided once per run: moving the daemon between cgroups is not something to redo on reload.
+  const containment = setUpContainment();
+  if (containment.mode === 'cgroup') {
+    logger.info({ containment: 'cgroup', cgroup: containment.tree.root, controllers: containment.tree.controllers }, 'proxies run in cgroups of their own');
+  } else {
+    logger.info({ containment: 'process-group', reason: containment.why }, 'proxies run in process groups (no delegated cgroup)');
+  }
   // The spawn helper is started here, before any proxy: the daemon's one fork of itself.
-  const world = createRealWorld(loaded.config.proxy.monitor.check_concurrency, logger, await chooseSpawner(logger));
+  const world = createRealWorld(
+    loaded.config.proxy.monitor.check_concurrency,
+    logger,
+    await chooseSpawner(logger),
+    containment.mode === 'cgroup' ? containment.tree : undefined,
+  );
   const recent = createRecent(world.clock.now);
   const logOutput = createOutputLogger(logger, () => redact, () => loaded.config.log.output_rate, recent.onOutput);
   const metrics = createMetrics();

@@ -1,6 +1,7 @@
 // Starts proxies as children, each leading its own process group, and reports what happens to them
 // as events: an exit is reported the moment the kernel reports it, not on the next health check.
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { ProcessEvents, ProcessHandle } from '../supervisor/ports.ts';
@@ -8,9 +9,11 @@ import { writeGeneratedFiles } from './files.ts';
 import { assertExecutable, launchArgv } from './launch.ts';
 import { lineSplitter } from './lines.ts';
 import { watchUntilGone } from './proc.ts';
+import { joinCgroupArgv, killCgroup, proxyCgroup, proxyCgroupOf, signalCgroup, type CgroupTree } from './cgroup.ts';
 import { createGroupStopper } from './signal.ts';
 import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../timers.ts';
 import { childProcessSpawner, type Spawner } from './spawner.ts';
+import { daemonPowers, wrapperArgv, type DaemonPowers } from './wrappers.ts';
 
 export { isAliveNotZombie, processStartTime } from './proc.ts';
 
@@ -29,11 +32,30 @@ function spawnErrorMessage(spec: ProxySpec, error: unknown): string {
 }
 
 /**
- * A handle on the process group a leader leads once started(pid) is called (a spawn helper tells
- * the pid a moment after the request; a stop asked for meanwhile waits for it). gone() when the
- * leader has exited or was never started.
+ * Stops a cgroup as a process group is stopped (TERM, grace, KILL), reaching the processes that left
+ * the group too; once the leader is gone, cgroup.kill ends whatever is left.
  */
-function groupHandle() {
+function cgroupStopper(pgid: number, dir: string) {
+  const group = createGroupStopper(pgid);
+  return {
+    stop(timeoutMs: number): void {
+      group.stop(timeoutMs);
+      signalCgroup(dir, 'SIGTERM');
+      signalCgroup(dir, 'SIGCONT');
+    },
+    leaderExited(): void {
+      group.leaderExited();
+      killCgroup(dir);
+    },
+  };
+}
+
+/**
+ * A handle on the process group a leader leads (and on its cgroup, in cgroup mode) once
+ * started(pid) is called (a spawn helper tells the pid a moment after the request; a stop asked for
+ * meanwhile waits for it). gone() when the leader has exited or was never started.
+ */
+function groupHandle(cgroup: () => string | undefined = () => undefined) {
   let pid: number | undefined;
   let stopper: ReturnType<typeof createGroupStopper> | undefined;
   let stopBefore: number | undefined;
@@ -56,7 +78,8 @@ function groupHandle() {
     handle,
     started(leader: number): void {
       pid = leader;
-      stopper = createGroupStopper(leader);
+      const dir = cgroup();
+      stopper = dir === undefined ? createGroupStopper(leader) : cgroupStopper(leader, dir);
       if (stopBefore !== undefined) stopper.stop(stopBefore);
     },
     gone(): void {
@@ -80,8 +103,12 @@ function lineReader(emit: (line: string) => void) {
   };
 }
 
-export function startProcess(spec: ProxySpec, events: ProcessEvents, spawner: Spawner = childProcessSpawner): ProcessHandle {
-  const group = groupHandle();
+let powers: DaemonPowers | undefined;
+
+/** `tree`: run the proxy in a cgroup of its own under it (cgroup mode). */
+export function startProcess(spec: ProxySpec, events: ProcessEvents, spawner: Spawner = childProcessSpawner, tree?: CgroupTree): ProcessHandle {
+  let procsFile: string | undefined;
+  const group = groupHandle(() => procsFile && dirname(procsFile));
   const fail = (error: unknown) => {
     group.gone();
     events.onSpawnError(spawnErrorMessage(spec, error));
@@ -91,10 +118,14 @@ export function startProcess(spec: ProxySpec, events: ProcessEvents, spawner: Sp
     stderr: lineReader((line) => events.onOutput('stderr', line)),
   };
   try {
-    writeGeneratedFiles(spec.files);
+    writeGeneratedFiles(spec.files, spec.privileges?.runAs);
     const env = { ...process.env, ...spec.env };
     assertExecutable(spec.command, spec.cwd, env.PATH);
-    const [command, args] = launchArgv(spec.command, spec.args);
+    procsFile = tree && proxyCgroup(tree, spec.id, { memoryMax: spec.maxMemory, pidsMax: spec.privileges?.limits.nproc });
+    // Joining the cgroup, then dropping privileges and setting limits, happen in front of the command.
+    const join = procsFile ? joinCgroupArgv(procsFile) : [];
+    const argv = [...join, ...wrapperArgv(spec.privileges, (powers ??= daemonPowers())), spec.command, ...spec.args];
+    const [command, args] = launchArgv(argv[0], argv.slice(1));
     spawner.spawn(
       { command, args, cwd: spec.cwd, env },
       {
@@ -122,8 +153,10 @@ export function adoptProcess(
   pid: number,
   events: Pick<ProcessEvents, 'onExit'>,
   pollMs: number,
+  tree?: CgroupTree,
 ): ProcessHandle {
-  const group = groupHandle();
+  const cgroup = tree && proxyCgroupOf(tree, pid);
+  const group = groupHandle(() => cgroup);
   group.started(pid);
   watchUntilGone(pid, pollMs, () => {
     group.gone();

@@ -3,7 +3,11 @@
 // already existed with group or other bits is tightened here.
 import { chmodSync, statSync } from 'node:fs';
 
-/** Sets a directory open to group or others to 0700; returns its old mode when it changed it. */
+/**
+ * Sets a directory that group or others may list or write to 0700; returns its old mode when it
+ * changed it. Traverse-only bits (0711) are kept: a proxy run as its own user passes through them to
+ * its generated config (src/process/files.ts), and can neither list the directory nor read the rest.
+ */
 export function tightenDir(dir: string): number | undefined {
   let mode: number;
   try {
@@ -11,7 +15,7 @@ export function tightenDir(dir: string): number | undefined {
   } catch {
     return undefined; // not there (yet)
   }
-  if ((mode & 0o077) === 0) return undefined;
+  if ((mode & 0o066) === 0) return undefined;
   chmodSync(dir, 0o700);
   return mode;
 }

@@ -5,9 +5,10 @@ import type { AnyActorRef } from 'xstate';
 import type { MonitorContext, MonitorSettings } from '../../machines/monitor/context.ts';
 import { proxiesDueForCheck } from '../../machines/monitor/status.ts';
 import type { ProxyContext } from '../../machines/proxy/context.ts';
-import type { ProxyEvent } from '../../machines/proxy/events.ts';
+import type { MemoryReading, ProxyEvent } from '../../machines/proxy/events.ts';
+import { sizeBytes } from '../config/size.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
-import type { ProcessHandle, World } from './ports.ts';
+import type { ProcessHandle, ProcessUsage, World } from './ports.ts';
 
 export interface EffectHooks {
   /** A line of a proxy's stdout/stderr. */
@@ -26,6 +27,11 @@ export interface EffectDeps extends World {
 
 type ProxyArgs = { context: ProxyContext; self: AnyActorRef };
 
+/** The memory watchdog's limit for a proxy: its own max_memory, else proxy.monitor.max_memory, else none. */
+export function memoryLimitOf(spec: ProxySpec, settings: MonitorSettings): number | null {
+  return spec.maxMemory ?? (settings.max_memory === undefined ? undefined : sizeBytes(settings.max_memory)) ?? null;
+}
+
 export function createEffects(deps: EffectDeps) {
   const { clock, driver, prober, specs, hooks } = deps;
   const processes = new Map<string, ProcessHandle>();
@@ -41,6 +47,9 @@ export function createEffects(deps: EffectDeps) {
     return spec;
   };
   const timeoutMs = () => deps.settings().health_timeout * 1000;
+
+  const memoryLimit = (id: string) => memoryLimitOf(specOf(id), deps.settings());
+  const measure = (pids: number[]) => (pids.length && driver.measure ? driver.measure(pids) : new Map<number, never>());
 
   /** Events from a process that is no longer the proxy's current one are stale: drop them. */
   function current(id: string, handle: () => ProcessHandle | undefined) {
@@ -124,21 +133,31 @@ export function createEffects(deps: EffectDeps) {
     checkProxies: ({ self }: { self: AnyActorRef }) => {
       const due = proxiesDueForCheck(self.getSnapshot());
       const started = clock.now();
-      const rounds = due.map((view) =>
-        prober
+      // One measurement for the round, taken as it starts; the machine compares it with the limit.
+      const usage = measure(due.flatMap((view) => view.context.pid ?? []));
+      const rounds = due.map((view) => {
+        const used = view.context.pid === null ? undefined : usage.get(view.context.pid);
+        const memory: MemoryReading | undefined = used && { bytes: used.memoryBytes, limit: memoryLimit(view.id) };
+        return prober
           .limit(() => prober.probe(specOf(view.id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs() }))
           .then((result) => {
             const at = clock.now();
             view.ref.send(
               result.ok
-                ? { type: 'CHECK_PASSED', at, durationMs: result.durationMs }
-                : { type: 'CHECK_FAILED', at, durationMs: result.durationMs, error: result.error },
+                ? { type: 'CHECK_PASSED', at, durationMs: result.durationMs, ...(memory && { memory }) }
+                : { type: 'CHECK_FAILED', at, durationMs: result.durationMs, error: result.error, ...(memory && { memory }) },
             );
-          }),
-      );
+          });
+      });
       void Promise.all(rounds).then(() => hooks.onCheckRound(clock.now() - started, due.length));
     },
   };
+
+  /** What each proxy with a live process uses now, by proxy id. */
+  function usage(): Map<string, ProcessUsage> {
+    const pids = new Map([...processes].flatMap(([id, h]) => (h.exited || h.pid === undefined ? [] : [[h.pid, id] as const])));
+    return new Map([...measure([...pids.keys()])].map(([pid, used]) => [pids.get(pid)!, used]));
+  }
 
   /** Processes the supervisor currently holds, for shutdown. */
   const handles = () => [...processes.values()].filter((h) => !h.exited);
@@ -152,5 +171,5 @@ export function createEffects(deps: EffectDeps) {
     readiness.clear();
   }
 
-  return { proxy, monitor, handles, dispose };
+  return { proxy, monitor, handles, usage, dispose };
 }

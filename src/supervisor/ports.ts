@@ -20,12 +20,20 @@ export interface ProcessHandle {
   readonly exited: boolean;
 }
 
+/** What a proxy uses now: all its processes together. */
+export interface ProcessUsage {
+  memoryBytes: number;
+  cpuSeconds: number;
+}
+
 export interface Driver {
   start(spec: ProxySpec, events: ProcessEvents): ProcessHandle;
   /** Watch a live process from an earlier run of the daemon (not our child). */
   adopt(pid: number, events: Pick<ProcessEvents, 'onExit'>): ProcessHandle;
   /** Stop these processes and resolve once all of them are gone. */
   stopAll(handles: ProcessHandle[], timeoutMs: number): Promise<void>;
+  /** Usage of the proxies led by these pids (those still there); absent: nothing is measured. */
+  measure?(pids: number[]): Map<number, ProcessUsage>;
 }
 
 import type { ProbeResult, ProbeTarget } from '../health/result.ts';

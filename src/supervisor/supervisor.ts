@@ -8,7 +8,7 @@ import type { ProxyMemory } from '../../machines/proxy/context.ts';
 import type { ProxyEmitted, ProxyEvent } from '../../machines/proxy/events.ts';
 import { proxyMachine } from '../../machines/proxy.machine.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
-import { createEffects, type EffectHooks } from './effects.ts';
+import { createEffects, memoryLimitOf, type EffectHooks } from './effects.ts';
 import { executedFingerprint } from './executed.ts';
 import type { World } from './ports.ts';
 
@@ -33,6 +33,9 @@ export interface SupervisorOptions {
 export type ProxyCommand = Extract<ProxyEvent['type'], 'START' | 'STOP' | 'RESTART' | 'ENABLE' | 'DISABLE'>;
 
 const noop = () => {};
+
+/** A spec minus what is read at each check (the memory limit): a change to the rest restarts the proxy. */
+const executed = ({ maxMemory: _, ...spec }: ProxySpec) => JSON.stringify(spec);
 
 export function createSupervisor(options: SupervisorOptions) {
   const { world } = options;
@@ -118,6 +121,15 @@ export function createSupervisor(options: SupervisorOptions) {
     settings: () => settings,
     /** The proxy's configured type (shadowsocks, exec, ...): the spec itself holds secrets. */
     typeOf: (id: string) => specs.get(id)?.type,
+    /** What each running proxy uses now (memory, CPU), by id; empty when the driver cannot measure. */
+    usage: () => effects.usage(),
+    /** The memory watchdog's limit for a proxy in bytes; null: none. */
+    memoryLimit(id: string): number | null {
+      const spec = specs.get(id);
+      return spec ? memoryLimitOf(spec, settings) : null;
+    },
+    /** What a proxy is started from (its command, account, limits), as configured. */
+    spec: (id: string): ProxySpec | undefined => specs.get(id),
     /** Send an operator command to one proxy; false when there is no such proxy. */
     command(id: string, type: ProxyCommand): boolean {
       const target = view(id);

@@ -8,7 +8,7 @@ import type { ProxyContext, ProxyMemory } from '../../../machines/proxy/context.
 import type { ProxyEmitted, ProxyEvent } from '../../../machines/proxy/events.ts';
 import { createSupervisor } from '../../../src/supervisor/supervisor.ts';
 import { fakeSpec } from '../../support/fake-world.ts';
-import { isRetired, modelSettings, PROXY_ID, statePath } from './proxy-model.ts';
+import { isRetired, MEMORY, modelSettings, PROXY_ID, statePath } from './proxy-model.ts';
 import type { Expected } from './proxy-replay.ts';
 import { createScriptedWorld, flush } from './scripted-world.ts';
 import { seedLogger } from './seed-log.ts';
@@ -25,6 +25,7 @@ export function observe(value: unknown, c: ProxyContext) {
     monitored: c.monitored,
     supervised: c.supervised,
     checkFailures: c.checkFailures,
+    memoryStrikes: c.memoryStrikes,
     stats: c.stats,
     consecutiveFailures: c.consecutiveFailures,
     attempts: c.attempts.length,
@@ -121,6 +122,8 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
       case 'CHECK_PASSED': case 'CHECK_FAILED': {
         if (event.type === 'CHECK_FAILED') world.unhealthy.add(PROXY_ID);
         else world.unhealthy.delete(PROXY_ID);
+        if (event.memory === MEMORY.above) world.bloated.add(PROXY_ID);
+        else world.bloated.delete(PROXY_ID);
         await world.runUntil(world.timers()[0]); // the next tick probes the proxy
         break;
       }
