@@ -50,11 +50,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let redact = createRedactor(loaded.proxies.flatMap((p) => p.secrets));
   // Decided once per run: moving the daemon between cgroups is not something to redo on reload.
   const containment = setUpContainment();
-  if (containment.mode === 'cgroup') {
-    logger.info({ containment: 'cgroup', cgroup: containment.tree.root, controllers: containment.tree.controllers }, 'proxies run in cgroups of their own');
-  } else {
-    logger.info({ containment: 'process-group', reason: containment.why }, 'proxies run in process groups (no delegated cgroup)');
-  }
   // The spawn helper is started here, before any proxy: the daemon's one fork of itself.
   const world = createRealWorld(
     loaded.config.proxy.monitor.check_concurrency,
@@ -77,6 +72,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onWriteFailure: metrics.onStateWriteFailure,
     onLost: (reason) => resolveLost(reason),
   });
+  // Said once the state directory is ours: a second daemon on it exits with its one line, nothing else.
+  if (containment.mode === 'cgroup') {
+    logger.info({ containment: 'cgroup', cgroup: containment.tree.root, controllers: containment.tree.controllers }, 'proxies run in cgroups of their own');
+  } else {
+    logger.info({ containment: 'process-group', reason: containment.why }, 'proxies run in process groups (no delegated cgroup)');
+  }
 
   // Loaded only when asked for: @statelyai/inspect and ws cost ~8 MiB of RSS (bench/README.md).
   const inspector =

@@ -95,7 +95,14 @@ describe.skipIf(!root)('state_dir on a 1 MiB tmpfs that fills up', () => {
     rmSync(fill);
     await waitUntil(async () => (await health()).degraded.length === 0, 20_000, 100);
     const history = (await getJson(`${url}${API}/history`)).json;
-    expect(history.records).toEqual([expect.objectContaining({ proxy_id: 'a', reason: 'exited', success: true })]);
+    // Both restarts are in the history: the crash's and the operator's (a manual restart is a restart).
+    expect(history.records).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ proxy_id: 'a', reason: 'exited', success: true, manual: false }),
+        expect.objectContaining({ proxy_id: 'b', reason: 'operator', success: true, manual: true }),
+      ]),
+    );
+    expect(history.records).toHaveLength(2);
     // The operator's restart was audited while the disk was full: the audit row landed too.
     const db = new Database(join(stateDir, 'state.db'), { readonly: true });
     try {

@@ -96,7 +96,7 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
     const { dir, configFile } = writeConfig({
       log: { level: 'debug' }, // check results too
       proxy: {
-        monitor: { enable: true, check_interval: 1, failure_threshold: 2, health_timeout: 1, restart_cooldown: 0, max_restarts: 50 },
+        monitor: { enable: true, check_interval: 1, failure_threshold: 2, health_timeout: 1, restart_cooldown: 0, max_restarts: 50, min_uptime: 0 },
         proxies: [
           { id: 'ss-1', type: 'shadowsocks', server_port: ssPort, password: SECRET, method: 'aes-256-gcm' },
           // Prints its password and dies, again and again.
