@@ -16,7 +16,7 @@ import { isolatedDetection, stormDetection } from './scenarios/crash.ts';
 import { bareLoop } from './scenarios/floor.ts';
 import { idleCost } from './scenarios/idle.ts';
 import { profiledStorms } from './scenarios/profile.ts';
-import { spread, storm, summarize, type Storm } from './scenarios/storm.ts';
+import { type spread, storm, summarize, type Storm } from './scenarios/storm.ts';
 import { checkTick } from './scenarios/tick.ts';
 import { startOurs, type Ours } from './systems/ours.ts';
 import { startPm2 } from './systems/pm2.ts';

@@ -5,7 +5,7 @@ import { closeLogger } from '../logging/logger.ts';
 import { StateDirError } from '../store/lock.ts';
 
 export async function run(configFile: string, stateDir?: string, inspectUrl?: string): Promise<number> {
-  let daemon;
+  let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
     daemon = await startDaemon({ configFile, stateDir, inspectUrl });
   } catch (error) {

@@ -65,7 +65,7 @@ function check(dir: string, io: StateIo): number {
 }
 
 function reset(dir: string, io: StateIo): number {
-  let lock;
+  let lock: ReturnType<typeof lockStateDir>;
   try {
     lock = lockStateDir(dir);
   } catch (error) {

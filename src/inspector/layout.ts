@@ -20,7 +20,7 @@ function nodeOf(state: ChartState): ElkNode {
   };
 }
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Words into lines of at most LABEL_CHARS (a longer word keeps its own line). */
 function wrap(text: string): string[] {
@@ -85,16 +85,16 @@ export async function chartSvg(chart: Chart): Promise<string> {
     const path = pathOf(chart, state.id);
     const compound = state.children.length > 0;
     out.push(
-      `<g class="state${compound ? ' compound' : ''}" data-state="${escape(path)}">`,
+      `<g class="state${compound ? ' compound' : ''}" data-state="${escapeXml(path)}">`,
       `<rect x="${node.x}" y="${node.y}" width="${node.width}" height="${node.height}" rx="8"/>`,
       compound
-        ? `<text x="${node.x! + 10}" y="${node.y! + LINE_H}">${escape(state.key)}</text>`
-        : `<text x="${node.x! + node.width! / 2}" y="${node.y! + node.height! / 2 + 5}" text-anchor="middle">${escape(state.key)}</text>`,
+        ? `<text x="${node.x! + 10}" y="${node.y! + LINE_H}">${escapeXml(state.key)}</text>`
+        : `<text x="${node.x! + node.width! / 2}" y="${node.y! + node.height! / 2 + 5}" text-anchor="middle">${escapeXml(state.key)}</text>`,
       '</g>',
     );
-    state.children.forEach((child, i) => drawState(node.children![i], child));
+    for (const [i, child] of state.children.entries()) drawState(node.children![i], child);
   };
-  chart.root.children.forEach((child, i) => drawState(laid.children![i], child));
+  for (const [i, child] of chart.root.children.entries()) drawState(laid.children![i], child);
 
   for (const edge of laid.edges ?? []) {
     for (const section of edge.sections ?? []) {
@@ -102,13 +102,13 @@ export async function chartSvg(chart: Chart): Promise<string> {
       out.push(`<polyline class="edge" points="${points.map((p) => `${p.x},${p.y}`).join(' ')}"/>`, arrowHead(points.at(-2)!, points.at(-1)!));
     }
     for (const label of edge.labels ?? []) {
-      const lines = (label.text ?? '').split('\n').map((line, i) => `<tspan x="${label.x}" y="${label.y! + (i + 1) * LINE_H - 4}">${escape(line)}</tspan>`);
+      const lines = (label.text ?? '').split('\n').map((line, i) => `<tspan x="${label.x}" y="${label.y! + (i + 1) * LINE_H - 4}">${escapeXml(line)}</tspan>`);
       out.push(`<text class="edge-label">${lines.join('')}</text>`);
     }
   }
 
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${laid.width} ${laid.height}" data-machine="${escape(chart.root.key)}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${laid.width} ${laid.height}" data-machine="${escapeXml(chart.root.key)}">`,
     ...out,
     '</svg>',
   ].join('\n');

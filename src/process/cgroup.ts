@@ -136,7 +136,10 @@ export function signalCgroup(dir: string, signal: NodeJS.Signals): void {
  */
 export function killCgroup(dir: string): void {
   try {
-    if (existsSync(join(dir, 'cgroup.kill'))) return writeFileSync(join(dir, 'cgroup.kill'), '1');
+    if (existsSync(join(dir, 'cgroup.kill'))) {
+      writeFileSync(join(dir, 'cgroup.kill'), '1');
+      return;
+    }
   } catch {
     // fall through
   }

@@ -124,7 +124,8 @@ export function startProcess(spec: ProxySpec, events: ProcessEvents, spawner: Sp
     procsFile = tree && proxyCgroup(tree, spec.id, { memoryMax: spec.maxMemory, pidsMax: spec.privileges?.limits.nproc });
     // Joining the cgroup, then dropping privileges and setting limits, happen in front of the command.
     const join = procsFile ? joinCgroupArgv(procsFile) : [];
-    const argv = [...join, ...wrapperArgv(spec.privileges, (powers ??= daemonPowers())), spec.command, ...spec.args];
+    powers ??= daemonPowers();
+    const argv = [...join, ...wrapperArgv(spec.privileges, powers), spec.command, ...spec.args];
     const [command, args] = launchArgv(argv[0], argv.slice(1));
     spawner.spawn(
       { command, args, cwd: spec.cwd, env },

@@ -68,7 +68,9 @@ export function createRecorder(store: Store, contextOf: (id: string) => ProxyCon
       return counters ? [[id, counters] as const] : [];
     });
     checked.clear();
-    if (due.length) store.transaction(() => due.forEach(([id, counters]) => store.saveCounters(id, counters)));
+    if (due.length) store.transaction(() => {
+        for (const [id, counters] of due) store.saveCounters(id, counters);
+      });
   }
 
   return { record, checkRoundFinished };

@@ -115,10 +115,13 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
 
   function write(name: string, run: () => void): void {
     // Inside a transaction: the transaction as a whole succeeds, fails or is held.
-    if (depth > 0) return run();
+    if (depth > 0) {
+      run();
+      return;
+    }
     const held = { name, run };
-    if (pending.length) return hold(held); // keep the order
-    if (!attempt(held)) hold(held);
+    // With writes already held, this one waits behind them: the order is kept.
+    if (pending.length || !attempt(held)) hold(held);
   }
 
   const writes: Writes = {

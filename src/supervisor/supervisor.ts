@@ -34,8 +34,6 @@ export type ProxyCommand = Extract<ProxyEvent['type'], 'START' | 'STOP' | 'RESTA
 
 const noop = () => {};
 
-/** A spec minus what is read at each check (the memory limit): a change to the rest restarts the proxy. */
-const executed = ({ maxMemory: _, ...spec }: ProxySpec) => JSON.stringify(spec);
 
 export function createSupervisor(options: SupervisorOptions) {
   const { world } = options;

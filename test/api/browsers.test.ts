@@ -21,7 +21,10 @@ function send(method: string, path: string, headers: Record<string, string>, bod
       response.setEncoding('utf8').on('data', (chunk) => (text += chunk));
       response.on('end', () => resolve({ status: response.statusCode!, json: String(response.headers['content-type']).includes('json') ? JSON.parse(text) : {} }));
       // A stream (/inspect/events) that was let through: its status is all we need.
-      if (String(response.headers['content-type']).includes('event-stream')) response.destroy(), resolve({ status: response.statusCode!, json: {} });
+      if (String(response.headers['content-type']).includes('event-stream')) {
+        response.destroy();
+        resolve({ status: response.statusCode!, json: {} });
+      }
     });
     request.on('error', reject);
     request.end(body);

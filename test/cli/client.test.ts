@@ -15,8 +15,12 @@ async function cli(args: string[], env: Record<string, string | undefined> = {})
   let out = '';
   let err = '';
   const code = await runClientCommand(args[0], args.slice(1), {
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
     env: { PROXY_MONITOR_URL: api.url, PROXY_MONITOR_TOKEN: TOKEN, ...env },
     configs: [],
   });

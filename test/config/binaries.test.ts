@@ -1,11 +1,11 @@
 // The generated files are only right if the real servers accept them: check against the Debian
 // binaries where they are installed (skipped elsewhere).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.ts';
 import { parseConfigText } from '../../src/config/load.ts';
 import type { ProxySpec } from '../../src/proxy-spec.ts';
@@ -38,7 +38,10 @@ async function freePort(): Promise<number> {
 
 const connects = (port: number) =>
   new Promise<boolean>((done) => {
-    const s = net.connect(port, '127.0.0.1', () => (s.destroy(), done(true)));
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.destroy();
+      done(true);
+    });
     s.on('error', () => done(false));
   });
 

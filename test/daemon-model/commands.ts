@@ -71,7 +71,9 @@ export const COMMANDS: Record<string, Spec> = {
   'kill -9 proxy': signal('SIGKILL', () => true, world.kill9),
   'kill -STOP proxy': signal('SIGSTOP', (p) => !p.hung, world.killStop),
   // A daemon start is the slowest step: stopping it is drawn less often, starting it again soon after.
-  'kill -9 daemon': daemon(up, (m) => void (m.daemon = 'killed'), (real) => real.killDaemon(), 1),
+  'kill -9 daemon': daemon(up, (m) => {
+    m.daemon = 'killed';
+  }, (real) => real.killDaemon(), 1),
   'start daemon': daemon((m) => m.daemon !== 'running', (m) => world.daemonStart(m, m.daemon === 'killed'), (real) => real.startDaemon(), 12),
   'stop daemon': daemon(up, world.daemonStopped, (real) => real.stopDaemon(), 2),
 };

@@ -43,11 +43,11 @@ describe('createLimiter', () => {
     await tick(5);
     expect([limiter.active, limiter.pending]).toEqual([3, 1]);
     limiter.setConcurrency(1);
-    gates.splice(0).forEach((open) => open());
+    for (const open of gates.splice(0)) open();
     await tick(5);
     // Lowering the bound lets running tasks finish; only then does the next one start.
     expect([limiter.active, limiter.pending]).toEqual([1, 0]);
-    gates.splice(0).forEach((open) => open());
+    for (const open of gates.splice(0)) open();
     await Promise.all(tasks);
     expect(() => limiter.setConcurrency(0)).toThrow(RangeError);
   });

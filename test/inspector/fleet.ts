@@ -15,6 +15,7 @@ export interface Fleet {
   daemon: TestDaemon;
   url: string;
   ids: string[];
+  // biome-ignore lint/suspicious/noExplicitAny: the replies of every route, read by the tests
   get(path: string): Promise<any>;
   post(path: string, token?: string): Promise<Response>;
   stop(): Promise<void>;

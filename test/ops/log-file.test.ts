@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
 
-const numbered = (dir: string) => readdirSync(dir).filter((f) => /^proxy-monitor\.\d+\.log$/.test(f)).sort((a, b) => parseInt(a.split('.')[1]) - parseInt(b.split('.')[1]));
+const numbered = (dir: string) => readdirSync(dir).filter((f) => /^proxy-monitor\.\d+\.log$/.test(f)).sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
 
 describe('logging to a rotated file', () => {
   let daemon: TestDaemon;

@@ -10,7 +10,7 @@ import { WebSocketServer } from 'ws';
 import { API_BASE } from '../../src/api/schemas.ts';
 import { routesOf, startApi } from '../api/api-harness.ts';
 import { describeWith } from '../support/binaries.ts';
-import { accepts, freePorts, pidsMatching, ROOT, startDaemon, waitUntil, writeConfig, type LogLine, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
+import { accepts, freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type LogLine, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
 
 const SECRET = 'Canary-Passw0rd-4f1d9c';
 

@@ -44,6 +44,6 @@ describeWith(['/usr/bin/systemd-analyze'])('the systemd unit', () => {
     expect(values('Restart')).toEqual(['always']);
     expect(values('KillMode')).toEqual(['mixed']);
     const defaultStopTimeout = monitorSettingsSchema.parse({}).stop_timeout;
-    expect(Number.parseInt(values('TimeoutStopSec')[0])).toBeGreaterThan(defaultStopTimeout);
+    expect(Number.parseInt(values('TimeoutStopSec')[0], 10)).toBeGreaterThan(defaultStopTimeout);
   });
 });

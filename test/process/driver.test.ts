@@ -50,7 +50,10 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
 
 const node = (code: string) => spec(process.execPath, ['-e', code]);
 const handles: ProcessHandle[] = [];
-const track = (handle: ProcessHandle) => (handles.push(handle), handle);
+const track = (handle: ProcessHandle) => {
+  handles.push(handle);
+  return handle;
+};
 
 afterEach(async () => {
   await stopAll(handles.splice(0), 200);

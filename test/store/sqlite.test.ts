@@ -13,7 +13,9 @@ const MIN = 60_000;
 const roomy: Retention = { maxAgeMs: 30 * 24 * HOUR_MS, maxRecords: 10_000 };
 
 const opened: Store[] = [];
-afterEach(() => opened.splice(0).forEach((store) => store.close()));
+afterEach(() => {
+  for (const store of opened.splice(0)) store.close();
+});
 
 function open(dir = mkdtempSync(join(tmpdir(), 'pm-store-')), retention = roomy): Store {
   const store = openStore(join(dir, 'state'), retention);

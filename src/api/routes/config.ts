@@ -5,7 +5,7 @@ import { monitorSettingsSchema } from '../../config/schema.ts';
 import { callerOf } from '../auth.ts';
 import { BadRequest, HttpError, issuesOf } from '../errors.ts';
 import { API_BASE, configPatch, configReply, errorReplies, reloadReply } from '../schemas.ts';
-import { type ApiApp, type RouteContext } from '../server.ts';
+import type { ApiApp, RouteContext } from '../server.ts';
 
 export function configRoutes(app: ApiApp, { deps, audit }: RouteContext): void {
   const { supervisor } = deps;

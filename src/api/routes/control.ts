@@ -4,7 +4,7 @@ import type { ProxyCommand } from '../../supervisor/supervisor.ts';
 import { callerOf } from '../auth.ts';
 import { notFound } from '../errors.ts';
 import { API_BASE, actionReply, errorReplies, proxyParams } from '../schemas.ts';
-import { type ApiApp, type ApiStore, type RouteContext } from '../server.ts';
+import type { ApiApp, ApiStore, RouteContext } from '../server.ts';
 import { proxyReply } from '../views.ts';
 
 const COMMANDS: Record<string, { command: ProxyCommand; persist(store: ApiStore, id: string): void }> = {

@@ -3,7 +3,7 @@ import type { HistoryQuery } from '../../store/types.ts';
 import { analyzeRestarts } from '../analysis.ts';
 import { notFound } from '../errors.ts';
 import { API_BASE, errorReplies, historyQuery, historyReply, parseSince, proxyParams } from '../schemas.ts';
-import { type ApiApp, type RouteContext } from '../server.ts';
+import type { ApiApp, RouteContext } from '../server.ts';
 import { iso, restartReply } from '../views.ts';
 
 export function historyRoutes(app: ApiApp, { deps }: RouteContext): void {

@@ -2,7 +2,7 @@
 // restarts off/on; the proxies keep running either way).
 import { callerOf } from '../auth.ts';
 import { API_BASE, errorReplies, monitorActionReply, statusReply } from '../schemas.ts';
-import { type ApiApp, type RouteContext } from '../server.ts';
+import type { ApiApp, RouteContext } from '../server.ts';
 
 export function monitorRoutes(app: ApiApp, { deps, audit }: RouteContext): void {
   const { supervisor } = deps;

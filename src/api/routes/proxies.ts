@@ -1,7 +1,7 @@
 // Reading proxies: all of them, one, and why its last restart decision went the way it did.
 import { notFound } from '../errors.ts';
 import { API_BASE, errorReplies, proxiesReply, proxyParams, proxyReply, whyReply } from '../schemas.ts';
-import { type ApiApp, type RouteContext } from '../server.ts';
+import type { ApiApp, RouteContext } from '../server.ts';
 import * as views from '../views.ts';
 
 export function proxyRoutes(app: ApiApp, { deps }: RouteContext): void {

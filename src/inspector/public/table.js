@@ -104,7 +104,10 @@ export function createTable(root, cards, { onOpen }) {
     row.classList.toggle('active', card.id === activeId);
     row.classList.toggle('problem', isProblem(card));
     COLUMNS.forEach((column, i) => {
-      if (column.key !== 'state') return set(row.cells[i], column.text(card));
+      if (column.key !== 'state') {
+        set(row.cells[i], column.text(card));
+        return;
+      }
       const [phase, sub] = stateParts(card);
       const label = `${SYMBOL[phase] ?? ''} ${phase}${sub ? ` · ${sub}` : ''}`;
       if (row.cells[i].dataset.label === label) return;

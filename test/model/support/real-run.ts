@@ -134,7 +134,10 @@ export async function runOnRealProcesses(path: ModelPath): Promise<Set<string>> 
           case 'CHECK_FAILED': {
             // A hang: the process stops answering (SIGSTOP) until the path has no more failed checks.
             const failures = context().checkFailures;
-            if (hung === null) process.kill((hung = context().pid!), 'SIGSTOP');
+            if (hung === null) {
+              hung = context().pid!;
+              process.kill(hung, 'SIGSTOP');
+            }
             await until(`${where}: a failed check`, () => view()!.phase !== 'running' || context().checkFailures > failures);
             if (path.events[i + 1]?.type !== 'CHECK_FAILED' && alive(hung)) process.kill(hung, 'SIGCONT');
             if (path.events[i + 1]?.type !== 'CHECK_FAILED') hung = null;
@@ -170,7 +173,10 @@ export async function runOnRealProcesses(path: ModelPath): Promise<Set<string>> 
 
 function connects(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port }, () => (socket.destroy(), resolve(true)));
+    const socket = net.connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.on('error', () => resolve(false));
   });
 }
