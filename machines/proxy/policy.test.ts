@@ -13,6 +13,7 @@ const policy: RestartPolicy = {
   stableUptimeMs: 60 * S,
   failureThreshold: 3,
   startGraceMs: 5 * S,
+  minUptimeMs: 1 * S,
 };
 const T0 = Date.UTC(2026, 0, 1);
 const fresh: RestartRecord = { attempts: [], lastAttemptAt: null, consecutiveFailures: 0, lastFailureAt: null };
@@ -107,10 +108,11 @@ describe('decideRestart', () => {
 
 describe('heldDecision', () => {
   it.each([
-    ['monitoring_disabled', /monitoring is disabled/],
-    ['stopped_by_operator', /stopped by the operator/],
-  ] as const)('%s: no next attempt, whatever the deadlines', (guard, message) => {
-    const d = heldDecision(record({ attempts: [T0], lastAttemptAt: T0 }), policy, T0 + S, guard);
+    ['proxy_disabled', 'monitoring_disabled', /`proxy-monitor enable p1`/],
+    ['monitor_off', 'monitoring_disabled', /`proxy-monitor monitor start`/],
+    ['stopped_by_operator', 'stopped_by_operator', /`proxy-monitor start p1`/],
+  ] as const)('%s: no next attempt, whatever the deadlines, and the command that lifts it', (cause, guard, message) => {
+    const d = heldDecision(record({ attempts: [T0], lastAttemptAt: T0 }), policy, T0 + S, 'p1', cause);
     expect(d.verdict).toBe('held');
     expect(d.guard).toBe(guard);
     expect(d.nextAttemptAt).toBeNull();
