@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Caller } from '../../src/api/auth.ts';
 import { createApiServer, type ReloadOutcome } from '../../src/api/server.ts';
+import Fastify from 'fastify';
 import { createRecent } from '../../src/inspector/recent.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { registerGauges } from '../../src/metrics/gauges.ts';
@@ -88,6 +89,13 @@ export async function startApi(options: ApiHarnessOptions = {}) {
     ...harness,
     /** The fastify instance, for what only it knows (its routes). */
     app: server.app,
+    /** The inspector page's own fastify instance, as /inspect builds it on first use (for its routes). */
+    async inspectorApp() {
+      const { inspectorPlugin } = await import('../../src/inspector/plugin.ts');
+      const page = Fastify({ logger: false });
+      await page.register(inspectorPlugin, { supervisor: harness.supervisor, clock, liveness, recent, metrics: metrics.registry });
+      return page;
+    },
     url,
     server: server.app,
     store,

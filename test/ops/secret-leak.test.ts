@@ -41,7 +41,14 @@ const EXAMPLES: Record<string, string[]> = {
 async function getRoutes(): Promise<string[]> {
   const api = await startApi();
   try {
-    return (await routesOf(api.app)).filter((r) => r.startsWith('GET ')).map((r) => r.slice('GET '.length));
+    // Requests under /inspect/ are handed to the page's own fastify instance (built on first use).
+    const page = await api.inspectorApp();
+    try {
+      const all = [...(await routesOf(api.app)), ...(await routesOf(page))];
+      return [...new Set(all.filter((r) => r.startsWith('GET ') && !r.endsWith('*')).map((r) => r.slice('GET '.length)))];
+    } finally {
+      await page.close();
+    }
   } finally {
     await api.close();
   }
