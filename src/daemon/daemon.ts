@@ -76,7 +76,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
     },
   });
 
-  for (const warning of hardeningWarnings(loaded)) logger.warn(warning.fields, warning.msg);
+  for (const warning of hardeningWarnings(loaded)) logger.warn(warning.fields, warning.message);
   logger.info({ config: loaded.config.proxy.monitor, proxies: loaded.proxies.length, config_file: loaded.file }, 'proxy monitor started');
   state.start(supervisor);
   const controlPlane = startControlPlane({

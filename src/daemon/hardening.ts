@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import type { LoadedConfig } from '../config/load.ts';
 
 export interface HardeningWarning {
-  msg: string;
+  message: string;
   fields: Record<string, unknown>;
 }
 
@@ -31,7 +31,7 @@ export function hardeningWarnings(loaded: LoadedConfig, env: Environment = realE
   const mode = env.modeOf(loaded.file);
   if (holdsSecrets && mode !== undefined && (mode & 0o044) !== 0) {
     warnings.push({
-      msg: 'config file holds secrets and is readable by other users',
+      message: 'config file holds secrets and is readable by other users',
       fields: {
         config_file: loaded.file,
         mode: mode.toString(8).padStart(4, '0'),
@@ -43,7 +43,7 @@ export function hardeningWarnings(loaded: LoadedConfig, env: Environment = realE
   }
   if (env.uid === 0) {
     warnings.push({
-      msg: 'running as root: every proxy runs as root too',
+      message: 'running as root: every proxy runs as root too',
       fields: { fix: 'run as a dedicated user (see deploy/proxy-monitor.service)', hardening: true },
     });
   }

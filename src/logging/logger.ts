@@ -1,10 +1,16 @@
-// JSON lines for journald and ELK. One logger per daemon, created here and passed down: no globals.
+// JSON lines for journald and ELK, in the design document's envelope (section 日志和监控): every
+// line has `timestamp` (ISO-8601 UTC), `level` (a word), `message` and `component`. `component` is
+// `proxy-monitor` unless a line says otherwise (reports.ts: `proxy` for crashes and restarts, the
+// proxy's type for state changes). One logger per daemon, created here and passed down: no globals.
 import { pino, type Logger } from 'pino';
 import { ConfigError } from '../config/errors.ts';
 import { sizeToBytes, type Config } from '../config/schema.ts';
 import { rollingFile, type LogFileOptions } from './file.ts';
 
 export type { Logger };
+
+/** The `component` of the monitor's own lines. */
+export const MONITOR_COMPONENT = 'proxy-monitor';
 
 export interface LoggerOptions {
   level: string;
@@ -23,8 +29,9 @@ export function createLogger(options: LoggerOptions): Logger {
   const logger = pino(
     {
       level: options.level,
-      base: { component: 'proxy_monitor' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      messageKey: 'message',
+      base: { component: MONITOR_COMPONENT },
+      timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
       formatters: { level: (label) => ({ level: label }) },
     },
     options.destination ?? file ?? pino.destination({ fd: 1, sync: false }),

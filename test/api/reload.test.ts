@@ -42,7 +42,7 @@ it('reconciles on SIGHUP: added starts, removed stops, unchanged keeps its pid a
 
   writeProxies([echoProxy('keep', ports[0]), echoProxy('added', ports[2])]);
   daemon.child.kill('SIGHUP');
-  const reloaded = await daemon.waitFor((l) => l.msg === 'config reloaded');
+  const reloaded = await daemon.waitFor((l) => l.message === 'config reloaded');
   expect(reloaded).toMatchObject({ added: ['added'], removed: ['drop'], changed: [] });
 
   await waitUntil(() => accepts(ports[2]), 10_000, 50);
@@ -65,7 +65,7 @@ it('keeps the running config when the file is broken, and logs why (SIGHUP and P
   writeFileSync(configFile, stringify({ state_dir: stateDir, proxy: { monitor: { ...monitor, check_interval: -1 }, proxies: [] } }));
 
   daemon.child.kill('SIGHUP');
-  const failed = await daemon.waitFor((l) => l.msg === 'config reload failed; keeping the running config');
+  const failed = await daemon.waitFor((l) => l.message === 'config reload failed; keeping the running config');
   expect(failed.error).toMatch(/proxy\.monitor\.check_interval: expected a number > 0, got -1/);
 
   const viaApi = await fetch(`${url}${API}/reload`, { method: 'POST' });
@@ -77,5 +77,5 @@ it('keeps the running config when the file is broken, and logs why (SIGHUP and P
   expect(status).toMatchObject({ total_proxies: 2, running: true, config: { check_interval: 1 } });
   expect((await proxy('keep')).pid).toBe(pids.keep);
   expect((await proxy('added')).pid).toBe(pids.added);
-  expect(daemon.lines.filter((l) => l.msg === 'config reloaded')).toHaveLength(1);
+  expect(daemon.lines.filter((l) => l.message === 'config reloaded')).toHaveLength(1);
 });

@@ -15,7 +15,7 @@ it('a second daemon on the same state directory exits with one line naming the d
   });
   const first = startDaemon(configFile, dir);
   daemons.push(first);
-  await first.waitFor((l) => l.msg === 'proxy monitor started');
+  await first.waitFor((l) => l.message === 'proxy monitor started');
 
   const began = Date.now();
   const second = startDaemon(configFile, dir);
@@ -32,6 +32,6 @@ it('a second daemon on the same state directory exits with one line naming the d
   expect(await first.stop('SIGKILL')).toBeNull();
   const third = startDaemon(configFile, dir);
   daemons.push(third);
-  await third.waitFor((l) => l.msg === 'proxy monitor started');
+  await third.waitFor((l) => l.message === 'proxy monitor started');
   expect(await third.stop('SIGTERM')).toBe(0);
 }, 30_000);

@@ -52,9 +52,9 @@ describe('a hung demo proxy', () => {
     const stoppedAt = Date.now();
     const bound = (settings.check_interval * settings.failure_threshold + settings.health_timeout + 1) * 1000;
 
-    const crash = await daemon.waitFor((l) => l.msg === 'proxy crash detected' && l.proxy_id === 'demo', bound);
+    const crash = await daemon.waitFor((l) => l.message === 'proxy crash detected' && l.proxy_id === 'demo', bound);
     expect(String(crash.reason)).toMatch(/health check failed 2 times/);
-    const restart = await daemon.waitFor((l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'demo', bound);
+    const restart = await daemon.waitFor((l) => l.message === 'proxy restart succeeded' && l.proxy_id === 'demo', bound);
     expect(restart.reason).toBe('health_check_failed');
     expect(Date.now() - stoppedAt).toBeLessThan(bound + 2_000); // + the restarted node's start-up
     expect(await ping(port)).toBe(true);

@@ -30,12 +30,12 @@ it('a crash line names when the crash was detected, apart from when it was writt
   });
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatchObject({
-    msg: 'proxy crash detected',
+    message: 'proxy crash detected',
     level: 'warn',
     proxy_id: 'ss-1',
     detected_at: '2026-01-15T10:35:30.123Z',
     signal: 'SIGKILL',
     reason: 'exited; password [REDACTED]',
   });
-  expect(lines[0].time).not.toBe(lines[0].detected_at);
+  expect(lines[0].timestamp).not.toBe(lines[0].detected_at);
 });

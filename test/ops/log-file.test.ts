@@ -52,13 +52,13 @@ describe('logging to a rotated file', () => {
     expect(lstatSync(join(logDir, 'current.log')).isSymbolicLink()).toBe(true);
     expect(readlinkSync(join(logDir, 'current.log'))).toBe(files.at(-1));
     const live = readFileSync(join(logDir, 'current.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(live.at(-1)).toMatchObject({ msg: 'proxy monitor stopped', component: 'proxy_monitor' });
+    expect(live.at(-1)).toMatchObject({ message: 'proxy monitor stopped', component: 'proxy-monitor' });
     expect(statSync(join(logDir, files.at(-1)!)).mode & 0o777).toBe(0o640);
   });
 
   it('holds the proxy output lines as JSON', () => {
     const all = numbered(logDir).flatMap((f) => readFileSync(join(logDir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
-    expect(all.some((l) => l.msg === 'proxy output' && l.line === 'line 200 of a proxy that talks')).toBe(true);
+    expect(all.some((l) => l.message === 'proxy output' && l.line === 'line 200 of a proxy that talks')).toBe(true);
   });
 });
 

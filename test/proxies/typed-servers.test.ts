@@ -47,7 +47,7 @@ function superviseOne(
     );
     s.file = join(dir, 'state', 'generated', `${id}.${ext}`);
     s.daemon = startDaemon(configFile, dir);
-    await s.daemon.waitFor((l) => l.msg === 'proxy state changed' && l.proxy_id === id && l.state_to === 'running', 15_000);
+    await s.daemon.waitFor((l) => l.message === 'proxy state changed' && l.proxy_id === id && l.state_to === 'running', 15_000);
   });
 
   afterAll(async () => {
@@ -68,7 +68,7 @@ function superviseOne(
     const [pid] = pids();
     const from = s.daemon.lines.length;
     process.kill(pid, 'SIGKILL');
-    await s.daemon.waitFor((l) => s.daemon.lines.indexOf(l) >= from && l.msg === 'proxy restart succeeded' && l.proxy_id === id, 15_000);
+    await s.daemon.waitFor((l) => s.daemon.lines.indexOf(l) >= from && l.message === 'proxy restart succeeded' && l.proxy_id === id, 15_000);
     expect(pids()).toHaveLength(1);
     expect(pids()).not.toContain(pid);
     expect(await checkPort(s.port)).toMatchObject({ ok: true });
@@ -139,7 +139,7 @@ describe('snell (stand-in binary)', () => {
   it('generates the documented INI, which the server reads back key for key', async () => {
     const { daemon, file, port } = supervised();
     expect(readFileSync(file, 'utf8')).toBe(`[snell-server]\nlisten = 127.0.0.1:${port}\npsk = ${psk}\nobfs = tls\nipv6 = false\n`);
-    const started = await daemon.waitFor((l) => l.msg === 'proxy output' && l.proxy_id === 'sn-1');
+    const started = await daemon.waitFor((l) => l.message === 'proxy output' && l.proxy_id === 'sn-1');
     expect(JSON.parse(String(started.line))).toEqual({
       listening: `127.0.0.1:${port}`,
       obfs: 'tls',

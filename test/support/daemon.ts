@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'bin/proxy-monitor.js');
 
-export type LogLine = Record<string, unknown> & { msg: string };
+export type LogLine = Record<string, unknown> & { message: string };
 
 export interface TestDaemon {
   child: ChildProcess;
@@ -46,7 +46,7 @@ export function startDaemon(configFile: string, dir: string, args: string[] = []
       try {
         lines.push(JSON.parse(part));
       } catch {
-        lines.push({ msg: part });
+        lines.push({ message: part });
       }
     }
     for (const wake of waiters) wake();
