@@ -14,13 +14,20 @@ export interface MonitorSettings {
   start_grace: number;
   stop_timeout: number;
   stable_uptime: number;
+  /** systemd's Restart= words: `on-failure` leaves a clean exit stopped. */
+  restart: 'always' | 'on-failure';
   backoff: { initial: number; factor: number; max: number };
 }
+
+/** The settings a proxy entry may set for itself; the monitor's settings are the defaults. */
+export type ProxySettings = Partial<Pick<MonitorSettings, 'stop_timeout' | 'health_timeout' | 'failure_threshold' | 'start_grace' | 'restart'>>;
 
 /** A proxy as the monitor knows it: no command, no secrets, just what the decisions need. */
 export interface ProxyEntry {
   id: string;
   monitored: boolean;
+  /** Its own settings (config overrides), over the monitor's. */
+  settings?: ProxySettings;
   memory?: Partial<ProxyMemory>;
 }
 
@@ -33,13 +40,17 @@ export interface MonitorContext {
   settings: MonitorSettings;
   totalChecks: number;
   lastCheckAt: number | null;
+  /** Each proxy's own settings (see ProxyEntry), kept so that a change of the monitor's applies under them. */
+  proxySettings: Record<string, ProxySettings>;
   /** Counters of proxies removed at run time: the totals must not shrink when a proxy leaves. */
   retiredStats: ProxyStats;
   /** The proxies to spawn when the machine starts (consumed once). */
   initialProxies: ProxyEntry[];
 }
 
-export function policyFrom(settings: MonitorSettings): RestartPolicy {
+/** A proxy's restart policy: the monitor's settings under the proxy's own. */
+export function policyFrom(monitor: MonitorSettings, own: ProxySettings = {}): RestartPolicy {
+  const settings = { ...monitor, ...own };
   return {
     cooldownMs: settings.restart_cooldown * 1000,
     maxRestarts: settings.max_restarts,
@@ -48,11 +59,19 @@ export function policyFrom(settings: MonitorSettings): RestartPolicy {
     stableUptimeMs: settings.stable_uptime * 1000,
     failureThreshold: settings.failure_threshold,
     startGraceMs: settings.start_grace * 1000,
+    restart: settings.restart,
   };
 }
 
 export function initialContext(input: MonitorInput): MonitorContext {
-  return { settings: input.settings, totalChecks: 0, lastCheckAt: null, retiredStats: emptyStats, initialProxies: input.proxies };
+  return {
+    settings: input.settings,
+    totalChecks: 0,
+    lastCheckAt: null,
+    proxySettings: Object.fromEntries(input.proxies.map((p) => [p.id, p.settings ?? {}])),
+    retiredStats: emptyStats,
+    initialProxies: input.proxies,
+  };
 }
 
 export function addStats(a: ProxyStats, b: ProxyStats): ProxyStats {

@@ -18,6 +18,16 @@ export interface RestartPolicy {
   failureThreshold: number;
   /** Time a restarted proxy has to pass its first check. */
   startGraceMs: number;
+  /** `on-failure`: a clean exit leaves the proxy stopped (systemd's Restart=). */
+  restart: 'always' | 'on-failure';
+}
+
+/** Signals systemd counts as a clean exit, besides code 0. */
+const CLEAN_SIGNALS = new Set(['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGPIPE']);
+
+/** An exit that `restart: on-failure` does not restart. */
+export function isCleanExit(code: number | null, signal: string | null): boolean {
+  return signal === null ? code === 0 : CLEAN_SIGNALS.has(signal);
 }
 
 /** What the policy needs to know about a proxy's past. */

@@ -2,6 +2,8 @@
 // replies with them, and the CLI client takes its types from them. Field names are snake_case;
 // times are ISO-8601 strings in UTC.
 import { z } from 'zod';
+import { monitorShape, PROXY_OVERRIDES } from '../config/monitor-shape.ts';
+import { PROXY_TYPES } from '../config/proxy-schema.ts';
 import { monitorSettingsSchema, partialMonitorSettingsSchema } from '../config/schema.ts';
 
 /** Every route of the monitor lives under this path (the seed's). */
@@ -92,6 +94,7 @@ export const restartRecord = z.object({
 
 export const proxyReply = z.object({
   id: z.string(),
+  proxy_type: z.enum(PROXY_TYPES),
   /** The daemon's time when this was taken: relative figures (uptime, "in 42s") are relative to it. */
   as_of: time,
   state: phase,
@@ -114,6 +117,10 @@ export const proxyReply = z.object({
   cooldown_ends_at: time.nullable(),
   next_attempt_at: time.nullable(),
   stats: z.object({ checks: z.int(), restarts: z.int(), successes: z.int(), failures: z.int() }),
+  /** The settings in effect for this proxy: its entry's own, else the global proxy.monitor ones. */
+  settings: z.object(Object.fromEntries(PROXY_OVERRIDES.map((key) => [key, monitorShape[key]])) as Pick<typeof monitorShape, (typeof PROXY_OVERRIDES)[number]>),
+  /** The keys of `settings` the proxy's entry sets itself. */
+  own_settings: z.array(z.enum(PROXY_OVERRIDES)),
 });
 
 export const proxiesReply = z.object({ as_of: time, proxies: z.array(proxyReply) });

@@ -4,6 +4,7 @@
 // ("proxy.proxies[0].server_port") instead of "no union member matched".
 import { z } from 'zod';
 import { hostPortSchema, portSchema } from './address.ts';
+import { proxyOverridesShape } from './monitor-shape.ts';
 
 export const PROXY_TYPES = ['shadowsocks', 'trojan', 'v2ray', 'snell', 'exec'] as const;
 
@@ -52,6 +53,7 @@ const common = {
   }),
   monitor: z.boolean().default(true),
   health: healthSchema.optional(),
+  ...proxyOverridesShape,
 };
 const COMMON_KEYS = new Set(['id', 'type', ...Object.keys(common)]);
 

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { HealthSpec, ProxySpec } from '../proxy-spec.ts';
 import { parseHostPort } from './address.ts';
 import { buildTyped } from './generate.ts';
+import { PROXY_OVERRIDES } from './monitor-shape.ts';
 import type { HealthConfig, ProxyEntry, RawEntry } from './proxy-schema.ts';
 import type { Config } from './schema.ts';
 
@@ -37,7 +38,8 @@ function healthSecrets(h: HealthConfig | undefined): string[] {
 }
 
 export function resolveProxy(e: ProxyEntry, stateDir: string): ProxySpec {
-  const base = { id: e.id, type: e.type, monitor: e.monitor };
+  const settings = Object.fromEntries(PROXY_OVERRIDES.filter((key) => e[key] !== undefined).map((key) => [key, e[key]]));
+  const base = { id: e.id, type: e.type, monitor: e.monitor, settings };
   let spec: ProxySpec;
   if ('command' in e) {
     spec = {

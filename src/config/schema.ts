@@ -2,33 +2,10 @@
 // ignored setting. Defaults of proxy.monitor are the seed's (enable false, 30/60/10/5).
 import { z } from 'zod';
 import { listenSchema } from './address.ts';
+import { backoffShape, count, monitorShape, positive, seconds } from './monitor-shape.ts';
 import { proxyEntrySchema } from './proxy-schema.ts';
 
 export type { ProxyEntry, RawEntry, TypedEntry, HealthConfig } from './proxy-schema.ts';
-
-const positive = z.number().positive(); // z.number() already rejects NaN and .inf
-const seconds = positive;
-const count = z.int().min(1);
-
-// Written once without defaults so that the PATCH schema below does not fill in unsent keys.
-const backoffShape = { initial: seconds, factor: z.number().min(1), max: seconds };
-const monitorShape = {
-  enable: z.boolean(),
-  check_interval: seconds,
-  restart_cooldown: z.number().min(0),
-  /** Restart attempts per sliding hour. */
-  max_restarts: count,
-  health_timeout: seconds,
-  check_concurrency: count,
-  /** Consecutive failed checks that turn a running proxy into a crashed one. */
-  failure_threshold: count,
-  /** Seconds a restarted proxy has to pass its first check. */
-  start_grace: seconds,
-  /** Seconds between SIGTERM and SIGKILL. */
-  stop_timeout: seconds,
-  /** Seconds of uptime after which the failure backoff starts over. */
-  stable_uptime: seconds,
-};
 
 const backoffOrder = (b: { initial?: number; max?: number }, ctx: z.RefinementCtx) => {
   if (b.initial !== undefined && b.max !== undefined && b.max < b.initial) {
@@ -47,6 +24,7 @@ export const monitorSettingsSchema = z.strictObject({
   start_grace: monitorShape.start_grace.default(5),
   stop_timeout: monitorShape.stop_timeout.default(10),
   stable_uptime: monitorShape.stable_uptime.default(60),
+  restart: monitorShape.restart.default('always'),
   // prefault, not default: zod 4's default() returns its value unparsed, so inner defaults would be lost.
   backoff: z
     .strictObject({

@@ -7,7 +7,7 @@ import { createRemoteInspector } from '../inspector/websocket.ts';
 import { configuredLogger, type Logger } from '../logging/logger.ts';
 import { createOutputLogger } from '../logging/output.ts';
 import { createRedactor } from '../logging/redact.ts';
-import { logCheckRound, logReport } from '../logging/reports.ts';
+import { createReportLogger, logCheckRound } from '../logging/reports.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { openDurableState } from '../store/durable.ts';
 import type { Store } from '../store/types.ts';
@@ -44,7 +44,8 @@ export function startDaemon(options: DaemonOptions): Daemon {
   let redact = createRedactor(loaded.proxies.flatMap((p) => p.secrets));
   const world = createRealWorld(loaded.config.proxy.monitor.check_concurrency);
   const recent = createRecent(world.clock.now);
-  const logOutput = createOutputLogger(logger, () => redact, () => loaded.config.log.output_rate, recent.onOutput);
+  const logOutput = createOutputLogger(logger, () => redact, () => loaded.config.log.output_rate, (id) => supervisor.typeOf(id), recent.onOutput);
+  const logReport = createReportLogger(logger, () => redact);
   // First: it takes the state directory's lock, and adopts the proxies a previous run left running.
   const state = openDurableState({ config: loaded.config, specs: loaded.proxies, world, logger, redact: () => redact });
 
@@ -62,7 +63,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
         state.record(report);
         metrics.onReport(report);
         recent.onReport(report);
-        logReport(logger, redact, report);
+        logReport(report);
       },
       onProcess: state.onProcess,
       onOutput: logOutput,

@@ -40,7 +40,9 @@ export function createEffects(deps: EffectDeps) {
     if (!spec) throw new Error(`no process specification for proxy ${id}`);
     return spec;
   };
-  const timeoutMs = () => deps.settings().health_timeout * 1000;
+  /** A proxy's setting: its own if its entry sets one, else the monitor's. */
+  const setting = <K extends 'health_timeout' | 'stop_timeout'>(id: string, key: K): number => specs.get(id)?.settings?.[key] ?? deps.settings()[key];
+  const timeoutMs = (id: string) => setting(id, 'health_timeout') * 1000;
 
   /** Events from a process that is no longer the proxy's current one are stale: drop them. */
   function current(id: string, handle: () => ProcessHandle | undefined) {
@@ -84,12 +86,12 @@ export function createEffects(deps: EffectDeps) {
       hooks.onProcess(id, pid, 'adopted');
     },
     killProcess: ({ context }: ProxyArgs) => {
-      processes.get(context.id)?.stop(deps.settings().stop_timeout * 1000);
+      processes.get(context.id)?.stop(setting(context.id, 'stop_timeout') * 1000);
     },
     verifyReadiness: ({ context, self }: ProxyArgs, params: { deadline: number }) => {
       const controller = new AbortController();
       readiness.set(context.id, controller);
-      const target = { pid: context.pid ?? undefined, timeoutMs: timeoutMs() };
+      const target = { pid: context.pid ?? undefined, timeoutMs: timeoutMs(context.id) };
       void prober.waitUntilReady(specOf(context.id).health, target, params.deadline, controller.signal).then((result) => {
         if (controller.signal.aborted) return;
         send(self, result.ok ? { type: 'READY', at: clock.now() } : { type: 'NOT_READY', at: clock.now(), error: result.error });
@@ -119,7 +121,7 @@ export function createEffects(deps: EffectDeps) {
       const started = clock.now();
       const rounds = due.map((view) =>
         prober
-          .limit(() => prober.probe(specOf(view.id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs() }))
+          .limit(() => prober.probe(specOf(view.id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs(view.id) }))
           .then((result) => {
             const at = clock.now();
             view.ref.send(
@@ -133,8 +135,22 @@ export function createEffects(deps: EffectDeps) {
     },
   };
 
-  /** Processes the supervisor currently holds, for shutdown. */
-  const handles = () => [...processes.values()].filter((h) => !h.exited);
+  /**
+   * Shutdown: each process the supervisor holds is sent its stop with its own stop_timeout; the
+   * driver's stopAll then waits for them all under the longest (a second stop never lengthens a grace).
+   */
+  function stopEveryProcess(): { handles: ProcessHandle[]; timeoutMs: number } {
+    let timeoutMs = deps.settings().stop_timeout * 1000;
+    const handles: ProcessHandle[] = [];
+    for (const [id, handle] of processes) {
+      if (handle.exited) continue;
+      const own = setting(id, 'stop_timeout') * 1000;
+      handle.stop(own);
+      handles.push(handle);
+      timeoutMs = Math.max(timeoutMs, own);
+    }
+    return { handles, timeoutMs };
+  }
 
   /** Stopping the actors runs no exit actions: cancel every pending timer and probe here. */
   function dispose() {
@@ -145,5 +161,5 @@ export function createEffects(deps: EffectDeps) {
     readiness.clear();
   }
 
-  return { proxy, monitor, handles, dispose };
+  return { proxy, monitor, stopEveryProcess, dispose };
 }

@@ -1,19 +1,31 @@
 // Builds the running system: the monitor machine with the real (or fake) world provided, one proxy
 // actor per proxy, and the hooks through which logs, history and metrics hear what happens.
 import { createActor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
-import type { MonitorSettings, ProxyEntry } from '../../machines/monitor/context.ts';
+import type { MonitorSettings, ProxyEntry, ProxySettings } from '../../machines/monitor/context.ts';
 import { proxyViews, summarize, type ProxyView } from '../../machines/monitor/status.ts';
 import { monitorMachine } from '../../machines/monitor.machine.ts';
 import type { ProxyMemory } from '../../machines/proxy/context.ts';
 import type { ProxyEmitted, ProxyEvent } from '../../machines/proxy/events.ts';
 import { proxyMachine } from '../../machines/proxy.machine.ts';
-import type { ProxySpec } from '../proxy-spec.ts';
+import { PROXY_OVERRIDES } from '../config/monitor-shape.ts';
+import type { ProxySpec, ProxyType } from '../proxy-spec.ts';
 import { createEffects, type EffectHooks } from './effects.ts';
 import type { World } from './ports.ts';
 
+/** A machine's report with the proxy's type (the machines know only ids; logs and metrics want the type). */
+export type ProxyReport = ProxyEmitted & { proxyType: ProxyType };
+
+/** A proxy as the API and the inspector show it: its actor's view, its type and the settings in effect for it. */
+export interface SupervisedProxy extends ProxyView {
+  type: ProxyType;
+  settings: Required<ProxySettings>;
+  /** The settings its config entry sets itself (the rest are the monitor's). */
+  ownSettings: (keyof ProxySettings)[];
+}
+
 export interface SupervisorHooks extends EffectHooks {
   /** Everything a proxy machine reports: state changes, crashes, restarts, withheld restarts, checks. */
-  onReport(report: ProxyEmitted): void;
+  onReport(report: ProxyReport): void;
   /** An actor failed (a bug): the daemon logs it and keeps the processes it can. */
   onError(error: unknown): void;
 }
@@ -45,6 +57,8 @@ export function createSupervisor(options: SupervisorOptions) {
     ...options.hooks,
   };
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
+  // A removed proxy's spec is kept until its process is gone (forgetSpec), so its last reports still have a type.
+  const typeOf = (id: string): ProxyType => specs.get(id)?.type ?? 'exec';
   let settings = options.settings;
   world.prober.setConcurrency(settings.check_concurrency);
   const effects = createEffects({ ...world, specs, settings: () => settings, hooks });
@@ -54,13 +68,15 @@ export function createSupervisor(options: SupervisorOptions) {
     actors: { proxy: proxyMachine.provide({ actions: effects.proxy }) },
   });
 
-  const entry = (spec: ProxySpec): ProxyEntry => ({ id: spec.id, monitored: spec.monitor, memory: options.memory?.(spec.id) });
+  const entry = (spec: ProxySpec): ProxyEntry => ({ id: spec.id, monitored: spec.monitor, settings: spec.settings, memory: options.memory?.(spec.id) });
 
   // Every proxy actor's reports are heard from the moment it is created (before its first event).
   const inspect: Observer<InspectionEvent> = {
     next: (event) => {
       if (event.type === '@xstate.actor') {
-        (event.actorRef as AnyActorRef).on('*', (report: ProxyEmitted) => guarded(() => hooks.onReport(report)));
+        (event.actorRef as AnyActorRef).on('*', (report: ProxyEmitted) =>
+          guarded(() => hooks.onReport({ ...report, proxyType: typeOf(report.proxyId) })),
+        );
       }
       options.inspect?.(event);
     },
@@ -80,8 +96,13 @@ export function createSupervisor(options: SupervisorOptions) {
     }
   }
 
-  const views = (): ProxyView[] => proxyViews(actor.getSnapshot());
-  const view = (id: string): ProxyView | undefined => views().find((v) => v.id === id);
+  const views = (): SupervisedProxy[] =>
+    proxyViews(actor.getSnapshot()).map((v) => {
+      const own = specs.get(v.id)?.settings ?? {};
+      const inherited = Object.fromEntries(PROXY_OVERRIDES.map((key) => [key, settings[key]])) as Required<ProxySettings>;
+      return { ...v, type: typeOf(v.id), settings: { ...inherited, ...own }, ownSettings: Object.keys(own) as (keyof ProxySettings)[] };
+    });
+  const view = (id: string): SupervisedProxy | undefined => views().find((v) => v.id === id);
 
   return {
     actor,
@@ -94,7 +115,7 @@ export function createSupervisor(options: SupervisorOptions) {
     proxy: view,
     settings: () => settings,
     /** The proxy's configured type (shadowsocks, exec, ...): the spec itself holds secrets. */
-    typeOf: (id: string) => specs.get(id)?.type,
+    typeOf,
     /** Send an operator command to one proxy; false when there is no such proxy. */
     command(id: string, type: ProxyCommand): boolean {
       const target = view(id);
@@ -123,15 +144,17 @@ export function createSupervisor(options: SupervisorOptions) {
         }
       }
       const monitored: Record<string, boolean> = {};
+      const proxySettings: Record<string, ProxySettings> = {};
       for (const spec of next) {
         const before = specs.get(spec.id);
         monitored[spec.id] = spec.monitor;
+        proxySettings[spec.id] = spec.settings ?? {};
         if (!before) changes.added.push(spec.id);
-        else if (JSON.stringify(before) !== JSON.stringify(spec)) changes.changed.push(spec.id);
+        else if (JSON.stringify({ ...before, settings: null }) !== JSON.stringify({ ...spec, settings: null })) changes.changed.push(spec.id); // its own settings apply without a restart
       }
       settings = nextSettings;
       world.prober.setConcurrency(nextSettings.check_concurrency);
-      actor.send({ type: 'CONFIGURE', at: clock.now(), settings: nextSettings, monitored });
+      actor.send({ type: 'CONFIGURE', at: clock.now(), settings: nextSettings, monitored, proxySettings });
       for (const spec of next) specs.set(spec.id, spec);
       for (const id of changes.added) actor.send({ type: 'ADD_PROXY', at: clock.now(), proxy: entry(specs.get(id)!) });
       for (const id of changes.changed) this.command(id, 'RESTART');
@@ -148,7 +171,8 @@ export function createSupervisor(options: SupervisorOptions) {
     async shutdown(): Promise<void> {
       actor.stop();
       effects.dispose();
-      await world.driver.stopAll(effects.handles(), settings.stop_timeout * 1000);
+      const { handles, timeoutMs } = effects.stopEveryProcess();
+      await world.driver.stopAll(handles, timeoutMs);
     },
   };
 }

@@ -17,16 +17,16 @@ describe('the output logger', () => {
 
   it('logs each line with proxy id and stream, redacting secrets', () => {
     const { lines, logger } = capture();
-    const log = createOutputLogger(logger, () => createRedactor(['hunter22']), () => 10);
+    const log = createOutputLogger(logger, () => createRedactor(['hunter22']), () => 10, () => 'shadowsocks');
     log('ss-1', 'stderr', 'bad password hunter22 given');
-    expect(lines).toMatchObject([{ message: 'proxy output', proxy_id: 'ss-1', stream: 'stderr', line: 'bad password [REDACTED] given', proxy_output: true }]);
+    expect(lines).toMatchObject([{ message: 'proxy output', proxy_id: 'ss-1', proxy_type: 'shadowsocks', component: 'proxy', stream: 'stderr', line: 'bad password [REDACTED] given', proxy_output: true }]);
   });
 
   it('passes the rate per proxy per second, reports what it dropped when the second ends, then lets lines through again', () => {
     vi.useFakeTimers({ toFake: ['Date', 'setTimeout'] });
     vi.setSystemTime(Date.UTC(2026, 0, 1, 0, 0, 0, 200));
     const { lines, logger } = capture();
-    const log = createOutputLogger(logger, () => (x) => x, () => 3);
+    const log = createOutputLogger(logger, () => (x) => x, () => 3, () => 'exec');
     for (let i = 0; i < 10; i++) log('chatty', 'stdout', `line ${i}`);
     log('quiet', 'stdout', 'hello');
     expect(lines.filter((l) => l.proxy_id === 'chatty').map((l) => l.line)).toEqual(['line 0', 'line 1', 'line 2']);

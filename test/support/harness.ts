@@ -18,6 +18,7 @@ export const testSettings: MonitorSettings = {
   start_grace: 5,
   stop_timeout: 10,
   stable_uptime: 60,
+  restart: 'always',
   backoff: { initial: 1, factor: 2, max: 300 },
 };
 
