@@ -30,7 +30,10 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       messageKey: 'message',
-      base: { component: MONITOR_COMPONENT },
+      // A mixin, not `base`: a line's own `component` must replace the default, not follow it as a
+      // second key of the same name.
+      base: null,
+      mixin: (line) => ('component' in line ? {} : { component: MONITOR_COMPONENT }),
       timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
       formatters: { level: (label) => ({ level: label }) },
     },

@@ -26,6 +26,7 @@ describe('accepted configs', () => {
         id: 'ss-001',
         type: 'shadowsocks',
         monitor: true,
+        settings: {},
         command: '/usr/bin/ss-server',
         args: ['-s', '127.0.0.1', '-p', '8388', '-k', 'secret', '-m', 'aes-256-gcm'],
         env: {},
@@ -52,6 +53,7 @@ describe('accepted configs', () => {
           start_grace: 5,
           stop_timeout: 10,
           stable_uptime: 60,
+          restart: 'always',
           backoff: { initial: 1, factor: 2, max: 300 },
         },
         proxies: [],
@@ -192,8 +194,8 @@ describe('errors: one line naming the file and the key path', () => {
     expect(configError('proxy:\n  monitor:\n    check_intervall: 30\n').message).toBe(
       `${FILE}: proxy.monitor.check_intervall: unknown key`,
     );
-    expect(configError(withProxies('{ id: a, type: exec, command: x, restart: always }')).message).toBe(
-      `${FILE}: proxy.proxies[0].restart: unknown key`,
+    expect(configError(withProxies('{ id: a, type: exec, command: x, restart_cooldown: 5 }')).message).toBe(
+      `${FILE}: proxy.proxies[0].restart_cooldown: unknown key`,
     );
     expect(configError(withProxies('{ id: a, type: exec, command: x, health: { tcp: "a:1", timeout: 1 } }')).message).toBe(
       `${FILE}: proxy.proxies[0].health.timeout: unknown key`,
