@@ -47,7 +47,7 @@ export const monitorMachine = setup({
     releaseProxies: enqueueActions(({ event, self, enqueue }) => {
       for (const child of children(self)) enqueue.sendTo(child, { type: 'SUPERVISE', at: event.at, active: false });
     }),
-    countCheckRound: assign(({ context, event }) => ({ totalChecks: context.totalChecks + 1, lastCheckAt: event.at })),
+    countCheckRound: assign(({ context, event }) => ({ checkRounds: context.checkRounds + 1, lastCheckAt: event.at })),
     applySettings: enqueueActions(({ context, event, self, enqueue }) => {
       if (event.type !== 'CONFIGURE') return;
       const proxySettings = { ...context.proxySettings, ...event.proxySettings };

@@ -38,7 +38,8 @@ export interface MonitorInput {
 
 export interface MonitorContext {
   settings: MonitorSettings;
-  totalChecks: number;
+  /** Check rounds (ticks) of this run; the status counts checks, from the proxies' counters. */
+  checkRounds: number;
   lastCheckAt: number | null;
   /** Each proxy's own settings (see ProxyEntry), kept so that a change of the monitor's applies under them. */
   proxySettings: Record<string, ProxySettings>;
@@ -66,7 +67,7 @@ export function policyFrom(monitor: MonitorSettings, own: ProxySettings = {}): R
 export function initialContext(input: MonitorInput): MonitorContext {
   return {
     settings: input.settings,
-    totalChecks: 0,
+    checkRounds: 0,
     lastCheckAt: null,
     proxySettings: Object.fromEntries(input.proxies.map((p) => [p.id, p.settings ?? {}])),
     retiredStats: emptyStats,

@@ -49,6 +49,13 @@ export const timelineQuery = z.strictObject({
     .optional(),
 });
 
+const proxyId = proxyParams.shape.id;
+
+export const auditQuery = historyQuery.extend({
+  proxy: proxyId.optional(),
+  action: z.string().regex(/^[a-z][a-z_]{0,63}$/, { error: 'expected an action name such as proxy_stop or proxy_auto_restart' }).optional(),
+});
+
 export const configPatch = partialMonitorSettingsSchema.refine((patch) => Object.keys(patch).length > 0, {
   error: 'expected at least one setting to change',
   // An unknown key leaves the patch empty too: report that key only.
@@ -188,6 +195,26 @@ export const timelineReply = z.object({
   ),
 });
 
+export const auditReply = z.object({
+  since: time.nullable(),
+  proxy_id: z.string().nullable(),
+  action: z.string().nullable(),
+  /** Newest first. */
+  records: z.array(
+    z.object({
+      time,
+      /** "system" (automatic restarts), "operator", "api:<address>". */
+      user: z.string(),
+      action: z.string(),
+      proxy_id: z.string().nullable(),
+      proxy_type: z.string().nullable(),
+      reason: z.string().nullable(),
+      /** Everything else the action recorded (auth, success, duration_ms, before/after, ...). */
+      detail: z.record(z.string(), z.unknown()),
+    }),
+  ),
+});
+
 export const outputReply = z.object({
   proxy_id: z.string(),
   /** The last lines the proxy wrote, oldest first, as the log has them (redacted, rate-limited). */
@@ -212,5 +239,6 @@ export type StatusReply = z.infer<typeof statusReply>;
 export type ProxyReply = z.infer<typeof proxyReply>;
 export type WhyReply = z.infer<typeof whyReply>;
 export type HistoryReply = z.infer<typeof historyReply>;
+export type AuditReply = z.infer<typeof auditReply>;
 export type RestartRecordReply = z.infer<typeof restartRecord>;
 export type ErrorReply = z.infer<typeof errorReply>;

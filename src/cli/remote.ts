@@ -3,6 +3,7 @@
 // the token: a command line is visible to every local user in `ps`).
 import { parseArgs } from 'node:util';
 import { ClientError, createClient, DEFAULT_URL } from './client.ts';
+import { audit } from './commands/audit.ts';
 import { UsageError, type ClientCommand } from './commands/command.ts';
 import { config, reload } from './commands/config.ts';
 import { monitor, proxyCommands } from './commands/control.ts';
@@ -11,7 +12,7 @@ import { show } from './commands/show.ts';
 import { status } from './commands/status.ts';
 import { why } from './commands/why.ts';
 
-export const CLIENT_COMMANDS: Record<string, ClientCommand> = { status, show, why, history, ...proxyCommands, monitor, config, reload };
+export const CLIENT_COMMANDS: Record<string, ClientCommand> = { status, show, why, history, audit, ...proxyCommands, monitor, config, reload };
 
 export const CLIENT_USAGE = `${Object.values(CLIENT_COMMANDS)
   .map((command) => `  proxy-monitor ${command.usage}`)

@@ -86,7 +86,7 @@ describe('recorder', () => {
   it('redacts secrets in stored errors', async () => {
     await setup();
     const { record: recordError } = createRecorder(store, () => undefined, (text) => text.replaceAll('hunter2', '[REDACTED]'));
-    recordError({ type: 'restart_finished', proxyId: 'ss-9', record: { at: 1, reason: 'exited', manual: false, success: false, durationMs: 5, error: 'bad password hunter2' } });
+    recordError({ type: 'restart_finished', proxyId: 'ss-9', proxyType: 'shadowsocks', record: { at: 1, reason: 'exited', manual: false, success: false, durationMs: 5, error: 'bad password hunter2' } });
     expect(store.restarts({ proxyId: 'ss-9' })[0].error).toBe('bad password [REDACTED]');
     expect(store.audits({ proxyId: 'ss-9' })[0].detail.error).toBe('bad password [REDACTED]');
   });

@@ -24,14 +24,14 @@ export function configRoutes(app: ApiApp, { deps, audit }: RouteContext): void {
       supervisor.configure(next);
       const before = Object.fromEntries(changed.map((key) => [key, current[key]]));
       const after = Object.fromEntries(changed.map((key) => [key, next[key]]));
-      audit(callerOf(request), { action: 'config_update', detail: { before, after } });
+      audit(callerOf(request), { action: 'config_update', reason: 'runtime change through the API', detail: { before, after } });
     }
     return { config: next, changed };
   });
 
   app.post(`${API_BASE}/reload`, { schema: { response: { 200: reloadReply, ...errorReplies } } }, (request) => {
     const outcome = deps.reload();
-    audit(callerOf(request), { action: 'config_reload', detail: outcome.ok ? outcome.changes : { error: outcome.error } });
+    audit(callerOf(request), { action: 'config_reload', reason: 'reload requested through the API', detail: outcome.ok ? outcome.changes : { error: outcome.error } });
     if (!outcome.ok) throw new HttpError(422, 'reload_failed', `config not reloaded, the running config is kept: ${outcome.error}`);
     return outcome.changes;
   });
