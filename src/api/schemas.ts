@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { monitorShape, PROXY_OVERRIDES } from '../config/monitor-shape.ts';
 import { PROXY_TYPES } from '../config/proxy-schema.ts';
-import { monitorSettingsSchema, partialMonitorSettingsSchema } from '../config/schema.ts';
+import { LOG_LEVELS, monitorSettingsSchema, partialMonitorSettingsSchema } from '../config/schema.ts';
 
 /** Every route of the monitor lives under this path (the seed's). */
 export const API_BASE = '/api/v1/proxy/monitor';
@@ -56,7 +56,8 @@ export const auditQuery = historyQuery.extend({
   action: z.string().regex(/^[a-z][a-z_]{0,63}$/, { error: 'expected an action name such as proxy_stop or proxy_auto_restart' }).optional(),
 });
 
-export const configPatch = partialMonitorSettingsSchema.refine((patch) => Object.keys(patch).length > 0, {
+/** Any proxy.monitor key, and the log level as the config file's `logger` section names it. */
+export const configPatch = partialMonitorSettingsSchema.extend({ logger: z.strictObject({ level: z.enum(LOG_LEVELS) }).optional() }).refine((patch) => Object.keys(patch).length > 0, {
   error: 'expected at least one setting to change',
   // An unknown key leaves the patch empty too: report that key only.
   when: (payload) => payload.issues.length === 0,
@@ -223,7 +224,12 @@ export const outputReply = z.object({
 
 export const actionReply = z.object({ action: z.string(), proxy: proxyReply });
 export const monitorActionReply = z.object({ action: z.string(), status: statusReply });
-export const configReply = z.object({ config: monitorSettingsSchema, changed: z.array(z.string()) });
+export const configReply = z.object({
+  config: monitorSettingsSchema,
+  logger: z.object({ level: z.string() }),
+  /** The keys changed, logger.level included. */
+  changed: z.array(z.string()),
+});
 export const reloadReply = z.object({ added: z.array(z.string()), removed: z.array(z.string()), changed: z.array(z.string()) });
 
 export const healthReply = z.object({

@@ -16,6 +16,13 @@ export interface LoadedConfig {
   config: Config;
   /** One per proxy.proxies[] entry, in order, with the files to write before starting it. */
   proxies: ProxySpec[];
+  /** Keys still accepted under an old name: what to write instead. */
+  deprecations: Deprecation[];
+}
+
+export interface Deprecation {
+  key: string;
+  use: string;
 }
 
 const READ_ERRORS: Record<string, string> = {
@@ -61,7 +68,8 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   const data = isMapping ? { ...raw, ...overrides } : raw;
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
-  return { file: resolve(file), config: parsed.data, proxies: resolveProxies(parsed.data) };
+  const deprecations: Deprecation[] = isMapping && (raw as { log?: { level?: unknown } }).log?.level !== undefined ? [{ key: 'log.level', use: 'logger.level' }] : [];
+  return { file: resolve(file), config: parsed.data, proxies: resolveProxies(parsed.data), deprecations };
 }
 
 function dropNulls(value: unknown): unknown {

@@ -66,7 +66,13 @@ export function sizeToBytes(size: string): number {
   return Math.round(Number(m[1]) * 1024 ** ' kmg'.indexOf(m[2].toLowerCase() || ' '));
 }
 
-export const configSchema = z.strictObject({
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+const logLevel = z.enum(LOG_LEVELS);
+
+/** The verbosity, where the design document's troubleshooting section sets it (`logger: { level: debug }`). */
+const loggerSchema = z.strictObject({ level: logLevel.optional() });
+
+const configShape = z.strictObject({
   proxy: z.strictObject({ monitor: monitorSettingsSchema.prefault({}), proxies: proxiesSchema }).prefault({}),
   api: z
     .strictObject({ listen: listenSchema.default('127.0.0.1:8080'), token: z.string().min(1).optional() })
@@ -76,9 +82,11 @@ export const configSchema = z.strictObject({
   history: z
     .strictObject({ max_age: seconds.default(2_592_000), max_records: count.default(10_000) })
     .prefault({}),
+  logger: loggerSchema.prefault({}),
   log: z
     .strictObject({
-      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+      /** Deprecated alias of logger.level (see configSchema). */
+      level: logLevel.optional(),
       file: z.string().min(1).optional(),
       /** Rotation size of log.file. */
       max_size: z.string().regex(SIZE, { error: 'expected a size such as "10m", "512k" or "1g"' }).default('10m'),
@@ -89,6 +97,24 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
 });
+
+/**
+ * `log.level`, this project's first name for the level, is still read: it becomes `logger.level`
+ * (the loader warns that it is deprecated). Set both, and the file is refused rather than one
+ * silently winning.
+ */
+export const configSchema = configShape
+  .superRefine((c, ctx) => {
+    if (c.log.level !== undefined && c.logger.level !== undefined && c.logger.level !== c.log.level) {
+      ctx.issues.push({
+        code: 'custom',
+        path: ['log', 'level'],
+        input: c.log.level,
+        message: `deprecated alias of logger.level, which is set too (to ${c.logger.level}): keep only logger.level`,
+      });
+    }
+  })
+  .transform(({ log: { level, ...log }, ...c }) => ({ ...c, logger: { level: c.logger.level ?? level ?? 'info' }, log }));
 
 export type Config = z.output<typeof configSchema>;
 export type MonitorSettings = z.output<typeof monitorSettingsSchema>;

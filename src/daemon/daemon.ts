@@ -4,7 +4,7 @@ import { startControlPlane } from '../api/control-plane.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { createRecent } from '../inspector/recent.ts';
 import { createRemoteInspector } from '../inspector/websocket.ts';
-import { configuredLogger, type Logger } from '../logging/logger.ts';
+import { configuredLogger, setLogLevel, type Logger } from '../logging/logger.ts';
 import { createOutputLogger } from '../logging/output.ts';
 import { createRedactor } from '../logging/redact.ts';
 import { createReportLogger, logCheckRound } from '../logging/reports.ts';
@@ -37,10 +37,16 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
+function warnDeprecations(logger: Logger, loaded: LoadedConfig): void {
+  for (const d of loaded.deprecations) {
+    logger.warn({ config_file: loaded.file, key: d.key, use: d.use }, `deprecated config key ${d.key}: write ${d.use} instead`);
+  }
+}
+
 export function startDaemon(options: DaemonOptions): Daemon {
   const overrides = options.stateDir === undefined ? {} : { state_dir: options.stateDir };
   let loaded = loadConfig(options.configFile, overrides);
-  const logger = options.logger ?? configuredLogger(loaded.config.log, loaded.file);
+  const logger = options.logger ?? configuredLogger(loaded.config, loaded.file);
   let redact = createRedactor(loaded.proxies.flatMap((p) => p.secrets));
   const world = createRealWorld(loaded.config.proxy.monitor.check_concurrency);
   const recent = createRecent(world.clock.now);
@@ -78,6 +84,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
   });
 
   for (const warning of hardeningWarnings(loaded)) logger.warn(warning.fields, warning.message);
+  warnDeprecations(logger, loaded);
   logger.info({ config: loaded.config.proxy.monitor, proxies: loaded.proxies.length, config_file: loaded.file }, 'proxy monitor started');
   state.start(supervisor);
   const controlPlane = startControlPlane({
@@ -108,6 +115,8 @@ export function startDaemon(options: DaemonOptions): Daemon {
         return { ok: false, error: message };
       }
       loaded = next;
+      warnDeprecations(logger, next);
+      setLogLevel(logger, next.config.logger.level, 'config reload');
       state.reload(next.config);
       redact = createRedactor(next.proxies.flatMap((p) => p.secrets));
       const changes = supervisor.reconcile(next.proxies, next.config.proxy.monitor);

@@ -43,6 +43,18 @@ export function createLogger(options: LoggerOptions): Logger {
   return logger;
 }
 
+/** A new level, at once and without a restart (reload, PATCH). */
+export function setLogLevel(logger: Logger, level: string, cause: string): void {
+  const from = logger.level;
+  if (from === level) return;
+  // Said at info, under whichever of the two levels shows it.
+  const say = () => logger.info({ from, to: level, cause }, 'log level changed');
+  const shownBefore = logger.isLevelEnabled('info');
+  if (shownBefore) say();
+  logger.level = level;
+  if (!shownBefore && logger.isLevelEnabled('info')) say();
+}
+
 /** Resolves once every line logged so far is written: call it before process.exit(). */
 export function closeLogger(logger: Logger, timeoutMs = 5_000): Promise<void> {
   const file = fileStreams.get(logger);
@@ -60,11 +72,12 @@ export function closeLogger(logger: Logger, timeoutMs = 5_000): Promise<void> {
   });
 }
 
-/** The daemon's logger as the config's `log` section asks; a log file it cannot write is a config error. */
-export function configuredLogger(log: Config['log'], configFile: string): Logger {
-  if (log.file === undefined) return createLogger({ level: log.level });
+/** The daemon's logger as the config's `logger` and `log` sections ask; a log file it cannot write is a config error. */
+export function configuredLogger(config: Pick<Config, 'log' | 'logger'>, configFile: string): Logger {
+  const { log, logger } = config;
+  if (log.file === undefined) return createLogger({ level: logger.level });
   try {
-    return createLogger({ level: log.level, file: { file: log.file, maxBytes: sizeToBytes(log.max_size), maxFiles: log.max_files } });
+    return createLogger({ level: logger.level, file: { file: log.file, maxBytes: sizeToBytes(log.max_size), maxFiles: log.max_files } });
   } catch (error) {
     throw new ConfigError(configFile, [{ path: 'log.file', message: (error as Error).message }]);
   }

@@ -57,7 +57,7 @@ describe('recorder', () => {
     expect(observed).toEqual(['in flight: attempts 1, history 0', 'finished: history 1, audit proxy_auto_restart']);
     expect(store.restarts({})).toEqual([{ proxyId: 'ss-1', at, reason: 'exited', manual: false, success: true, durationMs: 0 }]);
     expect(store.audits({})).toEqual([
-      { at, user: 'system', action: 'proxy_auto_restart', proxyId: 'ss-1', detail: { success: true, reason: 'exited', duration_ms: 0 } },
+      { at, user: 'system', action: 'proxy_auto_restart', proxyId: 'ss-1', detail: { success: true, reason: 'exited', proxy_type: 'exec', duration_ms: 0 } },
     ]);
     expect(store.memory('ss-1', at).stats).toEqual({ checks: 0, restarts: 1, successes: 1, failures: 0 });
   });
