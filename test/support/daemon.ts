@@ -17,6 +17,8 @@ export interface TestDaemon {
   dir: string;
   configFile: string;
   lines: LogLine[];
+  /** The same lines as written, before parsing. */
+  raw: string[];
   stderr: () => string;
   waitFor(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   exited: Promise<number | null>;
@@ -34,6 +36,7 @@ export function writeConfig(config: Record<string, unknown>, dir = mkdtempSync(j
 export function startDaemon(configFile: string, dir: string, args: string[] = []): TestDaemon {
   const child = spawn(process.execPath, [CLI, 'run', '--config', configFile, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: LogLine[] = [];
+  const raw: string[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
   let buffer = '';
@@ -43,6 +46,7 @@ export function startDaemon(configFile: string, dir: string, args: string[] = []
     buffer = parts.pop()!;
     for (const part of parts) {
       if (!part.trim()) continue;
+      raw.push(part);
       try {
         lines.push(JSON.parse(part));
       } catch {
@@ -59,6 +63,7 @@ export function startDaemon(configFile: string, dir: string, args: string[] = []
     dir,
     configFile,
     lines,
+    raw,
     stderr: () => stderr,
     exited,
     waitFor(predicate, timeoutMs = 10_000) {
