@@ -61,7 +61,8 @@ describe('accepted configs', () => {
       api: { listen: '127.0.0.1:8080' },
       state_dir: './state',
       history: { max_age: 2592000, max_records: 10000 },
-      log: { level: 'info', max_size: '10m', max_files: 5, output_rate: 50 },
+      logger: { level: 'info' },
+      log: { max_size: '10m', max_files: 5, output_rate: 50 },
     });
   });
 

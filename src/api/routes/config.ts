@@ -29,10 +29,11 @@ export function configRoutes(app: ApiApp, { deps, audit }: RouteContext): void {
       after['logger.level'] = loggerPatch.level;
     }
     if (changed.length) supervisor.configure(next);
-    if (loggerPatch) setLogLevel(deps.logger, loggerPatch.level, 'api');
     if (Object.keys(after).length) {
       audit(callerOf(request), { action: 'config_update', reason: 'runtime change through the API', detail: { before, after } });
     }
+    // After the audit line: a change to `warn` must not hide its own record.
+    if (loggerPatch) setLogLevel(deps.logger, loggerPatch.level, 'api');
     return { config: next, logger: { level: deps.logger.level }, changed: Object.keys(after) };
   });
 
