@@ -123,7 +123,7 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
 
   it('went through the scenario: crashes, failed checks, restarts, every GET route', () => {
     expect(daemon.lines.some((l) => l.message === 'proxy crash detected' && l.proxy_id === 'ss-1' && /check/.test(String(l.reason)))).toBe(true);
-    expect(daemon.lines.some((l) => l.message === 'proxy health check' && l.ok === false)).toBe(true);
+    expect(daemon.lines.some((l) => l.message === 'proxy health check failed' && l.ok === false)).toBe(true);
     const gets = replies.filter((r) => r.what.startsWith('GET ') && r.what.endsWith('-> 200'));
     expect(gets.map((r) => r.what)).toEqual(expect.arrayContaining([`GET ${API_BASE}/status -> 200`, 'GET /metrics -> 200', `GET ${API_BASE}/proxies/ss-1 -> 200`]));
     expect(replies.find((r) => r.what.startsWith('GET /metrics'))!.body).toContain('proxy_monitor_checks_total');
