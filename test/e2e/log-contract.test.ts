@@ -114,7 +114,10 @@ describe('the log contract of the design document, on a real daemon', () => {
 
     const patched = await fetch(`${url}${API}/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ logger: { level: 'warn' } }) });
     expect(await patched.json()).toMatchObject({ logger: { level: 'warn' }, changed: ['logger.level'] });
-    const quiet = daemon.lines.length;
+    // Said at info, the last line below warn; lines written before it may still be in the pipe.
+    const said = await daemon.waitFor((l) => l.message === 'log level changed' && l.to === 'warn');
+    expect(said).toMatchObject({ from: 'debug', cause: 'api' });
+    const quiet = daemon.lines.indexOf(said) + 1;
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(daemon.lines.slice(quiet).filter((l) => l.level === 'debug' || l.level === 'info')).toEqual([]);
     expect(await pid()).toBe(before);
