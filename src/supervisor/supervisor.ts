@@ -96,13 +96,19 @@ export function createSupervisor(options: SupervisorOptions) {
     }
   }
 
-  const views = (): SupervisedProxy[] =>
-    proxyViews(actor.getSnapshot()).map((v) => {
-      const own = specs.get(v.id)?.settings ?? {};
-      const inherited = Object.fromEntries(PROXY_OVERRIDES.map((key) => [key, settings[key]])) as Required<ProxySettings>;
-      return { ...v, type: typeOf(v.id), settings: { ...inherited, ...own }, ownSettings: Object.keys(own) as (keyof ProxySettings)[] };
-    });
-  const view = (id: string): SupervisedProxy | undefined => views().find((v) => v.id === id);
+  const supervised = (v: ProxyView, inherited: Required<ProxySettings>): SupervisedProxy => {
+    const own = specs.get(v.id)?.settings ?? {};
+    return { ...v, type: typeOf(v.id), settings: { ...inherited, ...own }, ownSettings: Object.keys(own) as (keyof ProxySettings)[] };
+  };
+  const inherited = () => Object.fromEntries(PROXY_OVERRIDES.map((key) => [key, settings[key]])) as Required<ProxySettings>;
+  const views = (): SupervisedProxy[] => {
+    const defaults = inherited();
+    return proxyViews(actor.getSnapshot()).map((v) => supervised(v, defaults));
+  };
+  const view = (id: string): SupervisedProxy | undefined => {
+    const found = proxyViews(actor.getSnapshot()).find((v) => v.id === id);
+    return found && supervised(found, inherited());
+  };
 
   return {
     actor,
