@@ -22,10 +22,14 @@ export interface Results {
   date: string;
   durationS: number;
   machine: ReturnType<typeof machineInfo>;
+  /** 1, 5 and 15 min load averages when the run began and ended: other work on the machine. */
+  load: { before: number[]; after: number[] };
   node: string;
   server: { name: string; version: string };
   n: number;
   rounds: number;
+  /** Storms in a row of one long-lived proxy-monitor, for its memory growth. */
+  growthStorms: number;
   floors: { bash: StormSummary; node: StormSummary };
   /** proxy-monitor first. */
   systems: SystemResult[];
@@ -48,55 +52,56 @@ const mib = (x: number) => `${x.toFixed(1)} MiB`;
 const pct = (x: number) => `${x.toFixed(2)} %`;
 const ratio = (ours: number, theirs: number) => (theirs > 0 && Number.isFinite(theirs) ? `${(ours / theirs).toFixed(2)} x` : 'n/a');
 
+const loads = (l: number[]) => l.map((x) => x.toFixed(1)).join(' / ');
+
 function targets(r: Results): Target[] {
   const [ours] = r.systems;
-  const sup = r.systems.find((s) => s.name === 'supervisord');
+  const find = (name: string) => r.systems.find((s) => s.name === name && s.storm.rounds > 0);
+  const sup = find('supervisord');
+  const pm2 = find('pm2');
   const growth = ours.rssAfterLastMiB - ours.rssAfterFirstMiB;
   const isolatedP99 = percentile(r.crash.isolated, 99);
+  const stormP99 = percentile(r.crash.storm, 99);
   const tickMax = r.tick ? Math.max(...r.tick.durationsMs) : NaN;
-  const vsSup = (mine: number, theirs: number | undefined, bound: number) =>
-    theirs === undefined ? { measured: 'supervisord not measured', met: undefined } : { measured: `${ms(mine)} vs ${ms(theirs)}: ${ratio(mine, theirs)}`, met: mine <= bound * theirs };
+  const vs = (who: string, mine: number, theirs: number | undefined, bound: number) =>
+    theirs === undefined ? { measured: `${who} not measured`, met: undefined } : { measured: `${ms(mine)} vs ${ms(theirs)}: ${ratio(mine, theirs)}`, met: mine <= bound * theirs };
   return [
-    { target: 'storm, all back <= 0.5 x supervisord', ...vsSup(ours.storm.max, sup?.storm.max, 0.5) },
-    { target: 'storm, p50 <= 0.35 x supervisord p50', ...vsSup(ours.storm.p50, sup?.storm.p50, 0.35) },
+    { target: `daemon RSS <= 64 MiB with ${r.n} proxies, idle`, measured: mib(ours.idle.rssMiB), met: ours.idle.rssMiB <= 64 },
     {
-      target: 'storm, all back <= 2 x bare bash loop',
-      measured: `${ms(ours.storm.max)} vs ${ms(r.floors.bash.max)}: ${ratio(ours.storm.max, r.floors.bash.max)}`,
-      met: ours.storm.max <= 2 * r.floors.bash.max,
-    },
-    { target: `daemon RSS <= 80 MiB with ${r.n} proxies`, measured: mib(ours.idle.rssMiB), met: ours.idle.rssMiB <= 80 },
-    {
-      target: `RSS growth <= 5 MiB over ${r.rounds} storms`,
+      target: `RSS growth <= 5 MiB over ${r.growthStorms} storms`,
       measured: `${mib(ours.rssAfterFirstMiB)} -> ${mib(ours.rssAfterLastMiB)}: ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MiB`,
       met: growth <= 5,
     },
+    { target: 'storm, all back <= 0.5 x supervisord (default capture)', ...vs('supervisord', ours.storm.max, sup?.storm.max, 0.5) },
+    { target: 'storm, p50 <= 0.4 x supervisord p50', ...vs('supervisord', ours.storm.p50, sup?.storm.p50, 0.4) },
+    { target: 'storm, all back <= 1.5 x the bare node spawn loop', ...vs('node loop', ours.storm.max, r.floors.node.max, 1.5) },
+    { target: 'storm, all back ahead of PM2', ...vs('pm2', ours.storm.max, pm2?.storm.max, 1) },
+    { target: 'storm, p50 ahead of PM2', ...vs('pm2', ours.storm.p50, pm2?.storm.p50, 1) },
+    { target: 'crash seen by its actor, p99 <= 5 ms (one at a time)', measured: `p99 ${ms(isolatedP99)} over ${r.crash.isolated.length} crashes`, met: isolatedP99 <= 5 },
+    { target: 'crash seen by its actor, p99 <= 50 ms during a storm', measured: `p99 ${ms(stormP99)} over ${r.crash.storm.length} crashes`, met: stormP99 <= 50 },
     { target: `idle CPU <= 2 % (${r.n} TCP checks every 5 s)`, measured: pct(ours.idle.cpuPct), met: ours.idle.cpuPct <= 2 },
-    { target: 'idle CPU <= 0.5 % (default 30 s interval)', measured: pct(r.idleDefault.cpuPct), met: r.idleDefault.cpuPct <= 0.5 },
     {
       target: `one tick of ${r.tick?.proxies ?? 1000} TCP checks <= 1 s, no failed check`,
       measured: r.tick ? `max ${ms(tickMax)} over ${r.tick.durationsMs.length} rounds, ${r.tick.crashes} crashes` : 'not measured',
       met: r.tick ? tickMax <= 1000 && r.tick.crashes === 0 : undefined,
-    },
-    {
-      target: 'crash seen by its actor <= 10 ms after the kill (p99, one at a time)',
-      measured: `p99 ${ms(isolatedP99)} over ${r.crash.isolated.length} crashes`,
-      met: isolatedP99 <= 10,
     },
   ];
 }
 
 function stormRows(r: Results): string[][] {
   const rows: string[][] = [];
-  const fig = (label: string, pick: (s: StormSummary) => number) => {
-    const ours = pick(r.systems[0].storm);
-    const row = [label, ms(ours)];
-    for (const other of r.systems.slice(1)) row.push(ms(pick(other.storm)), ratio(ours, pick(other.storm)));
-    row.push(ms(pick(r.floors.bash)), ms(pick(r.floors.node)));
+  const withRange = (x: number, range: [number, number]) =>
+    Number.isNaN(range[0]) ? ms(x) : `${ms(x)} (${Math.round(range[0])}-${Number.isFinite(range[1]) ? Math.round(range[1]) : 'never'})`;
+  const fig = (label: string, pick: (s: StormSummary) => number, span: (s: StormSummary) => [number, number]) => {
+    const ours = r.systems[0].storm;
+    const row = [label, withRange(pick(ours), span(ours))];
+    for (const other of r.systems.slice(1)) row.push(withRange(pick(other.storm), span(other.storm)), ratio(pick(ours), pick(other.storm)));
+    row.push(withRange(pick(r.floors.bash), span(r.floors.bash)), withRange(pick(r.floors.node), span(r.floors.node)));
     rows.push(row);
   };
-  fig('p50', (s) => s.p50);
-  fig('p99', (s) => s.p99);
-  fig('all back (max)', (s) => s.max);
+  fig('p50', (s) => s.p50, (s) => s.range.p50);
+  fig('p99', (s) => s.p99, () => [NaN, NaN]);
+  fig('all back (max)', (s) => s.max, (s) => s.range.max);
   return rows;
 }
 
@@ -110,8 +115,8 @@ function resourceRows(r: Results): string[][] {
   };
   fig('idle CPU', (s) => s.idle.cpuPct, pct);
   fig('daemon RSS, idle', (s) => s.idle.rssMiB, mib);
-  fig(`RSS after storm 1`, (s) => s.rssAfterFirstMiB, mib);
-  fig(`RSS after storm ${r.rounds}`, (s) => s.rssAfterLastMiB, mib);
+  fig('RSS after its first storm', (s) => s.rssAfterFirstMiB, mib);
+  fig('RSS after its last storm', (s) => s.rssAfterLastMiB, mib);
   return rows;
 }
 
@@ -134,18 +139,22 @@ export function renderMarkdown(r: Results): string {
     '## Machine and versions',
     '',
     `- ${m.model}, ${m.cores} cores, ${m.memGiB} GiB; ${m.os}, kernel ${m.kernel}; Node ${r.node}`,
+    `- load average (1/5/15 min) at the start ${loads(r.load.before)}, at the end ${loads(r.load.after)}: other work shared the machine, so absolute times are inflated; the ratios come from interleaved rounds`,
     `- servers: ${r.n} x ${r.server.name} (${r.server.version}) per supervisor`,
     ...r.systems.map((s) => `- ${s.name}: ${s.version}`),
     ...r.skipped.map((s) => `- not measured: ${s}`),
     '',
-    `## Restart storm (${r.rounds} rounds, medians over rounds)`,
+    `## Restart storm (${r.rounds} rounds: median over rounds, range in brackets)`,
     '',
-    `All ${r.n} servers SIGKILLed at once; per server, the time until its port accepts TCP again.`,
+    `All ${r.n} servers SIGKILLed at once; per server, the time until its port accepts TCP again. Each`,
+    'supervisor is started afresh for its round and is alone on the machine while it is stormed.',
     'The bare loops start the same servers with no supervisor (time from their first spawn).',
     '',
     table(['', 'proxy-monitor', ...theirHeaders(r), 'bare bash loop', 'bare node spawn loop'], stormRows(r)),
     '',
-    `## Resources (idle window ${Math.round(r.systems[0].idle.windowS)} s, all daemons at once; proxy-monitor checks every proxy every 5 s)`,
+    `## Resources (idle window ${Math.round(r.systems[0].idle.windowS)} s, each daemon alone; proxy-monitor checks every proxy every 5 s)`,
+    '',
+    `proxy-monitor's RSS after its first and last storms are of one daemon over ${r.growthStorms} storms in a row; the others' are from their first and last rounds.`,
     '',
     table(['', 'proxy-monitor', ...theirHeaders(r)], resourceRows(r)),
     '',

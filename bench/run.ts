@@ -1,7 +1,9 @@
 // `npm run bench`: proxy-monitor against supervisord and PM2 on the same real servers, in one run.
-// Each round storms every supervisor in turn (the order rotates) and runs the bare loops, so a busy
-// machine slows all of them alike. Everything started is killed at the end, whatever happens.
+// Each round runs the bare loops, then each supervisor in turn (the order rotates), each started
+// afresh and alone on the machine while it is stormed, so that drift on a busy machine hits all
+// alike and none pays for another's idle work. Everything started is killed at the end, whatever happens.
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup } from './lib/cleanup.ts';
@@ -26,7 +28,10 @@ const { values: opts } = parseArgs({
     n: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '20' },
     'tick-n': { type: 'string', default: '1000' },
-    only: { type: 'string', default: 'supervisord,pm2' },
+    /** Besides proxy-monitor: its child_process fallback, supervisord as shipped and tuned, PM2. */
+    with: { type: 'string', default: 'child_process,supervisord,supervisord-tuned,pm2' },
+    'growth-storms': { type: 'string', default: '20' },
+    isolated: { type: 'string', default: '100' },
     /** Idle window (s) with checks every 5 s; the one at the default 30 s interval is twice as long. */
     idle: { type: 'string', default: '30' },
     out: { type: 'string', default: join(import.meta.dirname, 'RESULTS.md') },
@@ -36,8 +41,10 @@ const N = Number(opts.n);
 const ROUNDS = Number(opts.rounds);
 const TICK_N = Number(opts['tick-n']);
 const IDLE_MS = Number(opts.idle) * 1000;
-const OTHERS = opts.only.split(',').filter(Boolean);
-for (const [key, value] of [['n', N], ['rounds', ROUNDS], ['tick-n', TICK_N], ['idle', IDLE_MS]] as const) {
+const WITH = opts.with.split(',').filter(Boolean);
+const GROWTH_STORMS = Number(opts['growth-storms']);
+const ISOLATED = Number(opts.isolated);
+for (const [key, value] of [['n', N], ['rounds', ROUNDS], ['tick-n', TICK_N], ['idle', IDLE_MS], ['growth-storms', GROWTH_STORMS], ['isolated', ISOLATED]] as const) {
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${key}: expected a positive integer, got ${opts[key]}`);
 }
 
@@ -45,113 +52,150 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number) => Math.round(x);
 
-interface Entry {
-  system: Supervised;
-  table: ServerTable;
+/** A supervisor under test, started afresh for each of its rounds so that it is alone on the machine. */
+interface Contender {
+  name: string;
+  start(ports: number[]): Supervised | Promise<Supervised>;
   ports: number[];
+  table: ServerTable;
   storms: Storm[];
-  rssAfterFirst: number;
+  rssAfterStorm: number[];
+  version?: string;
 }
 
-async function startOthers(entries: Entry[], skipped: string[], server: ReturnType<typeof chooseServer>, portsFor: () => Promise<number[]>) {
-  const starters: Record<string, (ports: number[]) => Supervised | Promise<Supervised>> = {
-    supervisord: (ports) => startSupervisord(server, ports, log),
-    pm2: (ports) => startPm2(server, ports, log),
-  };
-  for (const name of OTHERS) {
-    const start = starters[name];
-    if (!start) throw new Error(`--only: unknown supervisor ${name} (expected supervisord, pm2)`);
-    const ports = await portsFor();
-    try {
-      const system = await start(ports);
-      entries.push({ system, table: serverTable(server, ports), ports, storms: [], rssAfterFirst: 0 });
-    } catch (error) {
-      skipped.push(`${name} (${(error as Error).message.split('\n')[0]})`);
-      log(`${name}: not measured: ${(error as Error).message.split('\n')[0]}`);
-    }
-  }
+/** Starts it, waits for every server, lets start-up settle: the caller stops it. */
+async function bringUp(c: Contender): Promise<Supervised> {
+  const system = await c.start(c.ports);
+  c.version = system.version;
+  await waitAllAccept(c.ports, () => c.table.children(system.pid), 180_000);
+  await sleep(2000);
+  return system;
 }
 
 async function main(): Promise<Results> {
   installCleanup();
   const began = performance.now();
+  const loadBefore = loadavg();
   const server = chooseServer();
-  log(`servers: ${server.name} (${server.version}), ${N} per supervisor, ${ROUNDS} rounds`);
-  const allPorts = await serverPorts(N * (2 + OTHERS.length));
-  let next = 0;
-  const portsFor = async () => allPorts.slice(next, (next += N));
-
-  const floorPorts = await portsFor();
+  log(`servers: ${server.name} (${server.version}), ${N} per supervisor, ${ROUNDS} rounds; load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')}`);
+  const contenders: Contender[] = [];
+  const skipped: string[] = [];
+  const add = async (name: string, start: Contender['start']) => {
+    const ports = await serverPorts(N, contenders.flatMap((c) => c.ports).concat(floorPorts));
+    contenders.push({ name, start, ports, table: serverTable(server, ports), storms: [], rssAfterStorm: [] });
+  };
+  const floorPorts = await serverPorts(N);
   const floorTable = serverTable(server, floorPorts);
   const floors = { bash: [] as ReturnType<typeof spread>[], node: [] as ReturnType<typeof spread>[] };
-  const skipped: string[] = [];
-  const oursPorts = await portsFor();
-  const ours: Ours = startOurs({ label: 'ours', server, ports: oursPorts, checkInterval: 5, logLevel: 'warn' });
-  const entries: Entry[] = [{ system: ours, table: serverTable(server, oursPorts), ports: oursPorts, storms: [], rssAfterFirst: 0 }];
+  let ours: Ours | undefined;
+  const startOursOn = (spawn: 'helper' | 'child_process') => (ports: number[]) =>
+    (ours = startOurs({ label: `ours-${spawn}`, server, ports, checkInterval: 5, logLevel: 'warn', spawn }));
+  await add('proxy-monitor', startOursOn('helper'));
+  if (WITH.includes('child_process')) await add('proxy-monitor (child_process)', startOursOn('child_process'));
+  if (WITH.includes('supervisord')) await add('supervisord', (ports) => startSupervisord(server, ports, log, 'default'));
+  if (WITH.includes('supervisord-tuned')) await add('supervisord (stdout_logfile=NONE)', (ports) => startSupervisord(server, ports, log, 'tuned'));
+  if (WITH.includes('pm2')) await add('pm2', (ports) => startPm2(server, ports, log));
   const crashStorm: number[] = [];
-  let stopped = false;
-  const stopAll = async () => {
-    if (stopped) return;
-    stopped = true;
-    await Promise.allSettled(entries.map((e) => e.system.stop()));
+  let running: Supervised | undefined;
+  const stopRunning = async () => {
+    await running?.stop();
+    running = undefined;
   };
-  try {
-    await startOthers(entries, skipped, server, portsFor);
-    for (const e of entries) {
-      await waitAllAccept(e.ports, () => e.table.children(e.system.pid), 120_000);
-      log(`${e.system.name} (${e.system.version}): ${N} servers up`);
-    }
 
+  try {
     for (let r = 0; r < ROUNDS; r++) {
       for (const kind of ['bash', 'node'] as const) floors[kind].push(await bareLoop(kind, server, floorTable, floorPorts));
-      for (let k = 0; k < entries.length; k++) {
-        const e = entries[(r + k) % entries.length];
-        const from = ours.lines.length;
-        const s = await storm(e.system, e.table, e.ports);
-        e.storms.push(s);
+      for (let k = 0; k < contenders.length; k++) {
+        const c = contenders[(r + k) % contenders.length];
+        if (skipped.some((s) => s.startsWith(c.name))) continue;
+        try {
+          running = await bringUp(c);
+        } catch (error) {
+          await stopRunning();
+          skipped.push(`${c.name} (${(error as Error).message.split('\n')[0]})`);
+          log(`${c.name}: not measured: ${(error as Error).message.split('\n')[0]}`);
+          continue;
+        }
+        const from = ours?.lines.length ?? 0;
+        let s: Storm;
+        try {
+          s = await storm(running, c.table, c.ports);
+        } catch (error) {
+          // A round that could not be measured (servers not back in time on a swamped machine) is
+          // said, not fatal.
+          log(`${c.name}: round ${r + 1} not measured: ${(error as Error).message}`);
+          await stopRunning();
+          continue;
+        }
+        c.storms.push(s);
         await sleep(500);
-        if (e.system === ours) crashStorm.push(...stormDetection(ours.lines.slice(from), s.killedAt));
-        if (r === 0) e.rssAfterFirst = rssBytes(e.system.pid);
+        if (c.name === 'proxy-monitor') crashStorm.push(...stormDetection(ours!.lines.slice(from), s.killedAt));
+        c.rssAfterStorm.push(rssBytes(running.pid));
+        await stopRunning();
       }
-      log(`round ${r + 1}/${ROUNDS}: ` + entries.map((e) => `${e.system.name} p50 ${round(e.storms[r].p50)} max ${round(e.storms[r].max)} ms`).join(', ') +
+      log(`round ${r + 1}/${ROUNDS}: ` + contenders.filter((c) => c.storms.at(-1)).map((c) => `${c.name} p50 ${round(c.storms.at(-1)!.p50)} max ${round(c.storms.at(-1)!.max)} ms`).join(', ') +
         `; bash loop max ${round(floors.bash[r].max)} ms, node loop max ${round(floors.node[r].max)} ms`);
     }
 
-    log('crash detection, one at a time');
-    const isolated = await isolatedDetection(ours, entries[0].table, oursPorts, 100);
-
-    log(`idle: ${IDLE_MS / 1000} s, every daemon at once (proxy-monitor checks every 5 s)`);
+    // proxy-monitor alone and long-lived: memory at rest and over GROWTH_STORMS storms, crash
+    // detection one at a time, idle CPU at a 5 s and at the default 30 s interval.
+    const [mine] = contenders;
+    running = await bringUp(mine);
     await sleep(5000);
-    const rssAfterLast = entries.map((e) => rssBytes(e.system.pid));
-    const idle = await idleCost(entries.map((e) => e.system.pid), IDLE_MS);
-    log(`idle: ${(2 * IDLE_MS) / 1000} s, proxy-monitor at the default 30 s interval`);
-    ours.setCheckInterval(30);
+    const [oursIdle] = await idleCost([running.pid], IDLE_MS);
+    log(`proxy-monitor alone: idle RSS ${(oursIdle.rssMiB).toFixed(1)} MiB, CPU ${oursIdle.cpuPct.toFixed(2)} %; ${GROWTH_STORMS} storms for memory growth`);
+    const growth: number[] = [];
+    for (let i = 0; i < GROWTH_STORMS; i++) {
+      const from = ours!.lines.length;
+      const s = await storm(running, mine.table, mine.ports);
+      await sleep(500);
+      crashStorm.push(...stormDetection(ours!.lines.slice(from), s.killedAt));
+      growth.push(rssBytes(running.pid));
+    }
+    log('crash detection, one at a time');
+    const isolated = await isolatedDetection(ours!, mine.table, mine.ports, ISOLATED);
+    ours!.setCheckInterval(30);
     await sleep(2000);
-    const [idleDefault] = await idleCost([ours.pid], 2 * IDLE_MS);
+    const [idleDefault] = await idleCost([running.pid], 2 * IDLE_MS);
+    await stopRunning();
 
-    const systems: SystemResult[] = entries.map((e, i) => ({
-      name: e.system.name,
-      version: e.system.version,
-      storm: summarize(e.storms),
-      rssAfterFirstMiB: e.rssAfterFirst / MiB,
-      rssAfterLastMiB: rssAfterLast[i] / MiB,
-      idle: idle[i],
+    // Every other supervisor alone, at rest.
+    const idles = [oursIdle];
+    for (const c of contenders.slice(1)) {
+      if (skipped.some((s) => s.startsWith(c.name))) {
+        idles.push({ cpuPct: NaN, rssMiB: NaN, windowS: 0 });
+        continue;
+      }
+      running = await bringUp(c);
+      await sleep(5000);
+      idles.push((await idleCost([running.pid], IDLE_MS))[0]);
+      await stopRunning();
+    }
+
+    const systems: SystemResult[] = contenders.map((c, i) => ({
+      name: c.name,
+      version: c.version ?? 'not started',
+      storm: summarize(c.storms),
+      rssAfterFirstMiB: (i === 0 ? growth[0] : c.rssAfterStorm[0]) / MiB,
+      rssAfterLastMiB: (i === 0 ? growth.at(-1)! : c.rssAfterStorm.at(-1)!) / MiB,
+      idle: idles[i],
     }));
-    await stopAll();
 
     log(`check tick: ${TICK_N} proxies`);
     const tick = await checkTick(server, await serverPorts(TICK_N), 3);
     log('profile: proxy-monitor under --cpu-prof, 5 storms');
-    const profile = await profiledStorms(server, oursPorts, 5);
+    const profile = await profiledStorms(server, mine.ports, 5);
 
     return {
       date: new Date().toISOString(),
       durationS: (performance.now() - began) / 1000,
       machine: machineInfo(),
+      load: { before: loadBefore, after: loadavg() },
       node: process.version,
       server: { name: server.name, version: server.version },
       n: N,
       rounds: ROUNDS,
+      growthStorms: GROWTH_STORMS,
       floors: { bash: summarize(floors.bash), node: summarize(floors.node) },
       systems,
       idleDefault,
@@ -161,7 +205,7 @@ async function main(): Promise<Results> {
       skipped,
     };
   } finally {
-    await stopAll();
+    await stopRunning();
   }
 }
 

@@ -23,10 +23,11 @@ export const monitorMachine = setup({
     monitoringOn: ({ context }) => context.settings.enable,
     turnsMonitoringOff: ({ context, event }) => event.type === 'CONFIGURE' && context.settings.enable && !event.settings.enable,
     turnsMonitoringOn: ({ context, event }) => event.type === 'CONFIGURE' && !context.settings.enable && event.settings.enable,
+    changesCheckInterval: ({ context, event }) => event.type === 'CONFIGURE' && event.settings.check_interval !== context.settings.check_interval,
   },
   actions: {
     // Effects, provided by src/supervisor/effects.ts.
-    // armTick waits `settings.check_interval` and sends TICK; checkProxies probes the proxies
+    // armTick sends TICK at `context.nextTickAt`; checkProxies probes the proxies
     // `proxiesDueForCheck()` names and sends each its result.
     armTick: () => {},
     cancelTick: () => {},
@@ -48,6 +49,9 @@ export const monitorMachine = setup({
       for (const child of children(self)) enqueue.sendTo(child, { type: 'SUPERVISE', at: event.at, active: false });
     }),
     countCheckRound: assign(({ context, event }) => ({ checkRounds: context.checkRounds + 1, lastCheckAt: event.at })),
+    startInterval: assign(({ event }) => ({ intervalStartedAt: event.at })),
+    // The next round is due one check interval after the current one started.
+    scheduleTick: assign(({ context }) => ({ nextTickAt: context.intervalStartedAt + context.settings.check_interval * 1000 })),
     applySettings: enqueueActions(({ context, event, self, enqueue }) => {
       if (event.type !== 'CONFIGURE') return;
       const proxySettings = { ...context.proxySettings, ...event.proxySettings };
@@ -103,23 +107,21 @@ export const monitorMachine = setup({
       },
     },
     watching: {
-      entry: ['superviseProxies', 'armTick'],
+      entry: ['superviseProxies', 'startInterval', 'scheduleTick', 'armTick'],
       exit: 'cancelTick',
       on: {
         TICK: {
-          actions: [
-            'countCheckRound',
-            'checkProxies',
-            'armTick',
-          ],
+          actions: ['countCheckRound', 'startInterval', 'scheduleTick', 'checkProxies', 'armTick'],
         },
         STOP: { target: 'paused', actions: 'releaseProxies' },
         CONFIGURE: [
           // Release first: the new settings must not reach a proxy that is still supervised, or a
           // crashed one would restart automatically on the very change that turns monitoring off.
           { guard: 'turnsMonitoringOff', target: 'paused', actions: ['releaseProxies', 'applySettings'] },
-          // A new interval applies from now on: re-arm the pending tick with it.
-          { actions: ['applySettings', 'cancelTick', 'armTick'] },
+          // A new interval counts from the last round (a round already overdue runs at once). Any
+          // other change leaves the pending tick alone: a stream of changes must not postpone checks.
+          { guard: 'changesCheckInterval', actions: ['applySettings', 'scheduleTick', 'cancelTick', 'armTick'] },
+          { actions: 'applySettings' },
         ],
       },
     },

@@ -34,7 +34,7 @@ export const proxyMachine = setup({
     spawnProcess: () => {},
     adoptProcess: () => {},
     killProcess: () => {},
-    verifyReadiness: (_, _params: { deadline: number }) => {},
+    verifyReadiness: (_, _params: { deadline: number; notBefore: number }) => {},
     cancelReadiness: () => {},
     armWakeTimer: (_, _params: { at: number }) => {},
     cancelWakeTimer: () => {},
@@ -44,6 +44,7 @@ export const proxyMachine = setup({
     processGone: assign(({ context, event }) => update.processGone(context, event)),
     exitedCleanly: assign(({ context, event }) => update.exitedCleanly(context, event)),
     noteCrash: assign(({ context, event }) => update.noteCrash(context, event)),
+    noteMemoryCrash: assign(({ context, event }) => update.noteMemoryCrash(context, event)),
     recordCheck: assign(({ context, event }) => update.recordCheck(context, event)),
     beginAutomaticRestart: assign(({ context, event }) => update.beginAutomaticRestart(context, event)),
     beginManualRestart: assign(({ context, event }) => update.beginManualRestart(context, event)),
@@ -58,6 +59,10 @@ export const proxyMachine = setup({
     wantDownDuringRestart: assign(({ context, event }) => update.wantDownDuringRestart(context, event)),
     retireDuringRestart: assign(({ context, event }) => update.retireDuringRestart(context, event)),
     requestManualRestart: assign(({ context, event }) => update.requestManualRestart(context, event)),
+    beginOperatorRestart: assign(({ context, event }) => update.beginOperatorRestart(context, event)),
+    beginReplacement: assign(({ context, event }) => update.beginReplacement(context, event)),
+    markOutdated: assign(({ context, event }) => update.markOutdated(context, event)),
+    spawning: assign(({ context, event }) => update.spawning(context, event)),
     applySettings: assign(({ context, event }) => update.applySettings(context, event)),
 
     // Reports to the outside world.
@@ -112,22 +117,45 @@ export const proxyMachine = setup({
       initial: 'starting',
       states: {
         starting: {
-          entry: 'spawnProcess',
+          entry: ['spawning', 'spawnProcess'],
           on: {
-            SPAWNED: { target: 'up', actions: 'processStarted' },
-            SPAWN_FAILED: { target: '#proxy.crashed', actions: ['noteCrash', 'reportCrash'] },
+            // The new process of a restart of a live one (operator, config change): the restart is done.
+            SPAWNED: [
+              { guard: 'restartInFlight', target: 'up', actions: ['processStarted', 'restartSucceeded', 'reportRestart'] },
+              { target: 'up', actions: 'processStarted' },
+            ],
+            SPAWN_FAILED: [
+              { guard: 'restartInFlight', target: '#proxy.crashed', actions: ['restartFailed', 'reportRestart', 'noteCrash', 'reportCrash'] },
+              { target: '#proxy.crashed', actions: ['noteCrash', 'reportCrash'] },
+            ],
           },
         },
         up: {
-          // Stopped or removed while a restart was being verified: stop now that the process is up.
-          always: { guard: or(['wantedDown', 'retiring']), target: '#proxy.stopped.stopping', actions: 'killProcess' },
+          always: [
+            // Stopped or removed while a restart was being verified: stop now that the process is up.
+            { guard: or(['wantedDown', 'retiring']), target: '#proxy.stopped.stopping', actions: 'killProcess' },
+            // Its config changed while that restart ran the old one: replace it now.
+            { guard: 'outdated', target: '#proxy.stopped.stopping', actions: ['beginReplacement', 'killProcess'] },
+          ],
           on: {
-            CHECK_PASSED: { actions: ['recordCheck', 'reportCheck'] },
+            CHECK_PASSED: [
+              {
+                guard: 'memoryLimitReached',
+                target: '#proxy.crashed.reaping',
+                actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'killProcess'],
+              },
+              { actions: ['recordCheck', 'reportCheck'] },
+            ],
             CHECK_FAILED: [
               {
                 guard: 'failureThresholdReached',
                 target: '#proxy.crashed.reaping',
                 actions: ['noteCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'killProcess'],
+              },
+              {
+                guard: 'memoryLimitReached',
+                target: '#proxy.crashed.reaping',
+                actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'killProcess'],
               },
               { actions: ['recordCheck', 'reportCheck'] },
             ],
@@ -140,7 +168,8 @@ export const proxyMachine = setup({
           { target: 'crashed', actions: ['noteCrash', 'reportCrash'] },
         ],
         STOP: { target: 'stopped.stopping', actions: ['wantDown', 'killProcess'] },
-        RESTART: { target: 'stopped.stopping', actions: ['wantRestart', 'killProcess'] },
+        RESTART: { target: 'stopped.stopping', actions: ['beginOperatorRestart', 'killProcess'] },
+        REPLACE: { target: 'stopped.stopping', actions: ['beginReplacement', 'killProcess'] },
         RETIRE: { target: 'stopped.stopping', actions: ['retire', 'killProcess'] },
       },
     },
@@ -228,7 +257,7 @@ export const proxyMachine = setup({
     },
 
     restarting: {
-      entry: [...enter('restarting'), 'spawnProcess'],
+      entry: [...enter('restarting'), 'spawning', 'spawnProcess'],
       initial: 'spawning',
       states: {
         spawning: {
@@ -238,7 +267,12 @@ export const proxyMachine = setup({
           },
         },
         verifying: {
-          entry: { type: 'verifyReadiness', params: ({ context, event }) => ({ deadline: event.at + context.policy.startGraceMs }) },
+          // READY comes once a probe passed and the process has been up for min_uptime: an exit
+          // before that (EXITED below) is a failed restart, so a crash loop backs off.
+          entry: {
+            type: 'verifyReadiness',
+            params: ({ context, event }) => ({ deadline: event.at + context.policy.startGraceMs, notBefore: event.at + context.policy.minUptimeMs }),
+          },
           exit: 'cancelReadiness',
           on: {
             READY: { target: '#proxy.running.up', actions: ['restartSucceeded', 'reportRestart'] },
@@ -250,6 +284,7 @@ export const proxyMachine = setup({
         EXITED: { target: 'crashed', actions: ['restartFailed', 'reportRestart'] },
         START: { actions: 'wantUp' },
         RESTART: { actions: 'wantRestart' },
+        REPLACE: { actions: 'markOutdated' },
         STOP: { actions: 'wantDownDuringRestart' },
         RETIRE: { actions: 'retireDuringRestart' },
       },

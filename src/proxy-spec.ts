@@ -19,6 +19,32 @@ export interface GeneratedFile {
   content: string;
 }
 
+/** The account a proxy runs as, resolved from `user` / `group` when the config is loaded. */
+export interface RunAs {
+  uid: number;
+  gid: number;
+  /** The user's name; null for a numeric id without a passwd entry (then no supplementary groups). */
+  user: string | null;
+  group: string | null;
+}
+
+/** Resource limits (soft = hard), applied before exec; "unlimited" is RLIM_INFINITY. */
+export interface Limits {
+  nofile?: number;
+  nproc?: number | 'unlimited';
+  core?: number | 'unlimited';
+  memlock?: number | 'unlimited';
+}
+
+/** Who the proxy runs as and what it may do; src/process/wrappers.ts turns this into argv. */
+export interface Privileges {
+  /** Absent: the daemon's own user. */
+  runAs?: RunAs;
+  /** Ambient capabilities (e.g. "net_bind_service"): the only ones the proxy holds. */
+  capabilities: string[];
+  limits: Limits;
+}
+
 export interface ProxySpec {
   id: string;
   type: ProxyType;
@@ -34,4 +60,8 @@ export interface ProxySpec {
   /** Values that must never appear in a log line, API reply or metric label. */
   secrets: string[];
   files: GeneratedFile[];
+  /** Absent: the daemon's own user, capabilities and limits. */
+  privileges?: Privileges;
+  /** The proxy's own memory watchdog limit in bytes (absent: proxy.monitor.max_memory, if any). */
+  maxMemory?: number;
 }

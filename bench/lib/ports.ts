@@ -11,11 +11,12 @@ export { accepts };
  * Free ports below the kernel's ephemeral range: an outgoing connection (a probe, the poller) can
  * never take one of them as its local port while the server that owns it is down.
  */
-export async function serverPorts(count: number): Promise<number[]> {
+export async function serverPorts(count: number, taken: number[] = []): Promise<number[]> {
+  const skip = new Set(taken);
   const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
   const ports: number[] = [];
   for (let port = Math.max(1024, ephemeralLow - 12_000); port < ephemeralLow && ports.length < count; port++) {
-    if (await bindable(port)) ports.push(port);
+    if (!skip.has(port) && (await bindable(port))) ports.push(port);
   }
   if (ports.length < count) throw new Error(`only ${ports.length} free ports below ${ephemeralLow}, need ${count}`);
   return ports;

@@ -42,24 +42,32 @@ export type ServerMap = Map<number, number>;
 /**
  * Recognises the bench's servers among a supervisor's children by their exact command line (a
  * child that has not exec'd yet, or a zombie, has another or none), and forgets killed ones.
+ * proxy-monitor's servers are the children of its spawn helper, itself a child of the daemon.
  */
 export function serverTable(kind: ServerKind, ports: number[]) {
   const portOf = new Map(ports.map((port) => [[kind.command, ...kind.args(port)].join('\0'), port]));
   const known = new Map<number, number>();
   const dead = new Set<number>();
+  // Only a yes is kept: a child read before its exec has its parent's command line.
+  const helpers = new Set<number>();
+  const isHelper = (pid: number) => helpers.has(pid) || (commandArgs(pid)[0]?.endsWith('/spawn-helper') && helpers.add(pid).has(pid));
   return {
     children(parent: number): ServerMap {
       const servers: ServerMap = new Map();
-      for (const pid of childrenOf(parent)) {
-        if (dead.has(pid)) continue;
+      const visit = (pid: number) => {
+        if (dead.has(pid)) return;
         let port = known.get(pid);
         if (port === undefined) {
           port = portOf.get(commandArgs(pid).join('\0'));
-          if (port === undefined) continue;
+          if (port === undefined) {
+            if (isHelper(pid)) childrenOf(pid).forEach(visit);
+            return;
+          }
           known.set(pid, port);
         }
         servers.set(port, pid);
-      }
+      };
+      childrenOf(parent).forEach(visit);
       return servers;
     },
     /** These were killed: never count them again, even while they are unreaped zombies. */

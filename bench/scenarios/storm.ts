@@ -23,6 +23,8 @@ export interface StormSummary {
   max: number;
   /** Ports that never came back, over all rounds. */
   missing: number;
+  /** Lowest and highest over the rounds. */
+  range: { p50: [number, number]; max: [number, number] };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -50,7 +52,12 @@ export function summarize(storms: Omit<Storm, 'killedAt'>[]): StormSummary {
     p99: median(storms.map((s) => s.p99)),
     max: median(storms.map((s) => s.max)),
     missing: storms.reduce((n, s) => n + s.times.filter((t) => t === null).length, 0),
+    range: { p50: bounds(storms.map((s) => s.p50)), max: bounds(storms.map((s) => s.max)) },
   };
+}
+
+function bounds(values: number[]): [number, number] {
+  return [Math.min(...values), Math.max(...values)];
 }
 
 /** p50, p99 and max of one round's recovery times (max is Infinity when a port never came back). */

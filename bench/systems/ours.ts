@@ -17,6 +17,8 @@ export interface OursOptions {
   logLevel: 'info' | 'warn';
   /** Write a V8 CPU profile of the daemon into this folder when it exits. */
   profileDir?: string;
+  /** 'child_process': start proxies without the spawn helper (PROXY_MONITOR_SPAWN). */
+  spawn?: 'helper' | 'child_process';
 }
 
 export interface LogLine {
@@ -76,8 +78,10 @@ export function startOurs(options: OursOptions): Ours {
   write(options.checkInterval);
 
   const profile = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [];
-  const child = spawn(process.execPath, [...profile, CLI, 'run', '--config', configFile], {
+  // The flags `npm start` and the systemd unit use.
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', ...profile, CLI, 'run', '--config', configFile], {
     cwd: ROOT,
+    env: { ...process.env, PROXY_MONITOR_SPAWN: options.spawn ?? 'helper' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -98,7 +102,7 @@ export function startOurs(options: OursOptions): Ours {
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
 
   return {
-    name: 'proxy-monitor',
+    name: options.spawn === 'child_process' ? 'proxy-monitor (child_process)' : 'proxy-monitor',
     version: version(),
     pid: child.pid!,
     lines,

@@ -49,7 +49,10 @@ function locate(log: (line: string) => void): Installation {
   };
 }
 
-function configText(dir: string, server: ServerKind, ports: number[]): string {
+/** 'default': output captured to log files, as a user would run it; 'tuned': stdout_logfile=NONE. */
+export type SupervisordVariant = 'default' | 'tuned';
+
+function configText(dir: string, server: ServerKind, ports: number[], variant: SupervisordVariant): string {
   const programs = ports.map((port) =>
     [
       `[program:srv-${port}]`,
@@ -61,6 +64,7 @@ function configText(dir: string, server: ServerKind, ports: number[]): string {
       'stopasgroup=true',
       'killasgroup=true',
       'redirect_stderr=true',
+      ...(variant === 'tuned' ? ['stdout_logfile=NONE'] : []),
     ].join('\n'),
   );
   const main = [
@@ -75,16 +79,16 @@ function configText(dir: string, server: ServerKind, ports: number[]): string {
   return `${[main, ...programs].join('\n\n')}\n`;
 }
 
-export function startSupervisord(server: ServerKind, ports: number[], log: (line: string) => void): Supervised {
+export function startSupervisord(server: ServerKind, ports: number[], log: (line: string) => void, variant: SupervisordVariant = 'default'): Supervised {
   const install = locate(log);
-  const dir = join(RUN_DIR, 'supervisord');
+  const dir = join(RUN_DIR, `supervisord-${variant}`);
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const conf = join(dir, 'supervisord.conf');
-  writeFileSync(conf, configText(dir, server, ports));
+  writeFileSync(conf, configText(dir, server, ports, variant));
   const version = execFileSync(install.command, [...install.args, '--version'], { env: install.env, encoding: 'utf8' }).trim();
   const child = spawn(install.command, [...install.args, '-n', '-c', conf], { env: install.env, stdio: 'ignore', detached: true });
   return {
-    name: 'supervisord',
+    name: variant === 'tuned' ? 'supervisord (stdout_logfile=NONE)' : 'supervisord',
     version: `supervisord ${version}`,
     pid: child.pid!,
     async stop() {

@@ -12,15 +12,18 @@ export interface MonitorSettings {
   check_concurrency: number;
   failure_threshold: number;
   start_grace: number;
+  min_uptime: number;
   stop_timeout: number;
   stable_uptime: number;
   /** systemd's Restart= words: `on-failure` leaves a clean exit stopped. */
   restart: 'always' | 'on-failure';
   backoff: { initial: number; factor: number; max: number };
+  /** Memory watchdog limit of proxies without their own ("256MiB" or bytes); src/ measures, the proxy machine decides. */
+  max_memory?: string | number;
 }
 
 /** The settings a proxy entry may set for itself; the monitor's settings are the defaults. */
-export type ProxySettings = Partial<Pick<MonitorSettings, 'stop_timeout' | 'health_timeout' | 'failure_threshold' | 'start_grace' | 'restart'>>;
+export type ProxySettings = Partial<Pick<MonitorSettings, 'stop_timeout' | 'health_timeout' | 'failure_threshold' | 'start_grace' | 'min_uptime' | 'restart'>>;
 
 /** A proxy as the monitor knows it: no command, no secrets, just what the decisions need. */
 export interface ProxyEntry {
@@ -43,6 +46,10 @@ export interface MonitorContext {
   lastCheckAt: number | null;
   /** Each proxy's own settings (see ProxyEntry), kept so that a change of the monitor's applies under them. */
   proxySettings: Record<string, ProxySettings>;
+  /** When the current check interval began: the last round, or the moment watching began. */
+  intervalStartedAt: number;
+  /** When the pending check round is due (epoch ms). */
+  nextTickAt: number;
   /** Counters of proxies removed at run time: the totals must not shrink when a proxy leaves. */
   retiredStats: ProxyStats;
   /** The proxies to spawn when the machine starts (consumed once). */
@@ -61,6 +68,7 @@ export function policyFrom(monitor: MonitorSettings, own: ProxySettings = {}): R
     failureThreshold: settings.failure_threshold,
     startGraceMs: settings.start_grace * 1000,
     restart: settings.restart,
+    minUptimeMs: settings.min_uptime * 1000,
   };
 }
 
@@ -69,6 +77,8 @@ export function initialContext(input: MonitorInput): MonitorContext {
     settings: input.settings,
     checkRounds: 0,
     lastCheckAt: null,
+    intervalStartedAt: 0,
+    nextTickAt: 0,
     proxySettings: Object.fromEntries(input.proxies.map((p) => [p.id, p.settings ?? {}])),
     retiredStats: emptyStats,
     initialProxies: input.proxies,

@@ -1,20 +1,28 @@
 // Context updates, as pure functions of (context, event). The machine wraps each in `assign`.
-import type { ProxyContext, RestartOutcome, RestartReason } from './context.ts';
+import { monitoringWanted, type ProxyContext, type RestartOutcome, type RestartReason } from './context.ts';
 import type { ProxyEvent } from './events.ts';
+import { memoryAboveLimit } from './guards.ts';
 import { attemptsInWindow, decideRestart, heldDecision } from './policy.ts';
 
 type Update = (context: ProxyContext, event: ProxyEvent) => Partial<ProxyContext>;
+
+const OPERATOR_RESTART = 'restart requested by the operator';
 
 function eventOf<T extends ProxyEvent['type']>(event: ProxyEvent, type: T): Extract<ProxyEvent, { type: T }> | undefined {
   return event.type === type ? (event as Extract<ProxyEvent, { type: T }>) : undefined;
 }
 
-export const processStarted: Update = (context, event) => ({
-  pid: eventOf(event, 'SPAWNED')?.pid ?? context.adoptPid,
-  startedAt: event.at,
-  checkFailures: 0,
-  adoptPid: null,
-});
+export const processStarted: Update = (context, event) => {
+  const spawned = eventOf(event, 'SPAWNED');
+  return {
+    pid: spawned?.pid ?? context.adoptPid,
+    startedAt: spawned ? event.at : (context.adoptStartedAt ?? event.at),
+    checkFailures: 0,
+    memoryStrikes: 0,
+    adoptPid: null,
+    adoptStartedAt: null,
+  };
+};
 
 /** A crash of a running proxy: name its cause, and forget old failures if it had stayed up long enough. */
 export const noteCrash: Update = (context, event) => {
@@ -24,16 +32,32 @@ export const noteCrash: Update = (context, event) => {
   return {
     crashReason: reason,
     reason: crashDescription(event, context),
+    lastExit: exited ? crashDescription(event, context) : context.lastExit,
     consecutiveFailures: stable ? 0 : context.consecutiveFailures,
     pid: exited || reason === 'spawn_failed' ? null : context.pid,
     restart: null,
   };
 };
 
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** The watchdog's crash: a process too big for its limit, stopped and restarted like any crash. */
+export const noteMemoryCrash: Update = (context, event) => {
+  const memory = memoryAboveLimit(event)!;
+  return {
+    ...noteCrash(context, event),
+    crashReason: 'memory',
+    reason: `memory ${mib(memory.bytes)} above the limit of ${mib(memory.limit!)} for ${context.memoryStrikes + 1} checks in a row`,
+  };
+};
+
 function crashDescription(event: ProxyEvent, context: ProxyContext): string {
   switch (event.type) {
-    case 'EXITED':
-      return event.signal ? `process exited on signal ${event.signal}` : `process exited with code ${event.code}`;
+    case 'EXITED': {
+      // Only a process's parent learns its status: an adopted one (not our child) exits without one.
+      const how = event.signal ? `on signal ${event.signal}` : event.code === null ? ', exit status unknown (adopted)' : `with code ${event.code}`;
+      return `process exited${event.signal || event.code !== null ? ' ' : ''}${how}${event.escaped ? `; ${event.escaped}` : ''}`;
+    }
     case 'SPAWN_FAILED':
       return `process could not be started: ${event.error}`;
     case 'CHECK_FAILED':
@@ -56,9 +80,11 @@ export const recordCheck: Update = (context, event) => {
   const failed = eventOf(event, 'CHECK_FAILED');
   const passed = eventOf(event, 'CHECK_PASSED');
   const durationMs = failed?.durationMs ?? passed?.durationMs ?? 0;
+  const memory = failed?.memory ?? passed?.memory;
   return {
-    lastCheck: { at: event.at, ok: !failed, durationMs, ...(failed ? { error: failed.error } : {}) },
+    lastCheck: { at: event.at, ok: !failed, durationMs, ...(failed ? { error: failed.error } : {}), ...(memory && { memory }) },
     checkFailures: failed ? context.checkFailures + 1 : 0,
+    memoryStrikes: memoryAboveLimit(event) ? context.memoryStrikes + 1 : 0,
     stats: { ...context.stats, checks: context.stats.checks + 1 },
   };
 };
@@ -77,7 +103,7 @@ export const beginManualRestart: Update = (context, event) => ({
   // the record's `at` is the attempt time, as for automatic restarts.
   restart: context.restart && { ...context.restart, startedAt: event.at },
   decision: { ...decideRestart(context, context.policy, event.at), verdict: 'allowed', guard: null, nextAttemptAt: event.at, message: 'restart requested by the operator (guards bypassed)' },
-  reason: 'restart requested by the operator',
+  reason: OPERATOR_RESTART,
 });
 
 export const recordWithheld: Update = (context, event) => {
@@ -86,14 +112,14 @@ export const recordWithheld: Update = (context, event) => {
 };
 
 export const recordHeld: Update = (context, event) => {
-  const guard = context.wanted === 'down' ? 'stopped_by_operator' : 'monitoring_disabled';
-  const decision = heldDecision(context, context.policy, event.at, guard);
+  const cause = context.wanted === 'down' ? 'stopped_by_operator' : monitoringWanted(context) ? 'monitor_off' : 'proxy_disabled';
+  const decision = heldDecision(context, context.policy, event.at, context.id, cause);
   return { decision, reason: decision.message, restart: null };
 };
 
 export function restartOutcome(context: ProxyContext, event: ProxyEvent, success: boolean): RestartOutcome {
   const restart = context.restart ?? { reason: context.crashReason, manual: false, startedAt: event.at };
-  const error = success ? undefined : failureDescription(event);
+  const error = success ? undefined : failureDescription(event, context);
   return {
     at: restart.startedAt,
     reason: restart.reason,
@@ -104,14 +130,23 @@ export function restartOutcome(context: ProxyContext, event: ProxyEvent, success
   };
 }
 
-function failureDescription(event: ProxyEvent): string {
+/** Seconds for a message: 0.5, 1, 12.3. */
+const seconds = (ms: number) => Number((ms / 1000).toFixed(1));
+
+function failureDescription(event: ProxyEvent, context: ProxyContext): string {
   switch (event.type) {
     case 'SPAWN_FAILED':
       return event.error;
     case 'NOT_READY':
       return `not ready within the start grace: ${event.error}`;
-    case 'EXITED':
-      return event.signal ? `exited at once on signal ${event.signal}` : `exited at once with code ${event.code}`;
+    case 'EXITED': {
+      const how = event.signal ? `signal ${event.signal}` : `code ${event.code}`;
+      const uptime = context.startedAt === null ? 0 : event.at - context.startedAt;
+      const { minUptimeMs } = context.policy;
+      // An early exit is a failed start, as supervisord's startsecs and PM2's min_uptime count it.
+      if (context.startedAt !== null && uptime < minUptimeMs) return `exited after ${seconds(uptime)} s, before min_uptime ${seconds(minUptimeMs)} s (${how})`;
+      return `exited before it was ready (${how})`;
+    }
     default:
       return event.type.toLowerCase();
   }
@@ -138,12 +173,30 @@ export const restartFailed: Update = (context, event) => {
     pid: event.type === 'NOT_READY' ? context.pid : null,
     stats: { ...context.stats, restarts: context.stats.restarts + 1, failures: context.stats.failures + 1 },
     reason: `restart failed: ${outcome.error}`,
+    lastExit: event.type === 'EXITED' ? crashDescription(event, context) : context.lastExit,
   };
 };
 
 // Operator commands and settings from the monitor.
 export const wantUp: Update = () => ({ wanted: 'up', reason: 'started by the operator' });
-export const wantRestart: Update = () => ({ wanted: 'up', reason: 'restart requested by the operator' });
+
+/**
+ * A restart of a live process, by the operator or because what it executes changed: a restart like
+ * any other (history record, stats, cooldown), recorded once the new process is up; not an
+ * automatic attempt, so not counted against the hourly cap.
+ */
+function beginRestartOfLiveProcess(reason: 'operator' | 'config_changed', at: number, message: string): Partial<ProxyContext> {
+  return { restart: { reason, manual: true, startedAt: at }, lastAttemptAt: at, outdated: false, reason: message };
+}
+export const beginOperatorRestart: Update = (_context, event) => ({
+  wanted: 'up',
+  ...beginRestartOfLiveProcess('operator', event.at, OPERATOR_RESTART),
+});
+export const beginReplacement: Update = (_context, event) =>
+  beginRestartOfLiveProcess('config_changed', event.at, eventOf(event, 'REPLACE')?.reason ?? 'restart: what the proxy executes changed in the configuration');
+export const markOutdated: Update = () => ({ outdated: true });
+export const spawning: Update = () => ({ outdated: false });
+export const wantRestart: Update = () => ({ wanted: 'up', reason: OPERATOR_RESTART });
 export const wantDown: Update = () => ({ wanted: 'down', restart: null, reason: 'stopped by the operator' });
 export const retire: Update = () => ({ wanted: 'down', retiring: true, restart: null, reason: 'removed from the configuration' });
 
@@ -155,8 +208,8 @@ export const retireDuringRestart: Update = (context, event) => ({ ...retire(cont
 /** START or RESTART of a crashed proxy: the operator's restart goes ahead of the guards. */
 export const requestManualRestart: Update = (_context, event) => ({
   wanted: 'up',
-  restart: { reason: 'manual', manual: true, startedAt: event.at },
-  reason: 'restart requested by the operator',
+  restart: { reason: 'operator', manual: true, startedAt: event.at },
+  reason: OPERATOR_RESTART,
 });
 
 export const applySettings: Update = (_context, event) => {

@@ -2,7 +2,12 @@ import type { RestartDecision, RestartPolicy } from './policy.ts';
 
 export type ProxyPhase = 'unknown' | 'running' | 'stopped' | 'crashed' | 'restarting';
 
-export type RestartReason = 'exited' | 'spawn_failed' | 'health_check_failed' | 'manual';
+/**
+ * Why a restart happened: a crash of some kind (memory: above its memory limit for
+ * failure_threshold checks in a row, the watchdog), or the operator (by hand, or by changing what
+ * is executed).
+ */
+export type RestartReason = 'exited' | 'spawn_failed' | 'health_check_failed' | 'memory' | 'operator' | 'config_changed';
 
 /** One restart through the `restarting` state, as it lands in the history. */
 export interface RestartOutcome {
@@ -19,6 +24,7 @@ export interface CheckResult {
   ok: boolean;
   durationMs: number;
   error?: string;
+  memory?: import('./events.ts').MemoryReading;
 }
 
 export interface ProxyStats {
@@ -40,6 +46,8 @@ export interface ProxyMemory {
   lastRestart: RestartOutcome | null;
   /** A live process from the previous run, proven to be ours: adopt it instead of spawning. */
   adoptPid: number | null;
+  /** When that process started (epoch ms), so that its uptime does not restart from the adoption. */
+  adoptStartedAt: number | null;
 }
 
 export interface ProxyInput {
@@ -63,13 +71,19 @@ export interface ProxyContext extends ProxyMemory {
   pid: number | null;
   startedAt: number | null;
   checkFailures: number;
+  /** Consecutive checks that found the proxy above its memory limit. */
+  memoryStrikes: number;
   lastCheck: CheckResult | null;
   /** The restart in flight: why it happens and when it started. */
   restart: { reason: RestartReason; manual: boolean; startedAt: number } | null;
   /** Why the last crash happened; what the next restart will be recorded as. */
   crashReason: RestartReason;
   decision: RestartDecision | null;
+  /** How the process last exited, e.g. "process exited with code 0; it left 1 process running ...". */
+  lastExit: string | null;
   retiring: boolean;
+  /** What it executes changed while a restart was in flight: replace the process once that restart is up. */
+  outdated: boolean;
 }
 
 export const emptyStats: ProxyStats = { checks: 0, restarts: 0, successes: 0, failures: 0 };
@@ -90,16 +104,20 @@ export function initialContext(input: ProxyInput): ProxyContext {
     wanted: memory.wanted ?? 'up',
     lastRestart: memory.lastRestart ?? null,
     adoptPid: memory.adoptPid ?? null,
+    adoptStartedAt: memory.adoptStartedAt ?? null,
     phase: 'unknown',
     reason: 'daemon started',
     pid: null,
     startedAt: null,
     checkFailures: 0,
+    memoryStrikes: 0,
     lastCheck: null,
     restart: null,
     crashReason: 'exited',
     decision: null,
+    lastExit: null,
     retiring: false,
+    outdated: false,
   };
 }
 

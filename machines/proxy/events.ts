@@ -1,3 +1,9 @@
+/** The proxy's memory (all its processes) measured with a check, and the watchdog's limit then (null: none). */
+export interface MemoryReading {
+  bytes: number;
+  limit: number | null;
+}
+
 // Every event carries `at` (epoch ms): time is data here. The machine never reads a clock, so the
 // same event sequence always gives the same decisions, under a simulated clock or a real one.
 
@@ -10,16 +16,21 @@ export type ProxyEvent =
   // From the operator (API, CLI)
   | { type: 'START'; at: number }
   | { type: 'STOP'; at: number }
+  // `reason` when it is not the operator's own request (a configuration change).
   | { type: 'RESTART'; at: number }
   | { type: 'ENABLE'; at: number }
   | { type: 'DISABLE'; at: number }
+  // From a reload (or adoption): what the proxy executes changed, so its process must be replaced.
+  /** What the proxy executes changed; `reason` says where the change came from. */
+  | { type: 'REPLACE'; at: number; reason?: string }
   // From the process driver
   | { type: 'SPAWNED'; at: number; pid: number }
   | { type: 'SPAWN_FAILED'; at: number; error: string }
-  | { type: 'EXITED'; at: number; code: number | null; signal: string | null }
+  | { type: 'EXITED'; at: number; code: number | null; signal: string | null; escaped?: string }
   // From the health probes
-  | { type: 'CHECK_PASSED'; at: number; durationMs: number }
-  | { type: 'CHECK_FAILED'; at: number; durationMs: number; error: string }
+  // (with the memory reading taken at the same time, when the process could be measured)
+  | { type: 'CHECK_PASSED'; at: number; durationMs: number; memory?: MemoryReading }
+  | { type: 'CHECK_FAILED'; at: number; durationMs: number; error: string; memory?: MemoryReading }
   | { type: 'READY'; at: number }
   | { type: 'NOT_READY'; at: number; error: string }
   // From the timer armed for the next restart attempt
@@ -31,4 +42,4 @@ export type ProxyEmitted =
   | { type: 'crash_detected'; proxyId: string; at: number; reason: string; exitCode: number | null; signal: string | null }
   | { type: 'restart_finished'; proxyId: string; record: import('./context.ts').RestartOutcome }
   | { type: 'restart_withheld'; proxyId: string; decision: import('./policy.ts').RestartDecision }
-  | { type: 'check_finished'; proxyId: string; at: number; ok: boolean; durationMs: number; error?: string };
+  | { type: 'check_finished'; proxyId: string; at: number; ok: boolean; durationMs: number; error?: string; memory?: MemoryReading };

@@ -1,9 +1,15 @@
 import { monitoringEnabled, type ProxyContext } from './context.ts';
-import type { ProxyEvent } from './events.ts';
+import type { MemoryReading, ProxyEvent } from './events.ts';
 import { backoffEndsAt, capSlotAt, cooldownEndsAt, isCleanExit } from './policy.ts';
 
 // Guards named for what they mean. Each reads time from the event being handled.
 type GuardArgs = { context: ProxyContext; event: ProxyEvent };
+
+/** The memory reading a check event carries, when it is above its limit. */
+export function memoryAboveLimit(event: ProxyEvent): MemoryReading | undefined {
+  const memory = event.type === 'CHECK_PASSED' || event.type === 'CHECK_FAILED' ? event.memory : undefined;
+  return memory && memory.limit !== null && memory.bytes > memory.limit ? memory : undefined;
+}
 
 export const guards = {
   cooldownElapsed: ({ context, event }: GuardArgs) => cooldownEndsAt(context, context.policy) <= event.at,
@@ -11,7 +17,12 @@ export const guards = {
   backoffElapsed: ({ context, event }: GuardArgs) => backoffEndsAt(context, context.policy) <= event.at,
   restartHeld: ({ context }: GuardArgs) => context.wanted === 'down' || !monitoringEnabled(context),
   operatorAskedRestart: ({ context }: GuardArgs) => context.restart?.manual === true,
+  restartInFlight: ({ context }: GuardArgs) => context.restart !== null,
+  outdated: ({ context }: GuardArgs) => context.outdated,
   failureThresholdReached: ({ context }: GuardArgs) => context.checkFailures + 1 >= context.policy.failureThreshold,
+  /** The memory watchdog: above the limit for failure_threshold checks in a row, this one included. */
+  memoryLimitReached: ({ context, event }: GuardArgs) =>
+    memoryAboveLimit(event) !== undefined && context.memoryStrikes + 1 >= context.policy.failureThreshold,
   wantedUp: ({ context }: GuardArgs) => context.wanted === 'up',
   wantedDown: ({ context }: GuardArgs) => context.wanted === 'down',
   retiring: ({ context }: GuardArgs) => context.retiring,

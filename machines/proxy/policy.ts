@@ -18,6 +18,8 @@ export interface RestartPolicy {
   failureThreshold: number;
   /** Time a restarted proxy has to pass its first check. */
   startGraceMs: number;
+  /** A restarted process must stay up this long for its restart to count as a success. */
+  minUptimeMs: number;
   /** `on-failure`: a clean exit leaves the proxy stopped (systemd's Restart=). */
   restart: 'always' | 'on-failure';
 }
@@ -112,18 +114,25 @@ export function decideRestart(record: RestartRecord, policy: RestartPolicy, at: 
   return { at, verdict: 'withheld', guard, inputs, nextAttemptAt: eligibleAt, message: withheldMessage(guard, inputs, eligibleAt) };
 }
 
-export function heldDecision(
-  record: RestartRecord,
-  policy: RestartPolicy,
-  at: number,
-  guard: 'monitoring_disabled' | 'stopped_by_operator',
-): RestartDecision {
+/** Why no automatic restart will happen: the proxy's own switch, the whole monitor's, or a stop. */
+export type HoldCause = 'proxy_disabled' | 'monitor_off' | 'stopped_by_operator';
+
+/** Each message names the command that lifts the hold. */
+function heldMessage(cause: HoldCause, id: string): string {
+  switch (cause) {
+    case 'proxy_disabled':
+      return `not restarted: monitoring is disabled for this proxy (\`proxy-monitor enable ${id}\` resumes automatic restarts)`;
+    case 'monitor_off':
+      return 'not restarted: the monitor is not watching, paused by the operator or off in the config (proxy.monitor.enable: false); `proxy-monitor monitor start` resumes automatic restarts';
+    case 'stopped_by_operator':
+      return `not restarted: stopped by the operator (\`proxy-monitor start ${id}\` starts it again)`;
+  }
+}
+
+export function heldDecision(record: RestartRecord, policy: RestartPolicy, at: number, id: string, cause: HoldCause): RestartDecision {
   const base = decideRestart(record, policy, at);
-  const message =
-    guard === 'monitoring_disabled'
-      ? 'not restarted: monitoring is disabled for this proxy (enable it to resume automatic restarts)'
-      : 'not restarted: stopped by the operator (start it to resume)';
-  return { ...base, verdict: 'held', guard, nextAttemptAt: null, message };
+  const guard = cause === 'stopped_by_operator' ? cause : 'monitoring_disabled';
+  return { ...base, verdict: 'held', guard, nextAttemptAt: null, message: heldMessage(cause, id) };
 }
 
 function withheldMessage(guard: Guard, inputs: RestartDecision['inputs'], eligibleAt: number): string {

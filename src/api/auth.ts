@@ -8,6 +8,8 @@ import { HttpError } from './errors.ts';
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+export const isReadMethod = (method: string): boolean => READ_METHODS.has(method);
+
 const loopback = new BlockList();
 loopback.addSubnet('127.0.0.0', 8, 'ipv4');
 loopback.addAddress('::1', 'ipv6');
@@ -25,9 +27,9 @@ function sameToken(given: string, expected: string): boolean {
 }
 
 export interface Caller {
-  /** For the audit log: "api:<remote address>". */
+  /** For the audit log: "api:<remote address>", or "signal:SIGHUP" for a reload by signal. */
   user: string;
-  auth: 'token' | 'loopback';
+  auth: 'token' | 'loopback' | 'signal';
 }
 
 declare module 'fastify' {
@@ -45,7 +47,7 @@ export interface AuthOptions {
 /** An onRequest hook: it runs before the body is read, so a refused caller cannot make us parse one. */
 export function requireAuthForMutations(options: AuthOptions) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    if (READ_METHODS.has(request.method)) return;
+    if (isReadMethod(request.method)) return;
     const user = `api:${request.ip}`;
     const token = options.token();
     if (token === undefined) {
@@ -55,7 +57,8 @@ export function requireAuthForMutations(options: AuthOptions) {
       request.caller = { user, auth: 'loopback' };
       return;
     }
-    const match = /^Bearer (.+)$/.exec(request.headers.authorization ?? '');
+    // The scheme is case-insensitive (RFC 9110 11.1); the token is not.
+    const match = /^Bearer +(.+)$/i.exec(request.headers.authorization ?? '');
     if (!match || !sameToken(match[1], token)) {
       reply.header('www-authenticate', 'Bearer');
       throw new HttpError(401, 'unauthorized', 'this request changes state: send "Authorization: Bearer <token>" with the api.token');

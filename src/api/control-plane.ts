@@ -7,9 +7,10 @@ import type { Logger } from '../logging/logger.ts';
 import { registerGauges } from '../metrics/gauges.ts';
 import type { Recent } from '../inspector/recent.ts';
 import { createLiveness } from '../metrics/liveness.ts';
+import { registerUsageGauges } from '../metrics/usage.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
-import { isLoopback } from './auth.ts';
+import { isLoopback, type Caller } from './auth.ts';
 import { createApiServer, type ApiStore, type ReloadOutcome } from './server.ts';
 
 export interface ControlPlaneOptions {
@@ -21,7 +22,8 @@ export interface ControlPlaneOptions {
   /** Timers too: the inspector's feed batches on it. */
   clock: Clock;
   config(): Config;
-  reload(): ReloadOutcome;
+  reload(by: Caller): ReloadOutcome;
+  degraded(): string[];
 }
 
 export function startControlPlane(options: ControlPlaneOptions) {
@@ -30,6 +32,7 @@ export function startControlPlane(options: ControlPlaneOptions) {
   const token = () => config().api.token ?? envToken;
   const liveness = createLiveness(supervisor, clock);
   registerGauges(options.metrics.registry, { supervisor, liveness, clock });
+  registerUsageGauges(options.metrics.registry, supervisor);
   const server = createApiServer({
     supervisor,
     store: options.store,
@@ -40,6 +43,8 @@ export function startControlPlane(options: ControlPlaneOptions) {
     metrics: options.metrics.registry,
     reload: options.reload,
     token,
+    allowedHosts: () => config().api.allowed_hosts,
+    degraded: options.degraded,
     listen: config().api.listen,
   });
 

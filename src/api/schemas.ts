@@ -6,12 +6,11 @@ import { monitorShape, PROXY_OVERRIDES } from '../config/monitor-shape.ts';
 import { PROXY_TYPES } from '../config/proxy-schema.ts';
 import { LOG_LEVELS, monitorSettingsSchema, partialMonitorSettingsSchema } from '../config/schema.ts';
 
-/** Every route of the monitor lives under this path (the seed's). */
-export const API_BASE = '/api/v1/proxy/monitor';
+export { API_BASE } from './base.ts';
 
 const time = z.iso.datetime();
 const phase = z.enum(['unknown', 'running', 'stopped', 'crashed', 'restarting']);
-const reason = z.enum(['exited', 'spawn_failed', 'health_check_failed', 'manual']);
+const reason = z.enum(['exited', 'spawn_failed', 'health_check_failed', 'memory', 'operator', 'config_changed']);
 
 // ---- requests --------------------------------------------------------------------------------------
 
@@ -19,10 +18,16 @@ export const proxyParams = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'expected a proxy id: 1-64 letters, digits, "_", "." or "-"' }),
 });
 
-/** "2026-01-01T00:00:00Z" or a duration back from now: "90s", "30m", "24h", "7d". */
+/** The furthest back `since` may reach: history is never kept longer (history.max_age's range). */
+const MAX_SINCE_MS = 3_650 * 86_400_000;
+
+/** "2026-01-01T00:00:00Z" or a duration back from now, at most 3650 days: "90s", "30m", "24h", "7d". */
 export function parseSince(text: string, now: number): number | undefined {
   const ago = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(text);
-  if (ago) return now - Number(ago[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as 's' | 'm' | 'h' | 'd'];
+  if (ago) {
+    const ms = Number(ago[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as 's' | 'm' | 'h' | 'd'];
+    return ms <= MAX_SINCE_MS ? now - ms : undefined;
+  }
   if (!z.iso.datetime({ offset: true }).safeParse(text).success) return undefined;
   return Date.parse(text);
 }
@@ -30,7 +35,7 @@ export function parseSince(text: string, now: number): number | undefined {
 export const historyQuery = z.strictObject({
   since: z
     .string()
-    .refine((s) => parseSince(s, 0) !== undefined, { error: 'expected an ISO time such as 2026-01-01T00:00:00Z or a duration such as 30m, 24h, 7d' })
+    .refine((s) => parseSince(s, 0) !== undefined, { error: 'expected an ISO time such as 2026-01-01T00:00:00Z or a duration up to 3650d such as 30m, 24h, 7d' })
     .optional(),
   limit: z
     .string()
@@ -100,6 +105,28 @@ export const restartRecord = z.object({
   error: z.string().nullable(),
 });
 
+const limitValue = z.union([z.number(), z.literal('unlimited')]).nullable();
+
+/** The memory of all the proxy's processes at its last check, against the watchdog's limit. */
+const memoryReply = z.object({
+  checked_at: time,
+  bytes: z.number(),
+  /** The limit in force (the proxy's max_memory, else proxy.monitor.max_memory); null: none. */
+  limit_bytes: z.number().nullable(),
+  /** Checks in a row above the limit so far; failure_threshold of them restart the proxy. */
+  checks_above_limit: z.int(),
+});
+
+/** Who the proxy runs as and with what; null fields are the daemon's own (inherited). */
+const privilegesReply = z.object({
+  user: z.string().nullable(),
+  uid: z.int().nullable(),
+  group: z.string().nullable(),
+  gid: z.int().nullable(),
+  capabilities: z.array(z.string()),
+  limits: z.object({ nofile: limitValue, nproc: limitValue, core: limitValue, memlock: limitValue }),
+});
+
 export const proxyReply = z.object({
   id: z.string(),
   proxy_type: z.enum(PROXY_TYPES),
@@ -129,6 +156,9 @@ export const proxyReply = z.object({
   settings: z.object(Object.fromEntries(PROXY_OVERRIDES.map((key) => [key, monitorShape[key]])) as Pick<typeof monitorShape, (typeof PROXY_OVERRIDES)[number]>),
   /** The keys of `settings` the proxy's entry sets itself. */
   own_settings: z.array(z.enum(PROXY_OVERRIDES)),
+  memory: memoryReply.nullable(),
+  /** From the configuration (GET /proxies and /proxies/ID). */
+  privileges: privilegesReply.optional(),
 });
 
 export const proxiesReply = z.object({ as_of: time, proxies: z.array(proxyReply) });
@@ -137,6 +167,8 @@ export const whyReply = z.object({
   proxy_id: z.string(),
   state: phase,
   sub_state: z.string(),
+  /** How the process last exited, and what it left running if it daemonized itself; null if it has not. */
+  last_exit: z.string().nullable(),
   /** The last restart decision as it was taken; null before the first crash. */
   decision: z
     .object({
@@ -164,6 +196,8 @@ export const whyReply = z.object({
     backoff_ms: z.number(),
     next_attempt_in_ms: z.number().nullable(),
   }),
+  /** The memory watchdog's figures at the last check (null before the first measured check). */
+  memory: memoryReply.nullable(),
   message: z.string(),
 });
 
@@ -239,6 +273,8 @@ export const healthReply = z.object({
   last_tick: time.nullable(),
   seconds_since_tick: z.number().nullable(),
   check_interval: z.number(),
+  /** What works but needs the operator, e.g. "state_dir not writable: ..."; empty when all is well. */
+  degraded: z.array(z.string()),
 });
 
 export type StatusReply = z.infer<typeof statusReply>;

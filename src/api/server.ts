@@ -5,16 +5,17 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDef
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.ts';
-import { parseHostPort } from '../config/address.ts';
+import { parseHostPort } from '../config/host-port.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Liveness } from '../metrics/liveness.ts';
 import type { Store } from '../store/types.ts';
-import { inspectorPlugin } from '../inspector/plugin.ts';
 import type { Recent } from '../inspector/recent.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { createAudit, type Audit } from './audit.ts';
-import { requireAuthForMutations } from './auth.ts';
+import { requireAuthForMutations, type Caller } from './auth.ts';
+import { refuseBrowsers } from './browsers.ts';
 import { errorHandler, notFoundHandler, validatorCompiler } from './errors.ts';
+import { lazyInspector } from './lazy-inspector.ts';
 import { configRoutes } from './routes/config.ts';
 import { controlRoutes } from './routes/control.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -41,9 +42,13 @@ export interface ApiDeps {
   recent: Recent;
   metrics: Registry;
   /** Re-read the config file and reconcile (what SIGHUP does). */
-  reload(): ReloadOutcome;
+  reload(by: Caller): ReloadOutcome;
   /** api.token, or PROXY_MONITOR_TOKEN; read per request so a reload can change it. */
   token(): string | undefined;
+  /** Conditions that do not stop supervision but need the operator (/healthz `degraded`). */
+  degraded(): string[];
+  /** api.allowed_hosts: names (besides localhost and our addresses) that may appear in Host. */
+  allowedHosts(): string[];
   /** "host:port"; port 0 picks a free one. */
   listen: string;
 }
@@ -56,22 +61,42 @@ export interface RouteContext {
 }
 
 
-/** Small: every request body is a handful of settings. */
-const BODY_LIMIT = 64 * 1024;
+/**
+ * Small: every request body is a handful of settings. Idle clients must not hold the daemon's file
+ * descriptors (which it needs to start proxies): few connections, short idle timeouts.
+ */
+export const API_LIMITS = {
+  bodyBytes: 64 * 1024,
+  /** Beyond this many open connections, new ones are closed at once. */
+  maxConnections: 128,
+  /** A connection with no request in progress is closed after this long. */
+  keepAliveTimeoutMs: 5_000,
+  /** A request's headers must arrive within this long; a whole request (not a stream) within requestTimeoutMs. */
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+};
 
 export function createApiServer(deps: ApiDeps) {
-  const app: ApiApp = Fastify({ bodyLimit: BODY_LIMIT, logger: false }).withTypeProvider<ZodTypeProvider>();
+  const app: ApiApp = Fastify({
+    bodyLimit: API_LIMITS.bodyBytes,
+    logger: false,
+    keepAliveTimeout: API_LIMITS.keepAliveTimeoutMs,
+    requestTimeout: API_LIMITS.requestTimeoutMs,
+    http: { headersTimeout: API_LIMITS.headersTimeoutMs, connectionsCheckingInterval: 2_000 },
+  }).withTypeProvider<ZodTypeProvider>();
+  app.server.maxConnections = API_LIMITS.maxConnections;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler(deps.logger));
   app.setNotFoundHandler(notFoundHandler);
 
   const boundAddress = () => (app.server.address() as AddressInfo).address;
+  app.addHook('onRequest', refuseBrowsers({ boundAddress, allowedHosts: deps.allowedHosts }));
   app.addHook('onRequest', requireAuthForMutations({ token: deps.token, boundAddress }));
 
   const context: RouteContext = { deps, audit: createAudit(deps.store, deps.logger, deps.clock, deps.supervisor.typeOf) };
   for (const routes of [monitorRoutes, proxyRoutes, controlRoutes, configRoutes, historyRoutes, auditRoutes, fleetRoutes, opsRoutes]) routes(app, context);
-  app.register(inspectorPlugin, { supervisor: deps.supervisor, clock: deps.clock, liveness: deps.liveness, recent: deps.recent });
+  lazyInspector(app, { supervisor: deps.supervisor, clock: deps.clock, liveness: deps.liveness, recent: deps.recent, metrics: deps.metrics }, deps.logger);
 
   return {
     app,

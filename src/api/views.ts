@@ -5,6 +5,7 @@ import type { ProxyView } from '../../machines/monitor/status.ts';
 import type { SupervisedProxy } from '../supervisor/supervisor.ts';
 import { monitoringEnabled, monitoringWanted, type RestartOutcome } from '../../machines/proxy/context.ts';
 import { attemptsInWindow, cooldownEndsAt } from '../../machines/proxy/policy.ts';
+import type { ProxySpec } from '../proxy-spec.ts';
 import type { RestartRow } from '../store/types.ts';
 import type { ProxyReply, RestartRecordReply, WhyReply } from './schemas.ts';
 import { statePath } from '../../machines/monitor/status.ts';
@@ -21,6 +22,24 @@ export function restartReply(proxyId: string, record: RestartOutcome | RestartRo
     success: record.success,
     duration_ms: record.durationMs,
     error: record.error ?? null,
+  };
+}
+
+function memoryReply(view: ProxyView): ProxyReply['memory'] {
+  const check = view.context.lastCheck;
+  if (!check?.memory) return null;
+  return { checked_at: iso(check.at), bytes: check.memory.bytes, limit_bytes: check.memory.limit, checks_above_limit: view.context.memoryStrikes };
+}
+
+export function privilegesReply(spec: ProxySpec): NonNullable<ProxyReply['privileges']> {
+  const { runAs, capabilities = [], limits = {} } = spec.privileges ?? {};
+  return {
+    user: runAs?.user ?? null,
+    uid: runAs?.uid ?? null,
+    group: runAs?.group ?? null,
+    gid: runAs?.gid ?? null,
+    capabilities,
+    limits: { nofile: limits.nofile ?? null, nproc: limits.nproc ?? null, core: limits.core ?? null, memlock: limits.memlock ?? null },
   };
 }
 
@@ -62,12 +81,13 @@ export function proxyState(view: ProxyView, now: number): Omit<ProxyReply, 'prox
     cooldown_ends_at: cooldownEnd > now ? iso(cooldownEnd) : null,
     next_attempt_at: isoOrNull(scheduledAttempt(view)),
     stats: { ...c.stats },
+    memory: memoryReply(view),
   };
 }
 
 export function whyReply(view: ProxyView, now: number): WhyReply {
   const { decision } = view.context;
-  const base = { proxy_id: view.id, state: view.phase, sub_state: statePath(view.state) };
+  const base = { proxy_id: view.id, state: view.phase, sub_state: statePath(view.state), last_exit: view.context.lastExit, memory: memoryReply(view) };
   if (!decision) {
     return {
       ...base,

@@ -1,4 +1,5 @@
 // Plain-text rendering for the client commands: aligned tables and short human durations.
+import { formatSize } from '../config/size.ts';
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
@@ -41,4 +42,11 @@ export function fields(pairs: Array<[string, string]>): string {
 /** 1 -> "1 restart", 2 -> "2 restarts". */
 export function count(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
+}
+
+/** A memory figure against the watchdog's limit: "300MiB (limit 256MiB, 2 checks above it)". */
+export function memory(m: { bytes: number; limit_bytes: number | null; checks_above_limit: number } | null): string {
+  if (!m) return '-';
+  if (m.limit_bytes === null) return `${formatSize(m.bytes)} (no limit)`;
+  return `${formatSize(m.bytes)} (limit ${formatSize(m.limit_bytes)}, ${count(m.checks_above_limit, 'check')} in a row above it)`;
 }

@@ -2,8 +2,6 @@
 import { parseArgs } from 'node:util';
 import { chartOf, FORMATS, MACHINES, type ChartFormat, type MachineName } from '../inspector/graph.ts';
 
-export const GRAPH_USAGE = '  proxy-monitor graph [--machine proxy|monitor] [--format mermaid|dot|json]\n                                         print a statechart\n';
-
 export function graph(args: string[]): number {
   const { values } = parseArgs({ args, options: { machine: { type: 'string', default: 'proxy' }, format: { type: 'string', default: 'mermaid' } } });
   if (!Object.hasOwn(MACHINES, values.machine)) return refuse('--machine', values.machine, Object.keys(MACHINES));

@@ -1,21 +1,23 @@
-// The `proxy-monitor` command line.
+// The `proxy-monitor` command line. The daemon, the config loader and the statecharts are imported
+// only by the commands that use them: a client command (`status`, ...) loads the HTTP client alone
+// and answers in a blink (bench/README.md, "CLI start-up").
 import { parseArgs } from 'node:util';
-import { DEFAULT_INSPECT_URL, parseInspectUrl } from '../inspector/websocket.ts';
-import { graph, GRAPH_USAGE } from './graph.ts';
+import { DEFAULT_INSPECT_URL, parseInspectUrl } from '../inspector/url.ts';
+import { exitQuietlyOnClosedPipe } from './pipe.ts';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './remote.ts';
-import { run } from './run.ts';
-import { validate } from './validate.ts';
+import { GRAPH_USAGE, STATE_USAGE } from './usage.ts';
 
 const USAGE = `usage:
   proxy-monitor run --config FILE [--state-dir DIR] [--inspect [ws://HOST:PORT]]
                                          run the daemon in the foreground; --inspect reports
                                          every actor to a Stately inspector (default ${DEFAULT_INSPECT_URL})
   proxy-monitor validate FILE            check a config file
-${GRAPH_USAGE}against a running daemon:
+${STATE_USAGE}${GRAPH_USAGE}against a running daemon:
 ${CLIENT_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== 'run') exitQuietlyOnClosedPipe();
   switch (command) {
     case 'run': {
       const { values } = parseArgs({ args: withInspectDefault(rest), options: { config: { type: 'string', short: 'c' }, 'state-dir': { type: 'string' }, inspect: { type: 'string' } } });
@@ -26,15 +28,23 @@ async function main(argv: string[]): Promise<number> {
       } catch (error) {
         return usage((error as Error).message);
       }
+      const { run } = await import('./run.ts');
       return run(values.config, values['state-dir'], inspectUrl);
     }
     case 'validate': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true });
       if (positionals.length !== 1) return usage('validate needs one FILE');
+      const { validate } = await import('./validate.ts');
       return validate(positionals[0]);
     }
-    case 'graph':
+    case 'graph': {
+      const { graph } = await import('./graph.ts');
       return graph(rest);
+    }
+    case 'state': {
+      const { stateCommand } = await import('./state.ts');
+      return stateCommand(rest);
+    }
     case undefined:
     case 'help':
     case '--help':

@@ -1,8 +1,8 @@
-// The client side of the CLI: commands that talk to a running daemon over its HTTP API.
-// --url and --token default to PROXY_MONITOR_URL and PROXY_MONITOR_TOKEN (prefer the variable for
-// the token: a command line is visible to every local user in `ps`).
+// The client side of the CLI: commands that talk to a running daemon over its HTTP API, found as
+// discovery.ts says (--url/--token, their variables, else the daemon's config file). Prefer the
+// variable for the token: a command line is visible to every local user in `ps`.
 import { parseArgs } from 'node:util';
-import { ClientError, createClient, DEFAULT_URL } from './client.ts';
+import { ClientError, createClient } from './client.ts';
 import { audit } from './commands/audit.ts';
 import { UsageError, type ClientCommand } from './commands/command.ts';
 import { config, reload } from './commands/config.ts';
@@ -11,19 +11,25 @@ import { history } from './commands/history.ts';
 import { show } from './commands/show.ts';
 import { status } from './commands/status.ts';
 import { why } from './commands/why.ts';
+import { DEFAULT_CONFIGS, DEFAULT_URL, DiscoveryError, findDaemon } from './discovery.ts';
 
 export const CLIENT_COMMANDS: Record<string, ClientCommand> = { status, show, why, history, audit, ...proxyCommands, monitor, config, reload };
 
 export const CLIENT_USAGE = `${Object.values(CLIENT_COMMANDS)
   .map((command) => `  proxy-monitor ${command.usage}`)
   .join('\n')}
-  client options: --url URL (default $PROXY_MONITOR_URL or ${DEFAULT_URL}), --token TOKEN (default $PROXY_MONITOR_TOKEN)
+  client options: --config FILE (the daemon's config: its api.listen and api.token; default $PROXY_MONITOR_CONFIG,
+                  else the first of ${DEFAULT_CONFIGS.join(', ')} that exists),
+                  --url URL (default $PROXY_MONITOR_URL, else from the config, else ${DEFAULT_URL}),
+                  --token TOKEN (default $PROXY_MONITOR_TOKEN, else from the config)
 `;
 
 export interface Io {
   out(text: string): void;
   err(text: string): void;
   env: Record<string, string | undefined>;
+  /** The config files tried when none is named (tests point them away from /etc). */
+  configs?: string[];
 }
 
 const processIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: process.env };
@@ -36,25 +42,27 @@ export async function runClientCommand(name: string, argv: string[], io: Io = pr
     const parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' }, ...own },
+      options: { url: { type: 'string' }, token: { type: 'string' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, ...own },
     });
     const { positionals } = parsed;
     const values = parsed.values as Record<string, string | boolean | undefined>;
     if (positionals.length < command.args.min || positionals.length > command.args.max) {
       throw new UsageError(`usage: proxy-monitor ${command.usage}`);
     }
-    const url = (values.url as string | undefined) ?? io.env.PROXY_MONITOR_URL ?? DEFAULT_URL;
-    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new UsageError(`--url: expected an http:// URL, got "${url}"`);
-    const token = (values.token as string | undefined) ?? (io.env.PROXY_MONITOR_TOKEN || undefined);
+    const flags = values as { url?: string; token?: string; config?: string };
+    const { url, token, listenFrom } = await findDaemon({ flags, env: io.env, warn: io.err, defaults: io.configs });
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+      throw new UsageError(`${flags.url ? '--url' : 'PROXY_MONITOR_URL'}: expected an http:// URL, got "${url}"`);
+    }
     const options = Object.fromEntries((command.options ?? []).map((o) => [o, values[o] as string | undefined]));
-    await command.run({ client: createClient({ url, token }), args: positionals, json: values.json === true, options, out: io.out });
+    await command.run({ client: createClient({ url, token, source: listenFrom }), args: positionals, json: values.json === true, options, out: io.out });
     return 0;
   } catch (error) {
     if (error instanceof ClientError) {
       io.err(`proxy-monitor: ${error.message}\n`);
       return 1;
     }
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof DiscoveryError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.err(`proxy-monitor ${name}: ${(error as Error).message}\n`);
       return 2;
     }

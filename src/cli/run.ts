@@ -7,7 +7,7 @@ import { StateDirError } from '../store/lock.ts';
 export async function run(configFile: string, stateDir?: string, inspectUrl?: string): Promise<number> {
   let daemon;
   try {
-    daemon = startDaemon({ configFile, stateDir, inspectUrl });
+    daemon = await startDaemon({ configFile, stateDir, inspectUrl });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -20,7 +20,17 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
     throw error;
   }
   const { logger } = daemon;
-  process.on('SIGHUP', () => daemon.reload());
+  const reloadBySignal = () => daemon.reload({ user: 'signal:SIGHUP', auth: 'signal' });
+  process.on('SIGHUP', reloadBySignal);
+  // A SIGHUP during start-up was only noted (bin/proxy-monitor.js): apply it now.
+  const early = (globalThis as Record<symbol, { requested: boolean; listener: () => void } | undefined>)[Symbol.for('proxy-monitor.early-sighup')];
+  if (early) {
+    process.off('SIGHUP', early.listener);
+    if (early.requested) {
+      logger.info('reload requested during start-up: applying it now');
+      reloadBySignal();
+    }
+  }
   // The daemon never dies on a proxy's misbehaviour; a bug of ours is logged, not fatal.
   process.on('uncaughtException', (error) => logger.error({ err: error }, 'uncaught exception'));
   process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled rejection'));
@@ -35,10 +45,10 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
     await closeLogger(logger);
     process.exit(1);
   }
-  const signal = await signalled;
-  logger.info({ signal }, 'signal received');
+  const outcome = await Promise.race([signalled.then((signal) => ({ signal })), daemon.lost.then((lost) => ({ lost }))]);
+  if ('signal' in outcome) logger.info({ signal: outcome.signal }, 'signal received');
   await daemon.stop();
   // Everything is stopped; a handle some library left open must not keep the daemon alive.
   await closeLogger(logger);
-  process.exit(0);
+  process.exit('lost' in outcome ? 1 : 0);
 }

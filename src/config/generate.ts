@@ -3,7 +3,7 @@
 // through ps and /proc.
 import { join, resolve } from 'node:path';
 import type { GeneratedFile, HealthSpec } from '../proxy-spec.ts';
-import { connectableHost, parseHostPort } from './address.ts';
+import { connectableHost, parseHostPort } from './host-port.ts';
 import type { ShadowsocksEntry, SnellEntry, TrojanEntry, TypedEntry, V2rayEntry } from './proxy-schema.ts';
 
 export interface BuiltProxy {

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { ProxySpec } from '../proxy-spec.ts';
 import { ConfigError, formatIssues, type ConfigIssue } from './errors.ts';
+import type { Host } from './privileges.ts';
 import { resolveProxies } from './resolve.ts';
 import { configSchema, type Config } from './schema.ts';
 
@@ -49,7 +50,8 @@ export function loadConfig(file: string, overrides: ConfigOverrides = {}): Loade
 }
 
 /** `file` only names the source in messages and in the result. */
-export function parseConfigText(text: string, file: string, overrides: ConfigOverrides = {}): LoadedConfig {
+/** `host`: who the daemon is (per-proxy users and capabilities are checked against it). */
+export function parseConfigText(text: string, file: string, overrides: ConfigOverrides = {}, host?: Host): LoadedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length) {
@@ -63,13 +65,28 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   }
   // A key without a value ("proxies:" with every entry commented out) counts as absent, and so does
   // an empty file: both mean "the defaults".
-  const raw = dropNulls(doc.toJS({ maxAliasCount: 100 })) ?? {};
+  const raw = dropNulls(toJS(doc, file)) ?? {};
   const isMapping = typeof raw === 'object' && !Array.isArray(raw);
   const data = isMapping ? { ...raw, ...overrides } : raw;
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
+  const { proxies, issues } = resolveProxies(parsed.data, host);
+  if (issues.length) throw new ConfigError(file, issues);
   const deprecations: Deprecation[] = isMapping && (raw as { log?: { level?: unknown } }).log?.level !== undefined ? [{ key: 'log.level', use: 'logger.level' }] : [];
-  return { file: resolve(file), config: parsed.data, proxies: resolveProxies(parsed.data), deprecations };
+  return { file: resolve(file), config: parsed.data, proxies, deprecations };
+}
+
+/**
+ * The document's value. The yaml package throws here, not in parseDocument, for what only shows on
+ * resolution: too many aliases (a "billion laughs" bomb), an alias to nothing, a bad tag.
+ */
+function toJS(doc: ReturnType<typeof parseDocument>, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    const message = String((error as Error).message ?? error).split('\n')[0];
+    throw new ConfigError(file, [{ path: '', message: `invalid YAML: ${message}` }]);
+  }
 }
 
 function dropNulls(value: unknown): unknown {

@@ -4,7 +4,8 @@
 // ("proxy.proxies[0].server_port") instead of "no union member matched".
 import { z } from 'zod';
 import { hostPortSchema, portSchema } from './address.ts';
-import { proxyOverridesShape } from './monitor-shape.ts';
+import { maxMemorySchema, proxyOverridesShape } from './monitor-shape.ts';
+import { sizeSchema } from './size.ts';
 
 export const PROXY_TYPES = ['shadowsocks', 'trojan', 'v2ray', 'snell', 'exec'] as const;
 
@@ -47,6 +48,35 @@ export const healthSchema = z.looseObject({}).transform((input, ctx): HealthConf
 
 // ---- entries ------------------------------------------------------------------------------------
 
+// ---- privileges and limits (src/config/privileges.ts resolves them) ------------------------------
+
+/** A user or group: a name, or a numeric id (65534 = nobody on Debian; -1 and 4294967295 mean "unchanged" to the kernel). */
+const ACCOUNT = 'expected a user or group name, or a numeric id from 0 to 4294967294';
+const account = z.union([z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/, { error: ACCOUNT }), z.int().min(0).max(4_294_967_294)], {
+  error: ACCOUNT,
+});
+
+/** Ambient capabilities a proxy may be given; nothing else is ever passed on. */
+export const CAPABILITIES = ['net_bind_service'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+const unlimitedCount = (max: number) =>
+  z.union([z.int().min(1).max(max), z.literal('unlimited')], { error: `expected a whole number from 1 to ${max}, or "unlimited"` });
+
+/** Resource limits (soft = hard) set before exec, as systemd's LimitNOFILE= and friends. */
+export const limitsSchema = z.strictObject({
+  /** Open files; the kernel refuses more than fs.nr_open (1048576 by default). */
+  nofile: z.int().min(1).max(1_048_576).optional(),
+  /** Processes (threads count) of the proxy's user, all its processes together; the kernel's pid_max is at most 4194304. */
+  nproc: unlimitedCount(4_194_304).optional(),
+  /** Largest core dump; 0 for none. */
+  core: sizeSchema(0, 2 ** 40, { unlimited: true }).optional(),
+  /** Memory the proxy may lock (mlock). */
+  memlock: sizeSchema(0, 2 ** 40, { unlimited: true }).optional(),
+});
+
+export { maxMemorySchema };
+
 const common = {
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
     error: 'expected 1-64 letters, digits, "_", "." or "-", starting with a letter or digit',
@@ -54,6 +84,11 @@ const common = {
   monitor: z.boolean().default(true),
   health: healthSchema.optional(),
   ...proxyOverridesShape,
+  user: account.optional(),
+  group: account.optional(),
+  capabilities: z.array(z.enum(CAPABILITIES)).default([]),
+  limits: limitsSchema.optional(),
+  max_memory: maxMemorySchema.optional(),
 };
 const COMMON_KEYS = new Set(['id', 'type', ...Object.keys(common)]);
 
@@ -79,41 +114,44 @@ export const V2RAY_SS_METHODS = ['aes-128-gcm', 'aes-256-gcm', 'chacha20-ietf-po
 const shadowsocksEntry = z.strictObject({
   ...common,
   type: z.literal('shadowsocks'),
-  binary: path.default('/usr/bin/ss-server'),
-  server: z.string().min(1).default('127.0.0.1'),
-  server_port: portSchema,
-  password: secret,
-  method: z.enum(SS_METHODS).default('chacha20-ietf-poly1305'),
-  timeout: z.int().positive().optional(),
-  mode: z.enum(['tcp_only', 'tcp_and_udp', 'udp_only']).optional(),
+  binary: path.default('/usr/bin/ss-server').describe('the ss-server executable (shadowsocks-libev)'),
+  server: z.string().min(1).default('127.0.0.1').describe('address to listen on'),
+  server_port: portSchema.describe('port to listen on'),
+  password: secret.describe('the shared password (secret: written to the generated file only)'),
+  method: z.enum(SS_METHODS).default('chacha20-ietf-poly1305').describe('AEAD cipher'),
+  timeout: z.int().positive().optional().describe("seconds an idle connection is kept (ss-server's default when unset)"),
+  mode: z.enum(['tcp_only', 'tcp_and_udp', 'udp_only']).optional().describe('relay TCP, UDP or both (udp_only is checked as a process: no TCP round trip to make)'),
 });
 
 const trojanEntry = z.strictObject({
   ...common,
   type: z.literal('trojan'),
-  binary: path.default('/usr/bin/trojan'),
-  local_addr: z.string().min(1).default('127.0.0.1'),
-  local_port: portSchema,
-  password: z.union([secret.transform((p) => [p]), z.array(secret).min(1)], {
-    error: 'expected a non-empty string or a list of them',
-  }),
-  cert: path,
-  key: path,
-  remote_addr: z.string().min(1).default('127.0.0.1'),
-  remote_port: portSchema.default(80),
+  binary: path.default('/usr/bin/trojan').describe('the trojan executable'),
+  local_addr: z.string().min(1).default('127.0.0.1').describe('address to listen on'),
+  local_port: portSchema.describe('port to listen on (TLS)'),
+  password: z
+    .union([secret.transform((p) => [p]), z.array(secret).min(1)], { error: 'expected a non-empty string or a list of them' })
+    .describe('one password or a list (secret)'),
+  cert: path.describe('TLS certificate chain file (PEM), readable by the proxy'),
+  key: path.describe('TLS private key file (PEM), readable by the proxy'),
+  remote_addr: z.string().min(1).default('127.0.0.1').describe('where non-trojan traffic is forwarded (a web server)'),
+  remote_port: portSchema.default(80).describe('port of remote_addr'),
 });
 
 const v2rayEntry = z
   .strictObject({
     ...common,
     type: z.literal('v2ray'),
-    binary: path.default('/usr/bin/v2ray'),
-    listen: z.string().min(1).default('127.0.0.1'),
-    port: portSchema,
-    protocol: z.enum(['vmess', 'vless', 'shadowsocks']).default('vmess'),
-    uuid: z.guid({ error: 'expected a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)' }).optional(),
-    password: secret.optional(),
-    method: z.enum(V2RAY_SS_METHODS).optional(),
+    binary: path.default('/usr/bin/v2ray').describe('the v2ray executable (4.x, started with `-config FILE`)'),
+    listen: z.string().min(1).default('127.0.0.1').describe('address of the inbound'),
+    port: portSchema.describe('port of the inbound'),
+    protocol: z.enum(['vmess', 'vless', 'shadowsocks']).default('vmess').describe('the inbound protocol'),
+    uuid: z
+      .guid({ error: 'expected a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)' })
+      .optional()
+      .describe('client id, required for vmess and vless (secret)'),
+    password: secret.optional().describe('required for protocol shadowsocks (secret)'),
+    method: z.enum(V2RAY_SS_METHODS).optional().describe('cipher for protocol shadowsocks (default chacha20-ietf-poly1305)'),
   })
   .superRefine((e, ctx) => {
     const ss = e.protocol === 'shadowsocks';
@@ -128,17 +166,18 @@ const v2rayEntry = z
 const snellEntry = z.strictObject({
   ...common,
   type: z.literal('snell'),
-  binary: path.default('snell-server'),
-  listen: hostPortSchema,
+  binary: path.default('snell-server').describe('the snell-server executable (looked up on PATH)'),
+  listen: hostPortSchema.describe('"host:port" to listen on'),
   // One INI line: a space or line break would be trimmed or break the file.
-  psk: secret.regex(/^\S+$/, { error: 'expected a key without spaces or line breaks' }),
-  obfs: z.enum(['off', 'http', 'tls']).optional(),
-  ipv6: z.boolean().optional(),
+  psk: secret.regex(/^\S+$/, { error: 'expected a key without spaces or line breaks' }).describe('pre-shared key, no spaces (secret)'),
+  obfs: z.enum(['off', 'http', 'tls']).optional().describe("traffic obfuscation (snell-server's default when unset)"),
+  ipv6: z.boolean().optional().describe('also listen on IPv6'),
 });
 
-const typedEntries = { shadowsocks: shadowsocksEntry, trojan: trojanEntry, v2ray: v2rayEntry, snell: snellEntry };
-type TypedType = keyof typeof typedEntries;
-const typedKeys = (t: TypedType): string[] =>
+/** The schema of each typed entry (the README's table of typed settings is generated from them). */
+export const typedEntries = { shadowsocks: shadowsocksEntry, trojan: trojanEntry, v2ray: v2rayEntry, snell: snellEntry };
+export type TypedType = keyof typeof typedEntries;
+export const typedKeys = (t: TypedType): string[] =>
   Object.keys(typedEntries[t].shape).filter((k) => !COMMON_KEYS.has(k));
 
 export type RawEntry = z.output<typeof rawEntry>;

@@ -1,11 +1,14 @@
 // Validated config entries -> ProxySpec, the form the process driver and health probes consume.
 import { resolve } from 'node:path';
 import type { HealthSpec, ProxySpec } from '../proxy-spec.ts';
-import { parseHostPort } from './address.ts';
+import { parseHostPort } from './host-port.ts';
+import type { ConfigIssue } from './errors.ts';
 import { buildTyped } from './generate.ts';
 import { PROXY_OVERRIDES } from './monitor-shape.ts';
+import { realHost, resolvePrivileges, type Host } from './privileges.ts';
 import type { HealthConfig, ProxyEntry, RawEntry } from './proxy-schema.ts';
 import type { Config } from './schema.ts';
+import { sizeBytes } from './size.ts';
 
 function toHealthSpec(h: HealthConfig): HealthSpec {
   if ('tcp' in h) {
@@ -37,9 +40,19 @@ function healthSecrets(h: HealthConfig | undefined): string[] {
   return password ? [decodeURIComponent(password)] : [];
 }
 
-export function resolveProxy(e: ProxyEntry, stateDir: string): ProxySpec {
+export function resolveProxy(e: ProxyEntry, stateDir: string, host: Host): { spec: ProxySpec; issues: ConfigIssue[] } {
+  const { privileges, issues } = resolvePrivileges(e, host, !('command' in e));
   const settings = Object.fromEntries(PROXY_OVERRIDES.filter((key) => e[key] !== undefined).map((key) => [key, e[key]]));
-  const base = { id: e.id, type: e.type, monitor: e.monitor, settings };
+  // Left out when it changes nothing, so that the spec (and its fingerprint) of such a proxy is as before.
+  const plain = !privileges.runAs && privileges.capabilities.length === 0 && Object.keys(privileges.limits).length === 0;
+  const base = {
+    id: e.id,
+    type: e.type,
+    monitor: e.monitor,
+    settings,
+    ...(!plain && { privileges }),
+    ...(e.max_memory !== undefined && { maxMemory: sizeBytes(e.max_memory) }),
+  };
   let spec: ProxySpec;
   if ('command' in e) {
     spec = {
@@ -65,11 +78,17 @@ export function resolveProxy(e: ProxyEntry, stateDir: string): ProxySpec {
     };
   }
   spec.secrets = [...new Set([...spec.secrets, ...healthSecrets(e.health)])].filter((s) => s !== '');
-  return spec;
+  return { spec, issues };
 }
 
-/** state_dir is taken relative to the daemon's working directory. */
-export function resolveProxies(config: Config): ProxySpec[] {
+/** state_dir is taken relative to the daemon's working directory. Issues name the entry's keys in full. */
+export function resolveProxies(config: Config, host: Host = realHost()): { proxies: ProxySpec[]; issues: ConfigIssue[] } {
   const stateDir = resolve(config.state_dir);
-  return config.proxy.proxies.map((e) => resolveProxy(e, stateDir));
+  const issues: ConfigIssue[] = [];
+  const proxies = config.proxy.proxies.map((e, i) => {
+    const resolved = resolveProxy(e, stateDir, host);
+    issues.push(...resolved.issues.map((issue) => ({ ...issue, path: `proxy.proxies[${i}].${issue.path}` })));
+    return resolved.spec;
+  });
+  return { proxies, issues };
 }

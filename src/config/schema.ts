@@ -1,9 +1,10 @@
 // Schema of the YAML config file. Every object is strict: a misspelt key is an error, not a silently
 // ignored setting. Defaults of proxy.monitor are the seed's (enable false, 30/60/10/5).
 import { z } from 'zod';
-import { listenSchema } from './address.ts';
-import { backoffShape, count, monitorShape, positive, seconds } from './monitor-shape.ts';
+import { hostnameSchema, listenSchema } from './address.ts';
+import { backoffShape, monitorShape } from './monitor-shape.ts';
 import { proxyEntrySchema } from './proxy-schema.ts';
+import { DAY, ranged, seconds, whole } from './ranges.ts';
 
 export type { ProxyEntry, RawEntry, TypedEntry, HealthConfig } from './proxy-schema.ts';
 
@@ -22,9 +23,11 @@ export const monitorSettingsSchema = z.strictObject({
   check_concurrency: monitorShape.check_concurrency.default(64),
   failure_threshold: monitorShape.failure_threshold.default(3),
   start_grace: monitorShape.start_grace.default(5),
+  min_uptime: monitorShape.min_uptime.default(1),
   stop_timeout: monitorShape.stop_timeout.default(10),
   stable_uptime: monitorShape.stable_uptime.default(60),
   restart: monitorShape.restart.default('always'),
+  max_memory: monitorShape.max_memory.optional(),
   // prefault, not default: zod 4's default() returns its value unparsed, so inner defaults would be lost.
   backoff: z
     .strictObject({
@@ -75,12 +78,17 @@ const loggerSchema = z.strictObject({ level: logLevel.optional() });
 const configShape = z.strictObject({
   proxy: z.strictObject({ monitor: monitorSettingsSchema.prefault({}), proxies: proxiesSchema }).prefault({}),
   api: z
-    .strictObject({ listen: listenSchema.default('127.0.0.1:8080'), token: z.string().min(1).optional() })
+    .strictObject({
+      listen: listenSchema.default('127.0.0.1:8080'),
+      token: z.string().min(1).optional(),
+      /** Host names the API answers to besides localhost and its own addresses (DNS rebinding defence). */
+      allowed_hosts: z.array(hostnameSchema).default([]),
+    })
     .prefault({}),
   /** Relative paths are relative to the daemon's working directory, not to the config file. */
   state_dir: z.string().min(1).default('./state'),
   history: z
-    .strictObject({ max_age: seconds.default(2_592_000), max_records: count.default(10_000) })
+    .strictObject({ max_age: seconds(1, 3_650 * DAY).default(2_592_000), max_records: whole(1, 10_000_000).default(10_000) })
     .prefault({}),
   logger: loggerSchema.prefault({}),
   log: z
@@ -91,9 +99,9 @@ const configShape = z.strictObject({
       /** Rotation size of log.file. */
       max_size: z.string().regex(SIZE, { error: 'expected a size such as "10m", "512k" or "1g"' }).default('10m'),
       /** Files of log.file kept, the live one included; older ones are deleted at rotation. */
-      max_files: count.default(5),
+      max_files: whole(1, 1_000).default(5),
       /** Captured proxy output lines per second per proxy; the rest is counted and dropped. */
-      output_rate: positive.default(50),
+      output_rate: ranged(0.1, 100_000).default(50),
     })
     .prefault({}),
 });

@@ -1,18 +1,22 @@
 // The daemon: load the config, start the supervisor on the real world, log what happens, stop
 // everything on SIGTERM/SIGINT, reload on SIGHUP. It owns wiring only; decisions are the machines'.
+import { createAudit } from '../api/audit.ts';
+import type { Caller } from '../api/auth.ts';
 import { startControlPlane } from '../api/control-plane.ts';
+import { settingChanges } from '../config/changes.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { createRecent } from '../inspector/recent.ts';
-import { createRemoteInspector } from '../inspector/websocket.ts';
 import { configuredLogger, setLogLevel, type Logger } from '../logging/logger.ts';
 import { createOutputLogger } from '../logging/output.ts';
 import { createRedactor } from '../logging/redact.ts';
 import { createReportLogger, logCheckRound } from '../logging/reports.ts';
 import { createMetrics } from '../metrics/metrics.ts';
+import { setUpContainment } from '../process/cgroup.ts';
 import { openDurableState } from '../store/durable.ts';
 import type { Store } from '../store/types.ts';
 import { createSupervisor, type Supervisor } from '../supervisor/supervisor.ts';
 import { hardeningWarnings } from './hardening.ts';
+import { chooseSpawner } from './spawn-path.ts';
 import { createRealWorld } from './world.ts';
 
 export interface DaemonOptions {
@@ -32,8 +36,10 @@ export interface Daemon {
   config(): LoadedConfig;
   /** The HTTP API's base URL once it listens on api.listen; rejects if it cannot. */
   api: Promise<string>;
-  /** Re-read the config file; on error the running config is kept and the error returned. */
-  reload(): { ok: true; changes: ReturnType<Supervisor['reconcile']> } | { ok: false; error: string };
+  /** Resolves (with why) if another daemon took over state_dir: this one must stop. */
+  lost: Promise<string>;
+  /** Re-read the config file (audited as `by`); on error the running config is kept and the error returned. */
+  reload(by: Caller): { ok: true; changes: ReturnType<Supervisor['reconcile']> } | { ok: false; error: string };
   stop(): Promise<void>;
 }
 
@@ -43,20 +49,52 @@ function warnDeprecations(logger: Logger, loaded: LoadedConfig): void {
   }
 }
 
-export function startDaemon(options: DaemonOptions): Daemon {
+/** Why a reload happened, in the audit record's words. */
+function reloadReason(by: Caller): string {
+  return by.auth === 'signal' ? `reload requested by ${by.user.replace(/^signal:/, '')}` : 'reload requested through the API';
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const overrides = options.stateDir === undefined ? {} : { state_dir: options.stateDir };
   let loaded = loadConfig(options.configFile, overrides);
   const logger = options.logger ?? configuredLogger(loaded.config, loaded.file);
   let redact = createRedactor(loaded.proxies.flatMap((p) => p.secrets));
-  const world = createRealWorld(loaded.config.proxy.monitor.check_concurrency);
+  // Decided once per run: moving the daemon between cgroups is not something to redo on reload.
+  const containment = setUpContainment();
+  if (containment.mode === 'cgroup') {
+    logger.info({ containment: 'cgroup', cgroup: containment.tree.root, controllers: containment.tree.controllers }, 'proxies run in cgroups of their own');
+  } else {
+    logger.info({ containment: 'process-group', reason: containment.why }, 'proxies run in process groups (no delegated cgroup)');
+  }
+  // The spawn helper is started here, before any proxy: the daemon's one fork of itself.
+  const world = createRealWorld(
+    loaded.config.proxy.monitor.check_concurrency,
+    logger,
+    await chooseSpawner(logger),
+    containment.mode === 'cgroup' ? containment.tree : undefined,
+  );
   const recent = createRecent(world.clock.now);
   const logOutput = createOutputLogger(logger, () => redact, () => loaded.config.log.output_rate, (id) => supervisor.typeOf(id), recent.onOutput);
   const logReport = createReportLogger(logger, () => redact);
-  // First: it takes the state directory's lock, and adopts the proxies a previous run left running.
-  const state = openDurableState({ config: loaded.config, specs: loaded.proxies, world, logger, redact: () => redact });
-
   const metrics = createMetrics();
-  const inspector = options.inspectUrl === undefined ? undefined : createRemoteInspector({ url: options.inspectUrl, redact: () => redact, logger });
+  let resolveLost: (reason: string) => void = () => {};
+  const lost = new Promise<string>((resolve) => (resolveLost = resolve));
+  // First: it takes the state directory's lock, and adopts the proxies a previous run left running.
+  const state = openDurableState({
+    config: loaded.config,
+    specs: loaded.proxies,
+    world,
+    logger,
+    redact: () => redact,
+    onWriteFailure: metrics.onStateWriteFailure,
+    onLost: (reason) => resolveLost(reason),
+  });
+
+  // Loaded only when asked for: @statelyai/inspect and ws cost ~8 MiB of RSS (bench/README.md).
+  const inspector =
+    options.inspectUrl === undefined
+      ? undefined
+      : (await import('../inspector/websocket.ts')).createRemoteInspector({ url: options.inspectUrl, redact: () => redact, logger });
 
   const supervisor = createSupervisor({
     world: state.world,
@@ -95,8 +133,10 @@ export function startDaemon(options: DaemonOptions): Daemon {
     recent,
     clock: world.clock,
     config: () => loaded.config,
-    reload: () => daemon.reload(),
+    reload: (by) => daemon.reload(by),
+    degraded: () => state.degraded(),
   });
+  const audit = createAudit(state.store, logger, world.clock, (id) => supervisor.typeOf(id));
 
   let stopping: Promise<void> | undefined;
   const daemon: Daemon = {
@@ -105,14 +145,22 @@ export function startDaemon(options: DaemonOptions): Daemon {
     store: state.store,
     config: () => loaded,
     api: controlPlane.ready,
-    reload() {
+    lost,
+    reload(by) {
       let next: LoadedConfig;
       try {
         next = loadConfig(loaded.file, overrides);
       } catch (error) {
         const message = (error as Error).message;
         logger.error({ error: message, config_file: loaded.file }, 'config reload failed; keeping the running config');
+        audit(by, { action: 'config_reload', reason: reloadReason(by), detail: { error: message } });
         return { ok: false, error: message };
+      }
+      // Compared with what runs: a PATCH of proxy.monitor since the last load is undone here.
+      const running = { ...loaded.config, proxy: { ...loaded.config.proxy, monitor: supervisor.settings() } };
+      const settings = settingChanges(running, next.config);
+      if (next.config.api.listen !== loaded.config.api.listen) {
+        logger.warn({ listen: loaded.config.api.listen, new_listen: next.config.api.listen }, 'api.listen changed: it takes effect at the next daemon start');
       }
       loaded = next;
       warnDeprecations(logger, next);
@@ -121,7 +169,8 @@ export function startDaemon(options: DaemonOptions): Daemon {
       redact = createRedactor(next.proxies.flatMap((p) => p.secrets));
       const changes = supervisor.reconcile(next.proxies, next.config.proxy.monitor);
       for (const id of changes.removed) recent.forget(id);
-      logger.info({ ...changes, config_file: next.file }, 'config reloaded');
+      logger.info({ ...changes, settings, config_file: next.file }, 'config reloaded');
+      audit(by, { action: 'config_reload', reason: reloadReason(by), detail: { ...changes, settings } });
       return { ok: true, changes };
     },
     stop() {

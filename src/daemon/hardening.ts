@@ -2,6 +2,7 @@
 // start: the daemon still runs (refusing would take every proxy down over a chmod), but says what to fix.
 import { statSync } from 'node:fs';
 import type { LoadedConfig } from '../config/load.ts';
+import { SERVICE_USER } from '../config/privileges.ts';
 
 export interface HardeningWarning {
   message: string;
@@ -41,10 +42,16 @@ export function hardeningWarnings(loaded: LoadedConfig, env: Environment = realE
       },
     });
   }
-  if (env.uid === 0) {
+  // Root is what lets the daemon start each proxy as its own user; a proxy without one runs as root.
+  const asRoot = loaded.proxies.filter((p) => !p.privileges?.runAs).map((p) => p.id);
+  if (env.uid === 0 && asRoot.length > 0) {
     warnings.push({
-      message: 'running as root: every proxy runs as root too',
-      fields: { fix: 'run as a dedicated user (see deploy/proxy-monitor.service)', hardening: true },
+      message: 'running as root: proxies without a user run as root too',
+      fields: {
+        proxies: asRoot,
+        fix: `give each a user (typed proxies default to the ${SERVICE_USER} system user when it exists: useradd --system --no-create-home --shell /usr/sbin/nologin ${SERVICE_USER}), or run the daemon as a dedicated user (see deploy/proxy-monitor.service)`,
+        hardening: true,
+      },
     });
   }
   return warnings;

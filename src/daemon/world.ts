@@ -3,21 +3,45 @@ import { systemClock } from '../clock.ts';
 import { createLimiter } from '../health/limiter.ts';
 import { probe } from '../health/probe.ts';
 import { waitUntilReady } from '../health/ready.ts';
+import { cgroupUsage, proxyCgroupOf, type CgroupTree } from '../process/cgroup.ts';
 import { adoptProcess, startProcess, stopAll } from '../process/driver.ts';
-import type { World } from '../supervisor/ports.ts';
+import type { Spawner } from '../process/spawner.ts';
+import { groupUsage } from '../process/usage.ts';
+import type { ProcessUsage, World } from '../supervisor/ports.ts';
+import type { Logger } from '../logging/logger.ts';
+import { watchForEscapes } from '../process/escape.ts';
 
 /** How often an adopted (not our child) process is looked at in /proc. */
 const ADOPTED_POLL_MS = 250;
 
-export function createRealWorld(checkConcurrency: number): World {
+/** Usage by leader pid: from each proxy's cgroup in cgroup mode, from its process group otherwise. */
+function measure(pids: number[], tree: CgroupTree | undefined): Map<number, ProcessUsage> {
+  const out = new Map<number, ProcessUsage>();
+  const rest: number[] = [];
+  for (const pid of pids) {
+    const dir = tree && proxyCgroupOf(tree, pid);
+    const used = dir === undefined ? undefined : cgroupUsage(dir);
+    if (used) out.set(pid, used);
+    else rest.push(pid);
+  }
+  for (const [pid, used] of groupUsage(rest)) out.set(pid, used);
+  return out;
+}
+
+/** `tree`: the delegated cgroup the proxies run under (cgroup mode); none: process groups. */
+export function createRealWorld(checkConcurrency: number, logger: Pick<Logger, 'error'>, spawner: Spawner, tree?: CgroupTree): World {
   const limiter = createLimiter(checkConcurrency);
   return {
     clock: systemClock,
-    driver: {
-      start: startProcess,
-      adopt: (pid, events) => adoptProcess(pid, events, ADOPTED_POLL_MS),
-      stopAll,
-    },
+    driver: watchForEscapes(
+      {
+        start: (spec, events) => startProcess(spec, events, spawner, tree),
+        adopt: (pid, events) => adoptProcess(pid, events, ADOPTED_POLL_MS, tree),
+        stopAll,
+        measure: (pids) => measure(pids, tree),
+      },
+      logger,
+    ),
     prober: {
       probe,
       waitUntilReady: (spec, target, deadline, signal) => waitUntilReady(spec, target, deadline, signal),

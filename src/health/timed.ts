@@ -1,5 +1,6 @@
 // Network probes share one shape: start, then settle once on success, failure, deadline or abort,
 // and always release the socket.
+import { clearLongTimeout, setLongTimeout } from '../timers.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
 
 /**
@@ -18,14 +19,14 @@ export function timedProbe(
     const done = (error?: string) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      clearLongTimeout(timer);
       target.signal?.removeEventListener('abort', onAbort);
       cleanup();
       const durationMs = performance.now() - began;
       resolve(error === undefined ? { ok: true, durationMs } : { ok: false, durationMs, error });
     };
     const onAbort = () => done('aborted');
-    const timer = setTimeout(() => done(`timed out after ${target.timeoutMs} ms`), target.timeoutMs);
+    const timer = setLongTimeout(() => done(`timed out after ${target.timeoutMs} ms`), target.timeoutMs);
     target.signal?.addEventListener('abort', onAbort);
     if (target.signal?.aborted) return done('aborted');
     try {

@@ -4,11 +4,18 @@ import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { Counter, type Registry } from 'prom-client';
 import { createFeed, type Batch, type FeedSources } from './feed.ts';
 import { chartOf, MACHINES } from './graph.ts';
 import { chartSvg } from './layout.ts';
 
-export type InspectorOptions = FeedSources;
+export interface InspectorOptions extends FeedSources {
+  /** Where the count of dropped slow clients goes. */
+  metrics?: Registry;
+}
+
+/** Bytes a page's event stream may have queued (unsent) before the page is dropped as too slow. */
+export const SSE_MAX_QUEUED_BYTES = 1024 * 1024;
 
 const PUBLIC = join(import.meta.dirname, 'public');
 const SCRIPT = 'text/javascript; charset=utf-8';
@@ -34,6 +41,13 @@ export async function inspectorPlugin(app: FastifyInstance, options: InspectorOp
   const feed = createFeed(options);
   const charts = new Map<string, Promise<string>>();
   const streams = new Set<ServerResponse>();
+  const dropped =
+    options.metrics &&
+    new Counter({
+      name: 'proxy_monitor_inspector_clients_dropped_total',
+      help: 'Inspector pages dropped because they did not read their event stream (more than 1 MiB queued).',
+      registers: [options.metrics],
+    });
 
   app.get('/inspect', (_request, reply) => reply.header('content-security-policy', CSP).type('text/html; charset=utf-8').send(files.get('index.html')));
 
@@ -55,7 +69,16 @@ export async function inspectorPlugin(app: FastifyInstance, options: InspectorOp
     reply.hijack();
     const stream = reply.raw;
     stream.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-    const write = (batch: Batch) => stream.write(`data: ${JSON.stringify(batch)}\n\n`);
+    // A page that stops reading (a frozen tab, a stalled network) would have every batch queued in
+    // the daemon's memory: past the bound it is dropped (its EventSource reconnects and starts afresh).
+    const write = (batch: Batch) => {
+      if (stream.writableLength > SSE_MAX_QUEUED_BYTES) {
+        if (!stream.destroyed) dropped?.inc();
+        stream.destroy();
+        return;
+      }
+      stream.write(`data: ${JSON.stringify(batch)}\n\n`);
+    };
     write(feed.current());
     const unsubscribe = feed.subscribe(write);
     streams.add(stream);

@@ -13,7 +13,6 @@ import WebSocket from 'ws';
 import type { Logger } from '../logging/logger.ts';
 import type { Redactor } from '../logging/redact.ts';
 
-export const DEFAULT_INSPECT_URL = 'ws://127.0.0.1:8090';
 const RECONNECT_MS = 2_000;
 
 /**
@@ -21,13 +20,6 @@ const RECONNECT_MS = 2_000;
  * it today (the test checks the definitions arrive whole), one more level of nesting would not.
  */
 const SERIALIZATION_DEPTH = 40;
-
-/** A ws:// or wss:// URL, or an error naming the option and what was expected. */
-export function parseInspectUrl(value: string): string {
-  const url = URL.canParse(value) ? new URL(value) : undefined;
-  if (url?.protocol !== 'ws:' && url?.protocol !== 'wss:') throw new Error(`--inspect: expected a ws:// or wss:// URL, got ${JSON.stringify(value)}`);
-  return url.href;
-}
 
 type ActorEvent = Extract<InspectionEvent, { type: '@xstate.actor' }>;
 

@@ -2,7 +2,7 @@
 // cannot drift from what `status` and `proxies` report.
 import type { Registry } from 'prom-client';
 import { Gauge } from 'prom-client';
-import type { ProxyPhase } from '../../machines/proxy/context.ts';
+import { monitoringWanted, type ProxyPhase } from '../../machines/proxy/context.ts';
 import { attemptsInWindow } from '../../machines/proxy/policy.ts';
 import type { Clock } from '../clock.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
@@ -40,6 +40,26 @@ export function registerGauges(registry: Registry, { supervisor, liveness, clock
     },
   });
   new Gauge({
+    name: 'proxy_monitor_proxy_enabled',
+    help: "1 while a proxy's own monitoring is on (the API's `enabled`: its config flag or the operator's enable/disable), else 0.",
+    labelNames: ['proxy_id'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const view of supervisor.proxies()) this.set({ proxy_id: view.id }, monitoringWanted(view.context) ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'proxy_monitor_proxy_wanted_up',
+    help: '1 while the operator wants a proxy running, 0 after a stop through the API or the CLI (until a start).',
+    labelNames: ['proxy_id'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const view of supervisor.proxies()) this.set({ proxy_id: view.id }, view.context.wanted === 'up' ? 1 : 0);
+    },
+  });
+  new Gauge({
     name: 'proxy_monitor_restarts_in_window',
     help: 'Automatic restart attempts of each proxy in the sliding hour that the cap counts.',
     labelNames: ['proxy_id'] as const,
@@ -65,6 +85,14 @@ export function registerGauges(registry: Registry, { supervisor, liveness, clock
     registers,
     collect() {
       this.set(supervisor.settings().max_restarts);
+    },
+  });
+  new Gauge({
+    name: 'proxy_monitor_check_interval_seconds',
+    help: 'The configured check_interval: seconds between check rounds (the stalled-monitor alert compares against it).',
+    registers,
+    collect() {
+      this.set(supervisor.settings().check_interval);
     },
   });
   new Gauge({

@@ -2,22 +2,23 @@
 // histograms move from the supervisor hooks as events happen; everything that describes the present
 // (states, windows, ticks) is a gauge computed at scrape time (gauges.ts). The names are the ones
 // the alert rules use: renaming one breaks an alert.
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import type { ProxyEmitted } from '../../machines/proxy/events.ts';
+import { registerProcessMetrics } from './process.ts';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** One vocabulary for every `result` label (Prometheus convention). */
+const outcome = (ok: boolean) => (ok ? 'success' : 'failure');
+
 export function createMetrics() {
   const registry = new Registry();
-  // The event-loop lag sampler's timer wakes the daemon at this period: at prom-client's default
-  // (10 ms) it alone cost an idle daemon ~0.3-0.7 % CPU (bench/RESULTS.md); once a second suffices
-  // to see a loop that is blocked.
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
+  registerProcessMetrics(registry);
   const registers = [registry];
 
   const checks = new Counter({
     name: 'proxy_monitor_checks_total',
-    help: 'Health checks run, by proxy and result (ok or fail).',
+    help: 'Health checks run, by proxy and result (success or failure).',
     labelNames: ['proxy_id', 'result'] as const,
     registers,
   });
@@ -45,16 +46,26 @@ export function createMetrics() {
     registers,
   });
 
+  const stateWriteFailures = new Counter({
+    name: 'proxy_monitor_state_write_failures_total',
+    help: 'Writes to state.db that the state_dir refused (disk full, read-only, I/O error); held in memory and retried.',
+    registers,
+  });
+
   return {
     registry,
+    /** A write to the state database was refused. */
+    onStateWriteFailure(): void {
+      stateWriteFailures.inc();
+    },
     /** The supervisor's onReport hook. */
     onReport(report: ProxyEmitted): void {
       if (report.type === 'check_finished') {
-        checks.inc({ proxy_id: report.proxyId, result: report.ok ? 'ok' : 'fail' });
+        checks.inc({ proxy_id: report.proxyId, result: outcome(report.ok) });
         checkDuration.observe(report.durationMs / 1000);
       } else if (report.type === 'restart_finished') {
         const { record } = report;
-        restarts.inc({ proxy_id: report.proxyId, result: record.success ? 'success' : 'failure', reason: record.reason });
+        restarts.inc({ proxy_id: report.proxyId, result: outcome(record.success), reason: record.reason });
         restartDuration.observe(record.durationMs / 1000);
       }
     },

@@ -1,15 +1,19 @@
 // Starts proxies as children, each leading its own process group, and reports what happens to them
 // as events: an exit is reported the moment the kernel reports it, not on the next health check.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { dirname } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { ProcessEvents, ProcessHandle } from '../supervisor/ports.ts';
 import { writeGeneratedFiles } from './files.ts';
 import { assertExecutable, launchArgv } from './launch.ts';
 import { lineSplitter } from './lines.ts';
-import { isAliveNotZombie, processStartTime } from './proc.ts';
+import { watchUntilGone } from './proc.ts';
+import { joinCgroupArgv, killCgroup, proxyCgroup, proxyCgroupOf, signalCgroup, type CgroupTree } from './cgroup.ts';
 import { createGroupStopper } from './signal.ts';
+import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../timers.ts';
+import { childProcessSpawner, type Spawner } from './spawner.ts';
+import { daemonPowers, wrapperArgv, type DaemonPowers } from './wrappers.ts';
 
 export { isAliveNotZombie, processStartTime } from './proc.ts';
 
@@ -27,98 +31,139 @@ function spawnErrorMessage(spec: ProxySpec, error: unknown): string {
   return err.message ?? String(error);
 }
 
-/** Nothing was started: there is nothing to stop or wait for. */
-function failedHandle(): ProcessHandle {
-  const handle: ProcessHandle = { pid: undefined, exited: true, stop: () => {} };
-  exits.set(handle, Promise.resolve());
-  return handle;
-}
-
-function readLines(stream: Readable, emit: (line: string) => void): void {
-  const splitter = lineSplitter(emit);
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => splitter.push(chunk));
-  stream.on('end', () => splitter.end());
-  stream.on('error', () => {});
-}
-
-/** A handle on the process group led by pid; watchExit calls its argument when the leader is gone. */
-function groupHandle(pid: number, watchExit: (leaderExited: () => void) => void): ProcessHandle {
-  const stopper = createGroupStopper(pid);
-  let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    watchExit(() => {
-      exited = true;
-      stopper.leaderExited();
-      resolve();
-    }),
-  );
-  const handle: ProcessHandle = {
-    pid,
-    get exited() {
-      return exited;
+/**
+ * Stops a cgroup as a process group is stopped (TERM, grace, KILL), reaching the processes that left
+ * the group too; once the leader is gone, cgroup.kill ends whatever is left.
+ */
+function cgroupStopper(pgid: number, dir: string) {
+  const group = createGroupStopper(pgid);
+  return {
+    stop(timeoutMs: number): void {
+      group.stop(timeoutMs);
+      signalCgroup(dir, 'SIGTERM');
+      signalCgroup(dir, 'SIGCONT');
     },
-    stop: (timeoutMs) => stopper.stop(timeoutMs),
+    leaderExited(): void {
+      group.leaderExited();
+      killCgroup(dir);
+    },
   };
-  exits.set(handle, exit);
-  return handle;
-}
-
-export function startProcess(spec: ProxySpec, events: ProcessEvents): ProcessHandle {
-  let child: ChildProcess;
-  try {
-    writeGeneratedFiles(spec.files);
-    const env = { ...process.env, ...spec.env };
-    assertExecutable(spec.command, spec.cwd, env.PATH);
-    const [command, args] = launchArgv(spec.command, spec.args);
-    child = spawn(command, args, {
-      cwd: spec.cwd,
-      env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  } catch (error) {
-    queueMicrotask(() => events.onSpawnError(spawnErrorMessage(spec, error)));
-    return failedHandle();
-  }
-
-  const pid = child.pid;
-  if (pid === undefined) {
-    // The spawn failed; node tells why on 'error', asynchronously.
-    child.once('error', (error) => events.onSpawnError(spawnErrorMessage(spec, error)));
-    return failedHandle();
-  }
-
-  child.once('spawn', () => events.onSpawn(pid));
-  readLines(child.stdout!, (line) => events.onOutput('stdout', line));
-  readLines(child.stderr!, (line) => events.onOutput('stderr', line));
-  return groupHandle(pid, (leaderExited) =>
-    child.once('exit', (code, signal) => {
-      leaderExited();
-      events.onExit(code, signal);
-    }),
-  );
 }
 
 /**
- * Watches a proxy started by an earlier run of the daemon. It is not our child, so no exit event
- * comes: poll /proc, and take a changed start time as the exit of ours (the pid was reused).
+ * A handle on the process group a leader leads (and on its cgroup, in cgroup mode) once
+ * started(pid) is called (a spawn helper tells the pid a moment after the request; a stop asked for
+ * meanwhile waits for it). gone() when the leader has exited or was never started.
  */
+function groupHandle(cgroup: () => string | undefined = () => undefined) {
+  let pid: number | undefined;
+  let stopper: ReturnType<typeof createGroupStopper> | undefined;
+  let stopBefore: number | undefined;
+  let exited = false;
+  let resolveExit!: () => void;
+  const handle: ProcessHandle = {
+    get pid() {
+      return pid;
+    },
+    get exited() {
+      return exited;
+    },
+    stop(timeoutMs) {
+      if (stopper) stopper.stop(timeoutMs);
+      else if (!exited) stopBefore = Math.min(stopBefore ?? Infinity, timeoutMs);
+    },
+  };
+  exits.set(handle, new Promise<void>((resolve) => (resolveExit = resolve)));
+  return {
+    handle,
+    started(leader: number): void {
+      pid = leader;
+      const dir = cgroup();
+      stopper = dir === undefined ? createGroupStopper(leader) : cgroupStopper(leader, dir);
+      if (stopBefore !== undefined) stopper.stop(stopBefore);
+    },
+    gone(): void {
+      exited = true;
+      stopper?.leaderExited();
+      resolveExit();
+    },
+  };
+}
+
+/** Decodes a stream's bytes (UTF-8 split anywhere) into lines. */
+function lineReader(emit: (line: string) => void) {
+  const decoder = new StringDecoder('utf8');
+  const splitter = lineSplitter(emit);
+  return {
+    push: (chunk: Buffer) => splitter.push(decoder.write(chunk)),
+    end: () => {
+      splitter.push(decoder.end());
+      splitter.end();
+    },
+  };
+}
+
+let powers: DaemonPowers | undefined;
+
+/** `tree`: run the proxy in a cgroup of its own under it (cgroup mode). */
+export function startProcess(spec: ProxySpec, events: ProcessEvents, spawner: Spawner = childProcessSpawner, tree?: CgroupTree): ProcessHandle {
+  let procsFile: string | undefined;
+  const group = groupHandle(() => procsFile && dirname(procsFile));
+  const fail = (error: unknown) => {
+    group.gone();
+    events.onSpawnError(spawnErrorMessage(spec, error));
+  };
+  const lines = {
+    stdout: lineReader((line) => events.onOutput('stdout', line)),
+    stderr: lineReader((line) => events.onOutput('stderr', line)),
+  };
+  try {
+    writeGeneratedFiles(spec.files, spec.privileges?.runAs);
+    const env = { ...process.env, ...spec.env };
+    assertExecutable(spec.command, spec.cwd, env.PATH);
+    procsFile = tree && proxyCgroup(tree, spec.id, { memoryMax: spec.maxMemory, pidsMax: spec.privileges?.limits.nproc });
+    // Joining the cgroup, then dropping privileges and setting limits, happen in front of the command.
+    const join = procsFile ? joinCgroupArgv(procsFile) : [];
+    const argv = [...join, ...wrapperArgv(spec.privileges, (powers ??= daemonPowers())), spec.command, ...spec.args];
+    const [command, args] = launchArgv(argv[0], argv.slice(1));
+    spawner.spawn(
+      { command, args, cwd: spec.cwd, env },
+      {
+        spawned: (pid) => {
+          group.started(pid);
+          events.onSpawn(pid);
+        },
+        failed: fail,
+        output: (stream, chunk) => lines[stream].push(chunk),
+        outputEnd: (stream) => lines[stream].end(),
+        exited: (code, signal) => {
+          group.gone();
+          events.onExit(code, signal);
+        },
+      },
+    );
+  } catch (error) {
+    queueMicrotask(() => fail(error));
+  }
+  return group.handle;
+}
+
+/** Watches a proxy started by an earlier run of the daemon. It is not our child: see watchUntilGone. */
 export function adoptProcess(
   pid: number,
   events: Pick<ProcessEvents, 'onExit'>,
   pollMs: number,
+  tree?: CgroupTree,
 ): ProcessHandle {
-  const startTime = processStartTime(pid);
-  return groupHandle(pid, (leaderExited) => {
-    const timer = setInterval(() => {
-      if (isAliveNotZombie(pid) && processStartTime(pid) === startTime) return;
-      clearInterval(timer);
-      leaderExited();
-      // Only the real parent learns the exit status.
-      events.onExit(null, null);
-    }, pollMs);
+  const cgroup = tree && proxyCgroupOf(tree, pid);
+  const group = groupHandle(() => cgroup);
+  group.started(pid);
+  watchUntilGone(pid, pollMs, () => {
+    group.gone();
+    // Only the real parent learns the exit status.
+    events.onExit(null, null);
   });
+  return group.handle;
 }
 
 /**
@@ -131,8 +176,8 @@ export async function stopAll(handles: Iterable<ProcessHandle>, timeoutMs: numbe
     handle.stop(timeoutMs);
     waits.push(exits.get(handle) ?? Promise.resolve());
   }
-  let timer: NodeJS.Timeout | undefined;
-  const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs + 1000)));
+  let timer: LongTimeout | undefined;
+  const giveUp = new Promise<void>((resolve) => (timer = setLongTimeout(resolve, timeoutMs + 1000)));
   await Promise.race([Promise.all(waits), giveUp]);
-  clearTimeout(timer);
+  clearLongTimeout(timer);
 }

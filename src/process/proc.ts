@@ -24,6 +24,17 @@ export function processStartTime(pid: number): number | undefined {
   return value === undefined ? undefined : Number(value);
 }
 
+// starttime counts USER_HZ ticks, 100 per second on every Linux architecture (a fixed part of the ABI).
+const TICKS_PER_SECOND = 100;
+
+/** When the process started, in epoch ms (to the second: the kernel's boot time is whole seconds). */
+export function processStartedAt(pid: number): number | undefined {
+  const ticks = processStartTime(pid);
+  const bootTime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
+  if (ticks === undefined || bootTime === undefined) return undefined;
+  return Number(bootTime) * 1000 + (ticks * 1000) / TICKS_PER_SECOND;
+}
+
 /** Z: exited, not yet reaped; X (x on old kernels): being torn down. */
 export function isDeadState(state: string): boolean {
   return 'ZXx'.includes(state);
@@ -32,4 +43,17 @@ export function isDeadState(state: string): boolean {
 export function isAliveNotZombie(pid: number): boolean {
   const state = processState(pid);
   return state !== undefined && !isDeadState(state);
+}
+
+/**
+ * Calls gone() once the process is no longer there, for a process that is not our child (no exit
+ * event comes): polls /proc, and takes a changed start time for its end (the pid was reused).
+ */
+export function watchUntilGone(pid: number, pollMs: number, gone: () => void): void {
+  const startTime = processStartTime(pid);
+  const timer = setInterval(() => {
+    if (isAliveNotZombie(pid) && processStartTime(pid) === startTime) return;
+    clearInterval(timer);
+    gone();
+  }, pollMs);
 }

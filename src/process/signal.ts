@@ -1,4 +1,5 @@
 // Signals go to the whole process group (the proxy leads its own), so helpers it forked stop with it.
+import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../timers.ts';
 
 export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
@@ -13,7 +14,7 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
  * exited by the deadline, and KILL once more when it has, for whatever it left behind.
  */
 export function createGroupStopper(pgid: number) {
-  let killTimer: NodeJS.Timeout | undefined;
+  let killTimer: LongTimeout | undefined;
   let killAt = Infinity;
   let leaderGone = false;
   return {
@@ -24,12 +25,12 @@ export function createGroupStopper(pgid: number) {
       // A second stop may shorten the grace period, never lengthen it.
       if (Date.now() + timeoutMs >= killAt) return;
       killAt = Date.now() + timeoutMs;
-      clearTimeout(killTimer);
-      killTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), timeoutMs);
+      clearLongTimeout(killTimer);
+      killTimer = setLongTimeout(() => signalGroup(pgid, 'SIGKILL'), timeoutMs);
     },
     leaderExited(): void {
       leaderGone = true;
-      clearTimeout(killTimer);
+      clearLongTimeout(killTimer);
       signalGroup(pgid, 'SIGKILL');
     },
   };

@@ -3,7 +3,7 @@
 // processes that are gone (or not ours) are dropped.
 import type { ProxySpec } from '../proxy-spec.ts';
 import { checkProcess, findSpawnTokens } from './identity.ts';
-import { specFingerprint } from './journal.ts';
+import { executedFingerprint } from '../supervisor/executed.ts';
 import type { ProcessRow, Store } from './types.ts';
 
 export interface BootPlan {
@@ -48,7 +48,7 @@ export function settleProcesses(store: Store, specs: Map<string, ProxySpec>, wan
       continue;
     }
     plan.adopt.set(row.proxyId, row.pid);
-    if (row.fingerprint !== specFingerprint(spec!)) plan.replace.push(row.proxyId);
+    if (row.fingerprint !== executedFingerprint(spec!)) plan.replace.push(row.proxyId);
   }
   return plan;
 }

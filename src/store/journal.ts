@@ -1,18 +1,12 @@
 // Records the processes the daemon starts, so that the next run can adopt them. The spawn is
 // recorded before it happens, with a token in the child's environment: a daemon killed between the
 // fork and learning the pid still leaves enough behind to find the child.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { processStartTime } from '../process/proc.ts';
-import type { ProxySpec } from '../proxy-spec.ts';
+import { executedFingerprint } from '../supervisor/executed.ts';
 import type { Driver } from '../supervisor/ports.ts';
 import { SPAWN_TOKEN_ENV } from './identity.ts';
 import type { SpawnIntent, Store } from './types.ts';
-
-/** What the process was started from: a different digest at the next boot means the config changed. */
-export function specFingerprint(spec: ProxySpec): string {
-  const { command, args, env, cwd, files } = spec;
-  return createHash('sha256').update(JSON.stringify({ command, args, env, cwd, files })).digest('hex');
-}
 
 export function createProcessJournal(store: Store, now: () => number) {
   const spawning = new Map<string, SpawnIntent>();
@@ -26,7 +20,8 @@ export function createProcessJournal(store: Store, now: () => number) {
             token: randomUUID(),
             proxyId: spec.id,
             command: JSON.stringify([spec.command, ...spec.args]),
-            fingerprint: specFingerprint(spec),
+            // What the process was started from: a different one at the next boot means the config changed.
+            fingerprint: executedFingerprint(spec),
             at: now(),
           };
           store.recordSpawn(intent);

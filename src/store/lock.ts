@@ -2,7 +2,7 @@
 // (a POSIX lock underneath): the kernel drops it when the holder dies, even by SIGKILL, so there is
 // no stale lock to clean up, and the state database itself stays readable by other tools.
 import Database from 'better-sqlite3';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The state directory cannot be used; the message is one line for the operator. */
@@ -10,16 +10,29 @@ export class StateDirError extends Error {
   override name = 'StateDirError';
 }
 
+export const LOCK_FILE = 'daemon.lock';
+
 export interface StateDirLock {
+  /** False once the lock file we hold is no longer the one at its path (state_dir deleted). */
+  inPlace(): boolean;
   release(): void;
 }
 
+const inodeOf = (file: string) => {
+  try {
+    return statSync(file).ino;
+  } catch {
+    return undefined;
+  }
+};
+
 export function lockStateDir(dir: string): StateDirLock {
   const pidFile = join(dir, 'daemon.pid');
+  const lockFile = join(dir, LOCK_FILE);
   let db: Database.Database | undefined;
   try {
     // timeout 0: a second daemon must refuse at once, not wait for the first to go away.
-    db = new Database(join(dir, 'daemon.lock'), { timeout: 0 });
+    db = new Database(lockFile, { timeout: 0 });
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = MEMORY'); // nothing is ever written: no -journal file next to it
     db.exec('BEGIN EXCLUSIVE; COMMIT');
@@ -33,9 +46,13 @@ export function lockStateDir(dir: string): StateDirLock {
   // The pid is only for that message: the lock, not this file, is what excludes a second daemon.
   writeFileSync(pidFile, `${process.pid}\n`);
   const held = db;
+  const inode = inodeOf(lockFile);
+  const inPlace = () => inode !== undefined && inodeOf(lockFile) === inode;
   return {
+    inPlace,
     release() {
-      rmSync(pidFile, { force: true });
+      // A recreated state_dir's pid file belongs to the lock that replaced this one.
+      if (inPlace()) rmSync(pidFile, { force: true });
       held.close();
     },
   };

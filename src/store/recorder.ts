@@ -29,12 +29,14 @@ function restartAudit(proxyId: string, proxyType: ProxyType, record: RestartOutc
 export function createRecorder(store: Store, contextOf: (id: string) => ProxyContext | undefined, redact: (text: string) => string) {
   const saved = new Map<string, string>();
 
-  function saveCounters(id: string, context: ProxyContext) {
+  /** The counters to save, or undefined when they are the ones saved last. */
+  function changedCounters(id: string, context: ProxyContext | undefined): ProxyCounters | undefined {
+    if (!context) return undefined;
     const counters: ProxyCounters = { stats: context.stats, consecutiveFailures: context.consecutiveFailures, lastFailureAt: context.lastFailureAt };
     const key = JSON.stringify(counters);
-    if (saved.get(id) === key) return;
-    store.saveCounters(id, counters);
+    if (saved.get(id) === key) return undefined;
     saved.set(id, key);
+    return counters;
   }
 
   // A check changes nothing durable but its count: those are saved once per check round, in one
@@ -47,29 +49,33 @@ export function createRecorder(store: Store, contextOf: (id: string) => ProxyCon
       checked.add(proxyId);
       return;
     }
+    // Everything a write needs is taken now: should the disk refuse it, it runs again later, and
+    // must write what happened then, not what the actor's context says by that time.
     const context = contextOf(proxyId);
+    const begun = report.type === 'state_change' && report.to === 'restarting' && context?.restart ? { ...context.restart, at: report.at } : undefined;
+    const counters = changedCounters(proxyId, context);
+    const finished =
+      report.type === 'restart_finished'
+        ? { row: { proxyId, ...report.record, ...(report.record.error !== undefined && { error: redact(report.record.error) }) }, audit: restartAudit(proxyId, report.proxyType, report.record, redact) }
+        : undefined;
+    if (!begun && !finished && !counters) return;
     store.transaction(() => {
-      if (report.type === 'state_change' && report.to === 'restarting' && context?.restart) {
-        const { reason, manual } = context.restart;
-        store.beginRestart({ proxyId, at: report.at, reason, manual });
+      if (begun) store.beginRestart({ proxyId, at: begun.at, reason: begun.reason, manual: begun.manual });
+      if (finished) {
+        store.addRestart(finished.row);
+        store.addAudit(finished.audit);
       }
-      if (report.type === 'restart_finished') {
-        const { record } = report;
-        store.addRestart({ proxyId, ...record, ...(record.error !== undefined && { error: redact(record.error) }) });
-        store.addAudit(restartAudit(proxyId, report.proxyType, record, redact));
-      }
-      if (context) saveCounters(proxyId, context);
+      if (counters) store.saveCounters(proxyId, counters);
     });
   }
 
   function checkRoundFinished(): void {
-    store.transaction(() => {
-      for (const id of checked) {
-        const context = contextOf(id);
-        if (context) saveCounters(id, context);
-      }
+    const due = [...checked].flatMap((id) => {
+      const counters = changedCounters(id, contextOf(id));
+      return counters ? [[id, counters] as const] : [];
     });
     checked.clear();
+    if (due.length) store.transaction(() => due.forEach(([id, counters]) => store.saveCounters(id, counters)));
   }
 
   return { record, checkRoundFinished };

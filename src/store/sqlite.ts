@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ProxyMemory, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
 import { HOUR_MS } from '../../machines/proxy/policy.ts';
-import { lockStateDir, StateDirError } from './lock.ts';
+import { lockStateDir, StateDirError, type StateDirLock } from './lock.ts';
 import { MIGRATIONS } from './schema.ts';
 import type { HistoryQuery, ProxyCounters, Retention, RestartRow, SpawnIntent, Store } from './types.ts';
 
@@ -49,8 +49,12 @@ interface ProcessRecord {
   at: number;
 }
 
-/** Opens (creating if needed) the state directory and its database, holding the single-daemon lock. */
-export function openStore(stateDir: string, retention: Retention): Store {
+/**
+ * Opens (creating if needed) the state directory and its database, holding the single-daemon lock.
+ * `seed`, called once the lock is held and before the database is opened, may write the database
+ * file (a copy of the one a deleted state_dir still holds open).
+ */
+export function openStore(stateDir: string, retention: Retention, seed?: (file: string) => void): Store {
   const dir = resolve(stateDir);
   try {
     // 0700: generated proxy configs with their passwords live here too.
@@ -60,11 +64,20 @@ export function openStore(stateDir: string, retention: Retention): Store {
   }
   const lock = lockStateDir(dir);
   try {
-    return createStore(dir, openDatabase(join(dir, DATABASE_FILE)), retention, lock.release);
+    seed?.(join(dir, DATABASE_FILE));
+    return createStore(dir, openDatabase(join(dir, DATABASE_FILE)), retention, lock);
   } catch (error) {
     lock.release();
     if (error instanceof StateDirError) throw error;
-    throw new StateDirError(`cannot open state database ${join(dir, DATABASE_FILE)}: ${(error as Error).message}`);
+    const file = join(dir, DATABASE_FILE);
+    if (isDamage(error)) {
+      throw new StateDirError(
+        `state database ${file} is damaged (${(error as Error).message}); not starting without the restart history. ` +
+          `Run "proxy-monitor state check --state-dir ${dir}" to see, then "proxy-monitor state reset --state-dir ${dir}" ` +
+          `to move it aside and start with an empty history (or restore a backup of it)`,
+      );
+    }
+    throw new StateDirError(`cannot open state database ${file}: ${(error as Error).message}`);
   }
 }
 
@@ -75,6 +88,9 @@ function openDatabase(file: string): Database.Database {
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // A damaged file fails here, at start, rather than in the middle of a restart.
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw Object.assign(new Error(String(check)), { code: 'SQLITE_CORRUPT' });
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
       throw new StateDirError(`state database ${file} was written by a newer proxy-monitor (schema ${version}, this one knows ${MIGRATIONS.length})`);
@@ -90,7 +106,12 @@ function openDatabase(file: string): Database.Database {
   }
 }
 
-function createStore(dir: string, db: Database.Database, initialRetention: Retention, unlock: () => void): Store {
+/** SQLite's words for a file that is not (or no longer) a sound database. */
+export function isDamage(error: unknown): boolean {
+  return /^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown }).code ?? ''));
+}
+
+function createStore(dir: string, db: Database.Database, initialRetention: Retention, lock: StateDirLock): Store {
   let retention = initialRetention;
   const sql = {
     beginRestart: db.prepare('INSERT INTO restarts (proxy_id, at, reason, manual) VALUES (?, ?, ?, ?)'),
@@ -222,10 +243,14 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
     setRetention(next) {
       retention = next;
     },
+    inPlace: () => lock.inPlace(),
+    copyTo(file) {
+      db.prepare('VACUUM INTO ?').run(file);
+    },
     close() {
       if (!db.open) return;
       db.close();
-      unlock();
+      lock.release();
     },
   };
 }
@@ -267,7 +292,8 @@ function history(db: Database.Database, table: 'restarts' | 'audit', where: stri
 function outcomeOf(r: RestartRecord): RestartOutcome {
   return {
     at: r.at,
-    reason: r.reason as RestartReason,
+    // Rows written before restarts by hand were called "operator".
+    reason: (r.reason === 'manual' ? 'operator' : r.reason) as RestartReason,
     manual: r.manual === 1,
     success: r.success === 1,
     durationMs: r.duration_ms,

@@ -89,6 +89,10 @@ export interface Store {
   forgetProcess(proxyId: string, pid: number): void;
   processes(): ProcessRow[];
   setRetention(retention: Retention): void;
+  /** False once state_dir (with the lock file) was deleted or replaced under the daemon. */
+  inPlace(): boolean;
+  /** Writes a consistent copy of the database to `file` (it still can when its files were deleted). */
+  copyTo(file: string): void;
   /** Runs fn in one transaction (nested calls join it). */
   transaction<T>(fn: () => T): T;
   close(): void;

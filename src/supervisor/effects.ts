@@ -2,12 +2,13 @@
 // result goes back to the machine as an event stamped with the clock's time. Nothing here decides a
 // transition: it only does what an action names and reports what happened.
 import type { AnyActorRef } from 'xstate';
-import type { MonitorSettings } from '../../machines/monitor/context.ts';
+import type { MonitorContext, MonitorSettings } from '../../machines/monitor/context.ts';
 import { proxiesDueForCheck } from '../../machines/monitor/status.ts';
 import type { ProxyContext } from '../../machines/proxy/context.ts';
-import type { ProxyEvent } from '../../machines/proxy/events.ts';
+import type { MemoryReading, ProxyEvent } from '../../machines/proxy/events.ts';
+import { sizeBytes } from '../config/size.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
-import type { ProcessHandle, World } from './ports.ts';
+import type { ProcessHandle, ProcessUsage, World } from './ports.ts';
 
 export interface EffectHooks {
   /** A line of a proxy's stdout/stderr. */
@@ -25,6 +26,11 @@ export interface EffectDeps extends World {
 }
 
 type ProxyArgs = { context: ProxyContext; self: AnyActorRef };
+
+/** The memory watchdog's limit for a proxy: its own max_memory, else proxy.monitor.max_memory, else none. */
+export function memoryLimitOf(spec: ProxySpec, settings: MonitorSettings): number | null {
+  return spec.maxMemory ?? (settings.max_memory === undefined ? undefined : sizeBytes(settings.max_memory)) ?? null;
+}
 
 export function createEffects(deps: EffectDeps) {
   const { clock, driver, prober, specs, hooks } = deps;
@@ -44,6 +50,9 @@ export function createEffects(deps: EffectDeps) {
   const setting = <K extends 'health_timeout' | 'stop_timeout'>(id: string, key: K): number => specs.get(id)?.settings?.[key] ?? deps.settings()[key];
   const timeoutMs = (id: string) => setting(id, 'health_timeout') * 1000;
 
+  const memoryLimit = (id: string) => memoryLimitOf(specOf(id), deps.settings());
+  const measure = (pids: number[]) => (pids.length && driver.measure ? driver.measure(pids) : new Map<number, never>());
+
   /** Events from a process that is no longer the proxy's current one are stale: drop them. */
   function current(id: string, handle: () => ProcessHandle | undefined) {
     return () => processes.get(id) === handle();
@@ -55,16 +64,17 @@ export function createEffects(deps: EffectDeps) {
       let handle: ProcessHandle | undefined;
       const isCurrent = current(id, () => handle);
       handle = driver.start(specOf(id), {
+        // The machine hears of it first: recording it (onProcess) must not delay or lose it.
         onSpawn: (pid) => {
           if (!isCurrent()) return;
-          hooks.onProcess(id, pid, 'started');
           send(self, { type: 'SPAWNED', at: clock.now(), pid });
+          hooks.onProcess(id, pid, 'started');
         },
         onSpawnError: (error) => isCurrent() && send(self, { type: 'SPAWN_FAILED', at: clock.now(), error }),
-        onExit: (code, signal) => {
+        onExit: (code, signal, escaped) => {
           if (!isCurrent()) return;
+          send(self, { type: 'EXITED', at: clock.now(), code, signal, ...(escaped !== undefined && { escaped }) });
           if (handle?.pid !== undefined) hooks.onProcess(id, handle.pid, 'exited');
-          send(self, { type: 'EXITED', at: clock.now(), code, signal });
         },
         onOutput: (stream, line) => hooks.onOutput(id, stream, line),
       });
@@ -78,8 +88,8 @@ export function createEffects(deps: EffectDeps) {
       handle = driver.adopt(pid, {
         onExit: (code, signal) => {
           if (!isCurrent()) return;
-          hooks.onProcess(id, pid, 'exited');
           send(self, { type: 'EXITED', at: clock.now(), code, signal });
+          hooks.onProcess(id, pid, 'exited');
         },
       });
       processes.set(id, handle);
@@ -88,13 +98,19 @@ export function createEffects(deps: EffectDeps) {
     killProcess: ({ context }: ProxyArgs) => {
       processes.get(context.id)?.stop(setting(context.id, 'stop_timeout') * 1000);
     },
-    verifyReadiness: ({ context, self }: ProxyArgs, params: { deadline: number }) => {
+    /** READY once a probe passed and not before `notBefore` (min_uptime); NOT_READY at the deadline. */
+    verifyReadiness: ({ context, self }: ProxyArgs, params: { deadline: number; notBefore: number }) => {
       const controller = new AbortController();
       readiness.set(context.id, controller);
       const target = { pid: context.pid ?? undefined, timeoutMs: timeoutMs(context.id) };
       void prober.waitUntilReady(specOf(context.id).health, target, params.deadline, controller.signal).then((result) => {
         if (controller.signal.aborted) return;
-        send(self, result.ok ? { type: 'READY', at: clock.now() } : { type: 'NOT_READY', at: clock.now(), error: result.error });
+        if (!result.ok) return send(self, { type: 'NOT_READY', at: clock.now(), error: result.error });
+        const ready = () => !controller.signal.aborted && send(self, { type: 'READY', at: clock.now() });
+        const wait = params.notBefore - clock.now();
+        if (wait <= 0) return ready();
+        const timer = clock.setTimeout(ready, wait);
+        controller.signal.addEventListener('abort', () => clock.clearTimeout(timer), { once: true });
       });
     },
     cancelReadiness: ({ context }: ProxyArgs) => {
@@ -112,25 +128,29 @@ export function createEffects(deps: EffectDeps) {
   };
 
   const monitor = {
-    armTick: ({ self }: { self: AnyActorRef }) => {
-      tickTimer = clock.setTimeout(() => self.send({ type: 'TICK', at: clock.now() }), deps.settings().check_interval * 1000);
+    armTick: ({ context, self }: { context: MonitorContext; self: AnyActorRef }) => {
+      tickTimer = clock.setTimeout(() => self.send({ type: 'TICK', at: clock.now() }), Math.max(0, context.nextTickAt - clock.now()));
     },
     cancelTick: () => clock.clearTimeout(tickTimer),
     checkProxies: ({ self }: { self: AnyActorRef }) => {
       const due = proxiesDueForCheck(self.getSnapshot());
       const started = clock.now();
-      const rounds = due.map((view) =>
-        prober
+      // One measurement for the round, taken as it starts; the machine compares it with the limit.
+      const usage = measure(due.flatMap((view) => view.context.pid ?? []));
+      const rounds = due.map((view) => {
+        const used = view.context.pid === null ? undefined : usage.get(view.context.pid);
+        const memory: MemoryReading | undefined = used && { bytes: used.memoryBytes, limit: memoryLimit(view.id) };
+        return prober
           .limit(() => prober.probe(specOf(view.id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs(view.id) }))
           .then((result) => {
             const at = clock.now();
             view.ref.send(
               result.ok
-                ? { type: 'CHECK_PASSED', at, durationMs: result.durationMs }
-                : { type: 'CHECK_FAILED', at, durationMs: result.durationMs, error: result.error },
+                ? { type: 'CHECK_PASSED', at, durationMs: result.durationMs, ...(memory && { memory }) }
+                : { type: 'CHECK_FAILED', at, durationMs: result.durationMs, error: result.error, ...(memory && { memory }) },
             );
-          }),
-      );
+          });
+      });
       void Promise.all(rounds).then(() => hooks.onCheckRound(clock.now() - started, due.length));
     },
   };
@@ -152,6 +172,12 @@ export function createEffects(deps: EffectDeps) {
     return { handles, timeoutMs };
   }
 
+  /** What each proxy with a live process uses now, by proxy id. */
+  function usage(): Map<string, ProcessUsage> {
+    const pids = new Map([...processes].flatMap(([id, h]) => (h.exited || h.pid === undefined ? [] : [[h.pid, id] as const])));
+    return new Map([...measure([...pids.keys()])].map(([pid, used]) => [pids.get(pid)!, used]));
+  }
+
   /** Stopping the actors runs no exit actions: cancel every pending timer and probe here. */
   function dispose() {
     clock.clearTimeout(tickTimer);
@@ -161,5 +187,5 @@ export function createEffects(deps: EffectDeps) {
     readiness.clear();
   }
 
-  return { proxy, monitor, stopEveryProcess, dispose };
+  return { proxy, monitor, stopEveryProcess, usage, dispose };
 }

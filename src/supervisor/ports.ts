@@ -7,7 +7,8 @@ export interface ProcessEvents {
   onSpawn(pid: number): void;
   /** The process could not be started (ENOENT, EACCES...): no onExit follows. */
   onSpawnError(error: string): void;
-  onExit(code: number | null, signal: string | null): void;
+  /** `escaped`: what the proxy left running outside its group (it daemonizes itself), already killed. */
+  onExit(code: number | null, signal: string | null, escaped?: string): void;
   /** One call per line, lines cut at 4096 characters; may still arrive shortly after onExit. */
   onOutput(stream: 'stdout' | 'stderr', line: string): void;
 }
@@ -19,12 +20,20 @@ export interface ProcessHandle {
   readonly exited: boolean;
 }
 
+/** What a proxy uses now: all its processes together. */
+export interface ProcessUsage {
+  memoryBytes: number;
+  cpuSeconds: number;
+}
+
 export interface Driver {
   start(spec: ProxySpec, events: ProcessEvents): ProcessHandle;
   /** Watch a live process from an earlier run of the daemon (not our child). */
   adopt(pid: number, events: Pick<ProcessEvents, 'onExit'>): ProcessHandle;
   /** Stop these processes and resolve once all of them are gone. */
   stopAll(handles: ProcessHandle[], timeoutMs: number): Promise<void>;
+  /** Usage of the proxies led by these pids (those still there); absent: nothing is measured. */
+  measure?(pids: number[]): Map<number, ProcessUsage>;
 }
 
 import type { ProbeResult, ProbeTarget } from '../health/result.ts';

@@ -9,7 +9,8 @@ import type { ProxyEmitted, ProxyEvent } from '../../machines/proxy/events.ts';
 import { proxyMachine } from '../../machines/proxy.machine.ts';
 import { PROXY_OVERRIDES } from '../config/monitor-shape.ts';
 import type { ProxySpec, ProxyType } from '../proxy-spec.ts';
-import { createEffects, type EffectHooks } from './effects.ts';
+import { createEffects, memoryLimitOf, type EffectHooks } from './effects.ts';
+import { executedFingerprint } from './executed.ts';
 import type { World } from './ports.ts';
 
 /** A machine's report with the proxy's type (the machines know only ids; logs and metrics want the type). */
@@ -45,6 +46,9 @@ export type ProxyCommand = Extract<ProxyEvent['type'], 'START' | 'STOP' | 'RESTA
 
 const noop = () => {};
 
+/** A spec minus what is read at each check (the memory limit): a change to the rest restarts the proxy. */
+const executed = ({ maxMemory: _, ...spec }: ProxySpec) => JSON.stringify(spec);
+
 export function createSupervisor(options: SupervisorOptions) {
   const { world } = options;
   const { clock } = world;
@@ -56,8 +60,13 @@ export function createSupervisor(options: SupervisorOptions) {
     onCheckRound: noop,
     ...options.hooks,
   };
+  // The spec of every proxy with an actor (a removed one's until its process is gone) and of every
+  // configured one. `configured` is the config's ids; `returning`, ids put back in the config while
+  // their removed actor was still stopping: they are added once it is gone.
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
-  // A removed proxy's spec is kept until its process is gone (forgetSpec), so its last reports still have a type.
+  let configured = new Set(specs.keys());
+  const returning = new Set<string>();
+  // A removed proxy's spec is kept until its process is gone (settleRemoved), so its last reports still have a type.
   const typeOf = (id: string): ProxyType => specs.get(id)?.type ?? 'exec';
   let settings = options.settings;
   world.prober.setConcurrency(settings.check_concurrency);
@@ -86,7 +95,18 @@ export function createSupervisor(options: SupervisorOptions) {
     clock,
     inspect,
   });
-  actor.subscribe({ error: (error) => hooks.onError(error) });
+  actor.subscribe({ next: () => guarded(settleRemoved), error: (error) => hooks.onError(error) });
+
+  /** Once a removed proxy's actor is gone (its process exited): forget it, or add it back if it returned. */
+  function settleRemoved() {
+    if (specs.size === configured.size && returning.size === 0) return;
+    const live = new Set(views().map((v) => v.id));
+    for (const id of specs.keys()) {
+      if (live.has(id)) continue;
+      if (!configured.has(id)) specs.delete(id);
+      else if (returning.delete(id)) actor.send({ type: 'ADD_PROXY', at: clock.now(), proxy: entry(specs.get(id)!) });
+    }
+  }
 
   function guarded(fn: () => void) {
     try {
@@ -110,6 +130,12 @@ export function createSupervisor(options: SupervisorOptions) {
     return found && supervised(found, inherited());
   };
 
+  function configure(next: MonitorSettings) {
+    settings = next;
+    world.prober.setConcurrency(next.check_concurrency);
+    actor.send({ type: 'CONFIGURE', at: clock.now(), settings: next });
+  }
+
   return {
     actor,
     start() {
@@ -122,6 +148,15 @@ export function createSupervisor(options: SupervisorOptions) {
     settings: () => settings,
     /** The proxy's configured type (shadowsocks, exec, ...): the spec itself holds secrets. */
     typeOf,
+    /** What each running proxy uses now (memory, CPU), by id; empty when the driver cannot measure. */
+    usage: () => effects.usage(),
+    /** The memory watchdog's limit for a proxy in bytes; null: none. */
+    memoryLimit(id: string): number | null {
+      const spec = specs.get(id);
+      return spec ? memoryLimitOf(spec, settings) : null;
+    },
+    /** What a proxy is started from (its command, account, limits), as configured. */
+    spec: (id: string): ProxySpec | undefined => specs.get(id),
     /** Send an operator command to one proxy; false when there is no such proxy. */
     command(id: string, type: ProxyCommand): boolean {
       const target = view(id);
@@ -129,46 +164,53 @@ export function createSupervisor(options: SupervisorOptions) {
       target.ref.send({ type, at: clock.now() });
       return true;
     },
-    startMonitor: () => actor.send({ type: 'START', at: clock.now() }),
+    /** Resume the monitor. Off in the config, it is on now: `enable` says so (until the next reload). */
+    startMonitor() {
+      settings = { ...settings, enable: true };
+      actor.send({ type: 'START', at: clock.now() });
+    },
     stopMonitor: () => actor.send({ type: 'STOP', at: clock.now() }),
-    configure(next: MonitorSettings) {
-      settings = next;
-      world.prober.setConcurrency(next.check_concurrency);
-      actor.send({ type: 'CONFIGURE', at: clock.now(), settings: next });
+    configure,
+    /** What the proxy executes changed: replace its process; `why` says where the change came from. */
+    replace(id: string, why?: string) {
+      view(id)?.ref.send({ type: 'REPLACE', at: clock.now(), ...(why !== undefined && { reason: why }) });
     },
     /**
-     * Bring the proxies in line with a new configuration: added ones start, removed ones stop,
-     * changed ones restart, unchanged ones are not touched and keep their counters.
+     * Bring the proxies in line with a new configuration: added ones start, removed ones stop, ones
+     * whose executed spec changed (executed.ts) are replaced; any other change (health check,
+     * `monitor:`) applies in place from the next check. Unchanged ones keep their process and counters.
      */
     reconcile(next: ProxySpec[], nextSettings: MonitorSettings) {
       const nextIds = new Set(next.map((s) => s.id));
       const changes = { added: [] as string[], removed: [] as string[], changed: [] as string[] };
-      for (const id of specs.keys()) {
-        if (!nextIds.has(id)) {
-          changes.removed.push(id);
-          actor.send({ type: 'REMOVE_PROXY', at: clock.now(), id });
-        }
+      for (const id of configured) {
+        if (nextIds.has(id)) continue;
+        changes.removed.push(id);
+        returning.delete(id);
+        actor.send({ type: 'REMOVE_PROXY', at: clock.now(), id });
       }
       const monitored: Record<string, boolean> = {};
       const proxySettings: Record<string, ProxySettings> = {};
       for (const spec of next) {
-        const before = specs.get(spec.id);
         monitored[spec.id] = spec.monitor;
         proxySettings[spec.id] = spec.settings ?? {};
-        if (!before) changes.added.push(spec.id);
-        else if (JSON.stringify({ ...before, settings: null }) !== JSON.stringify({ ...spec, settings: null })) changes.changed.push(spec.id); // its own settings apply without a restart
+        // Only a change to what is executed restarts (executed.ts); its own settings apply in place.
+        if (!configured.has(spec.id)) changes.added.push(spec.id);
+        else if (executedFingerprint(specs.get(spec.id)!) !== executedFingerprint(spec)) changes.changed.push(spec.id);
       }
       settings = nextSettings;
       world.prober.setConcurrency(nextSettings.check_concurrency);
       actor.send({ type: 'CONFIGURE', at: clock.now(), settings: nextSettings, monitored, proxySettings });
+      configured = nextIds;
       for (const spec of next) specs.set(spec.id, spec);
-      for (const id of changes.added) actor.send({ type: 'ADD_PROXY', at: clock.now(), proxy: entry(specs.get(id)!) });
-      for (const id of changes.changed) this.command(id, 'RESTART');
+      for (const id of changes.added) {
+        // Removed earlier and still stopping: it comes back once that process is gone.
+        if (view(id)) returning.add(id);
+        else actor.send({ type: 'ADD_PROXY', at: clock.now(), proxy: entry(specs.get(id)!) });
+      }
+      for (const id of changes.changed) this.replace(id);
+      settleRemoved();
       return changes;
-    },
-    /** The spec of a proxy removed at run time is kept until its process is gone. */
-    forgetSpec(id: string) {
-      if (!view(id)) specs.delete(id);
     },
     /**
      * Stop supervising and stop every proxy process (TERM, grace, KILL to each group). Operator

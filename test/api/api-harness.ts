@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Caller } from '../../src/api/auth.ts';
 import { createApiServer, type ReloadOutcome } from '../../src/api/server.ts';
 import { createRecent } from '../../src/inspector/recent.ts';
 import { createLogger } from '../../src/logging/logger.ts';
@@ -16,8 +17,9 @@ import { startHarness, type HarnessOptions } from '../support/harness.ts';
 
 export interface ApiHarnessOptions extends HarnessOptions {
   token?: string;
+  allowedHosts?: string[];
   listen?: string;
-  reload?: () => ReloadOutcome;
+  reload?: (by: Caller) => ReloadOutcome;
 }
 
 export type LogLine = Record<string, unknown> & { message: string };
@@ -65,6 +67,8 @@ export async function startApi(options: ApiHarnessOptions = {}) {
     metrics: metrics.registry,
     reload: options.reload ?? (() => ({ ok: false, error: 'no config file in this test' })),
     token: () => options.token,
+    allowedHosts: () => options.allowedHosts ?? [],
+    degraded: () => [],
     listen: options.listen ?? '127.0.0.1:0',
   });
   const url = await server.listen();
@@ -82,7 +86,10 @@ export async function startApi(options: ApiHarnessOptions = {}) {
 
   return {
     ...harness,
+    /** The fastify instance, for what only it knows (its routes). */
+    app: server.app,
     url,
+    server: server.app,
     store,
     logLines,
     metrics,
@@ -96,7 +103,7 @@ export async function startApi(options: ApiHarnessOptions = {}) {
     },
     async close() {
       await server.close();
-      await harness.supervisor.shutdown();
+      await harness.shutdown();
       store.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -106,3 +113,22 @@ export async function startApi(options: ApiHarnessOptions = {}) {
 export type ApiHarness = Awaited<ReturnType<typeof startApi>>;
 
 export { API_BASE as API } from '../../src/api/schemas.ts';
+
+/**
+ * Every route fastify has, as `METHOD /path` (HEAD left out: fastify adds one to every GET), read
+ * from its own route tree, so a route registered any way at all is listed.
+ */
+export async function routesOf(app: ApiHarness['app']): Promise<string[]> {
+  await app.ready();
+  const routes: string[] = [];
+  const parents: string[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^([│ ]*)[├└]── (\S+)(?: \(([^)]*)\))?$/.exec(line);
+    if (!m) continue;
+    const depth = m[1].length / 4;
+    const path = (parents[depth - 1] ?? '') + m[2];
+    parents[depth] = path;
+    for (const method of m[3]?.split(', ') ?? []) if (method !== 'HEAD' && method !== '-') routes.push(`${method} ${path}`);
+  }
+  return routes;
+}

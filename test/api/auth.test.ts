@@ -15,6 +15,8 @@ describe('with api.token set', () => {
       ['POST', '/proxies/ss-1/stop', {}],
       ['POST', '/proxies/ss-1/disable', { token: 'wrong' }],
       ['POST', '/proxies/ss-1/restart', { token: `${TOKEN}x` }],
+      ['POST', '/proxies/ss-1/enable', { token: TOKEN.slice(0, -1) }], // a prefix is not the token
+      ['POST', '/proxies/ss-1/start', { token: TOKEN.slice(0, 1) }],
       ['POST', '/stop', {}],
       ['PATCH', '/config', { body: { check_interval: 1 } }],
       ['POST', '/reload', {}],
@@ -41,6 +43,14 @@ describe('with api.token set', () => {
     expect(JSON.stringify(api.store.audits({}))).not.toContain(TOKEN);
   });
 
+  it('reads the Authorization scheme case-insensitively (RFC 9110)', async () => {
+    api = await startApi({ token: TOKEN });
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      const response = await fetch(`${api.url}${API}/proxies/ss-1/enable`, { method: 'POST', headers: { authorization: `${scheme} ${TOKEN}` } });
+      expect(response.status, scheme).toBe(200);
+    }
+  });
+
   it('keeps reads open', async () => {
     api = await startApi({ token: TOKEN });
     for (const path of [`${API}/status`, `${API}/proxies`, `${API}/history`, '/healthz', '/metrics']) {
@@ -53,6 +63,25 @@ describe('without a token', () => {
   it('accepts mutations on a loopback listener', async () => {
     api = await startApi();
     expect((await api.call('POST', `${API}/proxies/ss-1/disable`)).status).toBe(200);
+  });
+
+  it('refuses mutations end to end when the API listens on every interface, even from loopback (403)', async () => {
+    api = await startApi({ listen: '0.0.0.0:0' });
+    const port = new URL(api.url).port;
+    for (const [method, path] of [['POST', '/proxies/ss-1/stop'], ['PATCH', '/config'], ['POST', '/stop']] as const) {
+      const response = await fetch(`http://127.0.0.1:${port}${API}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: method === 'PATCH' ? JSON.stringify({ check_interval: 1 }) : undefined,
+      });
+      expect(response.status, `${method} ${path}`).toBe(403);
+      expect((await response.json()).error).toBe('forbidden');
+    }
+    expect((await fetch(`http://127.0.0.1:${port}${API}/status`)).status).toBe(200);
+    expect(api.phase()).toBe('running');
+    expect(api.supervisor.settings().check_interval).toBe(30);
+    expect(api.supervisor.status().running).toBe(true);
+    expect(api.store.audits({})).toEqual([]);
   });
 
   it('refuses mutations when the listener is not loopback (403)', async () => {

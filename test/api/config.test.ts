@@ -1,6 +1,7 @@
 // Runtime adjustment: PATCH /config validated like the config file, applied from the next tick with
 // no proxy restarted; POST /reload reports what the reload did or why it did not happen.
 import { afterEach, expect, it } from 'vitest';
+import { fakeSpec } from '../support/fake-world.ts';
 import { API, startApi, type ApiHarness } from './api-harness.ts';
 
 let api: ApiHarness;
@@ -42,6 +43,53 @@ it('PATCH logger.level changes the level at once, audited; a wrong level is a 40
   expect(same.json.changed).toEqual([]);
 });
 
+it('changes that are not check_interval leave the check timer alone; a new interval counts from the last round', async () => {
+  api = await startApi({ settings: { check_interval: 5 } });
+  const roundTimes: number[] = [];
+  const start = api.world.clock.now();
+  api.supervisor.actor.subscribe((s) => {
+    if (s.context.lastCheckAt !== null && s.context.lastCheckAt !== roundTimes.at(-1)) roundTimes.push(s.context.lastCheckAt);
+  });
+  // A PATCH every 3 s with a 5 s interval: the rounds stay at 5, 10, 15.
+  for (let i = 0; i < 5; i++) {
+    await api.advance(3_000);
+    const { status } = await api.call('PATCH', `${API}/config`, { body: { restart_cooldown: 10 + i } });
+    expect(status).toBe(200);
+  }
+  expect(roundTimes.map((t) => t - start)).toEqual([5_000, 10_000, 15_000]);
+  // Shorter, 1 s after the round at 15 s: the next one is 2 s after that round.
+  await api.advance(1_000);
+  await api.call('PATCH', `${API}/config`, { body: { check_interval: 2 } });
+  await api.advance(3_500);
+  expect(roundTimes.map((t) => t - start)).toEqual([5_000, 10_000, 15_000, 17_000, 19_000]);
+  // Longer, at 19.5 s: the next round is 10 s after the last one (29 s), not after the change.
+  await api.call('PATCH', `${API}/config`, { body: { check_interval: 10 } });
+  await api.advance(9_400);
+  expect(roundTimes).toHaveLength(5);
+  await api.advance(200);
+  expect(roundTimes.map((t) => t - start).at(-1)).toBe(29_000);
+  // Shorter than the time already passed since the last round: due at once.
+  await api.advance(3_000);
+  await api.call('PATCH', `${API}/config`, { body: { check_interval: 1 } });
+  await api.advance(1);
+  expect(roundTimes.map((t) => t - start).at(-1)).toBe(32_101); // the 1 ms the test let pass
+});
+
+it('check_concurrency bounds the checks running at once, from the file and after a PATCH', async () => {
+  const specs = Array.from({ length: 8 }, (_, i) => fakeSpec(`ss-${i + 1}`));
+  api = await startApi({ specs, settings: { check_concurrency: 3 } });
+  api.world.probeMs = 1_000; // every check takes a simulated second
+  await api.advance(30_000 + 3_000); // the round at 30 s: 8 checks, 3 at a time, all done by 33 s
+  expect(api.world.probes).toMatchObject({ concurrency: 3, peak: 3, inFlight: 0 });
+  expect(api.world.log.filter((l) => l.startsWith('probe'))).toHaveLength(8);
+
+  expect((await api.call('PATCH', `${API}/config`, { body: { check_concurrency: 5 } })).status).toBe(200);
+  api.world.probes.peak = 0;
+  await api.advance(35_000); // the next round (30 s after the last, or after the PATCH) and its 2 s of checks
+  expect(api.world.probes).toMatchObject({ concurrency: 5, peak: 5, inFlight: 0 });
+  expect(api.world.log.filter((l) => l.startsWith('probe'))).toHaveLength(16);
+});
+
 it('PATCH max_restarts reaches the restart decisions', async () => {
   api = await startApi({ settings: { restart_cooldown: 0 } });
   await api.call('PATCH', `${API}/config`, { body: { max_restarts: 1 } });
@@ -54,7 +102,7 @@ it('PATCH max_restarts reaches the restart decisions', async () => {
 });
 
 it.each([
-  [{ check_interval: -5 }, 'check_interval', /expected a number > 0, got -5/],
+  [{ check_interval: -5 }, 'check_interval', /expected seconds from 1 to 86400 \(1 s to 1 day\), got -5/],
   [{ max_restarts: 2.5 }, 'max_restarts', /expected an integer/],
   [{ enable: 'yes' }, 'enable', /expected true or false/],
   [{ backoff: { initial: 10, max: 5 } }, 'backoff.max', /backoff.initial/],
@@ -85,20 +133,27 @@ it('a body that is not JSON is a 400; one over 64 KiB is a 413; nothing changes'
   expect(api.supervisor.settings()).toEqual(before);
 });
 
-it('POST /reload answers with what changed, or 422 with the error when the file is invalid; both audited', async () => {
+it('POST /reload answers with what changed, or 422 with the error when the file is invalid; the caller goes to the audit', async () => {
   const outcomes = [
     { ok: true as const, changes: { added: ['ss-9'], removed: [], changed: [] } },
-    { ok: false as const, error: 'config.yaml: proxy.monitor.check_interval: expected a number > 0, got -1' },
+    { ok: false as const, error: 'config.yaml: proxy.monitor.check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -1' },
   ];
-  api = await startApi({ reload: () => outcomes.shift()! });
+  const callers: unknown[] = [];
+  api = await startApi({
+    reload: (by) => {
+      callers.push(by);
+      return outcomes.shift()!;
+    },
+  });
   const ok = await api.call('POST', `${API}/reload`);
   expect(ok.status).toBe(200);
   expect(ok.json).toEqual({ added: ['ss-9'], removed: [], changed: [] });
   const failed = await api.call('POST', `${API}/reload`);
   expect(failed.status).toBe(422);
   expect(failed.json).toMatchObject({ error: 'reload_failed', message: expect.stringMatching(/running config is kept: config.yaml: proxy.monitor.check_interval/) });
-  expect(api.audits().map((a) => [a.action, a.added ?? a.error])).toEqual([
-    ['config_reload', ['ss-9']],
-    ['config_reload', expect.stringMatching(/check_interval/)],
+  // The daemon's reload writes the audit row (test/api/reload.test.ts), for this caller.
+  expect(callers).toEqual([
+    { user: 'api:127.0.0.1', auth: 'loopback' },
+    { user: 'api:127.0.0.1', auth: 'loopback' },
   ]);
 });

@@ -91,3 +91,29 @@ it('writes every mutation to the store audit table and to a JSON audit log line,
     expect.objectContaining({ audit: true, action: 'config_update', user: 'api:127.0.0.1', after: { max_restarts: 3 } }),
   ]);
 });
+
+it('why names the command that lifts a hold; monitor start with enable: false turns enable on, and /status says so', async () => {
+  await api.close();
+  api = await startApi({ settings: { enable: false } });
+  const why = async () => (await api.get(`${API}/proxies/ss-1/why`)).json;
+  api.world.crash('ss-1');
+  await api.advance(1_000);
+  expect(api.phase()).toBe('crashed');
+  expect((await why()).decision).toMatchObject({ verdict: 'held', guard: 'monitoring_disabled' });
+  expect((await why()).message).toMatch(/^not restarted: the monitor is not watching, .*proxy\.monitor\.enable: false.*`proxy-monitor monitor start` resumes/);
+  expect((await api.get(`${API}/status`)).json).toMatchObject({ running: false, config: { enable: false } });
+
+  const started = await api.call('POST', `${API}/start`);
+  expect(started.json.status).toMatchObject({ running: true, config: { enable: true } });
+  expect((await api.get(`${API}/status`)).json).toMatchObject({ running: true, config: { enable: true } });
+  await api.advance(1_000);
+  expect(api.phase()).toBe('running');
+
+  await api.call('POST', `${API}/proxies/ss-1/disable`);
+  api.world.crash('ss-1');
+  await api.advance(1_000);
+  expect((await why()).message).toBe('not restarted: monitoring is disabled for this proxy (`proxy-monitor enable ss-1` resumes automatic restarts)');
+  await api.call('POST', `${API}/proxies/ss-1/stop`);
+  await api.settle();
+  expect((await why()).message).toMatch(/`proxy-monitor start ss-1`/);
+});

@@ -29,6 +29,20 @@ it('/healthz: 200 while ticking, 503 naming the delay once no round ran for 2 x 
   expect(stalled.json.message).toMatch(/no check round for 61.0s, expected one every 30s/);
 });
 
+it('/healthz: the grace is exactly 2 x check_interval since the last round', async () => {
+  api = await startApi({ settings: { check_interval: 10 } });
+  await api.advance(10_000); // one round at 10 s
+  api.stall(20_000);
+  const atLimit = await api.get('/healthz');
+  expect(atLimit.status).toBe(200);
+  expect(atLimit.json).toMatchObject({ ok: true, state: 'ticking', seconds_since_tick: 20 });
+  api.stall(1);
+  const past = await api.get('/healthz');
+  expect(past.status).toBe(503);
+  expect(past.json).toMatchObject({ ok: false, state: 'stalled', seconds_since_tick: 20.001 });
+  expect(past.json.message).toMatch(/expected one every 10s \(limit 20s\)/);
+});
+
 it('/healthz: 200 and says why when the monitor is paused on purpose or disabled', async () => {
   api = await startApi();
   await api.call('POST', `${API}/stop`);
@@ -54,6 +68,9 @@ it('/metrics: counters move with checks and restarts, gauges describe the presen
   expect(before.get('proxy_monitor_running')).toBe(1);
   expect(before.get('proxy_monitor_max_restarts')).toBe(2);
   expect(before.get('proxy_monitor_check_rounds_total')).toBe(0);
+  expect(before.get('proxy_monitor_check_interval_seconds')).toBe(30);
+  expect(before.get('proxy_monitor_proxy_enabled{proxy_id="ss-1"}')).toBe(1);
+  expect(before.get('proxy_monitor_proxy_wanted_up{proxy_id="ss-1"}')).toBe(1);
 
   await api.advance(30_000);
   api.world.crash('ss-1');
@@ -65,7 +82,7 @@ it('/metrics: counters move with checks and restarts, gauges describe the presen
 
   const after = samples((await api.get('/metrics')).text);
   expect(after.get('proxy_monitor_check_rounds_total')).toBe(1);
-  expect(after.get('proxy_monitor_checks_total{proxy_id="ss-1",result="ok"}')).toBe(1);
+  expect(after.get('proxy_monitor_checks_total{proxy_id="ss-1",result="success"}')).toBe(1);
   expect(after.get('proxy_monitor_check_duration_seconds_count')).toBe(1);
   expect(after.get('proxy_monitor_restarts_total{proxy_id="ss-1",result="success",reason="exited"}')).toBe(2);
   expect(after.get('proxy_monitor_restart_duration_seconds_count')).toBe(2);
@@ -80,4 +97,12 @@ it('/metrics: counters move with checks and restarts, gauges describe the presen
   const paused = samples((await api.get('/metrics')).text);
   expect(paused.get('proxy_monitor_running')).toBe(0);
   expect(paused.get('proxy_monitor_seconds_since_last_tick')).toBe(0);
+
+  await api.call('POST', `${API}/proxies/ss-1/disable`);
+  await api.call('POST', `${API}/proxies/ss-1/stop`);
+  await api.call('PATCH', `${API}/config`, { body: { check_interval: 7 } });
+  const held = samples((await api.get('/metrics')).text);
+  expect(held.get('proxy_monitor_proxy_enabled{proxy_id="ss-1"}')).toBe(0);
+  expect(held.get('proxy_monitor_proxy_wanted_up{proxy_id="ss-1"}')).toBe(0);
+  expect(held.get('proxy_monitor_check_interval_seconds')).toBe(7);
 });

@@ -159,6 +159,22 @@ describe('GET /history and /proxies/:id/history', () => {
     expect(json.analysis.duration_ms).toEqual({ p50: expect.any(Number), p95: expect.any(Number), max: expect.any(Number) });
   });
 
+  it('reports nearest-rank percentiles of the restarts as they took (known startup times)', async () => {
+    await api.close();
+    api = await startApi({ settings: { restart_cooldown: 0, max_restarts: 50 } });
+    // Twenty restarts taking 100, 200, ..., 2000 ms of simulated time from crash to ready.
+    for (let i = 1; i <= 20; i++) {
+      api.world.startupMs.set('ss-1', i * 100);
+      api.world.crash('ss-1');
+      await api.advance(i * 100 + 100);
+      expect(api.state()).toBe('running.up');
+    }
+    const { json } = await api.get(`${API}/history`);
+    expect(json.records.map((r: { duration_ms: number }) => r.duration_ms)).toEqual(Array.from({ length: 20 }, (_, i) => (20 - i) * 100));
+    expect(json.analysis.duration_ms).toEqual({ p50: 1000, p95: 1900, max: 2000 });
+    expect(json.analysis.success_rate).toBe(1);
+  });
+
   it('filters by proxy, since (a duration or an ISO time) and limit', async () => {
     await crashAndRestart('ss-1', 3); // restarts at 0s, 61s, 122s
     const limited = (await api.get(`${API}/proxies/ss-1/history?limit=2`)).json;

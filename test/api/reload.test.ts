@@ -1,9 +1,10 @@
 // SIGHUP to a real daemon: one proxy added, one removed, one unchanged. The unchanged one keeps its
 // process and its restart counters; a broken file changes nothing and the error is logged.
+import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { accepts, freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+import { accepts, freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
 import { API, apiUrl, echoProxy, getJson, killEchoServers } from './real-daemon.ts';
 
 let daemon: TestDaemon;
@@ -11,11 +12,12 @@ let url: string;
 let ports: number[];
 let configFile: string;
 let stateDir: string;
-const monitor = { enable: true, check_interval: 1, restart_cooldown: 0 };
+// A generous failure_threshold: on a loaded machine an echo server may take seconds to listen.
+const monitor = { enable: true, check_interval: 1, restart_cooldown: 0, failure_threshold: 10 };
 
 const proxy = async (id: string) => (await getJson(`${url}${API}/proxies/${id}`)).json;
-const writeProxies = (proxies: unknown[]) =>
-  writeFileSync(configFile, stringify({ state_dir: stateDir, proxy: { monitor, proxies }, api: { listen: '127.0.0.1:0' } }));
+const writeProxies = (proxies: unknown[], extra: { monitor?: object; api?: object } = {}) =>
+  writeFileSync(configFile, stringify({ state_dir: stateDir, proxy: { monitor: { ...monitor, ...extra.monitor }, proxies }, api: { listen: '127.0.0.1:0', ...extra.api } }));
 
 beforeAll(async () => {
   ports = await freePorts(3);
@@ -24,7 +26,7 @@ beforeAll(async () => {
   stateDir = `${written.dir}/state`;
   daemon = startDaemon(configFile, written.dir);
   url = await apiUrl(daemon);
-  await waitUntil(async () => (await accepts(ports[0])) && (await accepts(ports[1])), 15_000, 100);
+  await waitUntil(async () => (await accepts(ports[0])) && (await accepts(ports[1])), STARTUP_MS, 100);
 });
 
 afterAll(async () => {
@@ -52,7 +54,11 @@ it('reconciles on SIGHUP: added starts, removed stops, unchanged keeps its pid a
 
   const after = await proxy('keep');
   expect(after.pid).toBe(before.pid);
-  expect(after.stats).toEqual(before.stats);
+  // Checks go on every second; every other counter is as it was.
+  const { checks: checksBefore, ...countersBefore } = before.stats;
+  const { checks: checksAfter, ...countersAfter } = after.stats;
+  expect(countersAfter).toEqual(countersBefore);
+  expect(checksAfter).toBeGreaterThanOrEqual(checksBefore);
   expect(after.restarts_in_window).toBe(1);
   expect(after.last_restart).toEqual(before.last_restart);
   expect(pidsMatching(`--port ${ports[0]}`)).toEqual([before.pid]);
@@ -66,16 +72,52 @@ it('keeps the running config when the file is broken, and logs why (SIGHUP and P
 
   daemon.child.kill('SIGHUP');
   const failed = await daemon.waitFor((l) => l.message === 'config reload failed; keeping the running config');
-  expect(failed.error).toMatch(/proxy\.monitor\.check_interval: expected a number > 0, got -1/);
+  expect(failed.error).toMatch(/proxy\.monitor\.check_interval: expected seconds from 1 to 86400 \(1 s to 1 day\), got -1/);
 
   const viaApi = await fetch(`${url}${API}/reload`, { method: 'POST' });
   expect(viaApi.status).toBe(422);
   expect((await viaApi.json()).message).toMatch(/running config is kept: .*check_interval/);
 
-  await new Promise((r) => setTimeout(r, 1_500)); // a few check rounds under the kept config
+  // Check rounds go on under the kept config (check_interval 1): two more, and nothing restarted.
+  const rounds = async () => (await getJson(`${url}${API}/status`)).json.stats.total_checks as number;
+  const roundsBefore = await rounds();
+  await waitUntil(async () => (await rounds()) >= roundsBefore + 2, 15_000, 100);
   const status = (await getJson(`${url}${API}/status`)).json;
   expect(status).toMatchObject({ total_proxies: 2, running: true, config: { check_interval: 1 } });
   expect((await proxy('keep')).pid).toBe(pids.keep);
   expect((await proxy('added')).pid).toBe(pids.added);
   expect(daemon.lines.filter((l) => l.message === 'config reloaded')).toHaveLength(1);
+});
+
+it('SIGHUP is audited like POST /reload; the log names each changed setting with old and new value, secrets redacted; api.listen needs a restart', async () => {
+  const proxies = [echoProxy('keep', ports[0]), echoProxy('added', ports[2])];
+  const [other] = await freePorts(1);
+  writeProxies(proxies, { monitor: { check_interval: 2, backoff: { max: 60 } }, api: { listen: `127.0.0.1:${other}`, token: 'reload-secret-31f' } });
+  const seen = daemon.lines.length;
+  daemon.child.kill('SIGHUP');
+  const reloaded = await daemon.waitFor((l) => l.message === 'config reloaded' && daemon.lines.indexOf(l) >= seen);
+  expect(reloaded.settings).toEqual({
+    'proxy.monitor.check_interval': { old: 1, new: 2 },
+    'proxy.monitor.backoff.max': { old: 300, new: 60 },
+    'api.listen': { old: '127.0.0.1:0', new: `127.0.0.1:${other}` },
+    'api.token': { old: null, new: '[redacted]' },
+  });
+  const warned = daemon.lines.slice(seen).find((l) => l.message === 'api.listen changed: it takes effect at the next daemon start');
+  expect(warned).toMatchObject({ level: 'warn', listen: '127.0.0.1:0', new_listen: `127.0.0.1:${other}` });
+  const audit = daemon.lines.slice(seen).find((l) => l.audit === true);
+  expect(audit).toMatchObject({ action: 'config_reload', user: 'signal:SIGHUP', auth: 'signal', added: [], changed: [] });
+  expect(JSON.stringify(daemon.lines)).not.toContain('reload-secret-31f');
+
+  // The same row in state.db as an API reload writes (which now needs the token the file set).
+  const viaApi = await fetch(`${url}${API}/reload`, { method: 'POST', headers: { authorization: 'Bearer reload-secret-31f' } });
+  expect(viaApi.status).toBe(200);
+  const db = new Database(`${stateDir}/state.db`, { readonly: true });
+  try {
+    const rows = db.prepare("SELECT user, action, detail FROM audit WHERE action = 'config_reload' ORDER BY id").all() as { user: string; detail: string }[];
+    expect(rows.map((r) => r.user).slice(-2)).toEqual(['signal:SIGHUP', 'api:127.0.0.1']);
+    expect(JSON.parse(rows.at(-2)!.detail)).toMatchObject({ auth: 'signal', settings: { 'proxy.monitor.check_interval': { old: 1, new: 2 } } });
+    expect(JSON.parse(rows.at(-1)!.detail)).toMatchObject({ auth: 'token', settings: {} });
+  } finally {
+    db.close();
+  }
 });

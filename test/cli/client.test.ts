@@ -18,6 +18,7 @@ async function cli(args: string[], env: Record<string, string | undefined> = {})
     out: (t) => void (out += t),
     err: (t) => void (err += t),
     env: { PROXY_MONITOR_URL: api.url, PROXY_MONITOR_TOKEN: TOKEN, ...env },
+    configs: [],
   });
   return { code, out, err };
 }
@@ -48,7 +49,7 @@ describe('against a running API', () => {
     await api.settle();
     const shown = await cli(['show', 'ss-1']);
     expect(shown.out).toMatch(/^ss-1 \(exec\): crashed\.waiting/);
-    expect(shown.out).toMatch(/settings\s+stop_timeout=10, health_timeout=5, failure_threshold=3, start_grace=5, restart=always\n/);
+    expect(shown.out).toMatch(/settings\s+stop_timeout=10, health_timeout=5, failure_threshold=3, start_grace=5, min_uptime=0, restart=always\n/);
     expect(shown.out).toMatch(/restarts\s+1\/10 in the last 1h00m/);
     const why = await cli(['why', 'ss-1']);
     expect(why.code).toBe(0);
@@ -116,7 +117,8 @@ describe('against a running API', () => {
     expect((await cli(['restart', 'ss-1'])).out).toMatch(/^ss-1: restart requested/);
     await api.advance(100);
     expect(api.proxy().context.pid).not.toBe(pid);
-    expect(api.store.audits({}).map((a) => a.action).reverse()).toEqual(['proxy_disable', 'proxy_enable', 'proxy_stop', 'proxy_start', 'proxy_restart']);
+    // The restart of a running proxy is a restart: the API's audit line, then the restart's own record.
+    expect(api.store.audits({}).map((a) => a.action).reverse()).toEqual(['proxy_disable', 'proxy_enable', 'proxy_stop', 'proxy_start', 'proxy_restart', 'proxy_manual_restart']);
   });
 
   it('monitor stop|start, config set with nested keys, reload', async () => {
@@ -131,7 +133,7 @@ describe('against a running API', () => {
 
     const bad = await cli(['config', 'set', 'check_interval=-1']);
     expect(bad).toMatchObject({ code: 1, out: '' });
-    expect(bad.err).toBe('proxy-monitor: body: check_interval: expected a number > 0, got -1\n');
+    expect(bad.err).toBe('proxy-monitor: body: check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -1\n');
 
     const reload = await cli(['reload']);
     expect(reload.code).toBe(1);

@@ -51,6 +51,7 @@ describe('accepted configs', () => {
           check_concurrency: 64,
           failure_threshold: 3,
           start_grace: 5,
+          min_uptime: 1,
           stop_timeout: 10,
           stable_uptime: 60,
           restart: 'always',
@@ -58,7 +59,7 @@ describe('accepted configs', () => {
         },
         proxies: [],
       },
-      api: { listen: '127.0.0.1:8080' },
+      api: { listen: '127.0.0.1:8080', allowed_hosts: [] },
       state_dir: './state',
       history: { max_age: 2592000, max_records: 10000 },
       logger: { level: 'info' },
@@ -132,7 +133,7 @@ describe('shipped config files', () => {
       ['demo-1', 'node', '9101', { kind: 'tcp', host: '127.0.0.1', port: 9101, send: 'PING\n', expect: 'PONG' }],
       ['demo-2', 'node', '9102', { kind: 'tcp', host: '127.0.0.1', port: 9102, send: 'PING\n', expect: 'PONG' }],
     ]);
-    expect(proxies[0].args.slice(0, 3)).toEqual(['--import', 'tsx', 'demo/echo-server.ts']);
+    expect(proxies[0].args[0]).toBe('dist/echo-server.js');
   });
 
   it.each([
@@ -161,17 +162,17 @@ describe('errors: one line naming the file and the key path', () => {
 
   it('reports a negative interval with the value found', () => {
     expect(configError('proxy:\n  monitor:\n    check_interval: -5\n').message).toBe(
-      `${FILE}: proxy.monitor.check_interval: expected a number > 0, got -5`,
+      `${FILE}: proxy.monitor.check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -5`,
     );
     expect(configError('proxy:\n  monitor:\n    restart_cooldown: -1\n').message).toBe(
-      `${FILE}: proxy.monitor.restart_cooldown: expected a number >= 0, got -1`,
+      `${FILE}: proxy.monitor.restart_cooldown: expected seconds from 0 to 86400 (0 s to 1 day), got -1`,
     );
   });
 
   it('allows a zero cooldown but no zero interval', () => {
     expect(parseConfigText('proxy:\n  monitor:\n    restart_cooldown: 0\n', FILE).config.proxy.monitor.restart_cooldown).toBe(0);
     expect(configError('proxy:\n  monitor:\n    health_timeout: 0\n').message).toBe(
-      `${FILE}: proxy.monitor.health_timeout: expected a number > 0, got 0`,
+      `${FILE}: proxy.monitor.health_timeout: expected seconds from 0.1 to 300 (0.1 s to 5 min), got 0`,
     );
   });
 
@@ -258,6 +259,6 @@ describe('errors: one line naming the file and the key path', () => {
   it('validates a file on disk the same way', () => {
     const f = join(mkdtempSync(join(tmpdir(), 'pm-config-')), 'bad.yaml');
     writeFileSync(f, 'proxy:\n  monitor:\n    check_interval: -5\n');
-    expect(() => loadConfig(f)).toThrow(`${f}: proxy.monitor.check_interval: expected a number > 0, got -5`);
+    expect(() => loadConfig(f)).toThrow(`${f}: proxy.monitor.check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -5`);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatIssues } from '../../src/config/errors.ts';
-import { monitorSettingsSchema, partialMonitorSettingsSchema, sizeToBytes } from '../../src/config/schema.ts';
+import { configSchema, monitorSettingsSchema, partialMonitorSettingsSchema, sizeToBytes } from '../../src/config/schema.ts';
 
 describe('monitor settings schemas', () => {
   it('partial schema accepts a subset without filling in defaults', () => {
@@ -12,7 +12,7 @@ describe('monitor settings schemas', () => {
     const bad = partialMonitorSettingsSchema.safeParse({ check_interval: 0, bogus: 1 }, { reportInput: true });
     expect(bad.success).toBe(false);
     expect(formatIssues(bad.error!.issues)).toEqual([
-      { path: 'check_interval', message: 'expected a number > 0, got 0' },
+      { path: 'check_interval', message: 'expected seconds from 1 to 86400 (1 s to 1 day), got 0' },
       { path: 'bogus', message: 'unknown key' },
     ]);
   });
@@ -22,6 +22,31 @@ describe('monitor settings schemas', () => {
     expect(formatIssues(r.error!.issues, ['proxy', 'monitor'])).toEqual([
       { path: 'proxy.monitor.backoff.max', message: 'expected a number >= backoff.initial (10), got 5' },
     ]);
+  });
+});
+
+describe('counts', () => {
+  // A cap of 0 restarts, 0 checks at once or a threshold of 0 failures would silently disable what it bounds.
+  const counts: Array<[string, Record<string, unknown>]> = [
+    ['proxy.monitor.max_restarts', { proxy: { monitor: { max_restarts: 0 } } }],
+    ['proxy.monitor.check_concurrency', { proxy: { monitor: { check_concurrency: 0 } } }],
+    ['proxy.monitor.failure_threshold', { proxy: { monitor: { failure_threshold: 0 } } }],
+    ['history.max_records', { history: { max_records: 0 } }],
+    ['log.max_files', { log: { max_files: 0 } }],
+  ];
+  for (const [path, input] of counts) {
+    it(`${path}: 0 is refused, 1 is accepted`, () => {
+      const zero = configSchema.safeParse(input, { reportInput: true });
+      expect(zero.success).toBe(false);
+      expect(formatIssues(zero.error!.issues)).toEqual([{ path, message: expect.stringMatching(/expected .*1.*, got 0/) }]);
+      const one = JSON.parse(JSON.stringify(input).replace(':0}', ':1}'));
+      expect(configSchema.safeParse(one).success).toBe(true);
+    });
+  }
+  it('the PATCH schema refuses 0 too', () => {
+    expect(partialMonitorSettingsSchema.safeParse({ max_restarts: 0 }).success).toBe(false);
+    expect(partialMonitorSettingsSchema.safeParse({ check_concurrency: 0 }).success).toBe(false);
+    expect(partialMonitorSettingsSchema.safeParse({ failure_threshold: 0 }).success).toBe(false);
   });
 });
 

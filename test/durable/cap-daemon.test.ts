@@ -16,8 +16,8 @@ it('no further restart after the daemon restart: the cap is counted from the sto
   const { dir, configFile } = writeConfig({
     api: { listen: '127.0.0.1:0' }, // the API on a free port: 8080 may be taken
     proxy: {
-      monitor: { enable: true, check_interval: 30, restart_cooldown: 0, max_restarts: 3, start_grace: 2 },
-      // Up for 0.3 s, then exits: every restart succeeds and the next crash follows at once.
+      // min_uptime 0: up for 0.3 s, then exits, so that every restart succeeds and the next crash follows at once.
+      monitor: { enable: true, check_interval: 30, restart_cooldown: 0, max_restarts: 3, start_grace: 2, min_uptime: 0 },
       proxies: [{ id: 'flaky', type: 'exec', command: '/bin/sh', args: ['-c', 'sleep 0.3; exit 3'] }],
     },
   });

@@ -76,3 +76,29 @@ describe('the hourly cap survives a daemon restart', () => {
     expect(second.restarts()).toHaveLength(1);
   });
 });
+
+describe('the failure backoff survives a daemon restart', () => {
+  it('a crash right after the restart waits for the backoff of the failed restart before it', async () => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), 'pm-backoff-')), 'state');
+    const backoff = { restart_cooldown: 0, backoff: { initial: 120, factor: 2, max: 600 } };
+    const first = await bootSimulated(stateDir, Date.UTC(2026, 0, 1), { settings: backoff });
+    first.world.spawnFails.add('ss-1');
+    first.world.crash('ss-1');
+    await flush();
+    const failedAt = first.world.clock.now();
+    expect(first.restarts()).toMatchObject([{ record: { success: false } }]);
+    expect(first.view().context.decision).toMatchObject({ guard: 'backoff', nextAttemptAt: failedAt + 120_000 });
+    await first.stop();
+
+    // Back 10 s later: the proxy starts at boot and crashes at once; its next attempt still waits.
+    const second = await bootSimulated(stateDir, failedAt + 10_000, { settings: backoff });
+    expect(second.view().context).toMatchObject({ consecutiveFailures: 1, lastFailureAt: failedAt });
+    second.world.crash('ss-1');
+    await flush();
+    expect(second.view().context.decision).toMatchObject({ verdict: 'withheld', guard: 'backoff', nextAttemptAt: failedAt + 120_000 });
+    await second.world.advance(failedAt + 120_000 - second.world.clock.now() - 100);
+    expect(second.restarts()).toHaveLength(0);
+    await second.world.advance(200);
+    expect(second.restarts()).toMatchObject([{ record: { success: true } }]);
+  });
+});

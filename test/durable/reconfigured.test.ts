@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { isAliveNotZombie } from '../../src/process/driver.ts';
-import { pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+import { pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
 
 const marker = `${process.pid}${Date.now() % 100_000}`;
 const sleeper = (id: string, seconds: string, env: Record<string, string> = {}) => ({ id, type: 'exec', command: '/bin/sleep', args: [seconds], env });
@@ -24,10 +24,13 @@ it('adopts the unchanged, replaces the changed, stops the removed', async () => 
     api: { listen: '127.0.0.1:0' }, // the API on a free port: 8080 may be taken
     proxy: { monitor, proxies: [sleeper('keep', keep), sleeper('change', change), sleeper('drop', drop)] },
   });
+  const firstStarted = Date.now();
   const first = startDaemon(configFile, dir);
   daemons.push(first);
-  await waitUntil(() => [keep, change, drop].every((s) => pidOf(s).length === 1), 10_000);
+  await waitUntil(() => [keep, change, drop].every((s) => pidOf(s).length === 1), STARTUP_MS);
   const before = { keep: pidOf(keep)[0], change: pidOf(change)[0], drop: pidOf(drop)[0] };
+  const keepSeen = Date.now(); // it started between firstStarted and now
+  await new Promise((r) => setTimeout(r, 3_000)); // an uptime an adoption at zero could not show
   first.child.kill('SIGKILL');
   await first.exited;
 
@@ -46,6 +49,16 @@ it('adopts the unchanged, replaces the changed, stops the removed', async () => 
     reason: 'the proxy is no longer in the configuration',
   });
 
+  // The replaced one says why it was restarted; the adopted one's uptime counts from its own start.
+  expect(second.lines.find((l) => l.message === 'proxy state changed' && l.proxy_id === 'change' && l.state_to === 'stopped')).toMatchObject({
+    reason: 'configuration changed while the daemon was down',
+  });
+  const url = (await second.waitFor((l) => l.message === 'api listening')).url as string;
+  const adopted = (await (await fetch(`${url}/api/v1/proxy/monitor/proxies/keep`)).json()) as { pid: number; uptime_s: number };
+  expect(adopted.pid).toBe(before.keep);
+  expect(adopted.uptime_s).toBeGreaterThanOrEqual((Date.now() - keepSeen) / 1000 - 1.5); // /proc's boot time is whole seconds
+  expect(adopted.uptime_s).toBeLessThanOrEqual((Date.now() - firstStarted) / 1000 + 1.5);
+
   expect(await second.stop('SIGTERM')).toBe(0);
   expect(pidsMatching(marker)).toEqual([]);
-}, 60_000);
+}, 120_000);

@@ -1,7 +1,7 @@
 // The daemon as an operator runs it: real ss-server processes, killed and hung, then a shutdown.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.ts';
-import { accepts, freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+import { accepts, freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
 
 describeWith(['/usr/bin/ss-server'])('supervising three real ss-server processes', () => {
   let daemon: TestDaemon;
@@ -28,7 +28,7 @@ describeWith(['/usr/bin/ss-server'])('supervising three real ss-server processes
       api: { listen: '127.0.0.1:0' },
     });
     daemon = startDaemon(configFile, dir);
-    await waitUntil(async () => (await Promise.all(ports.map((p) => accepts(p)))).every(Boolean), 10_000);
+    await waitUntil(async () => (await Promise.all(ports.map((p) => accepts(p)))).every(Boolean), STARTUP_MS);
   });
 
   afterAll(async () => {

@@ -11,7 +11,7 @@ describe('chartOf', () => {
   it('adds the always transitions with their guards', () => {
     expect(edge('crashed.deciding', 'restarting')).toEqual(['always if operatorAskedRestart', 'always if cooldownElapsed and underRestartCap and backoffElapsed']);
     expect(edge('stopped.down', 'running')).toEqual(['always if wantedUp']);
-    expect(edge('running.up', 'stopped.stopping')).toEqual(['always if wantedDown or retiring']);
+    expect(edge('running.up', 'stopped.stopping')).toEqual(['always if wantedDown or retiring', 'always if outdated']);
     expect(edge('crashed.deciding', 'crashed.waiting')).toEqual(['always']);
   });
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { monitorMachine } from '../../machines/monitor.machine.ts';
 import { proxyMachine } from '../../machines/proxy.machine.ts';
-import { accepts, freePorts, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+import { accepts, freePorts, startDaemon, waitUntil, writeConfig, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
 import { apiUrl, echoProxy, killEchoServers } from '../api/real-daemon.ts';
 
 const IDS = ['echo-a', 'echo-b'];
@@ -33,7 +33,7 @@ beforeAll(async () => {
   const { port } = server.address() as AddressInfo;
   daemon = startDaemon(written.configFile, written.dir, ['--inspect', `ws://127.0.0.1:${port}`]);
   await apiUrl(daemon);
-  await waitUntil(async () => (await Promise.all(ports.map((p) => accepts(p)))).every(Boolean), 15_000, 100);
+  await waitUntil(async () => (await Promise.all(ports.map((p) => accepts(p)))).every(Boolean), STARTUP_MS, 100);
 }, 30_000);
 
 afterAll(async () => {

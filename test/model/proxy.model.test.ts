@@ -31,7 +31,7 @@ describe('proxy machine, model-based', () => {
         throw new Error(`${path.events.map(describeEvent).join(' ')}: ${(error as Error).message}`);
       }
     }
-  }, 60_000);
+  }, 120_000);
 
   it('the real actors took every transition', () => {
     expect(reportCoverage('proxy machine', proxyMachine, taken)).toEqual([]);

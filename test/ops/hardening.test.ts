@@ -30,8 +30,10 @@ describe('hardening warnings', () => {
     expect(warnings('api:\n  token: abcdef\n', 0o644)).toHaveLength(1);
   });
 
-  it('warns when running as root', () => {
-    expect(warnings(WITHOUT_SECRET, 0o600, 0)).toEqual(['running as root: every proxy runs as root too']);
+  it('warns when running as root, naming the proxies that run as root with it', () => {
+    expect(warnings(WITHOUT_SECRET, 0o600, 0)).toEqual(['running as root: proxies without a user run as root too']);
+    const [w] = hardeningWarnings(parseConfigText(WITHOUT_SECRET, '/etc/pm.yaml'), { modeOf: () => 0o600, uid: 0 });
+    expect(w.fields).toMatchObject({ proxies: ['demo'] });
   });
 });
 

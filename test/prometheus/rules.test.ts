@@ -36,9 +36,9 @@ describeWith(['/usr/bin/promtool'])('config/prometheus/alerts.yml', () => {
 });
 
 describeWith(['/usr/bin/promtool', '/usr/bin/amtool'])('the example fleet configs', () => {
-  it('config/prometheus/prometheus.yml passes promtool check config, alerts.yml included', () => {
+  it('config/prometheus/prometheus.yml passes promtool check config, alerts.yml and memory-alerts.yml included', () => {
     const r = promtool('check', 'config', 'prometheus.yml');
-    expect(r.stdout + r.stderr).toContain('SUCCESS: 1 rule files found');
+    expect(r.stdout + r.stderr).toContain('SUCCESS: 2 rule files found');
     expect(r.status).toBe(0);
   });
 

@@ -8,7 +8,8 @@ import { adoptProcess, processStartTime, startProcess, stopAll } from '../../src
 import type { ProxySpec } from '../../src/proxy-spec.ts';
 import { settleProcesses } from '../../src/store/adoption.ts';
 import { SPAWN_TOKEN_ENV } from '../../src/store/identity.ts';
-import { createProcessJournal, specFingerprint } from '../../src/store/journal.ts';
+import { createProcessJournal } from '../../src/store/journal.ts';
+import { executedFingerprint } from '../../src/supervisor/executed.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
 import { fakeSpec } from '../support/fake-world.ts';
@@ -74,7 +75,7 @@ describe('settleProcesses', () => {
     freshStore();
     const pid = await startRecorded(sleeper('ss-1'));
     const changed = sleeper('ss-1', { env: { LOG_LEVEL: 'debug' } });
-    expect(specFingerprint(changed)).not.toBe(specFingerprint(sleeper('ss-1')));
+    expect(executedFingerprint(changed)).not.toBe(executedFingerprint(sleeper('ss-1')));
     const plan = settleProcesses(store, specsOf(changed), allUp);
     expect(plan.adopt.get('ss-1')).toBe(pid);
     expect(plan.replace).toEqual(['ss-1']);
@@ -124,7 +125,7 @@ describe('settleProcesses', () => {
     freshStore();
     const spec = sleeper('ss-1');
     const command = JSON.stringify([spec.command, ...spec.args]);
-    store.recordSpawn({ token: 'tok-found', proxyId: 'ss-1', command, fingerprint: specFingerprint(spec), at: Date.now() });
+    store.recordSpawn({ token: 'tok-found', proxyId: 'ss-1', command, fingerprint: executedFingerprint(spec), at: Date.now() });
     store.recordSpawn({ token: 'tok-lost', proxyId: 'ss-2', command, fingerprint: 'f', at: Date.now() });
     // The daemon died between the fork and learning the pid.
     const child = spawn(spec.command, spec.args, { detached: true, stdio: 'ignore', env: { ...process.env, [SPAWN_TOKEN_ENV]: 'tok-found' } });

@@ -72,7 +72,7 @@ describe('recorder', () => {
     await flush();
     const [manual, automatic] = store.restarts({});
     expect(automatic).toMatchObject({ manual: false, success: false, error: 'spawn /opt/ss-1 ENOENT' });
-    expect(manual).toMatchObject({ manual: true, reason: 'manual', success: false });
+    expect(manual).toMatchObject({ manual: true, reason: 'operator', success: false });
     expect(store.audits({ limit: 1 })[0]).toMatchObject({ user: 'operator', action: 'proxy_manual_restart' });
     expect(store.memory('ss-1', world.clock.now())).toMatchObject({ attempts: [automatic.at], consecutiveFailures: 2 });
   });

@@ -78,12 +78,12 @@ describe('history', () => {
     const store = open();
     store.addRestart(restart('ss-1', T0));
     store.addRestart(restart('ss-2', T0 + MIN, { success: false, error: 'spawn /x ENOENT' }));
-    store.addRestart(restart('ss-1', T0 + 2 * MIN, { manual: true, reason: 'manual' }));
+    store.addRestart(restart('ss-1', T0 + 2 * MIN, { manual: true, reason: 'operator' }));
     store.beginRestart({ proxyId: 'ss-1', at: T0 + 3 * MIN, reason: 'exited', manual: false });
     expect(store.restarts({}).map((r) => r.at)).toEqual([T0 + 2 * MIN, T0 + MIN, T0]);
     expect(store.restarts({ proxyId: 'ss-1' }).map((r) => r.at)).toEqual([T0 + 2 * MIN, T0]);
     expect(store.restarts({ since: T0 + MIN })).toHaveLength(2);
-    expect(store.restarts({ limit: 1 })[0]).toEqual(restart('ss-1', T0 + 2 * MIN, { manual: true, reason: 'manual' }));
+    expect(store.restarts({ limit: 1 })[0]).toEqual(restart('ss-1', T0 + 2 * MIN, { manual: true, reason: 'operator' }));
     expect(store.restarts({ proxyId: 'ss-2' })[0].error).toBe('spawn /x ENOENT');
   });
 
@@ -136,12 +136,12 @@ describe('memory', () => {
     store.addRestart(restart('ss-1', T0 - 2 * HOUR_MS));
     store.addRestart(restart('ss-1', T0 - 30 * MIN, { success: false, error: 'not ready' }));
     store.addRestart(restart('ss-1', T0 - 20 * MIN));
-    store.addRestart(restart('ss-1', T0 - 10 * MIN, { manual: true, reason: 'manual' }));
+    store.addRestart(restart('ss-1', T0 - 10 * MIN, { manual: true, reason: 'operator' }));
     store.addRestart(restart('ss-2', T0 - 5 * MIN));
     const memory = store.memory('ss-1', T0);
     expect(memory.attempts).toEqual([T0 - 30 * MIN, T0 - 20 * MIN]);
     expect(memory.lastAttemptAt).toBe(T0 - 10 * MIN);
-    expect(memory.lastRestart).toEqual({ at: T0 - 10 * MIN, reason: 'manual', manual: true, success: true, durationMs: 40 });
+    expect(memory.lastRestart).toEqual({ at: T0 - 10 * MIN, reason: 'operator', manual: true, success: true, durationMs: 40 });
     // The window slides: the attempts leave it an hour after they were made.
     expect(store.memory('ss-1', T0 + 31 * MIN).attempts).toEqual([T0 - 20 * MIN]);
     expect(store.memory('ss-1', T0 + 40 * MIN).attempts).toEqual([]);

@@ -12,6 +12,13 @@ export const CLI = join(ROOT, 'bin/proxy-monitor.js');
 
 export type LogLine = Record<string, unknown> & { message: string };
 
+/**
+ * How long a daemon (node + tsx) and its node proxies may take to come up: seconds on an idle
+ * machine, many more on a 2-core machine that runs other test suites. A wait, not a promise: only a
+ * failing run ever waits this long.
+ */
+export const STARTUP_MS = 60_000;
+
 export interface TestDaemon {
   child: ChildProcess;
   dir: string;
@@ -34,7 +41,8 @@ export function writeConfig(config: Record<string, unknown>, dir = mkdtempSync(j
 }
 
 export function startDaemon(configFile: string, dir: string, args: string[] = []): TestDaemon {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', configFile, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // As `npm start` and the systemd unit run it.
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', CLI, 'run', '--config', configFile, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: LogLine[] = [];
   const raw: string[] = [];
   const waiters = new Set<() => void>();
@@ -66,7 +74,7 @@ export function startDaemon(configFile: string, dir: string, args: string[] = []
     raw,
     stderr: () => stderr,
     exited,
-    waitFor(predicate, timeoutMs = 10_000) {
+    waitFor(predicate, timeoutMs = 30_000) {
       return new Promise((done, fail) => {
         let seen = 0;
         const check = () => {

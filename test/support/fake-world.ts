@@ -1,6 +1,10 @@
 // A world for the machines that runs on a SimulatedClock: processes that start and die on command,
-// probes whose answers the test sets. Every effect the machines ask for is recorded.
+// probes whose answers the test sets. Every effect the machines ask for is recorded. Like the real
+// world it honours the stop timeout (a stubborn process dies only at its end, and stopAll resolves
+// only then), the check concurrency (probes beyond it queue), and takes the time the test gives it
+// to start a process and to answer a probe, so durations are real numbers on the simulated clock.
 import { SimulatedClock } from 'xstate';
+import { createLimiter } from '../../src/health/limiter.ts';
 import type { HealthSpec, ProxySpec } from '../../src/proxy-spec.ts';
 import type { Driver, ProbeResult, ProbeTarget, ProcessEvents, ProcessHandle, Prober, World } from '../../src/supervisor/ports.ts';
 
@@ -22,9 +26,17 @@ export interface FakeWorld extends World {
   unhealthy: Set<string>;
   /** Ids whose processes ignore SIGTERM (a stop only ends them after the stop timeout). */
   stubborn: Set<string>;
+  /** Simulated ms a spawn of this id takes before the process reports its pid (default 0). */
+  startupMs: Map<string, number>;
+  /** Simulated ms every probe takes to answer (default 0). */
+  probeMs: number;
+  /** The check-concurrency limit the prober was last given, and the most probes seen at once. */
+  probes: { concurrency: number; inFlight: number; peak: number };
   /** Kill the proxy's process from outside, as `kill -9` would. */
   crash(id: string, signal?: string): void;
   advance(ms: number): Promise<void>;
+  /** Let simulated time pass (in 100 ms steps, at most `maxMs`) until `promise` settles. */
+  until<T>(promise: Promise<T>, maxMs?: number): Promise<T>;
 }
 
 export function createFakeWorld(): FakeWorld {
@@ -35,6 +47,8 @@ export function createFakeWorld(): FakeWorld {
   const spawnFails = new Set<string>();
   const unhealthy = new Set<string>();
   const stubborn = new Set<string>();
+  const startupMs = new Map<string, number>();
+  const exits = new Map<ProcessHandle, () => void>();
   const idOfPid = new Map<number, string>();
   let nextPid = 1000;
 
@@ -42,7 +56,9 @@ export function createFakeWorld(): FakeWorld {
     if (process.handle.exited) return;
     process.handle.exited = true;
     if (running.get(process.id) === process) running.delete(process.id);
+    log.push(`exit ${process.id} ${signal ?? code}`);
     process.events.onExit(code, signal);
+    exits.get(process.handle)?.();
   }
 
   function track(id: string, pid: number, events: Pick<ProcessEvents, 'onExit'>): ProcessHandle {
@@ -74,7 +90,9 @@ export function createFakeWorld(): FakeWorld {
       }
       const pid = nextPid++;
       const handle = track(spec.id, pid, events);
-      queueMicrotask(() => events.onSpawn(pid));
+      const delay = startupMs.get(spec.id) ?? 0;
+      if (delay === 0) queueMicrotask(() => events.onSpawn(pid));
+      else clock.setTimeout(() => events.onSpawn(pid), delay);
       return handle;
     },
     adopt(pid, events) {
@@ -82,32 +100,46 @@ export function createFakeWorld(): FakeWorld {
       log.push(`adopt ${id} ${pid}`);
       return track(id, pid, events);
     },
-    async stopAll(handles) {
-      for (const handle of handles) handle.stop(0);
-      await flush();
+    async stopAll(handles, timeoutMs) {
+      const gone = handles.map((handle) => (handle.exited ? Promise.resolve() : new Promise<void>((done) => exits.set(handle, done))));
+      for (const handle of handles) handle.stop(timeoutMs);
+      await Promise.all(gone);
     },
   };
 
   const result = (id: string | undefined): ProbeResult =>
-    id !== undefined && unhealthy.has(id) ? { ok: false, durationMs: 5, error: 'connection refused' } : { ok: true, durationMs: 5 };
+    id !== undefined && unhealthy.has(id) ? { ok: false, durationMs: world.probeMs || 5, error: 'connection refused' } : { ok: true, durationMs: world.probeMs || 5 };
   const idOf = (target: ProbeTarget) => (target.pid === undefined ? undefined : idOfPid.get(target.pid));
+
+  const limiter = createLimiter(1);
+  const probes = { concurrency: 1, inFlight: 0, peak: 0 };
+  const answer = (id: string | undefined) =>
+    world.probeMs === 0 ? Promise.resolve(result(id)) : new Promise<ProbeResult>((done) => clock.setTimeout(() => done(result(id)), world.probeMs));
 
   const prober: Prober = {
     async probe(_spec: HealthSpec, target) {
       const id = idOf(target);
       log.push(`probe ${id}`);
-      return result(id);
+      probes.peak = Math.max(probes.peak, ++probes.inFlight);
+      try {
+        return await answer(id);
+      } finally {
+        probes.inFlight--;
+      }
     },
     async waitUntilReady(_spec, target) {
       const id = idOf(target);
       log.push(`ready? ${id}`);
       return result(id);
     },
-    limit: (task) => task(),
-    setConcurrency: () => {},
+    limit: (task) => limiter.run(task),
+    setConcurrency: (n) => {
+      probes.concurrency = n;
+      limiter.setConcurrency(n);
+    },
   };
 
-  return {
+  const world: FakeWorld = {
     clock,
     driver,
     prober,
@@ -116,6 +148,9 @@ export function createFakeWorld(): FakeWorld {
     spawnFails,
     unhealthy,
     stubborn,
+    startupMs,
+    probeMs: 0,
+    probes,
     crash(id, signal = 'SIGKILL') {
       const process = running.get(id);
       if (!process) throw new Error(`${id} has no running process`);
@@ -130,7 +165,16 @@ export function createFakeWorld(): FakeWorld {
       }
       await flush();
     },
+    async until(promise, maxMs = 3_600_000) {
+      let settled = false;
+      const watched = promise.finally(() => (settled = true));
+      await flush();
+      for (let waited = 0; !settled && waited < maxMs; waited += 100) await world.advance(100);
+      if (!settled) throw new Error(`still pending after ${maxMs} simulated ms`);
+      return watched;
+    },
   };
+  return world;
 }
 
 /** Let queued microtasks (fake process and probe results) run. */

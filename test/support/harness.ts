@@ -16,6 +16,7 @@ export const testSettings: MonitorSettings = {
   check_concurrency: 8,
   failure_threshold: 3,
   start_grace: 5,
+  min_uptime: 0,
   stop_timeout: 10,
   stable_uptime: 60,
   restart: 'always',
@@ -67,6 +68,8 @@ export async function startHarness(options: HarnessOptions = {}) {
     phase: (id = 'ss-1') => proxy(id).phase,
     reportsOf: <T extends ProxyEmitted['type']>(type: T) => reports.filter((r): r is Extract<ProxyEmitted, { type: T }> => r.type === type),
     advance: (ms: number) => world.advance(ms),
+    /** Shut the supervisor down, letting simulated time pass for stubborn processes' stop timeout. */
+    shutdown: () => world.until(supervisor.shutdown()),
     settle: flush,
   };
 }

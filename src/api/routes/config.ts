@@ -1,5 +1,5 @@
-// Runtime changes: PATCH of proxy.monitor (no proxy restarted; effective from the next tick) and a
-// reload of the config file (what SIGHUP does). A PATCH lasts until the next reload or restart,
+// Runtime changes: PATCH of proxy.monitor (no proxy restarted; a new check_interval counts from the
+// last check round) and a reload of the config file (what SIGHUP does). A PATCH lasts until the next reload or restart,
 // which take the file's values again.
 import { monitorSettingsSchema } from '../../config/schema.ts';
 import { setLogLevel } from '../../logging/logger.ts';
@@ -38,8 +38,8 @@ export function configRoutes(app: ApiApp, { deps, audit }: RouteContext): void {
   });
 
   app.post(`${API_BASE}/reload`, { schema: { response: { 200: reloadReply, ...errorReplies } } }, (request) => {
-    const outcome = deps.reload();
-    audit(callerOf(request), { action: 'config_reload', reason: 'reload requested through the API', detail: outcome.ok ? outcome.changes : { error: outcome.error } });
+    // The daemon audits the reload, whoever asked (this request or SIGHUP).
+    const outcome = deps.reload(callerOf(request));
     if (!outcome.ok) throw new HttpError(422, 'reload_failed', `config not reloaded, the running config is kept: ${outcome.error}`);
     return outcome.changes;
   });

@@ -16,6 +16,7 @@ export function opsRoutes(app: ApiApp, { deps }: RouteContext): void {
       last_tick: report.lastTickAt === null ? null : iso(report.lastTickAt),
       seconds_since_tick: report.secondsSinceTick,
       check_interval: report.checkInterval,
+      degraded: deps.degraded(),
     };
   });
 

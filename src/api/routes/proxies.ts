@@ -6,6 +6,10 @@ import * as views from '../views.ts';
 
 export function proxyRoutes(app: ApiApp, { deps }: RouteContext): void {
   const { supervisor, clock } = deps;
+  const withPrivileges = <T extends { id: string }>(reply: T) => {
+    const spec = supervisor.spec(reply.id);
+    return spec ? { ...reply, privileges: views.privilegesReply(spec) } : reply;
+  };
   const find = (id: string) => {
     const view = supervisor.proxy(id);
     if (!view) throw notFound(`no proxy "${id}"`);
@@ -14,11 +18,11 @@ export function proxyRoutes(app: ApiApp, { deps }: RouteContext): void {
 
   app.get(`${API_BASE}/proxies`, { schema: { response: { 200: proxiesReply, ...errorReplies } } }, () => {
     const now = clock.now();
-    return { as_of: views.iso(now), proxies: supervisor.proxies().map((view) => views.proxyReply(view, now)) };
+    return { as_of: views.iso(now), proxies: supervisor.proxies().map((view) => withPrivileges(views.proxyReply(view, now))) };
   });
 
   app.get(`${API_BASE}/proxies/:id`, { schema: { params: proxyParams, response: { 200: proxyReply, ...errorReplies } } }, (request) =>
-    views.proxyReply(find(request.params.id), clock.now()),
+    withPrivileges(views.proxyReply(find(request.params.id), clock.now())),
   );
 
   app.get(`${API_BASE}/proxies/:id/why`, { schema: { params: proxyParams, response: { 200: whyReply, ...errorReplies } } }, (request) =>

@@ -1,6 +1,6 @@
 // `proxy-monitor show ID`: everything the daemon knows about one proxy now.
 import type { ProxyReply } from '../../api/schemas.ts';
-import { count, duration, fields, milliseconds, relative } from '../format.ts';
+import { count, duration, fields, memory, milliseconds, relative } from '../format.ts';
 import { json, type ClientCommand } from './command.ts';
 
 export const show: ClientCommand = {
@@ -28,6 +28,8 @@ export const show: ClientCommand = {
         ['restarts', `${p.restarts_in_window}/${p.max_restarts} in the last ${duration(p.window_s)}`],
         ['cooldown', p.cooldown_ends_at ? `ends ${relative(p.cooldown_ends_at, p.as_of)}` : 'none'],
         ['next attempt', relative(p.next_attempt_at, p.as_of)],
+        ['memory', memory(p.memory)],
+        ['runs as', p.privileges?.user ?? (p.privileges?.uid != null ? `uid ${p.privileges.uid}` : 'the daemon\'s user')],
         ['totals', `${count(p.stats.checks, 'check')}, ${count(p.stats.restarts, 'restart')} (${p.stats.successes} ok, ${p.stats.failures} failed)`],
         ['settings', settings.join(', ')],
       ]),

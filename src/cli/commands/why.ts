@@ -1,6 +1,6 @@
 // `proxy-monitor why ID`: the last restart decision, which guard decided it, with its inputs.
 import type { WhyReply } from '../../api/schemas.ts';
-import { duration, fields, milliseconds, relative } from '../format.ts';
+import { duration, fields, memory, milliseconds, relative } from '../format.ts';
 import { json, type ClientCommand } from './command.ts';
 
 export const why: ClientCommand = {
@@ -9,9 +9,9 @@ export const why: ClientCommand = {
   async run({ client, args: [id], json: asJson, out }) {
     const w = await client.get<WhyReply>(`/proxies/${encodeURIComponent(id)}/why`);
     if (asJson) return out(json(w));
-    out(`${w.proxy_id}: ${w.sub_state}\n${w.message}\n`);
+    out(`${w.proxy_id}: ${w.sub_state}\n${w.message}\n${w.last_exit ? `last exit: ${w.last_exit}\n` : ''}`);
     const d = w.decision;
-    if (!d) return;
+    if (!d) return w.memory ? out(fields([['memory', memory(w.memory)]])) : undefined;
     const r = w.remaining;
     out(
       fields([
@@ -22,6 +22,7 @@ export const why: ClientCommand = {
         ['cooldown', `${duration(d.inputs.cooldown_s)}, ${milliseconds(r.cooldown_ms)} remaining`],
         ['backoff', `${milliseconds(d.inputs.backoff_ms)} after ${d.inputs.consecutive_failures} failed restart(s), ${milliseconds(r.backoff_ms)} remaining`],
         ['next attempt', r.next_attempt_in_ms === null ? 'none scheduled' : `in ${milliseconds(r.next_attempt_in_ms)}`],
+        ['memory', memory(w.memory)],
       ]),
     );
   },

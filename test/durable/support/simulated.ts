@@ -8,19 +8,20 @@ import { createRecorder } from '../../../src/store/recorder.ts';
 import { openStore } from '../../../src/store/sqlite.ts';
 import type { Store } from '../../../src/store/types.ts';
 import { createSupervisor, type Supervisor } from '../../../src/supervisor/supervisor.ts';
-import { createFakeWorld, fakeSpec, flush } from '../../support/fake-world.ts';
+import { createFakeWorld, fakeSpec, flush, type FakeWorld } from '../../support/fake-world.ts';
 import { statePath, testSettings } from '../../support/harness.ts';
 
 const retention = { maxAgeMs: 24 * HOUR_MS, maxRecords: 1000 };
 
-const running = new Set<{ supervisor: Supervisor; store: Store }>();
+type Run = { supervisor: Supervisor; store: Store; world: FakeWorld };
+const running = new Set<Run>();
 afterEach(async () => {
   for (const run of running) await stop(run);
 });
 
-async function stop(run: { supervisor: Supervisor; store: Store }) {
+async function stop(run: Run) {
   running.delete(run);
-  await run.supervisor.shutdown();
+  await run.world.until(run.supervisor.shutdown());
   run.store.close();
 }
 
@@ -46,7 +47,7 @@ export async function bootSimulated(stateDir: string, at: number, options: { set
   });
   supervisor.start();
   await flush();
-  const run = { supervisor, store };
+  const run = { supervisor, store, world };
   running.add(run);
   const view = (id = 'ss-1') => supervisor!.proxy(id)!;
   return {

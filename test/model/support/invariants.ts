@@ -66,12 +66,24 @@ export function checkStep(h: Harness, ref: Reference, fresh: ProxyEmitted[], att
   return problems;
 }
 
+/**
+ * Where a restart begins: an entry into `restarting`, or the stop of a live process that the
+ * operator (or a changed config) restarts.
+ */
+export function restartBegins(r: ProxyEmitted): { at: number; manual: boolean } | undefined {
+  if (r.type !== 'state_change') return undefined;
+  if (r.to === 'restarting') return { at: r.at, manual: r.reason === 'restart requested by the operator' };
+  if (r.from === 'running' && r.to === 'stopped' && r.reason.startsWith('restart')) return { at: r.at, manual: true };
+  return undefined;
+}
+
 /** A restart record names the attempt that began it: the proxy's last entry into `restarting`. */
 export function checkRecords(reports: ProxyEmitted[]): string[] {
   const began = new Map<string, { at: number; manual: boolean }>();
   const problems: string[] = [];
   for (const r of reports) {
-    if (r.type === 'state_change' && r.to === 'restarting') began.set(r.proxyId, { at: r.at, manual: r.reason === 'restart requested by the operator' });
+    const begins = restartBegins(r);
+    if (begins) began.set(r.proxyId, begins);
     if (r.type !== 'restart_finished') continue;
     const b = began.get(r.proxyId);
     if (!b || b.at !== r.record.at || b.manual !== r.record.manual) problems.push(`${r.proxyId}: restart record ${JSON.stringify(r.record)} does not match its start ${JSON.stringify(b)}`);

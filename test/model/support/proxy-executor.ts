@@ -8,11 +8,12 @@ import type { ProxyContext, ProxyMemory } from '../../../machines/proxy/context.
 import type { ProxyEmitted, ProxyEvent } from '../../../machines/proxy/events.ts';
 import { createSupervisor } from '../../../src/supervisor/supervisor.ts';
 import { fakeSpec } from '../../support/fake-world.ts';
-import { isRetired, modelSettings, PROXY_ID, statePath } from './proxy-model.ts';
+import { isRetired, MEMORY, modelSettings, PROXY_ID, statePath } from './proxy-model.ts';
 import type { Expected } from './proxy-replay.ts';
 import { createScriptedWorld, flush } from './scripted-world.ts';
 import { seedLogger } from './seed-log.ts';
 import { transitionKey } from './transitions.ts';
+import { restartBegins } from './invariants.ts';
 
 /** What is compared between model and real: the state and the context the machine decides on. */
 export function observe(value: unknown, c: ProxyContext) {
@@ -24,10 +25,12 @@ export function observe(value: unknown, c: ProxyContext) {
     monitored: c.monitored,
     supervised: c.supervised,
     checkFailures: c.checkFailures,
+    memoryStrikes: c.memoryStrikes,
     stats: c.stats,
     consecutiveFailures: c.consecutiveFailures,
     attempts: c.attempts.length,
     manual: c.restart?.manual ?? null,
+    outdated: c.outdated,
     verdict: c.decision?.verdict ?? null,
     guard: c.decision?.guard ?? null,
     hasPid: c.pid !== null,
@@ -101,6 +104,9 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
       case 'RETIRE':
         supervisor.actor.send({ type: 'REMOVE_PROXY', at: at(), id: PROXY_ID });
         break;
+      case 'REPLACE':
+        supervisor.replace(PROXY_ID);
+        break;
       case 'SPAWNED':
         world.spawned(PROXY_ID);
         break;
@@ -116,6 +122,8 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
       case 'CHECK_PASSED': case 'CHECK_FAILED': {
         if (event.type === 'CHECK_FAILED') world.unhealthy.add(PROXY_ID);
         else world.unhealthy.delete(PROXY_ID);
+        if (event.memory === MEMORY.above) world.bloated.add(PROXY_ID);
+        else world.bloated.delete(PROXY_ID);
         await world.runUntil(world.timers()[0]); // the next tick probes the proxy
         break;
       }
@@ -145,7 +153,7 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
     expect(reports.map(normalize), `${where}: reports`).toEqual(step.reports.map(normalize));
     for (const r of reports) {
       expect(log.check(r), `${where}: seed log fields`).toEqual([]);
-      if (r.type === 'state_change' && r.to === 'restarting') attempt = { at: r.at, manual: r.reason === 'restart requested by the operator' };
+      attempt = restartBegins(r) ?? attempt;
       if (r.type === 'restart_finished') expect(r.record, `${where}: restart record`).toMatchObject(attempt!);
       else expect(r.type === 'restart_withheld' ? r.decision.at : r.at, `${where}: ${r.type} is stamped with the clock`).toBe(world.clock.now());
     }

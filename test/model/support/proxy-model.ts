@@ -28,7 +28,10 @@ export const modelSettings = {
   failure_threshold: 2,
   stable_uptime: 3600,
   backoff: { initial: 10, factor: 2, max: 300 },
+  max_memory: '1MiB',
 };
+/** What the scripted world measures: a proxy within its memory limit, and one above it. */
+export const MEMORY = { within: { bytes: 2 ** 19, limit: 2 ** 20 }, above: { bytes: 2 ** 21, limit: 2 ** 20 } };
 export const modelPolicy = policyFrom(modelSettings);
 
 /** The three boots the machine tells apart: fresh, stopped by the operator last run, live process to adopt. */
@@ -74,6 +77,10 @@ export function environment(s: Snapshot): ProxyEvent[] {
   if (where === 'unknown') events.push({ type: 'BOOT', at });
   else events.push({ type: 'SUPERVISE', at, active: !c.supervised });
   if (!c.retiring) events.push({ type: 'RETIRE', at });
+  // A reload that changes what the proxy executes; offered only where no operator setting is in
+  // play, which keeps the graph small (the flag it sets is independent of them).
+  const plain = c.wanted === 'up' && !c.retiring && c.override === null && c.monitored && c.supervised && !c.outdated;
+  if (plain && (where.startsWith('running') || where === 'restarting.verifying')) events.push({ type: 'REPLACE', at });
   if (where === 'running.starting' || where === 'restarting.spawning') {
     events.push({ type: 'SPAWNED', at, pid: 1000 }, { type: 'SPAWN_FAILED', at, error: `spawn /opt/${PROXY_ID} ENOENT` });
   }
@@ -85,7 +92,11 @@ export function environment(s: Snapshot): ProxyEvent[] {
   if (where === 'stopped.stopping' || where === 'crashed.reaping') events.push({ type: 'EXITED', at, code: null, signal: 'SIGTERM' });
   // Checks run on ticks, only for running proxies whose monitoring is on.
   if (where === 'running.up' && monitoringEnabled(c)) {
-    events.push({ type: 'CHECK_PASSED', at, durationMs: 5 }, { type: 'CHECK_FAILED', at, durationMs: 5, error: 'connection refused' });
+    // Above the memory limit only from a passing streak: enough to reach both watchdog edges (and
+    // the threshold met by a failing check first) without doubling the graph.
+    for (const memory of c.checkFailures === 0 ? [MEMORY.within, MEMORY.above] : [MEMORY.within]) {
+      events.push({ type: 'CHECK_PASSED', at, durationMs: 5, memory }, { type: 'CHECK_FAILED', at, durationMs: 5, error: 'connection refused', memory });
+    }
   }
   if (where === 'restarting.verifying') events.push({ type: 'READY', at }, { type: 'NOT_READY', at, error: 'connection refused' });
   if (where === 'crashed.waiting') events.push({ type: 'WAKE', at: c.decision!.nextAttemptAt! });
@@ -96,7 +107,11 @@ export function environment(s: Snapshot): ProxyEvent[] {
 export function serializeState(s: Snapshot): string {
   const c = s.context;
   const verdict = decideRestart(c, c.policy, modelNow(s)).verdict;
-  return JSON.stringify([s.value, c.wanted, c.retiring, c.override, c.monitored, c.supervised, c.restart?.manual ?? null, c.checkFailures, verdict]);
+  // Failed checks and memory strikes only matter while the process they measured runs (every way
+  // back into running starts a new process, and counts from 0).
+  const running = statePath(s.value).startsWith('running');
+  const [failures, strikes] = running ? [c.checkFailures, c.memoryStrikes] : [0, 0];
+  return JSON.stringify([s.value, c.wanted, c.retiring, c.override, c.monitored, c.supervised, c.restart?.manual ?? null, failures, strikes, verdict, c.outdated]);
 }
 
 export type Environment = (s: Snapshot) => ProxyEvent[];

@@ -120,6 +120,9 @@ export async function runOnRealProcesses(path: ModelPath): Promise<Set<string>> 
           case 'RETIRE':
             supervisor.actor.send({ type: 'REMOVE_PROXY', at: Date.now(), id: PROXY_ID });
             break;
+          case 'REPLACE':
+            supervisor.replace(PROXY_ID);
+            break;
           case 'EXITED':
             process.kill(context().pid!, 'SIGKILL'); // a crash, from outside
             break;

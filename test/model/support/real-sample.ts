@@ -3,7 +3,7 @@
 // readiness, exit after a stop, wake-up) happen by themselves. A path qualifies when each event it
 // controls comes in a resting state, and each event it does not control comes where it happens by itself.
 import type { ProxyEvent } from '../../../machines/proxy/events.ts';
-import { environment, isRetired, statePath } from './proxy-model.ts';
+import { environment, isRetired, MEMORY, statePath } from './proxy-model.ts';
 import { replay } from './proxy-replay.ts';
 import type { ModelPath } from './proxy-paths.ts';
 import type { Plan } from './real-world.ts';
@@ -20,7 +20,8 @@ const BY_ITSELF: Partial<Record<ProxyEvent['type'], string[]>> = {
 
 /**
  * The environment as far as a test can steer real processes: what it controls only while the proxy
- * rests, and during a hang only the next failed check (the process stays stopped until then).
+ * rests, and during a hang only the next failed check (the process stays stopped until then). The
+ * demo server does not bloat: the memory watchdog has its own real-process test (test/process/).
  */
 export function realEnvironment(s: Parameters<typeof environment>[0]): ProxyEvent[] {
   const before = statePath(s.value);
@@ -28,6 +29,7 @@ export function realEnvironment(s: Parameters<typeof environment>[0]): ProxyEven
     (e) =>
       // A crash is a kill from outside; a clean exit (restart: on-failure) has its own daemon test.
       !(e.type === 'EXITED' && e.code === 0) &&
+      !('memory' in e && e.memory === MEMORY.above) &&
       (happensByItself(e, before) || (RESTING.has(before) && (s.context.checkFailures === 0 || e.type === 'CHECK_FAILED'))),
   );
 }

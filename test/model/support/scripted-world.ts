@@ -21,6 +21,8 @@ export interface ScriptedWorld extends World {
   log: Array<{ id: string; effect: string }>;
   /** Ids whose probes fail. */
   unhealthy: Set<string>;
+  /** Ids whose processes measure above modelSettings.max_memory (the others below it). */
+  bloated: Set<string>;
   /** Answer spawns and kills at once (for tests that are not about them). */
   auto: { spawn: boolean; exit: boolean };
   spawned(id: string): void;
@@ -50,6 +52,7 @@ export function createScriptedWorld(): ScriptedWorld {
   const readiness = new Map<string, (result: ProbeResult) => void>();
   const idOfPid = new Map<number, string>();
   const unhealthy = new Set<string>();
+  const bloated = new Set<string>();
   const auto = { spawn: false, exit: false };
   let nextPid = 1000;
 
@@ -108,6 +111,7 @@ export function createScriptedWorld(): ScriptedWorld {
     async stopAll(handles) {
       for (const h of handles) h.stop(0);
     },
+    measure: (pids) => new Map(pids.map((pid) => [pid, { memoryBytes: bloated.has(idOf(pid)) ? 2 ** 21 : 2 ** 19, cpuSeconds: 0 }])),
   };
 
   const idOf = (pid: number | undefined) => (pid === undefined ? '?' : (idOfPid.get(pid) ?? `pid-${pid}`));
@@ -133,6 +137,7 @@ export function createScriptedWorld(): ScriptedWorld {
     prober,
     log,
     unhealthy,
+    bloated,
     auto,
     spawned,
     spawnFailed(id) {

@@ -39,7 +39,7 @@ export async function runTimeline(steps: Step[]): Promise<void> {
     const states = IDS.map((id) => `${id}: ${h.state(id)}`).join(', ');
     throw new Error(`${(error as Error).message}\ntimeline:\n  ${played.join('\n  ')}\nnow: ${states}`);
   } finally {
-    await h.supervisor.shutdown();
+    await h.shutdown();
   }
 }
 

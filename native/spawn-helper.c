@@ -1,0 +1,266 @@
+/*
+ * spawn-helper: starts the daemon's proxies so that starting one costs the same whatever the size
+ * of the daemon's heap.
+ *
+ * Node's child_process.spawn fork()s the whole daemon on its event loop; fork copies the page
+ * tables, so it costs time in proportion to the daemon's RSS and blocks the loop meanwhile (issue
+ * "Footprint and spawn path", bench/README.md). This helper is started once, at boot, and then
+ * posix_spawn()s each proxy (clone(CLONE_VM|CLONE_VFORK): no page tables copied) in a session of
+ * its own, reads its stdout and stderr, and reports every exit with its wait status, as the Erlang
+ * VM's erl_child_setup and the JDK's jspawnhelper do.
+ *
+ * Protocol, over the helper's stdin (requests) and stdout (replies); integers are 32-bit in the
+ * machine's byte order (both ends run on the same machine):
+ *   request:  u32 length, u32 id, u32 argc, u32 envc, then cwd ("" for the helper's own), argv and
+ *             env as NUL-terminated strings.
+ *   replies:  u32 length, u8 type, then
+ *             'R' ready (sent once at start),
+ *             'S' u32 id, i32 pid (> 0) or -errno when nothing was started,
+ *             'O' i32 pid, u8 stream (1 stdout, 2 stderr), the bytes read,
+ *             'E' i32 pid, u8 stream: that stream reached its end,
+ *             'X' i32 pid, i32 wait status.
+ *
+ * The proxies must outlive the daemon (the daemon's next run adopts them), so nothing here kills
+ * them: when the daemon goes away (end of stdin, or a failed write) the helper just exits, its
+ * children are reparented to init, and a write to their output pipes fails with EPIPE, exactly as
+ * when the daemon itself was their parent.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct child {
+  pid_t pid;
+  int out[3]; /* read ends of stdout (1) and stderr (2), -1 once closed */
+  int exited;
+};
+
+static struct child *children;
+static size_t nchildren, capchildren;
+
+static void die(void) { _exit(0); }
+
+static void write_all(const void *data, size_t len) {
+  const char *p = data;
+  while (len > 0) {
+    ssize_t n = write(1, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) die(); /* the daemon is gone */
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+static void reply(char type, const void *a, size_t alen, const void *b, size_t blen) {
+  char head[5];
+  uint32_t len = (uint32_t)(1 + alen + blen);
+  memcpy(head, &len, 4);
+  head[4] = type;
+  write_all(head, 5);
+  if (alen) write_all(a, alen);
+  if (blen) write_all(b, blen);
+}
+
+static void reply_ints(char type, int32_t x, int32_t y) {
+  int32_t v[2] = {x, y};
+  reply(type, v, sizeof v, NULL, 0);
+}
+
+static void reply_stream(char type, pid_t pid, int stream, const void *data, size_t len) {
+  char head[5];
+  int32_t p = pid;
+  memcpy(head, &p, 4);
+  head[4] = (char)stream;
+  reply(type, head, 5, data, len);
+}
+
+static void forget_finished(void) {
+  size_t kept = 0;
+  for (size_t i = 0; i < nchildren; i++) {
+    struct child *c = &children[i];
+    if (c->exited && c->out[1] < 0 && c->out[2] < 0) continue;
+    children[kept++] = *c;
+  }
+  nchildren = kept;
+}
+
+/* Reads exactly len bytes from stdin; any end or error means the daemon is gone. */
+static void read_all(void *data, size_t len) {
+  char *p = data;
+  while (len > 0) {
+    ssize_t n = read(0, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) die();
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+static void spawn_request(void) {
+  uint32_t len, head[3];
+  read_all(&len, 4);
+  if (len < sizeof head) die();
+  char *buf = malloc(len + 1);
+  if (!buf) die();
+  read_all(buf, len);
+  buf[len] = '\0';
+  memcpy(head, buf, sizeof head);
+  uint32_t id = head[0], argc = head[1], envc = head[2];
+
+  /* cwd, argv..., env..., each NUL-terminated */
+  char **strings = calloc((size_t)argc + envc + 3, sizeof(char *));
+  if (!strings) die();
+  char *p = buf + sizeof head, *end = buf + len;
+  for (uint32_t i = 0; i < 1 + argc + envc; i++) {
+    if (p >= end) die();
+    strings[i] = p;
+    p += strlen(p) + 1;
+  }
+  char *cwd = strings[0];
+  char **argv = strings + 1;       /* argv[argc] is set to NULL below */
+  char **env = calloc((size_t)envc + 1, sizeof(char *));
+  if (!env) die();
+  memcpy(env, strings + 1 + argc, envc * sizeof(char *));
+  char *program = argv[0];
+  argv[argc] = NULL;
+
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  int error = 0;
+  pid_t pid = -1;
+  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+    error = errno;
+  } else {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    if (cwd[0] != '\0') posix_spawn_file_actions_addchdir_np(&actions, cwd);
+    posix_spawnattr_init(&attr);
+    /* A session and process group of its own (as Node's detached: true); no signal blocked or
+       ignored by the helper is passed on. */
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    error = posix_spawn(&pid, program, &actions, &attr, argv, env);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+  if (out[1] >= 0) close(out[1]);
+  if (err[1] >= 0) close(err[1]);
+  if (error) {
+    if (out[0] >= 0) close(out[0]);
+    if (err[0] >= 0) close(err[0]);
+    reply_ints('S', (int32_t)id, -error);
+  } else {
+    fcntl(out[0], F_SETFL, O_NONBLOCK);
+    fcntl(err[0], F_SETFL, O_NONBLOCK);
+    if (nchildren == capchildren) {
+      capchildren = capchildren ? capchildren * 2 : 64;
+      children = realloc(children, capchildren * sizeof *children);
+      if (!children) die();
+    }
+    children[nchildren++] = (struct child){.pid = pid, .out = {-1, out[0], err[0]}, .exited = 0};
+    reply_ints('S', (int32_t)id, pid);
+  }
+  free(env);
+  free(strings);
+  free(buf);
+}
+
+static void reap(int sigfd) {
+  struct signalfd_siginfo info;
+  while (read(sigfd, &info, sizeof info) > 0) {
+  }
+  int status;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    for (size_t i = 0; i < nchildren; i++) {
+      if (children[i].pid == pid) children[i].exited = 1;
+    }
+    reply_ints('X', pid, status);
+  }
+}
+
+static void drain(struct child *c, int stream) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(c->out[stream], buf, sizeof buf);
+    if (n > 0) {
+      reply_stream('O', c->pid, stream, buf, (size_t)n);
+      if ((size_t)n < sizeof buf) return;
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    close(c->out[stream]);
+    c->out[stream] = -1;
+    reply_stream('E', c->pid, stream, NULL, 0);
+    return;
+  }
+}
+
+int main(void) {
+  /* The helper stops when the daemon has gone (it runs in a session of its own, so a signal to the
+     daemon's process group, Ctrl-C included, does not reach it): a write to a vanished daemon
+     fails with EPIPE, and stdin ends. */
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (sigfd < 0) return 1;
+
+  reply('R', NULL, 0, NULL, 0);
+  struct pollfd *fds = NULL;
+  struct { size_t child; int stream; } *owners = NULL;
+  size_t capfds = 0;
+  for (;;) {
+    size_t need = 2 + 2 * nchildren;
+    if (need > capfds) {
+      capfds = need * 2;
+      fds = realloc(fds, capfds * sizeof *fds);
+      owners = realloc(owners, capfds * sizeof *owners);
+      if (!fds || !owners) return 1;
+    }
+    size_t n = 0;
+    fds[n++] = (struct pollfd){.fd = 0, .events = POLLIN};
+    fds[n++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+    for (size_t i = 0; i < nchildren; i++) {
+      for (int s = 1; s <= 2; s++) {
+        if (children[i].out[s] < 0) continue;
+        owners[n].child = i;
+        owners[n].stream = s;
+        fds[n++] = (struct pollfd){.fd = children[i].out[s], .events = POLLIN};
+      }
+    }
+    if (poll(fds, n, -1) < 0) {
+      if (errno == EINTR) continue;
+      return 1;
+    }
+    /* Output first: what a process wrote before it exited is reported before its exit, as far as
+       it was already in the pipe. */
+    for (size_t k = 2; k < n; k++) {
+      if (fds[k].revents) drain(&children[owners[k].child], owners[k].stream);
+    }
+    if (fds[1].revents) reap(sigfd);
+    if (fds[0].revents & POLLIN) spawn_request();
+    else if (fds[0].revents) die();
+    forget_finished();
+  }
+}

@@ -1,0 +1,160 @@
+// The client of the spawn helper (native/spawn-helper.c, built into dist/ by `npm install`): a small
+// process started once, at boot, that posix_spawn()s each proxy on request and reports its output
+// and its exit over a pipe. Starting a proxy then costs the same at any daemon heap size and never
+// blocks the event loop (Node's spawn forks the whole daemon on it: bench/README.md, "Spawn path").
+//
+// Should the helper die, its proxies live on (reparented to init): the ones it started are watched
+// in /proc from then on, as adopted ones are, and later starts go through child_process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { getSystemErrorName } from 'node:util';
+import { watchUntilGone } from './proc.ts';
+import { childProcessSpawner, decodeWaitStatus, type SpawnCallbacks, type Spawner, type SpawnRequest } from './spawner.ts';
+
+/** Beside the bundle in dist/; from the sources (tests), in dist/ too. */
+export const HELPER_CANDIDATES = [join(import.meta.dirname, 'spawn-helper'), join(import.meta.dirname, '../../dist/spawn-helper')];
+const READY_TIMEOUT_MS = 5_000;
+/** How often a process is looked at in /proc once its helper is gone. */
+const ORPHAN_POLL_MS = 250;
+const STREAMS = { 1: 'stdout', 2: 'stderr' } as const;
+
+function encodeRequest(id: number, request: SpawnRequest): Buffer {
+  const env = Object.entries(request.env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
+  const strings = [request.cwd ?? '', request.command, ...request.args, ...env].map((s) => `${s}\0`).join('');
+  const body = Buffer.from(strings);
+  const head = Buffer.alloc(16);
+  head.writeUInt32LE(12 + body.length, 0);
+  head.writeUInt32LE(id, 4);
+  head.writeUInt32LE(1 + request.args.length, 8);
+  head.writeUInt32LE(env.length, 12);
+  return Buffer.concat([head, body]);
+}
+
+/** Splits the helper's stdout into frames: u32 length, then that many bytes. */
+function frames(onFrame: (frame: Buffer) => void) {
+  let pending: Buffer = Buffer.alloc(0);
+  return (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    let offset = 0;
+    while (pending.length - offset >= 4) {
+      const length = pending.readUInt32LE(offset);
+      if (pending.length - offset - 4 < length) break;
+      onFrame(pending.subarray(offset + 4, offset + 4 + length));
+      offset += 4 + length;
+    }
+    pending = pending.subarray(offset);
+  };
+}
+
+export interface HelperSpawner extends Spawner {
+  readonly pid: number;
+  /** Ends the helper (its processes live on). */
+  close(): void;
+}
+
+/**
+ * Starts the helper and resolves once it is ready; rejects (with the reason) when it cannot be
+ * found or started. onLost is called once if it dies while the daemon runs.
+ */
+export function startSpawnHelper(onLost: (reason: string) => void, candidates = HELPER_CANDIDATES): Promise<HelperSpawner> {
+  const path = candidates.find((candidate) => existsSync(candidate));
+  if (path === undefined) return Promise.reject(new Error(`no spawn helper at ${candidates.join(' or ')} (was it built? it needs a C compiler at npm install)`));
+  let child: ChildProcess;
+  try {
+    // A session of its own: a signal to the daemon's process group (Ctrl-C, `kill -TERM -PGID`)
+    // must not take the helper away while the daemon is still stopping its proxies through it.
+    child = spawn(path, [], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const requests = new Map<number, { command: string; callbacks: SpawnCallbacks }>();
+  const running = new Map<number, SpawnCallbacks>();
+  let nextId = 1;
+  let ready = false;
+  let lost = false;
+  let closing = false;
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`the spawn helper ${path} did not start within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    child.once('error', fail);
+
+    const spawner: HelperSpawner = {
+      pid: child.pid!,
+      spawn(request, callbacks) {
+        if (lost) return childProcessSpawner.spawn(request, callbacks);
+        const id = nextId++;
+        requests.set(id, { command: request.command, callbacks });
+        child.stdin!.write(encodeRequest(id, request));
+      },
+      close() {
+        closing = true;
+        child.stdin!.end();
+      },
+    };
+
+    child.stdout!.on(
+      'data',
+      frames((frame) => {
+        const type = String.fromCharCode(frame[0]);
+        if (type === 'R') {
+          ready = true;
+          clearTimeout(timer);
+          child.off('error', fail);
+          resolve(spawner);
+          return;
+        }
+        const pid = frame.readInt32LE(1);
+        if (type === 'S') {
+          const id = pid;
+          const result = frame.readInt32LE(5);
+          const { command, callbacks } = requests.get(id)!;
+          requests.delete(id);
+          if (result > 0) {
+            running.set(result, callbacks);
+            callbacks.spawned(result);
+          } else {
+            // As Node words it: "spawn /bin/sh ENOENT".
+            const code = getSystemErrorName(result);
+            callbacks.failed(Object.assign(new Error(`spawn ${command} ${code}`), { errno: result, code }));
+          }
+        } else if (type === 'O') {
+          running.get(pid)?.output(STREAMS[frame[5] as 1 | 2], frame.subarray(6));
+        } else if (type === 'E') {
+          running.get(pid)?.outputEnd(STREAMS[frame[5] as 1 | 2]);
+        } else if (type === 'X') {
+          const callbacks = running.get(pid);
+          running.delete(pid);
+          const { code, signal } = decodeWaitStatus(frame.readInt32LE(5));
+          callbacks?.exited(code, signal);
+        }
+      }),
+    );
+    child.stdin!.on('error', () => {}); // EPIPE once the helper is gone: handled on 'exit'
+
+    child.once('exit', (code, signal) => {
+      if (closing) return;
+      const reason = `the spawn helper exited (${signal ?? `code ${code}`})`;
+      if (!ready) return fail(new Error(`${reason} before it was ready`));
+      lost = true;
+      for (const { callbacks } of requests.values()) callbacks.failed(new Error(reason));
+      requests.clear();
+      for (const [pid, callbacks] of running) {
+        callbacks.outputEnd('stdout');
+        callbacks.outputEnd('stderr');
+        // Orphaned, not ended: only its new parent learns the exit status.
+        watchUntilGone(pid, ORPHAN_POLL_MS, () => callbacks.exited(null, null));
+      }
+      running.clear();
+      onLost(reason);
+    });
+    // The helper must never be what keeps the daemon (or a test) alive.
+    child.unref();
+    for (const stream of [child.stdin, child.stdout]) (stream as unknown as { unref?: () => void }).unref?.();
+  });
+}

@@ -1,0 +1,171 @@
+// Supervision never waits on persistence. A write the disk refuses (full, read-only, I/O error) must
+// neither lose the event that caused it nor fail what was already done (an exit handled, a restart
+// made): it is held in memory, in order, and retried until the disk takes it; meanwhile new writes
+// queue behind it, so history is saved in the order it happened. /healthz and a metric say so.
+import type { Logger } from '../logging/logger.ts';
+import type { Store } from './types.ts';
+
+export interface StoreHealth {
+  /** False while a write is held: the state on disk is behind. */
+  writable: boolean;
+  /** The last refusal, e.g. "SQLITE_FULL: database or disk is full"; null once writes land again. */
+  error: string | null;
+  pending: number;
+  /** Writes held so long that the oldest had to be given up (the queue is bounded). */
+  dropped: number;
+}
+
+export interface ResilientStore extends Store {
+  health(): StoreHealth;
+  /** Swap the database underneath (state_dir recreated); held writes go to the new one. */
+  replace(next: Store): void;
+}
+
+export interface ResilientOptions {
+  logger: Logger;
+  /** Called for every refused write (the metric counts them). */
+  onWriteFailure?: () => void;
+  retryMs?: number;
+}
+
+/** Bounded: at 200 proxies crash-looping, an hour of a full disk. */
+const MAX_PENDING = 50_000;
+/** A disk that stays full is reported again this often, not at every retry. */
+const REMIND_MS = 60_000;
+
+// Errors of the disk or the file system, which go away once an operator frees space or remounts.
+const STORAGE_FAULT = /^(SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY|LOCKED|PROTOCOL|NOMEM|CORRUPT|NOTADB)|ENOSPC|EROFS|EIO|EDQUOT)/;
+
+export function isStorageFault(error: unknown): boolean {
+  return STORAGE_FAULT.test(String((error as { code?: unknown }).code ?? ''));
+}
+
+const describe = (error: unknown) => `${(error as { code?: string }).code ?? 'error'}: ${(error as Error).message}`;
+
+interface HeldWrite {
+  name: string;
+  run(): void;
+}
+
+type Writes = Omit<Store, 'dir' | 'restarts' | 'audits' | 'memory' | 'pendingSpawns' | 'processes' | 'setRetention' | 'inPlace' | 'copyTo' | 'close' | 'transaction'>;
+
+export function createResilientStore(initial: Store, options: ResilientOptions): ResilientStore {
+  const { logger, retryMs = 2_000 } = options;
+  let current = initial;
+  const pending: HeldWrite[] = [];
+  let error: string | null = null;
+  let dropped = 0;
+  let depth = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let remindedAt = 0;
+
+  function refused(name: string, cause: unknown): boolean {
+    options.onWriteFailure?.();
+    if (!isStorageFault(cause)) {
+      logger.error({ err: cause, write: name }, 'state write failed; not retried');
+      return false;
+    }
+    const now = Date.now();
+    if (error === null) {
+      logger.error({ state_dir: current.dir, error: describe(cause), write: name }, 'state_dir not writable: holding writes in memory and retrying');
+      remindedAt = now;
+    } else if (now - remindedAt >= REMIND_MS) {
+      logger.error({ state_dir: current.dir, error: describe(cause), pending: pending.length }, 'state_dir still not writable');
+      remindedAt = now;
+    }
+    error = describe(cause);
+    return true;
+  }
+
+  function hold(write: HeldWrite) {
+    pending.push(write);
+    if (pending.length > MAX_PENDING) {
+      pending.shift();
+      if (dropped++ === 0) logger.error({ state_dir: current.dir, max_pending: MAX_PENDING }, 'state_dir not writable for too long: the oldest held writes are being dropped');
+    }
+    retryTimer ??= setTimeout(retry, retryMs).unref();
+  }
+
+  /** Runs one write; true when it landed (or was dropped as a bug), false when the disk refused it. */
+  function attempt(write: HeldWrite): boolean {
+    depth++;
+    try {
+      write.run();
+      return true;
+    } catch (cause) {
+      return !refused(write.name, cause);
+    } finally {
+      depth--;
+    }
+  }
+
+  function retry() {
+    retryTimer = undefined;
+    const held = pending.length;
+    while (pending.length) {
+      if (!attempt(pending[0])) {
+        retryTimer = setTimeout(retry, retryMs).unref();
+        return;
+      }
+      pending.shift();
+    }
+    if (error !== null) logger.info({ state_dir: current.dir, saved: held, dropped }, 'state_dir writable again: held writes saved');
+    error = null;
+  }
+
+  function write(name: string, run: () => void): void {
+    // Inside a transaction: the transaction as a whole succeeds, fails or is held.
+    if (depth > 0) return run();
+    const held = { name, run };
+    if (pending.length) return hold(held); // keep the order
+    if (!attempt(held)) hold(held);
+  }
+
+  const writes: Writes = {
+    addRestart: (row) => write('restart', () => current.addRestart(row)),
+    beginRestart: (start) => write('restart begun', () => current.beginRestart(start)),
+    addAudit: (row) => write('audit', () => current.addAudit(row)),
+    setOverride: (id, enabled) => write('override', () => current.setOverride(id, enabled)),
+    setWanted: (id, wanted) => write('wanted', () => current.setWanted(id, wanted)),
+    saveCounters: (id, counters) => write('counters', () => current.saveCounters(id, counters)),
+    recordSpawn: (intent) => write('spawn', () => current.recordSpawn(intent)),
+    forgetSpawn: (token) => write('spawn forgotten', () => current.forgetSpawn(token)),
+    recordProcess: (row) => write('process', () => current.recordProcess(row)),
+    forgetProcess: (id, pid) => write('process forgotten', () => current.forgetProcess(id, pid)),
+  };
+
+  return {
+    ...writes,
+    get dir() {
+      return current.dir;
+    },
+    restarts: (query) => current.restarts(query),
+    audits: (query) => current.audits(query),
+    memory: (id, now) => current.memory(id, now),
+    pendingSpawns: () => current.pendingSpawns(),
+    processes: () => current.processes(),
+    setRetention: (retention) => current.setRetention(retention),
+    inPlace: () => current.inPlace(),
+    copyTo: (file) => current.copyTo(file),
+    /** fn must only write: when the disk refuses, it runs again later and its result is lost. */
+    transaction<T>(fn: () => T): T {
+      let result: T | undefined;
+      write('transaction', () => {
+        result = current.transaction(fn);
+      });
+      return result as T;
+    },
+    health: () => ({ writable: error === null && pending.length === 0, error, pending: pending.length, dropped }),
+    replace(next) {
+      current = next;
+    },
+    close() {
+      clearTimeout(retryTimer);
+      retryTimer = undefined;
+      if (pending.length) retry();
+      clearTimeout(retryTimer);
+      if (pending.length) logger.error({ state_dir: current.dir, lost: pending.length, error }, 'stopping with writes the state_dir never took: they are lost');
+      current.close();
+    },
+  };
+}

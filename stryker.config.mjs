@@ -1,0 +1,33 @@
+// Mutation testing (`npm run test:mutation`, not part of `npm test`): StrykerJS changes the code one
+// small edit at a time and runs the tests that cover it; a mutant no test notices is a gap in the
+// tests. Reports go to reports/mutation/ (HTML and JSON); docs/mutation.md keeps the scores.
+// One folder at a time on a small machine: `npm run test:mutation -- --mutate 'src/api/**/*.ts'`.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutation.config.ts' },
+  coverageAnalysis: 'perTest',
+  mutate: [
+    'src/**/*.ts',
+    'machines/**/*.ts',
+    '!machines/**/*.test.ts',
+    // The browser side of the inspector is tested in a browser, by a child-process test.
+    '!src/inspector/public/**',
+  ],
+  ignoreStatic: true,
+  // Incremental: a rerun tests only the mutants whose code or covering tests changed.
+  incremental: true,
+  incrementalFile: 'reports/mutation/stryker-incremental.json',
+  reporters: ['html', 'json', 'clear-text', 'progress'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  // Two cores, shared: one test runner process at a time per core at most.
+  concurrency: 2,
+  timeoutMS: 15_000,
+  timeoutFactor: 2,
+  tempDirName: '.stryker-tmp',
+  // Not copied into the sandbox: reports, state and logs of earlier runs.
+  ignorePatterns: ['reports', 'state', 'test-artifacts', 'bench/RESULTS*', '*.log'],
+  cleanTempDir: 'always',
+  thresholds: { high: 85, low: 75, break: null },
+};

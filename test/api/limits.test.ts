@@ -1,0 +1,34 @@
+// Bad input and idle clients cannot hurt the API: an absurd `since` is a 400, not a 500; idle
+// keep-alive sockets are closed after a few seconds; the number of connections is capped.
+import net from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { API_LIMITS } from '../../src/api/server.ts';
+import { API, startApi, type ApiHarness } from './api-harness.ts';
+
+let api: ApiHarness;
+beforeAll(async () => {
+  api = await startApi();
+});
+afterAll(() => api.close());
+
+it('GET /history?since=200000000d is a 400 naming the parameter', async () => {
+  for (const since of ['200000000d', '9999999999999h', '1e400d']) {
+    const { status, json } = await api.get(`${API}/history?since=${since}`);
+    expect(status, since).toBe(400);
+    expect(json.issues[0]).toMatchObject({ in: 'querystring', field: 'since' });
+  }
+  expect((await api.get(`${API}/history?since=3650d`)).status).toBe(200);
+});
+
+it('closes an idle keep-alive connection after a few seconds, and caps connections', async () => {
+  expect(API_LIMITS.keepAliveTimeoutMs).toBeLessThanOrEqual(5_000);
+  expect(api.server.server.maxConnections).toBe(API_LIMITS.maxConnections);
+  const { port } = new URL(api.url);
+  const socket = net.connect(Number(port), '127.0.0.1');
+  const began = Date.now();
+  socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n\r\n`);
+  socket.resume();
+  await new Promise((resolve) => socket.once('close', resolve));
+  const idle = Date.now() - began;
+  expect(idle).toBeLessThan(API_LIMITS.keepAliveTimeoutMs + 3_000);
+}, 20_000);

@@ -1,0 +1,63 @@
+// The commands that need no daemon: `validate` on good files (the shipped presets and a written one)
+// and `graph`, in this process, and `graph` once through bin/proxy-monitor.js.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { monitorMachine } from '../../machines/monitor.machine.ts';
+import { proxyMachine } from '../../machines/proxy.machine.ts';
+import { graph } from '../../src/cli/graph.ts';
+import { validate } from '../../src/cli/validate.ts';
+import { chartOf, toDot, toMermaid } from '../../src/inspector/graph.ts';
+import { CLI, ROOT, writeConfig } from '../support/daemon.ts';
+
+/** Runs `fn` with stdout and stderr captured. */
+function captured(fn: () => number) {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+  try {
+    return { code: fn(), stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+afterEach(() => vi.restoreAllMocks());
+
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+
+describe('validate on a good file', () => {
+  it('says ok with the proxy count and whether monitoring is on, exit 0, for a written file and every shipped preset', () => {
+    const { configFile } = writeConfig({ proxy: { monitor: { enable: false }, proxies: [{ id: 'a', type: 'exec', command: '/bin/true' }, { id: 'b', type: 'exec', command: '/bin/true' }, { id: 'c', type: 'exec', command: '/bin/true' }] } });
+    expect(captured(() => validate(configFile))).toEqual({ code: 0, stdout: `${configFile}: ok (3 proxies, monitoring disabled)\n`, stderr: '' });
+    const file = join(ROOT, 'config/default.yaml');
+    expect(captured(() => validate(file))).toEqual({ code: 0, stdout: `${file}: ok (2 proxies, monitoring enabled)\n`, stderr: '' });
+    for (const preset of ['development', 'production', 'high-availability']) {
+      const result = captured(() => validate(join(ROOT, `config/${preset}.yaml`)));
+      expect(result.code, preset).toBe(0);
+      expect(result.stdout, preset).toMatch(/: ok \(\d+ proxies, monitoring (enabled|disabled)\)\n$/);
+    }
+  });
+  // `validate` through the command line is run by test/e2e/config-errors.test.ts.
+});
+
+describe('graph', () => {
+  it('prints the proxy chart as Mermaid by default, and either machine in every format', () => {
+    expect(captured(() => graph([]))).toEqual({ code: 0, stdout: toMermaid(chartOf(proxyMachine)), stderr: '' });
+    expect(captured(() => graph(['--machine', 'monitor', '--format', 'dot']))).toEqual({ code: 0, stdout: toDot(chartOf(monitorMachine)), stderr: '' });
+    const json = captured(() => graph(['--machine', 'monitor', '--format', 'json']));
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual(JSON.parse(JSON.stringify(chartOf(monitorMachine))));
+  });
+
+  it('refuses an unknown machine or format with exit 2, naming the choices', () => {
+    expect(captured(() => graph(['--machine', 'router']))).toEqual({ code: 2, stdout: '', stderr: 'proxy-monitor: --machine: expected one of proxy, monitor, got "router"\n' });
+    expect(captured(() => graph(['--format', 'svg']))).toEqual({ code: 2, stdout: '', stderr: 'proxy-monitor: --format: expected one of mermaid, dot, json, got "svg"\n' });
+  });
+
+  it('through the command line: exit 0 and the chart on stdout', () => {
+    const result = cli('graph', '--format', 'dot');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(toDot(chartOf(proxyMachine)));
+  });
+});

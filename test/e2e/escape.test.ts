@@ -1,0 +1,33 @@
+// A proxy that daemonizes itself, under a real daemon: the escaped copy is killed, the error is
+// logged, and `why` says the proxy must run in the foreground. Only this test's processes are touched
+// (they carry the spawn tokens of this daemon, and the marker in their command line).
+import { randomUUID } from 'node:crypto';
+import { afterAll, expect, it } from 'vitest';
+import { API, getJson } from '../api/real-daemon.ts';
+import { pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+
+const marker = `pm-escape-${randomUUID()}`;
+let daemon: TestDaemon | undefined;
+afterAll(async () => {
+  await daemon?.stop('SIGTERM');
+  for (const pid of pidsMatching(marker)) process.kill(pid, 'SIGKILL');
+});
+
+it('kills the escaped copy, logs it at error and explains it in why', async () => {
+  const { dir, configFile } = writeConfig({
+    proxy: {
+      monitor: { enable: true, check_interval: 1, restart_cooldown: 60 },
+      // Detaches a copy into its own session, then exits 0, as `ss-server -f` does.
+      proxies: [{ id: 'forker', type: 'exec', command: '/bin/sh', args: ['-c', `setsid /bin/sh -c 'sleep 300; : ${marker}' & sleep 2; exit 0`, marker] }],
+    },
+    api: { listen: '127.0.0.1:0' },
+  });
+  daemon = startDaemon(configFile, dir);
+  const url = (await daemon.waitFor((l) => l.message === 'api listening', 30_000)).url as string;
+  const error = await daemon.waitFor((l) => l.proxy_id === 'forker' && Array.isArray(l.escaped_pids), 15_000);
+  expect(error.level).toBe('error');
+  expect(error.message).toMatch(/must run in the foreground/);
+  await waitUntil(() => pidsMatching(`sleep 300; : ${marker}`).length === 0, 5_000);
+  const why = (await getJson(`${url}${API}/proxies/forker/why`)).json;
+  expect(why.last_exit).toMatch(/process exited with code 0; it left \d+ process(es)? running outside its process group .*daemonizes itself/);
+}, 60_000);

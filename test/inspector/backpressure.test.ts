@@ -1,0 +1,40 @@
+// A client of /inspect/events that never reads must not grow the daemon's memory: its queue is
+// bounded, and once over the bound it is dropped and counted.
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SSE_MAX_QUEUED_BYTES } from '../../src/inspector/plugin.ts';
+import { fakeSpec } from '../support/fake-world.ts';
+import { startApi, type ApiHarness } from '../api/api-harness.ts';
+
+const ids = Array.from({ length: 40 }, (_, i) => `p-${i}`);
+let api: ApiHarness;
+beforeAll(async () => {
+  api = await startApi({ specs: ids.map((id) => fakeSpec(id)), settings: { restart_cooldown: 0, max_restarts: 1_000_000, stable_uptime: 1 } });
+});
+afterAll(() => api.close());
+
+it('drops a client that does not read, and counts it', async () => {
+  const { port } = new URL(api.url);
+  // A client with a tiny receive buffer that never reads (node cannot shrink a socket's buffers):
+  // what the daemon cannot send piles up in its own memory, where the bound applies.
+  const client = spawn('python3', ['-c', [
+    'import socket, sys, time',
+    's = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)',
+    `s.connect(("127.0.0.1", ${port}))`,
+    `s.sendall(b"GET /inspect/events HTTP/1.1\\r\\nHost: 127.0.0.1:${port}\\r\\n\\r\\n")`,
+    'time.sleep(120)',
+  ].join('\n')], { stdio: 'ignore' });
+  try {
+    const droppedClients = async () => Number(/^proxy_monitor_inspector_clients_dropped_total (\S+)$/m.exec(await (await fetch(`${api.url}/metrics`)).text())?.[1]);
+    await new Promise((r) => setTimeout(r, 500));
+    // Crash loops on every proxy: each crash streams a few KiB of cards and transitions.
+    for (let cycle = 0; cycle < 200 && (await droppedClients()) === 0; cycle++) {
+      for (const id of ids) api.world.crash(id);
+      await api.advance(1_000);
+    }
+    expect(await droppedClients()).toBe(1);
+    expect(SSE_MAX_QUEUED_BYTES).toBeLessThanOrEqual(4 * 1024 * 1024);
+  } finally {
+    client.kill('SIGKILL');
+  }
+}, 60_000);

@@ -1,0 +1,82 @@
+// A proxy that daemonizes itself (`setsid cmd &`, `ss-server -f pidfile`) leaves its process group,
+// so stopping the group misses it. Every process of a proxy carries its spawn token in its
+// environment: when the proxy's leader exits, the processes still carrying it are escaped copies,
+// stopped and named. The scans here are scoped to this test's own tokens.
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/load.ts';
+import { startProcess } from '../../src/process/driver.ts';
+import { escapeNote, findEscaped, watchForEscapes } from '../../src/process/escape.ts';
+import { isAliveNotZombie } from '../../src/process/proc.ts';
+import type { ProxySpec } from '../../src/proxy-spec.ts';
+import { SPAWN_TOKEN_ENV } from '../../src/store/identity.ts';
+import { waitUntil } from '../support/daemon.ts';
+
+function spec(command: string, args: string[], type: ProxySpec['type'] = 'exec'): ProxySpec {
+  return { id: 'esc', type, command, args, env: { [SPAWN_TOKEN_ENV]: randomUUID() }, health: { kind: 'process' }, monitor: true, secrets: [], files: [] };
+}
+
+/** Starts `s` through the escape watch; resolves with what onExit was told. */
+function run(s: ProxySpec, errors: Array<Record<string, unknown>>) {
+  const driver = watchForEscapes({ start: startProcess }, { error: (fields: Record<string, unknown>) => void errors.push(fields) });
+  return new Promise<{ code: number | null; escaped: string | undefined }>((resolve) => {
+    driver.start(s, {
+      onSpawn: () => {},
+      onSpawnError: (error) => resolve({ code: -1, escaped: error }),
+      onOutput: () => {},
+      onExit: (code, _signal, escaped) => resolve({ code, escaped }),
+    });
+  });
+}
+
+describe('escaped processes', () => {
+  it('`setsid sleep &`: found by its token, stopped, and named in the exit', async () => {
+    const s = spec('/bin/sh', ['-c', 'setsid sleep 300 & sleep 2; exit 0']); // as daemons do: detach, then exit
+    const errors: Array<Record<string, unknown>> = [];
+    const exit = await run(s, errors);
+    expect(exit.code).toBe(0);
+    expect(exit.escaped).toMatch(/left 1 process running outside its process group \(pid \d+\): it daemonizes itself and must run in the foreground/);
+    const pid = Number(/pid (\d+)/.exec(exit.escaped!)![1]);
+    expect(errors).toEqual([expect.objectContaining({ proxy_id: 'esc', escaped_pids: [pid] })]);
+    await waitUntil(() => !isAliveNotZombie(pid), 5_000);
+    expect(findEscaped(s.env[SPAWN_TOKEN_ENV], -1)).toEqual([]);
+  });
+
+  it('a proxy that keeps to its group leaves nothing behind and gets no note', async () => {
+    const s = spec('/bin/sh', ['-c', 'sleep 0.1']);
+    const errors: Array<Record<string, unknown>> = [];
+    expect(await run(s, errors)).toEqual({ code: 0, escaped: undefined });
+    expect(errors).toEqual([]);
+  });
+
+  it.skipIf(!existsSync('/usr/bin/ss-server'))('ss-server -f: the note names the -f flag', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pm-esc-'));
+    const s = spec('/usr/bin/ss-server', ['-s', '127.0.0.1', '-p', '0', '-k', 'x', '-m', 'aes-256-gcm', '-f', join(dir, 'ss.pid')], 'shadowsocks');
+    const exit = await run(s, []);
+    expect(exit.escaped).toMatch(/remove -f/);
+  });
+
+  it('says which flag to drop for known servers', () => {
+    expect(escapeNote(spec('/usr/bin/ss-server', ['-f', 'x']), [42])).toMatch(/ss-server: remove -f/);
+    expect(escapeNote(spec('/bin/sh', []), [42, 43])).toMatch(/left 2 processes .*\(pids 42, 43\)/);
+  });
+
+  it('typed proxies never pass a daemonizing flag', () => {
+    const uuid = '6f1c9a3e-0b8d-4f62-9d0a-2b7c1e5a9f40';
+    const { proxies } = parseConfigText(
+      `proxy:\n  proxies:\n` +
+        `    - { id: a, type: shadowsocks, server_port: 8388, password: p }\n` +
+        `    - { id: b, type: trojan, local_port: 443, password: p, cert: /c, key: /k }\n` +
+        `    - { id: c, type: v2ray, port: 1080, uuid: "${uuid}" }\n` +
+        `    - { id: d, type: snell, listen: "127.0.0.1:6000", psk: p }\n`,
+      'typed.yaml',
+    );
+    expect(proxies.map((p) => p.type)).toEqual(['shadowsocks', 'trojan', 'v2ray', 'snell']);
+    for (const proxy of proxies) {
+      for (const flag of ['-f', '-d', '--daemon', '-daemon', '--fork']) expect(proxy.args, proxy.type).not.toContain(flag);
+    }
+  });
+});

@@ -1,0 +1,97 @@
+// What the spawn helper adds to the driver's cases (driver.test.ts runs those on it too): proxies
+// outlive the helper and the daemon, and the daemon falls back to child_process when it must.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chooseSpawner } from '../../src/daemon/spawn-path.ts';
+import { isAliveNotZombie, startProcess, stopAll, type ProcessHandle } from '../../src/process/driver.ts';
+import { startSpawnHelper } from '../../src/process/helper.ts';
+import { childProcessSpawner } from '../../src/process/spawner.ts';
+import type { ProxySpec } from '../../src/proxy-spec.ts';
+import { ROOT, waitUntil } from '../support/daemon.ts';
+
+const sleep = (seconds: string): ProxySpec => ({
+  id: 'p1', type: 'exec', command: 'sleep', args: [seconds], env: {}, health: { kind: 'process' }, monitor: true, secrets: [], files: [],
+});
+const owned: number[] = [];
+const handles: ProcessHandle[] = [];
+
+afterEach(async () => {
+  await stopAll(handles.splice(0), 200);
+  for (const pid of owned.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+});
+
+function recordingLogger() {
+  const lines: { level: number; msg: string; reason?: string }[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  return { logger, lines };
+}
+
+describe('the spawn helper', () => {
+  it('keeps its proxies alive when it is SIGKILLed, reports their exits from /proc, and starts later ones with child_process', async () => {
+    const { logger, lines } = recordingLogger();
+    const helper = await startSpawnHelper((reason) => logger.error({ reason }, 'lost'));
+    let exit: { code: number | null; signal: string | null } | undefined;
+    let pid: number | undefined;
+    const handle = startProcess(sleep('300'), { onSpawn: (p) => (pid = p), onSpawnError: () => {}, onExit: (code, signal) => (exit = { code, signal }), onOutput: () => {} }, helper);
+    handles.push(handle);
+    await waitUntil(() => pid !== undefined, 5_000);
+    owned.push(pid!);
+
+    process.kill(helper.pid, 'SIGKILL');
+    await waitUntil(() => lines.some((l) => l.msg === 'lost'), 5_000);
+    expect(lines.find((l) => l.msg === 'lost')!.reason).toContain('SIGKILL');
+    expect(isAliveNotZombie(pid!)).toBe(true);
+    expect(exit).toBeUndefined();
+
+    process.kill(pid!, 'SIGKILL');
+    await waitUntil(() => exit !== undefined, 5_000);
+    expect(exit).toEqual({ code: null, signal: null }); // the status went to its new parent
+    expect(handle.exited).toBe(true);
+
+    let later: number | undefined;
+    handles.push(startProcess(sleep('300'), { onSpawn: (p) => (later = p), onSpawnError: () => {}, onExit: () => {}, onOutput: () => {} }, helper));
+    await waitUntil(() => later !== undefined, 5_000);
+    owned.push(later!);
+  });
+
+  it('ends when its daemon is SIGKILLed, and the proxy lives on', async () => {
+    const owner = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/process/support/helper-owner.ts'), '301'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    owned.push(owner.pid!);
+    let out = '';
+    owner.stdout.on('data', (chunk) => (out += chunk));
+    await waitUntil(() => out.includes('\n'), 20_000);
+    const [helperPid, proxyPid] = out.trim().split(' ').map(Number);
+    owned.push(proxyPid);
+    expect(isAliveNotZombie(helperPid)).toBe(true);
+
+    owner.kill('SIGKILL');
+    await waitUntil(() => !isAliveNotZombie(helperPid), 5_000);
+    expect(isAliveNotZombie(proxyPid)).toBe(true);
+  });
+});
+
+describe('chooseSpawner', () => {
+  it('falls back to child_process with one warn line when the helper is missing or fails at start', async () => {
+    const bad = mkdtempSync(join(tmpdir(), 'pm-helper-'));
+    for (const candidates of [[join(bad, 'spawn-helper')], ['/bin/false']]) {
+      const { logger, lines } = recordingLogger();
+      expect(await chooseSpawner(logger, {}, candidates)).toBe(childProcessSpawner);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: 40, msg: expect.stringContaining('proxies start with child_process') });
+    }
+  });
+
+  it('uses child_process without a word when PROXY_MONITOR_SPAWN=child_process', async () => {
+    const { logger, lines } = recordingLogger();
+    expect(await chooseSpawner(logger, { PROXY_MONITOR_SPAWN: 'child_process' })).toBe(childProcessSpawner);
+    expect(lines).toEqual([]);
+  });
+});

@@ -1,0 +1,83 @@
+// A damaged state.db: the daemon keeps failing closed (without its history it would run past the
+// restart cap), but says how to recover, and `proxy-monitor state check|reset` does it.
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { stateCommand } from '../../src/cli/state.ts';
+import { writeGeneratedFiles } from '../../src/process/files.ts';
+import { StateDirError } from '../../src/store/lock.ts';
+import { openStore } from '../../src/store/sqlite.ts';
+import { tightenDir } from '../../src/store/permissions.ts';
+
+const retention = { maxAgeMs: 86_400_000, maxRecords: 100 };
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t) }, out, err };
+}
+
+function damaged(): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'pm-corrupt-')), 'state');
+  openStore(dir, retention).close();
+  writeFileSync(join(dir, 'state.db'), Buffer.alloc(8192, 0x5a)); // overwritten: not a database any more
+  return dir;
+}
+
+describe('a damaged state.db', () => {
+  it('fails closed, with the way out in the message', () => {
+    const dir = damaged();
+    expect(() => openStore(dir, retention)).toThrow(StateDirError);
+    expect(() => openStore(dir, retention)).toThrow(/is damaged.*proxy-monitor state check --state-dir .*proxy-monitor state reset --state-dir/);
+  });
+
+  it('state check says it is damaged (exit 1); state reset moves it aside (exit 0); then the daemon can start', () => {
+    const dir = damaged();
+    const check = io();
+    expect(stateCommand(['check', '--state-dir', dir], check.io)).toBe(1);
+    expect(check.err.join('')).toMatch(/state\.db is damaged/);
+
+    const reset = io();
+    expect(stateCommand(['reset', '--state-dir', dir], reset.io)).toBe(0);
+    const aside = readdirSync(dir).filter((f) => f.startsWith('state.db.damaged-'));
+    expect(aside).toHaveLength(1);
+    expect(reset.out.join('')).toContain(aside[0]);
+    expect(existsSync(join(dir, 'state.db'))).toBe(false);
+
+    openStore(dir, retention).close();
+    const again = io();
+    expect(stateCommand(['check', '--state-dir', dir], again.io)).toBe(0);
+    expect(again.out.join('')).toMatch(/state\.db: ok/);
+  });
+
+  it('state reset refuses while a daemon holds the directory; usage errors exit 2', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pm-corrupt-')), 'state');
+    const store = openStore(dir, retention);
+    try {
+      const reset = io();
+      expect(stateCommand(['reset', '--state-dir', dir], reset.io)).toBe(1);
+      expect(reset.err.join('')).toMatch(/in use by another proxy-monitor.*stop it first/);
+      expect(existsSync(join(dir, 'state.db'))).toBe(true);
+    } finally {
+      store.close();
+    }
+    expect(stateCommand(['frob', '--state-dir', dir], io().io)).toBe(2);
+    expect(stateCommand(['check'], io().io)).toBe(2);
+  });
+});
+
+describe('permissions', () => {
+  it('an existing state_dir or generated/ open to group or others is fixed to 0700, and said so', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pm-perm-')), 'state');
+    mkdirSync(join(dir, 'generated'), { recursive: true });
+    chmodSync(dir, 0o777);
+    chmodSync(join(dir, 'generated'), 0o775);
+    expect(tightenDir(dir)).toBe(0o777);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(tightenDir(dir)).toBeUndefined();
+
+    writeGeneratedFiles([{ path: join(dir, 'generated', 'x.json'), content: '{}' }]);
+    expect(statSync(join(dir, 'generated')).mode & 0o777).toBe(0o700);
+  });
+});
