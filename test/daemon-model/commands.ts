@@ -61,7 +61,7 @@ export const COMMANDS: Record<string, Spec> = {
   'reload: POST /reload': daemon(up, world.reload, (real) => real.reload('post')),
   'PATCH /config': daemon(up, () => {}, async (real) => {
     patched = !patched;
-    await real.api('PATCH', '/config', { check_interval: patched ? 0.4 : 0.3 });
+    await real.api('PATCH', '/config', { check_interval: patched ? 2 : 1 });
   }),
   'API enable': api('enable', (p) => world.setOverride(p, true)),
   'API disable': api('disable', (p) => world.setOverride(p, false)),

@@ -14,7 +14,7 @@ import { alive, type FileEntry, type Model, type ProxyModel } from './model.ts';
 /** Short times, so that a sequence of a dozen operator commands runs in seconds. */
 export const MONITOR = {
   enable: true,
-  check_interval: 0.3,
+  check_interval: 1, // the shortest the schema allows
   health_timeout: 1,
   failure_threshold: 3,
   restart_cooldown: 0.3,
