@@ -48,22 +48,24 @@ export const monitorMachine = setup({
     releaseProxies: enqueueActions(({ event, self, enqueue }) => {
       for (const child of children(self)) enqueue.sendTo(child, { type: 'SUPERVISE', at: event.at, active: false });
     }),
-    countCheckRound: assign(({ context, event }) => ({ totalChecks: context.totalChecks + 1, lastCheckAt: event.at })),
+    countCheckRound: assign(({ context, event }) => ({ checkRounds: context.checkRounds + 1, lastCheckAt: event.at })),
     startInterval: assign(({ event }) => ({ intervalStartedAt: event.at })),
     // The next round is due one check interval after the current one started.
     scheduleTick: assign(({ context }) => ({ nextTickAt: context.intervalStartedAt + context.settings.check_interval * 1000 })),
-    applySettings: enqueueActions(({ event, self, enqueue }) => {
+    applySettings: enqueueActions(({ context, event, self, enqueue }) => {
       if (event.type !== 'CONFIGURE') return;
-      const policy = policyFrom(event.settings);
+      const proxySettings = { ...context.proxySettings, ...event.proxySettings };
       for (const child of children(self)) {
         const { id, monitored } = child.getSnapshot().context as { id: string; monitored: boolean };
+        const policy = policyFrom(event.settings, proxySettings[id]);
         enqueue.sendTo(child, { type: 'CONFIGURE', at: event.at, policy, monitored: event.monitored?.[id] ?? monitored });
       }
-      enqueue.assign({ settings: event.settings });
+      enqueue.assign({ settings: event.settings, proxySettings });
     }),
     addProxy: enqueueActions(({ context, event, enqueue, self }) => {
       if (event.type !== 'ADD_PROXY') return;
       const { id } = event.proxy;
+      enqueue.assign({ proxySettings: { ...context.proxySettings, [id]: event.proxy.settings ?? {} } });
       enqueue.spawnChild('proxy', { id, systemId: id, input: proxyInput(context, event.proxy) });
       // The new child is not in our snapshot yet: address it by system id once spawned.
       const supervise: ProxyEvent = { type: 'SUPERVISE', at: event.at, active: self.getSnapshot().matches('watching') };
@@ -79,7 +81,8 @@ export const monitorMachine = setup({
     }),
     forgetProxy: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'PROXY_RETIRED') return;
-      enqueue.assign({ retiredStats: addStats(context.retiredStats, event.stats) });
+      const { [event.id]: _forgotten, ...proxySettings } = context.proxySettings;
+      enqueue.assign({ retiredStats: addStats(context.retiredStats, event.stats), proxySettings });
       enqueue(stopChild(event.id));
     }),
   },
@@ -139,7 +142,7 @@ function children(self: AnyActorRef): AnyActorRef[] {
 }
 
 function proxyInput(context: MonitorContext, proxy: ProxyEntry) {
-  return { id: proxy.id, policy: policyFrom(context.settings), monitored: proxy.monitored, memory: proxy.memory };
+  return { id: proxy.id, policy: policyFrom(context.settings, proxy.settings), monitored: proxy.monitored, memory: proxy.memory };
 }
 
 export type MonitorMachine = typeof monitorMachine;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeSpec } from '../test/support/fake-world.ts';
 import { startHarness } from '../test/support/harness.ts';
+import { isCleanExit } from './proxy/policy.ts';
 
 describe('proxy machine: the seed transitions', () => {
   it('unknown -> running: boot spawns the process', async () => {
@@ -195,5 +196,96 @@ describe('proxy machine: guards', () => {
     expect(ghost.decision?.nextAttemptAt).toBeGreaterThan(h.world.clock.now());
     expect(h.state('ss-1')).toBe('running.up');
     expect(h.errors).toEqual([]);
+  });
+});
+
+describe('proxy machine: stopped means stopped', () => {
+  it('an operator stop of a crashed proxy lands in stopped, counted there, and start brings it back', async () => {
+    const h = await startHarness({ settings: { max_restarts: 1 } });
+    h.world.crash('ss-1');
+    await h.settle();
+    h.world.crash('ss-1');
+    await h.settle();
+    expect(h.state()).toBe('crashed.waiting'); // at the cap
+    h.supervisor.command('ss-1', 'STOP');
+    await h.settle();
+    expect(h.state()).toBe('stopped.down');
+    expect(h.reportsOf('state_change').at(-1)).toMatchObject({ from: 'crashed', to: 'stopped', reason: expect.stringMatching(/stopped by the operator/) });
+    expect(h.supervisor.status().status_count).toMatchObject({ stopped: 1, crashed: 0 });
+    expect(h.proxy().context.decision).toMatchObject({ verdict: 'held', guard: 'stopped_by_operator' });
+    await h.advance(3_600_000);
+    expect(h.state()).toBe('stopped.down'); // the freed cap slot does not restart it
+    h.supervisor.command('ss-1', 'START');
+    await h.settle();
+    expect(h.state()).toBe('running.up');
+  });
+
+  it('a hung proxy stopped while it is being reaped is stopped once its process is gone', async () => {
+    const h = await startHarness({ settings: { check_interval: 10, failure_threshold: 1, stop_timeout: 10 } });
+    h.world.stubborn.add('ss-1');
+    h.world.unhealthy.add('ss-1');
+    await h.advance(10_000);
+    expect(h.state()).toBe('crashed.reaping');
+    h.supervisor.command('ss-1', 'STOP');
+    await h.settle();
+    expect(h.state()).toBe('crashed.reaping');
+    await h.advance(10_000);
+    expect(h.state()).toBe('stopped.down');
+    expect(h.world.log.filter((l) => l === 'spawn ss-1')).toHaveLength(1);
+  });
+});
+
+describe('proxy machine: restart always | on-failure (systemd Restart=)', () => {
+  it('always (the default): a clean exit is restarted like a crash', async () => {
+    const h = await startHarness();
+    h.world.crash('ss-1', 'SIGTERM');
+    await h.settle();
+    expect(h.state()).toBe('running.up');
+    expect(h.reportsOf('restart_finished')).toHaveLength(1);
+  });
+
+  it('on-failure: a clean exit leaves the proxy stopped until started; a kill is still restarted', async () => {
+    const h = await startHarness({ settings: { restart: 'on-failure', restart_cooldown: 0 } });
+    h.world.crash('ss-1', 'SIGKILL');
+    await h.settle();
+    expect(h.state()).toBe('running.up');
+    h.world.crash('ss-1', 'SIGTERM');
+    await h.settle();
+    expect(h.state()).toBe('stopped.down');
+    expect(h.reportsOf('crash_detected')).toHaveLength(1);
+    expect(h.reportsOf('state_change').at(-1)).toMatchObject({ from: 'running', to: 'stopped' });
+    expect(h.proxy().context.reason).toMatch(/exited cleanly \(on signal SIGTERM\); restart is on-failure/);
+    await h.advance(120_000);
+    expect(h.state()).toBe('stopped.down');
+    h.supervisor.command('ss-1', 'START');
+    await h.settle();
+    expect(h.state()).toBe('running.up');
+  });
+
+  it('counts code 0 and the four signals systemd calls clean as clean, nothing else', () => {
+    expect([isCleanExit(0, null), isCleanExit(1, null), isCleanExit(null, 'SIGKILL'), isCleanExit(null, 'SIGSEGV')]).toEqual([true, false, false, false]);
+    expect(['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGPIPE'].every((s) => isCleanExit(null, s))).toBe(true);
+  });
+});
+
+describe('proxy machine: per-proxy settings', () => {
+  it("a proxy's own failure_threshold and restart apply to it alone, and survive a change of the global settings", async () => {
+    const h = await startHarness({
+      specs: [fakeSpec('ss-1'), fakeSpec('strict', { settings: { failure_threshold: 1, restart: 'on-failure' } })],
+      settings: { check_interval: 10, failure_threshold: 3 },
+    });
+    h.world.unhealthy.add('ss-1');
+    h.world.unhealthy.add('strict');
+    await h.advance(10_000);
+    expect(h.phase('strict')).not.toBe('running'); // one failed check is its threshold
+    expect(h.proxy('ss-1').context.checkFailures).toBe(1);
+    h.supervisor.configure({ ...h.supervisor.settings(), failure_threshold: 5 });
+    await h.settle();
+    expect(h.proxy('strict').context.policy).toMatchObject({ failureThreshold: 1, restart: 'on-failure' });
+    expect(h.proxy('ss-1').context.policy).toMatchObject({ failureThreshold: 5, restart: 'always' });
+    expect(h.supervisor.proxy('strict')).toMatchObject({
+      settings: { failure_threshold: 1, restart: 'on-failure', stop_timeout: 10, health_timeout: 5, start_grace: 5 },
+      ownSettings: ['failure_threshold', 'restart'],
+    });
   });
 });

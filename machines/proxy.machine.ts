@@ -1,7 +1,9 @@
-// One proxy's lifecycle: exactly the seed's five states and eight edges.
+// One proxy's lifecycle: the seed's five states, its eight edges, and one more.
 //
 //   unknown -> running | stopped     running -> crashed | stopped     stopped -> running
 //   crashed -> restarting            restarting -> running | crashed
+//   crashed -> stopped: the operator stopped a crashed proxy. `stopped` is the seed's "normal stop",
+//   and a proxy the operator stopped is not a crash waiting for a restart.
 //
 // The machine holds no timers and does no I/O. Its effects (spawn, kill, readiness probe, wake-up
 // timer) are declared here as stubs and provided by src/supervisor; their results come back as
@@ -40,6 +42,7 @@ export const proxyMachine = setup({
     // Context updates.
     processStarted: assign(({ context, event }) => update.processStarted(context, event)),
     processGone: assign(({ context, event }) => update.processGone(context, event)),
+    exitedCleanly: assign(({ context, event }) => update.exitedCleanly(context, event)),
     noteCrash: assign(({ context, event }) => update.noteCrash(context, event)),
     noteMemoryCrash: assign(({ context, event }) => update.noteMemoryCrash(context, event)),
     recordCheck: assign(({ context, event }) => update.recordCheck(context, event)),
@@ -160,7 +163,10 @@ export const proxyMachine = setup({
         },
       },
       on: {
-        EXITED: { target: 'crashed', actions: ['noteCrash', 'reportCrash'] },
+        EXITED: [
+          { guard: 'exitWantsNoRestart', target: 'stopped', actions: 'exitedCleanly' },
+          { target: 'crashed', actions: ['noteCrash', 'reportCrash'] },
+        ],
         STOP: { target: 'stopped.stopping', actions: ['wantDown', 'killProcess'] },
         RESTART: { target: 'stopped.stopping', actions: ['beginOperatorRestart', 'killProcess'] },
         REPLACE: { target: 'stopped.stopping', actions: ['beginReplacement', 'killProcess'] },
@@ -217,6 +223,9 @@ export const proxyMachine = setup({
           always: [
             { guard: 'retiring', target: 'held', actions: 'reportRetired' },
             { guard: 'operatorAskedRestart', target: '#proxy.restarting', actions: 'beginManualRestart' },
+            // Stopped by the operator: the process is gone (reaping waited for it), so this is a
+            // normal stop, not a crash that waits. `why` still tells why no restart follows.
+            { guard: 'wantedDown', target: '#proxy.stopped', actions: 'recordHeld' },
             { guard: 'restartHeld', target: 'held', actions: ['recordHeld', 'reportWithheld'] },
             {
               guard: and(['cooldownElapsed', 'underRestartCap', 'backoffElapsed']),
@@ -231,7 +240,7 @@ export const proxyMachine = setup({
           exit: 'cancelWakeTimer',
           on: { WAKE: 'deciding' },
         },
-        // Monitoring is off or the operator stopped it: no automatic restart until that changes.
+        // Monitoring is off: no automatic restart until that changes.
         held: {},
       },
       // Anything that may change the decision runs it again (a restart may become due at once).

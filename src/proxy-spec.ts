@@ -1,6 +1,7 @@
 // The resolved description of one proxy: what the config loader produces from a `proxy.proxies[]`
 // entry and what the process driver and the health probes consume. Secrets stay here, in src/;
 // the machines only ever see the proxy's id.
+import type { ProxySettings } from '../machines/monitor/context.ts';
 
 export type HealthSpec =
   | { kind: 'process' }
@@ -54,6 +55,8 @@ export interface ProxySpec {
   health: HealthSpec;
   /** false: started, but never checked or restarted automatically. */
   monitor: boolean;
+  /** The entry's own proxy.monitor settings (stop_timeout, restart, ...); the global ones apply to the rest. */
+  settings?: ProxySettings;
   /** Values that must never appear in a log line, API reply or metric label. */
   secrets: string[];
   files: GeneratedFile[];

@@ -9,7 +9,7 @@ const CRASH = 'proxy crash detected';
 
 /** Latencies of the crashes logged in `lines`, all killed at killedAt (one storm). */
 export function stormDetection(lines: LogLine[], killedAt: number): number[] {
-  return lines.filter((line) => line.msg === CRASH).map((line) => Date.parse(String(line.detected_at)) - killedAt);
+  return lines.filter((line) => line.message === CRASH).map((line) => Date.parse(String(line.detected_at)) - killedAt);
 }
 
 /**
@@ -23,7 +23,7 @@ export async function isolatedDetection(ours: Ours, table: ServerTable, ports: n
     const port = ports[i % ports.length];
     const pid = live().get(port);
     if (pid === undefined) throw new Error(`proxy-monitor: no server on port ${port}`);
-    const seen = ours.next((line) => line.msg === CRASH && line.proxy_id === `srv-${port}`, 10_000);
+    const seen = ours.next((line) => line.message === CRASH && line.proxy_id === `srv-${port}`, 10_000);
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
     table.retire([pid]);

@@ -25,11 +25,11 @@ export async function checkTick(server: ServerKind, ports: number[], rounds: num
     const durationsMs: number[] = [];
     // Rounds that ran while some proxies were still starting checked fewer: they do not count.
     for (let tries = 0; durationsMs.length < rounds && tries < rounds + 3; tries++) {
-      const line = await ours.next((l) => l.msg === ROUND, 30_000);
+      const line = await ours.next((l) => l.message === ROUND, 30_000);
       if (line.checked_proxies === ports.length) durationsMs.push(Number(line.duration_ms));
     }
     if (durationsMs.length < rounds) throw new Error(`proxy-monitor: fewer than ${rounds} check rounds covered all ${ports.length} proxies`);
-    const crashes = ours.lines.slice(from).filter((l) => l.msg === 'proxy crash detected').length;
+    const crashes = ours.lines.slice(from).filter((l) => l.message === 'proxy crash detected').length;
     return { proxies: ports.length, durationsMs, crashes, rssMiB: rssBytes(ours.pid) / MiB };
   } finally {
     await ours.stop();

@@ -22,8 +22,8 @@ export interface OursOptions {
 }
 
 export interface LogLine {
-  msg: string;
-  time: string;
+  message: string;
+  timestamp: string;
   [key: string]: unknown;
 }
 

@@ -15,15 +15,22 @@ export interface MonitorSettings {
   min_uptime: number;
   stop_timeout: number;
   stable_uptime: number;
+  /** systemd's Restart= words: `on-failure` leaves a clean exit stopped. */
+  restart: 'always' | 'on-failure';
   backoff: { initial: number; factor: number; max: number };
   /** Memory watchdog limit of proxies without their own ("256MiB" or bytes); src/ measures, the proxy machine decides. */
   max_memory?: string | number;
 }
 
+/** The settings a proxy entry may set for itself; the monitor's settings are the defaults. */
+export type ProxySettings = Partial<Pick<MonitorSettings, 'stop_timeout' | 'health_timeout' | 'failure_threshold' | 'start_grace' | 'min_uptime' | 'restart'>>;
+
 /** A proxy as the monitor knows it: no command, no secrets, just what the decisions need. */
 export interface ProxyEntry {
   id: string;
   monitored: boolean;
+  /** Its own settings (config overrides), over the monitor's. */
+  settings?: ProxySettings;
   memory?: Partial<ProxyMemory>;
 }
 
@@ -34,8 +41,11 @@ export interface MonitorInput {
 
 export interface MonitorContext {
   settings: MonitorSettings;
-  totalChecks: number;
+  /** Check rounds (ticks) of this run; the status counts checks, from the proxies' counters. */
+  checkRounds: number;
   lastCheckAt: number | null;
+  /** Each proxy's own settings (see ProxyEntry), kept so that a change of the monitor's applies under them. */
+  proxySettings: Record<string, ProxySettings>;
   /** When the current check interval began: the last round, or the moment watching began. */
   intervalStartedAt: number;
   /** When the pending check round is due (epoch ms). */
@@ -46,7 +56,9 @@ export interface MonitorContext {
   initialProxies: ProxyEntry[];
 }
 
-export function policyFrom(settings: MonitorSettings): RestartPolicy {
+/** A proxy's restart policy: the monitor's settings under the proxy's own. */
+export function policyFrom(monitor: MonitorSettings, own: ProxySettings = {}): RestartPolicy {
+  const settings = { ...monitor, ...own };
   return {
     cooldownMs: settings.restart_cooldown * 1000,
     maxRestarts: settings.max_restarts,
@@ -55,12 +67,22 @@ export function policyFrom(settings: MonitorSettings): RestartPolicy {
     stableUptimeMs: settings.stable_uptime * 1000,
     failureThreshold: settings.failure_threshold,
     startGraceMs: settings.start_grace * 1000,
+    restart: settings.restart,
     minUptimeMs: settings.min_uptime * 1000,
   };
 }
 
 export function initialContext(input: MonitorInput): MonitorContext {
-  return { settings: input.settings, totalChecks: 0, lastCheckAt: null, intervalStartedAt: 0, nextTickAt: 0, retiredStats: emptyStats, initialProxies: input.proxies };
+  return {
+    settings: input.settings,
+    checkRounds: 0,
+    lastCheckAt: null,
+    intervalStartedAt: 0,
+    nextTickAt: 0,
+    proxySettings: Object.fromEntries(input.proxies.map((p) => [p.id, p.settings ?? {}])),
+    retiredStats: emptyStats,
+    initialProxies: input.proxies,
+  };
 }
 
 export function addStats(a: ProxyStats, b: ProxyStats): ProxyStats {

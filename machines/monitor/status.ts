@@ -69,14 +69,16 @@ export function summarize(snapshot: MonitorLikeSnapshot): MonitorStatus {
     stats = addStats(stats, view.context.stats);
     if (monitoringWanted(view.context)) enabled += 1;
   }
-  const { lastCheckAt, totalChecks } = snapshot.context;
+  const { lastCheckAt } = snapshot.context;
   return {
     running: snapshot.matches('watching'),
     total_proxies: views.length,
     enabled_proxies: enabled,
     status_count,
     stats: {
-      total_checks: totalChecks,
+      // As the design document counts them: one per proxy checked. The proxies' counters are stored,
+      // so the total carries over a daemon restart like the restart counts do.
+      total_checks: stats.checks,
       total_restarts: stats.restarts,
       success_restarts: stats.successes,
       failed_restarts: stats.failures,

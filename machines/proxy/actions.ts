@@ -69,6 +69,13 @@ function crashDescription(event: ProxyEvent, context: ProxyContext): string {
 
 export const processGone: Update = () => ({ pid: null, startedAt: null });
 
+/** A clean exit under `restart: on-failure`: the proxy is down until the operator starts it. */
+export const exitedCleanly: Update = (_context, event) => {
+  const exited = eventOf(event, 'EXITED');
+  const how = exited?.signal ? `on signal ${exited.signal}` : `with code ${exited?.code}`;
+  return { pid: null, startedAt: null, wanted: 'down', reason: `process exited cleanly (${how}); restart is on-failure, so it stays stopped` };
+};
+
 export const recordCheck: Update = (context, event) => {
   const failed = eventOf(event, 'CHECK_FAILED');
   const passed = eventOf(event, 'CHECK_PASSED');

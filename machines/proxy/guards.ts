@@ -1,6 +1,6 @@
 import { monitoringEnabled, type ProxyContext } from './context.ts';
 import type { MemoryReading, ProxyEvent } from './events.ts';
-import { backoffEndsAt, capSlotAt, cooldownEndsAt } from './policy.ts';
+import { backoffEndsAt, capSlotAt, cooldownEndsAt, isCleanExit } from './policy.ts';
 
 // Guards named for what they mean. Each reads time from the event being handled.
 type GuardArgs = { context: ProxyContext; event: ProxyEvent };
@@ -27,4 +27,7 @@ export const guards = {
   wantedDown: ({ context }: GuardArgs) => context.wanted === 'down',
   retiring: ({ context }: GuardArgs) => context.retiring,
   hasProcessToAdopt: ({ context }: GuardArgs) => context.adoptPid !== null,
+  /** `restart: on-failure` and the process exited cleanly: it stays stopped, as systemd leaves such a unit. */
+  exitWantsNoRestart: ({ context, event }: GuardArgs) =>
+    event.type === 'EXITED' && context.policy.restart === 'on-failure' && isCleanExit(event.code, event.signal),
 };

@@ -20,6 +20,16 @@ export interface RestartPolicy {
   startGraceMs: number;
   /** A restarted process must stay up this long for its restart to count as a success. */
   minUptimeMs: number;
+  /** `on-failure`: a clean exit leaves the proxy stopped (systemd's Restart=). */
+  restart: 'always' | 'on-failure';
+}
+
+/** Signals systemd counts as a clean exit, besides code 0. */
+const CLEAN_SIGNALS = new Set(['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGPIPE']);
+
+/** An exit that `restart: on-failure` does not restart. */
+export function isCleanExit(code: number | null, signal: string | null): boolean {
+  return signal === null ? code === 0 : CLEAN_SIGNALS.has(signal);
 }
 
 /** What the policy needs to know about a proxy's past. */

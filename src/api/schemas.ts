@@ -2,7 +2,9 @@
 // replies with them, and the CLI client takes its types from them. Field names are snake_case;
 // times are ISO-8601 strings in UTC.
 import { z } from 'zod';
-import { monitorSettingsSchema, partialMonitorSettingsSchema } from '../config/schema.ts';
+import { monitorShape, PROXY_OVERRIDES } from '../config/monitor-shape.ts';
+import { PROXY_TYPES } from '../config/proxy-schema.ts';
+import { LOG_LEVELS, monitorSettingsSchema, partialMonitorSettingsSchema } from '../config/schema.ts';
 
 export { API_BASE } from './base.ts';
 
@@ -52,7 +54,15 @@ export const timelineQuery = z.strictObject({
     .optional(),
 });
 
-export const configPatch = partialMonitorSettingsSchema.refine((patch) => Object.keys(patch).length > 0, {
+const proxyId = proxyParams.shape.id;
+
+export const auditQuery = historyQuery.extend({
+  proxy: proxyId.optional(),
+  action: z.string().regex(/^[a-z][a-z_]{0,63}$/, { error: 'expected an action name such as proxy_stop or proxy_auto_restart' }).optional(),
+});
+
+/** Any proxy.monitor key, and the log level as the config file's `logger` section names it. */
+export const configPatch = partialMonitorSettingsSchema.extend({ logger: z.strictObject({ level: z.enum(LOG_LEVELS) }).optional() }).refine((patch) => Object.keys(patch).length > 0, {
   error: 'expected at least one setting to change',
   // An unknown key leaves the patch empty too: report that key only.
   when: (payload) => payload.issues.length === 0,
@@ -119,6 +129,7 @@ const privilegesReply = z.object({
 
 export const proxyReply = z.object({
   id: z.string(),
+  proxy_type: z.enum(PROXY_TYPES),
   /** The daemon's time when this was taken: relative figures (uptime, "in 42s") are relative to it. */
   as_of: time,
   state: phase,
@@ -141,6 +152,10 @@ export const proxyReply = z.object({
   cooldown_ends_at: time.nullable(),
   next_attempt_at: time.nullable(),
   stats: z.object({ checks: z.int(), restarts: z.int(), successes: z.int(), failures: z.int() }),
+  /** The settings in effect for this proxy: its entry's own, else the global proxy.monitor ones. */
+  settings: z.object(Object.fromEntries(PROXY_OVERRIDES.map((key) => [key, monitorShape[key]])) as Pick<typeof monitorShape, (typeof PROXY_OVERRIDES)[number]>),
+  /** The keys of `settings` the proxy's entry sets itself. */
+  own_settings: z.array(z.enum(PROXY_OVERRIDES)),
   memory: memoryReply.nullable(),
   /** From the configuration (GET /proxies and /proxies/ID). */
   privileges: privilegesReply.optional(),
@@ -215,6 +230,26 @@ export const timelineReply = z.object({
   ),
 });
 
+export const auditReply = z.object({
+  since: time.nullable(),
+  proxy_id: z.string().nullable(),
+  action: z.string().nullable(),
+  /** Newest first. */
+  records: z.array(
+    z.object({
+      time,
+      /** "system" (automatic restarts), "operator", "api:<address>". */
+      user: z.string(),
+      action: z.string(),
+      proxy_id: z.string().nullable(),
+      proxy_type: z.string().nullable(),
+      reason: z.string().nullable(),
+      /** Everything else the action recorded (auth, success, duration_ms, before/after, ...). */
+      detail: z.record(z.string(), z.unknown()),
+    }),
+  ),
+});
+
 export const outputReply = z.object({
   proxy_id: z.string(),
   /** The last lines the proxy wrote, oldest first, as the log has them (redacted, rate-limited). */
@@ -223,7 +258,12 @@ export const outputReply = z.object({
 
 export const actionReply = z.object({ action: z.string(), proxy: proxyReply });
 export const monitorActionReply = z.object({ action: z.string(), status: statusReply });
-export const configReply = z.object({ config: monitorSettingsSchema, changed: z.array(z.string()) });
+export const configReply = z.object({
+  config: monitorSettingsSchema,
+  logger: z.object({ level: z.string() }),
+  /** The keys changed, logger.level included. */
+  changed: z.array(z.string()),
+});
 export const reloadReply = z.object({ added: z.array(z.string()), removed: z.array(z.string()), changed: z.array(z.string()) });
 
 export const healthReply = z.object({
@@ -241,5 +281,6 @@ export type StatusReply = z.infer<typeof statusReply>;
 export type ProxyReply = z.infer<typeof proxyReply>;
 export type WhyReply = z.infer<typeof whyReply>;
 export type HistoryReply = z.infer<typeof historyReply>;
+export type AuditReply = z.infer<typeof auditReply>;
 export type RestartRecordReply = z.infer<typeof restartRecord>;
 export type ErrorReply = z.infer<typeof errorReply>;

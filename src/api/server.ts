@@ -18,6 +18,7 @@ import { errorHandler, notFoundHandler, validatorCompiler } from './errors.ts';
 import { lazyInspector } from './lazy-inspector.ts';
 import { configRoutes } from './routes/config.ts';
 import { controlRoutes } from './routes/control.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { fleetRoutes } from './routes/fleet.ts';
 import { historyRoutes } from './routes/history.ts';
 import { monitorRoutes } from './routes/monitor.ts';
@@ -93,8 +94,8 @@ export function createApiServer(deps: ApiDeps) {
   app.addHook('onRequest', refuseBrowsers({ boundAddress, allowedHosts: deps.allowedHosts }));
   app.addHook('onRequest', requireAuthForMutations({ token: deps.token, boundAddress }));
 
-  const context: RouteContext = { deps, audit: createAudit(deps.store, deps.logger, deps.clock) };
-  for (const routes of [monitorRoutes, proxyRoutes, controlRoutes, configRoutes, historyRoutes, fleetRoutes, opsRoutes]) routes(app, context);
+  const context: RouteContext = { deps, audit: createAudit(deps.store, deps.logger, deps.clock, deps.supervisor.typeOf) };
+  for (const routes of [monitorRoutes, proxyRoutes, controlRoutes, configRoutes, historyRoutes, auditRoutes, fleetRoutes, opsRoutes]) routes(app, context);
   lazyInspector(app, { supervisor: deps.supervisor, clock: deps.clock, liveness: deps.liveness, recent: deps.recent, metrics: deps.metrics }, deps.logger);
 
   return {

@@ -2,6 +2,7 @@
 // "now" (uptime, window, cooldown, remaining waits) computed at the moment of the request with the
 // same policy functions the machine decides with.
 import type { ProxyView } from '../../machines/monitor/status.ts';
+import type { SupervisedProxy } from '../supervisor/supervisor.ts';
 import { monitoringEnabled, monitoringWanted, type RestartOutcome } from '../../machines/proxy/context.ts';
 import { attemptsInWindow, cooldownEndsAt } from '../../machines/proxy/policy.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
@@ -46,7 +47,14 @@ export function privilegesReply(spec: ProxySpec): NonNullable<ProxyReply['privil
 const scheduledAttempt = (view: ProxyView): number | null =>
   statePath(view.state) === 'crashed.waiting' ? (view.context.decision?.nextAttemptAt ?? null) : null;
 
-export function proxyReply(view: ProxyView, now: number): ProxyReply {
+/** A proxy as the API shows it. */
+export function proxyReply(view: SupervisedProxy, now: number): ProxyReply {
+  const { id, ...state } = proxyState(view, now);
+  return { id, proxy_type: view.type, ...state, settings: view.settings, own_settings: view.ownSettings };
+}
+
+/** What the proxy's actor knows: its state, process, checks, restarts and waits. */
+export function proxyState(view: ProxyView, now: number): Omit<ProxyReply, 'proxy_type' | 'settings' | 'own_settings'> {
   const c = view.context;
   const cooldownEnd = cooldownEndsAt(c, c.policy);
   return {

@@ -3,6 +3,7 @@
 // variable for the token: a command line is visible to every local user in `ps`.
 import { parseArgs } from 'node:util';
 import { ClientError, createClient } from './client.ts';
+import { audit } from './commands/audit.ts';
 import { UsageError, type ClientCommand } from './commands/command.ts';
 import { config, reload } from './commands/config.ts';
 import { monitor, proxyCommands } from './commands/control.ts';
@@ -12,7 +13,7 @@ import { status } from './commands/status.ts';
 import { why } from './commands/why.ts';
 import { DEFAULT_CONFIGS, DEFAULT_URL, DiscoveryError, findDaemon } from './discovery.ts';
 
-export const CLIENT_COMMANDS: Record<string, ClientCommand> = { status, show, why, history, ...proxyCommands, monitor, config, reload };
+export const CLIENT_COMMANDS: Record<string, ClientCommand> = { status, show, why, history, audit, ...proxyCommands, monitor, config, reload };
 
 export const CLIENT_USAGE = `${Object.values(CLIENT_COMMANDS)
   .map((command) => `  proxy-monitor ${command.usage}`)

@@ -3,7 +3,8 @@ import { ConfigError, loadConfig } from '../config/load.ts';
 
 export function validate(file: string): number {
   try {
-    const { proxies, config } = loadConfig(file);
+    const { proxies, config, deprecations } = loadConfig(file);
+    for (const d of deprecations) process.stderr.write(`${file}: ${d.key}: deprecated, write ${d.use} instead\n`);
     process.stdout.write(`${file}: ok (${proxies.length} proxies, monitoring ${config.proxy.monitor.enable ? 'enabled' : 'disabled'})\n`);
     return 0;
   } catch (error) {

@@ -17,6 +17,13 @@ export interface LoadedConfig {
   config: Config;
   /** One per proxy.proxies[] entry, in order, with the files to write before starting it. */
   proxies: ProxySpec[];
+  /** Keys still accepted under an old name: what to write instead. */
+  deprecations: Deprecation[];
+}
+
+export interface Deprecation {
+  key: string;
+  use: string;
 }
 
 const READ_ERRORS: Record<string, string> = {
@@ -65,7 +72,8 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
   const { proxies, issues } = resolveProxies(parsed.data, host);
   if (issues.length) throw new ConfigError(file, issues);
-  return { file: resolve(file), config: parsed.data, proxies };
+  const deprecations: Deprecation[] = isMapping && (raw as { log?: { level?: unknown } }).log?.level !== undefined ? [{ key: 'log.level', use: 'logger.level' }] : [];
+  return { file: resolve(file), config: parsed.data, proxies, deprecations };
 }
 
 /**

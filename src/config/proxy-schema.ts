@@ -4,6 +4,7 @@
 // ("proxy.proxies[0].server_port") instead of "no union member matched".
 import { z } from 'zod';
 import { hostPortSchema, portSchema } from './address.ts';
+import { maxMemorySchema, proxyOverridesShape } from './monitor-shape.ts';
 import { sizeSchema } from './size.ts';
 
 export const PROXY_TYPES = ['shadowsocks', 'trojan', 'v2ray', 'snell', 'exec'] as const;
@@ -74,8 +75,7 @@ export const limitsSchema = z.strictObject({
   memlock: sizeSchema(0, 2 ** 40, { unlimited: true }).optional(),
 });
 
-/** The memory watchdog's limit: 1 MiB to 1 TiB. */
-export const maxMemorySchema = sizeSchema(2 ** 20, 2 ** 40);
+export { maxMemorySchema };
 
 const common = {
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
@@ -83,6 +83,7 @@ const common = {
   }),
   monitor: z.boolean().default(true),
   health: healthSchema.optional(),
+  ...proxyOverridesShape,
   user: account.optional(),
   group: account.optional(),
   capabilities: z.array(z.enum(CAPABILITIES)).default([]),

@@ -4,6 +4,7 @@ import type { HealthSpec, ProxySpec } from '../proxy-spec.ts';
 import { parseHostPort } from './host-port.ts';
 import type { ConfigIssue } from './errors.ts';
 import { buildTyped } from './generate.ts';
+import { PROXY_OVERRIDES } from './monitor-shape.ts';
 import { realHost, resolvePrivileges, type Host } from './privileges.ts';
 import type { HealthConfig, ProxyEntry, RawEntry } from './proxy-schema.ts';
 import type { Config } from './schema.ts';
@@ -41,12 +42,14 @@ function healthSecrets(h: HealthConfig | undefined): string[] {
 
 export function resolveProxy(e: ProxyEntry, stateDir: string, host: Host): { spec: ProxySpec; issues: ConfigIssue[] } {
   const { privileges, issues } = resolvePrivileges(e, host, !('command' in e));
+  const settings = Object.fromEntries(PROXY_OVERRIDES.filter((key) => e[key] !== undefined).map((key) => [key, e[key]]));
   // Left out when it changes nothing, so that the spec (and its fingerprint) of such a proxy is as before.
   const plain = !privileges.runAs && privileges.capabilities.length === 0 && Object.keys(privileges.limits).length === 0;
   const base = {
     id: e.id,
     type: e.type,
     monitor: e.monitor,
+    settings,
     ...(!plain && { privileges }),
     ...(e.max_memory !== undefined && { maxMemory: sizeBytes(e.max_memory) }),
   };

@@ -2,36 +2,11 @@
 // ignored setting. Defaults of proxy.monitor are the seed's (enable false, 30/60/10/5).
 import { z } from 'zod';
 import { hostnameSchema, listenSchema } from './address.ts';
-import { maxMemorySchema, proxyEntrySchema } from './proxy-schema.ts';
-import { DAY, HOUR, ranged, seconds, whole } from './ranges.ts';
+import { backoffShape, monitorShape } from './monitor-shape.ts';
+import { proxyEntrySchema } from './proxy-schema.ts';
+import { DAY, ranged, seconds, whole } from './ranges.ts';
 
 export type { ProxyEntry, RawEntry, TypedEntry, HealthConfig } from './proxy-schema.ts';
-
-
-// Written once without defaults so that the PATCH schema below does not fill in unsent keys.
-// Ranges: README "Ranges"; seconds unless said otherwise.
-const backoffShape = { initial: seconds(0.01, DAY), factor: ranged(1, 100), max: seconds(0.01, DAY) };
-const monitorShape = {
-  enable: z.boolean(),
-  check_interval: seconds(1, DAY),
-  restart_cooldown: seconds(0, DAY),
-  /** Restart attempts per sliding hour. */
-  max_restarts: whole(1, 1_000_000),
-  health_timeout: seconds(0.1, 300),
-  check_concurrency: whole(1, 10_000),
-  /** Consecutive failed checks that turn a running proxy into a crashed one. */
-  failure_threshold: whole(1, 1_000),
-  /** Seconds a restarted proxy has to pass its first check. */
-  start_grace: seconds(0.1, HOUR),
-  /** Seconds a restarted process must stay up for the restart to count as a success (0: off). */
-  min_uptime: seconds(0, HOUR),
-  /** Seconds between SIGTERM and SIGKILL. */
-  stop_timeout: seconds(0.1, HOUR),
-  /** Seconds of uptime after which the failure backoff starts over. */
-  stable_uptime: seconds(1, DAY),
-  /** Memory watchdog limit of every proxy without a max_memory of its own (none by default). */
-  max_memory: maxMemorySchema,
-};
 
 const backoffOrder = (b: { initial?: number; max?: number }, ctx: z.RefinementCtx) => {
   if (b.initial !== undefined && b.max !== undefined && b.max < b.initial) {
@@ -51,6 +26,7 @@ export const monitorSettingsSchema = z.strictObject({
   min_uptime: monitorShape.min_uptime.default(1),
   stop_timeout: monitorShape.stop_timeout.default(10),
   stable_uptime: monitorShape.stable_uptime.default(60),
+  restart: monitorShape.restart.default('always'),
   max_memory: monitorShape.max_memory.optional(),
   // prefault, not default: zod 4's default() returns its value unparsed, so inner defaults would be lost.
   backoff: z
@@ -93,7 +69,13 @@ export function sizeToBytes(size: string): number {
   return Math.round(Number(m[1]) * 1024 ** ' kmg'.indexOf(m[2].toLowerCase() || ' '));
 }
 
-export const configSchema = z.strictObject({
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+const logLevel = z.enum(LOG_LEVELS);
+
+/** The verbosity, where the design document's troubleshooting section sets it (`logger: { level: debug }`). */
+const loggerSchema = z.strictObject({ level: logLevel.optional() });
+
+const configShape = z.strictObject({
   proxy: z.strictObject({ monitor: monitorSettingsSchema.prefault({}), proxies: proxiesSchema }).prefault({}),
   api: z
     .strictObject({
@@ -108,9 +90,11 @@ export const configSchema = z.strictObject({
   history: z
     .strictObject({ max_age: seconds(1, 3_650 * DAY).default(2_592_000), max_records: whole(1, 10_000_000).default(10_000) })
     .prefault({}),
+  logger: loggerSchema.prefault({}),
   log: z
     .strictObject({
-      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+      /** Deprecated alias of logger.level (see configSchema). */
+      level: logLevel.optional(),
       file: z.string().min(1).optional(),
       /** Rotation size of log.file. */
       max_size: z.string().regex(SIZE, { error: 'expected a size such as "10m", "512k" or "1g"' }).default('10m'),
@@ -121,6 +105,24 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
 });
+
+/**
+ * `log.level`, this project's first name for the level, is still read: it becomes `logger.level`
+ * (the loader warns that it is deprecated). Set both, and the file is refused rather than one
+ * silently winning.
+ */
+export const configSchema = configShape
+  .superRefine((c, ctx) => {
+    if (c.log.level !== undefined && c.logger.level !== undefined && c.logger.level !== c.log.level) {
+      ctx.issues.push({
+        code: 'custom',
+        path: ['log', 'level'],
+        input: c.log.level,
+        message: `deprecated alias of logger.level, which is set too (to ${c.logger.level}): keep only logger.level`,
+      });
+    }
+  })
+  .transform(({ log: { level, ...log }, ...c }) => ({ ...c, logger: { level: c.logger.level ?? level ?? 'info' }, log }));
 
 export type Config = z.output<typeof configSchema>;
 export type MonitorSettings = z.output<typeof monitorSettingsSchema>;

@@ -6,10 +6,10 @@ import { startControlPlane } from '../api/control-plane.ts';
 import { settingChanges } from '../config/changes.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { createRecent } from '../inspector/recent.ts';
-import { configuredLogger, type Logger } from '../logging/logger.ts';
+import { configuredLogger, setLogLevel, type Logger } from '../logging/logger.ts';
 import { createOutputLogger } from '../logging/output.ts';
 import { createRedactor } from '../logging/redact.ts';
-import { logCheckRound, logReport } from '../logging/reports.ts';
+import { createReportLogger, logCheckRound } from '../logging/reports.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { setUpContainment } from '../process/cgroup.ts';
 import { openDurableState } from '../store/durable.ts';
@@ -43,10 +43,21 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
+function warnDeprecations(logger: Logger, loaded: LoadedConfig): void {
+  for (const d of loaded.deprecations) {
+    logger.warn({ config_file: loaded.file, key: d.key, use: d.use }, `deprecated config key ${d.key}: write ${d.use} instead`);
+  }
+}
+
+/** Why a reload happened, in the audit record's words. */
+function reloadReason(by: Caller): string {
+  return by.auth === 'signal' ? `reload requested by ${by.user.replace(/^signal:/, '')}` : 'reload requested through the API';
+}
+
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const overrides = options.stateDir === undefined ? {} : { state_dir: options.stateDir };
   let loaded = loadConfig(options.configFile, overrides);
-  const logger = options.logger ?? configuredLogger(loaded.config.log, loaded.file);
+  const logger = options.logger ?? configuredLogger(loaded.config, loaded.file);
   let redact = createRedactor(loaded.proxies.flatMap((p) => p.secrets));
   // Decided once per run: moving the daemon between cgroups is not something to redo on reload.
   const containment = setUpContainment();
@@ -58,7 +69,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     containment.mode === 'cgroup' ? containment.tree : undefined,
   );
   const recent = createRecent(world.clock.now);
-  const logOutput = createOutputLogger(logger, () => redact, () => loaded.config.log.output_rate, recent.onOutput);
+  const logOutput = createOutputLogger(logger, () => redact, () => loaded.config.log.output_rate, (id) => supervisor.typeOf(id), recent.onOutput);
+  const logReport = createReportLogger(logger, () => redact);
   const metrics = createMetrics();
   let resolveLost: (reason: string) => void = () => {};
   const lost = new Promise<string>((resolve) => (resolveLost = resolve));
@@ -96,7 +108,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         state.record(report);
         metrics.onReport(report);
         recent.onReport(report);
-        logReport(logger, redact, report);
+        logReport(report);
       },
       onProcess: state.onProcess,
       onOutput: logOutput,
@@ -110,7 +122,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
   });
 
-  for (const warning of hardeningWarnings(loaded)) logger.warn(warning.fields, warning.msg);
+  for (const warning of hardeningWarnings(loaded)) logger.warn(warning.fields, warning.message);
+  warnDeprecations(logger, loaded);
   logger.info({ config: loaded.config.proxy.monitor, proxies: loaded.proxies.length, config_file: loaded.file }, 'proxy monitor started');
   state.start(supervisor);
   const controlPlane = startControlPlane({
@@ -124,7 +137,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     reload: (by) => daemon.reload(by),
     degraded: () => state.degraded(),
   });
-  const audit = createAudit(state.store, logger, world.clock);
+  const audit = createAudit(state.store, logger, world.clock, (id) => supervisor.typeOf(id));
 
   let stopping: Promise<void> | undefined;
   const daemon: Daemon = {
@@ -141,7 +154,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       } catch (error) {
         const message = (error as Error).message;
         logger.error({ error: message, config_file: loaded.file }, 'config reload failed; keeping the running config');
-        audit(by, { action: 'config_reload', detail: { error: message } });
+        audit(by, { action: 'config_reload', reason: reloadReason(by), detail: { error: message } });
         return { ok: false, error: message };
       }
       // Compared with what runs: a PATCH of proxy.monitor since the last load is undone here.
@@ -151,12 +164,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         logger.warn({ listen: loaded.config.api.listen, new_listen: next.config.api.listen }, 'api.listen changed: it takes effect at the next daemon start');
       }
       loaded = next;
+      warnDeprecations(logger, next);
+      setLogLevel(logger, next.config.logger.level, 'config reload');
       state.reload(next.config);
       redact = createRedactor(next.proxies.flatMap((p) => p.secrets));
       const changes = supervisor.reconcile(next.proxies, next.config.proxy.monitor);
       for (const id of changes.removed) recent.forget(id);
       logger.info({ ...changes, settings, config_file: next.file }, 'config reloaded');
-      audit(by, { action: 'config_reload', detail: { ...changes, settings } });
+      audit(by, { action: 'config_reload', reason: reloadReason(by), detail: { ...changes, settings } });
       return { ok: true, changes };
     },
     stop() {

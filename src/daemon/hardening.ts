@@ -5,7 +5,7 @@ import type { LoadedConfig } from '../config/load.ts';
 import { SERVICE_USER } from '../config/privileges.ts';
 
 export interface HardeningWarning {
-  msg: string;
+  message: string;
   fields: Record<string, unknown>;
 }
 
@@ -32,7 +32,7 @@ export function hardeningWarnings(loaded: LoadedConfig, env: Environment = realE
   const mode = env.modeOf(loaded.file);
   if (holdsSecrets && mode !== undefined && (mode & 0o044) !== 0) {
     warnings.push({
-      msg: 'config file holds secrets and is readable by other users',
+      message: 'config file holds secrets and is readable by other users',
       fields: {
         config_file: loaded.file,
         mode: mode.toString(8).padStart(4, '0'),
@@ -46,7 +46,7 @@ export function hardeningWarnings(loaded: LoadedConfig, env: Environment = realE
   const asRoot = loaded.proxies.filter((p) => !p.privileges?.runAs).map((p) => p.id);
   if (env.uid === 0 && asRoot.length > 0) {
     warnings.push({
-      msg: 'running as root: proxies without a user run as root too',
+      message: 'running as root: proxies without a user run as root too',
       fields: {
         proxies: asRoot,
         fix: `give each a user (typed proxies default to the ${SERVICE_USER} system user when it exists: useradd --system --no-create-home --shell /usr/sbin/nologin ${SERVICE_USER}), or run the daemon as a dedicated user (see deploy/proxy-monitor.service)`,

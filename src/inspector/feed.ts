@@ -8,7 +8,7 @@ import { statePath, type ProxyView } from '../../machines/monitor/status.ts';
 import type { ProxyContext } from '../../machines/proxy/context.ts';
 import { attemptsInWindow } from '../../machines/proxy/policy.ts';
 import type { ProxyReply, RestartRecordReply } from '../api/schemas.ts';
-import { iso, proxyReply } from '../api/views.ts';
+import { iso, proxyState } from '../api/views.ts';
 import type { Clock } from '../clock.ts';
 import type { Liveness } from '../metrics/liveness.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
@@ -96,7 +96,7 @@ interface ActorSnapshot {
 }
 
 function cardOf(view: ProxyView, type: string, recent: FeedSources['recent'], now: number): ProxyCard {
-  const reply = proxyReply(view, now);
+  const reply = proxyState(view, now);
   const crash = recent.crash(view.id);
   const { last_check: check, last_restart: restart } = reply;
   return {
@@ -145,7 +145,7 @@ export function createFeed({ supervisor, clock, liveness, recent }: FeedSources)
   let lastSummary = -Infinity;
 
   const monitorState = () => statePath(supervisor.actor.getSnapshot().value);
-  const typeOf = (id: string) => supervisor.typeOf(id) ?? 'unknown';
+  const typeOf = (id: string) => supervisor.typeOf(id);
 
   function summary(views: ProxyView[], now: number): Summary {
     const status = supervisor.status();

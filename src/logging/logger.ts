@@ -1,10 +1,16 @@
-// JSON lines for journald and ELK. One logger per daemon, created here and passed down: no globals.
+// JSON lines for journald and ELK, in the design document's envelope (section 日志和监控): every
+// line has `timestamp` (ISO-8601 UTC), `level` (a word), `message` and `component`. `component` is
+// `proxy-monitor` unless a line says otherwise (reports.ts: `proxy` for crashes and restarts, the
+// proxy's type for state changes). One logger per daemon, created here and passed down: no globals.
 import { pino, type Logger } from 'pino';
 import { ConfigError } from '../config/errors.ts';
 import { sizeToBytes, type Config } from '../config/schema.ts';
 import { rollingFile, type LogFileOptions } from './file.ts';
 
 export type { Logger };
+
+/** The `component` of the monitor's own lines. */
+export const MONITOR_COMPONENT = 'proxy-monitor';
 
 export interface LoggerOptions {
   level: string;
@@ -23,14 +29,30 @@ export function createLogger(options: LoggerOptions): Logger {
   const logger = pino(
     {
       level: options.level,
-      base: { component: 'proxy_monitor' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      messageKey: 'message',
+      // A mixin, not `base`: a line's own `component` must replace the default, not follow it as a
+      // second key of the same name.
+      base: null,
+      mixin: (line) => ('component' in line ? {} : { component: MONITOR_COMPONENT }),
+      timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
       formatters: { level: (label) => ({ level: label }) },
     },
     options.destination ?? file ?? pino.destination({ fd: 1, sync: false }),
   );
   if (file) fileStreams.set(logger, file);
   return logger;
+}
+
+/** A new level, at once and without a restart (reload, PATCH). */
+export function setLogLevel(logger: Logger, level: string, cause: string): void {
+  const from = logger.level;
+  if (from === level) return;
+  // Said at info, under whichever of the two levels shows it.
+  const say = () => logger.info({ from, to: level, cause }, 'log level changed');
+  const shownBefore = logger.isLevelEnabled('info');
+  if (shownBefore) say();
+  logger.level = level;
+  if (!shownBefore && logger.isLevelEnabled('info')) say();
 }
 
 /** Resolves once every line logged so far is written: call it before process.exit(). */
@@ -50,11 +72,12 @@ export function closeLogger(logger: Logger, timeoutMs = 5_000): Promise<void> {
   });
 }
 
-/** The daemon's logger as the config's `log` section asks; a log file it cannot write is a config error. */
-export function configuredLogger(log: Config['log'], configFile: string): Logger {
-  if (log.file === undefined) return createLogger({ level: log.level });
+/** The daemon's logger as the config's `logger` and `log` sections ask; a log file it cannot write is a config error. */
+export function configuredLogger(config: Pick<Config, 'log' | 'logger'>, configFile: string): Logger {
+  const { log, logger } = config;
+  if (log.file === undefined) return createLogger({ level: logger.level });
   try {
-    return createLogger({ level: log.level, file: { file: log.file, maxBytes: sizeToBytes(log.max_size), maxFiles: log.max_files } });
+    return createLogger({ level: logger.level, file: { file: log.file, maxBytes: sizeToBytes(log.max_size), maxFiles: log.max_files } });
   } catch (error) {
     throw new ConfigError(configFile, [{ path: 'log.file', message: (error as Error).message }]);
   }

@@ -1,8 +1,10 @@
 // A proxy's stdout/stderr, line by line, under a per-proxy rate limit: a chatty or looping proxy
 // cannot flood the log. Lines past the limit are counted, and the count is logged when their
 // one-second window closes, even if the proxy falls silent after the burst.
+import type { ProxyType } from '../proxy-spec.ts';
 import type { Logger } from './logger.ts';
 import type { Redactor } from './redact.ts';
+import { PROXY_COMPONENT } from './reports.ts';
 
 interface Window {
   second: number;
@@ -15,11 +17,13 @@ export function createOutputLogger(
   logger: Logger,
   redact: () => Redactor,
   linesPerSecond: () => number,
+  typeOf: (id: string) => ProxyType,
   onLogged?: (id: string, stream: 'stdout' | 'stderr', line: string) => void,
 ) {
   const windows = new Map<string, Window>();
+  const proxy = (id: string) => ({ component: PROXY_COMPONENT, proxy_id: id, proxy_type: typeOf(id) });
   const reportDropped = (id: string, w: Window) =>
-    logger.warn({ proxy_id: id, dropped_lines: w.dropped, lines_per_second: linesPerSecond() }, 'proxy output rate-limited');
+    logger.warn({ ...proxy(id), dropped_lines: w.dropped, lines_per_second: linesPerSecond() }, 'proxy output rate-limited');
 
   return (id: string, stream: 'stdout' | 'stderr', line: string) => {
     const now = Date.now();
@@ -38,7 +42,7 @@ export function createOutputLogger(
     }
     w.lines += 1;
     const redacted = redact()(line);
-    logger.info({ proxy_id: id, stream, line: redacted, proxy_output: true }, 'proxy output');
+    logger.info({ ...proxy(id), stream, line: redacted, proxy_output: true }, 'proxy output');
     onLogged?.(id, stream, redacted);
   };
 }

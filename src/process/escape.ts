@@ -75,7 +75,7 @@ export function watchForEscapes<D extends Pick<Driver, 'start'>>(driver: D, logg
           if (escaped.length === 0) return events.onExit(code, signal);
           escaped.forEach(kill);
           const note = escapeNote(spec, escaped);
-          logger.error({ proxy_id: spec.id, escaped_pids: escaped, exit_code: code }, `proxy ${note}`);
+          logger.error({ proxy_id: spec.id, proxy_type: spec.type, escaped_pids: escaped, exit_code: code }, `proxy ${note}`);
           events.onExit(code, signal, note);
         },
       });

@@ -1,17 +1,24 @@
 // Turns what the proxy machines report into rows. Called before the report is logged, so every
 // restart and audit line the daemon prints is already committed.
 import type { ProxyContext, RestartOutcome } from '../../machines/proxy/context.ts';
-import type { ProxyEmitted } from '../../machines/proxy/events.ts';
+import { restartActor } from '../logging/reports.ts';
+import type { ProxyType } from '../proxy-spec.ts';
+import type { ProxyReport } from '../supervisor/supervisor.ts';
 import type { ProxyCounters, Store } from './types.ts';
 
 /** The audit record of a restart, in the names the audit log line uses. */
-function restartAudit(proxyId: string, record: RestartOutcome, redact: (text: string) => string) {
+function restartAudit(proxyId: string, proxyType: ProxyType, record: RestartOutcome, redact: (text: string) => string) {
   return {
     at: record.at + record.durationMs,
-    user: record.manual ? 'operator' : 'system',
-    action: record.manual ? 'proxy_manual_restart' : 'proxy_auto_restart',
+    ...restartActor(record.manual),
     proxyId,
-    detail: { success: record.success, reason: record.reason, duration_ms: record.durationMs, ...(record.error !== undefined && { error: redact(record.error) }) },
+    detail: {
+      success: record.success,
+      reason: record.reason,
+      proxy_type: proxyType,
+      duration_ms: record.durationMs,
+      ...(record.error !== undefined && { error: redact(record.error) }),
+    },
   };
 }
 
@@ -36,7 +43,7 @@ export function createRecorder(store: Store, contextOf: (id: string) => ProxyCon
   // transaction, not once per check.
   const checked = new Set<string>();
 
-  function record(report: ProxyEmitted): void {
+  function record(report: ProxyReport): void {
     const { proxyId } = report;
     if (report.type === 'check_finished') {
       checked.add(proxyId);
@@ -49,7 +56,7 @@ export function createRecorder(store: Store, contextOf: (id: string) => ProxyCon
     const counters = changedCounters(proxyId, context);
     const finished =
       report.type === 'restart_finished'
-        ? { row: { proxyId, ...report.record, ...(report.record.error !== undefined && { error: redact(report.record.error) }) }, audit: restartAudit(proxyId, report.record, redact) }
+        ? { row: { proxyId, ...report.record, ...(report.record.error !== undefined && { error: redact(report.record.error) }) }, audit: restartAudit(proxyId, report.proxyType, report.record, redact) }
         : undefined;
     if (!begun && !finished && !counters) return;
     store.transaction(() => {

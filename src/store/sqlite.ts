@@ -277,6 +277,10 @@ function history(db: Database.Database, table: 'restarts' | 'audit', where: stri
     clauses.push('proxy_id = ?');
     params.push(query.proxyId);
   }
+  if (query.action !== undefined) {
+    clauses.push('action = ?');
+    params.push(query.action);
+  }
   if (query.since !== undefined) {
     clauses.push('at >= ?');
     params.push(query.since);

@@ -25,6 +25,8 @@ export interface AuditRow {
 
 export interface HistoryQuery {
   proxyId?: string;
+  /** Audit rows only: this action. */
+  action?: string;
   /** Epoch ms: only records at or after. */
   since?: number;
   limit?: number;

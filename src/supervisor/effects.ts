@@ -46,7 +46,9 @@ export function createEffects(deps: EffectDeps) {
     if (!spec) throw new Error(`no process specification for proxy ${id}`);
     return spec;
   };
-  const timeoutMs = () => deps.settings().health_timeout * 1000;
+  /** A proxy's setting: its own if its entry sets one, else the monitor's. */
+  const setting = <K extends 'health_timeout' | 'stop_timeout'>(id: string, key: K): number => specs.get(id)?.settings?.[key] ?? deps.settings()[key];
+  const timeoutMs = (id: string) => setting(id, 'health_timeout') * 1000;
 
   const memoryLimit = (id: string) => memoryLimitOf(specOf(id), deps.settings());
   const measure = (pids: number[]) => (pids.length && driver.measure ? driver.measure(pids) : new Map<number, never>());
@@ -94,13 +96,13 @@ export function createEffects(deps: EffectDeps) {
       hooks.onProcess(id, pid, 'adopted');
     },
     killProcess: ({ context }: ProxyArgs) => {
-      processes.get(context.id)?.stop(deps.settings().stop_timeout * 1000);
+      processes.get(context.id)?.stop(setting(context.id, 'stop_timeout') * 1000);
     },
     /** READY once a probe passed and not before `notBefore` (min_uptime); NOT_READY at the deadline. */
     verifyReadiness: ({ context, self }: ProxyArgs, params: { deadline: number; notBefore: number }) => {
       const controller = new AbortController();
       readiness.set(context.id, controller);
-      const target = { pid: context.pid ?? undefined, timeoutMs: timeoutMs() };
+      const target = { pid: context.pid ?? undefined, timeoutMs: timeoutMs(context.id) };
       void prober.waitUntilReady(specOf(context.id).health, target, params.deadline, controller.signal).then((result) => {
         if (controller.signal.aborted) return;
         if (!result.ok) return send(self, { type: 'NOT_READY', at: clock.now(), error: result.error });
@@ -139,7 +141,7 @@ export function createEffects(deps: EffectDeps) {
         const used = view.context.pid === null ? undefined : usage.get(view.context.pid);
         const memory: MemoryReading | undefined = used && { bytes: used.memoryBytes, limit: memoryLimit(view.id) };
         return prober
-          .limit(() => prober.probe(specOf(view.id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs() }))
+          .limit(() => prober.probe(specOf(view.id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs(view.id) }))
           .then((result) => {
             const at = clock.now();
             view.ref.send(
@@ -153,14 +155,28 @@ export function createEffects(deps: EffectDeps) {
     },
   };
 
+  /**
+   * Shutdown: each process the supervisor holds is sent its stop with its own stop_timeout; the
+   * driver's stopAll then waits for them all under the longest (a second stop never lengthens a grace).
+   */
+  function stopEveryProcess(): { handles: ProcessHandle[]; timeoutMs: number } {
+    let timeoutMs = deps.settings().stop_timeout * 1000;
+    const handles: ProcessHandle[] = [];
+    for (const [id, handle] of processes) {
+      if (handle.exited) continue;
+      const own = setting(id, 'stop_timeout') * 1000;
+      handle.stop(own);
+      handles.push(handle);
+      timeoutMs = Math.max(timeoutMs, own);
+    }
+    return { handles, timeoutMs };
+  }
+
   /** What each proxy with a live process uses now, by proxy id. */
   function usage(): Map<string, ProcessUsage> {
     const pids = new Map([...processes].flatMap(([id, h]) => (h.exited || h.pid === undefined ? [] : [[h.pid, id] as const])));
     return new Map([...measure([...pids.keys()])].map(([pid, used]) => [pids.get(pid)!, used]));
   }
-
-  /** Processes the supervisor currently holds, for shutdown. */
-  const handles = () => [...processes.values()].filter((h) => !h.exited);
 
   /** Stopping the actors runs no exit actions: cancel every pending timer and probe here. */
   function dispose() {
@@ -171,5 +187,5 @@ export function createEffects(deps: EffectDeps) {
     readiness.clear();
   }
 
-  return { proxy, monitor, handles, usage, dispose };
+  return { proxy, monitor, stopEveryProcess, usage, dispose };
 }

@@ -5,11 +5,11 @@ import type { ProxySpec } from '../proxy-spec.ts';
 
 /**
  * Spec fields that apply in place, on the next check, with the same process (the memory watchdog's
- * limit included). Every other field (command, args, env, cwd, the generated config files, the
+ * limit and the per-proxy overrides included). Every other field (command, args, env, cwd, the generated config files, the
  * account, capabilities and limits it runs with, and whatever a spec gains later) is part of what
  * is executed: when in doubt, a change restarts.
  */
-const APPLIED_IN_PLACE: ReadonlySet<string> = new Set<keyof ProxySpec>(['id', 'type', 'health', 'monitor', 'secrets', 'maxMemory']);
+const APPLIED_IN_PLACE: ReadonlySet<string> = new Set<keyof ProxySpec>(['id', 'type', 'health', 'monitor', 'secrets', 'maxMemory', 'settings']);
 
 /** Digest of what the proxy's process is started from; equal digests mean the process need not change. */
 export function executedFingerprint(spec: ProxySpec): string {

@@ -1,20 +1,32 @@
 // Builds the running system: the monitor machine with the real (or fake) world provided, one proxy
 // actor per proxy, and the hooks through which logs, history and metrics hear what happens.
 import { createActor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
-import type { MonitorSettings, ProxyEntry } from '../../machines/monitor/context.ts';
+import type { MonitorSettings, ProxyEntry, ProxySettings } from '../../machines/monitor/context.ts';
 import { proxyViews, summarize, type ProxyView } from '../../machines/monitor/status.ts';
 import { monitorMachine } from '../../machines/monitor.machine.ts';
 import type { ProxyMemory } from '../../machines/proxy/context.ts';
 import type { ProxyEmitted, ProxyEvent } from '../../machines/proxy/events.ts';
 import { proxyMachine } from '../../machines/proxy.machine.ts';
-import type { ProxySpec } from '../proxy-spec.ts';
+import { PROXY_OVERRIDES } from '../config/monitor-shape.ts';
+import type { ProxySpec, ProxyType } from '../proxy-spec.ts';
 import { createEffects, memoryLimitOf, type EffectHooks } from './effects.ts';
 import { executedFingerprint } from './executed.ts';
 import type { World } from './ports.ts';
 
+/** A machine's report with the proxy's type (the machines know only ids; logs and metrics want the type). */
+export type ProxyReport = ProxyEmitted & { proxyType: ProxyType };
+
+/** A proxy as the API and the inspector show it: its actor's view, its type and the settings in effect for it. */
+export interface SupervisedProxy extends ProxyView {
+  type: ProxyType;
+  settings: Required<ProxySettings>;
+  /** The settings its config entry sets itself (the rest are the monitor's). */
+  ownSettings: (keyof ProxySettings)[];
+}
+
 export interface SupervisorHooks extends EffectHooks {
   /** Everything a proxy machine reports: state changes, crashes, restarts, withheld restarts, checks. */
-  onReport(report: ProxyEmitted): void;
+  onReport(report: ProxyReport): void;
   /** An actor failed (a bug): the daemon logs it and keeps the processes it can. */
   onError(error: unknown): void;
 }
@@ -52,6 +64,8 @@ export function createSupervisor(options: SupervisorOptions) {
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
   let configured = new Set(specs.keys());
   const returning = new Set<string>();
+  // A removed proxy's spec is kept until its process is gone (settleRemoved), so its last reports still have a type.
+  const typeOf = (id: string): ProxyType => specs.get(id)?.type ?? 'exec';
   let settings = options.settings;
   world.prober.setConcurrency(settings.check_concurrency);
   const effects = createEffects({ ...world, specs, settings: () => settings, hooks });
@@ -61,13 +75,15 @@ export function createSupervisor(options: SupervisorOptions) {
     actors: { proxy: proxyMachine.provide({ actions: effects.proxy }) },
   });
 
-  const entry = (spec: ProxySpec): ProxyEntry => ({ id: spec.id, monitored: spec.monitor, memory: options.memory?.(spec.id) });
+  const entry = (spec: ProxySpec): ProxyEntry => ({ id: spec.id, monitored: spec.monitor, settings: spec.settings, memory: options.memory?.(spec.id) });
 
   // Every proxy actor's reports are heard from the moment it is created (before its first event).
   const inspect: Observer<InspectionEvent> = {
     next: (event) => {
       if (event.type === '@xstate.actor') {
-        (event.actorRef as AnyActorRef).on('*', (report: ProxyEmitted) => guarded(() => hooks.onReport(report)));
+        (event.actorRef as AnyActorRef).on('*', (report: ProxyEmitted) =>
+          guarded(() => hooks.onReport({ ...report, proxyType: typeOf(report.proxyId) })),
+        );
       }
       options.inspect?.(event);
     },
@@ -98,14 +114,25 @@ export function createSupervisor(options: SupervisorOptions) {
     }
   }
 
-  const views = (): ProxyView[] => proxyViews(actor.getSnapshot());
+  const supervised = (v: ProxyView, inherited: Required<ProxySettings>): SupervisedProxy => {
+    const own = specs.get(v.id)?.settings ?? {};
+    return { ...v, type: typeOf(v.id), settings: { ...inherited, ...own }, ownSettings: Object.keys(own) as (keyof ProxySettings)[] };
+  };
+  const inherited = () => Object.fromEntries(PROXY_OVERRIDES.map((key) => [key, settings[key]])) as Required<ProxySettings>;
+  const views = (): SupervisedProxy[] => {
+    const defaults = inherited();
+    return proxyViews(actor.getSnapshot()).map((v) => supervised(v, defaults));
+  };
+  const view = (id: string): SupervisedProxy | undefined => {
+    const found = proxyViews(actor.getSnapshot()).find((v) => v.id === id);
+    return found && supervised(found, inherited());
+  };
 
   function configure(next: MonitorSettings) {
     settings = next;
     world.prober.setConcurrency(next.check_concurrency);
     actor.send({ type: 'CONFIGURE', at: clock.now(), settings: next });
   }
-  const view = (id: string): ProxyView | undefined => views().find((v) => v.id === id);
 
   return {
     actor,
@@ -118,7 +145,7 @@ export function createSupervisor(options: SupervisorOptions) {
     proxy: view,
     settings: () => settings,
     /** The proxy's configured type (shadowsocks, exec, ...): the spec itself holds secrets. */
-    typeOf: (id: string) => specs.get(id)?.type,
+    typeOf,
     /** What each running proxy uses now (memory, CPU), by id; empty when the driver cannot measure. */
     usage: () => effects.usage(),
     /** The memory watchdog's limit for a proxy in bytes; null: none. */
@@ -161,14 +188,17 @@ export function createSupervisor(options: SupervisorOptions) {
         actor.send({ type: 'REMOVE_PROXY', at: clock.now(), id });
       }
       const monitored: Record<string, boolean> = {};
+      const proxySettings: Record<string, ProxySettings> = {};
       for (const spec of next) {
         monitored[spec.id] = spec.monitor;
+        proxySettings[spec.id] = spec.settings ?? {};
+        // Only a change to what is executed restarts (executed.ts); its own settings apply in place.
         if (!configured.has(spec.id)) changes.added.push(spec.id);
         else if (executedFingerprint(specs.get(spec.id)!) !== executedFingerprint(spec)) changes.changed.push(spec.id);
       }
       settings = nextSettings;
       world.prober.setConcurrency(nextSettings.check_concurrency);
-      actor.send({ type: 'CONFIGURE', at: clock.now(), settings: nextSettings, monitored });
+      actor.send({ type: 'CONFIGURE', at: clock.now(), settings: nextSettings, monitored, proxySettings });
       configured = nextIds;
       for (const spec of next) specs.set(spec.id, spec);
       for (const id of changes.added) {
@@ -187,7 +217,8 @@ export function createSupervisor(options: SupervisorOptions) {
     async shutdown(): Promise<void> {
       actor.stop();
       effects.dispose();
-      await world.driver.stopAll(effects.handles(), settings.stop_timeout * 1000);
+      const { handles, timeoutMs } = effects.stopEveryProcess();
+      await world.driver.stopAll(handles, timeoutMs);
     },
   };
 }

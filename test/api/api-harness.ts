@@ -23,7 +23,7 @@ export interface ApiHarnessOptions extends HarnessOptions {
   reload?: (by: Caller) => ReloadOutcome;
 }
 
-export type LogLine = Record<string, unknown> & { msg: string };
+export type LogLine = Record<string, unknown> & { message: string };
 
 export async function startApi(options: ApiHarnessOptions = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'pm-api-'));

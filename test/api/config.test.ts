@@ -30,6 +30,19 @@ it('PATCH check_interval: the next check round comes after the new interval, and
   expect((await api.get(`${API}/status`)).json.config.check_interval).toBe(5);
 });
 
+it('PATCH logger.level changes the level at once, audited; a wrong level is a 400 naming the key', async () => {
+  api = await startApi();
+  const { status, json } = await api.call('PATCH', `${API}/config`, { body: { logger: { level: 'warn' } } });
+  expect(status).toBe(200);
+  expect(json).toMatchObject({ logger: { level: 'warn' }, changed: ['logger.level'] });
+  expect(api.audits()).toMatchObject([{ action: 'config_update', before: { 'logger.level': 'debug' }, after: { 'logger.level': 'warn' } }]);
+  const bad = await api.call('PATCH', `${API}/config`, { body: { logger: { level: 'loud' } } });
+  expect(bad.status).toBe(400);
+  expect(bad.json.message).toMatch(/^body: logger\.level: expected one of/);
+  const same = await api.call('PATCH', `${API}/config`, { body: { logger: { level: 'warn' } } });
+  expect(same.json.changed).toEqual([]);
+});
+
 it('changes that are not check_interval leave the check timer alone; a new interval counts from the last round', async () => {
   api = await startApi({ settings: { check_interval: 5 } });
   const roundTimes: number[] = [];

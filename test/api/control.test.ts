@@ -86,7 +86,7 @@ it('writes every mutation to the store audit table and to a JSON audit log line,
   ]);
   expect(storedAudits()[2].detail).toMatchObject({ before: { max_restarts: 10 }, after: { max_restarts: 3 }, auth: 'loopback' });
   expect(api.audits()).toEqual([
-    expect.objectContaining({ audit: true, action: 'proxy_disable', user: 'api:127.0.0.1', proxy_id: 'ss-1', msg: 'audit' }),
+    expect.objectContaining({ audit: true, action: 'proxy_disable', user: 'api:127.0.0.1', proxy_id: 'ss-1', message: 'audit' }),
     expect.objectContaining({ audit: true, action: 'monitor_stop', user: 'api:127.0.0.1' }),
     expect.objectContaining({ audit: true, action: 'config_update', user: 'api:127.0.0.1', after: { max_restarts: 3 } }),
   ]);

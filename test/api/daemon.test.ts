@@ -50,7 +50,7 @@ describe('a real daemon serving the API', () => {
     const { status, json } = await getJson(`${url}${API}/status`);
     expect(status).toBe(200);
     expect(json).toMatchObject({ running: true, total_proxies: 2, enabled_proxies: 2, status_count: { running: 2 } });
-    expect(daemon.lines.find((l) => l.msg === 'api listening')).toMatchObject({ mutations: 'bearer token' });
+    expect(daemon.lines.find((l) => l.message === 'api listening')).toMatchObject({ mutations: 'bearer token' });
     expect(JSON.stringify(daemon.lines)).not.toContain(TOKEN);
   });
 
@@ -168,7 +168,7 @@ describe('a daemon whose api.listen is taken', () => {
       api: { listen: `127.0.0.1:${taken}` },
     });
     daemon = startDaemon(configFile, dir);
-    const line = await daemon.waitFor((l) => l.msg === 'api cannot listen');
+    const line = await daemon.waitFor((l) => l.message === 'api cannot listen');
     expect(line).toMatchObject({ level: 'error', listen: `127.0.0.1:${taken}`, error: expect.stringMatching(/EADDRINUSE/) });
     expect(await daemon.exited).toBe(1);
     expect(pidsMatching(`--port ${ports[0]}`)).toEqual([]);

@@ -5,7 +5,7 @@ import { API, startApi, type ApiHarness } from './api-harness.ts';
 
 let api: ApiHarness;
 beforeEach(async () => {
-  api = await startApi({ specs: [fakeSpec('ss-1'), fakeSpec('ss-2', { monitor: false })] });
+  api = await startApi({ specs: [fakeSpec('ss-1'), fakeSpec('ss-2', { monitor: false, type: 'trojan', settings: { stop_timeout: 30, restart: 'on-failure' } })] });
 });
 afterEach(() => api.close());
 
@@ -34,6 +34,7 @@ describe('GET /proxies and /proxies/:id', () => {
     expect(json.proxies.map((p: { id: string }) => p.id)).toEqual(['ss-1', 'ss-2']);
     const [one, two] = json.proxies;
     expect(one).toMatchObject({
+      proxy_type: 'exec',
       state: 'running',
       sub_state: 'running.up',
       pid: api.world.running.get('ss-1')!.pid,
@@ -50,6 +51,14 @@ describe('GET /proxies and /proxies/:id', () => {
       next_attempt_at: null,
     });
     expect(two).toMatchObject({ enabled: false, monitoring_active: false, last_check: null });
+    // The settings in effect: the proxy's own, else the global ones.
+    expect(one).toMatchObject({ settings: { stop_timeout: 10, health_timeout: 5, failure_threshold: 3, start_grace: 5, restart: 'always' }, own_settings: [] });
+    expect(two).toMatchObject({
+      proxy_type: 'trojan',
+      settings: { stop_timeout: 30, health_timeout: 5, failure_threshold: 3, start_grace: 5, restart: 'on-failure' },
+      own_settings: ['stop_timeout', 'restart'],
+    });
+    expect((await api.get(`${API}/proxies/ss-2`)).json).toMatchObject({ proxy_type: 'trojan', settings: { stop_timeout: 30 } });
   });
 
   it('shows a crashed proxy waiting out its cooldown, with the cooldown end and the next attempt', async () => {

@@ -16,7 +16,7 @@ export function echoProxy(id: string, port: number) {
 }
 
 export async function apiUrl(daemon: TestDaemon): Promise<string> {
-  const line = await daemon.waitFor((l) => l.msg === 'api listening' || l.msg === 'api cannot listen');
+  const line = await daemon.waitFor((l) => l.message === 'api listening' || l.message === 'api cannot listen');
   if (typeof line.url !== 'string') throw new Error(`the daemon's API did not start: ${JSON.stringify(line)}`);
   return line.url;
 }

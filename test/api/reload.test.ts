@@ -44,7 +44,7 @@ it('reconciles on SIGHUP: added starts, removed stops, unchanged keeps its pid a
 
   writeProxies([echoProxy('keep', ports[0]), echoProxy('added', ports[2])]);
   daemon.child.kill('SIGHUP');
-  const reloaded = await daemon.waitFor((l) => l.msg === 'config reloaded');
+  const reloaded = await daemon.waitFor((l) => l.message === 'config reloaded');
   expect(reloaded).toMatchObject({ added: ['added'], removed: ['drop'], changed: [] });
 
   await waitUntil(() => accepts(ports[2]), 10_000, 50);
@@ -71,7 +71,7 @@ it('keeps the running config when the file is broken, and logs why (SIGHUP and P
   writeFileSync(configFile, stringify({ state_dir: stateDir, proxy: { monitor: { ...monitor, check_interval: -1 }, proxies: [] } }));
 
   daemon.child.kill('SIGHUP');
-  const failed = await daemon.waitFor((l) => l.msg === 'config reload failed; keeping the running config');
+  const failed = await daemon.waitFor((l) => l.message === 'config reload failed; keeping the running config');
   expect(failed.error).toMatch(/proxy\.monitor\.check_interval: expected seconds from 1 to 86400 \(1 s to 1 day\), got -1/);
 
   const viaApi = await fetch(`${url}${API}/reload`, { method: 'POST' });
@@ -86,7 +86,7 @@ it('keeps the running config when the file is broken, and logs why (SIGHUP and P
   expect(status).toMatchObject({ total_proxies: 2, running: true, config: { check_interval: 1 } });
   expect((await proxy('keep')).pid).toBe(pids.keep);
   expect((await proxy('added')).pid).toBe(pids.added);
-  expect(daemon.lines.filter((l) => l.msg === 'config reloaded')).toHaveLength(1);
+  expect(daemon.lines.filter((l) => l.message === 'config reloaded')).toHaveLength(1);
 });
 
 it('SIGHUP is audited like POST /reload; the log names each changed setting with old and new value, secrets redacted; api.listen needs a restart', async () => {
@@ -95,14 +95,14 @@ it('SIGHUP is audited like POST /reload; the log names each changed setting with
   writeProxies(proxies, { monitor: { check_interval: 2, backoff: { max: 60 } }, api: { listen: `127.0.0.1:${other}`, token: 'reload-secret-31f' } });
   const seen = daemon.lines.length;
   daemon.child.kill('SIGHUP');
-  const reloaded = await daemon.waitFor((l) => l.msg === 'config reloaded' && daemon.lines.indexOf(l) >= seen);
+  const reloaded = await daemon.waitFor((l) => l.message === 'config reloaded' && daemon.lines.indexOf(l) >= seen);
   expect(reloaded.settings).toEqual({
     'proxy.monitor.check_interval': { old: 1, new: 2 },
     'proxy.monitor.backoff.max': { old: 300, new: 60 },
     'api.listen': { old: '127.0.0.1:0', new: `127.0.0.1:${other}` },
     'api.token': { old: null, new: '[redacted]' },
   });
-  const warned = daemon.lines.slice(seen).find((l) => l.msg === 'api.listen changed: it takes effect at the next daemon start');
+  const warned = daemon.lines.slice(seen).find((l) => l.message === 'api.listen changed: it takes effect at the next daemon start');
   expect(warned).toMatchObject({ level: 'warn', listen: '127.0.0.1:0', new_listen: `127.0.0.1:${other}` });
   const audit = daemon.lines.slice(seen).find((l) => l.audit === true);
   expect(audit).toMatchObject({ action: 'config_reload', user: 'signal:SIGHUP', auth: 'signal', added: [], changed: [] });

@@ -47,7 +47,7 @@ describe('the proxy-monitor binary against a daemon on a non-default port with a
       api: { listen: `127.0.0.1:${port}`, token: TOKEN },
     }));
     daemon = startDaemon(configFile, join(configFile, '..'));
-    await daemon.waitFor((l) => l.msg === 'api listening', 60_000);
+    await daemon.waitFor((l) => l.message === 'api listening', 60_000);
     cwd = mkdtempSync(join(tmpdir(), 'pm-cli-cwd-'));
   }, SLOW);
 

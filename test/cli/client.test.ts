@@ -38,7 +38,7 @@ describe('against a running API', () => {
     const { code, out } = await cli(['status']);
     expect(code).toBe(0);
     const lines = out.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^monitor: watching, checks every 30s; 1 proxy, 1 monitored; 1 check round, /);
+    expect(lines[0]).toMatch(/^monitor: watching, checks every 30s; 1 proxy, 1 monitored; 1 check, /);
     expect(lines[1].split(/\s{2,}/)).toEqual(['ID', 'STATE', 'PID', 'UPTIME', 'MONITOR', 'RESTARTS/H', 'LAST CHECK', 'NEXT ATTEMPT']);
     expect(lines[2].split(/\s{2,}/).slice(0, 6)).toEqual(['ss-1', 'running.up', String(api.proxy().context.pid), '30s', 'on', '0/10']);
 
@@ -52,7 +52,8 @@ describe('against a running API', () => {
     api.world.crash('ss-1');
     await api.settle();
     const shown = await cli(['show', 'ss-1']);
-    expect(shown.out).toMatch(/^ss-1: crashed\.waiting/);
+    expect(shown.out).toMatch(/^ss-1 \(exec\): crashed\.waiting/);
+    expect(shown.out).toMatch(/settings\s+stop_timeout=10, health_timeout=5, failure_threshold=3, start_grace=5, min_uptime=0, restart=always\n/);
     expect(shown.out).toMatch(/restarts\s+1\/10 in the last 1h00m/);
     const why = await cli(['why', 'ss-1']);
     expect(why.code).toBe(0);
@@ -60,6 +61,37 @@ describe('against a running API', () => {
     expect(why.out).toMatch(/guard\s+cooldown/);
     expect(why.out).toMatch(/next attempt\s+in 1m00s/);
     expect(JSON.parse((await cli(['why', 'ss-1', '--json'])).out).decision.guard).toBe('cooldown');
+  });
+
+  it('audit: the trail newest first, filtered by proxy and action; bad filters are refused', async () => {
+    await cli(['stop', 'ss-1']);
+    await api.settle();
+    await cli(['start', 'ss-1']);
+    await api.settle();
+    api.world.crash('ss-1');
+    await api.advance(200);
+    const { code, out } = await cli(['audit']);
+    expect(code).toBe(0);
+    const rows = out.trimEnd().split('\n').map((line) => line.split(/\s{2,}/));
+    expect(rows[0]).toEqual(['TIME', 'USER', 'ACTION', 'PROXY', 'REASON']);
+    expect(rows.slice(1).map((r) => [r[1], r[2], r[3], r[4]])).toEqual([
+      ['system', 'proxy_auto_restart', 'ss-1', 'exited'],
+      ['api:127.0.0.1', 'proxy_start', 'ss-1', 'started by the operator'],
+      ['api:127.0.0.1', 'proxy_stop', 'ss-1', 'stopped by the operator'],
+    ]);
+    const stops = JSON.parse((await cli(['audit', '--action', 'proxy_stop', '--proxy', 'ss-1', '--json'])).out);
+    expect(stops).toMatchObject({ proxy_id: 'ss-1', action: 'proxy_stop', since: null });
+    expect(stops.records).toEqual([
+      { time: expect.any(String), user: 'api:127.0.0.1', action: 'proxy_stop', proxy_id: 'ss-1', proxy_type: 'exec', reason: 'stopped by the operator', detail: { auth: 'token' } },
+    ]);
+    const restarts = JSON.parse((await cli(['audit', '--since', '1h', '--action', 'proxy_auto_restart', '--json'])).out).records;
+    expect(restarts).toMatchObject([{ user: 'system', proxy_type: 'exec', reason: 'exited', detail: { success: true, duration_ms: expect.any(Number) } }]);
+    expect((await cli(['audit', '--limit', '1', '--json'])).out).toContain('proxy_auto_restart');
+    const bad = await cli(['audit', '--limit', '0', '--action', 'DROP TABLE', '--proxy', '../x']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/limit: expected .*1/);
+    expect(bad.err).toMatch(/action: expected an action name/);
+    expect(bad.err).toMatch(/proxy: expected a proxy id/);
   });
 
   it('history: records and analysis, for all proxies or one, with --since and --limit', async () => {

@@ -26,6 +26,7 @@ describe('accepted configs', () => {
         id: 'ss-001',
         type: 'shadowsocks',
         monitor: true,
+        settings: {},
         command: '/usr/bin/ss-server',
         args: ['-s', '127.0.0.1', '-p', '8388', '-k', 'secret', '-m', 'aes-256-gcm'],
         env: {},
@@ -53,6 +54,7 @@ describe('accepted configs', () => {
           min_uptime: 1,
           stop_timeout: 10,
           stable_uptime: 60,
+          restart: 'always',
           backoff: { initial: 1, factor: 2, max: 300 },
         },
         proxies: [],
@@ -60,7 +62,8 @@ describe('accepted configs', () => {
       api: { listen: '127.0.0.1:8080', allowed_hosts: [] },
       state_dir: './state',
       history: { max_age: 2592000, max_records: 10000 },
-      log: { level: 'info', max_size: '10m', max_files: 5, output_rate: 50 },
+      logger: { level: 'info' },
+      log: { max_size: '10m', max_files: 5, output_rate: 50 },
     });
   });
 
@@ -193,8 +196,8 @@ describe('errors: one line naming the file and the key path', () => {
     expect(configError('proxy:\n  monitor:\n    check_intervall: 30\n').message).toBe(
       `${FILE}: proxy.monitor.check_intervall: unknown key`,
     );
-    expect(configError(withProxies('{ id: a, type: exec, command: x, restart: always }')).message).toBe(
-      `${FILE}: proxy.proxies[0].restart: unknown key`,
+    expect(configError(withProxies('{ id: a, type: exec, command: x, restart_cooldown: 5 }')).message).toBe(
+      `${FILE}: proxy.proxies[0].restart_cooldown: unknown key`,
     );
     expect(configError(withProxies('{ id: a, type: exec, command: x, health: { tcp: "a:1", timeout: 1 } }')).message).toBe(
       `${FILE}: proxy.proxies[0].health.timeout: unknown key`,

@@ -73,7 +73,7 @@ describe('user and group', () => {
     const without = load(`{ ${TYPED} }`, host(0, { serviceUser: false }));
     expect(without.proxies[0].privileges?.runAs).toBeUndefined();
     const [warning] = hardeningWarnings(without, { modeOf: () => 0o600, uid: 0 });
-    expect(warning).toMatchObject({ msg: 'running as root: proxies without a user run as root too', fields: { proxies: ['ss'] } });
+    expect(warning).toMatchObject({ message: 'running as root: proxies without a user run as root too', fields: { proxies: ['ss'] } });
     expect(hardeningWarnings(load(`{ ${TYPED} }`, host(0)), { modeOf: () => 0o600, uid: 0 })).toEqual([]);
   });
 });

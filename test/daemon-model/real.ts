@@ -92,7 +92,7 @@ export async function createReal() {
 
   async function startTheDaemon() {
     daemon = startDaemon(configFile, dir);
-    const line = await daemon.waitFor((l) => l.msg === 'api listening' || l.msg === 'api cannot listen', 60_000);
+    const line = await daemon.waitFor((l) => l.message === 'api listening' || l.message === 'api cannot listen', 60_000);
     url = String(line.url);
   }
 
@@ -221,7 +221,7 @@ export async function createReal() {
     writeFile,
     async reload(how: 'sighup' | 'post') {
       if (how === 'post') return void (await api('POST', '/reload'));
-      const reloaded = () => daemon!.lines.filter((l) => l.msg === 'config reloaded').length;
+      const reloaded = () => daemon!.lines.filter((l) => l.message === 'config reloaded').length;
       const before = reloaded();
       daemon!.child.kill('SIGHUP');
       await daemon!.waitFor(() => reloaded() > before, 20_000);

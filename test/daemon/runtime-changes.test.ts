@@ -115,5 +115,5 @@ it('at shutdown, a proxy that ignores SIGTERM is killed after stop_timeout (2 s)
   expect(took).toBeGreaterThanOrEqual(1_900);
   expect(took).toBeLessThan(2_000 + 5_000); // the grace, plus generous room for a loaded machine
   for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
-  expect(lines.at(-1)).toMatchObject({ msg: 'proxy monitor stopped' });
+  expect(lines.at(-1)).toMatchObject({ message: 'proxy monitor stopped' });
 });

@@ -52,8 +52,8 @@ describeWith(['/usr/bin/ss-server'])('a daemon killed with SIGKILL comes back wh
     // Some history: ss-001 crashes once and is restarted.
     const [crashed] = pidOf(0);
     process.kill(crashed, 'SIGKILL');
-    await first.waitFor((l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'ss-001');
-    await first.waitFor((l) => l.msg === 'health check round finished' && l.checked_proxies === 3);
+    await first.waitFor((l) => l.message === 'proxy restart succeeded' && l.proxy_id === 'ss-001');
+    await first.waitFor((l) => l.message === 'health check round finished' && l.checked_proxies === 3);
     const pids = ports.map((_, i) => pidOf(i));
     expect(pids.every((p) => p.length === 1)).toBe(true);
     const before = readState(stateDir());
@@ -65,13 +65,13 @@ describeWith(['/usr/bin/ss-server'])('a daemon killed with SIGKILL comes back wh
     expect(pids.flat().every(isAliveNotZombie)).toBe(true);
 
     const second = run();
-    for (const id of ids) await second.waitFor((l) => l.msg === 'proxy process adopted from the previous run' && l.proxy_id === id);
-    expect(second.lines.find((l) => l.msg === 'state loaded')).toMatchObject({ adopting: 3, replacing: 0, stopping: 0 });
+    for (const id of ids) await second.waitFor((l) => l.message === 'proxy process adopted from the previous run' && l.proxy_id === id);
+    expect(second.lines.find((l) => l.message === 'state loaded')).toMatchObject({ adopting: 3, replacing: 0, stopping: 0 });
     // Two check rounds on the adopted proxies (each writes to the dead pipes): same pids, no second copy.
-    await second.waitFor((l) => l.msg === 'health check round finished' && l.checked_proxies === 3);
-    await second.waitFor((l) => l.msg === 'health check round finished' && l.checked_proxies === 3);
+    await second.waitFor((l) => l.message === 'health check round finished' && l.checked_proxies === 3);
+    await second.waitFor((l) => l.message === 'health check round finished' && l.checked_proxies === 3);
     expect(ports.map((_, i) => pidOf(i))).toEqual(pids);
-    expect(second.lines.filter((l) => l.msg === 'proxy restart succeeded' || l.msg === 'proxy crash detected')).toEqual([]);
+    expect(second.lines.filter((l) => l.message === 'proxy restart succeeded' || l.message === 'proxy crash detected')).toEqual([]);
 
     const after = readState(stateDir());
     expect(after.restarts).toEqual(before.restarts);
@@ -83,7 +83,7 @@ describeWith(['/usr/bin/ss-server'])('a daemon killed with SIGKILL comes back wh
     // An adopted proxy is not our child: its death is seen by polling /proc, and it is restarted.
     const [adopted] = pids[1];
     process.kill(adopted, 'SIGKILL');
-    const restart = await second.waitFor((l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'ss-002');
+    const restart = await second.waitFor((l) => l.message === 'proxy restart succeeded' && l.proxy_id === 'ss-002');
     expect(restart).toMatchObject({ reason: 'exited' });
     await waitUntil(() => accepts(ports[1]), 5_000);
     expect(pidOf(1)).toHaveLength(1);

@@ -10,7 +10,7 @@ afterAll(async () => {
   for (const daemon of daemons) await daemon.stop('SIGKILL');
 });
 
-const restartLines = (daemon: TestDaemon) => daemon.lines.filter((l) => /^proxy restart (succeeded|failed)$/.test(l.msg));
+const restartLines = (daemon: TestDaemon) => daemon.lines.filter((l) => /^proxy restart (succeeded|failed)$/.test(l.message));
 
 it('no further restart after the daemon restart: the cap is counted from the stored history', async () => {
   const { dir, configFile } = writeConfig({
@@ -23,7 +23,7 @@ it('no further restart after the daemon restart: the cap is counted from the sto
   });
   const first = startDaemon(configFile, dir);
   daemons.push(first);
-  const capped = await first.waitFor((l) => l.msg === 'proxy restart withheld' && l.guard === 'restart_cap', 20_000);
+  const capped = await first.waitFor((l) => l.message === 'proxy restart withheld' && l.guard === 'restart_cap', 20_000);
   expect(restartLines(first)).toHaveLength(3);
   first.child.kill('SIGKILL');
   await first.exited;
@@ -33,7 +33,7 @@ it('no further restart after the daemon restart: the cap is counted from the sto
   daemons.push(second);
   // Started at boot (unknown -> running), it exits again: the restart is withheld by the same cap,
   // with the same slot, instead of three fresh attempts.
-  const withheld = await second.waitFor((l) => l.msg === 'proxy restart withheld', 10_000);
+  const withheld = await second.waitFor((l) => l.message === 'proxy restart withheld', 10_000);
   expect(withheld).toMatchObject({ guard: 'restart_cap', restarts_in_window: 3, max_restarts: 3, next_attempt_at: capped.next_attempt_at });
   await new Promise((done) => setTimeout(done, 2_000));
   expect(restartLines(second)).toEqual([]);

@@ -16,7 +16,7 @@ afterAll(async () => {
 const marker = `${process.pid}${Date.now() % 100_000}`;
 
 const restartKey = (...fields: unknown[]) => JSON.stringify(fields);
-const reported = (l: LogLine) => restartKey(l.proxy_id, l.msg === 'proxy restart succeeded', l.duration_ms, l.reason, l.error ?? null);
+const reported = (l: LogLine) => restartKey(l.proxy_id, l.message === 'proxy restart succeeded', l.duration_ms, l.reason, l.error ?? null);
 const stored = (r: StoredRestart) => restartKey(r.proxy_id, r.success === 1, r.duration_ms, r.reason, r.error);
 
 it('every reported restart survives a kill at any moment, the database opens, no proxy runs twice', async () => {
@@ -41,15 +41,15 @@ it('every reported restart survives a kill at any moment, the database opens, no
   for (let round = 0; round < ROUNDS; round++) {
     const daemon = startDaemon(configFile, dir);
     daemons.push(daemon);
-    await daemon.waitFor((l) => l.msg === 'proxy restart succeeded', 15_000);
+    await daemon.waitFor((l) => l.message === 'proxy restart succeeded', 15_000);
     await new Promise((done) => setTimeout(done, 100 + Math.random() * 900));
     daemon.child.kill('SIGKILL');
     await daemon.exited;
 
     expect(integrityCheck(stateDir)).toBe('ok');
     const inStore = readState(stateDir).restarts.map(stored);
-    const lines = daemon.lines.filter((l) => /^proxy restart (succeeded|failed)$/.test(l.msg));
-    expect(lines.some((l) => l.msg === 'proxy restart failed')).toBe(true);
+    const lines = daemon.lines.filter((l) => /^proxy restart (succeeded|failed)$/.test(l.message));
+    expect(lines.some((l) => l.message === 'proxy restart failed')).toBe(true);
     for (const line of lines) {
       const at = inStore.indexOf(reported(line));
       expect(at, `reported but not stored: ${JSON.stringify(line)}`).toBeGreaterThanOrEqual(0);
@@ -63,7 +63,7 @@ it('every reported restart survives a kill at any moment, the database opens, no
   // A last daemon adopts the survivor and stops everything on SIGTERM.
   const last = startDaemon(configFile, dir);
   daemons.push(last);
-  await last.waitFor((l) => l.msg === 'proxy process adopted from the previous run' && l.proxy_id === 'steady');
+  await last.waitFor((l) => l.message === 'proxy process adopted from the previous run' && l.proxy_id === 'steady');
   expect(pidsMatching(marker)).toHaveLength(1);
   expect(await last.stop('SIGTERM')).toBe(0);
   await waitUntil(() => pidsMatching(marker).length === 0, 5_000);

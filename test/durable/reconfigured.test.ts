@@ -37,23 +37,23 @@ it('adopts the unchanged, replaces the changed, stops the removed', async () => 
   writeFileSync(configFile, stringify({ state_dir: join(dir, 'state'), api: { listen: '127.0.0.1:0' }, proxy: { monitor, proxies: [sleeper('keep', keep), sleeper('change', change, { MODE: 'new' })] } }));
   const second = startDaemon(configFile, dir);
   daemons.push(second);
-  expect(await second.waitFor((l) => l.msg === 'state loaded')).toMatchObject({ adopting: 2, replacing: 1, stopping: 1 });
-  await second.waitFor((l) => l.msg === 'adopted proxy process was started from a different configuration: restarting it' && l.proxy_id === 'change');
+  expect(await second.waitFor((l) => l.message === 'state loaded')).toMatchObject({ adopting: 2, replacing: 1, stopping: 1 });
+  await second.waitFor((l) => l.message === 'adopted proxy process was started from a different configuration: restarting it' && l.proxy_id === 'change');
   await waitUntil(() => pidOf(change).length === 1 && pidOf(change)[0] !== before.change && !isAliveNotZombie(before.change), 10_000);
   await waitUntil(() => !isAliveNotZombie(before.drop), 15_000);
   expect(pidOf(keep)).toEqual([before.keep]);
   expect(pidOf(drop)).toEqual([]);
-  expect(second.lines.find((l) => l.msg === 'stopping a proxy process left by the previous run')).toMatchObject({
+  expect(second.lines.find((l) => l.message === 'stopping a proxy process left by the previous run')).toMatchObject({
     proxy_id: 'drop',
     pid: before.drop,
     reason: 'the proxy is no longer in the configuration',
   });
 
   // The replaced one says why it was restarted; the adopted one's uptime counts from its own start.
-  expect(second.lines.find((l) => l.msg === 'proxy state changed' && l.proxy_id === 'change' && l.state_to === 'stopped')).toMatchObject({
+  expect(second.lines.find((l) => l.message === 'proxy state changed' && l.proxy_id === 'change' && l.state_to === 'stopped')).toMatchObject({
     reason: 'configuration changed while the daemon was down',
   });
-  const url = (await second.waitFor((l) => l.msg === 'api listening')).url as string;
+  const url = (await second.waitFor((l) => l.message === 'api listening')).url as string;
   const adopted = (await (await fetch(`${url}/api/v1/proxy/monitor/proxies/keep`)).json()) as { pid: number; uptime_s: number };
   expect(adopted.pid).toBe(before.keep);
   expect(adopted.uptime_s).toBeGreaterThanOrEqual((Date.now() - keepSeen) / 1000 - 1.5); // /proc's boot time is whole seconds

@@ -16,7 +16,7 @@ it('a second daemon on the same state directory exits with one line naming the d
   });
   const first = startDaemon(configFile, dir);
   daemons.push(first);
-  await first.waitFor((l) => l.msg === 'proxy monitor started', 60_000);
+  await first.waitFor((l) => l.message === 'proxy monitor started', 60_000);
 
   // "At once": no later than a `validate` of the same file started at the same moment (the same node
   // start-up and config load on the same loaded machine), give or take two seconds; a lock that waited
@@ -38,6 +38,6 @@ it('a second daemon on the same state directory exits with one line naming the d
   expect(await first.stop('SIGKILL')).toBeNull();
   const third = startDaemon(configFile, dir);
   daemons.push(third);
-  await third.waitFor((l) => l.msg === 'proxy monitor started', 60_000);
+  await third.waitFor((l) => l.message === 'proxy monitor started', 60_000);
   expect(await third.stop('SIGTERM')).toBe(0);
 }, 300_000); // three daemon start-ups, each up to a minute on a loaded 2-core machine

@@ -29,7 +29,7 @@ it('recreates a deleted state_dir with its lock and history; a second daemon ref
   const stateDir = join(dir, 'state');
   const first = startDaemon(configFile, dir);
   daemons.push(first);
-  const url = (await first.waitFor((l) => l.msg === 'api listening', 30_000)).url as string;
+  const url = (await first.waitFor((l) => l.message === 'api listening', 30_000)).url as string;
   const proxy = async () => (await getJson(`${url}${API}/proxies/sleeper`)).json;
   await waitUntil(async () => (await proxy()).state === 'running', 15_000, 50);
   // Some history to keep: one crash and its restart.
@@ -39,8 +39,8 @@ it('recreates a deleted state_dir with its lock and history; a second daemon ref
   proxyPid = (await proxy()).pid;
 
   rmSync(stateDir, { recursive: true, force: true });
-  await first.waitFor((l) => l.msg === 'state_dir was deleted while running: recreating it', 10_000);
-  expect(first.lines.find((l) => l.msg === 'state_dir was deleted while running: recreating it')).toMatchObject({ level: 'error', state_dir: stateDir });
+  await first.waitFor((l) => l.message === 'state_dir was deleted while running: recreating it', 10_000);
+  expect(first.lines.find((l) => l.message === 'state_dir was deleted while running: recreating it')).toMatchObject({ level: 'error', state_dir: stateDir });
   await waitUntil(() => existsSync(join(stateDir, 'daemon.lock')) && existsSync(join(stateDir, 'state.db')), 5_000, 20);
 
   const second = startDaemon(configFile, dir);

@@ -36,7 +36,7 @@ describe.skipIf(!root)('state_dir on a 1 MiB tmpfs that fills up', () => {
     pids.add(pid);
     return pid;
   };
-  const noCrashOfOurs = () => expect(daemon.lines.filter((l) => /uncaught|unhandled|api request failed/.test(l.msg))).toEqual([]);
+  const noCrashOfOurs = () => expect(daemon.lines.filter((l) => /uncaught|unhandled|api request failed/.test(l.message))).toEqual([]);
 
   beforeAll(async () => {
     const sleeper = (id: string) => ({ id, type: 'exec', command: '/bin/sleep', args: ['300'] });
@@ -48,7 +48,7 @@ describe.skipIf(!root)('state_dir on a 1 MiB tmpfs that fills up', () => {
     mkdirSync(stateDir);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', stateDir]);
     daemon = startDaemon(setup.configFile, setup.dir);
-    const line = await daemon.waitFor((l) => l.msg === 'api listening', 30_000);
+    const line = await daemon.waitFor((l) => l.message === 'api listening', 30_000);
     url = line.url as string;
     await waitUntil(async () => (await proxy('a')).state === 'running' && (await proxy('b')).state === 'running', 15_000, 50);
   });
@@ -89,7 +89,7 @@ describe.skipIf(!root)('state_dir on a 1 MiB tmpfs that fills up', () => {
     expect(degraded.ok).toBe(true); // supervision is fine: only the history is not being saved
     expect(degraded.degraded[0]).toMatch(/^state_dir not writable/);
     expect(await failedWrites()).toBeGreaterThan(0);
-    expect(daemon.lines.some((l) => l.level === 'error' && /state.*not writable|cannot save/.test(l.msg))).toBe(true);
+    expect(daemon.lines.some((l) => l.level === 'error' && /state.*not writable|cannot save/.test(l.message))).toBe(true);
     noCrashOfOurs();
 
     rmSync(fill);

@@ -23,10 +23,10 @@ it('kills the escaped copy, logs it at error and explains it in why', async () =
     api: { listen: '127.0.0.1:0' },
   });
   daemon = startDaemon(configFile, dir);
-  const url = (await daemon.waitFor((l) => l.msg === 'api listening', 30_000)).url as string;
+  const url = (await daemon.waitFor((l) => l.message === 'api listening', 30_000)).url as string;
   const error = await daemon.waitFor((l) => l.proxy_id === 'forker' && Array.isArray(l.escaped_pids), 15_000);
   expect(error.level).toBe('error');
-  expect(error.msg).toMatch(/must run in the foreground/);
+  expect(error.message).toMatch(/must run in the foreground/);
   await waitUntil(() => pidsMatching(`sleep 300; : ${marker}`).length === 0, 5_000);
   const why = (await getJson(`${url}${API}/proxies/forker/why`)).json;
   expect(why.last_exit).toMatch(/process exited with code 0; it left \d+ process(es)? running outside its process group .*daemonizes itself/);

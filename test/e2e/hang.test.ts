@@ -53,10 +53,10 @@ describe('a hung demo proxy', () => {
     const stoppedAt = Date.now();
     const bound = (settings.check_interval * settings.failure_threshold + settings.health_timeout + 1) * 1000;
 
-    const crash = await daemon.waitFor((l) => l.msg === 'proxy crash detected' && l.proxy_id === 'demo', bound);
+    const crash = await daemon.waitFor((l) => l.message === 'proxy crash detected' && l.proxy_id === 'demo', bound);
     expect(String(crash.reason)).toMatch(/health check failed 2 times/);
     expect(Date.now() - stoppedAt).toBeLessThan(bound);
-    const restart = await daemon.waitFor((l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'demo', 30_000);
+    const restart = await daemon.waitFor((l) => l.message === 'proxy restart succeeded' && l.proxy_id === 'demo', 30_000);
     expect(restart.reason).toBe('health_check_failed');
     expect(Date.now() - stoppedAt).toBeLessThan(bound + Number(restart.duration_ms));
     expect(await ping(port)).toBe(true);

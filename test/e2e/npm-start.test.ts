@@ -61,14 +61,14 @@ afterAll(async () => {
 it('supervises the demo proxies; a killed one is back at once; SIGTERM stops them all', async () => {
   const pid = (await pidOf('demo-1'))!;
   await pidOf('demo-2');
-  expect(lines.find((l) => l.msg === 'proxy monitor started')).toMatchObject({ proxies: 2 });
+  expect(lines.find((l) => l.message === 'proxy monitor started')).toMatchObject({ proxies: 2 });
 
   const killedAt = Date.now();
   process.kill(pid, 'SIGKILL');
-  const crash = await waitFor((l) => l.msg === 'proxy crash detected' && l.proxy_id === 'demo-1');
+  const crash = await waitFor((l) => l.message === 'proxy crash detected' && l.proxy_id === 'demo-1');
   expect(Date.now() - killedAt).toBeLessThan(1_000); // seen at once: a child's exit, not a check round
   expect(String(crash.reason)).toMatch(/SIGKILL/);
-  const restart = await waitFor((l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'demo-1');
+  const restart = await waitFor((l) => l.message === 'proxy restart succeeded' && l.proxy_id === 'demo-1');
   expect(restart.reason).toBe('exited');
   await waitUntil(() => accepts(ports[0]), 5_000, 10);
   // Back within the proxy's own start-up (the restart's duration: spawn to first passed check) and a

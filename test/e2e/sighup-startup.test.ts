@@ -30,9 +30,9 @@ it('survives SIGHUP during start-up and applies the reload after it', async () =
     daemon.child.kill('SIGHUP');
     await new Promise((r) => setTimeout(r, 50));
   }
-  await daemon.waitFor((l) => l.msg === 'proxy monitor started', 30_000);
-  await daemon.waitFor((l) => l.msg === 'reload requested during start-up: applying it now', 10_000);
-  await daemon.waitFor((l) => l.msg === 'config reloaded', 10_000);
+  await daemon.waitFor((l) => l.message === 'proxy monitor started', 30_000);
+  await daemon.waitFor((l) => l.message === 'reload requested during start-up: applying it now', 10_000);
+  await daemon.waitFor((l) => l.message === 'config reloaded', 10_000);
   expect(daemon.child.exitCode).toBeNull();
   expect(daemon.child.signalCode).toBeNull();
   expect(await daemon.stop('SIGTERM')).toBe(0);

@@ -44,7 +44,7 @@ describeWith(['/usr/bin/ss-server'])('supervising three real ss-server processes
     await waitUntil(async () => !(await accepts(ports[0])) || pidsMatching(marker(ports[0]))[0] !== pid, 1_000, 1);
     const backAfter = await waitUntil(() => accepts(ports[0]), 1_000, 5);
     expect(Date.now() - killedAt).toBeLessThan(1_000);
-    const restart = await daemon.waitFor((l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'ss-001');
+    const restart = await daemon.waitFor((l) => l.message === 'proxy restart succeeded' && l.proxy_id === 'ss-001');
     expect(restart).toMatchObject({ reason: 'exited' });
     expect(restart.duration_ms).toBeGreaterThanOrEqual(0);
     // The restart counts as done once the new process has stayed up min_uptime (1 s by default).
@@ -54,9 +54,9 @@ describeWith(['/usr/bin/ss-server'])('supervising three real ss-server processes
   });
 
   it('a proxy whose binary does not exist is crashed, counts failed restarts, has its next attempt scheduled', async () => {
-    const failed = await daemon.waitFor((l) => l.msg === 'proxy restart failed' && l.proxy_id === 'ghost');
+    const failed = await daemon.waitFor((l) => l.message === 'proxy restart failed' && l.proxy_id === 'ghost');
     expect(String(failed.error)).toMatch(/ENOENT/);
-    const withheld = await daemon.waitFor((l) => l.msg === 'proxy restart withheld' && l.proxy_id === 'ghost');
+    const withheld = await daemon.waitFor((l) => l.message === 'proxy restart withheld' && l.proxy_id === 'ghost');
     expect(Date.parse(String(withheld.next_attempt_at))).toBeGreaterThan(Date.now() - 1_000);
     expect(withheld.guard).toMatch(/cooldown|backoff/);
     // The daemon and the other proxies are unaffected.

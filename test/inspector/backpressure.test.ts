@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SSE_MAX_QUEUED_BYTES } from '../../src/inspector/plugin.ts';
+import { waitUntil } from '../support/daemon.ts';
 import { fakeSpec } from '../support/fake-world.ts';
 import { startApi, type ApiHarness } from '../api/api-harness.ts';
 
@@ -26,7 +27,8 @@ it('drops a client that does not read, and counts it', async () => {
   ].join('\n')], { stdio: 'ignore' });
   try {
     const droppedClients = async () => Number(/^proxy_monitor_inspector_clients_dropped_total (\S+)$/m.exec(await (await fetch(`${api.url}/metrics`)).text())?.[1]);
-    await new Promise((r) => setTimeout(r, 500));
+    // The page is loaded on its first request (lazy-inspector.ts): its counter exists from then on.
+    await waitUntil(async () => (await droppedClients()) === 0, 30_000, 100);
     // Crash loops on every proxy: each crash streams a few KiB of cards and transitions.
     for (let cycle = 0; cycle < 200 && (await droppedClients()) === 0; cycle++) {
       for (const id of ids) api.world.crash(id);

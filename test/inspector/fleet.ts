@@ -42,7 +42,7 @@ export async function startFleet(options: { count: number; monitor?: Record<stri
   // Spawning is synchronous in the daemon: 200 proxies take seconds, more on a loaded machine.
   let url: string;
   try {
-    const line = await daemon.waitFor((l) => l.msg === 'api listening' || l.msg === 'api cannot listen', 120_000);
+    const line = await daemon.waitFor((l) => l.message === 'api listening' || l.message === 'api cannot listen', 120_000);
     url = line.url as string;
     await waitUntil(async () => (await get(url, '/status')).status_count.running === options.count, 120_000, 200);
   } catch (error) {

@@ -54,7 +54,7 @@ async function receiver(port: number) {
 }
 
 function start(url: string) {
-  const logs: { msg: string }[] = [];
+  const logs: { message: string }[] = [];
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
   const inspector = createRemoteInspector({ url, redact: () => createRedactor([SECRET]), logger });
   const actor = createActor(parent, { inspect: inspector.inspect }).start();
@@ -68,7 +68,7 @@ it('announces the live actors to an inspector that starts after the daemon, and 
   const [port] = await freePorts(1);
   const { actor, logs } = start(`ws://127.0.0.1:${port}`);
   await new Promise((r) => setTimeout(r, 300)); // the first attempt fails: nobody listens yet
-  expect(logs.map((l) => l.msg)).toContain('inspector unreachable; retrying');
+  expect(logs.map((l) => l.message)).toContain('inspector unreachable; retrying');
 
   const first = await receiver(port);
   await waitUntil(() => announced(first.messages).length === 2, 10_000, 20);
@@ -81,7 +81,7 @@ it('announces the live actors to an inspector that starts after the daemon, and 
   await waitUntil(() => announced(second.messages).length === 2, 10_000, 20);
   // Announced as they are now, not as they were created.
   expect(second.messages.find((m) => m.name === 'worker')!.snapshot!.value).toBe('busy');
-  expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['inspector connected', 'inspector connection lost; retrying']));
+  expect(logs.map((l) => l.message)).toEqual(expect.arrayContaining(['inspector connected', 'inspector connection lost; retrying']));
 
   const sent = [...first.raw, ...second.raw].join('\n');
   expect(sent).toContain(`probe failed: password [REDACTED] rejected`);

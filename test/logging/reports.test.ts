@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { expect, it } from 'vitest';
 import { createLogger } from '../../src/logging/logger.ts';
 import { createRedactor } from '../../src/logging/redact.ts';
-import { logReport } from '../../src/logging/reports.ts';
+import { createReportLogger } from '../../src/logging/reports.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -20,8 +20,9 @@ function capture() {
 it('a crash line names when the crash was detected, apart from when it was written', () => {
   const { logger, lines } = capture();
   const at = Date.parse('2026-01-15T10:35:30.123Z');
-  logReport(logger, createRedactor(['hunter2']), {
+  createReportLogger(logger, () => createRedactor(['hunter2']))({
     type: 'crash_detected',
+    proxyType: 'shadowsocks',
     proxyId: 'ss-1',
     at,
     reason: 'exited; password hunter2',
@@ -30,12 +31,12 @@ it('a crash line names when the crash was detected, apart from when it was writt
   });
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatchObject({
-    msg: 'proxy crash detected',
+    message: 'proxy crash detected',
     level: 'warn',
     proxy_id: 'ss-1',
     detected_at: '2026-01-15T10:35:30.123Z',
     signal: 'SIGKILL',
     reason: 'exited; password [REDACTED]',
   });
-  expect(lines[0].time).not.toBe(lines[0].detected_at);
+  expect(lines[0].timestamp).not.toBe(lines[0].detected_at);
 });

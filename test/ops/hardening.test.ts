@@ -8,7 +8,7 @@ import { startDaemon, writeConfig, type TestDaemon } from '../support/daemon.ts'
 const WITH_SECRET = 'proxy:\n  proxies:\n    - { id: ss, type: shadowsocks, server_port: 8388, password: pw }\n';
 const WITHOUT_SECRET = 'proxy:\n  proxies:\n    - { id: demo, type: exec, command: /bin/true }\n';
 const warnings = (text: string, mode: number, uid = 1000) =>
-  hardeningWarnings(parseConfigText(text, '/etc/proxy-monitor/config.yaml'), { modeOf: () => mode, uid }).map((w) => w.msg);
+  hardeningWarnings(parseConfigText(text, '/etc/proxy-monitor/config.yaml'), { modeOf: () => mode, uid }).map((w) => w.message);
 
 describe('hardening warnings', () => {
   it.each(['0644', '0640', '0604'])('warns about secrets in a file with mode %s', (mode) => {
@@ -53,8 +53,8 @@ describe('the daemon at start', () => {
     });
     chmodSync(configFile, parseInt(mode, 8));
     daemon = startDaemon(configFile, dir);
-    await daemon.waitFor((l) => l.msg === 'proxy monitor started');
-    const warning = daemon.lines.find((l) => l.msg === 'config file holds secrets and is readable by other users');
+    await daemon.waitFor((l) => l.message === 'proxy monitor started');
+    const warning = daemon.lines.find((l) => l.message === 'config file holds secrets and is readable by other users');
     expect(warning !== undefined).toBe(warns);
     if (warning) expect(warning).toMatchObject({ level: 'warn', config_file: configFile, mode: '0644', hardening: true });
     expect(JSON.stringify(daemon.lines)).not.toContain('p4ssw0rd-in-the-file');

@@ -5,6 +5,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+import { ENVELOPE, fieldProblems } from '../support/log-contract.ts';
 
 const numbered = (dir: string) => readdirSync(dir).filter((f) => /^proxy-monitor\.\d+\.log$/.test(f)).sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
 
@@ -28,9 +29,9 @@ describe('logging to a rotated file', () => {
     writeFileSync(configFile, readFileSync(configFile, 'utf8').replace('placeholder', join(logDir, 'proxy-monitor.log')));
     daemon = startDaemon(configFile, dir);
     const logged = (text: string) => numbered(logDir).some((f) => readFileSync(join(logDir, f), 'utf8').includes(text));
-    await waitUntil(() => logged('line 200 of'), 15_000, 100);
+    await waitUntil(() => logged('line 200 of'), 60_000, 100);
     expect(await daemon.stop('SIGTERM')).toBe(0);
-  });
+  }, 90_000);
   afterAll(() => daemon?.stop('SIGKILL'));
 
   it('writes nothing to stdout', () => {
@@ -52,13 +53,14 @@ describe('logging to a rotated file', () => {
     expect(lstatSync(join(logDir, 'current.log')).isSymbolicLink()).toBe(true);
     expect(readlinkSync(join(logDir, 'current.log'))).toBe(files.at(-1));
     const live = readFileSync(join(logDir, 'current.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(live.at(-1)).toMatchObject({ msg: 'proxy monitor stopped', component: 'proxy_monitor' });
+    expect(live.at(-1)).toMatchObject({ message: 'proxy monitor stopped', component: 'proxy-monitor' });
     expect(statSync(join(logDir, files.at(-1)!)).mode & 0o777).toBe(0o640);
   });
 
-  it('holds the proxy output lines as JSON', () => {
+  it('holds the proxy output lines as JSON, every line in the design document\'s envelope', () => {
     const all = numbered(logDir).flatMap((f) => readFileSync(join(logDir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
-    expect(all.some((l) => l.msg === 'proxy output' && l.line === 'line 200 of a proxy that talks')).toBe(true);
+    expect(all.some((l) => l.message === 'proxy output' && l.line === 'line 200 of a proxy that talks' && l.component === 'proxy')).toBe(true);
+    for (const line of all) expect(fieldProblems(line, ENVELOPE)).toEqual([]);
   });
 });
 

@@ -124,15 +124,15 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
     await waitUntil(() => accepts(ssPort), STARTUP_MS);
 
     // A crash.
-    let restarted = next((l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'ss-1');
+    let restarted = next((l) => l.message === 'proxy restart succeeded' && l.proxy_id === 'ss-1');
     process.kill(ssPid(), 'SIGKILL');
     await restarted;
     // A hang: failing checks, then a restart.
-    restarted = next((l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'ss-1');
+    restarted = next((l) => l.message === 'proxy restart succeeded' && l.proxy_id === 'ss-1');
     process.kill(ssPid(), 'SIGSTOP');
     await restarted;
-    await daemon.waitFor((l) => l.msg === 'proxy output' && l.proxy_id === 'blabber');
-    await daemon.waitFor((l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'blabber');
+    await daemon.waitFor((l) => l.message === 'proxy output' && l.proxy_id === 'blabber');
+    await daemon.waitFor((l) => l.message === 'proxy restart succeeded' && l.proxy_id === 'blabber');
 
     // The API: operator commands, then every GET route, for every proxy.
     await call('POST', `${API_BASE}/proxies/ss-1/restart`);
@@ -151,8 +151,8 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
   });
 
   it('went through the scenario: crashes, failed checks, restarts, every GET route', () => {
-    expect(daemon.lines.some((l) => l.msg === 'proxy crash detected' && l.proxy_id === 'ss-1' && /check/.test(String(l.reason)))).toBe(true);
-    expect(daemon.lines.some((l) => l.msg === 'proxy health check' && l.ok === false)).toBe(true);
+    expect(daemon.lines.some((l) => l.message === 'proxy crash detected' && l.proxy_id === 'ss-1' && /check/.test(String(l.reason)))).toBe(true);
+    expect(daemon.lines.some((l) => l.message === 'proxy health check failed' && l.ok === false)).toBe(true);
     // Every GET route fastify has answered 200 at least once (the inspector's assets and charts included).
     expect(routes).toEqual(expect.arrayContaining([`${API_BASE}/status`, '/metrics', `${API_BASE}/proxies/:id`, '/inspect/assets/:file', '/inspect/charts/:file']));
     expect([...answered].sort()).toEqual([...routes].sort());

@@ -53,11 +53,11 @@ const pgid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').s
       try {
         lines.push(JSON.parse(line));
       } catch {
-        lines.push({ msg: line });
+        lines.push({ message: line });
       }
     });
-    await waitUntil(() => lines.some((l) => l.msg === 'api listening'), 60_000, 50);
-    url = lines.find((l) => l.msg === 'api listening')!.url as string;
+    await waitUntil(() => lines.some((l) => l.message === 'api listening'), 60_000, 50);
+    url = lines.find((l) => l.message === 'api listening')!.url as string;
   }, 90_000);
 
   afterAll(async () => {

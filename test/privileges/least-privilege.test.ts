@@ -60,7 +60,7 @@ function status(pid: number) {
     dir = written.dir;
     chmodSync(dir, 0o711); // nobody must get through to the generated shadowsocks config in state_dir
     daemon = startDaemon(written.configFile, dir);
-    await daemon.waitFor((l) => l.msg === 'api listening', 60_000); // generous: 2 cores shared with other suites
+    await daemon.waitFor((l) => l.message === 'api listening', 60_000); // generous: 2 cores shared with other suites
     url = await apiUrl(daemon);
   }, 90_000);
 
@@ -120,7 +120,7 @@ function status(pid: number) {
     await waitUntil(async () => (await getJson(`${url}${API}/proxies/bloat/history`)).json.records.some((r: { reason: string }) => r.reason === 'memory'), 30_000, 200);
     const history = (await getJson(`${url}${API}/proxies/bloat/history`)).json;
     expect(history.records.find((r: { reason: string }) => r.reason === 'memory')).toMatchObject({ proxy_id: 'bloat', manual: false, success: true });
-    const crash = daemon.lines.find((l) => l.msg === 'proxy crash detected' && l.proxy_id === 'bloat')!;
+    const crash = daemon.lines.find((l) => l.message === 'proxy crash detected' && l.proxy_id === 'bloat')!;
     expect(crash.reason).toMatch(/^memory \d+\.\d MiB above the limit of 96\.0 MiB for 2 checks in a row$/);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/^proxy_monitor_restarts_total\{proxy_id="bloat",result="success",reason="memory"\} [1-9]/m);

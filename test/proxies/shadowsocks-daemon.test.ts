@@ -67,8 +67,8 @@ describeWith(['/usr/bin/ss-server', '/usr/bin/ss-local', '/usr/bin/curl'])('shad
   it('SIGSTOP: the hung server is found and restarted within interval x threshold + timeout + 1 s', async () => {
     const boundMs = (monitor.check_interval * monitor.failure_threshold + monitor.health_timeout + 1) * 1000;
     const [pid] = serverPid('ss-b');
-    const detected = next(daemon, (l) => l.msg === 'proxy crash detected' && l.proxy_id === 'ss-b', boundMs + 1000);
-    const restarted = next(daemon, (l) => l.msg === 'proxy restart succeeded' && l.proxy_id === 'ss-b', boundMs + 1000);
+    const detected = next(daemon, (l) => l.message === 'proxy crash detected' && l.proxy_id === 'ss-b', boundMs + 1000);
+    const restarted = next(daemon, (l) => l.message === 'proxy restart succeeded' && l.proxy_id === 'ss-b', boundMs + 1000);
     const stoppedAt = Date.now();
     process.kill(pid, 'SIGSTOP');
     expect(String((await detected).reason)).toMatch(/check/);

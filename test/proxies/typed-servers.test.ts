@@ -48,7 +48,7 @@ function superviseOne(
     );
     s.file = join(dir, 'state', 'generated', `${id}.${ext}`);
     s.daemon = startDaemon(configFile, dir);
-    await s.daemon.waitFor((l) => l.msg === 'proxy state changed' && l.proxy_id === id && l.state_to === 'running', STARTUP_MS);
+    await s.daemon.waitFor((l) => l.message === 'proxy state changed' && l.proxy_id === id && l.state_to === 'running', STARTUP_MS);
   });
 
   afterAll(async () => {
@@ -125,7 +125,7 @@ describe('snell (stand-in binary)', () => {
   it('generates the documented INI, which the server reads back key for key', async () => {
     const { daemon, file, port } = supervised();
     expect(readFileSync(file, 'utf8')).toBe(`[snell-server]\nlisten = 127.0.0.1:${port}\npsk = ${psk}\nobfs = tls\nipv6 = false\n`);
-    const started = await daemon.waitFor((l) => l.msg === 'proxy output' && l.proxy_id === 'sn-1');
+    const started = await daemon.waitFor((l) => l.message === 'proxy output' && l.proxy_id === 'sn-1');
     expect(JSON.parse(String(started.line))).toEqual({
       listening: `127.0.0.1:${port}`,
       obfs: 'tls',

@@ -57,7 +57,7 @@ describe('recorder', () => {
     expect(observed).toEqual(['in flight: attempts 1, history 0', 'finished: history 1, audit proxy_auto_restart']);
     expect(store.restarts({})).toEqual([{ proxyId: 'ss-1', at, reason: 'exited', manual: false, success: true, durationMs: 0 }]);
     expect(store.audits({})).toEqual([
-      { at, user: 'system', action: 'proxy_auto_restart', proxyId: 'ss-1', detail: { success: true, reason: 'exited', duration_ms: 0 } },
+      { at, user: 'system', action: 'proxy_auto_restart', proxyId: 'ss-1', detail: { success: true, reason: 'exited', proxy_type: 'exec', duration_ms: 0 } },
     ]);
     expect(store.memory('ss-1', at).stats).toEqual({ checks: 0, restarts: 1, successes: 1, failures: 0 });
   });
@@ -86,7 +86,7 @@ describe('recorder', () => {
   it('redacts secrets in stored errors', async () => {
     await setup();
     const { record: recordError } = createRecorder(store, () => undefined, (text) => text.replaceAll('hunter2', '[REDACTED]'));
-    recordError({ type: 'restart_finished', proxyId: 'ss-9', record: { at: 1, reason: 'exited', manual: false, success: false, durationMs: 5, error: 'bad password hunter2' } });
+    recordError({ type: 'restart_finished', proxyId: 'ss-9', proxyType: 'shadowsocks', record: { at: 1, reason: 'exited', manual: false, success: false, durationMs: 5, error: 'bad password hunter2' } });
     expect(store.restarts({ proxyId: 'ss-9' })[0].error).toBe('bad password [REDACTED]');
     expect(store.audits({ proxyId: 'ss-9' })[0].detail.error).toBe('bad password [REDACTED]');
   });

@@ -52,7 +52,7 @@ describe('createResilientStore', () => {
       expect(failures).toHaveBeenCalled();
       expect(store.health()).toMatchObject({ writable: false, pending: 5 });
       expect(store.health().error).toContain(code);
-      expect(lines.filter((l) => l.level === 'error' && l.msg === 'state_dir not writable: holding writes in memory and retrying')).toHaveLength(1);
+      expect(lines.filter((l) => l.level === 'error' && l.message === 'state_dir not writable: holding writes in memory and retrying')).toHaveLength(1);
 
       vi.advanceTimersByTime(5_000); // still refused: kept, nothing lost
       expect(store.health().pending).toBe(5);
@@ -62,7 +62,7 @@ describe('createResilientStore', () => {
       expect(inner.restarts({})).toEqual([expect.objectContaining({ proxyId: 'p', success: true, durationMs: 5 })]);
       expect(inner.audits({})).toHaveLength(1);
       expect(inner.memory('p', 2_000)).toMatchObject({ wanted: 'down', override: false });
-      expect(lines.some((l) => l.msg === 'state_dir writable again: held writes saved' && l.saved === 5)).toBe(true);
+      expect(lines.some((l) => l.message === 'state_dir writable again: held writes saved' && l.saved === 5)).toBe(true);
       store.close();
     });
   }
@@ -73,7 +73,7 @@ describe('createResilientStore', () => {
       throw new TypeError('boom');
     })).not.toThrow();
     expect(store.health()).toMatchObject({ writable: true, pending: 0 });
-    expect(lines.some((l) => l.level === 'error' && l.msg === 'state write failed; not retried')).toBe(true);
+    expect(lines.some((l) => l.level === 'error' && l.message === 'state write failed; not retried')).toBe(true);
     store.close();
   });
 });

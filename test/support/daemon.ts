@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'bin/proxy-monitor.js');
 
-export type LogLine = Record<string, unknown> & { msg: string };
+export type LogLine = Record<string, unknown> & { message: string };
 
 /**
  * How long a daemon (node + tsx) and its node proxies may take to come up: seconds on an idle
@@ -24,6 +24,8 @@ export interface TestDaemon {
   dir: string;
   configFile: string;
   lines: LogLine[];
+  /** The same lines as written, before parsing. */
+  raw: string[];
   stderr: () => string;
   waitFor(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   exited: Promise<number | null>;
@@ -42,6 +44,7 @@ export function startDaemon(configFile: string, dir: string, args: string[] = []
   // As `npm start` and the systemd unit run it.
   const child = spawn(process.execPath, ['--max-semi-space-size=2', CLI, 'run', '--config', configFile, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: LogLine[] = [];
+  const raw: string[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
   let buffer = '';
@@ -51,10 +54,11 @@ export function startDaemon(configFile: string, dir: string, args: string[] = []
     buffer = parts.pop()!;
     for (const part of parts) {
       if (!part.trim()) continue;
+      raw.push(part);
       try {
         lines.push(JSON.parse(part));
       } catch {
-        lines.push({ msg: part });
+        lines.push({ message: part });
       }
     }
     for (const wake of waiters) wake();
@@ -67,6 +71,7 @@ export function startDaemon(configFile: string, dir: string, args: string[] = []
     dir,
     configFile,
     lines,
+    raw,
     stderr: () => stderr,
     exited,
     waitFor(predicate, timeoutMs = 30_000) {

@@ -19,6 +19,7 @@ export const testSettings: MonitorSettings = {
   min_uptime: 0,
   stop_timeout: 10,
   stable_uptime: 60,
+  restart: 'always',
   backoff: { initial: 1, factor: 2, max: 300 },
 };
 

@@ -2,6 +2,7 @@
 // last check round) and a reload of the config file (what SIGHUP does). A PATCH lasts until the next reload or restart,
 // which take the file's values again.
 import { monitorSettingsSchema } from '../../config/schema.ts';
+import { setLogLevel } from '../../logging/logger.ts';
 import { callerOf } from '../auth.ts';
 import { BadRequest, HttpError, issuesOf } from '../errors.ts';
 import { API_BASE, configPatch, configReply, errorReplies, reloadReply } from '../schemas.ts';
@@ -12,7 +13,7 @@ export function configRoutes(app: ApiApp, { deps, audit }: RouteContext): void {
 
   app.patch(`${API_BASE}/config`, { schema: { body: configPatch, response: { 200: configReply, ...errorReplies } } }, (request) => {
     const current = supervisor.settings();
-    const patch = request.body;
+    const { logger: loggerPatch, ...patch } = request.body;
     const merged = monitorSettingsSchema.safeParse(
       { ...current, ...patch, backoff: { ...current.backoff, ...patch.backoff } },
       { reportInput: true },
@@ -20,13 +21,20 @@ export function configRoutes(app: ApiApp, { deps, audit }: RouteContext): void {
     if (!merged.success) throw new BadRequest(issuesOf(merged.error.issues, 'body'));
     const next = merged.data;
     const changed = (Object.keys(next) as Array<keyof typeof next>).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));
-    if (changed.length) {
-      supervisor.configure(next);
-      const before = Object.fromEntries(changed.map((key) => [key, current[key]]));
-      const after = Object.fromEntries(changed.map((key) => [key, next[key]]));
-      audit(callerOf(request), { action: 'config_update', detail: { before, after } });
+    const before: Record<string, unknown> = Object.fromEntries(changed.map((key) => [key, current[key]]));
+    const after: Record<string, unknown> = Object.fromEntries(changed.map((key) => [key, next[key]]));
+    const levelBefore = deps.logger.level;
+    if (loggerPatch && loggerPatch.level !== levelBefore) {
+      before['logger.level'] = levelBefore;
+      after['logger.level'] = loggerPatch.level;
     }
-    return { config: next, changed };
+    if (changed.length) supervisor.configure(next);
+    if (Object.keys(after).length) {
+      audit(callerOf(request), { action: 'config_update', reason: 'runtime change through the API', detail: { before, after } });
+    }
+    // After the audit line: a change to `warn` must not hide its own record.
+    if (loggerPatch) setLogLevel(deps.logger, loggerPatch.level, 'api');
+    return { config: next, logger: { level: deps.logger.level }, changed: Object.keys(after) };
   });
 
   app.post(`${API_BASE}/reload`, { schema: { response: { 200: reloadReply, ...errorReplies } } }, (request) => {

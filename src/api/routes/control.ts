@@ -7,17 +7,17 @@ import { API_BASE, actionReply, errorReplies, proxyParams } from '../schemas.ts'
 import type { ApiApp, ApiStore, RouteContext } from '../server.ts';
 import { proxyReply } from '../views.ts';
 
-const COMMANDS: Record<string, { command: ProxyCommand; persist(store: ApiStore, id: string): void }> = {
-  enable: { command: 'ENABLE', persist: (store, id) => store.setOverride(id, true) },
-  disable: { command: 'DISABLE', persist: (store, id) => store.setOverride(id, false) },
-  start: { command: 'START', persist: (store, id) => store.setWanted(id, 'up') },
-  stop: { command: 'STOP', persist: (store, id) => store.setWanted(id, 'down') },
-  restart: { command: 'RESTART', persist: (store, id) => store.setWanted(id, 'up') },
+const COMMANDS: Record<string, { command: ProxyCommand; reason: string; persist(store: ApiStore, id: string): void }> = {
+  enable: { command: 'ENABLE', reason: 'monitoring enabled by the operator', persist: (store, id) => store.setOverride(id, true) },
+  disable: { command: 'DISABLE', reason: 'monitoring disabled by the operator', persist: (store, id) => store.setOverride(id, false) },
+  start: { command: 'START', reason: 'started by the operator', persist: (store, id) => store.setWanted(id, 'up') },
+  stop: { command: 'STOP', reason: 'stopped by the operator', persist: (store, id) => store.setWanted(id, 'down') },
+  restart: { command: 'RESTART', reason: 'restart requested by the operator', persist: (store, id) => store.setWanted(id, 'up') },
 };
 
 export function controlRoutes(app: ApiApp, { deps, audit }: RouteContext): void {
   const { supervisor, store, clock } = deps;
-  for (const [name, { command, persist }] of Object.entries(COMMANDS)) {
+  for (const [name, { command, reason, persist }] of Object.entries(COMMANDS)) {
     const schema = { params: proxyParams, response: { 200: actionReply, ...errorReplies } };
     app.post(`${API_BASE}/proxies/:id/${name}`, { schema }, (request) => {
       const { id } = request.params;
@@ -25,7 +25,7 @@ export function controlRoutes(app: ApiApp, { deps, audit }: RouteContext): void 
       persist(store, id);
       supervisor.command(id, command);
       const action = `proxy_${name}`;
-      audit(callerOf(request), { action, proxyId: id });
+      audit(callerOf(request), { action, reason, proxyId: id });
       return { action, proxy: proxyReply(supervisor.proxy(id)!, clock.now()) };
     });
   }

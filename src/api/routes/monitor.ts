@@ -9,11 +9,14 @@ export function monitorRoutes(app: ApiApp, { deps, audit }: RouteContext): void 
 
   app.get(`${API_BASE}/status`, { schema: { response: { 200: statusReply, ...errorReplies } } }, () => supervisor.status());
 
-  const actions = { stop: () => supervisor.stopMonitor(), start: () => supervisor.startMonitor() };
-  for (const [name, act] of Object.entries(actions)) {
+  const actions = {
+    stop: { act: () => supervisor.stopMonitor(), reason: 'monitoring paused by the operator' },
+    start: { act: () => supervisor.startMonitor(), reason: 'monitoring resumed by the operator' },
+  };
+  for (const [name, { act, reason }] of Object.entries(actions)) {
     app.post(`${API_BASE}/${name}`, { schema: { response: { 200: monitorActionReply, ...errorReplies } } }, (request) => {
       act();
-      audit(callerOf(request), { action: `monitor_${name}` });
+      audit(callerOf(request), { action: `monitor_${name}`, reason });
       return { action: `monitor_${name}`, status: supervisor.status() };
     });
   }

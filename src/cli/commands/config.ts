@@ -1,5 +1,5 @@
-// `proxy-monitor config set KEY=VALUE...` (runtime change of proxy.monitor) and `reload` (re-read
-// the config file, as SIGHUP does).
+// `proxy-monitor config set KEY=VALUE...` (runtime change of proxy.monitor and of logger.level) and
+// `reload` (re-read the config file, as SIGHUP does).
 import { parse } from 'yaml';
 import type { MonitorSettings } from '../../config/schema.ts';
 import { json, UsageError, type ClientCommand } from './command.ts';
@@ -29,10 +29,11 @@ export const config: ClientCommand = {
   args: { min: 2, max: Infinity },
   async run({ client, args: [sub, ...pairs], json: asJson, out }) {
     if (sub !== 'set') throw new UsageError(`config takes "set KEY=VALUE...", got "${sub}"`);
-    const reply = await client.patch<{ config: MonitorSettings; changed: string[] }>('/config', assignments(pairs));
+    const reply = await client.patch<{ config: MonitorSettings; logger: { level: string }; changed: string[] }>('/config', assignments(pairs));
     if (asJson) return out(json(reply));
     if (reply.changed.length === 0) return out('nothing changed\n');
-    const shown = reply.changed.map((key) => `${key}=${JSON.stringify(reply.config[key as keyof MonitorSettings])}`);
+    const valueOf = (key: string) => (key === 'logger.level' ? reply.logger.level : reply.config[key as keyof MonitorSettings]);
+    const shown = reply.changed.map((key) => `${key}=${JSON.stringify(valueOf(key))}`);
     out(`changed ${shown.join(', ')} (from the next check round; a reload or restart goes back to the file)\n`);
   },
 };

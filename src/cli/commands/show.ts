@@ -11,7 +11,9 @@ export const show: ClientCommand = {
     if (asJson) return out(json(p));
     const check = p.last_check;
     const restart = p.last_restart;
-    out(`${p.id}: ${p.sub_state} (${p.reason})\n`);
+    out(`${p.id} (${p.proxy_type}): ${p.sub_state} (${p.reason})\n`);
+    const own = new Set<string>(p.own_settings);
+    const settings = Object.entries(p.settings).map(([key, value]) => `${key}=${value}${own.has(key) ? ' (own)' : ''}`);
     out(
       fields([
         ['pid', p.pid === null ? '-' : String(p.pid)],
@@ -29,6 +31,7 @@ export const show: ClientCommand = {
         ['memory', memory(p.memory)],
         ['runs as', p.privileges?.user ?? (p.privileges?.uid != null ? `uid ${p.privileges.uid}` : 'the daemon\'s user')],
         ['totals', `${count(p.stats.checks, 'check')}, ${count(p.stats.restarts, 'restart')} (${p.stats.successes} ok, ${p.stats.failures} failed)`],
+        ['settings', settings.join(', ')],
       ]),
     );
   },

@@ -8,7 +8,7 @@ function summary(s: StatusReply, asOf: string): string {
   const { stats } = s;
   return (
     `monitor: ${mode}; ${count(s.total_proxies, 'proxy', 'proxies')}, ${s.enabled_proxies} monitored; ` +
-    `${count(stats.total_checks, 'check round')}, last ${relative(stats.last_check_time, asOf)}; ` +
+    `${count(stats.total_checks, 'check')}, last ${relative(stats.last_check_time, asOf)}; ` +
     `${count(stats.total_restarts, 'restart')} (${stats.success_restarts} ok, ${stats.failed_restarts} failed)\n`
   );
 }

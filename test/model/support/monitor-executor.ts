@@ -86,7 +86,7 @@ export async function runMonitorPath(expected: MonitorExpected[]): Promise<Set<s
     for (const t of transitions) taken.add(t);
     expect(snapshot.value, `${where}: state`).toEqual(model.value);
     expect(snapshot.context.settings, `${where}: settings`).toEqual(model.context.settings);
-    expect(snapshot.context.totalChecks, `${where}: check rounds`).toBe(model.context.totalChecks);
+    expect(snapshot.context.checkRounds, `${where}: check rounds`).toBe(model.context.checkRounds);
     expect(supervisor.proxies().map((p) => p.id).sort(), `${where}: proxies`).toEqual(ids);
     expect(snapshot.context.retiredStats, `${where}: counters of retired proxies kept`).toEqual(retiredStats);
 

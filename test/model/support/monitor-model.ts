@@ -54,8 +54,8 @@ export function environment(s: Snapshot): MonitorEvent[] {
 }
 
 export function serializeState(s: Snapshot): string {
-  const { settings, totalChecks } = s.context;
-  return JSON.stringify([s.value, settings.enable, settings.check_interval, presentIds(s), totalChecks > 0]);
+  const { settings, checkRounds } = s.context;
+  return JSON.stringify([s.value, settings.enable, settings.check_interval, presentIds(s), checkRounds > 0]);
 }
 
 export const monitorTestModel = () =>

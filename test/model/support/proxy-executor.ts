@@ -114,7 +114,7 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
         world.spawnFailed(PROXY_ID);
         break;
       case 'EXITED':
-        world.exited(PROXY_ID, event.signal!);
+        world.exited(PROXY_ID, event.signal, event.code);
         break;
       case 'READY': case 'NOT_READY':
         world.ready(PROXY_ID, event.type === 'READY');

@@ -14,9 +14,13 @@ import { statePath } from '../../../machines/monitor/status.ts';
 
 export const PROXY_ID = 'ss-1';
 
-/** Small numbers keep the graph small: two failed checks make a crash, three restarts fill the hour. */
+/**
+ * Small numbers keep the graph small: two failed checks make a crash, three restarts fill the hour.
+ * `on-failure`: a kill is a crash, a clean exit a stop; both happen in the model.
+ */
 export const modelSettings = {
   ...testSettings,
+  restart: 'on-failure' as const,
   enable: false, // the monitor boots paused; SUPERVISE is then the operator's START/STOP of it
   check_interval: 1,
   restart_cooldown: 60,
@@ -84,6 +88,7 @@ export function environment(s: Snapshot): ProxyEvent[] {
   if (where === 'stopped.stopping' && c.pid === null) events.push({ type: 'SPAWN_FAILED', at, error: `spawn /opt/${PROXY_ID} ENOENT` });
   // A crash where a process runs; the end of a stop where one was killed.
   if (where === 'running.up' || where === 'restarting.verifying') events.push({ type: 'EXITED', at, code: null, signal: 'SIGKILL' });
+  if (where === 'running.up') events.push({ type: 'EXITED', at, code: 0, signal: null });
   if (where === 'stopped.stopping' || where === 'crashed.reaping') events.push({ type: 'EXITED', at, code: null, signal: 'SIGTERM' });
   // Checks run on ticks, only for running proxies whose monitoring is on.
   if (where === 'running.up' && monitoringEnabled(c)) {

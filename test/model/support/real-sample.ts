@@ -25,9 +25,12 @@ const BY_ITSELF: Partial<Record<ProxyEvent['type'], string[]>> = {
  */
 export function realEnvironment(s: Parameters<typeof environment>[0]): ProxyEvent[] {
   const before = statePath(s.value);
-  return environment(s).filter((e) =>
-    !('memory' in e && e.memory === MEMORY.above) &&
-    (happensByItself(e, before) || (RESTING.has(before) && (s.context.checkFailures === 0 || e.type === 'CHECK_FAILED'))),
+  return environment(s).filter(
+    (e) =>
+      // A crash is a kill from outside; a clean exit (restart: on-failure) has its own daemon test.
+      !(e.type === 'EXITED' && e.code === 0) &&
+      !('memory' in e && e.memory === MEMORY.above) &&
+      (happensByItself(e, before) || (RESTING.has(before) && (s.context.checkFailures === 0 || e.type === 'CHECK_FAILED'))),
   );
 }
 

@@ -28,7 +28,7 @@ export interface ScriptedWorld extends World {
   spawned(id: string): void;
   spawnFailed(id: string): void;
   /** The process exits (crash or end of a stop); a still pending spawn completes first. */
-  exited(id: string, signal: string): void;
+  exited(id: string, signal: string | null, code?: number | null): void;
   ready(id: string, ok: boolean): void;
   killPending(id: string): boolean;
   /** A process left running by an earlier run of the daemon, for `adopt`. */
@@ -69,12 +69,12 @@ export function createScriptedWorld(): ScriptedWorld {
     idOfPid.set(p.pid, id);
     p.events.onSpawn!(p.pid);
   }
-  function exited(id: string, signal: string) {
+  function exited(id: string, signal: string | null, code: number | null = null) {
     const p = proc(id, 'exited');
     if (p.phase === 'spawning') spawned(id);
     p.phase = 'gone';
     killed.delete(p);
-    p.events.onExit(null, signal);
+    p.events.onExit(code, signal);
   }
   function handle(p: Process): ProcessHandle {
     return {

@@ -1,7 +1,7 @@
 // Every report a machine emits, written by the daemon's own log writer, must carry the seed's
 // field names: state_from/state_to/reason/state_change, duration_ms/reason, the audit fields.
 import { createLogger } from '../../../src/logging/logger.ts';
-import { logReport } from '../../../src/logging/reports.ts';
+import { createReportLogger } from '../../../src/logging/reports.ts';
 import type { ProxyEmitted } from '../../../machines/proxy/events.ts';
 
 type Line = Record<string, unknown>;
@@ -9,12 +9,13 @@ type Line = Record<string, unknown>;
 export function seedLogger() {
   const lines: Line[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(JSON.parse(s) as Line) } });
+  const logReport = createReportLogger(logger, () => (text) => text);
   return {
     lines,
     /** Logs the report as the daemon does and returns the seed fields that are missing or wrong. */
     check(report: ProxyEmitted): string[] {
       const from = lines.length;
-      logReport(logger, (text) => text, report);
+      logReport({ ...report, proxyType: 'shadowsocks' });
       return missingSeedFields(report, lines.slice(from));
     },
   };
