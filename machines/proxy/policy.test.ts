@@ -14,6 +14,7 @@ const policy: RestartPolicy = {
   failureThreshold: 3,
   startGraceMs: 5 * S,
   minUptimeMs: 1 * S,
+  restart: 'always',
 };
 const T0 = Date.UTC(2026, 0, 1);
 const fresh: RestartRecord = { attempts: [], lastAttemptAt: null, consecutiveFailures: 0, lastFailureAt: null };

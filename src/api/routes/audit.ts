@@ -2,7 +2,7 @@
 // first, filtered by time, proxy and action.
 import type { AuditRow } from '../../store/types.ts';
 import { API_BASE, auditQuery, auditReply, errorReplies, parseSince } from '../schemas.ts';
-import { type ApiApp, type RouteContext } from '../server.ts';
+import type { ApiApp, RouteContext } from '../server.ts';
 import { iso } from '../views.ts';
 
 function auditRecord(row: AuditRow) {

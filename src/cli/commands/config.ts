@@ -32,8 +32,8 @@ export const config: ClientCommand = {
     const reply = await client.patch<{ config: MonitorSettings; logger: { level: string }; changed: string[] }>('/config', assignments(pairs));
     if (asJson) return out(json(reply));
     if (reply.changed.length === 0) return out('nothing changed\n');
-    const valueOf = (key: string) => (key === 'logger.level' ? reply.logger.level : reply.config[key as keyof MonitorSettings]);
-    const shown = reply.changed.map((key) => `${key}=${JSON.stringify(valueOf(key))}`);
+    const newValue = (key: string) => (key === 'logger.level' ? reply.logger.level : reply.config[key as keyof MonitorSettings]);
+    const shown = reply.changed.map((key) => `${key}=${JSON.stringify(newValue(key))}`);
     out(`changed ${shown.join(', ')} (from the next check round; a reload or restart goes back to the file)\n`);
   },
 };
