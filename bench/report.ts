@@ -64,7 +64,9 @@ function targets(r: Results): Target[] {
   const stormP99 = percentile(r.crash.storm, 99);
   const tickMax = r.tick ? Math.max(...r.tick.durationsMs) : NaN;
   const vs = (who: string, mine: number, theirs: number | undefined, bound: number) =>
-    theirs === undefined ? { measured: `${who} not measured`, met: undefined } : { measured: `${ms(mine)} vs ${ms(theirs)}: ${ratio(mine, theirs)}`, met: mine <= bound * theirs };
+    theirs === undefined
+      ? { measured: `${who} not measured`, met: undefined }
+      : { measured: `${ms(mine)} vs ${ms(theirs)}: ${ratio(mine, theirs)}`, met: mine <= bound * theirs };
   return [
     { target: `daemon RSS <= 64 MiB with ${r.n} proxies, idle`, measured: mib(ours.idle.rssMiB), met: ours.idle.rssMiB <= 64 },
     {
@@ -77,8 +79,16 @@ function targets(r: Results): Target[] {
     { target: 'storm, all back <= 1.5 x the bare node spawn loop', ...vs('node loop', ours.storm.max, r.floors.node.max, 1.5) },
     { target: 'storm, all back ahead of PM2', ...vs('pm2', ours.storm.max, pm2?.storm.max, 1) },
     { target: 'storm, p50 ahead of PM2', ...vs('pm2', ours.storm.p50, pm2?.storm.p50, 1) },
-    { target: 'crash seen by its actor, p99 <= 5 ms (one at a time)', measured: `p99 ${ms(isolatedP99)} over ${r.crash.isolated.length} crashes`, met: isolatedP99 <= 5 },
-    { target: 'crash seen by its actor, p99 <= 50 ms during a storm', measured: `p99 ${ms(stormP99)} over ${r.crash.storm.length} crashes`, met: stormP99 <= 50 },
+    {
+      target: 'crash seen by its actor, p99 <= 5 ms (one at a time)',
+      measured: `p99 ${ms(isolatedP99)} over ${r.crash.isolated.length} crashes`,
+      met: isolatedP99 <= 5,
+    },
+    {
+      target: 'crash seen by its actor, p99 <= 50 ms during a storm',
+      measured: `p99 ${ms(stormP99)} over ${r.crash.storm.length} crashes`,
+      met: stormP99 <= 50,
+    },
     { target: `idle CPU <= 2 % (${r.n} TCP checks every 5 s)`, measured: pct(ours.idle.cpuPct), met: ours.idle.cpuPct <= 2 },
     {
       target: `one tick of ${r.tick?.proxies ?? 1000} TCP checks <= 1 s, no failed check`,
@@ -99,9 +109,21 @@ function stormRows(r: Results): string[][] {
     row.push(withRange(pick(r.floors.bash), span(r.floors.bash)), withRange(pick(r.floors.node), span(r.floors.node)));
     rows.push(row);
   };
-  fig('p50', (s) => s.p50, (s) => s.range.p50);
-  fig('p99', (s) => s.p99, () => [NaN, NaN]);
-  fig('all back (max)', (s) => s.max, (s) => s.range.max);
+  fig(
+    'p50',
+    (s) => s.p50,
+    (s) => s.range.p50,
+  );
+  fig(
+    'p99',
+    (s) => s.p99,
+    () => [NaN, NaN],
+  );
+  fig(
+    'all back (max)',
+    (s) => s.max,
+    (s) => s.range.max,
+  );
   return rows;
 }
 
@@ -121,7 +143,9 @@ function resourceRows(r: Results): string[][] {
 }
 
 function table(header: string[], rows: string[][]): string {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join(
+    '\n',
+  );
 }
 
 function theirHeaders(r: Results): string[] {
@@ -175,14 +199,25 @@ export function renderMarkdown(r: Results): string {
     );
   }
   const verdict = (t: Target) => (t.met === undefined ? 'n/a' : t.met ? 'yes' : '**no**');
-  lines.push('## Targets', '', table(['target', 'measured', 'met'], targets(r).map((t) => [t.target, t.measured, verdict(t)])), '');
+  lines.push(
+    '## Targets',
+    '',
+    table(
+      ['target', 'measured', 'met'],
+      targets(r).map((t) => [t.target, t.measured, verdict(t)]),
+    ),
+    '',
+  );
   if (r.profile) {
     lines.push(
       '## Where the daemon spends its CPU during storms',
       '',
       `\`node --cpu-prof\` of a separate proxy-monitor run (start-up, storms, shutdown): main thread busy ${ms(r.profile.busyMs)}; top frames by self time:`,
       '',
-      table(['self', 'share', 'frame'], r.profile.frames.map((f) => [ms(f.selfMs), `${f.percent.toFixed(1)} %`, `\`${f.frame}\``])),
+      table(
+        ['self', 'share', 'frame'],
+        r.profile.frames.map((f) => [ms(f.selfMs), `${f.percent.toFixed(1)} %`, `\`${f.frame}\``]),
+      ),
       '',
     );
   }
@@ -204,6 +239,9 @@ export function renderConsole(r: Results): string {
     `proxy-monitor idle CPU at the default 30 s interval: ${pct(r.idleDefault.cpuPct)}`,
     '',
     'targets:',
-    plain(['target', 'measured', 'met'], targets(r).map((t) => [t.target, t.measured, t.met === undefined ? 'n/a' : t.met ? 'yes' : 'NO'])),
+    plain(
+      ['target', 'measured', 'met'],
+      targets(r).map((t) => [t.target, t.measured, t.met === undefined ? 'n/a' : t.met ? 'yes' : 'NO']),
+    ),
   ].join('\n');
 }

@@ -44,7 +44,14 @@ const IDLE_MS = Number(opts.idle) * 1000;
 const WITH = opts.with.split(',').filter(Boolean);
 const GROWTH_STORMS = Number(opts['growth-storms']);
 const ISOLATED = Number(opts.isolated);
-for (const [key, value] of [['n', N], ['rounds', ROUNDS], ['tick-n', TICK_N], ['idle', IDLE_MS], ['growth-storms', GROWTH_STORMS], ['isolated', ISOLATED]] as const) {
+for (const [key, value] of [
+  ['n', N],
+  ['rounds', ROUNDS],
+  ['tick-n', TICK_N],
+  ['idle', IDLE_MS],
+  ['growth-storms', GROWTH_STORMS],
+  ['isolated', ISOLATED],
+] as const) {
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${key}: expected a positive integer, got ${opts[key]}`);
 }
 
@@ -77,7 +84,9 @@ async function main(): Promise<Results> {
   const began = performance.now();
   const loadBefore = loadavg();
   const server = chooseServer();
-  log(`servers: ${server.name} (${server.version}), ${N} per supervisor, ${ROUNDS} rounds; load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')}`);
+  log(
+    `servers: ${server.name} (${server.version}), ${N} per supervisor, ${ROUNDS} rounds; load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')}`,
+  );
   const contenders: Contender[] = [];
   const skipped: string[] = [];
   const add = async (name: string, start: Contender['start']) => {
@@ -93,7 +102,8 @@ async function main(): Promise<Results> {
   await add('proxy-monitor', startOursOn('helper'));
   if (WITH.includes('child_process')) await add('proxy-monitor (child_process)', startOursOn('child_process'));
   if (WITH.includes('supervisord')) await add('supervisord', (ports) => startSupervisord(server, ports, log, 'default'));
-  if (WITH.includes('supervisord-tuned')) await add('supervisord (stdout_logfile=NONE)', (ports) => startSupervisord(server, ports, log, 'tuned'));
+  if (WITH.includes('supervisord-tuned'))
+    await add('supervisord (stdout_logfile=NONE)', (ports) => startSupervisord(server, ports, log, 'tuned'));
   if (WITH.includes('pm2')) await add('pm2', (ports) => startPm2(server, ports, log));
   const crashStorm: number[] = [];
   let running: Supervised | undefined;
@@ -133,8 +143,14 @@ async function main(): Promise<Results> {
         c.rssAfterStorm.push(rssBytes(running.pid));
         await stopRunning();
       }
-      log(`round ${r + 1}/${ROUNDS}: ` + contenders.filter((c) => c.storms.at(-1)).map((c) => `${c.name} p50 ${round(c.storms.at(-1)!.p50)} max ${round(c.storms.at(-1)!.max)} ms`).join(', ') +
-        `; bash loop max ${round(floors.bash[r].max)} ms, node loop max ${round(floors.node[r].max)} ms`);
+      log(
+        `round ${r + 1}/${ROUNDS}: ` +
+          contenders
+            .filter((c) => c.storms.at(-1))
+            .map((c) => `${c.name} p50 ${round(c.storms.at(-1)!.p50)} max ${round(c.storms.at(-1)!.max)} ms`)
+            .join(', ') +
+          `; bash loop max ${round(floors.bash[r].max)} ms, node loop max ${round(floors.node[r].max)} ms`,
+      );
     }
 
     // proxy-monitor alone and long-lived: memory at rest and over GROWTH_STORMS storms, crash
@@ -143,7 +159,9 @@ async function main(): Promise<Results> {
     running = await bringUp(mine);
     await sleep(5000);
     const [oursIdle] = await idleCost([running.pid], IDLE_MS);
-    log(`proxy-monitor alone: idle RSS ${(oursIdle.rssMiB).toFixed(1)} MiB, CPU ${oursIdle.cpuPct.toFixed(2)} %; ${GROWTH_STORMS} storms for memory growth`);
+    log(
+      `proxy-monitor alone: idle RSS ${(oursIdle.rssMiB).toFixed(1)} MiB, CPU ${oursIdle.cpuPct.toFixed(2)} %; ${GROWTH_STORMS} storms for memory growth`,
+    );
     const growth: number[] = [];
     for (let i = 0; i < GROWTH_STORMS; i++) {
       const from = ours!.lines.length;

@@ -39,7 +39,9 @@ for (const extraMiB of [0, 100, 400]) {
     for (let round = 0; round < ROUNDS; round++) results.push(await burst(spawner));
     const ms = results.map((r) => Math.round(r.ms)).sort((a, b) => a - b);
     const block = results.map((r) => Math.round(r.blockedMs)).sort((a, b) => a - b);
-    console.log(`rss ${rss()} MiB  ${name.padEnd(13)} ${N} spawns: ${ms.join('/')} ms (rounds, sorted); event loop blocked in the spawn calls ${block.join('/')} ms`);
+    console.log(
+      `rss ${rss()} MiB  ${name.padEnd(13)} ${N} spawns: ${ms.join('/')} ms (rounds, sorted); event loop blocked in the spawn calls ${block.join('/')} ms`,
+    );
   }
 }
 helper.close();

@@ -23,7 +23,8 @@ export const monitorMachine = setup({
     monitoringOn: ({ context }) => context.settings.enable,
     turnsMonitoringOff: ({ context, event }) => event.type === 'CONFIGURE' && context.settings.enable && !event.settings.enable,
     turnsMonitoringOn: ({ context, event }) => event.type === 'CONFIGURE' && !context.settings.enable && event.settings.enable,
-    changesCheckInterval: ({ context, event }) => event.type === 'CONFIGURE' && event.settings.check_interval !== context.settings.check_interval,
+    changesCheckInterval: ({ context, event }) =>
+      event.type === 'CONFIGURE' && event.settings.check_interval !== context.settings.check_interval,
   },
   actions: {
     // Effects, provided by src/supervisor/effects.ts.

@@ -210,7 +210,11 @@ describe('proxy machine: stopped means stopped', () => {
     h.supervisor.command('ss-1', 'STOP');
     await h.settle();
     expect(h.state()).toBe('stopped.down');
-    expect(h.reportsOf('state_change').at(-1)).toMatchObject({ from: 'crashed', to: 'stopped', reason: expect.stringMatching(/stopped by the operator/) });
+    expect(h.reportsOf('state_change').at(-1)).toMatchObject({
+      from: 'crashed',
+      to: 'stopped',
+      reason: expect.stringMatching(/stopped by the operator/),
+    });
     expect(h.supervisor.status().status_count).toMatchObject({ stopped: 1, crashed: 0 });
     expect(h.proxy().context.decision).toMatchObject({ verdict: 'held', guard: 'stopped_by_operator' });
     await h.advance(3_600_000);
@@ -263,7 +267,12 @@ describe('proxy machine: restart always | on-failure (systemd Restart=)', () => 
   });
 
   it('counts code 0 and the four signals systemd calls clean as clean, nothing else', () => {
-    expect([isCleanExit(0, null), isCleanExit(1, null), isCleanExit(null, 'SIGKILL'), isCleanExit(null, 'SIGSEGV')]).toEqual([true, false, false, false]);
+    expect([isCleanExit(0, null), isCleanExit(1, null), isCleanExit(null, 'SIGKILL'), isCleanExit(null, 'SIGSEGV')]).toEqual([
+      true,
+      false,
+      false,
+      false,
+    ]);
     expect(['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGPIPE'].every((s) => isCleanExit(null, s))).toBe(true);
   });
 });

@@ -86,7 +86,12 @@ export const proxyMachine = setup({
     reportRestart: emit(({ context }) => ({ type: 'restart_finished' as const, proxyId: context.id, record: context.lastRestart! })),
     reportWithheld: emit(({ context }) => ({ type: 'restart_withheld' as const, proxyId: context.id, decision: context.decision! })),
     reportCheck: emit(({ context }) => ({ type: 'check_finished' as const, proxyId: context.id, ...context.lastCheck! })),
-    reportRetired: sendParent(({ context, event }) => ({ type: 'PROXY_RETIRED' as const, at: event.at, id: context.id, stats: context.stats })),
+    reportRetired: sendParent(({ context, event }) => ({
+      type: 'PROXY_RETIRED' as const,
+      at: event.at,
+      id: context.id,
+      stats: context.stats,
+    })),
   },
 }).createMachine({
   id: 'proxy',
@@ -125,7 +130,11 @@ export const proxyMachine = setup({
               { target: 'up', actions: 'processStarted' },
             ],
             SPAWN_FAILED: [
-              { guard: 'restartInFlight', target: '#proxy.crashed', actions: ['restartFailed', 'reportRestart', 'noteCrash', 'reportCrash'] },
+              {
+                guard: 'restartInFlight',
+                target: '#proxy.crashed',
+                actions: ['restartFailed', 'reportRestart', 'noteCrash', 'reportCrash'],
+              },
               { target: '#proxy.crashed', actions: ['noteCrash', 'reportCrash'] },
             ],
           },
@@ -271,7 +280,10 @@ export const proxyMachine = setup({
           // before that (EXITED below) is a failed restart, so a crash loop backs off.
           entry: {
             type: 'verifyReadiness',
-            params: ({ context, event }) => ({ deadline: event.at + context.policy.startGraceMs, notBefore: event.at + context.policy.minUptimeMs }),
+            params: ({ context, event }) => ({
+              deadline: event.at + context.policy.startGraceMs,
+              notBefore: event.at + context.policy.minUptimeMs,
+            }),
           },
           exit: 'cancelReadiness',
           on: {

@@ -8,7 +8,10 @@ const MiB = 2 ** 20;
 
 /** A harness whose processes measure `rss.bytes` (changeable during the test). */
 async function bloating(options: HarnessOptions) {
-  const h = await startHarness({ ...options, settings: { check_interval: 10, failure_threshold: 3, restart_cooldown: 60, ...options.settings } });
+  const h = await startHarness({
+    ...options,
+    settings: { check_interval: 10, failure_threshold: 3, restart_cooldown: 60, ...options.settings },
+  });
   const rss = { bytes: 10 * MiB };
   h.world.driver.measure = (pids) => new Map(pids.map((pid) => [pid, { memoryBytes: rss.bytes, cpuSeconds: 0 }]));
   return { ...h, rss };
@@ -45,7 +48,7 @@ describe('memory watchdog', () => {
     expect(h.reportsOf('crash_detected')).toEqual([]);
   });
 
-  it('uses proxy.monitor.max_memory for proxies without their own, and a proxy\'s own before it', async () => {
+  it("uses proxy.monitor.max_memory for proxies without their own, and a proxy's own before it", async () => {
     const h = await bloating({
       settings: { max_memory: '100MiB' },
       specs: [fakeSpec('ss-1'), fakeSpec('big', { maxMemory: 512 * MiB })],

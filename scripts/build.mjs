@@ -66,10 +66,14 @@ cpSync(join(ROOT, 'src/inspector/public'), join(DIST, 'public'), { recursive: tr
 // Built beside and renamed over: a running daemon's helper keeps its inode (no ETXTBSY).
 const helper = join(DIST, 'spawn-helper');
 try {
-  execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-o', `${helper}.tmp`, join(ROOT, 'native/spawn-helper.c')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-o', `${helper}.tmp`, join(ROOT, 'native/spawn-helper.c')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   renameSync(`${helper}.tmp`, helper);
 } catch (error) {
   rmSync(`${helper}.tmp`, { force: true });
   rmSync(helper, { force: true });
-  console.warn(`proxy-monitor build: cannot compile the spawn helper (${error.message.split('\n')[0]}); the daemon will start proxies with child_process`);
+  console.warn(
+    `proxy-monitor build: cannot compile the spawn helper (${error.message.split('\n')[0]}); the daemon will start proxies with child_process`,
+  );
 }

@@ -34,7 +34,8 @@ export async function storm(system: Supervised, table: ServerTable, ports: numbe
   const live = () => table.children(system.pid);
   await waitAllAccept(ports, live, RECOVERY_TIMEOUT_MS);
   const pids = [...live().values()];
-  if (pids.length !== ports.length) throw new Error(`${system.name}: ${ports.length} ports accept but ${pids.length} servers are its children`);
+  if (pids.length !== ports.length)
+    throw new Error(`${system.name}: ${ports.length} ports accept but ${pids.length} servers are its children`);
   const killedAt = Date.now();
   const since = performance.now();
   for (const pid of pids) process.kill(pid, 'SIGKILL');

@@ -28,7 +28,8 @@ export async function checkTick(server: ServerKind, ports: number[], rounds: num
       const line = await ours.next((l) => l.message === ROUND, 30_000);
       if (line.checked_proxies === ports.length) durationsMs.push(Number(line.duration_ms));
     }
-    if (durationsMs.length < rounds) throw new Error(`proxy-monitor: fewer than ${rounds} check rounds covered all ${ports.length} proxies`);
+    if (durationsMs.length < rounds)
+      throw new Error(`proxy-monitor: fewer than ${rounds} check rounds covered all ${ports.length} proxies`);
     const crashes = ours.lines.slice(from).filter((l) => l.message === 'proxy crash detected').length;
     return { proxies: ports.length, durationsMs, crashes, rssMiB: rssBytes(ours.pid) / MiB };
   } finally {

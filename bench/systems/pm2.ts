@@ -18,7 +18,9 @@ function install(log: (line: string) => void): string {
   if (!existsSync(bin)) {
     log(`pm2: npm i --prefix ${prefix} pm2@${PM2_VERSION}`);
     mkdirSync(prefix, { recursive: true });
-    execFileSync('npm', ['i', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel=error', `pm2@${PM2_VERSION}`], { stdio: 'ignore' });
+    execFileSync('npm', ['i', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel=error', `pm2@${PM2_VERSION}`], {
+      stdio: 'ignore',
+    });
   }
   return bin;
 }
@@ -30,7 +32,8 @@ export async function startPm2(server: ServerKind, ports: number[], log: (line: 
   const home = join(RUN_DIR, 'pm2home');
   mkdirSync(home, { recursive: true });
   const env = { ...process.env, PM2_HOME: home };
-  const pm2 = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const pm2 = (...args: string[]) =>
+    execFileSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
   const ecosystem = join(home, 'ecosystem.json');
   const apps = ports.map((port) => ({

@@ -79,7 +79,12 @@ function configText(dir: string, server: ServerKind, ports: number[], variant: S
   return `${[main, ...programs].join('\n\n')}\n`;
 }
 
-export function startSupervisord(server: ServerKind, ports: number[], log: (line: string) => void, variant: SupervisordVariant = 'default'): Supervised {
+export function startSupervisord(
+  server: ServerKind,
+  ports: number[],
+  log: (line: string) => void,
+  variant: SupervisordVariant = 'default',
+): Supervised {
   const install = locate(log);
   const dir = join(RUN_DIR, `supervisord-${variant}`);
   mkdirSync(join(dir, 'logs'), { recursive: true });

@@ -7,7 +7,10 @@ export interface Supervised {
   stop(): Promise<void>;
 }
 
-export function exited(child: { exitCode: number | null; signalCode: string | null; once(e: 'exit', f: () => void): unknown }, timeoutMs: number): Promise<boolean> {
+export function exited(
+  child: { exitCode: number | null; signalCode: string | null; once(e: 'exit', f: () => void): unknown },
+  timeoutMs: number,
+): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((done) => {
     const timer = setTimeout(() => done(false), timeoutMs);

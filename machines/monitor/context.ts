@@ -23,7 +23,9 @@ export interface MonitorSettings {
 }
 
 /** The settings a proxy entry may set for itself; the monitor's settings are the defaults. */
-export type ProxySettings = Partial<Pick<MonitorSettings, 'stop_timeout' | 'health_timeout' | 'failure_threshold' | 'start_grace' | 'min_uptime' | 'restart'>>;
+export type ProxySettings = Partial<
+  Pick<MonitorSettings, 'stop_timeout' | 'health_timeout' | 'failure_threshold' | 'start_grace' | 'min_uptime' | 'restart'>
+>;
 
 /** A proxy as the monitor knows it: no command, no secrets, just what the decisions need. */
 export interface ProxyEntry {
@@ -86,5 +88,10 @@ export function initialContext(input: MonitorInput): MonitorContext {
 }
 
 export function addStats(a: ProxyStats, b: ProxyStats): ProxyStats {
-  return { checks: a.checks + b.checks, restarts: a.restarts + b.restarts, successes: a.successes + b.successes, failures: a.failures + b.failures };
+  return {
+    checks: a.checks + b.checks,
+    restarts: a.restarts + b.restarts,
+    successes: a.successes + b.successes,
+    failures: a.failures + b.failures,
+  };
 }

@@ -8,7 +8,13 @@ export type MonitorEvent =
   | { type: 'STOP'; at: number }
   | { type: 'START'; at: number }
   // From a reload: `monitored` and `proxySettings` name every proxy; a runtime change leaves them out.
-  | { type: 'CONFIGURE'; at: number; settings: MonitorSettings; monitored?: Record<string, boolean>; proxySettings?: Record<string, ProxySettings> }
+  | {
+      type: 'CONFIGURE';
+      at: number;
+      settings: MonitorSettings;
+      monitored?: Record<string, boolean>;
+      proxySettings?: Record<string, ProxySettings>;
+    }
   | { type: 'ADD_PROXY'; at: number; proxy: ProxyEntry }
   | { type: 'REMOVE_PROXY'; at: number; id: string }
   // From a proxy once its process is gone after RETIRE.

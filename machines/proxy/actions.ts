@@ -55,7 +55,11 @@ function crashDescription(event: ProxyEvent, context: ProxyContext): string {
   switch (event.type) {
     case 'EXITED': {
       // Only a process's parent learns its status: an adopted one (not our child) exits without one.
-      const how = event.signal ? `on signal ${event.signal}` : event.code === null ? ', exit status unknown (adopted)' : `with code ${event.code}`;
+      const how = event.signal
+        ? `on signal ${event.signal}`
+        : event.code === null
+          ? ', exit status unknown (adopted)'
+          : `with code ${event.code}`;
       return `process exited${event.signal || event.code !== null ? ' ' : ''}${how}${event.escaped ? `; ${event.escaped}` : ''}`;
     }
     case 'SPAWN_FAILED':
@@ -73,7 +77,12 @@ export const processGone: Update = () => ({ pid: null, startedAt: null });
 export const exitedCleanly: Update = (_context, event) => {
   const exited = eventOf(event, 'EXITED');
   const how = exited?.signal ? `on signal ${exited.signal}` : `with code ${exited?.code}`;
-  return { pid: null, startedAt: null, wanted: 'down', reason: `process exited cleanly (${how}); restart is on-failure, so it stays stopped` };
+  return {
+    pid: null,
+    startedAt: null,
+    wanted: 'down',
+    reason: `process exited cleanly (${how}); restart is on-failure, so it stays stopped`,
+  };
 };
 
 export const recordCheck: Update = (context, event) => {
@@ -102,7 +111,13 @@ export const beginManualRestart: Update = (context, event) => ({
   // Asked for while a hung process was being reaped, the attempt starts now, not at the request:
   // the record's `at` is the attempt time, as for automatic restarts.
   restart: context.restart && { ...context.restart, startedAt: event.at },
-  decision: { ...decideRestart(context, context.policy, event.at), verdict: 'allowed', guard: null, nextAttemptAt: event.at, message: 'restart requested by the operator (guards bypassed)' },
+  decision: {
+    ...decideRestart(context, context.policy, event.at),
+    verdict: 'allowed',
+    guard: null,
+    nextAttemptAt: event.at,
+    message: 'restart requested by the operator (guards bypassed)',
+  },
   reason: OPERATOR_RESTART,
 });
 
@@ -144,7 +159,8 @@ function failureDescription(event: ProxyEvent, context: ProxyContext): string {
       const uptime = context.startedAt === null ? 0 : event.at - context.startedAt;
       const { minUptimeMs } = context.policy;
       // An early exit is a failed start, as supervisord's startsecs and PM2's min_uptime count it.
-      if (context.startedAt !== null && uptime < minUptimeMs) return `exited after ${seconds(uptime)} s, before min_uptime ${seconds(minUptimeMs)} s (${how})`;
+      if (context.startedAt !== null && uptime < minUptimeMs)
+        return `exited after ${seconds(uptime)} s, before min_uptime ${seconds(minUptimeMs)} s (${how})`;
       return `exited before it was ready (${how})`;
     }
     default:
@@ -193,7 +209,11 @@ export const beginOperatorRestart: Update = (_context, event) => ({
   ...beginRestartOfLiveProcess('operator', event.at, OPERATOR_RESTART),
 });
 export const beginReplacement: Update = (_context, event) =>
-  beginRestartOfLiveProcess('config_changed', event.at, eventOf(event, 'REPLACE')?.reason ?? 'restart: what the proxy executes changed in the configuration');
+  beginRestartOfLiveProcess(
+    'config_changed',
+    event.at,
+    eventOf(event, 'REPLACE')?.reason ?? 'restart: what the proxy executes changed in the configuration',
+  );
 export const markOutdated: Update = () => ({ outdated: true });
 export const spawning: Update = () => ({ outdated: false });
 export const wantRestart: Update = () => ({ wanted: 'up', reason: OPERATOR_RESTART });

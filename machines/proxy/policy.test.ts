@@ -52,9 +52,30 @@ describe('decideRestart', () => {
       'backoff',
       1 * S,
     ],
-    ['backoff after the first failure, exactly at its end', record({ consecutiveFailures: 1, lastFailureAt: 0 }), 1 * S, 'allowed', null, 1 * S],
-    ['backoff grows by its factor (3 failures: 4 s)', record({ consecutiveFailures: 3, lastFailureAt: 0 }), 3 * S, 'withheld', 'backoff', 4 * S],
-    ['backoff stops at its max (10 failures: 8 s)', record({ consecutiveFailures: 10, lastFailureAt: 0 }), 7 * S, 'withheld', 'backoff', 8 * S],
+    [
+      'backoff after the first failure, exactly at its end',
+      record({ consecutiveFailures: 1, lastFailureAt: 0 }),
+      1 * S,
+      'allowed',
+      null,
+      1 * S,
+    ],
+    [
+      'backoff grows by its factor (3 failures: 4 s)',
+      record({ consecutiveFailures: 3, lastFailureAt: 0 }),
+      3 * S,
+      'withheld',
+      'backoff',
+      4 * S,
+    ],
+    [
+      'backoff stops at its max (10 failures: 8 s)',
+      record({ consecutiveFailures: 10, lastFailureAt: 0 }),
+      7 * S,
+      'withheld',
+      'backoff',
+      8 * S,
+    ],
     [
       'cooldown and backoff both pending: the one that holds longest is named',
       record({ attempts: [0], lastAttemptAt: 0, consecutiveFailures: 10, lastFailureAt: 55 * S }),
@@ -76,7 +97,12 @@ describe('decideRestart', () => {
   it.each(rows)('%s', (_name, r, now, verdict, blocker, next) => {
     // Rows are written in ms after T0; the policy sees epoch times.
     const shift = (t: number | null) => (t === null ? null : T0 + t);
-    const epoch = { ...r, attempts: r.attempts.map((t) => T0 + t), lastAttemptAt: shift(r.lastAttemptAt), lastFailureAt: shift(r.lastFailureAt) };
+    const epoch = {
+      ...r,
+      attempts: r.attempts.map((t) => T0 + t),
+      lastAttemptAt: shift(r.lastAttemptAt),
+      lastFailureAt: shift(r.lastFailureAt),
+    };
     const decision = decideRestart(epoch, policy, T0 + now);
     expect(decision.at).toBe(T0 + now);
     expect([decision.verdict, decision.guard, decision.nextAttemptAt! - T0]).toEqual([verdict, blocker, next]);

@@ -109,7 +109,14 @@ export function decideRestart(record: RestartRecord, policy: RestartPolicy, at: 
     consecutiveFailures: record.consecutiveFailures,
   };
   if (allowed) {
-    return { at, verdict: 'allowed', guard: null, inputs, nextAttemptAt: at, message: 'restart allowed: cooldown elapsed, under the hourly cap, no backoff pending' };
+    return {
+      at,
+      verdict: 'allowed',
+      guard: null,
+      inputs,
+      nextAttemptAt: at,
+      message: 'restart allowed: cooldown elapsed, under the hourly cap, no backoff pending',
+    };
   }
   return { at, verdict: 'withheld', guard, inputs, nextAttemptAt: eligibleAt, message: withheldMessage(guard, inputs, eligibleAt) };
 }

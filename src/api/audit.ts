@@ -17,7 +17,12 @@ export interface AuditEntry {
 
 export type Audit = (caller: Caller, entry: AuditEntry) => void;
 
-export function createAudit(store: Pick<Store, 'addAudit'>, logger: Logger, clock: Pick<Clock, 'now'>, typeOf: (id: string) => ProxyType): Audit {
+export function createAudit(
+  store: Pick<Store, 'addAudit'>,
+  logger: Logger,
+  clock: Pick<Clock, 'now'>,
+  typeOf: (id: string) => ProxyType,
+): Audit {
   return (caller, { action, reason, proxyId, detail = {} }) => {
     const proxy = proxyId === undefined ? {} : { proxy_id: proxyId, proxy_type: typeOf(proxyId) };
     // reason and proxy_type ride in the stored detail: GET /audit lifts them out again.

@@ -52,7 +52,11 @@ export function requireAuthForMutations(options: AuthOptions) {
     const token = options.token();
     if (token === undefined) {
       if (!isLoopback(options.boundAddress())) {
-        throw new HttpError(403, 'forbidden', 'changes are refused: no api.token (or PROXY_MONITOR_TOKEN) is set and the API does not listen on loopback');
+        throw new HttpError(
+          403,
+          'forbidden',
+          'changes are refused: no api.token (or PROXY_MONITOR_TOKEN) is set and the API does not listen on loopback',
+        );
       }
       request.caller = { user, auth: 'loopback' };
       return;

@@ -62,7 +62,9 @@ export function refuseBrowsers(options: BrowserGuardOptions) {
     if (isReadMethod(request.method)) return;
     const origin = request.headers.origin;
     if (origin !== undefined && !sameOrigin(origin, host)) {
-      throw forbidden(`refused: a request that changes state from another origin (${origin}) than this daemon's (${host}): web pages cannot drive this API`);
+      throw forbidden(
+        `refused: a request that changes state from another origin (${origin}) than this daemon's (${host}): web pages cannot drive this API`,
+      );
     }
     const site = request.headers['sec-fetch-site'];
     if (site === 'cross-site' || site === 'same-site') {

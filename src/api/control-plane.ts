@@ -52,7 +52,8 @@ export function startControlPlane(options: ControlPlaneOptions) {
   const ready = server.listen().then(
     (url) => {
       const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-      const mutations = token() !== undefined ? 'bearer token' : isLoopback(host) ? 'loopback, no token' : 'refused (no token, not loopback)';
+      const mutations =
+        token() !== undefined ? 'bearer token' : isLoopback(host) ? 'loopback, no token' : 'refused (no token, not loopback)';
       logger.info({ url, mutations }, 'api listening');
       return url;
     },

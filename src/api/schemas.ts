@@ -35,14 +35,11 @@ export function parseSince(text: string, now: number): number | undefined {
 export const historyQuery = z.strictObject({
   since: z
     .string()
-    .refine((s) => parseSince(s, 0) !== undefined, { error: 'expected an ISO time such as 2026-01-01T00:00:00Z or a duration up to 3650d such as 30m, 24h, 7d' })
+    .refine((s) => parseSince(s, 0) !== undefined, {
+      error: 'expected an ISO time such as 2026-01-01T00:00:00Z or a duration up to 3650d such as 30m, 24h, 7d',
+    })
     .optional(),
-  limit: z
-    .string()
-    .regex(/^\d+$/, { error: 'expected a whole number' })
-    .transform(Number)
-    .pipe(z.int().min(1).max(10_000))
-    .default(1_000),
+  limit: z.string().regex(/^\d+$/, { error: 'expected a whole number' }).transform(Number).pipe(z.int().min(1).max(10_000)).default(1_000),
 });
 
 /** The fleet timeline: how far back, at most a day (default: the last hour). */
@@ -50,7 +47,9 @@ export const TIMELINE_MAX_MS = 86_400_000;
 export const timelineQuery = z.strictObject({
   since: z
     .string()
-    .refine((s) => parseSince(s, 0) !== undefined, { error: 'expected an ISO time such as 2026-01-01T00:00:00Z or a duration such as 30m, 1h' })
+    .refine((s) => parseSince(s, 0) !== undefined, {
+      error: 'expected an ISO time such as 2026-01-01T00:00:00Z or a duration such as 30m, 1h',
+    })
     .optional(),
 });
 
@@ -58,15 +57,20 @@ const proxyId = proxyParams.shape.id;
 
 export const auditQuery = historyQuery.extend({
   proxy: proxyId.optional(),
-  action: z.string().regex(/^[a-z][a-z_]{0,63}$/, { error: 'expected an action name such as proxy_stop or proxy_auto_restart' }).optional(),
+  action: z
+    .string()
+    .regex(/^[a-z][a-z_]{0,63}$/, { error: 'expected an action name such as proxy_stop or proxy_auto_restart' })
+    .optional(),
 });
 
 /** Any proxy.monitor key, and the log level as the config file's `logger` section names it. */
-export const configPatch = partialMonitorSettingsSchema.extend({ logger: z.strictObject({ level: z.enum(LOG_LEVELS) }).optional() }).refine((patch) => Object.keys(patch).length > 0, {
-  error: 'expected at least one setting to change',
-  // An unknown key leaves the patch empty too: report that key only.
-  when: (payload) => payload.issues.length === 0,
-});
+export const configPatch = partialMonitorSettingsSchema
+  .extend({ logger: z.strictObject({ level: z.enum(LOG_LEVELS) }).optional() })
+  .refine((patch) => Object.keys(patch).length > 0, {
+    error: 'expected at least one setting to change',
+    // An unknown key leaves the patch empty too: report that key only.
+    when: (payload) => payload.issues.length === 0,
+  });
 
 // ---- replies ---------------------------------------------------------------------------------------
 
@@ -153,7 +157,12 @@ export const proxyReply = z.object({
   next_attempt_at: time.nullable(),
   stats: z.object({ checks: z.int(), restarts: z.int(), successes: z.int(), failures: z.int() }),
   /** The settings in effect for this proxy: its entry's own, else the global proxy.monitor ones. */
-  settings: z.object(Object.fromEntries(PROXY_OVERRIDES.map((key) => [key, monitorShape[key]])) as Pick<typeof monitorShape, (typeof PROXY_OVERRIDES)[number]>),
+  settings: z.object(
+    Object.fromEntries(PROXY_OVERRIDES.map((key) => [key, monitorShape[key]])) as Pick<
+      typeof monitorShape,
+      (typeof PROXY_OVERRIDES)[number]
+    >,
+  ),
   /** The keys of `settings` the proxy's entry sets itself. */
   own_settings: z.array(z.enum(PROXY_OVERRIDES)),
   memory: memoryReply.nullable(),

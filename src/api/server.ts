@@ -1,7 +1,13 @@
 // The HTTP control plane: fastify with zod schemas for every request and reply. Built from explicit
 // dependencies so tests can run it over a simulated supervisor, and the daemon over the real one.
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.ts';
@@ -27,9 +33,7 @@ import { proxyRoutes } from './routes/proxies.ts';
 
 export type ApiStore = Pick<Store, 'restarts' | 'audits' | 'addAudit' | 'setOverride' | 'setWanted'>;
 
-export type ReloadOutcome =
-  | { ok: true; changes: { added: string[]; removed: string[]; changed: string[] } }
-  | { ok: false; error: string };
+export type ReloadOutcome = { ok: true; changes: { added: string[]; removed: string[]; changed: string[] } } | { ok: false; error: string };
 
 export interface ApiDeps {
   supervisor: Supervisor;
@@ -53,13 +57,18 @@ export interface ApiDeps {
   listen: string;
 }
 
-export type ApiApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+export type ApiApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
 
 export interface RouteContext {
   deps: ApiDeps;
   audit: Audit;
 }
-
 
 /**
  * Small: every request body is a handful of settings. Idle clients must not hold the daemon's file
@@ -95,8 +104,13 @@ export function createApiServer(deps: ApiDeps) {
   app.addHook('onRequest', requireAuthForMutations({ token: deps.token, boundAddress }));
 
   const context: RouteContext = { deps, audit: createAudit(deps.store, deps.logger, deps.clock, deps.supervisor.typeOf) };
-  for (const routes of [monitorRoutes, proxyRoutes, controlRoutes, configRoutes, historyRoutes, auditRoutes, fleetRoutes, opsRoutes]) routes(app, context);
-  lazyInspector(app, { supervisor: deps.supervisor, clock: deps.clock, liveness: deps.liveness, recent: deps.recent, metrics: deps.metrics }, deps.logger);
+  for (const routes of [monitorRoutes, proxyRoutes, controlRoutes, configRoutes, historyRoutes, auditRoutes, fleetRoutes, opsRoutes])
+    routes(app, context);
+  lazyInspector(
+    app,
+    { supervisor: deps.supervisor, clock: deps.clock, liveness: deps.liveness, recent: deps.recent, metrics: deps.metrics },
+    deps.logger,
+  );
 
   return {
     app,

@@ -28,7 +28,12 @@ export function restartReply(proxyId: string, record: RestartOutcome | RestartRo
 function memoryReply(view: ProxyView): ProxyReply['memory'] {
   const check = view.context.lastCheck;
   if (!check?.memory) return null;
-  return { checked_at: iso(check.at), bytes: check.memory.bytes, limit_bytes: check.memory.limit, checks_above_limit: view.context.memoryStrikes };
+  return {
+    checked_at: iso(check.at),
+    bytes: check.memory.bytes,
+    limit_bytes: check.memory.limit,
+    checks_above_limit: view.context.memoryStrikes,
+  };
 }
 
 export function privilegesReply(spec: ProxySpec): NonNullable<ProxyReply['privileges']> {
@@ -87,7 +92,13 @@ export function proxyState(view: ProxyView, now: number): Omit<ProxyReply, 'prox
 
 export function whyReply(view: ProxyView, now: number): WhyReply {
   const { decision } = view.context;
-  const base = { proxy_id: view.id, state: view.phase, sub_state: statePath(view.state), last_exit: view.context.lastExit, memory: memoryReply(view) };
+  const base = {
+    proxy_id: view.id,
+    state: view.phase,
+    sub_state: statePath(view.state),
+    last_exit: view.context.lastExit,
+    memory: memoryReply(view),
+  };
   if (!decision) {
     return {
       ...base,

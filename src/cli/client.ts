@@ -55,7 +55,9 @@ export function createClient({ url, token, source, timeoutMs = 10_000 }: ClientO
     try {
       response = await exchange(method, new URL(path, url), headers, body === undefined ? undefined : JSON.stringify(body), timeoutMs);
     } catch (error) {
-      throw new ClientError(`cannot reach the proxy-monitor daemon at ${url}${source ? ` (${source})` : ''}: ${networkReason(error as NodeJS.ErrnoException)}`);
+      throw new ClientError(
+        `cannot reach the proxy-monitor daemon at ${url}${source ? ` (${source})` : ''}: ${networkReason(error as NodeJS.ErrnoException)}`,
+      );
     }
     let payload: unknown;
     try {

@@ -64,7 +64,9 @@ export async function findDaemon(input: DiscoveryInput): Promise<DaemonTarget> {
 
   const found = configFile(input);
   if (found && 'error' in found) {
-    input.warn(`proxy-monitor: cannot read ${found.file} (${found.error.code}), so its api.listen and api.token are unknown; using ${url ?? DEFAULT_URL} (pass --config FILE, or --url and --token)\n`);
+    input.warn(
+      `proxy-monitor: cannot read ${found.file} (${found.error.code}), so its api.listen and api.token are unknown; using ${url ?? DEFAULT_URL} (pass --config FILE, or --url and --token)\n`,
+    );
   }
   const api = found && 'text' in found ? await apiSection(found.file, found.text) : {};
   if (url !== undefined || api.listen === undefined) return { url: url ?? DEFAULT_URL, token: token ?? api.token };
@@ -82,8 +84,10 @@ async function apiSection(file: string, text: string): Promise<{ listen?: string
   if (api === undefined || api === null) return {};
   if (typeof api !== 'object') throw new DiscoveryError(`${file}: api: expected a mapping`);
   const { listen, token } = api as Record<string, unknown>;
-  if (listen !== undefined && typeof listen !== 'string') throw new DiscoveryError(`${file}: api.listen: expected "host:port", got ${JSON.stringify(listen)}`);
-  if (token !== undefined && (typeof token !== 'string' || token === '')) throw new DiscoveryError(`${file}: api.token: expected a non-empty string`);
+  if (listen !== undefined && typeof listen !== 'string')
+    throw new DiscoveryError(`${file}: api.listen: expected "host:port", got ${JSON.stringify(listen)}`);
+  if (token !== undefined && (typeof token !== 'string' || token === ''))
+    throw new DiscoveryError(`${file}: api.token: expected a non-empty string`);
   return { listen, token };
 }
 

@@ -20,7 +20,10 @@ async function main(argv: string[]): Promise<number> {
   if (command !== 'run') exitQuietlyOnClosedPipe();
   switch (command) {
     case 'run': {
-      const { values } = parseArgs({ args: withInspectDefault(rest), options: { config: { type: 'string', short: 'c' }, 'state-dir': { type: 'string' }, inspect: { type: 'string' } } });
+      const { values } = parseArgs({
+        args: withInspectDefault(rest),
+        options: { config: { type: 'string', short: 'c' }, 'state-dir': { type: 'string' }, inspect: { type: 'string' } },
+      });
       if (!values.config) return usage('run needs --config FILE');
       let inspectUrl: string | undefined;
       try {
@@ -58,7 +61,9 @@ async function main(argv: string[]): Promise<number> {
 
 /** `--inspect` takes an optional URL: given alone (last, or before another option), it gets the default. */
 function withInspectDefault(args: string[]): string[] {
-  return args.flatMap((arg, i) => (arg === '--inspect' && (i === args.length - 1 || args[i + 1].startsWith('-')) ? [arg, DEFAULT_INSPECT_URL] : [arg]));
+  return args.flatMap((arg, i) =>
+    arg === '--inspect' && (i === args.length - 1 || args[i + 1].startsWith('-')) ? [arg, DEFAULT_INSPECT_URL] : [arg],
+  );
 }
 
 function usage(message: string): number {

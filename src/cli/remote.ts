@@ -13,7 +13,17 @@ import { status } from './commands/status.ts';
 import { why } from './commands/why.ts';
 import { DEFAULT_CONFIGS, DEFAULT_URL, DiscoveryError, findDaemon } from './discovery.ts';
 
-export const CLIENT_COMMANDS: Record<string, ClientCommand> = { status, show, why, history, audit, ...proxyCommands, monitor, config, reload };
+export const CLIENT_COMMANDS: Record<string, ClientCommand> = {
+  status,
+  show,
+  why,
+  history,
+  audit,
+  ...proxyCommands,
+  monitor,
+  config,
+  reload,
+};
 
 export const CLIENT_USAGE = `${Object.values(CLIENT_COMMANDS)
   .map((command) => `  proxy-monitor ${command.usage}`)
@@ -42,7 +52,13 @@ export async function runClientCommand(name: string, argv: string[], io: Io = pr
     const parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { url: { type: 'string' }, token: { type: 'string' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, ...own },
+      options: {
+        url: { type: 'string' },
+        token: { type: 'string' },
+        config: { type: 'string', short: 'c' },
+        json: { type: 'boolean' },
+        ...own,
+      },
     });
     const { positionals } = parsed;
     const values = parsed.values as Record<string, string | boolean | undefined>;
@@ -55,7 +71,13 @@ export async function runClientCommand(name: string, argv: string[], io: Io = pr
       throw new UsageError(`${flags.url ? '--url' : 'PROXY_MONITOR_URL'}: expected an http:// URL, got "${url}"`);
     }
     const options = Object.fromEntries((command.options ?? []).map((o) => [o, values[o] as string | undefined]));
-    await command.run({ client: createClient({ url, token, source: listenFrom }), args: positionals, json: values.json === true, options, out: io.out });
+    await command.run({
+      client: createClient({ url, token, source: listenFrom }),
+      args: positionals,
+      json: values.json === true,
+      options,
+      out: io.out,
+    });
     return 0;
   } catch (error) {
     if (error instanceof ClientError) {

@@ -23,7 +23,9 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
   const reloadBySignal = () => daemon.reload({ user: 'signal:SIGHUP', auth: 'signal' });
   process.on('SIGHUP', reloadBySignal);
   // A SIGHUP during start-up was only noted (bin/proxy-monitor.js): apply it now.
-  const early = (globalThis as Record<symbol, { requested: boolean; listener: () => void } | undefined>)[Symbol.for('proxy-monitor.early-sighup')];
+  const early = (globalThis as Record<symbol, { requested: boolean; listener: () => void } | undefined>)[
+    Symbol.for('proxy-monitor.early-sighup')
+  ];
   if (early) {
     process.off('SIGHUP', early.listener);
     if (early.requested) {
@@ -40,7 +42,12 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
   });
   // A daemon that cannot serve its API (port taken) is not what was asked for: stop, don't limp on.
   // The reason is already logged.
-  if (await daemon.api.then(() => false, () => true)) {
+  if (
+    await daemon.api.then(
+      () => false,
+      () => true,
+    )
+  ) {
     await daemon.stop();
     await closeLogger(logger);
     process.exit(1);

@@ -10,7 +10,6 @@ import { lockStateDir, StateDirError } from '../store/lock.ts';
 import { DATABASE_FILE } from '../store/sqlite.ts';
 import { STATE_USAGE } from './usage.ts';
 
-
 export interface StateIo {
   out(text: string): void;
   err(text: string): void;
@@ -22,9 +21,14 @@ class UsageError extends Error {}
 
 export function stateCommand(argv: string[], io: StateIo = processIo): number {
   try {
-    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { 'state-dir': { type: 'string' }, config: { type: 'string', short: 'c' } } });
+    const { positionals, values } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { 'state-dir': { type: 'string' }, config: { type: 'string', short: 'c' } },
+    });
     const [action] = positionals;
-    if (positionals.length !== 1 || (action !== 'check' && action !== 'reset')) throw new UsageError('expected "state check" or "state reset"');
+    if (positionals.length !== 1 || (action !== 'check' && action !== 'reset'))
+      throw new UsageError('expected "state check" or "state reset"');
     const dir = values['state-dir'] ?? (values.config === undefined ? undefined : loadConfig(values.config).config.state_dir);
     if (dir === undefined) throw new UsageError('state needs --state-dir DIR or --config FILE');
     return action === 'check' ? check(resolve(dir), io) : reset(resolve(dir), io);
@@ -54,10 +58,14 @@ function check(dir: string, io: StateIo): number {
     const found = problems.map((row) => row.integrity_check).filter((line) => line !== 'ok');
     if (found.length) throw new Error(found.slice(0, 5).join('; '));
     const count = (table: string) => db!.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-    io.out(`${basename(file)}: ok (schema ${db.pragma('user_version', { simple: true })}, ${count('restarts')} restarts, ${count('audit')} audit rows, ${count('processes')} processes) in ${dir}\n`);
+    io.out(
+      `${basename(file)}: ok (schema ${db.pragma('user_version', { simple: true })}, ${count('restarts')} restarts, ${count('audit')} audit rows, ${count('processes')} processes) in ${dir}\n`,
+    );
     return 0;
   } catch (error) {
-    io.err(`${file}: state.db is damaged: ${(error as Error).message}\n  stop the daemon, then: proxy-monitor state reset --state-dir ${dir}   (or restore a backup of it)\n`);
+    io.err(
+      `${file}: state.db is damaged: ${(error as Error).message}\n  stop the daemon, then: proxy-monitor state reset --state-dir ${dir}   (or restore a backup of it)\n`,
+    );
     return 1;
   } finally {
     db?.close();

@@ -49,8 +49,13 @@ function show(value: unknown): string {
 }
 
 const TYPE_NAMES: Record<string, string> = {
-  number: 'a number', int: 'an integer', string: 'a string', boolean: 'true or false',
-  object: 'a mapping', array: 'a list', record: 'a mapping',
+  number: 'a number',
+  int: 'an integer',
+  string: 'a string',
+  boolean: 'true or false',
+  object: 'a mapping',
+  array: 'a list',
+  record: 'a mapping',
 };
 
 function expected(issue: z.core.$ZodIssue): string {

@@ -72,7 +72,8 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
   const { proxies, issues } = resolveProxies(parsed.data, host);
   if (issues.length) throw new ConfigError(file, issues);
-  const deprecations: Deprecation[] = isMapping && (raw as { log?: { level?: unknown } }).log?.level !== undefined ? [{ key: 'log.level', use: 'logger.level' }] : [];
+  const deprecations: Deprecation[] =
+    isMapping && (raw as { log?: { level?: unknown } }).log?.level !== undefined ? [{ key: 'log.level', use: 'logger.level' }] : [];
   return { file: resolve(file), config: parsed.data, proxies, deprecations };
 }
 

@@ -19,7 +19,12 @@ const CAP_SYS_RESOURCE = 24n;
 
 type LimitName = 'nofile' | 'nproc' | 'core' | 'memlock';
 /** The rows of /proc/self/limits for each limit. */
-const LIMIT_ROWS: Record<LimitName, string> = { nofile: 'Max open files', nproc: 'Max processes', core: 'Max core file size', memlock: 'Max locked memory' };
+const LIMIT_ROWS: Record<LimitName, string> = {
+  nofile: 'Max open files',
+  nproc: 'Max processes',
+  core: 'Max core file size',
+  memlock: 'Max locked memory',
+};
 
 interface UserEntry {
   name: string;
@@ -127,7 +132,8 @@ function runAsOf(e: ProxyEntry, host: Host, typed: boolean, issues: ConfigIssue[
     if (entry) ({ uid, gid, name: user } = entry);
     else if (typeof wanted === 'number' && e.group !== undefined) uid = wanted;
     else {
-      const hint = typeof wanted === 'number' ? ': a numeric id without a passwd entry needs a group too' : ' (create it, or give a numeric id)';
+      const hint =
+        typeof wanted === 'number' ? ': a numeric id without a passwd entry needs a group too' : ' (create it, or give a numeric id)';
       issues.push({ path: 'user', message: `expected an existing user, no user ${JSON.stringify(wanted)} on this host${hint}` });
       return undefined;
     }
@@ -143,10 +149,16 @@ function runAsOf(e: ProxyEntry, host: Host, typed: boolean, issues: ConfigIssue[
     }
   }
   if (!root && uid !== host.uid) {
-    issues.push({ path: 'user', message: `expected the daemon's own user (uid ${host.uid}): only a daemon running as root can start a proxy as another user (${JSON.stringify(wanted)} is uid ${uid})` });
+    issues.push({
+      path: 'user',
+      message: `expected the daemon's own user (uid ${host.uid}): only a daemon running as root can start a proxy as another user (${JSON.stringify(wanted)} is uid ${uid})`,
+    });
   }
   if (!root && gid !== host.gid) {
-    issues.push({ path: e.group === undefined ? 'user' : 'group', message: `expected the daemon's own group (gid ${host.gid}): only a daemon running as root can start a proxy with group id ${gid}` });
+    issues.push({
+      path: e.group === undefined ? 'user' : 'group',
+      message: `expected the daemon's own group (gid ${host.gid}): only a daemon running as root can start a proxy with group id ${gid}`,
+    });
   }
   // Running as the daemon's own account changes nothing: no wrapper needed.
   if (!root && uid === host.uid && gid === host.gid) return undefined;
@@ -167,13 +179,18 @@ export function resolvePrivileges(e: ProxyEntry, host: Host, typed: boolean): Re
   }
   const l = e.limits ?? {};
   const limits = Object.fromEntries(
-    Object.entries({ nofile: l.nofile, nproc: l.nproc, core: bytesOrUnlimited(l.core), memlock: bytesOrUnlimited(l.memlock) }).filter(([, v]) => v !== undefined),
+    Object.entries({ nofile: l.nofile, nproc: l.nproc, core: bytesOrUnlimited(l.core), memlock: bytesOrUnlimited(l.memlock) }).filter(
+      ([, v]) => v !== undefined,
+    ),
   ) as Partial<Record<LimitName, Numeric>>;
   if (((host.permitted >> CAP_SYS_RESOURCE) & 1n) === 0n) {
     for (const [name, value] of Object.entries(limits) as [LimitName, Numeric][]) {
       const hard = host.hardLimits[name] ?? Infinity;
       if ((value === 'unlimited' ? Infinity : value) > hard) {
-        issues.push({ path: `limits.${name}`, message: `expected at most ${hard}, the daemon's own hard limit: raising it needs CAP_SYS_RESOURCE, which this daemon does not hold` });
+        issues.push({
+          path: `limits.${name}`,
+          message: `expected at most ${hard}, the daemon's own hard limit: raising it needs CAP_SYS_RESOURCE, which this daemon does not hold`,
+        });
       }
     }
   }

@@ -52,9 +52,12 @@ export const healthSchema = z.looseObject({}).transform((input, ctx): HealthConf
 
 /** A user or group: a name, or a numeric id (65534 = nobody on Debian; -1 and 4294967295 mean "unchanged" to the kernel). */
 const ACCOUNT = 'expected a user or group name, or a numeric id from 0 to 4294967294';
-const account = z.union([z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/, { error: ACCOUNT }), z.int().min(0).max(4_294_967_294)], {
-  error: ACCOUNT,
-});
+const account = z.union(
+  [z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/, { error: ACCOUNT }), z.int().min(0).max(4_294_967_294)],
+  {
+    error: ACCOUNT,
+  },
+);
 
 /** Ambient capabilities a proxy may be given; nothing else is ever passed on. */
 export const CAPABILITIES = ['net_bind_service'] as const;
@@ -120,7 +123,10 @@ const shadowsocksEntry = z.strictObject({
   password: secret.describe('the shared password (secret: written to the generated file only)'),
   method: z.enum(SS_METHODS).default('chacha20-ietf-poly1305').describe('AEAD cipher'),
   timeout: z.int().positive().optional().describe("seconds an idle connection is kept (ss-server's default when unset)"),
-  mode: z.enum(['tcp_only', 'tcp_and_udp', 'udp_only']).optional().describe('relay TCP, UDP or both (udp_only is checked as a process: no TCP round trip to make)'),
+  mode: z
+    .enum(['tcp_only', 'tcp_and_udp', 'udp_only'])
+    .optional()
+    .describe('relay TCP, UDP or both (udp_only is checked as a process: no TCP round trip to make)'),
 });
 
 const trojanEntry = z.strictObject({
@@ -177,8 +183,7 @@ const snellEntry = z.strictObject({
 /** The schema of each typed entry (the README's table of typed settings is generated from them). */
 export const typedEntries = { shadowsocks: shadowsocksEntry, trojan: trojanEntry, v2ray: v2rayEntry, snell: snellEntry };
 export type TypedType = keyof typeof typedEntries;
-export const typedKeys = (t: TypedType): string[] =>
-  Object.keys(typedEntries[t].shape).filter((k) => !COMMON_KEYS.has(k));
+export const typedKeys = (t: TypedType): string[] => Object.keys(typedEntries[t].shape).filter((k) => !COMMON_KEYS.has(k));
 
 export type RawEntry = z.output<typeof rawEntry>;
 export type ShadowsocksEntry = z.output<typeof shadowsocksEntry>;
@@ -199,8 +204,12 @@ export const proxyEntrySchema = z.looseObject({}).transform((input, ctx): ProxyE
   if ('command' in input) {
     const mixed = typed ? typedKeys(typed).filter((k) => k in input) : [];
     if (mixed.length) {
-      return fail(ctx, [mixed[0]], `not allowed together with "command": an entry with "command" runs it with "args" as ` +
-        `given; remove "command" to have the ${typed} command built from its settings (${typedKeys(typed!).join(', ')})`);
+      return fail(
+        ctx,
+        [mixed[0]],
+        `not allowed together with "command": an entry with "command" runs it with "args" as ` +
+          `given; remove "command" to have the ${typed} command built from its settings (${typedKeys(typed!).join(', ')})`,
+      );
     }
     return forward(rawEntry, input, ctx);
   }

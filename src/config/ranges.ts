@@ -21,13 +21,17 @@ const within = (min: number, max: number) => (v: number) => v >= min && v <= max
 
 /** A duration in seconds, min..max inclusive. */
 export const seconds = (min: number, max: number) =>
-  z.number().refine(within(min, max), { error: `expected seconds from ${min} to ${max} (${readableSeconds(min)} to ${readableSeconds(max)})` });
+  z
+    .number()
+    .refine(within(min, max), { error: `expected seconds from ${min} to ${max} (${readableSeconds(min)} to ${readableSeconds(max)})` });
 
 /** A whole number, min..max inclusive. */
-export const whole = (min: number, max: number) => z.int().refine(within(min, max), { error: `expected a whole number from ${min} to ${max}` });
+export const whole = (min: number, max: number) =>
+  z.int().refine(within(min, max), { error: `expected a whole number from ${min} to ${max}` });
 
 /** Any number, min..max inclusive. */
-export const ranged = (min: number, max: number) => z.number().refine(within(min, max), { error: `expected a number from ${min} to ${max}` });
+export const ranged = (min: number, max: number) =>
+  z.number().refine(within(min, max), { error: `expected a number from ${min} to ${max}` });
 
 export const DAY = 86_400;
 export const HOUR = 3_600;

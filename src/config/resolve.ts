@@ -25,7 +25,9 @@ const SECRET_FLAGS = new Set(['-k', '--password', '--key']);
 
 /** What a raw command line may carry: secret-looking env values and the values of -k/--password/--key. */
 function rawSecrets(e: RawEntry): string[] {
-  const out = Object.entries(e.env).filter(([k]) => SECRET_ENV.test(k)).map(([, v]) => v);
+  const out = Object.entries(e.env)
+    .filter(([k]) => SECRET_ENV.test(k))
+    .map(([, v]) => v);
   e.args.forEach((arg, i) => {
     if (SECRET_FLAGS.has(arg) && i + 1 < e.args.length) out.push(e.args[i + 1]);
     const eq = arg.indexOf('=');

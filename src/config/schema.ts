@@ -57,7 +57,13 @@ const proxiesSchema = z
     entries.forEach((e, i) => {
       const first = seen.get(e.id);
       if (first === undefined) seen.set(e.id, i);
-      else ctx.issues.push({ code: 'custom', path: [i, 'id'], input: undefined, message: `duplicate id "${e.id}" (also at proxy.proxies[${first}])` });
+      else
+        ctx.issues.push({
+          code: 'custom',
+          path: [i, 'id'],
+          input: undefined,
+          message: `duplicate id "${e.id}" (also at proxy.proxies[${first}])`,
+        });
     });
   });
 

@@ -19,7 +19,12 @@ export function sizeBytes(size: Size): number | undefined {
 
 /** 268435456 -> "256MiB", for messages and replies. */
 export function formatSize(bytes: number): string {
-  for (const [unit, factor] of [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+  for (const [unit, factor] of [
+    ['TiB', 2 ** 40],
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const) {
     if (bytes >= factor) return `${Number((bytes / factor).toFixed(1))}${unit}`;
   }
   return `${bytes}B`;

@@ -69,7 +69,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     containment.mode === 'cgroup' ? containment.tree : undefined,
   );
   const recent = createRecent(world.clock.now);
-  const logOutput = createOutputLogger(logger, () => redact, () => loaded.config.log.output_rate, (id) => supervisor.typeOf(id), recent.onOutput);
+  const logOutput = createOutputLogger(
+    logger,
+    () => redact,
+    () => loaded.config.log.output_rate,
+    (id) => supervisor.typeOf(id),
+    recent.onOutput,
+  );
   const logReport = createReportLogger(logger, () => redact);
   const metrics = createMetrics();
   let resolveLost: (reason: string) => void = () => {};
@@ -86,7 +92,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
   // Said once the state directory is ours: a second daemon on it exits with its one line, nothing else.
   if (containment.mode === 'cgroup') {
-    logger.info({ containment: 'cgroup', cgroup: containment.tree.root, controllers: containment.tree.controllers }, 'proxies run in cgroups of their own');
+    logger.info(
+      { containment: 'cgroup', cgroup: containment.tree.root, controllers: containment.tree.controllers },
+      'proxies run in cgroups of their own',
+    );
   } else {
     logger.info({ containment: 'process-group', reason: containment.why }, 'proxies run in process groups (no delegated cgroup)');
   }
@@ -161,7 +170,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const running = { ...loaded.config, proxy: { ...loaded.config.proxy, monitor: supervisor.settings() } };
       const settings = settingChanges(running, next.config);
       if (next.config.api.listen !== loaded.config.api.listen) {
-        logger.warn({ listen: loaded.config.api.listen, new_listen: next.config.api.listen }, 'api.listen changed: it takes effect at the next daemon start');
+        logger.warn(
+          { listen: loaded.config.api.listen, new_listen: next.config.api.listen },
+          'api.listen changed: it takes effect at the next daemon start',
+        );
       }
       loaded = next;
       warnDeprecations(logger, next);

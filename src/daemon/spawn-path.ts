@@ -13,7 +13,10 @@ export async function chooseSpawner(logger: Logger, env = process.env, candidate
       candidates,
     );
   } catch (error) {
-    logger.warn({ reason: (error as Error).message }, 'spawn helper unavailable: proxies start with child_process (each start forks the daemon)');
+    logger.warn(
+      { reason: (error as Error).message },
+      'spawn helper unavailable: proxies start with child_process (each start forks the daemon)',
+    );
     return childProcessSpawner;
   }
 }

@@ -9,7 +9,10 @@ const STDERR_TAIL = 4096;
 const MAX_ERROR_LINE = 300;
 
 function lastLine(text: string): string {
-  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   return (lines.at(-1) ?? '').slice(0, MAX_ERROR_LINE);
 }
 
@@ -38,12 +41,15 @@ export async function probeExec(command: string[], target: ProbeTarget): Promise
   const durationMs = performance.now() - began;
   if (!result.failed) return { ok: true, durationMs };
 
-  const why =
-    result.timedOut ? `timed out after ${target.timeoutMs} ms`
-    : result.isCanceled ? 'aborted'
-    : result.exitCode !== undefined ? `exit code ${result.exitCode}`
-    : result.signal !== undefined ? `killed by ${result.signal}`
-    : (result.originalMessage ?? 'could not run');
+  const why = result.timedOut
+    ? `timed out after ${target.timeoutMs} ms`
+    : result.isCanceled
+      ? 'aborted'
+      : result.exitCode !== undefined
+        ? `exit code ${result.exitCode}`
+        : result.signal !== undefined
+          ? `killed by ${result.signal}`
+          : (result.originalMessage ?? 'could not run');
   const detail = lastLine(stderr);
   return { ok: false, durationMs, error: detail === '' ? why : `${why}: ${detail}` };
 }

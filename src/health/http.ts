@@ -5,10 +5,7 @@ import type { HealthSpec } from '../proxy-spec.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
 import { timedProbe } from './timed.ts';
 
-export function probeHttp(
-  check: Extract<HealthSpec, { kind: 'http' }>,
-  target: ProbeTarget,
-): Promise<ProbeResult> {
+export function probeHttp(check: Extract<HealthSpec, { kind: 'http' }>, target: ProbeTarget): Promise<ProbeResult> {
   return timedProbe(target, (done) => {
     const url = new URL(check.url);
     const client = url.protocol === 'https:' ? https : http;

@@ -18,10 +18,7 @@ function loopbackAddress(port: number): Buffer {
   return address;
 }
 
-export async function probeShadowsocks(
-  check: Extract<HealthSpec, { kind: 'shadowsocks' }>,
-  target: ProbeTarget,
-): Promise<ProbeResult> {
+export async function probeShadowsocks(check: Extract<HealthSpec, { kind: 'shadowsocks' }>, target: ProbeTarget): Promise<ProbeResult> {
   const result = await roundTrip(check, target);
   // Silence is all a server gives a client with the wrong key: name that cause next to a hang.
   if (result.ok || !result.error.startsWith('timed out')) return result;

@@ -8,10 +8,7 @@ import type { ProbeResult, ProbeTarget } from './result.ts';
  * or `done(error)` on failure, and returns a cleanup that releases its sockets; whichever of done,
  * the deadline or the abort comes first decides the result.
  */
-export function timedProbe(
-  target: ProbeTarget,
-  start: (done: (error?: string) => void) => () => void,
-): Promise<ProbeResult> {
+export function timedProbe(target: ProbeTarget, start: (done: (error?: string) => void) => () => void): Promise<ProbeResult> {
   const began = performance.now();
   return new Promise((resolve) => {
     let cleanup = () => {};

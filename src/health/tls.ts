@@ -6,10 +6,7 @@ import type { HealthSpec } from '../proxy-spec.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
 import { timedProbe } from './timed.ts';
 
-export function probeTls(
-  check: Extract<HealthSpec, { kind: 'tls' }>,
-  target: ProbeTarget,
-): Promise<ProbeResult> {
+export function probeTls(check: Extract<HealthSpec, { kind: 'tls' }>, target: ProbeTarget): Promise<ProbeResult> {
   return timedProbe(target, (done) => {
     const socket = tls.connect({
       host: check.host,

@@ -116,7 +116,13 @@ function cardOf(view: ProxyView, type: string, recent: FeedSources['recent'], no
     last_check: check && { time: check.time, ok: check.ok, error: check.error },
     check_failures: view.context.checkFailures,
     last_crash: crash ? { time: iso(crash.at), reason: crash.reason, exit_code: crash.exitCode, signal: crash.signal } : null,
-    last_restart: restart && { time: restart.time, success: restart.success, reason: restart.reason, manual: restart.manual, duration_ms: restart.duration_ms },
+    last_restart: restart && {
+      time: restart.time,
+      success: restart.success,
+      reason: restart.reason,
+      manual: restart.manual,
+      duration_ms: restart.duration_ms,
+    },
     decision: view.context.decision?.message ?? null,
   };
 }
@@ -160,7 +166,12 @@ export function createFeed({ supervisor, clock, liveness, recent }: FeedSources)
       restarts_last_hour: views.reduce((sum, view) => sum + attemptsInWindow(view.context, view.context.policy, now).length, 0),
       total_checks: status.stats.total_checks,
       round: round && { time: iso(round.at), duration_ms: round.durationMs, checked: round.checked },
-      health: { ok: report.ok, state: report.state, message: report.message, last_tick: report.lastTickAt === null ? null : iso(report.lastTickAt) },
+      health: {
+        ok: report.ok,
+        state: report.state,
+        message: report.message,
+        last_tick: report.lastTickAt === null ? null : iso(report.lastTickAt),
+      },
     };
   }
 
@@ -230,7 +241,8 @@ export function createFeed({ supervisor, clock, liveness, recent }: FeedSources)
       if (from !== path) {
         paths.set(name, path);
         if (from !== undefined) {
-          if (transitions.length < MAX_TRANSITIONS) transitions.push({ at: clock.now(), actor: name, event: eventName(event), from, to: path });
+          if (transitions.length < MAX_TRANSITIONS)
+            transitions.push({ at: clock.now(), actor: name, event: eventName(event), from, to: path });
           else dropped += 1;
         }
       }

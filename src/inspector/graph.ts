@@ -117,7 +117,8 @@ export function toMermaid(chart: Chart): string {
         lines.push(`${indent}state "${child.key}" as ${name(child.id)}`);
       }
     }
-    for (const edge of edgesByOwner.get(state.id) ?? []) lines.push(`${indent}${name(edge.source)} --> ${name(edge.target)} : ${edge.label}`);
+    for (const edge of edgesByOwner.get(state.id) ?? [])
+      lines.push(`${indent}${name(edge.source)} --> ${name(edge.target)} : ${edge.label}`);
   };
   write(chart.root, '  ');
   return `${lines.join('\n')}\n`;

@@ -99,10 +99,15 @@ export async function chartSvg(chart: Chart): Promise<string> {
   for (const edge of laid.edges ?? []) {
     for (const section of edge.sections ?? []) {
       const points = [section.startPoint, ...(section.bendPoints ?? []), section.endPoint];
-      out.push(`<polyline class="edge" points="${points.map((p) => `${p.x},${p.y}`).join(' ')}"/>`, arrowHead(points.at(-2)!, points.at(-1)!));
+      out.push(
+        `<polyline class="edge" points="${points.map((p) => `${p.x},${p.y}`).join(' ')}"/>`,
+        arrowHead(points.at(-2)!, points.at(-1)!),
+      );
     }
     for (const label of edge.labels ?? []) {
-      const lines = (label.text ?? '').split('\n').map((line, i) => `<tspan x="${label.x}" y="${label.y! + (i + 1) * LINE_H - 4}">${escapeXml(line)}</tspan>`);
+      const lines = (label.text ?? '')
+        .split('\n')
+        .map((line, i) => `<tspan x="${label.x}" y="${label.y! + (i + 1) * LINE_H - 4}">${escapeXml(line)}</tspan>`);
       out.push(`<text class="edge-label">${lines.join('')}</text>`);
     }
   }

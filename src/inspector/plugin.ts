@@ -49,7 +49,9 @@ export async function inspectorPlugin(app: FastifyInstance, options: InspectorOp
       registers: [options.metrics],
     });
 
-  app.get('/inspect', (_request, reply) => reply.header('content-security-policy', CSP).type('text/html; charset=utf-8').send(files.get('index.html')));
+  app.get('/inspect', (_request, reply) =>
+    reply.header('content-security-policy', CSP).type('text/html; charset=utf-8').send(files.get('index.html')),
+  );
 
   app.get<{ Params: { file: string } }>('/inspect/assets/:file', (request, reply) => {
     const { file } = request.params;

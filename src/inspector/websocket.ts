@@ -75,7 +75,8 @@ export function createRemoteInspector({ url, redact, logger }: RemoteInspectorOp
       // config, state dir locked) exits without a socket retrying in the background.
       if (!socket && !stopped) connect();
       if (event.type === '@xstate.actor') live.set(event.actorRef.sessionId, event);
-      else if (event.type === '@xstate.snapshot' && (event.snapshot as { status: string }).status !== 'active') live.delete(event.actorRef.sessionId);
+      else if (event.type === '@xstate.snapshot' && (event.snapshot as { status: string }).status !== 'active')
+        live.delete(event.actorRef.sessionId);
       inspector.inspect.next!(event);
     },
     stop() {

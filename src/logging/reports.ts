@@ -29,7 +29,14 @@ export function createReportLogger(logger: Logger, redact: () => Redactor) {
       case 'state_change':
         failingChecks.delete(report.proxyId); // a new run of the proxy starts with a clean slate
         logger.info(
-          { component: report.proxyType, ...proxy, state_from: report.from, state_to: report.to, reason: redact()(report.reason), state_change: true },
+          {
+            component: report.proxyType,
+            ...proxy,
+            state_from: report.from,
+            state_to: report.to,
+            reason: redact()(report.reason),
+            state_change: true,
+          },
           'proxy state changed',
         );
         return;
@@ -51,7 +58,13 @@ export function createReportLogger(logger: Logger, redact: () => Redactor) {
         return;
       case 'restart_finished': {
         const { record } = report;
-        const fields = { component: PROXY_COMPONENT, ...proxy, reason: record.reason, duration_ms: record.durationMs, manual: record.manual };
+        const fields = {
+          component: PROXY_COMPONENT,
+          ...proxy,
+          reason: record.reason,
+          duration_ms: record.durationMs,
+          manual: record.manual,
+        };
         if (record.success) logger.info(fields, 'proxy restart succeeded');
         else logger.error({ ...fields, error: redact()(record.error ?? '') }, 'proxy restart failed');
         logger.info({ ...restartActor(record.manual), ...proxy, reason: record.reason, success: record.success, audit: true }, 'audit');
@@ -77,7 +90,10 @@ export function createReportLogger(logger: Logger, redact: () => Redactor) {
         const failedBefore = failingChecks.get(report.proxyId) ?? 0;
         if (!report.ok) {
           failingChecks.set(report.proxyId, failedBefore + 1);
-          logger.warn({ ...check, error: redact()(report.error ?? ''), consecutive_failures: failedBefore + 1 }, 'proxy health check failed');
+          logger.warn(
+            { ...check, error: redact()(report.error ?? ''), consecutive_failures: failedBefore + 1 },
+            'proxy health check failed',
+          );
         } else if (failedBefore > 0) {
           failingChecks.delete(report.proxyId);
           logger.info({ ...check, failed_checks: failedBefore }, 'proxy health check recovered');

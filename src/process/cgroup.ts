@@ -29,7 +29,10 @@ const read = (file: string) => readFileSync(file, 'utf8');
 function v2Mount(): string | undefined {
   try {
     // mountinfo: id parent major:minor root mountpoint options ... - fstype source superoptions
-    const fields = read('/proc/self/mountinfo').split('\n').find((l) => / - cgroup2 /.test(l))?.split(' ');
+    const fields = read('/proc/self/mountinfo')
+      .split('\n')
+      .find((l) => / - cgroup2 /.test(l))
+      ?.split(' ');
     return fields && fields[3] === '/' ? fields[4] : undefined;
   } catch {
     return undefined;
@@ -74,10 +77,12 @@ export function setUpContainment(): Containment {
   const fallback = (why: string): Containment => ({ mode: 'process-group', why });
   if (root === v2Mount()) return fallback(`the daemon is in the root cgroup (${root}), not in a delegated one (systemd: Delegate=yes)`);
   for (const file of ['cgroup.procs', 'cgroup.subtree_control']) {
-    if (!writable(join(root, file))) return fallback(`${join(root, file)} is not writable: the cgroup is not delegated to the daemon (systemd: Delegate=yes)`);
+    if (!writable(join(root, file)))
+      return fallback(`${join(root, file)} is not writable: the cgroup is not delegated to the daemon (systemd: Delegate=yes)`);
   }
   const strangers = members(root).filter((pid) => pid !== process.pid);
-  if (strangers.length) return fallback(`${root} holds other processes (${strangers.slice(0, 3).join(', ')}): it is not a subtree of the daemon's own`);
+  if (strangers.length)
+    return fallback(`${root} holds other processes (${strangers.slice(0, 3).join(', ')}): it is not a subtree of the daemon's own`);
   try {
     mkdirSync(join(root, 'supervisor'), { recursive: true });
     writeFileSync(join(root, 'supervisor', 'cgroup.procs'), String(process.pid));
@@ -102,7 +107,8 @@ export function proxyCgroup(tree: CgroupTree, id: string, limits: { memoryMax?: 
   const dir = join(tree.root, `proxy-${id}`);
   mkdirSync(dir, { recursive: true });
   const set = (file: string, value: number | 'unlimited' | undefined) => {
-    if (tree.controllers.includes(file.split('.')[0])) writeFileSync(join(dir, file), value === undefined || value === 'unlimited' ? 'max' : String(value));
+    if (tree.controllers.includes(file.split('.')[0]))
+      writeFileSync(join(dir, file), value === undefined || value === 'unlimited' ? 'max' : String(value));
   };
   set('memory.max', limits.memoryMax);
   set('pids.max', limits.pidsMax);

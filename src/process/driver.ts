@@ -106,7 +106,12 @@ function lineReader(emit: (line: string) => void) {
 let powers: DaemonPowers | undefined;
 
 /** `tree`: run the proxy in a cgroup of its own under it (cgroup mode). */
-export function startProcess(spec: ProxySpec, events: ProcessEvents, spawner: Spawner = childProcessSpawner, tree?: CgroupTree): ProcessHandle {
+export function startProcess(
+  spec: ProxySpec,
+  events: ProcessEvents,
+  spawner: Spawner = childProcessSpawner,
+  tree?: CgroupTree,
+): ProcessHandle {
   let procsFile: string | undefined;
   const group = groupHandle(() => procsFile && dirname(procsFile));
   const fail = (error: unknown) => {
@@ -150,12 +155,7 @@ export function startProcess(spec: ProxySpec, events: ProcessEvents, spawner: Sp
 }
 
 /** Watches a proxy started by an earlier run of the daemon. It is not our child: see watchUntilGone. */
-export function adoptProcess(
-  pid: number,
-  events: Pick<ProcessEvents, 'onExit'>,
-  pollMs: number,
-  tree?: CgroupTree,
-): ProcessHandle {
+export function adoptProcess(pid: number, events: Pick<ProcessEvents, 'onExit'>, pollMs: number, tree?: CgroupTree): ProcessHandle {
   const cgroup = tree && proxyCgroupOf(tree, pid);
   const group = groupHandle(() => cgroup);
   group.started(pid);

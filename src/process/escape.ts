@@ -17,7 +17,13 @@ const STATE = 0;
 const PROCESS_GROUP = 2;
 
 /** The flag that makes a known server daemonize itself. */
-const DAEMON_FLAGS: Record<string, string> = { 'ss-server': '-f', 'ss-local': '-f', 'ss-redir': '-f', 'ss-tunnel': '-f', 'ss-manager': '-f' };
+const DAEMON_FLAGS: Record<string, string> = {
+  'ss-server': '-f',
+  'ss-local': '-f',
+  'ss-redir': '-f',
+  'ss-tunnel': '-f',
+  'ss-manager': '-f',
+};
 
 /** Live processes carrying `token` in their environment, outside the process group of `leaderPid`. */
 export function findEscaped(token: string, leaderPid: number): number[] {
@@ -43,7 +49,10 @@ export function escapeNote(spec: Pick<ProxySpec, 'command'>, pids: number[]): st
   const program = basename(spec.command);
   const flag = DAEMON_FLAGS[program];
   const how = flag ? ` (${program}: remove ${flag})` : ' (no daemon or fork option, no "&" or setsid in a wrapper)';
-  const what = pids.length === 1 ? `1 process running outside its process group (pid ${pids[0]})` : `${pids.length} processes running outside its process group (pids ${pids.join(', ')})`;
+  const what =
+    pids.length === 1
+      ? `1 process running outside its process group (pid ${pids[0]})`
+      : `${pids.length} processes running outside its process group (pids ${pids.join(', ')})`;
   return `it left ${what}: it daemonizes itself and must run in the foreground${how}; the escaped copies were killed`;
 }
 

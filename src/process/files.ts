@@ -14,7 +14,9 @@ function assertReachable(dir: string, owner: RunAs): void {
     const st = statSync(d);
     const bit = st.uid === owner.uid ? 0o100 : st.gid === owner.gid ? 0o010 : 0o001;
     if ((st.mode & bit) === 0) {
-      throw new Error(`${d} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}) does not let uid ${owner.uid} reach the proxy's generated config; chmod o+x it or move state_dir`);
+      throw new Error(
+        `${d} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}) does not let uid ${owner.uid} reach the proxy's generated config; chmod o+x it or move state_dir`,
+      );
     }
     if (d === dirname(d)) return;
   }
@@ -33,7 +35,7 @@ export function writeGeneratedFiles(files: GeneratedFile[], owner?: RunAs): void
       chmodSync(tmp, 0o400);
       chmodSync(dir, 0o711);
       const parent = dirname(dir);
-      chmodSync(parent, statSync(parent).mode & 0o7777 | 0o011);
+      chmodSync(parent, (statSync(parent).mode & 0o7777) | 0o011);
       assertReachable(dir, owner);
     }
     renameSync(tmp, file.path);

@@ -59,7 +59,8 @@ export interface HelperSpawner extends Spawner {
  */
 export function startSpawnHelper(onLost: (reason: string) => void, candidates = HELPER_CANDIDATES): Promise<HelperSpawner> {
   const path = candidates.find((candidate) => existsSync(candidate));
-  if (path === undefined) return Promise.reject(new Error(`no spawn helper at ${candidates.join(' or ')} (was it built? it needs a C compiler at npm install)`));
+  if (path === undefined)
+    return Promise.reject(new Error(`no spawn helper at ${candidates.join(' or ')} (was it built? it needs a C compiler at npm install)`));
   let child: ChildProcess;
   try {
     // A session of its own: a signal to the daemon's process group (Ctrl-C, `kill -TERM -PGID`)
@@ -76,7 +77,10 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
   let closing = false;
 
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`the spawn helper ${path} did not start within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail(new Error(`the spawn helper ${path} did not start within ${READY_TIMEOUT_MS} ms`)),
+      READY_TIMEOUT_MS,
+    );
     const fail = (error: Error) => {
       clearTimeout(timer);
       child.kill('SIGKILL');

@@ -25,7 +25,9 @@ export function launchedCommandLines(argv: string[]): string[][] {
  * a failed exec would only be an exit status 127, indistinguishable from the proxy's own.
  */
 export function assertExecutable(command: string, cwd: string | undefined, path: string | undefined): void {
-  const candidates = command.includes('/') ? [resolve(cwd ?? '.', command)] : (path ?? '').split(delimiter).map((dir) => join(dir || '.', command));
+  const candidates = command.includes('/')
+    ? [resolve(cwd ?? '.', command)]
+    : (path ?? '').split(delimiter).map((dir) => join(dir || '.', command));
   let code = 'ENOENT';
   for (const candidate of candidates) {
     try {

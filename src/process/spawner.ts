@@ -38,7 +38,12 @@ export function decodeWaitStatus(status: number): { code: number | null; signal:
 
 export const childProcessSpawner: Spawner = {
   spawn(request, callbacks) {
-    const child = spawn(request.command, request.args, { cwd: request.cwd, env: request.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(request.command, request.args, {
+      cwd: request.cwd,
+      env: request.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     if (child.pid === undefined) {
       // The spawn failed; node tells why on 'error', asynchronously.
       child.once('error', (error) => callbacks.failed(error));

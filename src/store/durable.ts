@@ -45,7 +45,11 @@ export function openDurableState(options: DurableStateOptions) {
   let database = openStore(config.state_dir, retention);
   for (const dir of [database.dir, join(database.dir, 'generated')]) {
     const mode = tightenDir(dir);
-    if (mode !== undefined) logger.warn({ dir, mode: mode.toString(8).padStart(4, '0'), hardening: true }, 'directory was open to group or others: changed to 0700');
+    if (mode !== undefined)
+      logger.warn(
+        { dir, mode: mode.toString(8).padStart(4, '0'), hardening: true },
+        'directory was open to group or others: changed to 0700',
+      );
   }
   const store = createResilientStore(database, { logger, onWriteFailure: options.onWriteFailure });
   const now = () => world.clock.now();
@@ -56,7 +60,10 @@ export function openDurableState(options: DurableStateOptions) {
   stopLeftovers(plan, world, config, logger, (row) => {
     if (!closed) store.forgetProcess(row.proxyId, row.pid);
   });
-  logger.info({ state_dir: store.dir, adopting: plan.adopt.size, replacing: plan.replace.length, stopping: plan.stop.length }, 'state loaded');
+  logger.info(
+    { state_dir: store.dir, adopting: plan.adopt.size, replacing: plan.replace.length, stopping: plan.stop.length },
+    'state loaded',
+  );
 
   /** state_dir was deleted: recreate it, lock it again, and copy in the database we still hold open. */
   function recreate() {
@@ -75,7 +82,10 @@ export function openDurableState(options: DurableStateOptions) {
       if (/in use by another proxy-monitor/.test(message)) {
         closed = true;
         stateDirWatch.close();
-        logger.error({ state_dir: store.dir, error: message }, 'another proxy-monitor took the recreated state_dir: stopping this one, so that no proxy runs twice');
+        logger.error(
+          { state_dir: store.dir, error: message },
+          'another proxy-monitor took the recreated state_dir: stopping this one, so that no proxy runs twice',
+        );
         options.onLost?.(message);
       } else {
         logger.error({ state_dir: store.dir, error: message }, 'cannot recreate state_dir; trying again');
@@ -85,7 +95,11 @@ export function openDurableState(options: DurableStateOptions) {
   const stateDirWatch = watchStateDir(store.dir, () => database.inPlace(), recreate);
 
   let supervisor: Supervisor | undefined;
-  const recorder = createRecorder(store, (id) => supervisor?.actor.system.get(id)?.getSnapshot().context, (text) => options.redact()(text));
+  const recorder = createRecorder(
+    store,
+    (id) => supervisor?.actor.system.get(id)?.getSnapshot().context,
+    (text) => options.redact()(text),
+  );
 
   return {
     store,
@@ -126,7 +140,10 @@ export function openDurableState(options: DurableStateOptions) {
       retention = retentionOf(next);
       store.setRetention(retention);
       if (resolve(next.state_dir) !== store.dir) {
-        logger.warn({ state_dir: store.dir, new_state_dir: resolve(next.state_dir) }, 'state_dir changed: it takes effect at the next daemon start');
+        logger.warn(
+          { state_dir: store.dir, new_state_dir: resolve(next.state_dir) },
+          'state_dir changed: it takes effect at the next daemon start',
+        );
       }
     },
     close() {
@@ -139,7 +156,10 @@ export function openDurableState(options: DurableStateOptions) {
 
 function stopLeftovers(plan: BootPlan, world: World, config: Config, logger: Logger, forget: (row: ProcessRow) => void) {
   for (const { row, why } of plan.unproven) {
-    logger.warn({ proxy_id: row.proxyId, pid: row.pid, reason: why }, 'process recorded by the previous run is not provably ours: left alone');
+    logger.warn(
+      { proxy_id: row.proxyId, pid: row.pid, reason: why },
+      'process recorded by the previous run is not provably ours: left alone',
+    );
   }
   for (const { row, why } of plan.stop) {
     logger.info({ proxy_id: row.proxyId, pid: row.pid, reason: why }, 'stopping a proxy process left by the previous run');

@@ -44,7 +44,9 @@ export function findSpawnTokens(tokens: Set<string>): Map<string, { pid: number;
     if (!Number.isInteger(pid)) continue;
     const fields = statFields(pid);
     if (!fields || isDeadState(fields[STATE]) || Number(fields[PROCESS_GROUP]) !== pid) continue;
-    const token = readArgs(pid, 'environ')?.find((v) => v.startsWith(`${SPAWN_TOKEN_ENV}=`))?.slice(SPAWN_TOKEN_ENV.length + 1);
+    const token = readArgs(pid, 'environ')
+      ?.find((v) => v.startsWith(`${SPAWN_TOKEN_ENV}=`))
+      ?.slice(SPAWN_TOKEN_ENV.length + 1);
     if (token !== undefined && tokens.has(token)) found.set(token, { pid, startTime: Number(fields[START_TIME]) });
   }
   return found;

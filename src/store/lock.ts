@@ -39,7 +39,9 @@ export function lockStateDir(dir: string): StateDirLock {
   } catch (error) {
     db?.close();
     if ((error as { code?: string }).code === 'SQLITE_BUSY') {
-      throw new StateDirError(`state directory ${dir} is in use by another proxy-monitor (pid ${holderPid(pidFile)}); not starting a second one`);
+      throw new StateDirError(
+        `state directory ${dir} is in use by another proxy-monitor (pid ${holderPid(pidFile)}); not starting a second one`,
+      );
     }
     throw new StateDirError(`cannot lock state directory ${dir}: ${(error as Error).message}`);
   }

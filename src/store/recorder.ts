@@ -32,7 +32,11 @@ export function createRecorder(store: Store, contextOf: (id: string) => ProxyCon
   /** The counters to save, or undefined when they are the ones saved last. */
   function changedCounters(id: string, context: ProxyContext | undefined): ProxyCounters | undefined {
     if (!context) return undefined;
-    const counters: ProxyCounters = { stats: context.stats, consecutiveFailures: context.consecutiveFailures, lastFailureAt: context.lastFailureAt };
+    const counters: ProxyCounters = {
+      stats: context.stats,
+      consecutiveFailures: context.consecutiveFailures,
+      lastFailureAt: context.lastFailureAt,
+    };
     const key = JSON.stringify(counters);
     if (saved.get(id) === key) return undefined;
     saved.set(id, key);
@@ -52,11 +56,15 @@ export function createRecorder(store: Store, contextOf: (id: string) => ProxyCon
     // Everything a write needs is taken now: should the disk refuse it, it runs again later, and
     // must write what happened then, not what the actor's context says by that time.
     const context = contextOf(proxyId);
-    const begun = report.type === 'state_change' && report.to === 'restarting' && context?.restart ? { ...context.restart, at: report.at } : undefined;
+    const begun =
+      report.type === 'state_change' && report.to === 'restarting' && context?.restart ? { ...context.restart, at: report.at } : undefined;
     const counters = changedCounters(proxyId, context);
     const finished =
       report.type === 'restart_finished'
-        ? { row: { proxyId, ...report.record, ...(report.record.error !== undefined && { error: redact(report.record.error) }) }, audit: restartAudit(proxyId, report.proxyType, report.record, redact) }
+        ? {
+            row: { proxyId, ...report.record, ...(report.record.error !== undefined && { error: redact(report.record.error) }) },
+            audit: restartAudit(proxyId, report.proxyType, report.record, redact),
+          }
         : undefined;
     if (!begun && !finished && !counters) return;
     store.transaction(() => {
@@ -75,7 +83,8 @@ export function createRecorder(store: Store, contextOf: (id: string) => ProxyCon
       return counters ? [[id, counters] as const] : [];
     });
     checked.clear();
-    if (due.length) store.transaction(() => {
+    if (due.length)
+      store.transaction(() => {
         for (const [id, counters] of due) store.saveCounters(id, counters);
       });
   }

@@ -47,7 +47,10 @@ interface HeldWrite {
   run(): void;
 }
 
-type Writes = Omit<Store, 'dir' | 'restarts' | 'audits' | 'memory' | 'pendingSpawns' | 'processes' | 'setRetention' | 'inPlace' | 'copyTo' | 'close' | 'transaction'>;
+type Writes = Omit<
+  Store,
+  'dir' | 'restarts' | 'audits' | 'memory' | 'pendingSpawns' | 'processes' | 'setRetention' | 'inPlace' | 'copyTo' | 'close' | 'transaction'
+>;
 
 export function createResilientStore(initial: Store, options: ResilientOptions): ResilientStore {
   const { logger, retryMs = 2_000 } = options;
@@ -67,7 +70,10 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
     }
     const now = Date.now();
     if (error === null) {
-      logger.error({ state_dir: current.dir, error: describe(cause), write: name }, 'state_dir not writable: holding writes in memory and retrying');
+      logger.error(
+        { state_dir: current.dir, error: describe(cause), write: name },
+        'state_dir not writable: holding writes in memory and retrying',
+      );
       remindedAt = now;
     } else if (now - remindedAt >= REMIND_MS) {
       logger.error({ state_dir: current.dir, error: describe(cause), pending: pending.length }, 'state_dir still not writable');
@@ -81,7 +87,11 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
     pending.push(write);
     if (pending.length > MAX_PENDING) {
       pending.shift();
-      if (dropped++ === 0) logger.error({ state_dir: current.dir, max_pending: MAX_PENDING }, 'state_dir not writable for too long: the oldest held writes are being dropped');
+      if (dropped++ === 0)
+        logger.error(
+          { state_dir: current.dir, max_pending: MAX_PENDING },
+          'state_dir not writable for too long: the oldest held writes are being dropped',
+        );
     }
     retryTimer ??= setTimeout(retry, retryMs).unref();
   }
@@ -167,7 +177,11 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
       retryTimer = undefined;
       if (pending.length) retry();
       clearTimeout(retryTimer);
-      if (pending.length) logger.error({ state_dir: current.dir, lost: pending.length, error }, 'stopping with writes the state_dir never took: they are lost');
+      if (pending.length)
+        logger.error(
+          { state_dir: current.dir, lost: pending.length, error },
+          'stopping with writes the state_dir never took: they are lost',
+        );
       current.close();
     },
   };

@@ -93,7 +93,9 @@ function openDatabase(file: string): Database.Database {
     if (check !== 'ok') throw Object.assign(new Error(String(check)), { code: 'SQLITE_CORRUPT' });
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
-      throw new StateDirError(`state database ${file} was written by a newer proxy-monitor (schema ${version}, this one knows ${MIGRATIONS.length})`);
+      throw new StateDirError(
+        `state database ${file} was written by a newer proxy-monitor (schema ${version}, this one knows ${MIGRATIONS.length})`,
+      );
     }
     db.transaction(() => {
       for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]);
@@ -118,20 +120,28 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
     finishRestart: db.prepare(
       'UPDATE restarts SET success = ?, duration_ms = ?, error = ? WHERE id = (SELECT max(id) FROM restarts WHERE proxy_id = ? AND at = ? AND success IS NULL)',
     ),
-    insertRestart: db.prepare('INSERT INTO restarts (proxy_id, at, reason, manual, success, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertRestart: db.prepare(
+      'INSERT INTO restarts (proxy_id, at, reason, manual, success, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
     insertAudit: db.prepare('INSERT INTO audit (at, user, action, proxy_id, detail) VALUES (?, ?, ?, ?, ?)'),
     attempts: db.prepare('SELECT at FROM restarts WHERE proxy_id = ? AND manual = 0 AND at > ? ORDER BY at').pluck(),
     lastAttemptAt: db.prepare('SELECT max(at) FROM restarts WHERE proxy_id = ?').pluck(),
     lastRestart: db.prepare('SELECT * FROM restarts WHERE proxy_id = ? AND success IS NOT NULL ORDER BY at DESC, id DESC LIMIT 1'),
     proxy: db.prepare('SELECT * FROM proxies WHERE proxy_id = ?'),
-    setOverride: db.prepare('INSERT INTO proxies (proxy_id, override) VALUES (?, ?) ON CONFLICT (proxy_id) DO UPDATE SET override = excluded.override'),
-    setWanted: db.prepare('INSERT INTO proxies (proxy_id, wanted) VALUES (?, ?) ON CONFLICT (proxy_id) DO UPDATE SET wanted = excluded.wanted'),
+    setOverride: db.prepare(
+      'INSERT INTO proxies (proxy_id, override) VALUES (?, ?) ON CONFLICT (proxy_id) DO UPDATE SET override = excluded.override',
+    ),
+    setWanted: db.prepare(
+      'INSERT INTO proxies (proxy_id, wanted) VALUES (?, ?) ON CONFLICT (proxy_id) DO UPDATE SET wanted = excluded.wanted',
+    ),
     saveCounters: db.prepare(`
       INSERT INTO proxies (proxy_id, checks, restarts, successes, failures, consecutive_failures, last_failure_at)
       VALUES (@proxyId, @checks, @restarts, @successes, @failures, @consecutiveFailures, @lastFailureAt)
       ON CONFLICT (proxy_id) DO UPDATE SET checks = excluded.checks, restarts = excluded.restarts, successes = excluded.successes,
         failures = excluded.failures, consecutive_failures = excluded.consecutive_failures, last_failure_at = excluded.last_failure_at`),
-    recordSpawn: db.prepare('INSERT INTO processes (token, proxy_id, command, fingerprint, at) VALUES (@token, @proxyId, @command, @fingerprint, @at)'),
+    recordSpawn: db.prepare(
+      'INSERT INTO processes (token, proxy_id, command, fingerprint, at) VALUES (@token, @proxyId, @command, @fingerprint, @at)',
+    ),
     // A proxy has one spawn in flight at most: an older unconfirmed one failed before it had a pid.
     dropUnconfirmed: db.prepare('DELETE FROM processes WHERE proxy_id = ? AND pid IS NULL'),
     pendingSpawns: db.prepare('SELECT * FROM processes WHERE pid IS NULL ORDER BY at'),
@@ -221,7 +231,12 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
       sql.setWanted.run(proxyId, wanted);
     },
     saveCounters(proxyId, counters: ProxyCounters) {
-      sql.saveCounters.run({ proxyId, ...counters.stats, consecutiveFailures: counters.consecutiveFailures, lastFailureAt: counters.lastFailureAt });
+      sql.saveCounters.run({
+        proxyId,
+        ...counters.stats,
+        consecutiveFailures: counters.consecutiveFailures,
+        lastFailureAt: counters.lastFailureAt,
+      });
     },
     recordSpawn(intent) {
       transaction(() => {
@@ -261,7 +276,10 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
  */
 function finishInterruptedRestarts(db: Database.Database): void {
   db.transaction(() => {
-    const counts = db.prepare('SELECT proxy_id, count(*) AS n FROM restarts WHERE success IS NULL GROUP BY proxy_id').all() as { proxy_id: string; n: number }[];
+    const counts = db.prepare('SELECT proxy_id, count(*) AS n FROM restarts WHERE success IS NULL GROUP BY proxy_id').all() as {
+      proxy_id: string;
+      n: number;
+    }[];
     const bump = db.prepare(`
       INSERT INTO proxies (proxy_id, restarts, failures) VALUES (@proxy_id, @n, @n)
       ON CONFLICT (proxy_id) DO UPDATE SET restarts = restarts + @n, failures = failures + @n`);
@@ -286,7 +304,10 @@ function history(db: Database.Database, table: 'restarts' | 'audit', where: stri
     params.push(query.since);
   }
   params.push(query.limit ?? -1); // LIMIT -1: no limit
-  return db.prepare(`SELECT * FROM ${table} WHERE ${clauses.join(' AND ')} ORDER BY at DESC, id DESC LIMIT ?`).all(...params) as Record<string, unknown>[];
+  return db.prepare(`SELECT * FROM ${table} WHERE ${clauses.join(' AND ')} ORDER BY at DESC, id DESC LIMIT ?`).all(...params) as Record<
+    string,
+    unknown
+  >[];
 }
 
 function outcomeOf(r: RestartRecord): RestartOutcome {

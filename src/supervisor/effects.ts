@@ -47,7 +47,8 @@ export function createEffects(deps: EffectDeps) {
     return spec;
   };
   /** A proxy's setting: its own if its entry sets one, else the monitor's. */
-  const setting = <K extends 'health_timeout' | 'stop_timeout'>(id: string, key: K): number => specs.get(id)?.settings?.[key] ?? deps.settings()[key];
+  const setting = <K extends 'health_timeout' | 'stop_timeout'>(id: string, key: K): number =>
+    specs.get(id)?.settings?.[key] ?? deps.settings()[key];
   const timeoutMs = (id: string) => setting(id, 'health_timeout') * 1000;
 
   const memoryLimit = (id: string) => memoryLimitOf(specOf(id), deps.settings());
@@ -119,7 +120,10 @@ export function createEffects(deps: EffectDeps) {
     },
     armWakeTimer: ({ context, self }: ProxyArgs, params: { at: number }) => {
       const delay = Math.max(0, params.at - clock.now());
-      wakeTimers.set(context.id, clock.setTimeout(() => send(self, { type: 'WAKE', at: clock.now() }), delay));
+      wakeTimers.set(
+        context.id,
+        clock.setTimeout(() => send(self, { type: 'WAKE', at: clock.now() }), delay),
+      );
     },
     cancelWakeTimer: ({ context }: ProxyArgs) => {
       clock.clearTimeout(wakeTimers.get(context.id));

@@ -9,7 +9,15 @@ import type { ProxySpec } from '../proxy-spec.ts';
  * account, capabilities and limits it runs with, and whatever a spec gains later) is part of what
  * is executed: when in doubt, a change restarts.
  */
-const APPLIED_IN_PLACE: ReadonlySet<string> = new Set<keyof ProxySpec>(['id', 'type', 'health', 'monitor', 'secrets', 'maxMemory', 'settings']);
+const APPLIED_IN_PLACE: ReadonlySet<string> = new Set<keyof ProxySpec>([
+  'id',
+  'type',
+  'health',
+  'monitor',
+  'secrets',
+  'maxMemory',
+  'settings',
+]);
 
 /** Digest of what the proxy's process is started from; equal digests mean the process need not change. */
 export function executedFingerprint(spec: ProxySpec): string {

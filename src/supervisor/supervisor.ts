@@ -46,7 +46,6 @@ export type ProxyCommand = Extract<ProxyEvent['type'], 'START' | 'STOP' | 'RESTA
 
 const noop = () => {};
 
-
 export function createSupervisor(options: SupervisorOptions) {
   const { world } = options;
   const { clock } = world;
@@ -75,7 +74,12 @@ export function createSupervisor(options: SupervisorOptions) {
     actors: { proxy: proxyMachine.provide({ actions: effects.proxy }) },
   });
 
-  const entry = (spec: ProxySpec): ProxyEntry => ({ id: spec.id, monitored: spec.monitor, settings: spec.settings, memory: options.memory?.(spec.id) });
+  const entry = (spec: ProxySpec): ProxyEntry => ({
+    id: spec.id,
+    monitored: spec.monitor,
+    settings: spec.settings,
+    memory: options.memory?.(spec.id),
+  });
 
   // Every proxy actor's reports are heard from the moment it is created (before its first event).
   const inspect: Observer<InspectionEvent> = {

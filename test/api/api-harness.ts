@@ -34,7 +34,11 @@ export async function startApi(options: ApiHarnessOptions = {}) {
   let supervisor: Supervisor | undefined;
   let now = () => 0;
   const recent = createRecent(() => now());
-  const { record } = createRecorder(store, (id) => supervisor?.proxy(id)?.context, (text) => text);
+  const { record } = createRecorder(
+    store,
+    (id) => supervisor?.proxy(id)?.context,
+    (text) => text,
+  );
   const harness = await startHarness({
     ...options,
     hooks: {

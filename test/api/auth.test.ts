@@ -46,7 +46,10 @@ describe('with api.token set', () => {
   it('reads the Authorization scheme case-insensitively (RFC 9110)', async () => {
     api = await startApi({ token: TOKEN });
     for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
-      const response = await fetch(`${api.url}${API}/proxies/ss-1/enable`, { method: 'POST', headers: { authorization: `${scheme} ${TOKEN}` } });
+      const response = await fetch(`${api.url}${API}/proxies/ss-1/enable`, {
+        method: 'POST',
+        headers: { authorization: `${scheme} ${TOKEN}` },
+      });
       expect(response.status, scheme).toBe(200);
     }
   });
@@ -68,7 +71,11 @@ describe('without a token', () => {
   it('refuses mutations end to end when the API listens on every interface, even from loopback (403)', async () => {
     api = await startApi({ listen: '0.0.0.0:0' });
     const port = new URL(api.url).port;
-    for (const [method, path] of [['POST', '/proxies/ss-1/stop'], ['PATCH', '/config'], ['POST', '/stop']] as const) {
+    for (const [method, path] of [
+      ['POST', '/proxies/ss-1/stop'],
+      ['PATCH', '/config'],
+      ['POST', '/stop'],
+    ] as const) {
       const response = await fetch(`http://127.0.0.1:${port}${API}${path}`, {
         method,
         headers: { 'content-type': 'application/json' },

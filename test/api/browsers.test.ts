@@ -16,16 +16,30 @@ afterAll(() => api.close());
 /** node:http rather than fetch: fetch will not send a Host of our choosing. */
 function send(method: string, path: string, headers: Record<string, string>, body?: string) {
   return new Promise<{ status: number; json: { error?: string; message?: string } }>((resolve, reject) => {
-    const request = http.request({ host: '127.0.0.1', port, method, path, headers: { ...(body !== undefined && { 'content-length': String(Buffer.byteLength(body)) }), ...headers } }, (response) => {
-      let text = '';
-      response.setEncoding('utf8').on('data', (chunk) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, json: String(response.headers['content-type']).includes('json') ? JSON.parse(text) : {} }));
-      // A stream (/inspect/events) that was let through: its status is all we need.
-      if (String(response.headers['content-type']).includes('event-stream')) {
-        response.destroy();
-        resolve({ status: response.statusCode!, json: {} });
-      }
-    });
+    const request = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        headers: { ...(body !== undefined && { 'content-length': String(Buffer.byteLength(body)) }), ...headers },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8').on('data', (chunk) => (text += chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode!,
+            json: String(response.headers['content-type']).includes('json') ? JSON.parse(text) : {},
+          }),
+        );
+        // A stream (/inspect/events) that was let through: its status is all we need.
+        if (String(response.headers['content-type']).includes('event-stream')) {
+          response.destroy();
+          resolve({ status: response.statusCode!, json: {} });
+        }
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
@@ -35,7 +49,8 @@ const own = () => `127.0.0.1:${port}`;
 // The attacks are listed before the server has a port: placeholders, filled in when sent.
 const OWN = '127.0.0.1:PORT';
 const PORT = 'PORT';
-const withPort = (headers: Record<string, string>) => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.replace('PORT', String(port))]));
+const withPort = (headers: Record<string, string>) =>
+  Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.replace('PORT', String(port))]));
 
 function expectUntouched() {
   expect(api.phase()).toBe('running');
@@ -47,17 +62,59 @@ function expectUntouched() {
 
 describe('attacks from a web page', () => {
   const attacks: Array<[string, string, string, Record<string, string>, string | undefined, RegExp]> = [
-    ['cross-site text/plain POST', 'POST', '/proxies/ss-1/stop', { host: OWN, origin: 'http://evil.example', 'content-type': 'text/plain' }, 'x', /origin/i],
+    [
+      'cross-site text/plain POST',
+      'POST',
+      '/proxies/ss-1/stop',
+      { host: OWN, origin: 'http://evil.example', 'content-type': 'text/plain' },
+      'x',
+      /origin/i,
+    ],
     ['cross-site POST without a body', 'POST', '/proxies/ss-1/restart', { host: OWN, origin: 'http://evil.example' }, undefined, /origin/i],
-    ['cross-site form POST', 'POST', '/stop', { host: OWN, origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, 'a=1', /origin/i],
+    [
+      'cross-site form POST',
+      'POST',
+      '/stop',
+      { host: OWN, origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      'a=1',
+      /origin/i,
+    ],
     ['another port of the same host', 'POST', '/proxies/ss-1/disable', { host: OWN, origin: 'http://127.0.0.1:1' }, undefined, /origin/i],
     ['an opaque origin (sandboxed frame)', 'POST', '/proxies/ss-1/disable', { host: OWN, origin: 'null' }, undefined, /origin/i],
-    ['Sec-Fetch-Site: cross-site without Origin', 'POST', '/proxies/ss-1/stop', { host: OWN, 'sec-fetch-site': 'cross-site' }, undefined, /cross-site/i],
-    ['cross-site JSON PATCH', 'PATCH', '/config', { host: OWN, origin: 'http://evil.example', 'content-type': 'application/json' }, '{"check_interval":1}', /origin/i],
-    ['a text/plain body without Origin', 'POST', '/proxies/ss-1/stop', { host: OWN, 'content-type': 'text/plain' }, 'x', /application\/json/],
+    [
+      'Sec-Fetch-Site: cross-site without Origin',
+      'POST',
+      '/proxies/ss-1/stop',
+      { host: OWN, 'sec-fetch-site': 'cross-site' },
+      undefined,
+      /cross-site/i,
+    ],
+    [
+      'cross-site JSON PATCH',
+      'PATCH',
+      '/config',
+      { host: OWN, origin: 'http://evil.example', 'content-type': 'application/json' },
+      '{"check_interval":1}',
+      /origin/i,
+    ],
+    [
+      'a text/plain body without Origin',
+      'POST',
+      '/proxies/ss-1/stop',
+      { host: OWN, 'content-type': 'text/plain' },
+      'x',
+      /application\/json/,
+    ],
     ['a body with no content type', 'PATCH', '/config', { host: OWN }, '{"check_interval":1}', /application\/json/],
     ['DNS rebinding: a POST with a foreign Host', 'POST', '/proxies/ss-1/stop', { host: `evil.example:${PORT}` }, undefined, /host/i],
-    ['DNS rebinding: the same-origin POST a rebound page sends', 'POST', '/proxies/ss-1/stop', { host: `evil.example:${PORT}`, origin: `http://evil.example:${PORT}` }, undefined, /host/i],
+    [
+      'DNS rebinding: the same-origin POST a rebound page sends',
+      'POST',
+      '/proxies/ss-1/stop',
+      { host: `evil.example:${PORT}`, origin: `http://evil.example:${PORT}` },
+      undefined,
+      /host/i,
+    ],
   ];
   for (const [name, method, path, headers, body, why] of attacks) {
     it(`refuses ${name} with 403 and says why; the proxy keeps running`, async () => {
@@ -85,7 +142,7 @@ describe('what keeps working', () => {
     expect((await send('POST', `${API}/proxies/ss-1/enable`, { host: own() })).status).toBe(200);
   });
 
-  it('the daemon\'s own page: same Origin, Sec-Fetch-Site same-origin', async () => {
+  it("the daemon's own page: same Origin, Sec-Fetch-Site same-origin", async () => {
     const page = { host: own(), origin: `http://${own()}`, 'sec-fetch-site': 'same-origin' };
     expect((await send('POST', `${API}/proxies/ss-1/disable`, page)).status).toBe(200);
     expect((await send('POST', `${API}/proxies/ss-1/enable`, page)).status).toBe(200);
@@ -93,8 +150,17 @@ describe('what keeps working', () => {
   });
 
   it('JSON bodies, localhost, loopback addresses and names in api.allowed_hosts', async () => {
-    const patch = (host: string) => send('PATCH', `${API}/config`, { host, 'content-type': 'application/json; charset=utf-8' }, '{"check_interval":30}');
-    for (const host of [own(), `localhost:${port}`, 'LOCALHOST', `127.0.0.2:${port}`, `[::1]:${port}`, 'monitor.internal', `Monitor.Internal.:${port}`]) {
+    const patch = (host: string) =>
+      send('PATCH', `${API}/config`, { host, 'content-type': 'application/json; charset=utf-8' }, '{"check_interval":30}');
+    for (const host of [
+      own(),
+      `localhost:${port}`,
+      'LOCALHOST',
+      `127.0.0.2:${port}`,
+      `[::1]:${port}`,
+      'monitor.internal',
+      `Monitor.Internal.:${port}`,
+    ]) {
       expect((await patch(host)).status, host).toBe(200);
     }
   });

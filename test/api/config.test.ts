@@ -150,7 +150,10 @@ it('POST /reload answers with what changed, or 422 with the error when the file 
   expect(ok.json).toEqual({ added: ['ss-9'], removed: [], changed: [] });
   const failed = await api.call('POST', `${API}/reload`);
   expect(failed.status).toBe(422);
-  expect(failed.json).toMatchObject({ error: 'reload_failed', message: expect.stringMatching(/running config is kept: config.yaml: proxy.monitor.check_interval/) });
+  expect(failed.json).toMatchObject({
+    error: 'reload_failed',
+    message: expect.stringMatching(/running config is kept: config.yaml: proxy.monitor.check_interval/),
+  });
   // The daemon's reload writes the audit row (test/api/reload.test.ts), for this caller.
   expect(callers).toEqual([
     { user: 'api:127.0.0.1', auth: 'loopback' },

@@ -15,7 +15,10 @@ const storedAudits = () => api.store.audits({}).reverse(); // oldest first
 it('disable / enable turn monitoring of one proxy off and on, and persist the override', async () => {
   const off = await api.call('POST', `${API}/proxies/ss-1/disable`);
   expect(off.status).toBe(200);
-  expect(off.json).toMatchObject({ action: 'proxy_disable', proxy: { id: 'ss-1', enabled: false, monitoring_active: false, state: 'running' } });
+  expect(off.json).toMatchObject({
+    action: 'proxy_disable',
+    proxy: { id: 'ss-1', enabled: false, monitoring_active: false, state: 'running' },
+  });
   expect(memory().override).toBe(false);
 
   api.world.crash('ss-1');
@@ -100,7 +103,9 @@ it('why names the command that lifts a hold; monitor start with enable: false tu
   await api.advance(1_000);
   expect(api.phase()).toBe('crashed');
   expect((await why()).decision).toMatchObject({ verdict: 'held', guard: 'monitoring_disabled' });
-  expect((await why()).message).toMatch(/^not restarted: the monitor is not watching, .*proxy\.monitor\.enable: false.*`proxy-monitor monitor start` resumes/);
+  expect((await why()).message).toMatch(
+    /^not restarted: the monitor is not watching, .*proxy\.monitor\.enable: false.*`proxy-monitor monitor start` resumes/,
+  );
   expect((await api.get(`${API}/status`)).json).toMatchObject({ running: false, config: { enable: false } });
 
   const started = await api.call('POST', `${API}/start`);
@@ -112,7 +117,9 @@ it('why names the command that lifts a hold; monitor start with enable: false tu
   await api.call('POST', `${API}/proxies/ss-1/disable`);
   api.world.crash('ss-1');
   await api.advance(1_000);
-  expect((await why()).message).toBe('not restarted: monitoring is disabled for this proxy (`proxy-monitor enable ss-1` resumes automatic restarts)');
+  expect((await why()).message).toBe(
+    'not restarted: monitoring is disabled for this proxy (`proxy-monitor enable ss-1` resumes automatic restarts)',
+  );
   await api.call('POST', `${API}/proxies/ss-1/stop`);
   await api.settle();
   expect((await why()).message).toMatch(/`proxy-monitor start ss-1`/);

@@ -38,7 +38,11 @@ describe('a real daemon serving the API', () => {
       delete process.env.PROXY_MONITOR_TOKEN;
     }
     url = await apiUrl(daemon);
-    await waitUntil(async () => (await proxy('demo-1')).last_check?.ok === true && (await proxy('demo-2')).last_check?.ok === true, STARTUP_MS, 100);
+    await waitUntil(
+      async () => (await proxy('demo-1')).last_check?.ok === true && (await proxy('demo-2')).last_check?.ok === true,
+      STARTUP_MS,
+      100,
+    );
   });
 
   afterAll(async () => {
@@ -58,15 +62,23 @@ describe('a real daemon serving the API', () => {
     const checksBefore = (await metric('proxy_monitor_checks_total{proxy_id="demo-1",result="success"}')) ?? 0;
     const { pid } = await proxy('demo-1');
     process.kill(pid, 'SIGKILL');
-    await waitUntil(async () => {
-      const now = await proxy('demo-1');
-      return now.state === 'running' && now.pid !== pid && now.last_restart !== null;
-    }, 10_000, 50);
+    await waitUntil(
+      async () => {
+        const now = await proxy('demo-1');
+        return now.state === 'running' && now.pid !== pid && now.last_restart !== null;
+      },
+      10_000,
+      50,
+    );
 
     expect(await metric('proxy_monitor_restarts_total{proxy_id="demo-1",result="success",reason="exited"}')).toBe(1);
     expect(await metric('proxy_monitor_restarts_in_window{proxy_id="demo-1"}')).toBe(1);
     expect(await metric('proxy_monitor_restart_duration_seconds_count')).toBe(1);
-    await waitUntil(async () => ((await metric('proxy_monitor_checks_total{proxy_id="demo-1",result="success"}')) ?? 0) > checksBefore, 5_000, 100);
+    await waitUntil(
+      async () => ((await metric('proxy_monitor_checks_total{proxy_id="demo-1",result="success"}')) ?? 0) > checksBefore,
+      5_000,
+      100,
+    );
 
     const history = (await getJson(`${url}${API}/proxies/demo-1/history`)).json;
     expect(history.records).toEqual([expect.objectContaining({ proxy_id: 'demo-1', reason: 'exited', success: true, error: null })]);
@@ -114,7 +126,10 @@ describe('a real daemon serving the API', () => {
     it('passes promtool check metrics, every family (ours and the process ones); no NaN, no placeholder values', async () => {
       const text = await (await fetch(`${url}/metrics`)).text();
       expect(promtool(text)).toEqual({ code: 0, output: '' });
-      const values = text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.slice(l.lastIndexOf(' ') + 1));
+      const values = text
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => l.slice(l.lastIndexOf(' ') + 1));
       expect(values.filter((v) => !Number.isFinite(Number(v)) || Number(v) > 1e15)).toEqual([]);
       expect(text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');
       expect(text).toContain('# TYPE process_resident_memory_bytes gauge');

@@ -5,7 +5,9 @@ import { API, startApi, type ApiHarness } from './api-harness.ts';
 
 let api: ApiHarness;
 beforeEach(async () => {
-  api = await startApi({ specs: [fakeSpec('ss-1'), fakeSpec('ss-2', { monitor: false, type: 'trojan', settings: { stop_timeout: 30, restart: 'on-failure' } })] });
+  api = await startApi({
+    specs: [fakeSpec('ss-1'), fakeSpec('ss-2', { monitor: false, type: 'trojan', settings: { stop_timeout: 30, restart: 'on-failure' } })],
+  });
 });
 afterEach(() => api.close());
 
@@ -52,7 +54,10 @@ describe('GET /proxies and /proxies/:id', () => {
     });
     expect(two).toMatchObject({ enabled: false, monitoring_active: false, last_check: null });
     // The settings in effect: the proxy's own, else the global ones.
-    expect(one).toMatchObject({ settings: { stop_timeout: 10, health_timeout: 5, failure_threshold: 3, start_grace: 5, restart: 'always' }, own_settings: [] });
+    expect(one).toMatchObject({
+      settings: { stop_timeout: 10, health_timeout: 5, failure_threshold: 3, start_grace: 5, restart: 'always' },
+      own_settings: [],
+    });
     expect(two).toMatchObject({
       proxy_type: 'trojan',
       settings: { stop_timeout: 30, health_timeout: 5, failure_threshold: 3, start_grace: 5, restart: 'on-failure' },
@@ -114,7 +119,15 @@ describe('GET /proxies/:id/why', () => {
       verdict: 'withheld',
       guard: 'cooldown',
       next_attempt_at: '2026-01-01T00:01:00.000Z',
-      inputs: { restarts_in_window: 1, max_restarts: 10, window_s: 3600, cooldown_s: 60, cooldown_remaining_ms: 59_800, backoff_ms: 0, consecutive_failures: 0 },
+      inputs: {
+        restarts_in_window: 1,
+        max_restarts: 10,
+        window_s: 3600,
+        cooldown_s: 60,
+        cooldown_remaining_ms: 59_800,
+        backoff_ms: 0,
+        consecutive_failures: 0,
+      },
     });
     expect(first.remaining).toMatchObject({ cooldown_ms: 59_800, next_attempt_in_ms: 59_800 });
     expect(first.message).toMatch(/cooldown.*in 60s/);

@@ -17,11 +17,21 @@ const monitor = { enable: true, check_interval: 1, restart_cooldown: 0, failure_
 
 const proxy = async (id: string) => (await getJson(`${url}${API}/proxies/${id}`)).json;
 const writeProxies = (proxies: unknown[], extra: { monitor?: object; api?: object } = {}) =>
-  writeFileSync(configFile, stringify({ state_dir: stateDir, proxy: { monitor: { ...monitor, ...extra.monitor }, proxies }, api: { listen: '127.0.0.1:0', ...extra.api } }));
+  writeFileSync(
+    configFile,
+    stringify({
+      state_dir: stateDir,
+      proxy: { monitor: { ...monitor, ...extra.monitor }, proxies },
+      api: { listen: '127.0.0.1:0', ...extra.api },
+    }),
+  );
 
 beforeAll(async () => {
   ports = await freePorts(3);
-  const written = writeConfig({ proxy: { monitor, proxies: [echoProxy('keep', ports[0]), echoProxy('drop', ports[1])] }, api: { listen: '127.0.0.1:0' } });
+  const written = writeConfig({
+    proxy: { monitor, proxies: [echoProxy('keep', ports[0]), echoProxy('drop', ports[1])] },
+    api: { listen: '127.0.0.1:0' },
+  });
   configFile = written.configFile;
   stateDir = `${written.dir}/state`;
   daemon = startDaemon(configFile, written.dir);
@@ -92,7 +102,10 @@ it('keeps the running config when the file is broken, and logs why (SIGHUP and P
 it('SIGHUP is audited like POST /reload; the log names each changed setting with old and new value, secrets redacted; api.listen needs a restart', async () => {
   const proxies = [echoProxy('keep', ports[0]), echoProxy('added', ports[2])];
   const [other] = await freePorts(1);
-  writeProxies(proxies, { monitor: { check_interval: 2, backoff: { max: 60 } }, api: { listen: `127.0.0.1:${other}`, token: 'reload-secret-31f' } });
+  writeProxies(proxies, {
+    monitor: { check_interval: 2, backoff: { max: 60 } },
+    api: { listen: `127.0.0.1:${other}`, token: 'reload-secret-31f' },
+  });
   const seen = daemon.lines.length;
   daemon.child.kill('SIGHUP');
   const reloaded = await daemon.waitFor((l) => l.message === 'config reloaded' && daemon.lines.indexOf(l) >= seen);
@@ -113,9 +126,15 @@ it('SIGHUP is audited like POST /reload; the log names each changed setting with
   expect(viaApi.status).toBe(200);
   const db = new Database(`${stateDir}/state.db`, { readonly: true });
   try {
-    const rows = db.prepare("SELECT user, action, detail FROM audit WHERE action = 'config_reload' ORDER BY id").all() as { user: string; detail: string }[];
+    const rows = db.prepare("SELECT user, action, detail FROM audit WHERE action = 'config_reload' ORDER BY id").all() as {
+      user: string;
+      detail: string;
+    }[];
     expect(rows.map((r) => r.user).slice(-2)).toEqual(['signal:SIGHUP', 'api:127.0.0.1']);
-    expect(JSON.parse(rows.at(-2)!.detail)).toMatchObject({ auth: 'signal', settings: { 'proxy.monitor.check_interval': { old: 1, new: 2 } } });
+    expect(JSON.parse(rows.at(-2)!.detail)).toMatchObject({
+      auth: 'signal',
+      settings: { 'proxy.monitor.check_interval': { old: 1, new: 2 } },
+    });
     expect(JSON.parse(rows.at(-1)!.detail)).toMatchObject({ auth: 'token', settings: {} });
   } finally {
     db.close();

@@ -23,7 +23,10 @@ interface Run {
 }
 
 /** The CLI binary with `args`, in `cwd`, none of the caller's PROXY_MONITOR_* variables unless given. */
-function binary(args: string[], { cwd, env = {}, command = [process.execPath, CLI] }: { cwd: string; env?: Record<string, string>; command?: string[] }): Promise<Run> {
+function binary(
+  args: string[],
+  { cwd, env = {}, command = [process.execPath, CLI] }: { cwd: string; env?: Record<string, string>; command?: string[] },
+): Promise<Run> {
   return new Promise((done) => {
     execFile(command[0], [...command.slice(1), ...args], { cwd, env: { ...NO_DAEMON_VARS, ...env } }, (error, stdout, stderr) => {
       done({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr });
@@ -55,98 +58,134 @@ describe('the proxy-monitor binary against a daemon on a non-default port with a
     await daemon?.stop();
   });
 
-  it('--config FILE and $PROXY_MONITOR_CONFIG: the URL and the token come from the file', async () => {
-    const [status, stopped] = await Promise.all([
-      binary(['status', '--config', configFile], { cwd }),
-      binary(['stop', 'sleeper'], { cwd, env: { PROXY_MONITOR_CONFIG: configFile } }),
-    ]);
-    expect(status, status.stderr).toMatchObject({ code: 0, stderr: '' });
-    expect(status.stdout).toMatch(/^monitor: watching, checks every 1s; 1 proxy/);
-    expect(stopped, stopped.stderr).toMatchObject({ code: 0, stderr: '' });
-    expect(stopped.stdout).toMatch(/^sleeper: stopped/);
-    const started = await binary(['start', 'sleeper', '-c', configFile], { cwd });
-    expect(started, started.stderr).toMatchObject({ code: 0 });
-  }, SLOW);
+  it(
+    '--config FILE and $PROXY_MONITOR_CONFIG: the URL and the token come from the file',
+    async () => {
+      const [status, stopped] = await Promise.all([
+        binary(['status', '--config', configFile], { cwd }),
+        binary(['stop', 'sleeper'], { cwd, env: { PROXY_MONITOR_CONFIG: configFile } }),
+      ]);
+      expect(status, status.stderr).toMatchObject({ code: 0, stderr: '' });
+      expect(status.stdout).toMatch(/^monitor: watching, checks every 1s; 1 proxy/);
+      expect(stopped, stopped.stderr).toMatchObject({ code: 0, stderr: '' });
+      expect(stopped.stdout).toMatch(/^sleeper: stopped/);
+      const started = await binary(['start', 'sleeper', '-c', configFile], { cwd });
+      expect(started, started.stderr).toMatchObject({ code: 0 });
+    },
+    SLOW,
+  );
 
-  it('./config/default.yaml in the working directory; a wildcard listen address is reached on loopback', async () => {
-    if (existsSync('/etc/proxy-monitor/config.yaml')) return; // that one is tried first, and would win
-    const here = mkdtempSync(join(tmpdir(), 'pm-cli-here-'));
-    mkdirSync(join(here, 'config'));
-    writeFileSync(join(here, 'config/default.yaml'), stringify({ api: { listen: `0.0.0.0:${port}`, token: TOKEN } }));
-    const result = await binary(['monitor', 'start'], { cwd: here });
-    expect(result, result.stderr).toMatchObject({ code: 0, stderr: '' });
-    expect(result.stdout).toMatch(/^monitor watching/);
-  }, SLOW);
-
-  it('--url, --token and their variables win over the file', async () => {
-    const [closed] = await freePorts(1);
-    const [url, token, envToken] = await Promise.all([
-      binary(['status', '--config', configFile, '--url', `http://127.0.0.1:${closed}`], { cwd }),
-      binary(['disable', 'sleeper', '--config', configFile, '--token', 'wrong'], { cwd }),
-      binary(['disable', 'sleeper', '--config', configFile], { cwd, env: { PROXY_MONITOR_TOKEN: 'wrong' } }),
-    ]);
-    expect(url.code).toBe(1);
-    expect(url.stderr).toMatch(`cannot reach the proxy-monitor daemon at http://127.0.0.1:${closed}: connection refused`);
-    for (const refused of [token, envToken]) {
-      expect(refused.code).toBe(1);
-      expect(refused.stderr).toMatch(/\(pass --token or set PROXY_MONITOR_TOKEN\)/);
-    }
-  }, SLOW);
-
-  it('a file that cannot say where the daemon is: exit 2 and one line naming the file and the key', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pm-cli-bad-'));
-    const portZero = join(dir, 'zero.yaml');
-    writeFileSync(portZero, 'api:\n  listen: 127.0.0.1:0\n');
-    const [zero, missing] = await Promise.all([
-      binary(['status', '--config', portZero], { cwd }),
-      binary(['status', '--config', join(dir, 'nope.yaml')], { cwd }),
-    ]);
-    expect(zero).toMatchObject({ code: 2, stdout: '' });
-    expect(zero.stderr).toBe(
-      `proxy-monitor status: ${portZero}: api.listen is "127.0.0.1:0": port 0 lets the daemon take any free port, which the file cannot tell; ` +
-        'pass --url with the url of the daemon\'s "api listening" log line\n',
-    );
-    expect(missing).toMatchObject({ code: 2, stderr: `proxy-monitor status: cannot read the config file ${join(dir, 'nope.yaml')}: ENOENT\n` });
-  }, SLOW);
-
-  it('is on PATH after `npm install -g` (what `npm link` does) and after the systemd install step (a symlink)', async () => {
-    const prefix = mkdtempSync(join(tmpdir(), 'pm-cli-prefix-'));
-    const install = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--offline', '--ignore-scripts', '--no-audit', '--no-fund', ROOT], { encoding: 'utf8', timeout: 120_000 });
-    expect(install.status, install.stderr).toBe(0);
-    // deploy: `ln -s /opt/proxy-monitor/bin/proxy-monitor.js /usr/local/bin/proxy-monitor`
-    const local = mkdtempSync(join(tmpdir(), 'pm-cli-local-'));
-    symlinkSync(CLI, join(local, 'proxy-monitor'));
-    for (const bin of [join(prefix, 'bin'), local]) {
-      const env = { PATH: `${bin}:${process.env.PATH}` };
-      const found = spawnSync('sh', ['-c', 'command -v proxy-monitor'], { env, encoding: 'utf8' });
-      expect(found.stdout.trim()).toBe(join(bin, 'proxy-monitor'));
-      const result = await binary(['status', '--config', configFile], { cwd, env, command: ['proxy-monitor'] });
+  it(
+    './config/default.yaml in the working directory; a wildcard listen address is reached on loopback',
+    async () => {
+      if (existsSync('/etc/proxy-monitor/config.yaml')) return; // that one is tried first, and would win
+      const here = mkdtempSync(join(tmpdir(), 'pm-cli-here-'));
+      mkdirSync(join(here, 'config'));
+      writeFileSync(join(here, 'config/default.yaml'), stringify({ api: { listen: `0.0.0.0:${port}`, token: TOKEN } }));
+      const result = await binary(['monitor', 'start'], { cwd: here });
       expect(result, result.stderr).toMatchObject({ code: 0, stderr: '' });
-      expect(result.stdout).toMatch(/^monitor: /);
-    }
-  }, SLOW);
+      expect(result.stdout).toMatch(/^monitor watching/);
+    },
+    SLOW,
+  );
 
-  it('`| head -1` and a reader that is gone at once: exit 0, nothing on stderr, for every kind of command', async () => {
-    const shell = (pipeline: string) =>
-      new Promise<{ code: string; stdout: string; stderr: string }>((done) => {
-        // PIPESTATUS[0] is the CLI's own exit code, whatever the reader's.
-        const script = `"$NODE" "$CLI" ${pipeline} 2>"$ERR"; echo "exit=\${PIPESTATUS[0]}"; cat "$ERR"`;
-        const err = join(cwd, `stderr-${Math.random().toString(36).slice(2)}`);
-        execFile('bash', ['-c', script], { cwd, env: { ...NO_DAEMON_VARS, NODE: process.execPath, CLI, ERR: err, PROXY_MONITOR_CONFIG: configFile } }, (_e, stdout) => {
-          const [out, rest] = stdout.split(/^exit=/m);
-          const [code, ...stderr] = rest.split('\n');
-          done({ code, stdout: out, stderr: stderr.join('\n').trim() });
-        });
+  it(
+    '--url, --token and their variables win over the file',
+    async () => {
+      const [closed] = await freePorts(1);
+      const [url, token, envToken] = await Promise.all([
+        binary(['status', '--config', configFile, '--url', `http://127.0.0.1:${closed}`], { cwd }),
+        binary(['disable', 'sleeper', '--config', configFile, '--token', 'wrong'], { cwd }),
+        binary(['disable', 'sleeper', '--config', configFile], { cwd, env: { PROXY_MONITOR_TOKEN: 'wrong' } }),
+      ]);
+      expect(url.code).toBe(1);
+      expect(url.stderr).toMatch(`cannot reach the proxy-monitor daemon at http://127.0.0.1:${closed}: connection refused`);
+      for (const refused of [token, envToken]) {
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toMatch(/\(pass --token or set PROXY_MONITOR_TOKEN\)/);
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    'a file that cannot say where the daemon is: exit 2 and one line naming the file and the key',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pm-cli-bad-'));
+      const portZero = join(dir, 'zero.yaml');
+      writeFileSync(portZero, 'api:\n  listen: 127.0.0.1:0\n');
+      const [zero, missing] = await Promise.all([
+        binary(['status', '--config', portZero], { cwd }),
+        binary(['status', '--config', join(dir, 'nope.yaml')], { cwd }),
+      ]);
+      expect(zero).toMatchObject({ code: 2, stdout: '' });
+      expect(zero.stderr).toBe(
+        `proxy-monitor status: ${portZero}: api.listen is "127.0.0.1:0": port 0 lets the daemon take any free port, which the file cannot tell; ` +
+          'pass --url with the url of the daemon\'s "api listening" log line\n',
+      );
+      expect(missing).toMatchObject({
+        code: 2,
+        stderr: `proxy-monitor status: cannot read the config file ${join(dir, 'nope.yaml')}: ENOENT\n`,
       });
-    const runs = await Promise.all([
-      shell('status | head -1'),
-      shell('status | true'),
-      shell('why sleeper | true'),
-      shell('help | true'),
-    ]);
-    expect(runs[0].stdout).toMatch(/^monitor: watching[^\n]*\n$/);
-    for (const run of runs) expect(run).toMatchObject({ code: '0', stderr: '' });
-  }, SLOW);
+    },
+    SLOW,
+  );
+
+  it(
+    'is on PATH after `npm install -g` (what `npm link` does) and after the systemd install step (a symlink)',
+    async () => {
+      const prefix = mkdtempSync(join(tmpdir(), 'pm-cli-prefix-'));
+      const install = spawnSync(
+        'npm',
+        ['install', '-g', '--prefix', prefix, '--offline', '--ignore-scripts', '--no-audit', '--no-fund', ROOT],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+      expect(install.status, install.stderr).toBe(0);
+      // deploy: `ln -s /opt/proxy-monitor/bin/proxy-monitor.js /usr/local/bin/proxy-monitor`
+      const local = mkdtempSync(join(tmpdir(), 'pm-cli-local-'));
+      symlinkSync(CLI, join(local, 'proxy-monitor'));
+      for (const bin of [join(prefix, 'bin'), local]) {
+        const env = { PATH: `${bin}:${process.env.PATH}` };
+        const found = spawnSync('sh', ['-c', 'command -v proxy-monitor'], { env, encoding: 'utf8' });
+        expect(found.stdout.trim()).toBe(join(bin, 'proxy-monitor'));
+        const result = await binary(['status', '--config', configFile], { cwd, env, command: ['proxy-monitor'] });
+        expect(result, result.stderr).toMatchObject({ code: 0, stderr: '' });
+        expect(result.stdout).toMatch(/^monitor: /);
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    '`| head -1` and a reader that is gone at once: exit 0, nothing on stderr, for every kind of command',
+    async () => {
+      const shell = (pipeline: string) =>
+        new Promise<{ code: string; stdout: string; stderr: string }>((done) => {
+          // PIPESTATUS[0] is the CLI's own exit code, whatever the reader's.
+          const script = `"$NODE" "$CLI" ${pipeline} 2>"$ERR"; echo "exit=\${PIPESTATUS[0]}"; cat "$ERR"`;
+          const err = join(cwd, `stderr-${Math.random().toString(36).slice(2)}`);
+          execFile(
+            'bash',
+            ['-c', script],
+            { cwd, env: { ...NO_DAEMON_VARS, NODE: process.execPath, CLI, ERR: err, PROXY_MONITOR_CONFIG: configFile } },
+            (_e, stdout) => {
+              const [out, rest] = stdout.split(/^exit=/m);
+              const [code, ...stderr] = rest.split('\n');
+              done({ code, stdout: out, stderr: stderr.join('\n').trim() });
+            },
+          );
+        });
+      const runs = await Promise.all([
+        shell('status | head -1'),
+        shell('status | true'),
+        shell('why sleeper | true'),
+        shell('help | true'),
+      ]);
+      expect(runs[0].stdout).toMatch(/^monitor: watching[^\n]*\n$/);
+      for (const run of runs) expect(run).toMatchObject({ code: '0', stderr: '' });
+    },
+    SLOW,
+  );
 });
 
 describe('findDaemon', () => {
@@ -179,11 +218,17 @@ describe('findDaemon', () => {
 
   it('refuses bad YAML or a bad api.listen, naming the file and the key; warns on an unreadable default', async () => {
     await expect(find({ config: file('bad.yaml', 'api: [\n') })).rejects.toThrow(/bad\.yaml: not valid YAML/);
-    await expect(find({ config: file('listen.yaml', 'api: { listen: 8080 }\n') })).rejects.toThrow(/listen\.yaml: api\.listen: expected "host:port", got 8080/);
-    await expect(find({ config: file('host.yaml', 'api: { listen: "nohost" }\n') })).rejects.toThrow(/api\.listen: expected "host:port" with a port 0-65535, got "nohost"/);
+    await expect(find({ config: file('listen.yaml', 'api: { listen: 8080 }\n') })).rejects.toThrow(
+      /listen\.yaml: api\.listen: expected "host:port", got 8080/,
+    );
+    await expect(find({ config: file('host.yaml', 'api: { listen: "nohost" }\n') })).rejects.toThrow(
+      /api\.listen: expected "host:port" with a port 0-65535, got "nohost"/,
+    );
     await expect(find({ config: file('token.yaml', 'api: { token: 5 }\n') })).rejects.toThrow(/api\.token: expected a non-empty string/);
     const { url, warnings } = await find({}, {}, [dir]); // a directory: EISDIR, like a file we may not read
     expect(url).toBe('http://127.0.0.1:8080');
-    expect(warnings).toEqual([`proxy-monitor: cannot read ${dir} (EISDIR), so its api.listen and api.token are unknown; using http://127.0.0.1:8080 (pass --config FILE, or --url and --token)\n`]);
+    expect(warnings).toEqual([
+      `proxy-monitor: cannot read ${dir} (EISDIR), so its api.listen and api.token are unknown; using http://127.0.0.1:8080 (pass --config FILE, or --url and --token)\n`,
+    ]);
   });
 });

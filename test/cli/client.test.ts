@@ -53,7 +53,9 @@ describe('against a running API', () => {
     await api.settle();
     const shown = await cli(['show', 'ss-1']);
     expect(shown.out).toMatch(/^ss-1 \(exec\): crashed\.waiting/);
-    expect(shown.out).toMatch(/settings\s+stop_timeout=10, health_timeout=5, failure_threshold=3, start_grace=5, min_uptime=0, restart=always\n/);
+    expect(shown.out).toMatch(
+      /settings\s+stop_timeout=10, health_timeout=5, failure_threshold=3, start_grace=5, min_uptime=0, restart=always\n/,
+    );
     expect(shown.out).toMatch(/restarts\s+1\/10 in the last 1h00m/);
     const why = await cli(['why', 'ss-1']);
     expect(why.code).toBe(0);
@@ -72,7 +74,10 @@ describe('against a running API', () => {
     await api.advance(200);
     const { code, out } = await cli(['audit']);
     expect(code).toBe(0);
-    const rows = out.trimEnd().split('\n').map((line) => line.split(/\s{2,}/));
+    const rows = out
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.split(/\s{2,}/));
     expect(rows[0]).toEqual(['TIME', 'USER', 'ACTION', 'PROXY', 'REASON']);
     expect(rows.slice(1).map((r) => [r[1], r[2], r[3], r[4]])).toEqual([
       ['system', 'proxy_auto_restart', 'ss-1', 'exited'],
@@ -82,10 +87,20 @@ describe('against a running API', () => {
     const stops = JSON.parse((await cli(['audit', '--action', 'proxy_stop', '--proxy', 'ss-1', '--json'])).out);
     expect(stops).toMatchObject({ proxy_id: 'ss-1', action: 'proxy_stop', since: null });
     expect(stops.records).toEqual([
-      { time: expect.any(String), user: 'api:127.0.0.1', action: 'proxy_stop', proxy_id: 'ss-1', proxy_type: 'exec', reason: 'stopped by the operator', detail: { auth: 'token' } },
+      {
+        time: expect.any(String),
+        user: 'api:127.0.0.1',
+        action: 'proxy_stop',
+        proxy_id: 'ss-1',
+        proxy_type: 'exec',
+        reason: 'stopped by the operator',
+        detail: { auth: 'token' },
+      },
     ]);
     const restarts = JSON.parse((await cli(['audit', '--since', '1h', '--action', 'proxy_auto_restart', '--json'])).out).records;
-    expect(restarts).toMatchObject([{ user: 'system', proxy_type: 'exec', reason: 'exited', detail: { success: true, duration_ms: expect.any(Number) } }]);
+    expect(restarts).toMatchObject([
+      { user: 'system', proxy_type: 'exec', reason: 'exited', detail: { success: true, duration_ms: expect.any(Number) } },
+    ]);
     expect((await cli(['audit', '--limit', '1', '--json'])).out).toContain('proxy_auto_restart');
     const bad = await cli(['audit', '--limit', '0', '--action', 'DROP TABLE', '--proxy', '../x']);
     expect(bad.code).toBe(1);
@@ -109,7 +124,9 @@ describe('against a running API', () => {
   });
 
   it('enable, disable, stop, start, restart: act, and say what they did', async () => {
-    expect((await cli(['disable', 'ss-1'])).out).toBe('ss-1: monitoring disabled (it keeps running, unchecked and never restarted); now running.up\n');
+    expect((await cli(['disable', 'ss-1'])).out).toBe(
+      'ss-1: monitoring disabled (it keeps running, unchecked and never restarted); now running.up\n',
+    );
     expect(api.proxy().context.override).toBe(false);
     expect((await cli(['enable', 'ss-1'])).code).toBe(0);
     expect((await cli(['stop', 'ss-1'])).out).toMatch(/^ss-1: stopped/);
@@ -122,7 +139,12 @@ describe('against a running API', () => {
     await api.advance(100);
     expect(api.proxy().context.pid).not.toBe(pid);
     // The restart of a running proxy is a restart: the API's audit line, then the restart's own record.
-    expect(api.store.audits({}).map((a) => a.action).reverse()).toEqual(['proxy_disable', 'proxy_enable', 'proxy_stop', 'proxy_start', 'proxy_restart', 'proxy_manual_restart']);
+    expect(
+      api.store
+        .audits({})
+        .map((a) => a.action)
+        .reverse(),
+    ).toEqual(['proxy_disable', 'proxy_enable', 'proxy_stop', 'proxy_start', 'proxy_restart', 'proxy_manual_restart']);
   });
 
   it('monitor stop|start, config set with nested keys, reload', async () => {
@@ -180,7 +202,9 @@ describe('the proxy-monitor binary', () => {
     const result = await binary(['status', '--url', `http://127.0.0.1:${port}`]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(`proxy-monitor: cannot reach the proxy-monitor daemon at http://127.0.0.1:${port}: connection refused (is the daemon running, and is this its api.listen?)\n`);
+    expect(result.stderr).toBe(
+      `proxy-monitor: cannot reach the proxy-monitor daemon at http://127.0.0.1:${port}: connection refused (is the daemon running, and is this its api.listen?)\n`,
+    );
   });
 
   it('reads PROXY_MONITOR_URL and talks to the API', async () => {

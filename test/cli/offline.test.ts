@@ -34,8 +34,21 @@ const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], {
 
 describe('validate on a good file', () => {
   it('says ok with the proxy count and whether monitoring is on, exit 0, for a written file and every shipped preset', () => {
-    const { configFile } = writeConfig({ proxy: { monitor: { enable: false }, proxies: [{ id: 'a', type: 'exec', command: '/bin/true' }, { id: 'b', type: 'exec', command: '/bin/true' }, { id: 'c', type: 'exec', command: '/bin/true' }] } });
-    expect(captured(() => validate(configFile))).toEqual({ code: 0, stdout: `${configFile}: ok (3 proxies, monitoring disabled)\n`, stderr: '' });
+    const { configFile } = writeConfig({
+      proxy: {
+        monitor: { enable: false },
+        proxies: [
+          { id: 'a', type: 'exec', command: '/bin/true' },
+          { id: 'b', type: 'exec', command: '/bin/true' },
+          { id: 'c', type: 'exec', command: '/bin/true' },
+        ],
+      },
+    });
+    expect(captured(() => validate(configFile))).toEqual({
+      code: 0,
+      stdout: `${configFile}: ok (3 proxies, monitoring disabled)\n`,
+      stderr: '',
+    });
     const file = join(ROOT, 'config/default.yaml');
     expect(captured(() => validate(file))).toEqual({ code: 0, stdout: `${file}: ok (2 proxies, monitoring enabled)\n`, stderr: '' });
     for (const preset of ['development', 'production', 'high-availability']) {
@@ -50,15 +63,27 @@ describe('validate on a good file', () => {
 describe('graph', () => {
   it('prints the proxy chart as Mermaid by default, and either machine in every format', () => {
     expect(captured(() => graph([]))).toEqual({ code: 0, stdout: toMermaid(chartOf(proxyMachine)), stderr: '' });
-    expect(captured(() => graph(['--machine', 'monitor', '--format', 'dot']))).toEqual({ code: 0, stdout: toDot(chartOf(monitorMachine)), stderr: '' });
+    expect(captured(() => graph(['--machine', 'monitor', '--format', 'dot']))).toEqual({
+      code: 0,
+      stdout: toDot(chartOf(monitorMachine)),
+      stderr: '',
+    });
     const json = captured(() => graph(['--machine', 'monitor', '--format', 'json']));
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual(JSON.parse(JSON.stringify(chartOf(monitorMachine))));
   });
 
   it('refuses an unknown machine or format with exit 2, naming the choices', () => {
-    expect(captured(() => graph(['--machine', 'router']))).toEqual({ code: 2, stdout: '', stderr: 'proxy-monitor: --machine: expected one of proxy, monitor, got "router"\n' });
-    expect(captured(() => graph(['--format', 'svg']))).toEqual({ code: 2, stdout: '', stderr: 'proxy-monitor: --format: expected one of mermaid, dot, json, got "svg"\n' });
+    expect(captured(() => graph(['--machine', 'router']))).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'proxy-monitor: --machine: expected one of proxy, monitor, got "router"\n',
+    });
+    expect(captured(() => graph(['--format', 'svg']))).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'proxy-monitor: --format: expected one of mermaid, dot, json, got "svg"\n',
+    });
   });
 
   it('through the command line: exit 0 and the chart on stdout', () => {

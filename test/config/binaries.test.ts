@@ -67,7 +67,11 @@ describeWith(['/usr/bin/v2ray'])('v2ray accepts the generated config', () => {
 describeWith(['/usr/bin/trojan', '/usr/bin/openssl'])('trojan accepts the generated config', () => {
   it('passes trojan -t', () => {
     const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'],
+      { stdio: 'pipe' },
+    );
     const p = resolveOne(`{ id: tj, type: trojan, local_port: 10443, password: [a, b], cert: ${cert}, key: ${key} }`);
     const out = run(p, '-t');
     expect(out).toContain('status 0');

@@ -18,5 +18,4 @@ export function configError(text: string): ConfigError {
 }
 
 /** A config with these proxies entries (YAML flow mappings, one per line). */
-export const withProxies = (...entries: string[]) =>
-  `proxy:\n  proxies:\n${entries.map((e) => `    - ${e}\n`).join('')}`;
+export const withProxies = (...entries: string[]) => `proxy:\n  proxies:\n${entries.map((e) => `    - ${e}\n`).join('')}`;

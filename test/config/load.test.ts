@@ -124,7 +124,7 @@ describe('shipped config files', () => {
     expect(proxies.length).toBeGreaterThan(0);
   });
 
-  it("default.yaml runs the demo echo servers with a PING/PONG check", () => {
+  it('default.yaml runs the demo echo servers with a PING/PONG check', () => {
     const { config, proxies } = loadConfig(join(dir, 'default.yaml'));
     expect(config.proxy.monitor).toMatchObject({ check_interval: 10, restart_cooldown: 5 });
     expect(config.api.listen).toBe('127.0.0.1:8080');
@@ -221,11 +221,15 @@ describe('errors: one line naming the file and the key path', () => {
   });
 
   it('reports bad ids, types and missing required settings', () => {
-    expect(configError(withProxies('{ id: -a, type: exec, command: x }')).message).toMatch(/proxy\.proxies\[0\]\.id: expected 1-64 letters/);
+    expect(configError(withProxies('{ id: -a, type: exec, command: x }')).message).toMatch(
+      /proxy\.proxies\[0\]\.id: expected 1-64 letters/,
+    );
     expect(configError(withProxies('{ id: a, type: ssr, command: x }')).message).toBe(
       `${FILE}: proxy.proxies[0].type: expected one of "shadowsocks", "trojan", "v2ray", "snell", "exec", got "ssr"`,
     );
-    expect(configError(withProxies('{ id: a, type: exec }')).message).toBe(`${FILE}: proxy.proxies[0].command: missing, type exec needs a command`);
+    expect(configError(withProxies('{ id: a, type: exec }')).message).toBe(
+      `${FILE}: proxy.proxies[0].command: missing, type exec needs a command`,
+    );
     expect(configError(withProxies('{ id: a, type: shadowsocks, password: p }')).message).toBe(
       `${FILE}: proxy.proxies[0].server_port: missing, expected a number`,
     );

@@ -7,8 +7,17 @@ import { hardeningWarnings } from '../../src/daemon/hardening.ts';
 import { wrapperArgv } from '../../src/process/wrappers.ts';
 import { FILE, withProxies } from './helpers.ts';
 
-const USERS = { nobody: { name: 'nobody', uid: 65534, gid: 65534 }, 'proxy-monitor': { name: 'proxy-monitor', uid: 990, gid: 990 }, alice: { name: 'alice', uid: 1000, gid: 1000 } };
-const GROUPS = { nogroup: { name: 'nogroup', gid: 65534 }, 'proxy-monitor': { name: 'proxy-monitor', gid: 990 }, alice: { name: 'alice', gid: 1000 }, ssl: { name: 'ssl', gid: 110 } };
+const USERS = {
+  nobody: { name: 'nobody', uid: 65534, gid: 65534 },
+  'proxy-monitor': { name: 'proxy-monitor', uid: 990, gid: 990 },
+  alice: { name: 'alice', uid: 1000, gid: 1000 },
+};
+const GROUPS = {
+  nogroup: { name: 'nogroup', gid: 65534 },
+  'proxy-monitor': { name: 'proxy-monitor', gid: 990 },
+  alice: { name: 'alice', gid: 1000 },
+  ssl: { name: 'ssl', gid: 110 },
+};
 
 function host(uid: number, options: { serviceUser?: boolean; permitted?: bigint; hardLimits?: Host['hardLimits'] } = {}): Host {
   const users = Object.values(USERS).filter((u) => options.serviceUser !== false || u.name !== 'proxy-monitor');
@@ -37,23 +46,51 @@ const TYPED = 'id: ss, type: shadowsocks, server_port: 8388, password: pw';
 
 describe('user and group', () => {
   it('resolves a user name to its ids and primary group; a group overrides it', () => {
-    expect(load(`{ ${RAW}, user: nobody }`, host(0)).proxies[0].privileges?.runAs).toEqual({ uid: 65534, gid: 65534, user: 'nobody', group: 'nogroup' });
-    expect(load(`{ ${RAW}, user: alice, group: ssl }`, host(0)).proxies[0].privileges?.runAs).toEqual({ uid: 1000, gid: 110, user: 'alice', group: 'ssl' });
-    expect(load(`{ ${RAW}, user: 1000 }`, host(0)).proxies[0].privileges?.runAs).toEqual({ uid: 1000, gid: 1000, user: 'alice', group: 'alice' });
+    expect(load(`{ ${RAW}, user: nobody }`, host(0)).proxies[0].privileges?.runAs).toEqual({
+      uid: 65534,
+      gid: 65534,
+      user: 'nobody',
+      group: 'nogroup',
+    });
+    expect(load(`{ ${RAW}, user: alice, group: ssl }`, host(0)).proxies[0].privileges?.runAs).toEqual({
+      uid: 1000,
+      gid: 110,
+      user: 'alice',
+      group: 'ssl',
+    });
+    expect(load(`{ ${RAW}, user: 1000 }`, host(0)).proxies[0].privileges?.runAs).toEqual({
+      uid: 1000,
+      gid: 1000,
+      user: 'alice',
+      group: 'alice',
+    });
   });
 
   it('takes a numeric id without a passwd entry only with a group (and then no supplementary groups)', () => {
-    expect(load(`{ ${RAW}, user: 4000, group: 4000 }`, host(0)).proxies[0].privileges?.runAs).toEqual({ uid: 4000, gid: 4000, user: null, group: null });
-    expect(wrapperArgv(load(`{ ${RAW}, user: 4000, group: 4000 }`, host(0)).proxies[0].privileges, { root: true, ambient: false })).toEqual([
-      '/usr/bin/setpriv', '--reuid=4000', '--regid=4000', '--clear-groups', '--',
-    ]);
-    expect(refusal(`{ ${RAW}, user: 4000 }`, host(0))).toBe(`${FILE}: proxy.proxies[0].user: expected an existing user, no user 4000 on this host: a numeric id without a passwd entry needs a group too`);
+    expect(load(`{ ${RAW}, user: 4000, group: 4000 }`, host(0)).proxies[0].privileges?.runAs).toEqual({
+      uid: 4000,
+      gid: 4000,
+      user: null,
+      group: null,
+    });
+    expect(wrapperArgv(load(`{ ${RAW}, user: 4000, group: 4000 }`, host(0)).proxies[0].privileges, { root: true, ambient: false })).toEqual(
+      ['/usr/bin/setpriv', '--reuid=4000', '--regid=4000', '--clear-groups', '--'],
+    );
+    expect(refusal(`{ ${RAW}, user: 4000 }`, host(0))).toBe(
+      `${FILE}: proxy.proxies[0].user: expected an existing user, no user 4000 on this host: a numeric id without a passwd entry needs a group too`,
+    );
   });
 
   it('refuses an unknown user or group, and a malformed name', () => {
-    expect(refusal(`{ ${RAW}, user: mallory }`, host(0))).toBe(`${FILE}: proxy.proxies[0].user: expected an existing user, no user "mallory" on this host (create it, or give a numeric id)`);
-    expect(refusal(`{ ${RAW}, user: nobody, group: wheel }`, host(0))).toBe(`${FILE}: proxy.proxies[0].group: expected an existing group, no group "wheel" on this host`);
-    expect(refusal(`{ ${RAW}, user: "no body" }`, host(0))).toMatch(/proxy\.proxies\[0\]\.user: expected a user or group name, or a numeric id from 0 to 4294967294/);
+    expect(refusal(`{ ${RAW}, user: mallory }`, host(0))).toBe(
+      `${FILE}: proxy.proxies[0].user: expected an existing user, no user "mallory" on this host (create it, or give a numeric id)`,
+    );
+    expect(refusal(`{ ${RAW}, user: nobody, group: wheel }`, host(0))).toBe(
+      `${FILE}: proxy.proxies[0].group: expected an existing group, no group "wheel" on this host`,
+    );
+    expect(refusal(`{ ${RAW}, user: "no body" }`, host(0))).toMatch(
+      /proxy\.proxies\[0\]\.user: expected a user or group name, or a numeric id from 0 to 4294967294/,
+    );
     expect(refusal(`{ ${RAW}, user: -1 }`, host(0))).toBe(`${FILE}: proxy.proxies[0].user: expected a number >= 0, got -1`);
   });
 
@@ -61,7 +98,9 @@ describe('user and group', () => {
     expect(refusal(`{ ${RAW}, user: nobody }`, host(1000))).toBe(
       `${FILE}: proxy.proxies[0].user: expected the daemon's own user (uid 1000): only a daemon running as root can start a proxy as another user ("nobody" is uid 65534)`,
     );
-    expect(refusal(`{ ${RAW}, group: ssl }`, host(1000))).toMatch(/proxy\.proxies\[0\]\.group: expected the daemon's own group \(gid 1000\)/);
+    expect(refusal(`{ ${RAW}, group: ssl }`, host(1000))).toMatch(
+      /proxy\.proxies\[0\]\.group: expected the daemon's own group \(gid 1000\)/,
+    );
     expect(load(`{ ${RAW}, user: alice }`, host(1000)).proxies[0].privileges?.runAs).toBeUndefined();
   });
 
@@ -82,22 +121,35 @@ describe('capabilities', () => {
   it('gives a proxy run as a user net_bind_service as its only (ambient) capability', () => {
     const { privileges } = load(`{ ${RAW}, user: nobody, capabilities: [net_bind_service] }`, host(0)).proxies[0];
     expect(wrapperArgv(privileges, { root: true, ambient: false })).toEqual([
-      '/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--init-groups',
-      '--inh-caps=-all,+net_bind_service', '--ambient-caps=-all,+net_bind_service', '--bounding-set=-all,+net_bind_service', '--',
+      '/usr/bin/setpriv',
+      '--reuid=65534',
+      '--regid=65534',
+      '--init-groups',
+      '--inh-caps=-all,+net_bind_service',
+      '--ambient-caps=-all,+net_bind_service',
+      '--bounding-set=-all,+net_bind_service',
+      '--',
     ]);
   });
 
   it('refuses other capabilities, and a capability a non-root daemon does not hold', () => {
-    expect(refusal(`{ ${RAW}, capabilities: [sys_admin] }`, host(0))).toBe(`${FILE}: proxy.proxies[0].capabilities[0]: expected "net_bind_service", got "sys_admin"`);
+    expect(refusal(`{ ${RAW}, capabilities: [sys_admin] }`, host(0))).toBe(
+      `${FILE}: proxy.proxies[0].capabilities[0]: expected "net_bind_service", got "sys_admin"`,
+    );
     expect(refusal(`{ ${RAW}, capabilities: [net_bind_service] }`, host(1000))).toMatch(
       /proxy\.proxies\[0\]\.capabilities: expected capabilities the daemon holds: it is not root and lacks CAP_NET_BIND_SERVICE/,
     );
-    expect(load(`{ ${RAW}, capabilities: [net_bind_service] }`, host(1000, { permitted: 1n << 10n })).proxies[0].privileges?.capabilities).toEqual(['net_bind_service']);
+    expect(
+      load(`{ ${RAW}, capabilities: [net_bind_service] }`, host(1000, { permitted: 1n << 10n })).proxies[0].privileges?.capabilities,
+    ).toEqual(['net_bind_service']);
   });
 
   it('a non-root daemon with ambient capabilities clears them for proxies that did not ask', () => {
     expect(wrapperArgv(load(`{ ${RAW} }`, host(1000)).proxies[0].privileges, { root: false, ambient: true })).toEqual([
-      '/usr/bin/setpriv', '--inh-caps=-all', '--ambient-caps=-all', '--',
+      '/usr/bin/setpriv',
+      '--inh-caps=-all',
+      '--ambient-caps=-all',
+      '--',
     ]);
     expect(wrapperArgv(load(`{ ${RAW} }`, host(1000)).proxies[0].privileges, { root: false, ambient: false })).toEqual([]);
   });
@@ -107,20 +159,30 @@ describe('limits', () => {
   it('are applied by prlimit, soft = hard, sizes in bytes', () => {
     const { privileges } = load(`{ ${RAW}, limits: { nofile: 4096, nproc: 512, core: 0, memlock: 64KiB } }`, host(0)).proxies[0];
     expect(privileges?.limits).toEqual({ nofile: 4096, nproc: 512, core: 0, memlock: 65536 });
-    expect(wrapperArgv(privileges, { root: true, ambient: false })).toEqual(['/usr/bin/prlimit', '--nofile=4096:4096', '--nproc=512:512', '--core=0:0', '--memlock=65536:65536', '--']);
+    expect(wrapperArgv(privileges, { root: true, ambient: false })).toEqual([
+      '/usr/bin/prlimit',
+      '--nofile=4096:4096',
+      '--nproc=512:512',
+      '--core=0:0',
+      '--memlock=65536:65536',
+      '--',
+    ]);
   });
 
   it.each([
     ['{ nofile: 0 }', 'limits.nofile: expected a number >= 1, got 0'],
     ['{ nofile: 2000000 }', 'limits.nofile: expected a number <= 1048576, got 2000000'],
     ['{ nproc: lots }', 'limits.nproc: expected a whole number from 1 to 4194304, or "unlimited", got "lots"'],
-    ['{ core: 12XB }', 'limits.core: expected a size such as "256MiB", "64k" or "1G" (a plain number is bytes) between 0B and 1TiB or "unlimited", got "12XB"'],
+    [
+      '{ core: 12XB }',
+      'limits.core: expected a size such as "256MiB", "64k" or "1G" (a plain number is bytes) between 0B and 1TiB or "unlimited", got "12XB"',
+    ],
     ['{ stack: 1 }', 'limits.stack: unknown key'],
   ])('refuses limits %s', (limits, message) => {
     expect(refusal(`{ ${RAW}, limits: ${limits} }`, host(0))).toBe(`${FILE}: proxy.proxies[0].${message}`);
   });
 
-  it('refuses a limit above the daemon\'s own hard limit when it lacks CAP_SYS_RESOURCE', () => {
+  it("refuses a limit above the daemon's own hard limit when it lacks CAP_SYS_RESOURCE", () => {
     const noSysResource = host(0, { permitted: ((1n << 41n) - 1n) & ~(1n << 24n) });
     expect(refusal(`{ ${RAW}, limits: { nproc: unlimited } }`, noSysResource)).toBe(
       `${FILE}: proxy.proxies[0].limits.nproc: expected at most 4096, the daemon's own hard limit: raising it needs CAP_SYS_RESOURCE, which this daemon does not hold`,

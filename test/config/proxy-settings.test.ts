@@ -34,7 +34,9 @@ describe('per-proxy settings', () => {
     expect(configError(withProxies('{ id: a, type: exec, command: x, restart: never }')).message).toMatch(
       /^config\/x\.yaml: proxy\.proxies\[0\]\.restart: expected one of "always", "on-failure", got "never"$/,
     );
-    expect(configError('proxy:\n  monitor:\n    restart: no\n').message).toMatch(/proxy\.monitor\.restart: expected one of "always", "on-failure"/);
+    expect(configError('proxy:\n  monitor:\n    restart: no\n').message).toMatch(
+      /proxy\.monitor\.restart: expected one of "always", "on-failure"/,
+    );
   });
 });
 
@@ -47,7 +49,10 @@ describe('per-proxy settings at run time', () => {
 
   it('are not part of what is executed: changing them restarts nothing', () => {
     const [before] = parseConfigText(withProxies('{ id: a, type: exec, command: x }'), FILE).proxies;
-    const [after] = parseConfigText(withProxies('{ id: a, type: exec, command: x, stop_timeout: 30, min_uptime: 3, restart: on-failure }'), FILE).proxies;
+    const [after] = parseConfigText(
+      withProxies('{ id: a, type: exec, command: x, stop_timeout: 30, min_uptime: 3, restart: on-failure }'),
+      FILE,
+    ).proxies;
     expect(executedFingerprint(after)).toBe(executedFingerprint(before));
     const [other] = parseConfigText(withProxies('{ id: a, type: exec, command: y, stop_timeout: 30 }'), FILE).proxies;
     expect(executedFingerprint(other)).not.toBe(executedFingerprint(before));
@@ -71,7 +76,9 @@ describe('logger.level', () => {
     expect(configError('logger: { level: debug }\nlog: { level: warn }\n').message).toBe(
       `${FILE}: log.level: deprecated alias of logger.level, which is set too (to debug): keep only logger.level, got "warn"`,
     );
-    expect(configError('logger: { level: verbose }\n').message).toMatch(/logger\.level: expected one of "trace", "debug", "info", "warn", "error", "fatal"/);
+    expect(configError('logger: { level: verbose }\n').message).toMatch(
+      /logger\.level: expected one of "trace", "debug", "info", "warn", "error", "fatal"/,
+    );
     expect(configError('logger: { levels: debug }\n').message).toBe(`${FILE}: logger.levels: unknown key`);
   });
 });

@@ -37,7 +37,9 @@ describe('duration and count ranges', () => {
       for (const ok of [low, high]) expect(monitorSettingsSchema.safeParse(setting(path, ok)).success, `${path}=${ok}`).toBe(true);
       for (const bad of [below, above]) {
         const text = `proxy:\n  monitor: ${JSON.stringify(setting(path, bad))}\n`;
-        expect(() => parseConfigText(text, FILE), `${path}=${bad}`).toThrow(new RegExp(`^${FILE}: proxy\\.monitor\\.${path.replace('.', '\\.')}: expected .*from ${low} to ${high}`));
+        expect(() => parseConfigText(text, FILE), `${path}=${bad}`).toThrow(
+          new RegExp(`^${FILE}: proxy\\.monitor\\.${path.replace('.', '\\.')}: expected .*from ${low} to ${high}`),
+        );
         const patch = partialMonitorSettingsSchema.safeParse(setting(path, bad), { reportInput: true });
         expect(patch.success, `PATCH ${path}=${bad}`).toBe(false);
         expect(formatIssues(patch.error!.issues)[0]).toMatchObject({ path, message: expect.stringContaining(`from ${low} to ${high}`) });
@@ -46,7 +48,14 @@ describe('duration and count ranges', () => {
   }
 
   it('history and log numbers have ranges too', () => {
-    for (const text of ['history: { max_age: 0 }', 'history: { max_age: 1e12 }', 'history: { max_records: 1e9 }', 'log: { output_rate: 0 }', 'log: { output_rate: 1e7 }', 'log: { max_files: 100000 }']) {
+    for (const text of [
+      'history: { max_age: 0 }',
+      'history: { max_age: 1e12 }',
+      'history: { max_records: 1e9 }',
+      'log: { output_rate: 0 }',
+      'log: { output_rate: 1e7 }',
+      'log: { max_files: 100000 }',
+    ]) {
       expect(() => parseConfigText(`${text}\n`, FILE), text).toThrow(/expected .*from \S+ to \S+/);
     }
   });

@@ -14,7 +14,9 @@ it('the README table of typed settings is the one generated from the schema', ()
   const start = readme.indexOf(MARKERS.start);
   const end = readme.indexOf(MARKERS.end);
   expect(start, 'README.md has no typed-settings markers').toBeGreaterThan(0);
-  expect(readme.slice(start + MARKERS.start.length, end).trim(), 'README.md typed settings are stale: run `npm run docs`').toBe(typedSettingsMarkdown());
+  expect(readme.slice(start + MARKERS.start.length, end).trim(), 'README.md typed settings are stale: run `npm run docs`').toBe(
+    typedSettingsMarkdown(),
+  );
   // Every key of every typed entry is in it, with a description.
   for (const type of Object.keys(typedEntries) as TypedType[]) {
     for (const key of typedKeys(type)) expect(typedSettingsMarkdown()).toMatch(new RegExp(`\\| \`${key}\` \\|[^\\n]*\\| [a-zA-Z"(]`));

@@ -40,7 +40,12 @@ describe('shadowsocks', () => {
     );
     expect(p.command).toBe('/opt/ss/ss-server');
     expect(JSON.parse(p.files[0].content)).toEqual({
-      server: '0.0.0.0', server_port: 8389, password: 'pw', method: 'aes-256-gcm', timeout: 300, mode: 'tcp_and_udp',
+      server: '0.0.0.0',
+      server_port: 8389,
+      password: 'pw',
+      method: 'aes-256-gcm',
+      timeout: 300,
+      mode: 'tcp_and_udp',
     });
     expect(p.health).toEqual({ kind: 'shadowsocks', host: '127.0.0.1', port: 8389, password: 'pw', method: 'aes-256-gcm' });
   });
@@ -73,7 +78,9 @@ describe('trojan', () => {
   });
 
   it('accepts a list of passwords, all of them secret', () => {
-    const p = one('{ id: tj, type: trojan, local_port: 443, password: [a1, b2], cert: c, key: k, remote_addr: 10.0.0.2, remote_port: 8080 }');
+    const p = one(
+      '{ id: tj, type: trojan, local_port: 443, password: [a1, b2], cert: c, key: k, remote_addr: 10.0.0.2, remote_port: 8080 }',
+    );
     expect(JSON.parse(p.files[0].content)).toMatchObject({ password: ['a1', 'b2'], remote_addr: '10.0.0.2', remote_port: 8080 });
     expect(p.secrets).toEqual(['a1', 'b2']);
   });
@@ -100,7 +107,10 @@ describe('v2ray', () => {
     expect(JSON.parse(vless.files[0].content).inbounds[0].settings).toEqual({ clients: [{ id: uuid }], decryption: 'none' });
     const ss = one('{ id: v, type: v2ray, listen: 0.0.0.0, port: 2, protocol: shadowsocks, password: pw, method: aes-128-gcm }');
     expect(JSON.parse(ss.files[0].content).inbounds[0]).toEqual({
-      listen: '0.0.0.0', port: 2, protocol: 'shadowsocks', settings: { method: 'aes-128-gcm', password: 'pw', network: 'tcp,udp' },
+      listen: '0.0.0.0',
+      port: 2,
+      protocol: 'shadowsocks',
+      settings: { method: 'aes-128-gcm', password: 'pw', network: 'tcp,udp' },
     });
     expect(ss.health).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 2 });
     expectHidden(ss, 'pw');

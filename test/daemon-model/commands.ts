@@ -51,18 +51,46 @@ let patched = false;
 /** Every command, by the name it is printed and counted under. */
 export const COMMANDS: Record<string, Spec> = {
   // Drawn more often: only the third proxy can be added, and only a removed and reloaded one re-added.
-  'edit: add': { ...edit((e) => e, (p) => p.file === null && !p.wasConfigured), weight: 6 },
-  'edit: re-add removed': { ...edit((e) => e, (p) => p.file === null && p.wasConfigured), weight: 6 },
-  'edit: remove': edit(() => null, (p) => p.file !== null),
-  'edit: change command': edit((e) => ({ ...e, variant: e.variant ? 0 : 1 }), (p) => p.file !== null),
-  'edit: change health check only': edit((e) => ({ ...e, health: e.health ? 0 : 1 }), (p) => p.file !== null),
-  'edit: toggle monitor': edit((e) => ({ ...e, monitor: !e.monitor }), (p) => p.file !== null),
+  'edit: add': {
+    ...edit(
+      (e) => e,
+      (p) => p.file === null && !p.wasConfigured,
+    ),
+    weight: 6,
+  },
+  'edit: re-add removed': {
+    ...edit(
+      (e) => e,
+      (p) => p.file === null && p.wasConfigured,
+    ),
+    weight: 6,
+  },
+  'edit: remove': edit(
+    () => null,
+    (p) => p.file !== null,
+  ),
+  'edit: change command': edit(
+    (e) => ({ ...e, variant: e.variant ? 0 : 1 }),
+    (p) => p.file !== null,
+  ),
+  'edit: change health check only': edit(
+    (e) => ({ ...e, health: e.health ? 0 : 1 }),
+    (p) => p.file !== null,
+  ),
+  'edit: toggle monitor': edit(
+    (e) => ({ ...e, monitor: !e.monitor }),
+    (p) => p.file !== null,
+  ),
   'reload: SIGHUP': daemon(up, world.reload, (real) => real.reload('sighup')),
   'reload: POST /reload': daemon(up, world.reload, (real) => real.reload('post')),
-  'PATCH /config': daemon(up, () => {}, async (real) => {
-    patched = !patched;
-    await real.api('PATCH', '/config', { check_interval: patched ? 2 : 1 });
-  }),
+  'PATCH /config': daemon(
+    up,
+    () => {},
+    async (real) => {
+      patched = !patched;
+      await real.api('PATCH', '/config', { check_interval: patched ? 2 : 1 });
+    },
+  ),
   'API enable': api('enable', (p) => world.setOverride(p, true)),
   'API disable': api('disable', (p) => world.setOverride(p, false)),
   'API stop': api('stop', world.stop),
@@ -71,10 +99,20 @@ export const COMMANDS: Record<string, Spec> = {
   'kill -9 proxy': signal('SIGKILL', () => true, world.kill9),
   'kill -STOP proxy': signal('SIGSTOP', (p) => !p.hung, world.killStop),
   // A daemon start is the slowest step: stopping it is drawn less often, starting it again soon after.
-  'kill -9 daemon': daemon(up, (m) => {
-    m.daemon = 'killed';
-  }, (real) => real.killDaemon(), 1),
-  'start daemon': daemon((m) => m.daemon !== 'running', (m) => world.daemonStart(m, m.daemon === 'killed'), (real) => real.startDaemon(), 12),
+  'kill -9 daemon': daemon(
+    up,
+    (m) => {
+      m.daemon = 'killed';
+    },
+    (real) => real.killDaemon(),
+    1,
+  ),
+  'start daemon': daemon(
+    (m) => m.daemon !== 'running',
+    (m) => world.daemonStart(m, m.daemon === 'killed'),
+    (real) => real.startDaemon(),
+    12,
+  ),
   'stop daemon': daemon(up, world.daemonStopped, (real) => real.stopDaemon(), 2),
 };
 

@@ -28,7 +28,8 @@ export const MONITOR = {
 
 // A proxy that starts in milliseconds (perl, not node: dozens are started per sequence on a loaded
 // machine). It answers a line with PONG: a tcp check with send/expect tells it from a stopped one.
-const ECHO = 'my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $ARGV[0], Listen => 16, ReuseAddr => 1) or die "listen: $!"; while (my $c = $s->accept) { my $l = <$c>; print $c "PONG\\n"; close $c }';
+const ECHO =
+  'my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $ARGV[0], Listen => 16, ReuseAddr => 1) or die "listen: $!"; while (my $c = $s->accept) { my $l = <$c>; print $c "PONG\\n"; close $c }';
 
 interface Observed {
   pid: number | null;
@@ -68,7 +69,15 @@ export async function createReal() {
       id: p.id,
       type: 'exec',
       command: '/usr/bin/perl',
-      args: ['-MIO::Socket::INET', '-e', ECHO, String(port), `--pm-model=${token}`, `--id=${p.id}`, ...(file.variant ? ['--variant=1'] : [])],
+      args: [
+        '-MIO::Socket::INET',
+        '-e',
+        ECHO,
+        String(port),
+        `--pm-model=${token}`,
+        `--id=${p.id}`,
+        ...(file.variant ? ['--variant=1'] : []),
+      ],
       health: { tcp: `127.0.0.1:${port}`, send: file.health ? 'HEALTH\n' : 'PING\n', expect: 'PONG' },
       monitor: file.monitor,
     };
@@ -112,7 +121,11 @@ export async function createReal() {
       }
       let id: string | undefined;
       if (argv.includes(`--pm-model=${token}`)) id = argv.find((a) => a.startsWith('--id='))?.slice(5);
-      else id = argv.find((a) => a.startsWith(generated))?.slice(generated.length).replace(/\.json$/, '');
+      else
+        id = argv
+          .find((a) => a.startsWith(generated))
+          ?.slice(generated.length)
+          .replace(/\.json$/, '');
       if (id !== undefined) found.set(id, [...(found.get(id) ?? []), Number(entry)]);
     }
     return found;
@@ -126,12 +139,13 @@ export async function createReal() {
     for (const p of model.proxies) {
       const pids = procs.get(p.id) ?? [];
       const read = withHistory && model.daemon === 'running' && p.wasConfigured;
-      const history = read ? (await api('GET', `/proxies/${p.id}/history?limit=1000`)).records ?? [] : (last.get(p.id)?.history ?? []);
+      const history = read ? ((await api('GET', `/proxies/${p.id}/history?limit=1000`)).records ?? []) : (last.get(p.id)?.history ?? []);
       seen.set(p.id, { pid: pids.length > 1 ? -pids.length : (pids[0] ?? null), view: views.find((v) => v.id === p.id), history });
     }
     const stray = views.filter((v) => !model.proxies.some((p) => p.id === v.id)).map((v) => v.id);
     if (stray.length) throw new Error(`the daemon supervises proxies the config no longer has: ${stray.join(', ')}`);
-    for (const id of procs.keys()) if (!model.proxies.some((p) => p.id === id)) throw new Error(`a process of ${id}, a proxy of an earlier sequence, is still running`);
+    for (const id of procs.keys())
+      if (!model.proxies.some((p) => p.id === id)) throw new Error(`a process of ${id}, a proxy of an earlier sequence, is still running`);
     return seen;
   }
 
@@ -149,7 +163,8 @@ export async function createReal() {
       else if (up !== (now.pid !== null)) say(up ? 'no process, the model has it up' : `process ${now.pid} runs, the model has none`);
       const change = p.change;
       if (now.pid !== null && before?.pid != null) {
-        if (change.kind === 'none' && now.pid !== before.pid) say(`pid changed ${before.pid} -> ${now.pid} though nothing that restarts it happened`);
+        if (change.kind === 'none' && now.pid !== before.pid)
+          say(`pid changed ${before.pid} -> ${now.pid} though nothing that restarts it happened`);
         if (change.kind === 'restart' && now.pid === before.pid) say(`still pid ${now.pid}, a restart was due (${change.reason})`);
       }
       if (model.daemon !== 'running') continue;
@@ -161,15 +176,19 @@ export async function createReal() {
         say('missing from GET /proxies');
         continue;
       }
-      if (up && (now.view.sub_state !== 'running.up' || now.view.pid !== now.pid)) say(`GET /proxies says ${now.view.sub_state} pid ${now.view.pid}, /proc has ${now.pid}`);
-      if (!up && (!RESTING_DOWN.has(now.view.sub_state) || now.view.pid !== null)) say(`GET /proxies says ${now.view.sub_state} pid ${now.view.pid}, the model has it down`);
+      if (up && (now.view.sub_state !== 'running.up' || now.view.pid !== now.pid))
+        say(`GET /proxies says ${now.view.sub_state} pid ${now.view.pid}, /proc has ${now.pid}`);
+      if (!up && (!RESTING_DOWN.has(now.view.sub_state) || now.view.pid !== null))
+        say(`GET /proxies says ${now.view.sub_state} pid ${now.view.pid}, the model has it down`);
       if (!withHistory) continue;
       const grown = now.history.length - (before?.history.length ?? 0);
       if (change.kind === 'restart') {
         const newest = now.history[0];
         if (grown < 1) say(`restart (${change.reason}) with no new history record`);
-        else if (newest.manual !== change.manual || newest.reason !== change.reason || !newest.success) say(`history record ${JSON.stringify(newest)}, expected manual=${change.manual} reason=${change.reason}`);
-      } else if (grown !== 0) say(`${grown} new history record(s) though no restart happened: ${JSON.stringify(now.history.slice(0, grown))}`);
+        else if (newest.manual !== change.manual || newest.reason !== change.reason || !newest.success)
+          say(`history record ${JSON.stringify(newest)}, expected manual=${change.manual} reason=${change.reason}`);
+      } else if (grown !== 0)
+        say(`${grown} new history record(s) though no restart happened: ${JSON.stringify(now.history.slice(0, grown))}`);
       problems.push(...capAndCooldown(p, now.history));
     }
     return problems;
@@ -180,11 +199,14 @@ export async function createReal() {
     const problems: string[] = [];
     const oldestFirst = [...history].reverse();
     const automatic = oldestFirst.filter((r) => !r.manual);
-    if (automatic.length > MONITOR.max_restarts) problems.push(`${p.id}: ${automatic.length} automatic restarts within the hour, cap ${MONITOR.max_restarts}`);
-    if (automatic.length !== p.automaticRestarts) problems.push(`${p.id}: ${automatic.length} automatic restarts recorded, the model counts ${p.automaticRestarts}`);
+    if (automatic.length > MONITOR.max_restarts)
+      problems.push(`${p.id}: ${automatic.length} automatic restarts within the hour, cap ${MONITOR.max_restarts}`);
+    if (automatic.length !== p.automaticRestarts)
+      problems.push(`${p.id}: ${automatic.length} automatic restarts recorded, the model counts ${p.automaticRestarts}`);
     for (let i = 1; i < oldestFirst.length; i++) {
       const gap = Date.parse(oldestFirst[i].time) - Date.parse(oldestFirst[i - 1].time);
-      if (!oldestFirst[i].manual && gap < MONITOR.restart_cooldown * 1000) problems.push(`${p.id}: automatic restart ${gap} ms after the previous attempt (cooldown ${MONITOR.restart_cooldown * 1000} ms)`);
+      if (!oldestFirst[i].manual && gap < MONITOR.restart_cooldown * 1000)
+        problems.push(`${p.id}: automatic restart ${gap} ms after the previous attempt (cooldown ${MONITOR.restart_cooldown * 1000} ms)`);
     }
     return problems;
   }

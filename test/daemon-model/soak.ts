@@ -7,7 +7,12 @@ const { values } = parseArgs({ options: { minutes: { type: 'string' }, seed: { t
 const number = (v: string | undefined) => (v === undefined ? undefined : Number(v));
 try {
   const replay = values.path !== undefined;
-  await runDaemonModel({ minutes: replay ? undefined : (number(values.minutes) ?? 10), seed: number(values.seed), path: values.path, runs: replay ? 1 : undefined });
+  await runDaemonModel({
+    minutes: replay ? undefined : (number(values.minutes) ?? 10),
+    seed: number(values.seed),
+    path: values.path,
+    runs: replay ? 1 : undefined,
+  });
   process.exit(0);
 } catch {
   process.exit(1);

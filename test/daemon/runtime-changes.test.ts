@@ -22,12 +22,31 @@ let url: string;
 const ownPids = new Set<number>();
 
 // `dir` on every command line makes the processes this test's own.
-const sleeper = (id: string, seconds: number) => ({ id, type: 'exec', command: '/bin/sh', args: ['-c', `exec sleep ${seconds}`, dir], health: { process: true } });
-const stubborn = (id: string) => ({ id, type: 'exec', command: '/bin/sh', args: ['-c', 'trap "" TERM; exec sleep 300', dir], health: { process: true } });
+const sleeper = (id: string, seconds: number) => ({
+  id,
+  type: 'exec',
+  command: '/bin/sh',
+  args: ['-c', `exec sleep ${seconds}`, dir],
+  health: { process: true },
+});
+const stubborn = (id: string) => ({
+  id,
+  type: 'exec',
+  command: '/bin/sh',
+  args: ['-c', 'trap "" TERM; exec sleep 300', dir],
+  health: { process: true },
+});
 const baseMonitor = { enable: true, check_interval: 1, restart_cooldown: 0, stop_timeout: 2 };
 
 function writeFile(monitor: Record<string, unknown>, proxies: unknown[], api: Record<string, unknown> = {}) {
-  writeFileSync(configFile, stringify({ state_dir: join(dir, 'state'), proxy: { monitor: { ...baseMonitor, ...monitor }, proxies }, api: { listen: '127.0.0.1:0', ...api } }));
+  writeFileSync(
+    configFile,
+    stringify({
+      state_dir: join(dir, 'state'),
+      proxy: { monitor: { ...baseMonitor, ...monitor }, proxies },
+      api: { listen: '127.0.0.1:0', ...api },
+    }),
+  );
 }
 const pidOf = (id: string) => {
   const pid = daemon.supervisor.proxy(id)?.context.pid ?? null;
@@ -46,7 +65,11 @@ async function call(method: string, path: string, init: { token?: string; body?:
   const headers: Record<string, string> = {};
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${url}${API}${path}`, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+  const response = await fetch(`${url}${API}${path}`, {
+    method,
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
   return { status: response.status, json: await response.json() };
 }
 
@@ -57,7 +80,11 @@ beforeAll(async () => {
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
   daemon = await startDaemon({ configFile, logger });
   url = await daemon.api;
-  await waitUntil(() => ['changed', 'same', 'stubborn'].every((id) => daemon.supervisor.proxy(id)?.phase === 'running' && pidOf(id) !== null), 20_000, 20);
+  await waitUntil(
+    () => ['changed', 'same', 'stubborn'].every((id) => daemon.supervisor.proxy(id)?.phase === 'running' && pidOf(id) !== null),
+    20_000,
+    20,
+  );
 });
 
 afterAll(async () => {

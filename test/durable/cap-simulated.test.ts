@@ -45,7 +45,11 @@ describe('the hourly cap survives a daemon restart', () => {
     second.world.crash('ss-1');
     await flush();
     expect(second.state()).toBe('crashed.waiting');
-    expect(second.view().context.decision).toMatchObject({ verdict: 'withheld', guard: 'restart_cap', nextAttemptAt: attempts[0] + HOUR_MS });
+    expect(second.view().context.decision).toMatchObject({
+      verdict: 'withheld',
+      guard: 'restart_cap',
+      nextAttemptAt: attempts[0] + HOUR_MS,
+    });
 
     const slot = attempts[0] + HOUR_MS;
     await second.world.advance(slot - second.world.clock.now() - 100);

@@ -24,7 +24,15 @@ it('every reported restart survives a kill at any moment, the database opens, no
     api: { listen: '127.0.0.1:0' }, // the API on a free port: 8080 may be taken
     proxy: {
       // min_uptime 0: the flaky proxies live 0.1 s, and their restarts must count as succeeded here.
-      monitor: { enable: true, check_interval: 1, restart_cooldown: 0, max_restarts: 100_000, start_grace: 1, min_uptime: 0, backoff: { initial: 0.05, factor: 1, max: 0.05 } },
+      monitor: {
+        enable: true,
+        check_interval: 1,
+        restart_cooldown: 0,
+        max_restarts: 100_000,
+        start_grace: 1,
+        min_uptime: 0,
+        backoff: { initial: 0.05, factor: 1, max: 0.05 },
+      },
       proxies: [
         // Restarts that succeed, several a second each...
         ...[1, 2, 3].map((i) => ({ id: `flaky-${i}`, type: 'exec', command: '/bin/sh', args: ['-c', 'sleep 0.1; exit 1'] })),

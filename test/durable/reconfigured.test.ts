@@ -8,7 +8,13 @@ import { isAliveNotZombie } from '../../src/process/driver.ts';
 import { pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
 
 const marker = `${process.pid}${Date.now() % 100_000}`;
-const sleeper = (id: string, seconds: string, env: Record<string, string> = {}) => ({ id, type: 'exec', command: '/bin/sleep', args: [seconds], env });
+const sleeper = (id: string, seconds: string, env: Record<string, string> = {}) => ({
+  id,
+  type: 'exec',
+  command: '/bin/sleep',
+  args: [seconds],
+  env,
+});
 const pidOf = (seconds: string) => pidsMatching(`sleep ${seconds}`);
 
 const daemons: TestDaemon[] = [];
@@ -34,11 +40,20 @@ it('adopts the unchanged, replaces the changed, stops the removed', async () => 
   first.child.kill('SIGKILL');
   await first.exited;
 
-  writeFileSync(configFile, stringify({ state_dir: join(dir, 'state'), api: { listen: '127.0.0.1:0' }, proxy: { monitor, proxies: [sleeper('keep', keep), sleeper('change', change, { MODE: 'new' })] } }));
+  writeFileSync(
+    configFile,
+    stringify({
+      state_dir: join(dir, 'state'),
+      api: { listen: '127.0.0.1:0' },
+      proxy: { monitor, proxies: [sleeper('keep', keep), sleeper('change', change, { MODE: 'new' })] },
+    }),
+  );
   const second = startDaemon(configFile, dir);
   daemons.push(second);
   expect(await second.waitFor((l) => l.message === 'state loaded')).toMatchObject({ adopting: 2, replacing: 1, stopping: 1 });
-  await second.waitFor((l) => l.message === 'adopted proxy process was started from a different configuration: restarting it' && l.proxy_id === 'change');
+  await second.waitFor(
+    (l) => l.message === 'adopted proxy process was started from a different configuration: restarting it' && l.proxy_id === 'change',
+  );
   await waitUntil(() => pidOf(change).length === 1 && pidOf(change)[0] !== before.change && !isAliveNotZombie(before.change), 10_000);
   await waitUntil(() => !isAliveNotZombie(before.drop), 15_000);
   expect(pidOf(keep)).toEqual([before.keep]);
@@ -50,7 +65,9 @@ it('adopts the unchanged, replaces the changed, stops the removed', async () => 
   });
 
   // The replaced one says why it was restarted; the adopted one's uptime counts from its own start.
-  expect(second.lines.find((l) => l.message === 'proxy state changed' && l.proxy_id === 'change' && l.state_to === 'stopped')).toMatchObject({
+  expect(
+    second.lines.find((l) => l.message === 'proxy state changed' && l.proxy_id === 'change' && l.state_to === 'stopped'),
+  ).toMatchObject({
     reason: 'configuration changed while the daemon was down',
   });
   const url = (await second.waitFor((l) => l.message === 'api listening')).url as string;

@@ -24,7 +24,9 @@ it('a second daemon on the same state directory exits with one line naming the d
   const began = Date.now();
   const second = startDaemon(configFile, dir);
   daemons.push(second);
-  const validated = new Promise<number>((done) => execFile(process.execPath, [CLI, 'validate', configFile], { cwd: ROOT }, () => done(Date.now() - began)));
+  const validated = new Promise<number>((done) =>
+    execFile(process.execPath, [CLI, 'validate', configFile], { cwd: ROOT }, () => done(Date.now() - began)),
+  );
   expect(await second.exited).toBe(1);
   const refusedAfter = Date.now() - began;
   expect(refusedAfter).toBeLessThan((await validated) + 2_000);

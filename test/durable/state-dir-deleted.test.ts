@@ -23,7 +23,10 @@ afterAll(async () => {
 
 it('recreates a deleted state_dir with its lock and history; a second daemon refuses', async () => {
   const { dir, configFile } = writeConfig({
-    proxy: { monitor: { enable: true, check_interval: 1, restart_cooldown: 0 }, proxies: [{ id: 'sleeper', type: 'exec', command: '/bin/sleep', args: ['300'] }] },
+    proxy: {
+      monitor: { enable: true, check_interval: 1, restart_cooldown: 0 },
+      proxies: [{ id: 'sleeper', type: 'exec', command: '/bin/sleep', args: ['300'] }],
+    },
     api: { listen: '127.0.0.1:0' },
   });
   const stateDir = join(dir, 'state');
@@ -40,7 +43,10 @@ it('recreates a deleted state_dir with its lock and history; a second daemon ref
 
   rmSync(stateDir, { recursive: true, force: true });
   await first.waitFor((l) => l.message === 'state_dir was deleted while running: recreating it', 10_000);
-  expect(first.lines.find((l) => l.message === 'state_dir was deleted while running: recreating it')).toMatchObject({ level: 'error', state_dir: stateDir });
+  expect(first.lines.find((l) => l.message === 'state_dir was deleted while running: recreating it')).toMatchObject({
+    level: 'error',
+    state_dir: stateDir,
+  });
   await waitUntil(() => existsSync(join(stateDir, 'daemon.lock')) && existsSync(join(stateDir, 'state.db')), 5_000, 20);
 
   const second = startDaemon(configFile, dir);

@@ -28,11 +28,15 @@ describe.skipIf(!root)('state_dir on a 1 MiB tmpfs that fills up', () => {
   /** Waits until the proxy runs a process other than `oldPid`, and returns the new pid. */
   const restartedFrom = async (id: string, oldPid: number) => {
     let pid = oldPid;
-    await waitUntil(async () => {
-      const view = await proxy(id);
-      pid = view.pid;
-      return view.state === 'running' && pid !== null && pid !== oldPid;
-    }, 15_000, 50);
+    await waitUntil(
+      async () => {
+        const view = await proxy(id);
+        pid = view.pid;
+        return view.state === 'running' && pid !== null && pid !== oldPid;
+      },
+      15_000,
+      50,
+    );
     pids.add(pid);
     return pid;
   };

@@ -8,10 +8,26 @@ const proxy = (id: string) => ({ id, type: 'exec', command: process.execPath, ar
 
 const cases: Array<[string, (file: string) => void, RegExp]> = [
   ['bad YAML', (f) => writeFileSync(f, 'proxy:\n  monitor: { enable: true\n'), /:\d+:\d+: invalid YAML/],
-  ['a wrong type', (f) => writeConfig({ proxy: { monitor: { enable: 'yes' }, proxies: [proxy('a1')] } }, dirOf(f)), /proxy\.monitor\.enable: expected/],
-  ['a negative interval', (f) => writeConfig({ proxy: { monitor: { check_interval: -5 }, proxies: [proxy('a2')] } }, dirOf(f)), /proxy\.monitor\.check_interval: expected seconds from 1 to 86400 \(1 s to 1 day\), got -5/],
-  ['an unknown key', (f) => writeConfig({ proxy: { monitor: { check_intervall: 5 }, proxies: [proxy('a3')] } }, dirOf(f)), /proxy\.monitor\.check_intervall: unknown key/],
-  ['duplicate ids', (f) => writeConfig({ proxy: { proxies: [proxy('a4'), proxy('a4')] } }, dirOf(f)), /proxy\.proxies\[1\]\.id: duplicate id "a4"/],
+  [
+    'a wrong type',
+    (f) => writeConfig({ proxy: { monitor: { enable: 'yes' }, proxies: [proxy('a1')] } }, dirOf(f)),
+    /proxy\.monitor\.enable: expected/,
+  ],
+  [
+    'a negative interval',
+    (f) => writeConfig({ proxy: { monitor: { check_interval: -5 }, proxies: [proxy('a2')] } }, dirOf(f)),
+    /proxy\.monitor\.check_interval: expected seconds from 1 to 86400 \(1 s to 1 day\), got -5/,
+  ],
+  [
+    'an unknown key',
+    (f) => writeConfig({ proxy: { monitor: { check_intervall: 5 }, proxies: [proxy('a3')] } }, dirOf(f)),
+    /proxy\.monitor\.check_intervall: unknown key/,
+  ],
+  [
+    'duplicate ids',
+    (f) => writeConfig({ proxy: { proxies: [proxy('a4'), proxy('a4')] } }, dirOf(f)),
+    /proxy\.proxies\[1\]\.id: duplicate id "a4"/,
+  ],
 ];
 
 function dirOf(file: string) {

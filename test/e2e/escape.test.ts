@@ -18,7 +18,14 @@ it('kills the escaped copy, logs it at error and explains it in why', async () =
     proxy: {
       monitor: { enable: true, check_interval: 1, restart_cooldown: 60 },
       // Detaches a copy into its own session, then exits 0, as `ss-server -f` does.
-      proxies: [{ id: 'forker', type: 'exec', command: '/bin/sh', args: ['-c', `setsid /bin/sh -c 'sleep 300; : ${marker}' & sleep 2; exit 0`, marker] }],
+      proxies: [
+        {
+          id: 'forker',
+          type: 'exec',
+          command: '/bin/sh',
+          args: ['-c', `setsid /bin/sh -c 'sleep 300; : ${marker}' & sleep 2; exit 0`, marker],
+        },
+      ],
     },
     api: { listen: '127.0.0.1:0' },
   });
@@ -29,5 +36,7 @@ it('kills the escaped copy, logs it at error and explains it in why', async () =
   expect(error.message).toMatch(/must run in the foreground/);
   await waitUntil(() => pidsMatching(`sleep 300; : ${marker}`).length === 0, 5_000);
   const why = (await getJson(`${url}${API}/proxies/forker/why`)).json;
-  expect(why.last_exit).toMatch(/process exited with code 0; it left \d+ process(es)? running outside its process group .*daemonizes itself/);
+  expect(why.last_exit).toMatch(
+    /process exited with code 0; it left \d+ process(es)? running outside its process group .*daemonizes itself/,
+  );
 }, 60_000);

@@ -32,7 +32,10 @@ describe('the log contract of the design document, on a real daemon', () => {
   let configFile: string;
   let port: number;
   let url: string;
-  const proxyLine = (message: string, from = 0) => (l: LogLine) => daemon.lines.indexOf(l) >= from && l.message === message && l.proxy_id === ID;
+  const proxyLine =
+    (message: string, from = 0) =>
+    (l: LogLine) =>
+      daemon.lines.indexOf(l) >= from && l.message === message && l.proxy_id === ID;
   const pid = async () => (await getJson(`${url}${API}/proxies/${ID}`)).json.pid as number;
 
   beforeAll(async () => {
@@ -41,10 +44,14 @@ describe('the log contract of the design document, on a real daemon', () => {
     daemon = startDaemon(configFile, dir);
     url = await apiUrl(daemon);
     // Up and answering (a slow start may fail checks, and be restarted, before it listens).
-    await waitUntil(async () => {
-      const p = (await getJson(`${url}${API}/proxies/${ID}`)).json;
-      return p.sub_state === 'running.up' && p.last_check?.ok === true;
-    }, 60_000, 200);
+    await waitUntil(
+      async () => {
+        const p = (await getJson(`${url}${API}/proxies/${ID}`)).json;
+        return p.sub_state === 'running.up' && p.last_check?.ok === true;
+      },
+      60_000,
+      200,
+    );
 
     // A hang long enough for one failed check (a stopped process still completes TCP handshakes:
     // only the PING/PONG reply proves it alive), then recovery.
@@ -91,15 +98,37 @@ describe('the log contract of the design document, on a real daemon', () => {
   it('a state change names the proxy type as component and the states the document names', () => {
     const changes = daemon.lines.filter((l) => l.state_change === true).map((l) => `${l.component}: ${l.state_from}->${l.state_to}`);
     expect(changes).toEqual(
-      expect.arrayContaining(['shadowsocks: unknown->running', 'shadowsocks: running->crashed', 'shadowsocks: crashed->restarting', 'shadowsocks: restarting->running']),
+      expect.arrayContaining([
+        'shadowsocks: unknown->running',
+        'shadowsocks: running->crashed',
+        'shadowsocks: crashed->restarting',
+        'shadowsocks: restarting->running',
+      ]),
     );
   });
 
   it('a failed check is a warn line with its error and duration; the first pass after it an info line', () => {
     const failed = daemon.lines.filter(proxyLine('proxy health check failed')).at(-1)!;
-    expect(fieldProblems(failed, { level: 'warn', proxy_type: 'shadowsocks', ok: false, error: { type: 'string' }, duration_ms: { type: 'number' }, consecutive_failures: { type: 'number' } })).toEqual([]);
+    expect(
+      fieldProblems(failed, {
+        level: 'warn',
+        proxy_type: 'shadowsocks',
+        ok: false,
+        error: { type: 'string' },
+        duration_ms: { type: 'number' },
+        consecutive_failures: { type: 'number' },
+      }),
+    ).toEqual([]);
     const recovered = daemon.lines.filter(proxyLine('proxy health check recovered')).at(-1)!;
-    expect(fieldProblems(recovered, { level: 'info', proxy_type: 'shadowsocks', ok: true, duration_ms: { type: 'number' }, failed_checks: { type: 'number' } })).toEqual([]);
+    expect(
+      fieldProblems(recovered, {
+        level: 'info',
+        proxy_type: 'shadowsocks',
+        ok: true,
+        duration_ms: { type: 'number' },
+        failed_checks: { type: 'number' },
+      }),
+    ).toEqual([]);
     // Routine passes stay at debug, below the configured info.
     expect(daemon.lines.some((l) => l.message === 'proxy health check')).toBe(false);
   });
@@ -109,10 +138,22 @@ describe('the log contract of the design document, on a real daemon', () => {
     writeFileSync(configFile, stringify({ state_dir: join(dir, 'state'), ...config(port, 'debug') }));
     const from = daemon.lines.length;
     daemon.child.kill('SIGHUP');
-    expect(await daemon.waitFor((l) => daemon.lines.indexOf(l) >= from && l.message === 'log level changed')).toMatchObject({ from: 'info', to: 'debug', cause: 'config reload' });
-    expect(await daemon.waitFor((l) => daemon.lines.indexOf(l) >= from && l.message === 'proxy health check', 15_000)).toMatchObject({ level: 'debug', proxy_id: ID, ok: true });
+    expect(await daemon.waitFor((l) => daemon.lines.indexOf(l) >= from && l.message === 'log level changed')).toMatchObject({
+      from: 'info',
+      to: 'debug',
+      cause: 'config reload',
+    });
+    expect(await daemon.waitFor((l) => daemon.lines.indexOf(l) >= from && l.message === 'proxy health check', 15_000)).toMatchObject({
+      level: 'debug',
+      proxy_id: ID,
+      ok: true,
+    });
 
-    const patched = await fetch(`${url}${API}/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ logger: { level: 'warn' } }) });
+    const patched = await fetch(`${url}${API}/config`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ logger: { level: 'warn' } }),
+    });
     expect(await patched.json()).toMatchObject({ logger: { level: 'warn' }, changed: ['logger.level'] });
     // Said at info, the last line below warn; lines written before it may still be in the pipe.
     const said = await daemon.waitFor((l) => l.message === 'log level changed' && l.to === 'warn');

@@ -35,12 +35,19 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pm-start-'));
   ports = await freePorts(3);
   const shipped = readFileSync(join(ROOT, 'config/default.yaml'), 'utf8');
-  const copy = shipped.replaceAll('9101', String(ports[0])).replaceAll('9102', String(ports[1])).replaceAll('127.0.0.1:8080', `127.0.0.1:${ports[2]}`);
+  const copy = shipped
+    .replaceAll('9101', String(ports[0]))
+    .replaceAll('9102', String(ports[1]))
+    .replaceAll('127.0.0.1:8080', `127.0.0.1:${ports[2]}`);
   expect(copy).not.toMatch(/9101|9102|:8080/);
   const configFile = join(dir, 'default.yaml');
   writeFileSync(configFile, copy);
   // A state dir of its own: the shipped ./state keeps the hourly cap across runs, by design.
-  npm = spawn('npm', ['start', '--', '--config', configFile, '--state-dir', join(dir, 'state')], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  npm = spawn('npm', ['start', '--', '--config', configFile, '--state-dir', join(dir, 'state')], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   exited = new Promise((done) => npm.once('exit', done));
   let buffer = '';
   npm.stdout!.setEncoding('utf8').on('data', (chunk: string) => {

@@ -13,7 +13,14 @@ describeWith(['/usr/bin/ss-server'])('supervising three real ss-server processes
     ports = await freePorts(3);
     const { dir, configFile } = writeConfig({
       proxy: {
-        monitor: { enable: true, check_interval: 30, restart_cooldown: 60, max_restarts: 10, health_timeout: 5, backoff: { initial: 1, factor: 2, max: 4 } },
+        monitor: {
+          enable: true,
+          check_interval: 30,
+          restart_cooldown: 60,
+          max_restarts: 10,
+          health_timeout: 5,
+          backoff: { initial: 1, factor: 2, max: 4 },
+        },
         proxies: [
           ...ports.map((port, i) => ({
             id: `ss-00${i + 1}`,

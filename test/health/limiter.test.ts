@@ -29,7 +29,11 @@ describe('createLimiter', () => {
   it('passes rejections through and keeps going', async () => {
     const limiter = createLimiter(1);
     await expect(limiter.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    await expect(limiter.run(() => { throw new Error('sync boom'); })).rejects.toThrow('sync boom');
+    await expect(
+      limiter.run(() => {
+        throw new Error('sync boom');
+      }),
+    ).rejects.toThrow('sync boom');
     expect(await limiter.run(async () => 'next')).toBe('next');
   });
 

@@ -18,7 +18,10 @@ describe('waitUntilReady', () => {
     try {
       const began = Date.now();
       const result = await waitUntilReady(
-        { kind: 'tcp', host: '127.0.0.1', port }, { timeoutMs: 200 }, Date.now() + 5000, new AbortController().signal,
+        { kind: 'tcp', host: '127.0.0.1', port },
+        { timeoutMs: 200 },
+        Date.now() + 5000,
+        new AbortController().signal,
       );
       expect(result).toMatchObject({ ok: true });
       expect(Date.now() - began).toBeGreaterThanOrEqual(290);
@@ -32,7 +35,10 @@ describe('waitUntilReady', () => {
     const port = await freePort();
     const began = Date.now();
     const result = await waitUntilReady(
-      { kind: 'tcp', host: '127.0.0.1', port }, { timeoutMs: 200 }, Date.now() + 300, new AbortController().signal,
+      { kind: 'tcp', host: '127.0.0.1', port },
+      { timeoutMs: 200 },
+      Date.now() + 300,
+      new AbortController().signal,
     );
     expect(result).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
     expect(Date.now() - began).toBeGreaterThanOrEqual(290);
@@ -42,7 +48,10 @@ describe('waitUntilReady', () => {
   it('stops early when aborted, even mid-probe', async () => {
     const began = Date.now();
     const result = await waitUntilReady(
-      { kind: 'exec', command: ['sleep', '30'] }, { timeoutMs: 10_000 }, Date.now() + 10_000, AbortSignal.timeout(150),
+      { kind: 'exec', command: ['sleep', '30'] },
+      { timeoutMs: 10_000 },
+      Date.now() + 10_000,
+      AbortSignal.timeout(150),
     );
     expect(result).toMatchObject({ ok: false, error: 'aborted' });
     expect(Date.now() - began).toBeLessThan(150 + 2_000); // the abort, not the 10 s timeout

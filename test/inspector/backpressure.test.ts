@@ -10,7 +10,10 @@ import { startApi, type ApiHarness } from '../api/api-harness.ts';
 const ids = Array.from({ length: 40 }, (_, i) => `p-${i}`);
 let api: ApiHarness;
 beforeAll(async () => {
-  api = await startApi({ specs: ids.map((id) => fakeSpec(id)), settings: { restart_cooldown: 0, max_restarts: 1_000_000, stable_uptime: 1 } });
+  api = await startApi({
+    specs: ids.map((id) => fakeSpec(id)),
+    settings: { restart_cooldown: 0, max_restarts: 1_000_000, stable_uptime: 1 },
+  });
 });
 afterAll(() => api.close());
 
@@ -18,15 +21,23 @@ it('drops a client that does not read, and counts it', async () => {
   const { port } = new URL(api.url);
   // A client with a tiny receive buffer that never reads (node cannot shrink a socket's buffers):
   // what the daemon cannot send piles up in its own memory, where the bound applies.
-  const client = spawn('python3', ['-c', [
-    'import socket, sys, time',
-    's = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)',
-    `s.connect(("127.0.0.1", ${port}))`,
-    `s.sendall(b"GET /inspect/events HTTP/1.1\\r\\nHost: 127.0.0.1:${port}\\r\\n\\r\\n")`,
-    'time.sleep(120)',
-  ].join('\n')], { stdio: 'ignore' });
+  const client = spawn(
+    'python3',
+    [
+      '-c',
+      [
+        'import socket, sys, time',
+        's = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)',
+        `s.connect(("127.0.0.1", ${port}))`,
+        `s.sendall(b"GET /inspect/events HTTP/1.1\\r\\nHost: 127.0.0.1:${port}\\r\\n\\r\\n")`,
+        'time.sleep(120)',
+      ].join('\n'),
+    ],
+    { stdio: 'ignore' },
+  );
   try {
-    const droppedClients = async () => Number(/^proxy_monitor_inspector_clients_dropped_total (\S+)$/m.exec(await (await fetch(`${api.url}/metrics`)).text())?.[1]);
+    const droppedClients = async () =>
+      Number(/^proxy_monitor_inspector_clients_dropped_total (\S+)$/m.exec(await (await fetch(`${api.url}/metrics`)).text())?.[1]);
     // The page is loaded on its first request (lazy-inspector.ts): its counter exists from then on.
     await waitUntil(async () => (await droppedClients()) === 0, 30_000, 100);
     // Crash loops on every proxy: each crash streams a few KiB of cards and transitions.

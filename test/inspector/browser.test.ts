@@ -79,7 +79,10 @@ describeWith(['/usr/bin/chromium'])('the /inspect page with 200 proxies', () => 
     const killed = Date.now();
     process.kill(before.pid, 'SIGKILL');
     await expect
-      .poll(async () => (await shownIds()).slice(0, 3).includes('p150') && (await row('p150').locator('.col-crash').textContent()), { timeout: 2_000, interval: 50 })
+      .poll(async () => (await shownIds()).slice(0, 3).includes('p150') && (await row('p150').locator('.col-crash').textContent()), {
+        timeout: 2_000,
+        interval: 50,
+      })
       .toMatch(/^SIGKILL /);
     console.log(`killed proxy among the first rows after ${Date.now() - killed} ms`);
     await expect.poll(() => row('p150').locator('.col-state').textContent(), { timeout: 10_000 }).toBe('● running · up');
@@ -107,7 +110,7 @@ describeWith(['/usr/bin/chromium'])('the /inspect page with 200 proxies', () => 
     await page.fill('#search', '');
   });
 
-  it('opens a proxy\'s details with why, from a click or from the keyboard', async () => {
+  it("opens a proxy's details with why, from a click or from the keyboard", async () => {
     await row('p150').click();
     await expect.poll(() => page.locator('#details-title').textContent()).toBe('p150');
     await expect.poll(() => page.locator('#details-why').textContent(), { timeout: 5_000 }).toMatch(/^last decision: restart allowed/);
@@ -164,10 +167,14 @@ describeWith(['/usr/bin/chromium'])('the /inspect page with 200 proxies', () => 
       const clicks: number[] = [];
       (window as unknown as { clicks: number[] }).clicks = clicks;
       // From the input event to the frame after its handlers ran (the details panel filled).
-      document.addEventListener('click', (event) => {
-        if (!(event.target as Element).closest('.row')) return;
-        requestAnimationFrame(() => clicks.push(performance.now() - event.timeStamp));
-      }, true);
+      document.addEventListener(
+        'click',
+        (event) => {
+          if (!(event.target as Element).closest('.row')) return;
+          requestAnimationFrame(() => clicks.push(performance.now() - event.timeStamp));
+        },
+        true,
+      );
     });
     const metric = async (name: string) => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === name)!.value;
     const [scriptBefore, taskBefore] = [await metric('ScriptDuration'), await metric('TaskDuration')];
@@ -221,12 +228,25 @@ describeWith(['/usr/bin/chromium'])('the /inspect page with 200 proxies', () => 
         await waitUntil(done, 5_000, 5);
         return Date.now() - t0;
       };
-      const search = await timed(() => big.fill('#search', 'f99'), async () => (await big.locator('#shown').textContent()) === '11 of 1000 shown');
+      const search = await timed(
+        () => big.fill('#search', 'f99'),
+        async () => (await big.locator('#shown').textContent()) === '11 of 1000 shown',
+      );
       await big.fill('#search', '');
-      const sort = await timed(() => big.click('[data-sort="id"]'), async () => (await big.locator('.row[aria-rowindex="2"]').getAttribute('data-id')) === 'f0');
+      const sort = await timed(
+        () => big.click('[data-sort="id"]'),
+        async () => (await big.locator('.row[aria-rowindex="2"]').getAttribute('data-id')) === 'f0',
+      );
       await big.focus('#grid');
-      const end = await timed(() => big.keyboard.press('End'), async () => (await big.locator('#grid').getAttribute('aria-activedescendant')) !== null && (await big.locator('.row.active').getAttribute('data-id')) === 'f999');
-      console.log(`1,000 proxies: page live in ${loaded} ms; search ${search} ms, sort ${sort} ms, jump to the end ${end} ms (each as Playwright sees it)`);
+      const end = await timed(
+        () => big.keyboard.press('End'),
+        async () =>
+          (await big.locator('#grid').getAttribute('aria-activedescendant')) !== null &&
+          (await big.locator('.row.active').getAttribute('data-id')) === 'f999',
+      );
+      console.log(
+        `1,000 proxies: page live in ${loaded} ms; search ${search} ms, sort ${sort} ms, jump to the end ${end} ms (each as Playwright sees it)`,
+      );
       expect(await big.locator('.row').count()).toBeLessThan(60);
     } finally {
       await big.close();

@@ -24,8 +24,17 @@ it("starts a page with the daemon's time, a summary and every proxy's card", asy
   const { harness, feed } = await setup();
   const first = feed.current();
   expect(first).toMatchObject({ type: 'batch', now: harness.world.clock.now(), reset: true, removed: [], transitions: [] });
-  expect(first.summary).toMatchObject({ monitor: 'watching', running: true, total: 2, status_count: { running: 2, crashed: 0 }, health: { ok: true } });
-  expect(first.cards.map((card) => [card.id, card.type, card.state])).toEqual([['ss-1', 'exec', 'running.up'], ['ss-2', 'exec', 'running.up']]);
+  expect(first.summary).toMatchObject({
+    monitor: 'watching',
+    running: true,
+    total: 2,
+    status_count: { running: 2, crashed: 0 },
+    health: { ok: true },
+  });
+  expect(first.cards.map((card) => [card.id, card.type, card.state])).toEqual([
+    ['ss-1', 'exec', 'running.up'],
+    ['ss-2', 'exec', 'running.up'],
+  ]);
 });
 
 it('sends a crash and restart as one batch: the state changes in order, the card as it ends', async () => {

@@ -33,7 +33,10 @@ export async function startFleet(options: { count: number; monitor?: Record<stri
     health: { process: true },
   }));
   const monitor = { enable: true, check_interval: 2, restart_cooldown: 0, ...options.monitor };
-  const written = writeConfig({ proxy: { monitor, proxies }, api: { listen: '127.0.0.1:0', ...(options.token && { token: options.token }) } });
+  const written = writeConfig({
+    proxy: { monitor, proxies },
+    api: { listen: '127.0.0.1:0', ...(options.token && { token: options.token }) },
+  });
   const daemon = startDaemon(written.configFile, written.dir);
   const stop = async () => {
     await daemon.stop('SIGTERM');
@@ -61,18 +64,29 @@ export async function startFleet(options: { count: number; monitor?: Record<stri
 
 /** Live processes whose environment holds `entry` (this fleet's token). */
 function pidsWithEnv(entry: string): number[] {
-  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).flatMap((name) => {
-    try {
-      return readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(entry) ? [Number(name)] : [];
-    } catch {
-      return []; // gone meanwhile, or not ours to read
-    }
-  });
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((name) => {
+      try {
+        return readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(entry) ? [Number(name)] : [];
+      } catch {
+        return []; // gone meanwhile, or not ours to read
+      }
+    });
 }
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-extensions'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-extensions',
+    ],
   });
 }

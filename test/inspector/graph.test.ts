@@ -5,11 +5,15 @@ import { proxyMachine } from '../../machines/proxy.machine.ts';
 import { chartOf, toDot, toMermaid } from '../../src/inspector/graph.ts';
 
 const proxy = chartOf(proxyMachine);
-const edge = (source: string, target: string) => proxy.edges.filter((e) => e.source === `proxy.${source}` && e.target === `proxy.${target}`).map((e) => e.label);
+const edge = (source: string, target: string) =>
+  proxy.edges.filter((e) => e.source === `proxy.${source}` && e.target === `proxy.${target}`).map((e) => e.label);
 
 describe('chartOf', () => {
   it('adds the always transitions with their guards', () => {
-    expect(edge('crashed.deciding', 'restarting')).toEqual(['always if operatorAskedRestart', 'always if cooldownElapsed and underRestartCap and backoffElapsed']);
+    expect(edge('crashed.deciding', 'restarting')).toEqual([
+      'always if operatorAskedRestart',
+      'always if cooldownElapsed and underRestartCap and backoffElapsed',
+    ]);
     expect(edge('stopped.down', 'running')).toEqual(['always if wantedUp']);
     expect(edge('running.up', 'stopped.stopping')).toEqual(['always if wantedDown or retiring', 'always if outdated']);
     expect(edge('crashed.deciding', 'crashed.waiting')).toEqual(['always']);

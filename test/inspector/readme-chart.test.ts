@@ -10,5 +10,7 @@ it('the README shows the proxy machine as it is defined', () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const block = /<!-- proxy-chart:start -->\n```mermaid\n([\s\S]*?)```\n<!-- proxy-chart:end -->/.exec(readme);
   expect(block, 'README.md has no mermaid block between the proxy-chart markers').not.toBeNull();
-  expect(block![1], 'README.md chart is stale: paste the output of `proxy-monitor graph` between the markers').toBe(toMermaid(chartOf(proxyMachine)));
+  expect(block![1], 'README.md chart is stale: paste the output of `proxy-monitor graph` between the markers').toBe(
+    toMermaid(chartOf(proxyMachine)),
+  );
 });

@@ -58,7 +58,10 @@ function start(url: string) {
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
   const inspector = createRemoteInspector({ url, redact: () => createRedactor([SECRET]), logger });
   const actor = createActor(parent, { inspect: inspector.inspect }).start();
-  cleanups.push(() => actor.stop(), () => inspector.stop());
+  cleanups.push(
+    () => actor.stop(),
+    () => inspector.stop(),
+  );
   return { actor, inspector, logs };
 }
 

@@ -26,17 +26,34 @@ describe('timelineOf', () => {
 
   it('ends in the current state from when it began, and knows nothing before a proxy first ran', () => {
     expect(text(timelineOf([], { phase: 'crashed', since: 50 * S }, span))).toEqual(['running 0-50', 'crashed 50-60']);
-    expect(text(timelineOf([{ kind: 'stop', at: 10 * S }], { phase: 'stopped', since: null }, span))).toEqual(['running 0-10', 'stopped 10-60']);
+    expect(text(timelineOf([{ kind: 'stop', at: 10 * S }], { phase: 'stopped', since: null }, span))).toEqual([
+      'running 0-10',
+      'stopped 10-60',
+    ]);
     expect(text(timelineOf([], { phase: 'running', since: 40 * S }, span))).toEqual(['none 0-40', 'running 40-60']);
     const restart = { kind: 'restart' as const, at: 20 * S, end: 21 * S, success: true, manual: false };
-    expect(text(timelineOf([restart], { phase: 'crashed', since: 45 * S }, span))).toEqual(['running 0-20', 'restarting 20-21', 'running 21-45', 'crashed 45-60']);
+    expect(text(timelineOf([restart], { phase: 'crashed', since: 45 * S }, span))).toEqual([
+      'running 0-20',
+      'restarting 20-21',
+      'running 21-45',
+      'crashed 45-60',
+    ]);
   });
 
   it('knows nothing before the daemon started, unless a record from an earlier run tells', () => {
     const restart = { kind: 'restart' as const, at: 30 * S, end: 31 * S, success: true, manual: false };
     const current = { phase: 'running' as const, since: 31 * S };
-    expect(text(timelineOf([restart], current, { ...span, bootedAt: 20 * S }))).toEqual(['none 0-20', 'running 20-30', 'restarting 30-31', 'running 31-60']);
-    expect(text(timelineOf([restart], current, { ...span, bootedAt: 40 * S }))).toEqual(['running 0-30', 'restarting 30-31', 'running 31-60']);
+    expect(text(timelineOf([restart], current, { ...span, bootedAt: 20 * S }))).toEqual([
+      'none 0-20',
+      'running 20-30',
+      'restarting 30-31',
+      'running 31-60',
+    ]);
+    expect(text(timelineOf([restart], current, { ...span, bootedAt: 40 * S }))).toEqual([
+      'running 0-30',
+      'restarting 30-31',
+      'running 31-60',
+    ]);
   });
 
   it('clips events to the span and merges neighbours in the same state', () => {

@@ -52,7 +52,8 @@ it('receives the actors with their whole definitions, and snapshots of the monit
     expect(snapshotsOf(id).every((m) => m.snapshot?.context?.id === id)).toBe(true);
   }
   // Whole, not cut at some serialization depth: as the machines define themselves.
-  const asSent = (config: unknown) => JSON.parse(JSON.stringify(config, (_key, value) => (typeof value === 'function' ? { type: value.name } : value)));
+  const asSent = (config: unknown) =>
+    JSON.parse(JSON.stringify(config, (_key, value) => (typeof value === 'function' ? { type: value.name } : value)));
   expect(JSON.parse(actor('echo-a')!.definition!)).toEqual(asSent(proxyMachine.config));
   expect(JSON.parse(actor('monitor')!.definition!)).toEqual(asSent(monitorMachine.config));
 });

@@ -11,9 +11,15 @@ type State = ReturnType<typeof reachableStates>[number];
 const invariants: Record<string, (s: State, where: string) => boolean> = {
   'a crashed proxy that should run waits for a scheduled attempt, and says when': (s, where) => {
     const c = s.context;
-    if (!where.startsWith('crashed.') || where === 'crashed.reaping' || c.wanted === 'down' || c.retiring || !monitoringEnabled(c)) return true;
+    if (!where.startsWith('crashed.') || where === 'crashed.reaping' || c.wanted === 'down' || c.retiring || !monitoringEnabled(c))
+      return true;
     const d = c.decision;
-    return where === 'crashed.waiting' && d?.verdict === 'withheld' && d.nextAttemptAt! > d.at && d.message.includes(new Date(d.nextAttemptAt!).toISOString());
+    return (
+      where === 'crashed.waiting' &&
+      d?.verdict === 'withheld' &&
+      d.nextAttemptAt! > d.at &&
+      d.message.includes(new Date(d.nextAttemptAt!).toISOString())
+    );
   },
   'a proxy held back is stopped, disabled or removed': (s, where) =>
     where !== 'crashed.held' || s.context.wanted === 'down' || s.context.retiring || !monitoringEnabled(s.context),
@@ -28,7 +34,16 @@ describe('proxy machine: invariants in every reachable state', () => {
   it.each(Object.entries(invariants))('%s', (_name, holds) => {
     const broken = states.filter((s) => !isRetired(s) && !holds(s, statePath(s.value)));
     const { wanted, retiring, supervised, override, monitored, restart, decision } = broken[0]?.context ?? {};
-    const first = broken[0] && { state: statePath(broken[0].value), wanted, retiring, supervised, override, monitored, restart, verdict: decision?.verdict };
+    const first = broken[0] && {
+      state: statePath(broken[0].value),
+      wanted,
+      retiring,
+      supervised,
+      override,
+      monitored,
+      restart,
+      verdict: decision?.verdict,
+    };
     expect(first, `${broken.length} reachable states break it, e.g.`).toBeUndefined();
   });
 });
@@ -38,16 +53,24 @@ describe('proxy machine: invariants in every reachable state', () => {
 describe('proxy machine: every automatic restart in the graph', () => {
   const edges = Object.values(boots).flatMap(modelEdges);
   const automatic = edges.filter(
-    (e) => !statePath(e.from.value).startsWith('restarting') && statePath(e.state.value).startsWith('restarting') && e.state.context.restart?.manual === false,
+    (e) =>
+      !statePath(e.from.value).startsWith('restarting') &&
+      statePath(e.state.value).startsWith('restarting') &&
+      e.state.context.restart?.manual === false,
   );
   const rules: Record<string, (e: (typeof automatic)[number]) => boolean> = {
-    'comes after the cooldown': ({ from, event, state }) => from.context.lastAttemptAt === null || event.at - from.context.lastAttemptAt >= state.context.policy.cooldownMs,
-    'stays under the hourly cap': ({ from, event, state }) => from.context.attempts.filter((t) => t > event.at - HOUR_MS).length < state.context.policy.maxRestarts,
+    'comes after the cooldown': ({ from, event, state }) =>
+      from.context.lastAttemptAt === null || event.at - from.context.lastAttemptAt >= state.context.policy.cooldownMs,
+    'stays under the hourly cap': ({ from, event, state }) =>
+      from.context.attempts.filter((t) => t > event.at - HOUR_MS).length < state.context.policy.maxRestarts,
     'waits out the backoff': ({ event, state }) => {
       const { consecutiveFailures: n, lastFailureAt, policy } = state.context;
-      return n === 0 || event.at - lastFailureAt! >= Math.min(policy.backoff.maxMs, policy.backoff.initialMs * policy.backoff.factor ** (n - 1));
+      return (
+        n === 0 || event.at - lastFailureAt! >= Math.min(policy.backoff.maxMs, policy.backoff.initialMs * policy.backoff.factor ** (n - 1))
+      );
     },
-    'only for a proxy wanted up, monitored and not removed': ({ state }) => state.context.wanted === 'up' && monitoringEnabled(state.context) && !state.context.retiring,
+    'only for a proxy wanted up, monitored and not removed': ({ state }) =>
+      state.context.wanted === 'up' && monitoringEnabled(state.context) && !state.context.retiring,
   };
   it('the graph has automatic restarts to check', () => expect(automatic.length).toBeGreaterThan(10));
   it.each(Object.entries(rules))('%s', (_name, holds) => {

@@ -16,7 +16,11 @@ const paths = sample(reachable, 8);
 describe('model paths on real processes', () => {
   it('there is a sample to run', () => expect(paths.length).toBeGreaterThan(2));
 
-  it.each(paths.map((p) => [p.events.map(describeEvent).join(' '), p] as const))('%s', async (_name, path) => {
-    await runOnRealProcesses(path);
-  }, 60_000);
+  it.each(paths.map((p) => [p.events.map(describeEvent).join(' '), p] as const))(
+    '%s',
+    async (_name, path) => {
+      await runOnRealProcesses(path);
+    },
+    60_000,
+  );
 });

@@ -7,7 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
 import { ENVELOPE, fieldProblems } from '../support/log-contract.ts';
 
-const numbered = (dir: string) => readdirSync(dir).filter((f) => /^proxy-monitor\.\d+\.log$/.test(f)).sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
+const numbered = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => /^proxy-monitor\.\d+\.log$/.test(f))
+    .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
 
 describe('logging to a rotated file', () => {
   let daemon: TestDaemon;
@@ -18,7 +21,14 @@ describe('logging to a rotated file', () => {
       log: { file: 'placeholder', max_size: '2k', max_files: 3, output_rate: 1000 },
       proxy: {
         // About 40 KiB of log: twenty times max_size.
-        proxies: [{ id: 'talker', type: 'exec', command: '/bin/sh', args: ['-c', 'for i in $(seq 1 200); do echo "line $i of a proxy that talks"; sleep 0.01; done; exec sleep 600'] }],
+        proxies: [
+          {
+            id: 'talker',
+            type: 'exec',
+            command: '/bin/sh',
+            args: ['-c', 'for i in $(seq 1 200); do echo "line $i of a proxy that talks"; sleep 0.01; done; exec sleep 600'],
+          },
+        ],
       },
       api: { listen: '127.0.0.1:0' },
     });
@@ -38,7 +48,7 @@ describe('logging to a rotated file', () => {
     expect(daemon.lines).toEqual([]);
   });
 
-  it('keeps at most max_files files, deleting the oldest (an earlier run\'s too)', () => {
+  it("keeps at most max_files files, deleting the oldest (an earlier run's too)", () => {
     const files = numbered(logDir);
     expect(files.length).toBeGreaterThanOrEqual(2);
     expect(files.length).toBeLessThanOrEqual(3);
@@ -52,14 +62,24 @@ describe('logging to a rotated file', () => {
     for (const f of files.slice(0, -1)) expect(statSync(join(logDir, f)).size).toBeLessThan(2048 + 4096);
     expect(lstatSync(join(logDir, 'current.log')).isSymbolicLink()).toBe(true);
     expect(readlinkSync(join(logDir, 'current.log'))).toBe(files.at(-1));
-    const live = readFileSync(join(logDir, 'current.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const live = readFileSync(join(logDir, 'current.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(live.at(-1)).toMatchObject({ message: 'proxy monitor stopped', component: 'proxy-monitor' });
     expect(statSync(join(logDir, files.at(-1)!)).mode & 0o777).toBe(0o640);
   });
 
-  it('holds the proxy output lines as JSON, every line in the design document\'s envelope', () => {
-    const all = numbered(logDir).flatMap((f) => readFileSync(join(logDir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
-    expect(all.some((l) => l.message === 'proxy output' && l.line === 'line 200 of a proxy that talks' && l.component === 'proxy')).toBe(true);
+  it("holds the proxy output lines as JSON, every line in the design document's envelope", () => {
+    const all = numbered(logDir).flatMap((f) =>
+      readFileSync(join(logDir, f), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    );
+    expect(all.some((l) => l.message === 'proxy output' && l.line === 'line 200 of a proxy that talks' && l.component === 'proxy')).toBe(
+      true,
+    );
     for (const line of all) expect(fieldProblems(line, ENVELOPE)).toEqual([]);
   });
 });

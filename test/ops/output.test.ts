@@ -17,16 +17,36 @@ describe('the output logger', () => {
 
   it('logs each line with proxy id and stream, redacting secrets', () => {
     const { lines, logger } = capture();
-    const log = createOutputLogger(logger, () => createRedactor(['hunter22']), () => 10, () => 'shadowsocks');
+    const log = createOutputLogger(
+      logger,
+      () => createRedactor(['hunter22']),
+      () => 10,
+      () => 'shadowsocks',
+    );
     log('ss-1', 'stderr', 'bad password hunter22 given');
-    expect(lines).toMatchObject([{ message: 'proxy output', proxy_id: 'ss-1', proxy_type: 'shadowsocks', component: 'proxy', stream: 'stderr', line: 'bad password [REDACTED] given', proxy_output: true }]);
+    expect(lines).toMatchObject([
+      {
+        message: 'proxy output',
+        proxy_id: 'ss-1',
+        proxy_type: 'shadowsocks',
+        component: 'proxy',
+        stream: 'stderr',
+        line: 'bad password [REDACTED] given',
+        proxy_output: true,
+      },
+    ]);
   });
 
   it('passes the rate per proxy per second, reports what it dropped when the second ends, then lets lines through again', () => {
     vi.useFakeTimers({ toFake: ['Date', 'setTimeout'] });
     vi.setSystemTime(Date.UTC(2026, 0, 1, 0, 0, 0, 200));
     const { lines, logger } = capture();
-    const log = createOutputLogger(logger, () => (x) => x, () => 3, () => 'exec');
+    const log = createOutputLogger(
+      logger,
+      () => (x) => x,
+      () => 3,
+      () => 'exec',
+    );
     for (let i = 0; i < 10; i++) log('chatty', 'stdout', `line ${i}`);
     log('quiet', 'stdout', 'hello');
     expect(lines.filter((l) => l.proxy_id === 'chatty').map((l) => l.line)).toEqual(['line 0', 'line 1', 'line 2']);
@@ -35,7 +55,13 @@ describe('the output logger', () => {
     vi.advanceTimersByTime(799); // still inside the second
     expect(lines.some((l) => l.message === 'proxy output rate-limited')).toBe(false);
     vi.advanceTimersByTime(1); // the window closes: the count is reported though the proxy is silent
-    expect(lines.at(-1)).toMatchObject({ message: 'proxy output rate-limited', level: 'warn', proxy_id: 'chatty', dropped_lines: 7, lines_per_second: 3 });
+    expect(lines.at(-1)).toMatchObject({
+      message: 'proxy output rate-limited',
+      level: 'warn',
+      proxy_id: 'chatty',
+      dropped_lines: 7,
+      lines_per_second: 3,
+    });
 
     log('chatty', 'stdout', 'next second');
     expect(lines.at(-1)).toMatchObject({ message: 'proxy output', line: 'next second' });
@@ -55,8 +81,18 @@ describe('a chatty proxy under the daemon', () => {
         monitor: { enable: true },
         proxies: [
           // 50 000 lines as fast as the shell can print them, then quiet.
-          { id: 'chatty', type: 'exec', command: '/bin/sh', args: ['-c', 'i=0; while [ $i -lt 50000 ]; do echo "spam $i"; i=$((i+1)); done; exec sleep 600'] },
-          { id: 'quiet', type: 'exec', command: '/bin/sh', args: ['-c', 'for i in 1 2 3 4 5; do echo "quiet $i" >&2; sleep 0.2; done; exec sleep 600'] },
+          {
+            id: 'chatty',
+            type: 'exec',
+            command: '/bin/sh',
+            args: ['-c', 'i=0; while [ $i -lt 50000 ]; do echo "spam $i"; i=$((i+1)); done; exec sleep 600'],
+          },
+          {
+            id: 'quiet',
+            type: 'exec',
+            command: '/bin/sh',
+            args: ['-c', 'for i in 1 2 3 4 5; do echo "quiet $i" >&2; sleep 0.2; done; exec sleep 600'],
+          },
         ],
       },
       api: { listen: '127.0.0.1:0' },

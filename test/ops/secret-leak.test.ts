@@ -10,7 +10,17 @@ import { WebSocketServer } from 'ws';
 import { API_BASE } from '../../src/api/schemas.ts';
 import { routesOf, startApi } from '../api/api-harness.ts';
 import { describeWith } from '../support/binaries.ts';
-import { accepts, freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type LogLine, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
+import {
+  accepts,
+  freePorts,
+  pidsMatching,
+  startDaemon,
+  waitUntil,
+  writeConfig,
+  type LogLine,
+  type TestDaemon,
+  STARTUP_MS,
+} from '../support/daemon.ts';
 
 const SECRET = 'Canary-Passw0rd-4f1d9c';
 
@@ -85,7 +95,9 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
       ...(body !== undefined && { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });
     // An event stream never ends: what it sends in its first half second is its reply.
-    const text = response.headers.get('content-type')?.startsWith('text/event-stream') ? await firstMoments(response) : await response.text();
+    const text = response.headers.get('content-type')?.startsWith('text/event-stream')
+      ? await firstMoments(response)
+      : await response.text();
     replies.push({ what: `${method} ${path} -> ${response.status}`, body: text });
     if (route !== undefined && response.status === 200) answered.add(route);
     return { status: response.status, text };
@@ -103,11 +115,25 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
     const { dir, configFile } = writeConfig({
       log: { level: 'debug' }, // check results too
       proxy: {
-        monitor: { enable: true, check_interval: 1, failure_threshold: 2, health_timeout: 1, restart_cooldown: 0, max_restarts: 50, min_uptime: 0 },
+        monitor: {
+          enable: true,
+          check_interval: 1,
+          failure_threshold: 2,
+          health_timeout: 1,
+          restart_cooldown: 0,
+          max_restarts: 50,
+          min_uptime: 0,
+        },
         proxies: [
           { id: 'ss-1', type: 'shadowsocks', server_port: ssPort, password: SECRET, method: 'aes-256-gcm' },
           // Prints its password and dies, again and again.
-          { id: 'blabber', type: 'exec', command: '/bin/sh', args: ['-c', 'echo "starting with password $SS_PASSWORD" >&2; sleep 0.5; exit 3'], env: { SS_PASSWORD: SECRET } },
+          {
+            id: 'blabber',
+            type: 'exec',
+            command: '/bin/sh',
+            args: ['-c', 'echo "starting with password $SS_PASSWORD" >&2; sleep 0.5; exit 3'],
+            env: { SS_PASSWORD: SECRET },
+          },
         ],
       },
       api: { listen: api },
@@ -151,10 +177,20 @@ describeWith(['/usr/bin/ss-server'])('a known secret through a full scenario', (
   });
 
   it('went through the scenario: crashes, failed checks, restarts, every GET route', () => {
-    expect(daemon.lines.some((l) => l.message === 'proxy crash detected' && l.proxy_id === 'ss-1' && /check/.test(String(l.reason)))).toBe(true);
+    expect(daemon.lines.some((l) => l.message === 'proxy crash detected' && l.proxy_id === 'ss-1' && /check/.test(String(l.reason)))).toBe(
+      true,
+    );
     expect(daemon.lines.some((l) => l.message === 'proxy health check failed' && l.ok === false)).toBe(true);
     // Every GET route fastify has answered 200 at least once (the inspector's assets and charts included).
-    expect(routes).toEqual(expect.arrayContaining([`${API_BASE}/status`, '/metrics', `${API_BASE}/proxies/:id`, '/inspect/assets/:file', '/inspect/charts/:file']));
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        `${API_BASE}/status`,
+        '/metrics',
+        `${API_BASE}/proxies/:id`,
+        '/inspect/assets/:file',
+        '/inspect/charts/:file',
+      ]),
+    );
     expect([...answered].sort()).toEqual([...routes].sort());
     expect(replies.find((r) => r.what.startsWith('GET /metrics'))!.body).toContain('proxy_monitor_checks_total');
   });

@@ -12,7 +12,9 @@ import { CLI, ROOT, waitUntil, writeConfig, type LogLine } from '../support/daem
 
 /** The cgroup v2 mount of this host, when a root test can make cgroups in it. */
 function v2Root(): string | undefined {
-  const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => / - cgroup2 /.test(l));
+  const line = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .find((l) => / - cgroup2 /.test(l));
   const mount = line?.split(' ')[4];
   try {
     if (mount === undefined || process.getuid?.() !== 0) return undefined;
@@ -24,7 +26,8 @@ function v2Root(): string | undefined {
 }
 
 const mount = v2Root();
-const procs = (dir: string) => (existsSync(join(dir, 'cgroup.procs')) ? readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number) : []);
+const procs = (dir: string) =>
+  existsSync(join(dir, 'cgroup.procs')) ? readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number) : [];
 const ppid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
 const pgid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[2]);
 
@@ -41,7 +44,15 @@ const pgid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').s
       proxy: {
         monitor: { enable: true, check_interval: 1 },
         // Daemonizes a helper into a session (and process group) of its own, then keeps running.
-        proxies: [{ id: 'escaper', type: 'exec', command: '/bin/sh', args: ['-c', 'setsid sleep 1000 & exec sleep 1000'], health: { process: true } }],
+        proxies: [
+          {
+            id: 'escaper',
+            type: 'exec',
+            command: '/bin/sh',
+            args: ['-c', 'setsid sleep 1000 & exec sleep 1000'],
+            health: { process: true },
+          },
+        ],
       },
     });
     // Started inside the test's cgroup, alone in it: a delegated subtree, as systemd would hand it over.
@@ -70,7 +81,8 @@ const pgid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').s
       for (const pid of procs(join(cg, sub.name))) process.kill(pid, 'SIGKILL');
     }
     await new Promise((done) => setTimeout(done, 200));
-    for (const sub of existsSync(cg) ? readdirSync(cg, { withFileTypes: true }).filter((d) => d.isDirectory()) : []) rmdirSync(join(cg, sub.name));
+    for (const sub of existsSync(cg) ? readdirSync(cg, { withFileTypes: true }).filter((d) => d.isDirectory()) : [])
+      rmdirSync(join(cg, sub.name));
     if (existsSync(cg)) rmdirSync(cg);
   });
 
@@ -78,14 +90,18 @@ const pgid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').s
     const mode = lines.filter((l) => l.containment !== undefined);
     expect(mode).toHaveLength(1);
     const available = readFileSync(join(cg, 'cgroup.controllers'), 'utf8').trim().split(/\s+/).filter(Boolean);
-    expect(mode[0]).toMatchObject({ containment: 'cgroup', cgroup: cg, controllers: ['memory', 'pids', 'cpu'].filter((c) => available.includes(c)) });
+    expect(mode[0]).toMatchObject({
+      containment: 'cgroup',
+      cgroup: cg,
+      controllers: ['memory', 'pids', 'cpu'].filter((c) => available.includes(c)),
+    });
     // The daemon, and its spawn helper (started after the move, so a child in the same cgroup).
     const supervisor = procs(join(cg, 'supervisor'));
     expect(supervisor).toContain(child.pid);
     expect(supervisor.filter((pid) => pid !== child.pid).map(ppid)).toEqual(supervisor.length > 1 ? [child.pid] : []);
   });
 
-  it('counts a process that left the proxy\'s process group, reports usage from the cgroup, and stops it too', async () => {
+  it("counts a process that left the proxy's process group, reports usage from the cgroup, and stops it too", async () => {
     const dir = join(cg, 'proxy-escaper');
     await waitUntil(() => procs(dir).length === 2, 30_000, 50);
     const [a, b] = procs(dir);
@@ -96,6 +112,7 @@ const pgid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').s
     const stopped = await fetch(`${url}${API}/proxies/escaper/stop`, { method: 'POST' });
     expect(stopped.status).toBe(200);
     await waitUntil(() => procs(dir).length === 0, 30_000, 50);
-    for (const pid of [a, b]) expect(existsSync(`/proc/${pid}/stat`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))).toBe(false);
+    for (const pid of [a, b])
+      expect(existsSync(`/proc/${pid}/stat`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))).toBe(false);
   }, 60_000);
 });

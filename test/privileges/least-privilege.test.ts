@@ -12,8 +12,11 @@ const root = process.getuid?.() === 0;
 const NOBODY = 65534;
 
 /** A proxy that only listens (on host:port) and stays up. */
-const listener = (port: number, host = '127.0.0.1') =>
-  [process.execPath, '-e', `require('net').createServer().listen(${port}, '${host}'); setInterval(() => {}, 1e6)`];
+const listener = (port: number, host = '127.0.0.1') => [
+  process.execPath,
+  '-e',
+  `require('net').createServer().listen(${port}, '${host}'); setInterval(() => {}, 1e6)`,
+];
 
 /** Port 80 on loopback is ours to test with only when nothing listens there. */
 function port80Free(): Promise<boolean> {
@@ -28,7 +31,12 @@ function port80Free(): Promise<boolean> {
 function status(pid: number) {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(text)![1].trim();
-  return { uid: field('Uid').split(/\s+/).map(Number), gid: field('Gid').split(/\s+/).map(Number), capEff: field('CapEff'), capAmb: field('CapAmb') };
+  return {
+    uid: field('Uid').split(/\s+/).map(Number),
+    gid: field('Gid').split(/\s+/).map(Number),
+    capEff: field('CapEff'),
+    capAmb: field('CapAmb'),
+  };
 }
 
 (root ? describe : describe.skip)('least privilege, limits and the memory watchdog (daemon as root)', () => {
@@ -42,15 +50,39 @@ function status(pid: number) {
     lowPort = await port80Free();
     const [plain, ssPort] = await freePorts(2);
     const proxies: Record<string, unknown>[] = [
-      { id: 'as-nobody', type: 'exec', command: listener(plain)[0], args: listener(plain).slice(1), user: 'nobody',
-        limits: { nofile: 1234, nproc: 4096, core: 0, memlock: '64KiB' }, health: { tcp: `127.0.0.1:${plain}` } },
+      {
+        id: 'as-nobody',
+        type: 'exec',
+        command: listener(plain)[0],
+        args: listener(plain).slice(1),
+        user: 'nobody',
+        limits: { nofile: 1234, nproc: 4096, core: 0, memlock: '64KiB' },
+        health: { tcp: `127.0.0.1:${plain}` },
+      },
       // Grows to about 200 MiB within a second, then holds it.
-      { id: 'bloat', type: 'exec', command: process.execPath, max_memory: '96MiB', health: { process: true },
-        args: ['-e', 'const a = []; const t = setInterval(() => { a.push(Buffer.alloc(16 << 20, 1)); if (a.length > 12) clearInterval(t); }, 50); setInterval(() => {}, 1e6)'] },
+      {
+        id: 'bloat',
+        type: 'exec',
+        command: process.execPath,
+        max_memory: '96MiB',
+        health: { process: true },
+        args: [
+          '-e',
+          'const a = []; const t = setInterval(() => { a.push(Buffer.alloc(16 << 20, 1)); if (a.length > 12) clearInterval(t); }, 50); setInterval(() => {}, 1e6)',
+        ],
+      },
     ];
     if (lowPort) {
       const [command, ...args] = listener(80);
-      proxies.push({ id: 'port-80', type: 'exec', command, args, user: 'nobody', capabilities: ['net_bind_service'], health: { tcp: '127.0.0.1:80' } });
+      proxies.push({
+        id: 'port-80',
+        type: 'exec',
+        command,
+        args,
+        user: 'nobody',
+        capabilities: ['net_bind_service'],
+        health: { tcp: '127.0.0.1:80' },
+      });
     }
     if (ss) proxies.push({ id: 'ss-nobody', type: 'shadowsocks', server_port: ssPort, password: 'pw-least-privilege', user: 'nobody' });
     const written = writeConfig({
@@ -71,11 +103,15 @@ function status(pid: number) {
   const proxy = async (id: string) => (await getJson(`${url}${API}/proxies/${id}`)).json;
   const runningPid = async (id: string) => {
     let pid = 0;
-    await waitUntil(async () => {
-      const p = await proxy(id);
-      pid = p.state === 'running' && p.sub_state === 'running.up' ? p.pid : 0;
-      return pid > 0;
-    }, 20_000, 100);
+    await waitUntil(
+      async () => {
+        const p = await proxy(id);
+        pid = p.state === 'running' && p.sub_state === 'running.up' ? p.pid : 0;
+        return pid > 0;
+      },
+      20_000,
+      100,
+    );
     return pid;
   };
 
@@ -92,7 +128,11 @@ function status(pid: number) {
     expect(limits).toMatch(/^Max processes\s+4096\s+4096/m);
     const p = await proxy('as-nobody');
     expect(p.privileges).toEqual({
-      user: 'nobody', uid: NOBODY, group: 'nogroup', gid: NOBODY, capabilities: [],
+      user: 'nobody',
+      uid: NOBODY,
+      group: 'nogroup',
+      gid: NOBODY,
+      capabilities: [],
       limits: { nofile: 1234, nproc: 4096, core: 0, memlock: 65536 },
     });
   }, 30_000);
@@ -117,9 +157,17 @@ function status(pid: number) {
   }, 30_000);
 
   it('a proxy that grows past max_memory is restarted with reason memory, in history and metrics', async () => {
-    await waitUntil(async () => (await getJson(`${url}${API}/proxies/bloat/history`)).json.records.some((r: { reason: string }) => r.reason === 'memory'), 30_000, 200);
+    await waitUntil(
+      async () => (await getJson(`${url}${API}/proxies/bloat/history`)).json.records.some((r: { reason: string }) => r.reason === 'memory'),
+      30_000,
+      200,
+    );
     const history = (await getJson(`${url}${API}/proxies/bloat/history`)).json;
-    expect(history.records.find((r: { reason: string }) => r.reason === 'memory')).toMatchObject({ proxy_id: 'bloat', manual: false, success: true });
+    expect(history.records.find((r: { reason: string }) => r.reason === 'memory')).toMatchObject({
+      proxy_id: 'bloat',
+      manual: false,
+      success: true,
+    });
     const crash = daemon.lines.find((l) => l.message === 'proxy crash detected' && l.proxy_id === 'bloat')!;
     expect(crash.reason).toMatch(/^memory \d+\.\d MiB above the limit of 96\.0 MiB for 2 checks in a row$/);
     const metrics = await (await fetch(`${url}/metrics`)).text();
@@ -137,9 +185,15 @@ function status(pid: number) {
     const { dir, configFile } = writeConfig({ proxy: { proxies: [{ id: 'p', type: 'exec', command: '/bin/true', user: 'root' }] } });
     chmodSync(dir, 0o755);
     chmodSync(configFile, 0o644);
-    const r = spawnSync('/usr/bin/setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, CLI, 'run', '--config', configFile], {
-      cwd: ROOT, encoding: 'utf8', timeout: 30_000,
-    });
+    const r = spawnSync(
+      '/usr/bin/setpriv',
+      ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, CLI, 'run', '--config', configFile],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     expect(r.stderr.trim()).toBe(
       `${configFile}: proxy.proxies[0].user: expected the daemon's own user (uid ${NOBODY}): only a daemon running as root can start a proxy as another user ("root" is uid 0)`,
     );

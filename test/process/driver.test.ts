@@ -18,8 +18,16 @@ import type { ProxySpec } from '../../src/proxy-spec.ts';
 
 function spec(command: string, args: string[], extra: Partial<ProxySpec> = {}): ProxySpec {
   return {
-    id: 'p1', type: 'exec', command, args, env: {}, health: { kind: 'process' },
-    monitor: true, secrets: [], files: [], ...extra,
+    id: 'p1',
+    type: 'exec',
+    command,
+    args,
+    env: {},
+    health: { kind: 'process' },
+    monitor: true,
+    secrets: [],
+    files: [],
+    ...extra,
   };
 }
 
@@ -106,10 +114,9 @@ describe.each(['spawn helper', 'child_process'] as const)('with %s', (way) => {
 
     it('captures stdout and stderr line by line, cutting long lines', async () => {
       const { log, events } = recorder();
-      track(start(
-        spec('sh', ['-c', 'echo hello; echo oops >&2; head -c 10000 /dev/zero | tr "\\0" a; echo; printf "crlf\\r\\nlast"']),
-        events,
-      ));
+      track(
+        start(spec('sh', ['-c', 'echo hello; echo oops >&2; head -c 10000 /dev/zero | tr "\\0" a; echo; printf "crlf\\r\\nlast"']), events),
+      );
       await until(() => log.lines.some((l) => l.line === 'last'));
       const of = (stream: string) => log.lines.filter((l) => l.stream === stream).map((l) => l.line);
       expect(of('stdout')).toEqual(['hello', 'a'.repeat(4096), 'crlf', 'last']);
@@ -124,9 +131,17 @@ describe.each(['spawn helper', 'child_process'] as const)('with %s', (way) => {
         writeFileSync(existing, 'old');
         chmodSync(existing, 0o644);
         const { log, events } = recorder();
-        track(start(spec('cat', [path, existing], {
-          files: [{ path, content: '{"password":"s3cret"}\n' }, { path: existing, content: 'new\n' }],
-        }), events));
+        track(
+          start(
+            spec('cat', [path, existing], {
+              files: [
+                { path, content: '{"password":"s3cret"}\n' },
+                { path: existing, content: 'new\n' },
+              ],
+            }),
+            events,
+          ),
+        );
         await until(() => log.exit !== undefined && log.lines.length === 2);
         expect(log.lines.map((l) => l.line)).toEqual(['{"password":"s3cret"}', 'new']);
         expect(statSync(path).mode & 0o777).toBe(0o600);
@@ -174,10 +189,9 @@ describe.each(['spawn helper', 'child_process'] as const)('with %s', (way) => {
 
     it('wakes a stopped process with SIGCONT so its SIGTERM handler runs', async () => {
       const { log, events } = recorder();
-      const handle = track(start(
-        node("process.on('SIGTERM', () => process.exit(3)); console.log('ready'); setInterval(() => {}, 1000)"),
-        events,
-      ));
+      const handle = track(
+        start(node("process.on('SIGTERM', () => process.exit(3)); console.log('ready'); setInterval(() => {}, 1000)"), events),
+      );
       await until(() => log.lines.length === 1);
       process.kill(handle.pid!, 'SIGSTOP');
       const stoppedAt = performance.now();
@@ -189,10 +203,7 @@ describe.each(['spawn helper', 'child_process'] as const)('with %s', (way) => {
 
     it('leaves no grandchild behind, even one that ignores SIGTERM', async () => {
       const { log, events } = recorder();
-      const handle = track(start(
-        spec('sh', ['-c', "(trap '' TERM; exec sleep 300) & echo $!; exec sleep 300"]),
-        events,
-      ));
+      const handle = track(start(spec('sh', ['-c', "(trap '' TERM; exec sleep 300) & echo $!; exec sleep 300"]), events));
       await until(() => log.lines.length === 1);
       const grandchild = Number(log.lines[0].line);
       expect(isAliveNotZombie(grandchild)).toBe(true);
@@ -217,7 +228,10 @@ describe.each(['spawn helper', 'child_process'] as const)('with %s', (way) => {
         return { log, handle: start(spec('sleep', ['300']), events) };
       });
       await until(() => started.every((s) => s.log.spawned !== undefined));
-      await stopAll(started.map((s) => s.handle), 2000);
+      await stopAll(
+        started.map((s) => s.handle),
+        2000,
+      );
       expect(started.every((s) => s.handle.exited && s.log.exit?.signal === 'SIGTERM')).toBe(true);
     });
   });

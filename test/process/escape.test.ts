@@ -16,7 +16,17 @@ import { SPAWN_TOKEN_ENV } from '../../src/store/identity.ts';
 import { waitUntil } from '../support/daemon.ts';
 
 function spec(command: string, args: string[], type: ProxySpec['type'] = 'exec'): ProxySpec {
-  return { id: 'esc', type, command, args, env: { [SPAWN_TOKEN_ENV]: randomUUID() }, health: { kind: 'process' }, monitor: true, secrets: [], files: [] };
+  return {
+    id: 'esc',
+    type,
+    command,
+    args,
+    env: { [SPAWN_TOKEN_ENV]: randomUUID() },
+    health: { kind: 'process' },
+    monitor: true,
+    secrets: [],
+    files: [],
+  };
 }
 
 /** Starts `s` through the escape watch; resolves with what onExit was told. */
@@ -38,7 +48,9 @@ describe('escaped processes', () => {
     const errors: Array<Record<string, unknown>> = [];
     const exit = await run(s, errors);
     expect(exit.code).toBe(0);
-    expect(exit.escaped).toMatch(/left 1 process running outside its process group \(pid \d+\): it daemonizes itself and must run in the foreground/);
+    expect(exit.escaped).toMatch(
+      /left 1 process running outside its process group \(pid \d+\): it daemonizes itself and must run in the foreground/,
+    );
     const pid = Number(/pid (\d+)/.exec(exit.escaped!)![1]);
     expect(errors).toEqual([expect.objectContaining({ proxy_id: 'esc', escaped_pids: [pid] })]);
     await waitUntil(() => !isAliveNotZombie(pid), 5_000);
@@ -54,7 +66,11 @@ describe('escaped processes', () => {
 
   it.skipIf(!existsSync('/usr/bin/ss-server'))('ss-server -f: the note names the -f flag', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pm-esc-'));
-    const s = spec('/usr/bin/ss-server', ['-s', '127.0.0.1', '-p', '0', '-k', 'x', '-m', 'aes-256-gcm', '-f', join(dir, 'ss.pid')], 'shadowsocks');
+    const s = spec(
+      '/usr/bin/ss-server',
+      ['-s', '127.0.0.1', '-p', '0', '-k', 'x', '-m', 'aes-256-gcm', '-f', join(dir, 'ss.pid')],
+      'shadowsocks',
+    );
     const exit = await run(s, []);
     expect(exit.escaped).toMatch(/remove -f/);
   });

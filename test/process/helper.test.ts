@@ -14,7 +14,15 @@ import type { ProxySpec } from '../../src/proxy-spec.ts';
 import { ROOT, waitUntil } from '../support/daemon.ts';
 
 const sleep = (seconds: string): ProxySpec => ({
-  id: 'p1', type: 'exec', command: 'sleep', args: [seconds], env: {}, health: { kind: 'process' }, monitor: true, secrets: [], files: [],
+  id: 'p1',
+  type: 'exec',
+  command: 'sleep',
+  args: [seconds],
+  env: {},
+  health: { kind: 'process' },
+  monitor: true,
+  secrets: [],
+  files: [],
 });
 const owned: number[] = [];
 const handles: ProcessHandle[] = [];
@@ -40,7 +48,11 @@ describe('the spawn helper', () => {
     const helper = await startSpawnHelper((reason) => logger.error({ reason }, 'lost'));
     let exit: { code: number | null; signal: string | null } | undefined;
     let pid: number | undefined;
-    const handle = startProcess(sleep('300'), { onSpawn: (p) => (pid = p), onSpawnError: () => {}, onExit: (code, signal) => (exit = { code, signal }), onOutput: () => {} }, helper);
+    const handle = startProcess(
+      sleep('300'),
+      { onSpawn: (p) => (pid = p), onSpawnError: () => {}, onExit: (code, signal) => (exit = { code, signal }), onOutput: () => {} },
+      helper,
+    );
     handles.push(handle);
     await waitUntil(() => pid !== undefined, 5_000);
     owned.push(pid!);
@@ -57,13 +69,18 @@ describe('the spawn helper', () => {
     expect(handle.exited).toBe(true);
 
     let later: number | undefined;
-    handles.push(startProcess(sleep('300'), { onSpawn: (p) => (later = p), onSpawnError: () => {}, onExit: () => {}, onOutput: () => {} }, helper));
+    handles.push(
+      startProcess(sleep('300'), { onSpawn: (p) => (later = p), onSpawnError: () => {}, onExit: () => {}, onOutput: () => {} }, helper),
+    );
     await waitUntil(() => later !== undefined, 5_000);
     owned.push(later!);
   });
 
   it('ends when its daemon is SIGKILLed, and the proxy lives on', async () => {
-    const owner = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/process/support/helper-owner.ts'), '301'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const owner = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/process/support/helper-owner.ts'), '301'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     owned.push(owner.pid!);
     let out = '';
     owner.stdout.on('data', (chunk) => (out += chunk));

@@ -46,7 +46,10 @@ describeWith(['/usr/bin/prometheus', '/usr/bin/prometheus-alertmanager'])('Prome
       api: { listen: api },
     });
 
-    writeFileSync(join(dir, 'alertmanager.yml'), stringify({ route: { receiver: 'null', group_wait: '1s' }, receivers: [{ name: 'null' }] }));
+    writeFileSync(
+      join(dir, 'alertmanager.yml'),
+      stringify({ route: { receiver: 'null', group_wait: '1s' }, receivers: [{ name: 'null' }] }),
+    );
     writeFileSync(
       join(dir, 'prometheus.yml'),
       stringify({
@@ -92,10 +95,16 @@ describeWith(['/usr/bin/prometheus', '/usr/bin/prometheus-alertmanager'])('Prome
   });
 
   it('Prometheus scrapes the daemon', async () => {
-    await waitUntil(async () => {
-      const targets = await getJson(`http://${prometheus}/api/v1/targets`);
-      return targets.data.activeTargets.some((t: { labels: { job: string }; health: string }) => t.labels.job === 'proxy-monitor' && t.health === 'up');
-    }, 20_000, 250);
+    await waitUntil(
+      async () => {
+        const targets = await getJson(`http://${prometheus}/api/v1/targets`);
+        return targets.data.activeTargets.some(
+          (t: { labels: { job: string }; health: string }) => t.labels.job === 'proxy-monitor' && t.health === 'up',
+        );
+      },
+      20_000,
+      250,
+    );
     const query = await getJson(`http://${prometheus}/api/v1/query?query=proxy_monitor_max_restarts`);
     expect(query.data.result).toEqual([expect.objectContaining({ value: [expect.any(Number), '2'] })]);
   });
@@ -103,11 +112,15 @@ describeWith(['/usr/bin/prometheus', '/usr/bin/prometheus-alertmanager'])('Prome
   it('the proxy driven to its cap shows up in Alertmanager as ProxyRestartCapReached', async () => {
     await daemon.waitFor((l) => l.proxy_id === 'crasher' && l.guard === 'restart_cap', 30_000);
     let alert: AmAlert | undefined;
-    await waitUntil(async () => {
-      const alerts: AmAlert[] = await getJson(`http://${alertmanager}/api/v2/alerts`);
-      alert = alerts.find((a) => a.labels.alertname === 'ProxyRestartCapReached');
-      return alert !== undefined;
-    }, 30_000, 250);
+    await waitUntil(
+      async () => {
+        const alerts: AmAlert[] = await getJson(`http://${alertmanager}/api/v2/alerts`);
+        alert = alerts.find((a) => a.labels.alertname === 'ProxyRestartCapReached');
+        return alert !== undefined;
+      },
+      30_000,
+      250,
+    );
     expect(alert!.labels).toMatchObject({ proxy_id: 'crasher', severity: 'critical', job: 'proxy-monitor', instance: api });
     expect(alert!.status.state).toBe('active');
   });

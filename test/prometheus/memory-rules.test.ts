@@ -5,7 +5,8 @@ import { expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.ts';
 import { ROOT } from '../support/daemon.ts';
 
-const promtool = (...args: string[]) => spawnSync('/usr/bin/promtool', args, { cwd: join(ROOT, 'config/prometheus'), encoding: 'utf8', timeout: 60_000 });
+const promtool = (...args: string[]) =>
+  spawnSync('/usr/bin/promtool', args, { cwd: join(ROOT, 'config/prometheus'), encoding: 'utf8', timeout: 60_000 });
 
 describeWith(['/usr/bin/promtool'])('config/prometheus/memory-alerts.yml', () => {
   it('passes promtool check rules and its unit tests', () => {

@@ -29,8 +29,11 @@ describeWith(['/usr/bin/promtool'])('config/prometheus/alerts.yml', () => {
     const rules = parse(readFileSync(join(DIR, 'alerts.yml'), 'utf8'));
     const tests = parse(readFileSync(join(DIR, 'alerts.test.yml'), 'utf8'));
     const alerts = rules.groups.flatMap((g: { rules: { alert: string }[] }) => g.rules.map((r) => r.alert));
-    const tested = new Set(tests.tests.flatMap((t: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }) =>
-      t.alert_rule_test.filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)));
+    const tested = new Set(
+      tests.tests.flatMap((t: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }) =>
+        t.alert_rule_test.filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname),
+      ),
+    );
     expect(alerts.filter((a: string) => !tested.has(a))).toEqual([]);
   });
 });

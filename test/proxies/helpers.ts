@@ -13,7 +13,9 @@ const children = new Set<ChildProcess>();
 
 /** Spawns a process that `killAll` will end; its output goes to the test's stderr when DEBUG is set. */
 export function spawnTracked(command: string, args: string[]): ChildProcess {
-  const child = spawn(command, args, { stdio: ['ignore', process.env.DEBUG ? 'inherit' : 'ignore', process.env.DEBUG ? 'inherit' : 'ignore'] });
+  const child = spawn(command, args, {
+    stdio: ['ignore', process.env.DEBUG ? 'inherit' : 'ignore', process.env.DEBUG ? 'inherit' : 'ignore'],
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -46,7 +48,14 @@ export async function startSsServer(ss: SsEndpoint): Promise<ChildProcess> {
 /** ss-local (the client) from a 0600 config file, serving SOCKS5 on 127.0.0.1:localPort. */
 export async function startSsLocal(server: SsEndpoint, localPort: number): Promise<ChildProcess> {
   const file = join(mkdtempSync(join(tmpdir(), 'pm-ss-local-')), 'client.json');
-  const conf = { server: '127.0.0.1', server_port: server.port, local_address: '127.0.0.1', local_port: localPort, password: server.password, method: server.method };
+  const conf = {
+    server: '127.0.0.1',
+    server_port: server.port,
+    local_address: '127.0.0.1',
+    local_port: localPort,
+    password: server.password,
+    method: server.method,
+  };
   writeFileSync(file, JSON.stringify(conf), { mode: 0o600 });
   const child = spawnTracked('/usr/bin/ss-local', ['-c', file]);
   await waitUntil(() => accepts(localPort), 5_000);
@@ -75,6 +84,10 @@ export function curlSocks(socksPort: number, url: string): Promise<{ ok: boolean
 export function selfSignedCert(dir: string): { cert: string; key: string } {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  execFileSync('/usr/bin/openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'pipe' });
+  execFileSync(
+    '/usr/bin/openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'],
+    { stdio: 'pipe' },
+  );
   return { cert, key };
 }

@@ -5,7 +5,17 @@ import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.ts';
-import { accepts, freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type LogLine, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
+import {
+  accepts,
+  freePorts,
+  pidsMatching,
+  startDaemon,
+  waitUntil,
+  writeConfig,
+  type LogLine,
+  type TestDaemon,
+  STARTUP_MS,
+} from '../support/daemon.ts';
 import { curlSocks, killAll, startSsLocal, startWebServer, type SsEndpoint } from './helpers.ts';
 
 const monitor = { enable: true, check_interval: 1, failure_threshold: 2, health_timeout: 1, restart_cooldown: 0, max_restarts: 20 };
@@ -55,7 +65,12 @@ describeWith(['/usr/bin/ss-server', '/usr/bin/ss-local', '/usr/bin/curl'])('shad
   it('generates each instance its own ss-server config, mode 0600, in the state directory', () => {
     for (const [id, s] of Object.entries(servers)) {
       expect(statSync(configOf(id)).mode & 0o777).toBe(0o600);
-      expect(JSON.parse(readFileSync(configOf(id), 'utf8'))).toEqual({ server: '127.0.0.1', server_port: s.port, password: s.password, method: s.method });
+      expect(JSON.parse(readFileSync(configOf(id), 'utf8'))).toEqual({
+        server: '127.0.0.1',
+        server_port: s.port,
+        password: s.password,
+        method: s.method,
+      });
       expect(serverPid(id)).toHaveLength(1);
     }
   });

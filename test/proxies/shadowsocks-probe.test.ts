@@ -9,7 +9,13 @@ import { describeWith } from '../support/binaries.ts';
 import { freePorts } from '../support/daemon.ts';
 import { killAll, startSsServer, type SsEndpoint } from './helpers.ts';
 
-const check = (ss: SsEndpoint, password = ss.password) => ({ kind: 'shadowsocks' as const, host: '127.0.0.1', port: ss.port, password, method: ss.method });
+const check = (ss: SsEndpoint, password = ss.password) => ({
+  kind: 'shadowsocks' as const,
+  host: '127.0.0.1',
+  port: ss.port,
+  password,
+  method: ss.method,
+});
 
 describeWith(['/usr/bin/ss-server'])('the shadowsocks probe against ss-server', () => {
   let servers: SsEndpoint[];

@@ -7,7 +7,9 @@ import { AEAD_METHODS, createOpener, createSealer, hchacha20, masterKey } from '
 describe('key derivation', () => {
   it('derives the master key as `openssl enc -md md5 -nosalt -k PASSWORD -P` does', () => {
     // openssl enc -aes-256-cbc -k 'pass word' -nosalt -md md5 -P
-    expect(masterKey('pass word', 32).toString('hex').toUpperCase()).toBe('4AC6430A17D0215B3052B15C879D48BC1A30DBEF25CE4D001A29C45C526890A5');
+    expect(masterKey('pass word', 32).toString('hex').toUpperCase()).toBe(
+      '4AC6430A17D0215B3052B15C879D48BC1A30DBEF25CE4D001A29C45C526890A5',
+    );
     expect(masterKey('pass word', 16).toString('hex').toUpperCase()).toBe('4AC6430A17D0215B3052B15C879D48BC');
   });
 

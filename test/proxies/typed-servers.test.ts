@@ -103,7 +103,9 @@ describeWith(['/usr/bin/v2ray'])('v2ray', () => {
 
   it('generates a vmess inbound from the typed settings', () => {
     const conf = JSON.parse(readFileSync(supervised().file, 'utf8'));
-    expect(conf.inbounds).toEqual([{ listen: '127.0.0.1', port: supervised().port, protocol: 'vmess', settings: { clients: [{ id: uuid, alterId: 0 }] } }]);
+    expect(conf.inbounds).toEqual([
+      { listen: '127.0.0.1', port: supervised().port, protocol: 'vmess', settings: { clients: [{ id: uuid, alterId: 0 }] } },
+    ]);
   });
 });
 

@@ -116,7 +116,9 @@ describe('settleProcesses', () => {
     const plan = settleProcesses(store, specsOf(spec, sleeper('ss-2'), sleeper('ss-3')), allUp);
     expect(plan.adopt.size).toBe(0);
     expect(plan.stop).toEqual([]);
-    expect(plan.unproven.map(({ row, why }) => [row.proxyId, why])).toEqual([['ss-3', 'same pid and start time, but a different command line']]);
+    expect(plan.unproven.map(({ row, why }) => [row.proxyId, why])).toEqual([
+      ['ss-3', 'same pid and start time, but a different command line'],
+    ]);
     expect(store.processes()).toEqual([]);
     expect(processStartTime(stranger.pid!)).toBeDefined();
   });
@@ -128,7 +130,11 @@ describe('settleProcesses', () => {
     store.recordSpawn({ token: 'tok-found', proxyId: 'ss-1', command, fingerprint: executedFingerprint(spec), at: Date.now() });
     store.recordSpawn({ token: 'tok-lost', proxyId: 'ss-2', command, fingerprint: 'f', at: Date.now() });
     // The daemon died between the fork and learning the pid.
-    const child = spawn(spec.command, spec.args, { detached: true, stdio: 'ignore', env: { ...process.env, [SPAWN_TOKEN_ENV]: 'tok-found' } });
+    const child = spawn(spec.command, spec.args, {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, [SPAWN_TOKEN_ENV]: 'tok-found' },
+    });
     groups.push(child.pid!);
     await waitUntil(() => processStartTime(child.pid!) !== undefined, 5_000);
 

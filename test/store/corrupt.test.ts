@@ -29,7 +29,9 @@ describe('a damaged state.db', () => {
   it('fails closed, with the way out in the message', () => {
     const dir = damaged();
     expect(() => openStore(dir, retention)).toThrow(StateDirError);
-    expect(() => openStore(dir, retention)).toThrow(/is damaged.*proxy-monitor state check --state-dir .*proxy-monitor state reset --state-dir/);
+    expect(() => openStore(dir, retention)).toThrow(
+      /is damaged.*proxy-monitor state check --state-dir .*proxy-monitor state reset --state-dir/,
+    );
   });
 
   it('state check says it is damaged (exit 1); state reset moves it aside (exit 0); then the daemon can start', () => {

@@ -34,5 +34,8 @@ it('names the holder "unknown" when its pid file is gone, and says why a directo
     error = caught;
   }
   expect(error).toBeInstanceOf(StateDirError);
-  expect(error).toMatchObject({ name: 'StateDirError', message: expect.stringMatching(new RegExp(`^cannot lock state directory ${missing}: .+`)) });
+  expect(error).toMatchObject({
+    name: 'StateDirError',
+    message: expect.stringMatching(new RegExp(`^cannot lock state directory ${missing}: .+`)),
+  });
 });

@@ -22,7 +22,11 @@ afterEach(async () => {
 async function setup(seen: (report: ProxyEmitted) => void = () => {}) {
   const world = createFakeWorld();
   store = openStore(join(mkdtempSync(join(tmpdir(), 'pm-rec-')), 'state'), { maxAgeMs: 3_600_000 * 24, maxRecords: 100 });
-  const recorder = createRecorder(store, (id) => supervisor.actor.system.get(id)?.getSnapshot().context, (text) => text.replaceAll('hunter2', '[REDACTED]'));
+  const recorder = createRecorder(
+    store,
+    (id) => supervisor.actor.system.get(id)?.getSnapshot().context,
+    (text) => text.replaceAll('hunter2', '[REDACTED]'),
+  );
   supervisor = createSupervisor({
     world,
     settings: testSettings,
@@ -57,7 +61,13 @@ describe('recorder', () => {
     expect(observed).toEqual(['in flight: attempts 1, history 0', 'finished: history 1, audit proxy_auto_restart']);
     expect(store.restarts({})).toEqual([{ proxyId: 'ss-1', at, reason: 'exited', manual: false, success: true, durationMs: 0 }]);
     expect(store.audits({})).toEqual([
-      { at, user: 'system', action: 'proxy_auto_restart', proxyId: 'ss-1', detail: { success: true, reason: 'exited', proxy_type: 'exec', duration_ms: 0 } },
+      {
+        at,
+        user: 'system',
+        action: 'proxy_auto_restart',
+        proxyId: 'ss-1',
+        detail: { success: true, reason: 'exited', proxy_type: 'exec', duration_ms: 0 },
+      },
     ]);
     expect(store.memory('ss-1', at).stats).toEqual({ checks: 0, restarts: 1, successes: 1, failures: 0 });
   });
@@ -85,8 +95,17 @@ describe('recorder', () => {
 
   it('redacts secrets in stored errors', async () => {
     await setup();
-    const { record: recordError } = createRecorder(store, () => undefined, (text) => text.replaceAll('hunter2', '[REDACTED]'));
-    recordError({ type: 'restart_finished', proxyId: 'ss-9', proxyType: 'shadowsocks', record: { at: 1, reason: 'exited', manual: false, success: false, durationMs: 5, error: 'bad password hunter2' } });
+    const { record: recordError } = createRecorder(
+      store,
+      () => undefined,
+      (text) => text.replaceAll('hunter2', '[REDACTED]'),
+    );
+    recordError({
+      type: 'restart_finished',
+      proxyId: 'ss-9',
+      proxyType: 'shadowsocks',
+      record: { at: 1, reason: 'exited', manual: false, success: false, durationMs: 5, error: 'bad password hunter2' },
+    });
     expect(store.restarts({ proxyId: 'ss-9' })[0].error).toBe('bad password [REDACTED]');
     expect(store.audits({ proxyId: 'ss-9' })[0].detail.error).toBe('bad password [REDACTED]');
   });

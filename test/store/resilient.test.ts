@@ -9,7 +9,8 @@ import { createResilientStore } from '../../src/store/resilient.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
 
-const sqliteError = (code: string) => Object.assign(new Error(code === 'SQLITE_FULL' ? 'database or disk is full' : 'attempt to write a readonly database'), { code });
+const sqliteError = (code: string) =>
+  Object.assign(new Error(code === 'SQLITE_FULL' ? 'database or disk is full' : 'attempt to write a readonly database'), { code });
 
 function setup() {
   const inner = openStore(join(mkdtempSync(join(tmpdir(), 'pm-res-')), 'state'), { maxAgeMs: 86_400_000, maxRecords: 100 });
@@ -20,7 +21,10 @@ function setup() {
   const faulty: Store = new Proxy(inner, {
     get(target, key: keyof Store) {
       const value = target[key];
-      if (typeof value !== 'function' || ['restarts', 'audits', 'memory', 'processes', 'pendingSpawns', 'close', 'setRetention'].includes(key)) {
+      if (
+        typeof value !== 'function' ||
+        ['restarts', 'audits', 'memory', 'processes', 'pendingSpawns', 'close', 'setRetention'].includes(key)
+      ) {
         return typeof value === 'function' ? value.bind(target) : value;
       }
       return (...args: unknown[]) => {
@@ -52,7 +56,9 @@ describe('createResilientStore', () => {
       expect(failures).toHaveBeenCalled();
       expect(store.health()).toMatchObject({ writable: false, pending: 5 });
       expect(store.health().error).toContain(code);
-      expect(lines.filter((l) => l.level === 'error' && l.message === 'state_dir not writable: holding writes in memory and retrying')).toHaveLength(1);
+      expect(
+        lines.filter((l) => l.level === 'error' && l.message === 'state_dir not writable: holding writes in memory and retrying'),
+      ).toHaveLength(1);
 
       vi.advanceTimersByTime(5_000); // still refused: kept, nothing lost
       expect(store.health().pending).toBe(5);
@@ -69,9 +75,11 @@ describe('createResilientStore', () => {
 
   it('a write that fails for another reason (a bug) is logged and dropped, not retried forever', () => {
     const { store, lines } = setup();
-    expect(() => store.transaction(() => {
-      throw new TypeError('boom');
-    })).not.toThrow();
+    expect(() =>
+      store.transaction(() => {
+        throw new TypeError('boom');
+      }),
+    ).not.toThrow();
     expect(store.health()).toMatchObject({ writable: true, pending: 0 });
     expect(lines.some((l) => l.level === 'error' && l.message === 'state write failed; not retried')).toBe(true);
     store.close();

@@ -42,7 +42,9 @@ describe('opening', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pm-store-'));
     const first = open(dir);
     expect(() => openStore(join(dir, 'state'), roomy)).toThrow(StateDirError);
-    expect(() => openStore(join(dir, 'state'), roomy)).toThrow(`state directory ${first.dir} is in use by another proxy-monitor (pid ${process.pid})`);
+    expect(() => openStore(join(dir, 'state'), roomy)).toThrow(
+      `state directory ${first.dir} is in use by another proxy-monitor (pid ${process.pid})`,
+    );
     first.close();
     const second = open(dir);
     second.addRestart(restart('ss-1', T0));
@@ -70,7 +72,9 @@ describe('opening', () => {
     first.close();
     const second = open(dir);
     expect(second.restarts({})).toEqual([restart('ss-1', T0)]);
-    expect(second.audits({})).toEqual([{ at: T0, user: 'api:127.0.0.1', action: 'proxy_disable', proxyId: 'ss-1', detail: { why: 'maintenance' } }]);
+    expect(second.audits({})).toEqual([
+      { at: T0, user: 'api:127.0.0.1', action: 'proxy_disable', proxyId: 'ss-1', detail: { why: 'maintenance' } },
+    ]);
     expect(second.memory('ss-1', T0).override).toBe(false);
   });
 });
@@ -155,7 +159,13 @@ describe('memory', () => {
     store.saveCounters('ss-1', { stats, consecutiveFailures: 1, lastFailureAt: T0 - MIN });
     store.setOverride('ss-1', false);
     store.setWanted('ss-1', 'down');
-    expect(store.memory('ss-1', T0)).toMatchObject({ stats, consecutiveFailures: 1, lastFailureAt: T0 - MIN, override: false, wanted: 'down' });
+    expect(store.memory('ss-1', T0)).toMatchObject({
+      stats,
+      consecutiveFailures: 1,
+      lastFailureAt: T0 - MIN,
+      override: false,
+      wanted: 'down',
+    });
     store.setOverride('ss-1', null);
     store.setWanted('ss-1', 'up');
     expect(store.memory('ss-1', T0)).toMatchObject({ stats, override: null, wanted: 'up' });
@@ -164,7 +174,11 @@ describe('memory', () => {
   it('counts a restart in flight against the cap, and one a dead daemon left unfinished as failed', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pm-store-'));
     const first = open(dir);
-    first.saveCounters('ss-1', { stats: { checks: 5, restarts: 1, successes: 1, failures: 0 }, consecutiveFailures: 0, lastFailureAt: null });
+    first.saveCounters('ss-1', {
+      stats: { checks: 5, restarts: 1, successes: 1, failures: 0 },
+      consecutiveFailures: 0,
+      lastFailureAt: null,
+    });
     first.beginRestart({ proxyId: 'ss-1', at: T0, reason: 'exited', manual: false });
     expect(first.memory('ss-1', T0).attempts).toEqual([T0]);
     first.close();
@@ -199,7 +213,12 @@ describe('processes', () => {
     store.recordSpawn(intent('t1'));
     store.recordSpawn(intent('t2', 'ss-2'));
     store.recordSpawn(intent('t3'));
-    expect(store.pendingSpawns().map((s) => s.token).sort()).toEqual(['t2', 't3']);
+    expect(
+      store
+        .pendingSpawns()
+        .map((s) => s.token)
+        .sort(),
+    ).toEqual(['t2', 't3']);
     store.forgetSpawn('t2');
     expect(store.pendingSpawns().map((s) => s.token)).toEqual(['t3']);
   });

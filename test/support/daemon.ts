@@ -42,7 +42,10 @@ export function writeConfig(config: Record<string, unknown>, dir = mkdtempSync(j
 
 export function startDaemon(configFile: string, dir: string, args: string[] = []): TestDaemon {
   // As `npm start` and the systemd unit run it.
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', CLI, 'run', '--config', configFile, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', CLI, 'run', '--config', configFile, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: LogLine[] = [];
   const raw: string[] = [];
   const waiters = new Set<() => void>();
@@ -87,7 +90,11 @@ export function startDaemon(configFile: string, dir: string, args: string[] = []
         };
         const timer = setTimeout(() => {
           cleanup();
-          fail(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr.slice(-500)}; last lines: ${JSON.stringify(lines.slice(-5))}`));
+          fail(
+            new Error(
+              `no matching log line within ${timeoutMs} ms; stderr: ${stderr.slice(-500)}; last lines: ${JSON.stringify(lines.slice(-5))}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);
@@ -128,10 +135,14 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, tim
 /** Free loopback ports, reserved by binding them briefly. */
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((done) => {
-      const server = net.createServer();
-      server.listen(0, '127.0.0.1', () => done(server));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((done) => {
+          const server = net.createServer();
+          server.listen(0, '127.0.0.1', () => done(server));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));

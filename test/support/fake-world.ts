@@ -108,13 +108,17 @@ export function createFakeWorld(): FakeWorld {
   };
 
   const result = (id: string | undefined): ProbeResult =>
-    id !== undefined && unhealthy.has(id) ? { ok: false, durationMs: world.probeMs || 5, error: 'connection refused' } : { ok: true, durationMs: world.probeMs || 5 };
+    id !== undefined && unhealthy.has(id)
+      ? { ok: false, durationMs: world.probeMs || 5, error: 'connection refused' }
+      : { ok: true, durationMs: world.probeMs || 5 };
   const idOf = (target: ProbeTarget) => (target.pid === undefined ? undefined : idOfPid.get(target.pid));
 
   const limiter = createLimiter(1);
   const probes = { concurrency: 1, inFlight: 0, peak: 0 };
   const answer = (id: string | undefined) =>
-    world.probeMs === 0 ? Promise.resolve(result(id)) : new Promise<ProbeResult>((done) => clock.setTimeout(() => done(result(id)), world.probeMs));
+    world.probeMs === 0
+      ? Promise.resolve(result(id))
+      : new Promise<ProbeResult>((done) => clock.setTimeout(() => done(result(id)), world.probeMs));
 
   const prober: Prober = {
     async probe(_spec: HealthSpec, target) {

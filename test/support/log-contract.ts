@@ -27,7 +27,13 @@ export function documentedEvents(proxyType: string): DocumentedEvent[] {
     {
       section: '日志和监控 > 关键日志事件 > 1. 监控启动 (component start)',
       message: 'proxy monitor started',
-      fields: { level: 'info', component: 'proxy-monitor', 'config.check_interval': number, 'config.restart_cooldown': number, 'config.max_restarts': number },
+      fields: {
+        level: 'info',
+        component: 'proxy-monitor',
+        'config.check_interval': number,
+        'config.restart_cooldown': number,
+        'config.max_restarts': number,
+      },
     },
     {
       section: '日志和监控 > 关键日志事件 > 2. 进程崩溃检测 (crash detected)',
@@ -42,12 +48,27 @@ export function documentedEvents(proxyType: string): DocumentedEvent[] {
     {
       section: '日志和监控 > 关键日志事件 > 4. 性能指标 (performance)',
       message: 'health check round finished',
-      fields: { level: 'info', component: 'proxy-monitor', operation: 'proxy_health_check', duration_ms: number, checked_proxies: number, performance: true },
+      fields: {
+        level: 'info',
+        component: 'proxy-monitor',
+        operation: 'proxy_health_check',
+        duration_ms: number,
+        checked_proxies: number,
+        performance: true,
+      },
     },
     {
       section: '日志和监控 > 关键日志事件 > 5. 审计日志 (audit)',
       message: 'audit',
-      fields: { level: 'info', component: 'proxy-monitor', action: 'proxy_auto_restart', user: 'system', ...proxy, reason: string, audit: true },
+      fields: {
+        level: 'info',
+        component: 'proxy-monitor',
+        action: 'proxy_auto_restart',
+        user: 'system',
+        ...proxy,
+        reason: string,
+        audit: true,
+      },
     },
     {
       section: '日志和监控 > 状态变更日志 (state change): component is the proxy type',
@@ -58,7 +79,9 @@ export function documentedEvents(proxyType: string): DocumentedEvent[] {
 }
 
 const at = (line: Record<string, unknown>, path: string): unknown =>
-  path.split('.').reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined), line);
+  path
+    .split('.')
+    .reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined), line);
 
 /** What is wrong with a line against the expected fields: one message per field, empty when it conforms. */
 export function fieldProblems(line: Record<string, unknown>, fields: Record<string, Expect>): string[] {

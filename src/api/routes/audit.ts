@@ -24,7 +24,17 @@ export function auditRoutes(app: ApiApp, { deps }: RouteContext): void {
   app.get(`${API_BASE}/audit`, { schema: { querystring: auditQuery, response: { 200: auditReply, ...errorReplies } } }, (request) => {
     const { since: sinceText, limit, proxy, action } = request.query;
     const since = sinceText === undefined ? undefined : parseSince(sinceText, clock.now());
-    const rows = store.audits({ limit, ...(proxy !== undefined && { proxyId: proxy }), ...(action !== undefined && { action }), ...(since !== undefined && { since }) });
-    return { since: since === undefined ? null : iso(since), proxy_id: proxy ?? null, action: action ?? null, records: rows.map(auditRecord) };
+    const rows = store.audits({
+      limit,
+      ...(proxy !== undefined && { proxyId: proxy }),
+      ...(action !== undefined && { action }),
+      ...(since !== undefined && { since }),
+    });
+    return {
+      since: since === undefined ? null : iso(since),
+      proxy_id: proxy ?? null,
+      action: action ?? null,
+      records: rows.map(auditRecord),
+    };
   });
 }

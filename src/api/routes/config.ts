@@ -20,7 +20,9 @@ export function configRoutes(app: ApiApp, { deps, audit }: RouteContext): void {
     );
     if (!merged.success) throw new BadRequest(issuesOf(merged.error.issues, 'body'));
     const next = merged.data;
-    const changed = (Object.keys(next) as Array<keyof typeof next>).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));
+    const changed = (Object.keys(next) as Array<keyof typeof next>).filter(
+      (key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]),
+    );
     const before: Record<string, unknown> = Object.fromEntries(changed.map((key) => [key, current[key]]));
     const after: Record<string, unknown> = Object.fromEntries(changed.map((key) => [key, next[key]]));
     const levelBefore = deps.logger.level;

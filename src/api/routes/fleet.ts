@@ -15,41 +15,62 @@ const OPERATOR_ACTIONS: Record<string, 'stop' | 'start'> = { proxy_stop: 'stop',
 /** When the proxy entered the phase it is in, where its context tells. */
 function currentState(view: ProxyView, crashedAt: number | undefined): CurrentState {
   const c = view.context;
-  const since = { running: c.startedAt, crashed: crashedAt ?? c.decision?.at, restarting: c.restart?.startedAt ?? null, stopped: null, unknown: null }[view.phase];
+  const since = {
+    running: c.startedAt,
+    crashed: crashedAt ?? c.decision?.at,
+    restarting: c.restart?.startedAt ?? null,
+    stopped: null,
+    unknown: null,
+  }[view.phase];
   return { phase: view.phase, since: since ?? null };
 }
 
 export function fleetRoutes(app: ApiApp, { deps }: RouteContext): void {
   const { supervisor, store, clock, recent } = deps;
 
-  app.get(`${API_BASE}/timeline`, { schema: { querystring: timelineQuery, response: { 200: timelineReply, ...errorReplies } } }, (request) => {
-    const now = clock.now();
-    const since = request.query.since === undefined ? now - HOUR_MS : parseSince(request.query.since, now)!;
-    if (since < now - TIMELINE_MAX_MS || since >= now) {
-      throw new BadRequest([{ in: 'querystring', field: 'since', message: `expected a time within the last 24h, got ${JSON.stringify(request.query.since)}` }]);
-    }
-    const rows = store.restarts({ since, limit: MAX_ROWS });
-    const events = new Map<string, TimelineEvent[]>();
-    const add = (id: string, event: TimelineEvent) => (events.get(id) ?? events.set(id, []).get(id)!).push(event);
-    for (const row of rows) add(row.proxyId, { kind: 'restart', at: row.at, end: row.at + row.durationMs, success: row.success, manual: row.manual });
-    for (const audit of store.audits({ since, limit: MAX_ROWS })) {
-      const kind = OPERATOR_ACTIONS[audit.action];
-      if (kind && audit.proxyId) add(audit.proxyId, { kind, at: audit.at });
-    }
-    return {
-      since: iso(since),
-      until: iso(now),
-      truncated: rows.length === MAX_ROWS,
-      proxies: supervisor.proxies().map((view) => ({
-        id: view.id,
-        segments: timelineOf(events.get(view.id) ?? [], currentState(view, recent.crash(view.id)?.at), { from: since, to: now, bootedAt: recent.startedAt }).map((s) => ({ state: s.state, from: iso(s.from), to: iso(s.to) })),
-      })),
-    };
-  });
+  app.get(
+    `${API_BASE}/timeline`,
+    { schema: { querystring: timelineQuery, response: { 200: timelineReply, ...errorReplies } } },
+    (request) => {
+      const now = clock.now();
+      const since = request.query.since === undefined ? now - HOUR_MS : parseSince(request.query.since, now)!;
+      if (since < now - TIMELINE_MAX_MS || since >= now) {
+        throw new BadRequest([
+          { in: 'querystring', field: 'since', message: `expected a time within the last 24h, got ${JSON.stringify(request.query.since)}` },
+        ]);
+      }
+      const rows = store.restarts({ since, limit: MAX_ROWS });
+      const events = new Map<string, TimelineEvent[]>();
+      const add = (id: string, event: TimelineEvent) => (events.get(id) ?? events.set(id, []).get(id)!).push(event);
+      for (const row of rows)
+        add(row.proxyId, { kind: 'restart', at: row.at, end: row.at + row.durationMs, success: row.success, manual: row.manual });
+      for (const audit of store.audits({ since, limit: MAX_ROWS })) {
+        const kind = OPERATOR_ACTIONS[audit.action];
+        if (kind && audit.proxyId) add(audit.proxyId, { kind, at: audit.at });
+      }
+      return {
+        since: iso(since),
+        until: iso(now),
+        truncated: rows.length === MAX_ROWS,
+        proxies: supervisor.proxies().map((view) => ({
+          id: view.id,
+          segments: timelineOf(events.get(view.id) ?? [], currentState(view, recent.crash(view.id)?.at), {
+            from: since,
+            to: now,
+            bootedAt: recent.startedAt,
+          }).map((s) => ({ state: s.state, from: iso(s.from), to: iso(s.to) })),
+        })),
+      };
+    },
+  );
 
-  app.get(`${API_BASE}/proxies/:id/output`, { schema: { params: proxyParams, response: { 200: outputReply, ...errorReplies } } }, (request) => {
-    const { id } = request.params;
-    if (!supervisor.proxy(id)) throw notFound(`no proxy "${id}"`);
-    return { proxy_id: id, lines: recent.output(id).map((l) => ({ time: iso(l.at), stream: l.stream, line: l.line })) };
-  });
+  app.get(
+    `${API_BASE}/proxies/:id/output`,
+    { schema: { params: proxyParams, response: { 200: outputReply, ...errorReplies } } },
+    (request) => {
+      const { id } = request.params;
+      if (!supervisor.proxy(id)) throw notFound(`no proxy "${id}"`);
+      return { proxy_id: id, lines: recent.output(id).map((l) => ({ time: iso(l.at), stream: l.stream, line: l.line })) };
+    },
+  );
 }

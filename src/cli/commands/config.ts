@@ -29,7 +29,10 @@ export const config: ClientCommand = {
   args: { min: 2, max: Infinity },
   async run({ client, args: [sub, ...pairs], json: asJson, out }) {
     if (sub !== 'set') throw new UsageError(`config takes "set KEY=VALUE...", got "${sub}"`);
-    const reply = await client.patch<{ config: MonitorSettings; logger: { level: string }; changed: string[] }>('/config', assignments(pairs));
+    const reply = await client.patch<{ config: MonitorSettings; logger: { level: string }; changed: string[] }>(
+      '/config',
+      assignments(pairs),
+    );
     if (asJson) return out(json(reply));
     if (reply.changed.length === 0) return out('nothing changed\n');
     const newValue = (key: string) => (key === 'logger.level' ? reply.logger.level : reply.config[key as keyof MonitorSettings]);

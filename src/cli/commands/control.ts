@@ -32,6 +32,10 @@ export const monitor: ClientCommand = {
     if (verb !== 'stop' && verb !== 'start') throw new UsageError(`monitor takes stop or start, got "${verb}"`);
     const reply = await client.post<{ action: string; status: StatusReply }>(`/${verb}`);
     if (asJson) return out(json(reply));
-    out(reply.status.running ? 'monitor watching: checks and automatic restarts on\n' : 'monitor paused: no checks, no automatic restarts (proxies keep running)\n');
+    out(
+      reply.status.running
+        ? 'monitor watching: checks and automatic restarts on\n'
+        : 'monitor paused: no checks, no automatic restarts (proxies keep running)\n',
+    );
   },
 };

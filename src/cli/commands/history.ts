@@ -5,7 +5,9 @@ import { json, type ClientCommand } from './command.ts';
 
 function analysis(a: HistoryReply['analysis']): string {
   if (a.total === 0) return 'no restarts recorded\n';
-  const reasons = Object.entries(a.by_reason).map(([reason, n]) => `${reason} ${n}`).join(', ');
+  const reasons = Object.entries(a.by_reason)
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
   const hours = a.by_hour
     .map((n, hour) => [hour, n])
     .filter(([, n]) => n > 0)
@@ -31,7 +33,14 @@ export const history: ClientCommand = {
     const h = await client.get<HistoryReply>(path);
     if (asJson) return out(json(h));
     if (h.records.length) {
-      const rows = h.records.map((r) => [r.time, r.proxy_id, r.reason, r.success ? 'ok' : 'FAILED', milliseconds(r.duration_ms), r.error ?? '']);
+      const rows = h.records.map((r) => [
+        r.time,
+        r.proxy_id,
+        r.reason,
+        r.success ? 'ok' : 'FAILED',
+        milliseconds(r.duration_ms),
+        r.error ?? '',
+      ]);
       out(table(['TIME', 'PROXY', 'REASON', 'RESULT', 'DURATION', 'ERROR'], rows));
     }
     out(analysis(h.analysis));

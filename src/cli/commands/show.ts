@@ -20,17 +20,27 @@ export const show: ClientCommand = {
         ['uptime', p.uptime_s === null ? '-' : duration(p.uptime_s)],
         ['monitoring', `${p.enabled ? 'enabled' : 'disabled'}${p.enabled && !p.monitoring_active ? ' (monitor paused)' : ''}`],
         ['wanted', p.wanted],
-        ['last check', check ? `${check.ok ? 'ok' : `failed: ${check.error}`} in ${milliseconds(check.duration_ms)}, ${relative(check.time, p.as_of)}` : '-'],
+        [
+          'last check',
+          check
+            ? `${check.ok ? 'ok' : `failed: ${check.error}`} in ${milliseconds(check.duration_ms)}, ${relative(check.time, p.as_of)}`
+            : '-',
+        ],
         [
           'last restart',
-          restart ? `${restart.success ? 'succeeded' : `failed: ${restart.error}`} (${restart.reason}) in ${milliseconds(restart.duration_ms)}, ${relative(restart.time, p.as_of)}` : '-',
+          restart
+            ? `${restart.success ? 'succeeded' : `failed: ${restart.error}`} (${restart.reason}) in ${milliseconds(restart.duration_ms)}, ${relative(restart.time, p.as_of)}`
+            : '-',
         ],
         ['restarts', `${p.restarts_in_window}/${p.max_restarts} in the last ${duration(p.window_s)}`],
         ['cooldown', p.cooldown_ends_at ? `ends ${relative(p.cooldown_ends_at, p.as_of)}` : 'none'],
         ['next attempt', relative(p.next_attempt_at, p.as_of)],
         ['memory', memory(p.memory)],
-        ['runs as', p.privileges?.user ?? (p.privileges?.uid != null ? `uid ${p.privileges.uid}` : 'the daemon\'s user')],
-        ['totals', `${count(p.stats.checks, 'check')}, ${count(p.stats.restarts, 'restart')} (${p.stats.successes} ok, ${p.stats.failures} failed)`],
+        ['runs as', p.privileges?.user ?? (p.privileges?.uid != null ? `uid ${p.privileges.uid}` : "the daemon's user")],
+        [
+          'totals',
+          `${count(p.stats.checks, 'check')}, ${count(p.stats.restarts, 'restart')} (${p.stats.successes} ok, ${p.stats.failures} failed)`,
+        ],
         ['settings', settings.join(', ')],
       ]),
     );

@@ -4,7 +4,11 @@ import { count, duration, milliseconds, relative, table } from '../format.ts';
 import { json, type ClientCommand } from './command.ts';
 
 function summary(s: StatusReply, asOf: string): string {
-  const mode = s.running ? `watching, checks every ${s.config.check_interval}s` : s.config.enable ? 'paused by the operator' : 'disabled (enable: false)';
+  const mode = s.running
+    ? `watching, checks every ${s.config.check_interval}s`
+    : s.config.enable
+      ? 'paused by the operator'
+      : 'disabled (enable: false)';
   const { stats } = s;
   return (
     `monitor: ${mode}; ${count(s.total_proxies, 'proxy', 'proxies')}, ${s.enabled_proxies} monitored; ` +
@@ -14,7 +18,9 @@ function summary(s: StatusReply, asOf: string): string {
 }
 
 function row(p: ProxyReply): string[] {
-  const check = p.last_check ? `${p.last_check.ok ? 'ok' : 'FAIL'} ${milliseconds(p.last_check.duration_ms)} ${relative(p.last_check.time, p.as_of)}` : '-';
+  const check = p.last_check
+    ? `${p.last_check.ok ? 'ok' : 'FAIL'} ${milliseconds(p.last_check.duration_ms)} ${relative(p.last_check.time, p.as_of)}`
+    : '-';
   return [
     p.id,
     p.sub_state,

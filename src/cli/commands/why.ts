@@ -20,7 +20,10 @@ export const why: ClientCommand = {
         ['decided', relative(d.decided_at, r.now)],
         ['restarts in window', `${d.inputs.restarts_in_window}/${d.inputs.max_restarts} in ${duration(d.inputs.window_s)}`],
         ['cooldown', `${duration(d.inputs.cooldown_s)}, ${milliseconds(r.cooldown_ms)} remaining`],
-        ['backoff', `${milliseconds(d.inputs.backoff_ms)} after ${d.inputs.consecutive_failures} failed restart(s), ${milliseconds(r.backoff_ms)} remaining`],
+        [
+          'backoff',
+          `${milliseconds(d.inputs.backoff_ms)} after ${d.inputs.consecutive_failures} failed restart(s), ${milliseconds(r.backoff_ms)} remaining`,
+        ],
         ['next attempt', r.next_attempt_in_ms === null ? 'none scheduled' : `in ${milliseconds(r.next_attempt_in_ms)}`],
         ['memory', memory(w.memory)],
       ]),

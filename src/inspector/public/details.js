@@ -76,15 +76,22 @@ export function createDetails({ cards, chart, command, onClose }) {
       ['next attempt', nextText(card)],
       ['last check', `${checkText(card)}${card.last_check?.error ? `: ${card.last_check.error}` : ''}`],
       ['last crash', card.last_crash ? `${crashText(card.last_crash)} (${card.last_crash.reason})` : '-'],
-      ['last restart', card.last_restart ? `${card.last_restart.success ? 'succeeded' : 'failed'} ${ago(ms(card.last_restart.time) + card.last_restart.duration_ms)}, ${card.last_restart.reason}${card.last_restart.manual ? ' (manual)' : ''}, ${card.last_restart.duration_ms} ms` : '-'],
+      [
+        'last restart',
+        card.last_restart
+          ? `${card.last_restart.success ? 'succeeded' : 'failed'} ${ago(ms(card.last_restart.time) + card.last_restart.duration_ms)}, ${card.last_restart.reason}${card.last_restart.manual ? ' (manual)' : ''}, ${card.last_restart.duration_ms} ms`
+          : '-',
+      ],
     ];
-    $('details-facts').replaceChildren(...rows.flatMap(([term, value]) => {
-      const dt = document.createElement('dt');
-      const dd = document.createElement('dd');
-      dt.textContent = term;
-      dd.textContent = String(value);
-      return [dt, dd];
-    }));
+    $('details-facts').replaceChildren(
+      ...rows.flatMap(([term, value]) => {
+        const dt = document.createElement('dt');
+        const dd = document.createElement('dd');
+        dt.textContent = term;
+        dd.textContent = String(value);
+        return [dt, dd];
+      }),
+    );
     highlight($('details-chart'), card.state, 'current');
     if (centred !== `${card.id} ${card.state}`) {
       centred = `${card.id} ${card.state}`;
@@ -92,7 +99,10 @@ export function createDetails({ cards, chart, command, onClose }) {
     }
     for (const button of panel.querySelectorAll('[data-action]')) {
       const action = button.dataset.action;
-      button.disabled = (action === 'enable' && card.enabled) || (action === 'disable' && !card.enabled) || (action === 'start' && card.wanted === 'up' && card.phase !== 'crashed');
+      button.disabled =
+        (action === 'enable' && card.enabled) ||
+        (action === 'disable' && !card.enabled) ||
+        (action === 'start' && card.wanted === 'up' && card.phase !== 'crashed');
     }
   }
 
@@ -100,13 +110,15 @@ export function createDetails({ cards, chart, command, onClose }) {
     const strip = $('details-history');
     const at = now();
     const recent = records.filter((r) => at - Date.parse(r.time) <= HOUR_MS);
-    strip.replaceChildren(...recent.map((record) => {
-      const tick = document.createElement('span');
-      tick.className = `tick ${record.success ? 'ok' : 'failed'}`;
-      tick.style.left = `${100 - ((at - Date.parse(record.time)) / HOUR_MS) * 100}%`;
-      tick.title = `${record.time} ${record.reason}${record.manual ? ' (manual)' : ''}: ${record.success ? 'ok' : (record.error ?? 'failed')}, ${record.duration_ms} ms`;
-      return tick;
-    }));
+    strip.replaceChildren(
+      ...recent.map((record) => {
+        const tick = document.createElement('span');
+        tick.className = `tick ${record.success ? 'ok' : 'failed'}`;
+        tick.style.left = `${100 - ((at - Date.parse(record.time)) / HOUR_MS) * 100}%`;
+        tick.title = `${record.time} ${record.reason}${record.manual ? ' (manual)' : ''}: ${record.success ? 'ok' : (record.error ?? 'failed')}, ${record.duration_ms} ms`;
+        return tick;
+      }),
+    );
     const failed = recent.filter((r) => !r.success).length;
     $('details-history-text').textContent = recent.length
       ? `${recent.length} restart${recent.length === 1 ? '' : 's'} in the last hour, ${failed} failed (tall marks); last ${duration(at - Date.parse(recent[0].time))} ago`
@@ -124,16 +136,29 @@ export function createDetails({ cards, chart, command, onClose }) {
     lastFetch = Date.now();
     const asked = id;
     const path = `/proxies/${encodeURIComponent(asked)}`;
-    getJson(`${path}/why`).then((why) => {
-      if (asked !== id) return;
-      $('details-why').textContent = why.message;
-      $('details-guard').textContent = why.decision ? `verdict: ${why.decision.verdict}${why.decision.guard ? `, guard: ${why.decision.guard}` : ''}, decided ${ago(Date.parse(why.decision.decided_at))}` : '';
-    }, (error) => ($('details-why').textContent = `why: ${error.message}`));
-    getJson(`${path}/history?since=1h&limit=1000`).then((reply) => asked === id && history(reply.records), () => {});
-    getJson(`${path}/output`).then((reply) => {
-      if (asked !== id) return;
-      $('details-output').textContent = reply.lines.length ? reply.lines.map((l) => `${l.time.slice(11, 23)} ${l.stream === 'stderr' ? '!' : ' '} ${l.line}`).join('\n') : '(no output since the daemon started)';
-    }, () => {});
+    getJson(`${path}/why`).then(
+      (why) => {
+        if (asked !== id) return;
+        $('details-why').textContent = why.message;
+        $('details-guard').textContent = why.decision
+          ? `verdict: ${why.decision.verdict}${why.decision.guard ? `, guard: ${why.decision.guard}` : ''}, decided ${ago(Date.parse(why.decision.decided_at))}`
+          : '';
+      },
+      (error) => ($('details-why').textContent = `why: ${error.message}`),
+    );
+    getJson(`${path}/history?since=1h&limit=1000`).then(
+      (reply) => asked === id && history(reply.records),
+      () => {},
+    );
+    getJson(`${path}/output`).then(
+      (reply) => {
+        if (asked !== id) return;
+        $('details-output').textContent = reply.lines.length
+          ? reply.lines.map((l) => `${l.time.slice(11, 23)} ${l.stream === 'stderr' ? '!' : ' '} ${l.line}`).join('\n')
+          : '(no output since the daemon started)';
+      },
+      () => {},
+    );
   }
 
   function close() {
@@ -153,7 +178,8 @@ export function createDetails({ cards, chart, command, onClose }) {
       panel.hidden = false;
       facts(card);
       if (changed) {
-        for (const field of ['details-why', 'details-guard', 'details-output', 'details-history-text', 'details-error']) $(field).textContent = '';
+        for (const field of ['details-why', 'details-guard', 'details-output', 'details-history-text', 'details-error'])
+          $(field).textContent = '';
         $('details-history').replaceChildren();
         lastFetch = 0;
       }

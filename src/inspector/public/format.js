@@ -15,10 +15,18 @@ export const ms = (time) => (time == null ? null : Date.parse(time));
 export function duration(ms) {
   if (ms < 0) ms = 0;
   const s = Math.floor(ms / 1000);
-  const parts = [[Math.floor(s / 86400), 'd'], [Math.floor(s / 3600) % 24, 'h'], [Math.floor(s / 60) % 60, 'm'], [s % 60, 's']];
+  const parts = [
+    [Math.floor(s / 86400), 'd'],
+    [Math.floor(s / 3600) % 24, 'h'],
+    [Math.floor(s / 60) % 60, 'm'],
+    [s % 60, 's'],
+  ];
   const found = parts.findIndex(([n]) => n > 0);
   const first = found === -1 ? 3 : found;
-  return parts.slice(first, first + 2).map(([n, u]) => `${n}${u}`).join('');
+  return parts
+    .slice(first, first + 2)
+    .map(([n, u]) => `${n}${u}`)
+    .join('');
 }
 
 /** Milliseconds under a second, else as duration(). */

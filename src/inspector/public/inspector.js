@@ -43,11 +43,14 @@ async function command(id, action) {
 
 const table = createTable($('grid'), cards, { onOpen: (id) => details.open(id) });
 const details = createDetails({ cards, chart: proxyChart, command, onClose: () => table.select(null) });
-const timeline = createTimeline({ order: () => table.order(), onOpen: (id) => {
-  showTab('proxies');
-  table.select(id);
-  details.open(id);
-} });
+const timeline = createTimeline({
+  order: () => table.order(),
+  onOpen: (id) => {
+    showTab('proxies');
+    table.select(id);
+    details.open(id);
+  },
+});
 
 // ---- summary --------------------------------------------------------------------------------------
 
@@ -78,7 +81,9 @@ function renderSummary() {
   $('monitor-state').textContent = summary.monitor;
   $('restarts-hour').textContent = String(summary.restarts_last_hour);
   const round = summary.round;
-  $('round').textContent = round ? `${round.checked} checks in ${elapsed(round.duration_ms)}, ${duration(now() - ms(round.time))} ago` : 'no round yet';
+  $('round').textContent = round
+    ? `${round.checked} checks in ${elapsed(round.duration_ms)}, ${duration(now() - ms(round.time))} ago`
+    : 'no round yet';
   const health = $('health');
   health.textContent = `${summary.health.ok ? 'ok' : 'FAILING'} (${summary.health.state})`;
   health.title = summary.health.message;
@@ -88,7 +93,10 @@ function renderSummary() {
     const occupied = [...new Set([...cards.values()].map((card) => card.state))];
     for (const node of $('chart-proxy').querySelectorAll('[data-state]')) {
       const state = node.dataset.state;
-      node.classList.toggle('occupied', occupied.some((path) => path === state || path.startsWith(`${state}.`)));
+      node.classList.toggle(
+        'occupied',
+        occupied.some((path) => path === state || path.startsWith(`${state}.`)),
+      );
     }
   });
 }
@@ -140,7 +148,8 @@ document.addEventListener('keydown', (event) => {
 
 // ---- event log ------------------------------------------------------------------------------------
 
-const timeOf = (at) => new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3, hour12: false });
+const timeOf = (at) =>
+  new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3, hour12: false });
 
 function logTransitions(transitions, dropped) {
   const body = $('log').tBodies[0];

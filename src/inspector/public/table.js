@@ -1,7 +1,20 @@
 // The proxies table: one row per proxy, sortable by every column (problems first by default),
 // filtered by state and searched by id or type. Only the rows in view exist in the page (a pool of
 // row elements moved as it scrolls), so 1,000 proxies cost what 40 do.
-import { checkText, crashText, isProblem, monitoringText, ms, naturally, nextText, now, severity, stateParts, SYMBOL, uptimeText } from './format.js';
+import {
+  checkText,
+  crashText,
+  isProblem,
+  monitoringText,
+  ms,
+  naturally,
+  nextText,
+  now,
+  severity,
+  stateParts,
+  SYMBOL,
+  uptimeText,
+} from './format.js';
 
 const ROW_H = 28;
 /** Rows rendered above and below the visible ones, so a fast scroll shows no gap. */
@@ -14,10 +27,33 @@ const COLUMNS = [
   { key: 'state', label: 'state', compare: (a, b) => severity(a) - severity(b) },
   { key: 'pid', label: 'pid', text: (c) => String(c.pid ?? '-'), compare: byNumber((c) => c.pid ?? -1) },
   { key: 'uptime', label: 'uptime', text: uptimeText, compare: byNumber((c) => -(ms(c.started_at) ?? Infinity)) },
-  { key: 'restarts', label: 'restarts', title: 'automatic restart attempts in the last hour / max_restarts', text: (c) => `${c.restarts_in_window} / ${c.max_restarts}`, compare: byNumber((c) => -c.restarts_in_window / c.max_restarts) },
-  { key: 'crash', label: 'last crash', title: 'signal or exit code of the last crash since the daemon started', text: (c) => crashText(c.last_crash), compare: byNumber((c) => -(ms(c.last_crash?.time) ?? 0)) },
-  { key: 'check', label: 'last check', text: checkText, compare: byNumber((c) => -(c.check_failures + (c.last_check?.ok === false ? 1 : 0))) },
-  { key: 'next', label: 'next attempt', title: 'when a crashed proxy is tried again, or until when its cooldown lasts', text: nextText, compare: byNumber((c) => ms(c.next_attempt_at) ?? ms(c.cooldown_ends_at) ?? Infinity) },
+  {
+    key: 'restarts',
+    label: 'restarts',
+    title: 'automatic restart attempts in the last hour / max_restarts',
+    text: (c) => `${c.restarts_in_window} / ${c.max_restarts}`,
+    compare: byNumber((c) => -c.restarts_in_window / c.max_restarts),
+  },
+  {
+    key: 'crash',
+    label: 'last crash',
+    title: 'signal or exit code of the last crash since the daemon started',
+    text: (c) => crashText(c.last_crash),
+    compare: byNumber((c) => -(ms(c.last_crash?.time) ?? 0)),
+  },
+  {
+    key: 'check',
+    label: 'last check',
+    text: checkText,
+    compare: byNumber((c) => -(c.check_failures + (c.last_check?.ok === false ? 1 : 0))),
+  },
+  {
+    key: 'next',
+    label: 'next attempt',
+    title: 'when a crashed proxy is tried again, or until when its cooldown lasts',
+    text: nextText,
+    compare: byNumber((c) => ms(c.next_attempt_at) ?? ms(c.cooldown_ends_at) ?? Infinity),
+  },
   { key: 'monitoring', label: 'monitoring', text: monitoringText, compare: (a, b) => monitoringText(a).localeCompare(monitoringText(b)) },
 ];
 

@@ -24,7 +24,11 @@ export function createTimeline({ order, onOpen }) {
       const reply = await fetch(`${API}/timeline?since=1h`);
       const body = await reply.json();
       if (!reply.ok) throw new Error(body.message ?? reply.statusText);
-      data = { since: Date.parse(body.since), until: Date.parse(body.until), proxies: new Map(body.proxies.map((p) => [p.id, p.segments])) };
+      data = {
+        since: Date.parse(body.since),
+        until: Date.parse(body.until),
+        proxies: new Map(body.proxies.map((p) => [p.id, p.segments])),
+      };
       draw();
       status.textContent = `last hour to ${body.until.slice(11, 19)} UTC${body.truncated ? ' (oldest restarts left out)' : ''}; click a strip for its details`;
     } catch (error) {

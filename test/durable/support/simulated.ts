@@ -32,7 +32,11 @@ export async function bootSimulated(stateDir: string, at: number, options: { set
   const store = openStore(stateDir, retention);
   const reports: ProxyEmitted[] = [];
   let supervisor: Supervisor | undefined;
-  const { record } = createRecorder(store, (id) => supervisor?.actor.system.get(id)?.getSnapshot().context, (text) => text);
+  const { record } = createRecorder(
+    store,
+    (id) => supervisor?.actor.system.get(id)?.getSnapshot().context,
+    (text) => text,
+  );
   supervisor = createSupervisor({
     world,
     settings: { ...testSettings, ...options.settings },

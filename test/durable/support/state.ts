@@ -25,11 +25,19 @@ export function readState(stateDir: string) {
   const db = new Database(join(stateDir, DATABASE_FILE), { readonly: true });
   try {
     return {
-      restarts: db.prepare('SELECT proxy_id, at, reason, manual, success, duration_ms, error FROM restarts ORDER BY id').all() as StoredRestart[],
+      restarts: db
+        .prepare('SELECT proxy_id, at, reason, manual, success, duration_ms, error FROM restarts ORDER BY id')
+        .all() as StoredRestart[],
       counters: Object.fromEntries(
-        (db.prepare('SELECT proxy_id, checks, restarts, successes, failures FROM proxies').all() as Counters[]).map((row) => [row.proxy_id, row]),
+        (db.prepare('SELECT proxy_id, checks, restarts, successes, failures FROM proxies').all() as Counters[]).map((row) => [
+          row.proxy_id,
+          row,
+        ]),
       ),
-      processes: db.prepare('SELECT proxy_id, pid FROM processes WHERE pid IS NOT NULL ORDER BY proxy_id').all() as Array<{ proxy_id: string; pid: number }>,
+      processes: db.prepare('SELECT proxy_id, pid FROM processes WHERE pid IS NOT NULL ORDER BY proxy_id').all() as Array<{
+        proxy_id: string;
+        pid: number;
+      }>,
     };
   } finally {
     db.close();

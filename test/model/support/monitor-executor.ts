@@ -16,7 +16,11 @@ import { transitionKey } from './transitions.ts';
 export const describeMonitorEvent = (e: MonitorEvent) =>
   e.type === 'CONFIGURE'
     ? `CONFIGURE(enable=${e.settings.enable},interval=${e.settings.check_interval})`
-    : e.type === 'ADD_PROXY' ? `ADD_PROXY(${e.proxy.id})` : 'id' in e ? `${e.type}(${e.id})` : e.type;
+    : e.type === 'ADD_PROXY'
+      ? `ADD_PROXY(${e.proxy.id})`
+      : 'id' in e
+        ? `${e.type}(${e.id})`
+        : e.type;
 
 export async function runMonitorPath(expected: MonitorExpected[]): Promise<Set<string>> {
   const world = createScriptedWorld();
@@ -87,7 +91,13 @@ export async function runMonitorPath(expected: MonitorExpected[]): Promise<Set<s
     expect(snapshot.value, `${where}: state`).toEqual(model.value);
     expect(snapshot.context.settings, `${where}: settings`).toEqual(model.context.settings);
     expect(snapshot.context.checkRounds, `${where}: check rounds`).toBe(model.context.checkRounds);
-    expect(supervisor.proxies().map((p) => p.id).sort(), `${where}: proxies`).toEqual(ids);
+    expect(
+      supervisor
+        .proxies()
+        .map((p) => p.id)
+        .sort(),
+      `${where}: proxies`,
+    ).toEqual(ids);
     expect(snapshot.context.retiredStats, `${where}: counters of retired proxies kept`).toEqual(retiredStats);
 
     // The tick timer: armed exactly one interval ahead when armed now, pending only while watching.
@@ -95,7 +105,10 @@ export async function runMonitorPath(expected: MonitorExpected[]): Promise<Set<s
     if (step.effects.includes('armTick')) expect(due, `${where}: tick armed`).toEqual([world.clock.now() + settings.check_interval * 1000]);
     if (!watching) expect(due, `${where}: no tick while not watching`).toEqual([]);
     // A check round probes every proxy it watches, once.
-    const probes = effects.filter((e) => e.effect === 'probe').map((e) => e.id).sort();
+    const probes = effects
+      .filter((e) => e.effect === 'probe')
+      .map((e) => e.id)
+      .sort();
     const removing = ids.filter((id) => world.killPending(id));
     expect(probes, `${where}: probes`).toEqual(step.effects.includes('checkProxies') ? ids.filter((id) => !removing.includes(id)) : []);
     if (step.effects.includes('checkProxies')) expect(rounds, `${where}: round reported`).toEqual([probes.length]);
@@ -107,11 +120,17 @@ export async function runMonitorPath(expected: MonitorExpected[]): Promise<Set<s
       expect(view.context.supervised, `${where}: ${view.id} supervised`).toBe(watching);
       expect(view.context.policy, `${where}: ${view.id} policy`).toEqual(policyFrom(settings));
     }
-    const spawned = effects.filter((e) => e.effect === 'spawn').map((e) => e.id).sort();
+    const spawned = effects
+      .filter((e) => e.effect === 'spawn')
+      .map((e) => e.id)
+      .sort();
     if (step.event.type === 'BOOT') expect(spawned, `${where}: spawns`).toEqual(ids);
     if (step.event.type === 'ADD_PROXY') expect(spawned, `${where}: spawns`).toEqual([step.event.proxy.id]);
     if (step.event.type === 'REMOVE_PROXY' && !removingBefore.includes(step.event.id)) {
-      expect(effects.map((e) => `${e.effect} ${e.id}`), `${where}: kill`).toEqual([`kill ${step.event.id}`]);
+      expect(
+        effects.map((e) => `${e.effect} ${e.id}`),
+        `${where}: kill`,
+      ).toEqual([`kill ${step.event.id}`]);
     }
   }
   await supervisor.shutdown();

@@ -18,7 +18,9 @@ export function replayMonitor(events: MonitorEvent[]): MonitorExpected[] {
   const effects: string[] = [];
   const transitions: string[] = [];
   const record = (name: string) => () => void effects.push(name);
-  const machine = monitorModelMachine.provide({ actions: { armTick: record('armTick'), cancelTick: record('cancelTick'), checkProxies: record('checkProxies') } });
+  const machine = monitorModelMachine.provide({
+    actions: { armTick: record('armTick'), cancelTick: record('cancelTick'), checkProxies: record('checkProxies') },
+  });
   const inspect = (e: InspectionEvent) => {
     if (e.type !== '@xstate.microstep' || e.actorRef !== actor) return;
     for (const t of (e as unknown as { _transitions: AnyTransitionDefinition[] })._transitions) transitions.push(transitionKey(t));

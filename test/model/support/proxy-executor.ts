@@ -90,7 +90,11 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
       case 'BOOT':
         supervisor.actor.send({ type: 'BOOT', at: at() });
         break;
-      case 'START': case 'STOP': case 'RESTART': case 'ENABLE': case 'DISABLE':
+      case 'START':
+      case 'STOP':
+      case 'RESTART':
+      case 'ENABLE':
+      case 'DISABLE':
         send(event.type);
         break;
       case 'SUPERVISE':
@@ -116,10 +120,12 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
       case 'EXITED':
         world.exited(PROXY_ID, event.signal, event.code);
         break;
-      case 'READY': case 'NOT_READY':
+      case 'READY':
+      case 'NOT_READY':
         world.ready(PROXY_ID, event.type === 'READY');
         break;
-      case 'CHECK_PASSED': case 'CHECK_FAILED': {
+      case 'CHECK_PASSED':
+      case 'CHECK_FAILED': {
         if (event.type === 'CHECK_FAILED') world.unhealthy.add(PROXY_ID);
         else world.unhealthy.delete(PROXY_ID);
         if (event.memory === MEMORY.above) world.bloated.add(PROXY_ID);
@@ -149,13 +155,19 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
     expect(transitions, `${where}: transitions`).toEqual(step.transitions);
     for (const t of transitions) taken.add(t);
     const probes = step.event.type.startsWith('CHECK_') ? ['probe'] : [];
-    expect(world.log.slice(logFrom).map((l) => l.effect), `${where}: effects`).toEqual([...probes, ...step.effects]);
+    expect(
+      world.log.slice(logFrom).map((l) => l.effect),
+      `${where}: effects`,
+    ).toEqual([...probes, ...step.effects]);
     expect(reports.map(normalize), `${where}: reports`).toEqual(step.reports.map(normalize));
     for (const r of reports) {
       expect(log.check(r), `${where}: seed log fields`).toEqual([]);
       attempt = restartBegins(r) ?? attempt;
       if (r.type === 'restart_finished') expect(r.record, `${where}: restart record`).toMatchObject(attempt!);
-      else expect(r.type === 'restart_withheld' ? r.decision.at : r.at, `${where}: ${r.type} is stamped with the clock`).toBe(world.clock.now());
+      else
+        expect(r.type === 'restart_withheld' ? r.decision.at : r.at, `${where}: ${r.type} is stamped with the clock`).toBe(
+          world.clock.now(),
+        );
     }
     const view = supervisor.proxy(PROXY_ID);
     if (isRetired(step.snapshot)) {

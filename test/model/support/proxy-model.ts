@@ -95,7 +95,10 @@ export function environment(s: Snapshot): ProxyEvent[] {
     // Above the memory limit only from a passing streak: enough to reach both watchdog edges (and
     // the threshold met by a failing check first) without doubling the graph.
     for (const memory of c.checkFailures === 0 ? [MEMORY.within, MEMORY.above] : [MEMORY.within]) {
-      events.push({ type: 'CHECK_PASSED', at, durationMs: 5, memory }, { type: 'CHECK_FAILED', at, durationMs: 5, error: 'connection refused', memory });
+      events.push(
+        { type: 'CHECK_PASSED', at, durationMs: 5, memory },
+        { type: 'CHECK_FAILED', at, durationMs: 5, error: 'connection refused', memory },
+      );
     }
   }
   if (where === 'restarting.verifying') events.push({ type: 'READY', at }, { type: 'NOT_READY', at, error: 'connection refused' });
@@ -111,7 +114,19 @@ export function serializeState(s: Snapshot): string {
   // back into running starts a new process, and counts from 0).
   const running = statePath(s.value).startsWith('running');
   const [failures, strikes] = running ? [c.checkFailures, c.memoryStrikes] : [0, 0];
-  return JSON.stringify([s.value, c.wanted, c.retiring, c.override, c.monitored, c.supervised, c.restart?.manual ?? null, failures, strikes, verdict, c.outdated]);
+  return JSON.stringify([
+    s.value,
+    c.wanted,
+    c.retiring,
+    c.override,
+    c.monitored,
+    c.supervised,
+    c.restart?.manual ?? null,
+    failures,
+    strikes,
+    verdict,
+    c.outdated,
+  ]);
 }
 
 export type Environment = (s: Snapshot) => ProxyEvent[];

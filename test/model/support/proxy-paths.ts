@@ -24,7 +24,13 @@ function mayTake(snapshot: { value: unknown }, event: ProxyEvent, key: string): 
 }
 
 /** Paths (shortest first) covering every transition in `wanted` that this boot can reach; covered keys are added to `covered`. */
-export function coveringPaths(boot: string, memory: Partial<ProxyMemory>, wanted: string[], covered: Set<string>, events?: Environment): ModelPath[] {
+export function coveringPaths(
+  boot: string,
+  memory: Partial<ProxyMemory>,
+  wanted: string[],
+  covered: Set<string>,
+  events?: Environment,
+): ModelPath[] {
   const chosen: ModelPath[] = [];
   for (const path of shortestPaths(proxyTestModel(memory, events).getAdjacencyMap(), serializeState)) {
     if (wanted.every((key) => covered.has(key))) break;
@@ -55,5 +61,7 @@ export function statePaths(boot: string, memory: Partial<ProxyMemory>, events?: 
 
 /** Every edge of the model's graph: a state, an event the environment offers there, the state it leads to. */
 export function modelEdges(memory: Partial<ProxyMemory>) {
-  return shortestPaths(proxyTestModel(memory).getAdjacencyMap(), serializeState).flatMap((p) => p.edges.map((e) => ({ from: p.state, ...e })));
+  return shortestPaths(proxyTestModel(memory).getAdjacencyMap(), serializeState).flatMap((p) =>
+    p.edges.map((e) => ({ from: p.state, ...e })),
+  );
 }

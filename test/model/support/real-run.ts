@@ -49,9 +49,13 @@ const resting = (value: unknown, c: ProxyContext) => ({
 
 /** Reports without times, durations and error texts, which real processes and probes decide. */
 const coarse = (r: ProxyEmitted) =>
-  r.type === 'state_change' ? `${r.from}->${r.to}`
-  : r.type === 'restart_finished' ? `restart ${r.record.reason} manual=${r.record.manual} success=${r.record.success}`
-  : r.type === 'restart_withheld' ? `${r.decision.verdict}` : r.type;
+  r.type === 'state_change'
+    ? `${r.from}->${r.to}`
+    : r.type === 'restart_finished'
+      ? `restart ${r.record.reason} manual=${r.record.manual} success=${r.record.success}`
+      : r.type === 'restart_withheld'
+        ? `${r.decision.verdict}`
+        : r.type;
 const spontaneousCheck = (key: string) => key.startsWith('proxy.running.up CHECK_PASSED');
 
 async function until(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
@@ -106,16 +110,25 @@ export async function runOnRealProcesses(path: ModelPath): Promise<Set<string>> 
           case 'BOOT':
             supervisor.actor.send({ type: 'BOOT', at: Date.now() });
             break;
-          case 'START': case 'STOP': case 'RESTART': case 'ENABLE': case 'DISABLE':
+          case 'START':
+          case 'STOP':
+          case 'RESTART':
+          case 'ENABLE':
+          case 'DISABLE':
             supervisor.command(PROXY_ID, event.type);
             break;
           case 'SUPERVISE':
             if (event.active && supervisor.actor.getSnapshot().matches('booting')) supervisor.actor.send({ type: 'BOOT', at: Date.now() });
-        if (event.active) supervisor.startMonitor();
+            if (event.active) supervisor.startMonitor();
             else supervisor.stopMonitor();
             break;
           case 'CONFIGURE':
-            supervisor.actor.send({ type: 'CONFIGURE', at: Date.now(), settings: realSettings, monitored: { [PROXY_ID]: event.monitored } });
+            supervisor.actor.send({
+              type: 'CONFIGURE',
+              at: Date.now(),
+              settings: realSettings,
+              monitored: { [PROXY_ID]: event.monitored },
+            });
             break;
           case 'RETIRE':
             supervisor.actor.send({ type: 'REMOVE_PROXY', at: Date.now(), id: PROXY_ID });
@@ -160,7 +173,9 @@ export async function runOnRealProcesses(path: ModelPath): Promise<Set<string>> 
     const model = path.expected.flatMap((s) => s.reports);
     const modelTransitions = path.expected.flatMap((s) => s.transitions);
     expect(errors).toEqual([]);
-    expect(reports.filter((r) => r.type !== 'check_finished').map(coarse)).toEqual(model.filter((r) => r.type !== 'check_finished').map(coarse));
+    expect(reports.filter((r) => r.type !== 'check_finished').map(coarse)).toEqual(
+      model.filter((r) => r.type !== 'check_finished').map(coarse),
+    );
     expect(transitions.filter((k) => !spontaneousCheck(k))).toEqual(modelTransitions.filter((k) => !spontaneousCheck(k)));
   } finally {
     await supervisor.shutdown();

@@ -54,7 +54,8 @@ export function realizable(path: ModelPath): boolean {
 /** How each spawn and readiness wait along the path turns out, in order. */
 export function planOf(path: ModelPath): Plan {
   const plan: Plan = { spawns: [], ready: [] };
-  const outcome = (from: number, good: string, bad: string) => path.events.slice(from).find((e) => e.type === good || e.type === bad)?.type !== bad;
+  const outcome = (from: number, good: string, bad: string) =>
+    path.events.slice(from).find((e) => e.type === good || e.type === bad)?.type !== bad;
   path.expected.forEach((step, i) => {
     for (const effect of step.effects) {
       if (effect === 'spawn') plan.spawns.push(outcome(i + 1, 'SPAWNED', 'SPAWN_FAILED'));

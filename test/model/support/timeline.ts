@@ -26,7 +26,14 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: id.map((id) => ({ do: 'hang' as const, id })) },
   { weight: 1, arbitrary: id.map((id) => ({ do: 'heal' as const, id })) },
   { weight: 1, arbitrary: fc.record({ do: fc.constant('spawns fail' as const), id, fail: fc.boolean() }) },
-  { weight: 3, arbitrary: fc.record({ do: fc.constant('command' as const), id, command: fc.constantFrom<Command>('START', 'STOP', 'RESTART', 'ENABLE', 'DISABLE') }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      do: fc.constant('command' as const),
+      id,
+      command: fc.constantFrom<Command>('START', 'STOP', 'RESTART', 'ENABLE', 'DISABLE'),
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -45,7 +52,9 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ do: fc.constant('monitor' as const), on: fc.boolean() }) },
   {
     weight: 5,
-    arbitrary: fc.oneof(fc.integer({ min: 0, max: 120_000 }), fc.integer({ min: 0, max: 8 * HOUR })).map((ms) => ({ do: 'wait' as const, ms })),
+    arbitrary: fc
+      .oneof(fc.integer({ min: 0, max: 120_000 }), fc.integer({ min: 0, max: 8 * HOUR }))
+      .map((ms) => ({ do: 'wait' as const, ms })),
   },
 );
 
