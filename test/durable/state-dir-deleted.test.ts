@@ -41,7 +41,7 @@ it('recreates a deleted state_dir with its lock and history; a second daemon ref
   await waitUntil(async () => (await proxy()).pid !== crashed && (await proxy()).state === 'running', 15_000, 50);
   proxyPid = (await proxy()).pid;
 
-  rmSync(stateDir, { recursive: true, force: true });
+  rmSync(stateDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }); // the daemon may write meanwhile (ENOTEMPTY)
   await first.waitFor((l) => l.message === 'state_dir was deleted while running: recreating it', 10_000);
   expect(first.lines.find((l) => l.message === 'state_dir was deleted while running: recreating it')).toMatchObject({
     level: 'error',

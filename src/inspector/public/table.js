@@ -70,6 +70,7 @@ export function createTable(root, cards, { onOpen }) {
   let activeId = null;
   let selectedId = null;
   let stale = true;
+  // biome-ignore lint/correctness/noUnusedVariables: read by `frame ||= ...` in schedule()
   let frame = 0;
   const pool = [];
 
