@@ -30,7 +30,10 @@ describeWith(['/usr/bin/chromium'])('the /inspect page with 200 proxies', () => 
 
   beforeAll(async () => {
     const started = Date.now();
-    fleet = await startFleet({ count: COUNT, token: TOKEN });
+    // An operator's browser runs on their own machine, not on the proxies' host: here both share two
+    // cores, so the daemon and its 200 proxies run at a lower priority than Chromium, lest a click
+    // measure the scheduler rather than the page.
+    fleet = await startFleet({ count: COUNT, token: TOKEN, niceness: 10 });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('request', (request) => requests.push(request.url()));
@@ -205,8 +208,8 @@ describeWith(['/usr/bin/chromium'])('the /inspect page with 200 proxies', () => 
         `feed ${arrivals.length} messages, at most ${busiest} in one second`,
     );
     expect(clicks).toHaveLength(8);
-    // Two cores run the daemon's 200 restarts, Chromium and this test at once: a click may wait behind
-    // a long task (up to ~360 ms seen), so the bound is on the median; none may take a second.
+    // A click may still wait behind one long task of the page (up to ~360 ms seen), so the bound is on
+    // the median; none may take a second.
     const median = [...clicks].sort((a, b) => a - b)[clicks.length / 2];
     expect(median).toBeLessThan(200);
     expect(Math.max(...clicks)).toBeLessThan(1_000);
