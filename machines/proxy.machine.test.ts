@@ -122,6 +122,25 @@ describe('proxy machine: guards', () => {
     expect(h.supervisor.status().stats).toMatchObject({ total_restarts: 6, success_restarts: 1, failed_restarts: 5 });
   });
 
+  it("restarts that fail for the daemon's own resources (EMFILE) back off but never use up the cap", async () => {
+    const h = await startHarness({ settings: { restart_cooldown: 0, max_restarts: 3, backoff: { initial: 2, factor: 2, max: 10 } } });
+    h.world.daemonShort.add('ss-1');
+    const t0 = h.world.clock.now();
+    h.world.crash('ss-1');
+    await h.settle();
+    await h.advance(60_000);
+    const failed = h.reportsOf('restart_finished').map((r) => r.record);
+    expect(failed.length).toBeGreaterThan(3); // past the cap of 3, yet still tried
+    expect(failed.map((r) => r.at - t0).slice(0, 4)).toEqual([0, 2_000, 6_000, 14_000]); // backed off
+    expect(failed[0].error).toMatch(/EMFILE \(the daemon is short of its own resources: not counted against the restart cap\)/);
+    expect(h.proxy().context.decision).toMatchObject({ guard: 'backoff' });
+    expect(h.proxy().context.attempts).toEqual([]);
+    h.world.daemonShort.delete('ss-1');
+    await h.advance(10_000);
+    expect(h.state()).toBe('running.up');
+    expect(h.proxy().context.attempts).toHaveLength(1);
+  });
+
   it('backoff resets after a stable uptime', async () => {
     const h = await startHarness({ settings: { restart_cooldown: 0, stable_uptime: 60, backoff: { initial: 5, factor: 2, max: 300 } } });
     h.world.spawnFails.add('ss-1');

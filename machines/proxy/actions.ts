@@ -151,7 +151,9 @@ const seconds = (ms: number) => Number((ms / 1000).toFixed(1));
 function failureDescription(event: ProxyEvent, context: ProxyContext): string {
   switch (event.type) {
     case 'SPAWN_FAILED':
-      return event.error;
+      return event.daemonFault
+        ? `${event.error} (the daemon is short of its own resources: not counted against the restart cap)`
+        : event.error;
     case 'NOT_READY':
       return `not ready within the start grace: ${event.error}`;
     case 'EXITED': {
@@ -178,9 +180,18 @@ export const restartSucceeded: Update = (context, event) => {
   };
 };
 
+/** A restart that failed because the daemon ran short of its own resources gives its attempt back. */
+function attemptsAfterFailure(context: ProxyContext, event: ProxyEvent): Partial<ProxyContext> {
+  const spawnFailed = eventOf(event, 'SPAWN_FAILED');
+  if (!spawnFailed?.daemonFault || !context.restart || context.restart.manual) return {};
+  return { attempts: context.attempts.filter((at) => at !== context.restart!.startedAt) };
+}
+
 export const restartFailed: Update = (context, event) => {
   const outcome = restartOutcome(context, event, false);
+  const given = attemptsAfterFailure(context, event);
   return {
+    ...given,
     lastRestart: outcome,
     restart: null,
     consecutiveFailures: context.consecutiveFailures + 1,

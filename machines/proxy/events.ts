@@ -25,7 +25,9 @@ export type ProxyEvent =
   | { type: 'REPLACE'; at: number; reason?: string }
   // From the process driver
   | { type: 'SPAWNED'; at: number; pid: number }
-  | { type: 'SPAWN_FAILED'; at: number; error: string }
+  // `daemonFault`: the daemon lacked a resource of its own (file descriptors, memory, disk space):
+  // not the proxy's failure, so it is not counted against the proxy's restart cap.
+  | { type: 'SPAWN_FAILED'; at: number; error: string; daemonFault?: boolean }
   | { type: 'EXITED'; at: number; code: number | null; signal: string | null; escaped?: string }
   // From the health probes
   // (with the memory reading taken at the same time, when the process could be measured)

@@ -1,6 +1,6 @@
 // Setup mistakes that expose secrets or give the proxies more power than they need, told once at
 // start: the daemon still runs (refusing would take every proxy down over a chmod), but says what to fix.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { LoadedConfig } from '../config/load.ts';
 import { SERVICE_USER } from '../config/privileges.ts';
 
@@ -13,7 +13,24 @@ export interface Environment {
   /** Permission bits of a file, undefined when it cannot be read. */
   modeOf(file: string): number | undefined;
   uid: number;
+  /** The soft limit on open files (RLIMIT_NOFILE), which the spawn helper inherits. */
+  openFiles: number | undefined;
 }
+
+function openFilesLimit(): number | undefined {
+  try {
+    const soft = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    return soft === undefined ? undefined : soft === 'unlimited' ? Infinity : Number(soft);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Open files the daemon and its spawn helper need: two pipes per proxy (stdout, stderr), twice over
+ * while a restarted process's old pipes drain, health-check sockets, the API, SQLite, the logs.
+ */
+export const openFilesNeeded = (proxies: number) => 4 * proxies + 128;
 
 const realEnvironment = (): Environment => ({
   modeOf: (file) => {
@@ -24,6 +41,7 @@ const realEnvironment = (): Environment => ({
     }
   },
   uid: process.getuid?.() ?? -1,
+  openFiles: openFilesLimit(),
 });
 
 export function hardeningWarnings(loaded: LoadedConfig, env: Environment = realEnvironment()): HardeningWarning[] {
@@ -51,6 +69,18 @@ export function hardeningWarnings(loaded: LoadedConfig, env: Environment = realE
         proxies: asRoot,
         fix: `give each a user (typed proxies default to the ${SERVICE_USER} system user when it exists: useradd --system --no-create-home --shell /usr/sbin/nologin ${SERVICE_USER}), or run the daemon as a dedicated user (see deploy/proxy-monitor.service)`,
         hardening: true,
+      },
+    });
+  }
+  // Restarts that fail for it (EMFILE) are not held against the proxies, but they still fail.
+  const needed = openFilesNeeded(loaded.proxies.length);
+  if (env.openFiles !== undefined && env.openFiles < needed) {
+    warnings.push({
+      message: `open files limit ${env.openFiles} is too low for ${loaded.proxies.length} proxies: starts will fail with EMFILE`,
+      fields: {
+        open_files_limit: env.openFiles,
+        needed,
+        fix: `raise it to at least ${needed} (LimitNOFILE= in the systemd unit, ulimit -n)`,
       },
     });
   }

@@ -22,6 +22,17 @@ export type { ProcessEvents, ProcessHandle } from '../supervisor/ports.ts';
 // Lets stopAll wait for exits without widening ProcessHandle, which callers fake in tests.
 const exits = new WeakMap<ProcessHandle, Promise<void>>();
 
+/**
+ * Errors that say the daemon (or its host) is short of something of its own, not that the proxy is
+ * broken: restarts that fail with them are not counted against the proxy's cap.
+ */
+const DAEMON_RESOURCES = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'EAGAIN', 'ENOSPC', 'EDQUOT']);
+
+export function isDaemonFault(error: unknown): boolean {
+  const err = error as NodeJS.ErrnoException & { daemonFault?: boolean };
+  return err?.daemonFault === true || DAEMON_RESOURCES.has(err?.code ?? '');
+}
+
 function spawnErrorMessage(spec: ProxySpec, error: unknown): string {
   const err = error as NodeJS.ErrnoException;
   // Node blames the command for a missing cwd; say what is really missing.
@@ -116,7 +127,7 @@ export function startProcess(
   const group = groupHandle(() => procsFile && dirname(procsFile));
   const fail = (error: unknown) => {
     group.gone();
-    events.onSpawnError(spawnErrorMessage(spec, error));
+    events.onSpawnError(spawnErrorMessage(spec, error), isDaemonFault(error));
   };
   const lines = {
     stdout: lineReader((line) => events.onOutput('stdout', line)),

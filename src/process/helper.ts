@@ -146,7 +146,7 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
       const reason = `the spawn helper exited (${signal ?? `code ${code}`})`;
       if (!ready) return fail(new Error(`${reason} before it was ready`));
       lost = true;
-      for (const { callbacks } of requests.values()) callbacks.failed(new Error(reason));
+      for (const { callbacks } of requests.values()) callbacks.failed(Object.assign(new Error(reason), { daemonFault: true }));
       requests.clear();
       for (const [pid, callbacks] of running) {
         callbacks.outputEnd('stdout');

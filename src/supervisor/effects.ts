@@ -71,7 +71,8 @@ export function createEffects(deps: EffectDeps) {
           send(self, { type: 'SPAWNED', at: clock.now(), pid });
           hooks.onProcess(id, pid, 'started');
         },
-        onSpawnError: (error) => isCurrent() && send(self, { type: 'SPAWN_FAILED', at: clock.now(), error }),
+        onSpawnError: (error, daemonFault) =>
+          isCurrent() && send(self, { type: 'SPAWN_FAILED', at: clock.now(), error, ...(daemonFault && { daemonFault }) }),
         onExit: (code, signal, escaped) => {
           if (!isCurrent()) return;
           send(self, { type: 'EXITED', at: clock.now(), code, signal, ...(escaped !== undefined && { escaped }) });

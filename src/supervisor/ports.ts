@@ -5,8 +5,11 @@ import type { HealthSpec, ProxySpec } from '../proxy-spec.ts';
 
 export interface ProcessEvents {
   onSpawn(pid: number): void;
-  /** The process could not be started (ENOENT, EACCES...): no onExit follows. */
-  onSpawnError(error: string): void;
+  /**
+   * The process could not be started (ENOENT, EACCES...): no onExit follows. `daemonFault`: for want
+   * of the daemon's own resources (EMFILE, ENOMEM...), not because of the proxy.
+   */
+  onSpawnError(error: string, daemonFault?: boolean): void;
   /** `escaped`: what the proxy left running outside its group (it daemonizes itself), already killed. */
   onExit(code: number | null, signal: string | null, escaped?: string): void;
   /** One call per line, lines cut at 4096 characters; may still arrive shortly after onExit. */

@@ -111,9 +111,9 @@ describe('user and group', () => {
     expect(load(`{ ${TYPED} }`, host(1000)).proxies[0].privileges?.runAs).toBeUndefined();
     const without = load(`{ ${TYPED} }`, host(0, { serviceUser: false }));
     expect(without.proxies[0].privileges?.runAs).toBeUndefined();
-    const [warning] = hardeningWarnings(without, { modeOf: () => 0o600, uid: 0 });
+    const [warning] = hardeningWarnings(without, { modeOf: () => 0o600, uid: 0, openFiles: 1024 });
     expect(warning).toMatchObject({ message: 'running as root: proxies without a user run as root too', fields: { proxies: ['ss'] } });
-    expect(hardeningWarnings(load(`{ ${TYPED} }`, host(0)), { modeOf: () => 0o600, uid: 0 })).toEqual([]);
+    expect(hardeningWarnings(load(`{ ${TYPED} }`, host(0)), { modeOf: () => 0o600, uid: 0, openFiles: 1024 })).toEqual([]);
   });
 });
 

@@ -34,7 +34,7 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
-/** `niceness`: the daemon's, see startDaemon. */
+/** `niceness`: the daemon's (and so its proxies'). */
 export async function startFleet(options: {
   count: number;
   monitor?: Record<string, unknown>;
@@ -56,7 +56,7 @@ export async function startFleet(options: {
     proxy: { monitor, proxies },
     api: { listen: '127.0.0.1:0', ...(options.token && { token: options.token }) },
   });
-  const daemon = startDaemon(written.configFile, written.dir, [], options.niceness);
+  const daemon = startDaemon(written.configFile, written.dir, [], options.niceness ? ['nice', '-n', String(options.niceness)] : []);
   const stop = async () => {
     await daemon.stop('SIGTERM');
     for (const pid of pidsWithEnv(`${TOKEN_ENV}=${token}`)) process.kill(pid, 'SIGKILL');

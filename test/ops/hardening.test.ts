@@ -8,7 +8,9 @@ import { startDaemon, writeConfig, type TestDaemon } from '../support/daemon.ts'
 const WITH_SECRET = 'proxy:\n  proxies:\n    - { id: ss, type: shadowsocks, server_port: 8388, password: pw }\n';
 const WITHOUT_SECRET = 'proxy:\n  proxies:\n    - { id: demo, type: exec, command: /bin/true }\n';
 const warnings = (text: string, mode: number, uid = 1000) =>
-  hardeningWarnings(parseConfigText(text, '/etc/proxy-monitor/config.yaml'), { modeOf: () => mode, uid }).map((w) => w.message);
+  hardeningWarnings(parseConfigText(text, '/etc/proxy-monitor/config.yaml'), { modeOf: () => mode, uid, openFiles: 1024 }).map(
+    (w) => w.message,
+  );
 
 describe('hardening warnings', () => {
   it.each(['0644', '0640', '0604'])('warns about secrets in a file with mode %s', (mode) => {
@@ -16,7 +18,7 @@ describe('hardening warnings', () => {
   });
 
   it('says who can read it and how to fix it', () => {
-    const [w] = hardeningWarnings(parseConfigText(WITH_SECRET, '/etc/pm.yaml'), { modeOf: () => 0o644, uid: 1000 });
+    const [w] = hardeningWarnings(parseConfigText(WITH_SECRET, '/etc/pm.yaml'), { modeOf: () => 0o644, uid: 1000, openFiles: 1024 });
     expect(w.fields).toMatchObject({ mode: '0644', readable_by: ['group', 'others'], fix: 'chmod 600 /etc/pm.yaml' });
   });
 
@@ -32,8 +34,19 @@ describe('hardening warnings', () => {
 
   it('warns when running as root, naming the proxies that run as root with it', () => {
     expect(warnings(WITHOUT_SECRET, 0o600, 0)).toEqual(['running as root: proxies without a user run as root too']);
-    const [w] = hardeningWarnings(parseConfigText(WITHOUT_SECRET, '/etc/pm.yaml'), { modeOf: () => 0o600, uid: 0 });
+    const [w] = hardeningWarnings(parseConfigText(WITHOUT_SECRET, '/etc/pm.yaml'), { modeOf: () => 0o600, uid: 0, openFiles: 1024 });
     expect(w.fields).toMatchObject({ proxies: ['demo'] });
+  });
+
+  it('warns when the open files limit cannot hold the proxies, with the figure to raise it to', () => {
+    const fleet = `proxy:\n  proxies:\n${Array.from({ length: 300 }, (_, i) => `    - { id: p${i}, type: exec, command: /bin/true }\n`).join('')}`;
+    const at = (openFiles: number) =>
+      hardeningWarnings(parseConfigText(fleet, '/etc/pm.yaml'), { modeOf: () => 0o600, uid: 1000, openFiles });
+    const [w] = at(1024);
+    expect(w.message).toBe('open files limit 1024 is too low for 300 proxies: starts will fail with EMFILE');
+    expect(w.fields).toMatchObject({ needed: 1328, fix: expect.stringMatching(/LimitNOFILE=/) });
+    expect(at(1328)).toEqual([]);
+    expect(warnings(WITHOUT_SECRET, 0o600)).toEqual([]); // one proxy, 1024
   });
 });
 

@@ -40,11 +40,10 @@ export function writeConfig(config: Record<string, unknown>, dir = mkdtempSync(j
   return { dir, configFile };
 }
 
-/** `niceness`: run the daemon (and so its proxies) at a lower CPU priority than the test. */
-export function startDaemon(configFile: string, dir: string, args: string[] = [], niceness = 0): TestDaemon {
+/** `prefix`: a command that execs the daemon (`nice -n 10`, `prlimit --nofile=64`): the pid stays the daemon's. */
+export function startDaemon(configFile: string, dir: string, args: string[] = [], prefix: string[] = []): TestDaemon {
   // As `npm start` and the systemd unit run it.
-  const argv = [process.execPath, '--max-semi-space-size=2', CLI, 'run', '--config', configFile, ...args];
-  if (niceness) argv.unshift('nice', '-n', String(niceness)); // nice execs node: the pid is the daemon's
+  const argv = [...prefix, process.execPath, '--max-semi-space-size=2', CLI, 'run', '--config', configFile, ...args];
   const child = spawn(argv[0], argv.slice(1), {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -22,6 +22,8 @@ export interface FakeWorld extends World {
   running: Map<string, FakeProcess>;
   /** Ids whose next spawns fail (ENOENT), until set to false. */
   spawnFails: Set<string>;
+  /** Ids whose next spawns fail for want of the daemon's own file descriptors (EMFILE). */
+  daemonShort: Set<string>;
   /** Ids whose probes fail. */
   unhealthy: Set<string>;
   /** Ids whose processes ignore SIGTERM (a stop only ends them after the stop timeout). */
@@ -45,6 +47,7 @@ export function createFakeWorld(): FakeWorld {
   const log: string[] = [];
   const running = new Map<string, FakeProcess>();
   const spawnFails = new Set<string>();
+  const daemonShort = new Set<string>();
   const unhealthy = new Set<string>();
   const stubborn = new Set<string>();
   const startupMs = new Map<string, number>();
@@ -86,6 +89,10 @@ export function createFakeWorld(): FakeWorld {
       log.push(`spawn ${spec.id}`);
       if (spawnFails.has(spec.id)) {
         queueMicrotask(() => events.onSpawnError(`spawn ${spec.command} ENOENT`));
+        return { pid: undefined, exited: true, stop: () => {} };
+      }
+      if (daemonShort.has(spec.id)) {
+        queueMicrotask(() => events.onSpawnError(`spawn ${spec.command} EMFILE`, true));
         return { pid: undefined, exited: true, stop: () => {} };
       }
       const pid = nextPid++;
@@ -150,6 +157,7 @@ export function createFakeWorld(): FakeWorld {
     log,
     running,
     spawnFails,
+    daemonShort,
     unhealthy,
     stubborn,
     startupMs,
