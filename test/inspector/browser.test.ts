@@ -208,11 +208,8 @@ describeWith(['/usr/bin/chromium'])('the /inspect page with 200 proxies', () => 
         `feed ${arrivals.length} messages, at most ${busiest} in one second`,
     );
     expect(clicks).toHaveLength(8);
-    // A click may still wait behind one long task of the page (up to ~360 ms seen), so the bound is on
-    // the median; none may take a second.
-    const median = [...clicks].sort((a, b) => a - b)[clicks.length / 2];
-    expect(median).toBeLessThan(200);
-    expect(Math.max(...clicks)).toBeLessThan(1_000);
+    // 10-50 ms seen with the daemon niced, under a load average of 10 from other work.
+    expect(Math.max(...clicks)).toBeLessThan(200);
     expect(busiest).toBeLessThanOrEqual(5);
     expect(await count('crashed')).toBe('0');
     await page.screenshot({ path: join(ARTIFACTS, 'inspector-after-storm.png') });
