@@ -70,6 +70,8 @@ export function startDaemon(configFile: string, dir: string, args: string[] = []
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  // After 'close' its output is all read.
+  const closed = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
 
   return {
     child,
@@ -90,20 +92,25 @@ export function startDaemon(configFile: string, dir: string, args: string[] = []
             }
           }
         };
-        const timer = setTimeout(() => {
+        const give = (why: string) => {
           cleanup();
-          fail(
-            new Error(
-              `no matching log line within ${timeoutMs} ms; stderr: ${stderr.slice(-500)}; last lines: ${JSON.stringify(lines.slice(-5))}`,
-            ),
-          );
-        }, timeoutMs);
+          fail(new Error(`${why}; stderr: ${stderr.slice(-500)}; last lines: ${JSON.stringify(lines.slice(-5))}`));
+        };
+        const timer = setTimeout(() => give(`no matching log line within ${timeoutMs} ms`), timeoutMs);
+        // A daemon that died will print nothing more: say so now rather than at the timeout.
+        const died = (code: number | null) => {
+          check();
+          if (waiters.has(check)) give(`the daemon exited (code ${code}) before a matching log line`);
+        };
+        let ended = false;
         const cleanup = () => {
+          ended = true;
           clearTimeout(timer);
           waiters.delete(check);
         };
         waiters.add(check);
         check();
+        if (!ended) void closed.then(died);
       });
     },
     async stop(signal = 'SIGTERM') {
