@@ -2,7 +2,7 @@
 // error level, recreates the directory, the lock and the database with the history it still holds
 // open, so a second daemon started on the path refuses, and no proxy runs twice.
 import Database from 'better-sqlite3';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { API, getJson } from '../api/real-daemon.ts';
@@ -41,7 +41,9 @@ it('recreates a deleted state_dir with its lock and history; a second daemon ref
   await waitUntil(async () => (await proxy()).pid !== crashed && (await proxy()).state === 'running', 15_000, 50);
   proxyPid = (await proxy()).pid;
 
-  rmSync(stateDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }); // the daemon may write meanwhile (ENOTEMPTY)
+  // Gone from its path at once (a recursive rm races with the daemon recreating it: ENOTEMPTY).
+  renameSync(stateDir, `${stateDir}.deleted`);
+  rmSync(`${stateDir}.deleted`, { recursive: true, force: true });
   await first.waitFor((l) => l.message === 'state_dir was deleted while running: recreating it', 10_000);
   expect(first.lines.find((l) => l.message === 'state_dir was deleted while running: recreating it')).toMatchObject({
     level: 'error',
