@@ -6,7 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { installCleanup } from './lib/cleanup.ts';
+import { installCleanup, MARKER } from './lib/cleanup.ts';
+import { startPoller } from './lib/poller.ts';
 import { serverPorts, waitAllAccept } from './lib/ports.ts';
 import { machineInfo, rssBytes } from './lib/proc.ts';
 import { chooseServer, serverTable, type ServerTable } from './lib/servers.ts';
@@ -81,9 +82,10 @@ async function bringUp(c: Contender): Promise<Supervised> {
 
 async function main(): Promise<Results> {
   installCleanup();
+  const poller = startPoller();
   const began = performance.now();
   const loadBefore = loadavg();
-  const server = chooseServer();
+  const server = chooseServer(MARKER);
   log(
     `servers: ${server.name} (${server.version}), ${N} per supervisor, ${ROUNDS} rounds; load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')}`,
   );
@@ -114,7 +116,7 @@ async function main(): Promise<Results> {
 
   try {
     for (let r = 0; r < ROUNDS; r++) {
-      for (const kind of ['bash', 'node'] as const) floors[kind].push(await bareLoop(kind, server, floorTable, floorPorts));
+      for (const kind of ['bash', 'node'] as const) floors[kind].push(await bareLoop(kind, server, floorTable, floorPorts, poller));
       for (let k = 0; k < contenders.length; k++) {
         const c = contenders[(r + k) % contenders.length];
         if (skipped.some((s) => s.startsWith(c.name))) continue;
@@ -129,7 +131,7 @@ async function main(): Promise<Results> {
         const from = ours?.lines.length ?? 0;
         let s: Storm;
         try {
-          s = await storm(running, c.table, c.ports);
+          s = await storm(running, c.table, c.ports, poller, server);
         } catch (error) {
           // A round that could not be measured (servers not back in time on a swamped machine) is
           // said, not fatal.
@@ -165,13 +167,13 @@ async function main(): Promise<Results> {
     const growth: number[] = [];
     for (let i = 0; i < GROWTH_STORMS; i++) {
       const from = ours!.lines.length;
-      const s = await storm(running, mine.table, mine.ports);
+      const s = await storm(running, mine.table, mine.ports, poller, server);
       await sleep(500);
       crashStorm.push(...stormDetection(ours!.lines.slice(from), s.killedAt));
       growth.push(rssBytes(running.pid));
     }
     log('crash detection, one at a time');
-    const isolated = await isolatedDetection(ours!, mine.table, mine.ports, ISOLATED);
+    const isolated = await isolatedDetection(ours!, mine.table, mine.ports, ISOLATED, poller, server);
     ours!.setCheckInterval(30);
     await sleep(2000);
     const [idleDefault] = await idleCost([running.pid], 2 * IDLE_MS);
@@ -202,7 +204,7 @@ async function main(): Promise<Results> {
     log(`check tick: ${TICK_N} proxies`);
     const tick = await checkTick(server, await serverPorts(TICK_N), 3);
     log('profile: proxy-monitor under --cpu-prof, 5 storms');
-    const profile = await profiledStorms(server, mine.ports, 5);
+    const profile = await profiledStorms(server, mine.ports, 5, poller);
 
     return {
       date: new Date().toISOString(),
@@ -223,6 +225,7 @@ async function main(): Promise<Results> {
       skipped,
     };
   } finally {
+    poller.close();
     await stopRunning();
   }
 }

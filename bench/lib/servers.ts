@@ -3,7 +3,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MARKER } from './cleanup.ts';
 import { childrenOf, commandArgs } from './proc.ts';
 
 export interface ServerKind {
@@ -16,7 +15,8 @@ export interface ServerKind {
 const SS_SERVER = '/usr/bin/ss-server';
 const TINY_SERVER = join(import.meta.dirname, '..', 'tiny-server.mjs');
 
-export function chooseServer(): ServerKind {
+/** `marker` tags every command line (see cleanup.ts). */
+export function chooseServer(marker: string): ServerKind {
   if (existsSync(SS_SERVER)) {
     const help = spawnSync(SS_SERVER, ['-h'], { encoding: 'utf8' });
     const version = /shadowsocks-libev \S+/.exec(`${help.stdout}${help.stderr}`)?.[0] ?? 'shadowsocks-libev';
@@ -25,14 +25,14 @@ export function chooseServer(): ServerKind {
       version,
       command: SS_SERVER,
       // The marker doubles as the password: it tags the command line and is no real secret.
-      args: (port) => ['-s', '127.0.0.1', '-p', String(port), '-k', MARKER, '-m', 'aes-256-gcm'],
+      args: (port) => ['-s', '127.0.0.1', '-p', String(port), '-k', marker, '-m', 'aes-256-gcm'],
     };
   }
   return {
     name: 'tiny-server (ss-server not installed)',
     version: `node ${process.version}`,
     command: process.execPath,
-    args: (port) => [TINY_SERVER, String(port), MARKER],
+    args: (port) => [TINY_SERVER, String(port), marker],
   };
 }
 

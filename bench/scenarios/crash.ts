@@ -1,8 +1,8 @@
 // How soon proxy-monitor's actor sees a crash: `detected_at` of its "proxy crash detected" log line
 // (the time the exit reached the actor, stamped by the driver's exit callback) against the time the
 // server was SIGKILLed. Whole-ms clocks on both sides, so each figure is within a millisecond.
-import { recoveryTimes } from '../lib/ports.ts';
-import type { ServerTable } from '../lib/servers.ts';
+import { epochNow, type Poller } from '../lib/poller.ts';
+import type { ServerKind, ServerTable } from '../lib/servers.ts';
 import type { LogLine, Ours } from '../systems/ours.ts';
 
 const CRASH = 'proxy crash detected';
@@ -16,7 +16,14 @@ export function stormDetection(lines: LogLine[], killedAt: number): number[] {
  * Kill one server at a time, each once the previous one is back and its restart is over (the
  * readiness check polls every 50 ms): latency per crash of a daemon that is otherwise idle.
  */
-export async function isolatedDetection(ours: Ours, table: ServerTable, ports: number[], count: number): Promise<number[]> {
+export async function isolatedDetection(
+  ours: Ours,
+  table: ServerTable,
+  ports: number[],
+  count: number,
+  poller: Poller,
+  kind: ServerKind,
+): Promise<number[]> {
   const latencies: number[] = [];
   const live = () => table.children(ours.pid);
   for (let i = 0; i < count; i++) {
@@ -28,7 +35,13 @@ export async function isolatedDetection(ours: Ours, table: ServerTable, ports: n
     process.kill(pid, 'SIGKILL');
     table.retire([pid]);
     latencies.push(Date.parse(String((await seen).detected_at)) - killedAt);
-    const [back] = await recoveryTimes([port], live, performance.now(), 10_000);
+    const [back] = await poller.recoveryTimes(kind, {
+      parent: ours.pid,
+      ports: [port],
+      retired: [pid],
+      since: epochNow(),
+      timeoutMs: 10_000,
+    });
     if (back === null) throw new Error(`proxy-monitor: port ${port} not back within 10 s`);
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -3,7 +3,7 @@
 // group, stdout/stderr piped), which is the least any Node supervisor can spend on its spawn path.
 import { spawn } from 'node:child_process';
 import { isAliveNotZombie } from '../lib/proc.ts';
-import { recoveryTimes } from '../lib/ports.ts';
+import { epochNow, type Poller } from '../lib/poller.ts';
 import type { ServerKind, ServerTable } from '../lib/servers.ts';
 import { spread } from './storm.ts';
 
@@ -33,16 +33,16 @@ function launch(kind: LoopKind, server: ServerKind, ports: number[]) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One round: ms from the loop's first spawn until each port accepts. */
-export async function bareLoop(kind: LoopKind, server: ServerKind, table: ServerTable, ports: number[]) {
-  const spawnedAt = performance.now();
+export async function bareLoop(kind: LoopKind, server: ServerKind, table: ServerTable, ports: number[], poller: Poller) {
+  const spawnedAt = epochNow();
   const launcher = launch(kind, server, ports);
   const started = new Promise<number>((resolve) =>
     launcher.stdout.setEncoding('utf8').once('data', (line: string) => resolve(Number(line.trim()) / (kind === 'bash' ? 1000 : 1))),
   );
   const live = () => table.children(launcher.pid!);
-  const times = await recoveryTimes(ports, live, spawnedAt, 30_000);
+  const times = await poller.recoveryTimes(server, { parent: launcher.pid!, ports, retired: [], since: spawnedAt, timeoutMs: 30_000 });
   // The launcher's clock, epoch ms, against ours: what its own start-up took.
-  const offset = (await started) - (performance.timeOrigin + spawnedAt);
+  const offset = (await started) - spawnedAt;
   const pids = [...live().values()];
   for (const pid of [...pids, launcher.pid!]) process.kill(pid, 'SIGKILL');
   table.retire(pids);

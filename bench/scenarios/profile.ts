@@ -5,13 +5,14 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../../test/support/daemon.ts';
 import { RUN_DIR } from '../lib/cleanup.ts';
+import type { Poller } from '../lib/poller.ts';
 import { waitAllAccept } from '../lib/ports.ts';
 import { topFrames } from '../lib/profile.ts';
 import { serverTable, type ServerKind } from '../lib/servers.ts';
 import { startOurs } from '../systems/ours.ts';
 import { storm } from './storm.ts';
 
-export async function profiledStorms(server: ServerKind, ports: number[], storms: number) {
+export async function profiledStorms(server: ServerKind, ports: number[], storms: number, poller: Poller) {
   const dir = join(RUN_DIR, 'profile');
   mkdirSync(dir, { recursive: true });
   const table = serverTable(server, ports);
@@ -19,7 +20,7 @@ export async function profiledStorms(server: ServerKind, ports: number[], storms
   try {
     await waitAllAccept(ports, () => table.children(ours.pid), 60_000);
     for (let i = 0; i < storms; i++) {
-      await storm(ours, table, ports);
+      await storm(ours, table, ports, poller, server);
       await new Promise((r) => setTimeout(r, 500));
     }
   } finally {

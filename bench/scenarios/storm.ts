@@ -1,8 +1,9 @@
 // Restart storm: every server SIGKILLed at once, then the time until each port accepts again.
 import { isAliveNotZombie } from '../lib/proc.ts';
 import { median, percentile } from '../lib/stats.ts';
-import { recoveryTimes, waitAllAccept } from '../lib/ports.ts';
-import type { ServerTable } from '../lib/servers.ts';
+import { epochNow, type Poller } from '../lib/poller.ts';
+import { waitAllAccept } from '../lib/ports.ts';
+import type { ServerKind, ServerTable } from '../lib/servers.ts';
 import type { Supervised } from '../systems/system.ts';
 
 export interface Storm {
@@ -30,20 +31,22 @@ export interface StormSummary {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RECOVERY_TIMEOUT_MS = 30_000;
 
-export async function storm(system: Supervised, table: ServerTable, ports: number[]): Promise<Storm> {
+/** The recovery is timed by `poller`, in a process of its own. */
+export async function storm(system: Supervised, table: ServerTable, ports: number[], poller: Poller, kind: ServerKind): Promise<Storm> {
   const live = () => table.children(system.pid);
   await waitAllAccept(ports, live, RECOVERY_TIMEOUT_MS);
   const pids = [...live().values()];
   if (pids.length !== ports.length)
     throw new Error(`${system.name}: ${ports.length} ports accept but ${pids.length} servers are its children`);
   const killedAt = Date.now();
-  const since = performance.now();
+  const since = epochNow();
   for (const pid of pids) process.kill(pid, 'SIGKILL');
   table.retire(pids);
   // A killed server's listener is closed once it is dead (a zombie has no files): from then on an
   // accepting port is a new server.
   while (pids.some(isAliveNotZombie)) await sleep(1);
-  return { killedAt, ...spread(await recoveryTimes(ports, live, since, RECOVERY_TIMEOUT_MS)) };
+  const times = await poller.recoveryTimes(kind, { parent: system.pid, ports, retired: pids, since, timeoutMs: RECOVERY_TIMEOUT_MS });
+  return { killedAt, ...spread(times) };
 }
 
 export function summarize(storms: Omit<Storm, 'killedAt'>[]): StormSummary {

@@ -55,6 +55,9 @@ function config(options: OursOptions, dir: string, checkInterval: number) {
         restart_cooldown: 0,
         max_restarts: 1_000_000,
         health_timeout: 5,
+        // As supervisord runs here (startsecs=0): a server killed again soon after its restart (the
+        // next storm, the next isolated crash) is a new crash, not a failed start to back off from.
+        min_uptime: 0,
       },
       proxies: options.ports.map((port) => ({
         id: `srv-${port}`,
@@ -66,7 +69,7 @@ function config(options: OursOptions, dir: string, checkInterval: number) {
     },
     api: { listen: '127.0.0.1:0' },
     state_dir: join(dir, 'state'),
-    log: { level: options.logLevel },
+    logger: { level: options.logLevel },
   };
 }
 
