@@ -64,7 +64,8 @@ function serve(): void {
     if (!table) {
       const lineOf = new Map(request.ports.map((port, i) => [port, request.commands[i]]));
       const kind = { name: '', version: '', command: request.commands[0][0], args: (port: number) => lineOf.get(port)!.slice(1) };
-      tables.set(key, (table = serverTable(kind, request.ports)));
+      table = serverTable(kind, request.ports);
+      tables.set(key, table);
     }
     table.retire(request.retired);
     const since = performance.now() - (epochNow() - request.since);
