@@ -2,7 +2,9 @@
 // process group: its leader exits 0 while the escaped copy keeps serving, out of reach of every stop.
 // Every process of a proxy inherits the spawn token in its environment (store/journal.ts), so when the
 // leader exits, any live process still carrying that token outside the leader's group has escaped:
-// it is killed, logged at error level, and named in the exit the proxy's machine hears (and `why`).
+// it is killed and logged at error level. A leader that exited 0 (as a daemonizer does) has the
+// escape named in the exit its machine hears (and `why`); a crash is reported at once, the escaped
+// copies stopped right after.
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Logger } from '../logging/logger.ts';
@@ -15,6 +17,7 @@ import { signalGroup } from './signal.ts';
 // Fields of /proc/<pid>/stat as statFields() numbers them (field 3 is index 0).
 const STATE = 0;
 const PROCESS_GROUP = 2;
+const START_TIME = 19;
 
 /** The flag that makes a known server daemonize itself. */
 const DAEMON_FLAGS: Record<string, string> = {
@@ -25,24 +28,64 @@ const DAEMON_FLAGS: Record<string, string> = {
   'ss-manager': '-f',
 };
 
-/** Live processes carrying `token` in their environment, outside the process group of `leaderPid`. */
-export function findEscaped(token: string, leaderPid: number): number[] {
-  const marker = `${SPAWN_TOKEN_ENV}=${token}`;
-  const found: number[] = [];
+/** An exited leader whose escaped copies are looked for: they carry `token`, outside its group. */
+interface Search {
+  leader: number;
+  /** The leader's start time (clock ticks since boot): its descendants cannot be older. */
+  startedAt: number;
+}
+
+/**
+ * One pass over /proc for many exited leaders at once. Only processes no older than the youngest
+ * possible ancestor have their environment read: on a host, nearly every process is older than a
+ * proxy that just exited, and reading every process's environment for every exit of a storm of 200
+ * was most of the daemon's CPU in that storm.
+ */
+function scan(searches: Map<string, Search>): Map<string, number[]> {
+  const found = new Map<string, number[]>();
+  if (searches.size === 0) return found;
+  const oldest = Math.min(...[...searches.values()].map((s) => s.startedAt));
+  const marker = `${SPAWN_TOKEN_ENV}=`;
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     const fields = statFields(pid);
-    if (!fields || isDeadState(fields[STATE]) || Number(fields[PROCESS_GROUP]) === leaderPid) continue;
+    if (!fields || isDeadState(fields[STATE]) || Number(fields[START_TIME]) < oldest) continue;
     let environ: string;
     try {
       environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
     } catch {
       continue; // gone, or not ours to read
     }
-    if (environ.split('\0').includes(marker)) found.push(pid);
+    const at = environ.indexOf(marker);
+    if (at === -1 || (at > 0 && environ[at - 1] !== '\0')) continue;
+    const end = environ.indexOf('\0', at);
+    const token = environ.slice(at + marker.length, end === -1 ? undefined : end);
+    const search = searches.get(token);
+    if (!search || Number(fields[PROCESS_GROUP]) === search.leader || Number(fields[START_TIME]) < search.startedAt) continue;
+    found.set(token, [...(found.get(token) ?? []), pid]);
   }
   return found;
+}
+
+/** Live processes carrying `token` in their environment, outside the process group of `leaderPid`. */
+export function findEscaped(token: string, leaderPid: number): number[] {
+  return scan(new Map([[token, { leader: leaderPid, startedAt: 0 }]])).get(token) ?? [];
+}
+
+/** Exits waiting for the next scan: every exit of the same moment (a storm) shares one pass. */
+const waiting = new Map<string, Search & { done: (escaped: number[]) => void }>();
+
+function scanSoon(token: string, search: Search, done: (escaped: number[]) => void): void {
+  if (waiting.size === 0) setImmediate(scanWaiting);
+  waiting.set(token, { ...search, done });
+}
+
+function scanWaiting(): void {
+  const batch = new Map(waiting);
+  waiting.clear();
+  const found = scan(batch);
+  for (const [token, { done }] of batch) done(found.get(token) ?? []);
 }
 
 export function escapeNote(spec: Pick<ProxySpec, 'command'>, pids: number[]): string {
@@ -72,20 +115,29 @@ export function watchForEscapes<D extends Pick<Driver, 'start'>>(driver: D, logg
     start(spec, events) {
       const token = spec.env[SPAWN_TOKEN_ENV];
       if (token === undefined) return driver.start(spec, events);
-      let leader: number | undefined;
+      let leader: Search | undefined;
       return driver.start(spec, {
         ...events,
         onSpawn: (pid) => {
-          leader = pid;
+          leader = { leader: pid, startedAt: Number(statFields(pid)?.[START_TIME] ?? 0) };
           events.onSpawn(pid);
         },
         onExit: (code, signal) => {
-          const escaped = leader === undefined ? [] : findEscaped(token, leader);
-          if (escaped.length === 0) return events.onExit(code, signal);
-          escaped.forEach(kill);
-          const note = escapeNote(spec, escaped);
-          logger.error({ proxy_id: spec.id, proxy_type: spec.type, escaped_pids: escaped, exit_code: code }, `proxy ${note}`);
-          events.onExit(code, signal, note);
+          if (leader === undefined) return events.onExit(code, signal);
+          const stop = (escaped: number[]) => {
+            escaped.forEach(kill);
+            const note = escapeNote(spec, escaped);
+            logger.error({ proxy_id: spec.id, proxy_type: spec.type, escaped_pids: escaped, exit_code: code }, `proxy ${note}`);
+            return note;
+          };
+          // A daemonizing leader exits 0 once its copy is detached: the exit waits for the scan, so
+          // that it names what escaped. Any other exit is a crash, reported at once (its restart
+          // must not wait on a pass over /proc); whatever it left outside its group is stopped after.
+          if (code !== 0) {
+            events.onExit(code, signal);
+            return scanSoon(token, leader, (escaped) => escaped.length > 0 && stop(escaped));
+          }
+          scanSoon(token, leader, (escaped) => events.onExit(code, signal, escaped.length > 0 ? stop(escaped) : undefined));
         },
       });
     },

@@ -57,6 +57,27 @@ describe('escaped processes', () => {
     expect(findEscaped(s.env[SPAWN_TOKEN_ENV], -1)).toEqual([]);
   });
 
+  it('two proxies escaping at the same moment are each found and named (one scan serves both)', async () => {
+    const [a, b] = [
+      spec('/bin/sh', ['-c', 'setsid sleep 300 & sleep 1; exit 0']),
+      spec('/bin/sh', ['-c', 'setsid sleep 300 & sleep 1; exit 0']),
+    ];
+    const errors: Array<Record<string, unknown>> = [];
+    const exits = await Promise.all([run(a, errors), run(b, errors)]);
+    for (const exit of exits) expect(exit.escaped).toMatch(/left 1 process running outside its process group/);
+    expect(errors).toHaveLength(2);
+    for (const s of [a, b]) await waitUntil(() => findEscaped(s.env[SPAWN_TOKEN_ENV], -1).length === 0, 5_000);
+  });
+
+  it('a crash is reported at once, without waiting for the scan; what it left outside its group is stopped after', async () => {
+    const s = spec('/bin/sh', ['-c', 'setsid sleep 300 & sleep 1; exit 3']);
+    const errors: Array<Record<string, unknown>> = [];
+    expect(await run(s, errors)).toEqual({ code: 3, escaped: undefined });
+    await waitUntil(() => errors.length === 1, 5_000);
+    expect(errors[0]).toMatchObject({ proxy_id: 'esc', exit_code: 3 });
+    await waitUntil(() => findEscaped(s.env[SPAWN_TOKEN_ENV], -1).length === 0, 5_000);
+  });
+
   it('a proxy that keeps to its group leaves nothing behind and gets no note', async () => {
     const s = spec('/bin/sh', ['-c', 'sleep 0.1']);
     const errors: Array<Record<string, unknown>> = [];
