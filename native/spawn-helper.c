@@ -21,9 +21,10 @@
  *             'X' i32 pid, i32 wait status.
  *
  * The proxies must outlive the daemon (the daemon's next run adopts them), so nothing here kills
- * them: when the daemon goes away (end of stdin, or a failed write) the helper just exits, its
- * children are reparented to init, and a write to their output pipes fails with EPIPE, exactly as
- * when the daemon itself was their parent.
+ * them. When the daemon goes away (end of stdin, or a failed write) the helper stays, orphaned, for
+ * as long as any of its children runs: it keeps reading their output (and drops it) and reaping
+ * them, then exits. So a proxy that writes to its output after the daemon died does not get EPIPE,
+ * nor SIGPIPE: a Go proxy (v2ray) dies of SIGPIPE on a broken stdout even when SIGPIPE is ignored.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -51,18 +52,24 @@ static size_t nchildren, capchildren;
 
 static void die(void) { _exit(0); }
 
+/* The daemon has gone: no more requests, replies dropped; the children are drained until they end. */
+static int orphaned;
+
 static void write_all(const void *data, size_t len) {
   const char *p = data;
-  while (len > 0) {
+  while (len > 0 && !orphaned) {
     ssize_t n = write(1, p, len);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) die(); /* the daemon is gone */
-    p += n;
-    len -= (size_t)n;
+    if (n <= 0) orphaned = 1; /* the daemon is gone */
+    else {
+      p += n;
+      len -= (size_t)n;
+    }
   }
 }
 
 static void reply(char type, const void *a, size_t alen, const void *b, size_t blen) {
+  if (orphaned) return;
   char head[5];
   uint32_t len = (uint32_t)(1 + alen + blen);
   memcpy(head, &len, 4);
@@ -95,25 +102,32 @@ static void forget_finished(void) {
   nchildren = kept;
 }
 
-/* Reads exactly len bytes from stdin; any end or error means the daemon is gone. */
-static void read_all(void *data, size_t len) {
+/* Reads exactly len bytes from stdin; any end or error means the daemon is gone (returns 0). */
+static int read_all(void *data, size_t len) {
   char *p = data;
   while (len > 0) {
     ssize_t n = read(0, p, len);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) die();
+    if (n <= 0) {
+      orphaned = 1;
+      return 0;
+    }
     p += n;
     len -= (size_t)n;
   }
+  return 1;
 }
 
 static void spawn_request(void) {
   uint32_t len, head[3];
-  read_all(&len, 4);
+  if (!read_all(&len, 4)) return;
   if (len < sizeof head) die();
   char *buf = malloc(len + 1);
   if (!buf) die();
-  read_all(buf, len);
+  if (!read_all(buf, len)) {
+    free(buf);
+    return;
+  }
   buf[len] = '\0';
   memcpy(head, buf, sizeof head);
   uint32_t id = head[0], argc = head[1], envc = head[2];
@@ -215,9 +229,9 @@ static void drain(struct child *c, int stream) {
 }
 
 int main(void) {
-  /* The helper stops when the daemon has gone (it runs in a session of its own, so a signal to the
-     daemon's process group, Ctrl-C included, does not reach it): a write to a vanished daemon
-     fails with EPIPE, and stdin ends. */
+  /* The helper knows the daemon has gone (it runs in a session of its own, so a signal to the
+     daemon's process group, Ctrl-C included, does not reach it) when a write to it fails with
+     EPIPE or stdin ends; it then stays until its last child has ended. */
   signal(SIGPIPE, SIG_IGN);
   sigset_t chld;
   sigemptyset(&chld);
@@ -238,8 +252,10 @@ int main(void) {
       owners = realloc(owners, capfds * sizeof *owners);
       if (!fds || !owners) return 1;
     }
+    if (orphaned && nchildren == 0) return 0;
     size_t n = 0;
-    fds[n++] = (struct pollfd){.fd = 0, .events = POLLIN};
+    /* Orphaned, stdin is no longer polled (its end would wake every poll): a negative fd is skipped. */
+    fds[n++] = (struct pollfd){.fd = orphaned ? -1 : 0, .events = POLLIN};
     fds[n++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
     for (size_t i = 0; i < nchildren; i++) {
       for (int s = 1; s <= 2; s++) {
@@ -260,7 +276,7 @@ int main(void) {
     }
     if (fds[1].revents) reap(sigfd);
     if (fds[0].revents & POLLIN) spawn_request();
-    else if (fds[0].revents) die();
+    else if (fds[0].revents) orphaned = 1;
     forget_finished();
   }
 }
