@@ -19,6 +19,8 @@ export interface OursOptions {
   profileDir?: string;
   /** 'child_process': start proxies without the spawn helper (PROXY_MONITOR_SPAWN). */
   spawn?: 'helper' | 'child_process';
+  /** api.listen; default a free port nobody asks for. */
+  listen?: string;
 }
 
 export interface LogLine {
@@ -67,7 +69,7 @@ function config(options: OursOptions, dir: string, checkInterval: number) {
         health: { tcp: `127.0.0.1:${port}` },
       })),
     },
-    api: { listen: '127.0.0.1:0' },
+    api: { listen: options.listen ?? '127.0.0.1:0' },
     state_dir: join(dir, 'state'),
     logger: { level: options.logLevel },
   };

@@ -1,0 +1,33 @@
+// `node --import tsx bench/reads.ts [--n 200] [--requests 1000] [--concurrency 20] [--runs 1]`:
+// the reads-under-load scenario alone (scenarios/reads.ts), printed as a table per run.
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { installCleanup } from './lib/cleanup.ts';
+import { serverPorts } from './lib/ports.ts';
+import { chooseServer } from './lib/servers.ts';
+import { readsUnderLoad } from './scenarios/reads.ts';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '200' },
+    requests: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '20' },
+    runs: { type: 'string', default: '1' },
+  },
+});
+installCleanup();
+const server = chooseServer();
+const ports = await serverPorts(Number(values.n));
+const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+for (let i = 0; i < Number(values.runs); i++) {
+  const before = load();
+  const reads = await readsUnderLoad(server, ports, Number(values.requests), Number(values.concurrency));
+  console.log(`run ${i + 1}: ${reads.proxies} x ${server.name}, load average ${before} -> ${load()}`);
+  console.log('| route | p50 ms | p99 ms | max ms | reply bytes | failures | crash seen ms |');
+  for (const r of reads.routes) {
+    const ms = (x: number) => x.toFixed(1);
+    console.log(`| ${r.route} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.bytes} | ${r.failures} | ${r.crashSeenMs} |`);
+  }
+  console.log(`RSS ${reads.rssBeforeMiB.toFixed(1)} -> ${reads.rssAfterMiB.toFixed(1)} MiB`);
+}
+process.exit(0);
