@@ -18,7 +18,10 @@ const { values } = parseArgs({
 installCleanup();
 const server = chooseServer();
 const ports = await serverPorts(Number(values.n));
-const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 for (let i = 0; i < Number(values.runs); i++) {
   const before = load();
   const reads = await readsUnderLoad(server, ports, Number(values.requests), Number(values.concurrency));
