@@ -1,9 +1,9 @@
 // For the machines that watch us: /healthz (is the check loop alive?) and /metrics (Prometheus).
 import { errorReplies, healthReply } from '../schemas.ts';
-import type { ApiApp, RouteContext } from '../server.ts';
+import type { RoutePlugin } from '../context.ts';
 import { iso } from '../views.ts';
 
-export function opsRoutes(app: ApiApp, { deps }: RouteContext): void {
+export const opsRoutes: RoutePlugin = (app, { deps }, done) => {
   const { liveness, metrics } = deps;
 
   app.get('/healthz', { schema: { response: { 200: healthReply, 503: healthReply, ...errorReplies } } }, (_request, reply) => {
@@ -25,4 +25,5 @@ export function opsRoutes(app: ApiApp, { deps }: RouteContext): void {
     const text = await metrics.metrics();
     return reply.type(metrics.contentType).send(text);
   });
-}
+  done();
+};
