@@ -36,18 +36,27 @@ export interface Reads {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function readsUnderLoad(server: ServerKind, ports: number[], requests: number, concurrency: number): Promise<Reads> {
+export interface ReadsOptions {
+  requests: number;
+  concurrency: number;
+  routes?: string[];
+  /** Write a V8 CPU profile of the daemon into this folder. */
+  profileDir?: string;
+}
+
+export async function readsUnderLoad(server: ServerKind, ports: number[], options: ReadsOptions): Promise<Reads> {
+  const { requests, concurrency, routes: only = READ_ROUTES, profileDir } = options;
   const table = serverTable(server, ports);
   // A free port of its own: at log level warn the daemon does not say where it listens.
   const [apiPort] = await serverPorts(1, ports);
   const base = `http://127.0.0.1:${apiPort}`;
-  const ours = startOurs({ label: 'reads', server, ports, checkInterval: 5, logLevel: 'warn', listen: `127.0.0.1:${apiPort}` });
+  const ours = startOurs({ label: 'reads', server, ports, checkInterval: 5, logLevel: 'warn', listen: `127.0.0.1:${apiPort}`, profileDir });
   try {
     await waitAllAccept(ports, () => table.children(ours.pid), 120_000);
     await sleep(3000);
     const rssBefore = rssBytes(ours.pid);
     const routes: RouteLoad[] = [];
-    for (const [i, route] of READ_ROUTES.entries()) {
+    for (const [i, route] of only.entries()) {
       const load = run(process.execPath, [LOAD, base, route, String(requests), String(concurrency)], { maxBuffer: 64 * MiB });
       // Mid-burst: the load generator has started and the daemon is busy answering.
       await sleep(700);

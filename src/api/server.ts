@@ -56,7 +56,7 @@ export function createApiServer(deps: ApiDeps) {
   const context: RouteContext = {
     deps,
     audit: createAudit(deps.store, deps.logger, deps.clock, deps.supervisor.typeOf),
-    replies: createReadCache(deps.supervisor),
+    replies: createReadCache(deps.supervisor, deps.metrics),
   };
   for (const routes of [monitorRoutes, proxyRoutes, controlRoutes, configRoutes, historyRoutes, auditRoutes, fleetRoutes, opsRoutes])
     app.register(routes, context);

@@ -153,6 +153,8 @@ export function createSupervisor(options: SupervisorOptions) {
     /** Changes when any proxy's or the monitor's state or context does, or the settings do (compare with !==). */
     revision: () => revision,
     proxies: views,
+    /** Each proxy actor's state and context, without the settings in effect (cheaper, for readers of state only). */
+    states: () => proxyViews(actor.getSnapshot()),
     proxy: view,
     settings: () => settings,
     /** The proxy's configured type (shadowsocks, exec, ...): the spec itself holds secrets. */
