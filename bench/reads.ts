@@ -26,6 +26,7 @@ const { values } = parseArgs({
 installCleanup();
 const server = chooseServer();
 const ports = await serverPorts(Number(values.n));
+const ms = (x: number) => x.toFixed(1);
 const load = () =>
   loadavg()
     .map((x) => x.toFixed(1))
@@ -41,13 +42,19 @@ for (let i = 0; i < Number(values.runs); i++) {
   console.log(`run ${i + 1}: ${reads.proxies} x ${server.name}, load average ${before} -> ${load()}`);
   console.log('| route | p50 ms | p99 ms | max ms | reply bytes | failures | crash seen ms |');
   for (const r of reads.routes) {
-    const ms = (x: number) => x.toFixed(1);
     console.log(`| ${r.route} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.bytes} | ${r.failures} | ${r.crashSeenMs} |`);
   }
+  for (const r of reads.floors)
+    console.log(
+      `| floor: bare node:http, ${r.bytes} bytes | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.bytes} | ${r.failures} | - |`,
+    );
+  console.log(`crash seen with no reads going on: ${reads.idleCrashSeenMs} ms`);
   console.log(`RSS ${reads.rssBeforeMiB.toFixed(1)} -> ${reads.rssAfterMiB.toFixed(1)} MiB`);
   if (values.profile) {
     const file = readdirSync(values.profile).find((name) => name.endsWith('.cpuprofile'));
-    if (file) for (const f of topFrames(join(values.profile, file), ROOT, 25).frames) console.log(`${f.selfMs.toFixed(0)} ms ${f.percent.toFixed(1)} % ${f.frame}`);
+    if (file)
+      for (const f of topFrames(join(values.profile, file), ROOT, 25).frames)
+        console.log(`${f.selfMs.toFixed(0)} ms ${f.percent.toFixed(1)} % ${f.frame}`);
   }
 }
 process.exit(0);
