@@ -21,7 +21,14 @@ export interface OursOptions {
   spawn?: 'helper' | 'child_process';
   /** api.listen; default a free port nobody asks for. */
   listen?: string;
+  /** Node's flags; default the ones `npm start` and the systemd unit use. */
+  nodeFlags?: string[];
+  /** More environment for the daemon. */
+  env?: Record<string, string>;
 }
+
+/** The flags `npm start`, the bin's shebang and the systemd unit run the daemon with. */
+export const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=2'];
 
 export interface LogLine {
   message: string;
@@ -83,10 +90,10 @@ export function startOurs(options: OursOptions): Ours {
   write(options.checkInterval);
 
   const profile = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [];
-  // The flags `npm start` and the systemd unit use.
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', ...profile, CLI, 'run', '--config', configFile], {
+  const flags = options.nodeFlags ?? SHIPPED_NODE_FLAGS;
+  const child = spawn(process.execPath, [...flags, ...profile, CLI, 'run', '--config', configFile], {
     cwd: ROOT,
-    env: { ...process.env, PROXY_MONITOR_SPAWN: options.spawn ?? 'helper' },
+    env: { ...process.env, PROXY_MONITOR_SPAWN: options.spawn ?? 'helper', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

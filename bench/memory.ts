@@ -1,0 +1,73 @@
+// `node --import tsx bench/memory.ts [--n 2,200] [--runs 3] [--settle 15] [--window 20] [--variant NAME=FLAGS]...`
+// The daemon's footprint as shipped and with other Node flags: for each variant and fleet size, a
+// fresh daemon supervising N servers with TCP checks every 5 s; once every server accepts and
+// start-up has settled, its RSS, then its CPU share over a window (idle cost at N checks / 5 s).
+// A variant is NAME=FLAGS (space-separated node flags; ENV=VALUE words go to the environment).
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { installCleanup } from './lib/cleanup.ts';
+import { serverPorts, waitAllAccept } from './lib/ports.ts';
+import { cpuSeconds, rssBytes } from './lib/proc.ts';
+import { chooseServer, serverTable } from './lib/servers.ts';
+import { MiB } from './lib/stats.ts';
+import { SHIPPED_NODE_FLAGS, startOurs } from './systems/ours.ts';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '2,200' },
+    runs: { type: 'string', default: '3' },
+    settle: { type: 'string', default: '15' },
+    window: { type: 'string', default: '20' },
+    variant: { type: 'string', multiple: true },
+  },
+});
+installCleanup();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const variants = (values.variant ?? [`shipped=${SHIPPED_NODE_FLAGS.join(' ')}`]).map((text) => {
+  const [name, words = ''] = text.split(/=(.*)/s);
+  const all = words.split(' ').filter(Boolean);
+  const env = Object.fromEntries(all.filter((w) => /^[A-Z_]+=/.test(w)).map((w) => w.split(/=(.*)/s).slice(0, 2)));
+  return { name, flags: all.filter((w) => !/^[A-Z_]+=/.test(w)), env };
+});
+const server = chooseServer();
+const sizes = values.n.split(',').map(Number);
+const ports = await serverPorts(Math.max(...sizes));
+const results = new Map<string, { rss: number[]; cpu: number[] }>();
+for (let run = 0; run < Number(values.runs); run++) {
+  // Interleaved: every variant once per run, so that drift on a shared machine hits all alike.
+  for (const n of sizes) {
+    for (const variant of variants) {
+      const mine = ports.slice(0, n);
+      const table = serverTable(server, mine);
+      const ours = startOurs({
+        label: `mem-${variant.name}-${n}-${run}`,
+        server,
+        ports: mine,
+        checkInterval: 5,
+        logLevel: 'warn',
+        nodeFlags: variant.flags,
+        env: variant.env,
+      });
+      try {
+        await waitAllAccept(mine, () => table.children(ours.pid), 120_000);
+        await sleep(Number(values.settle) * 1000);
+        const rss = rssBytes(ours.pid) / MiB;
+        const cpuBefore = cpuSeconds(ours.pid);
+        const began = performance.now();
+        await sleep(Number(values.window) * 1000);
+        const cpu = (100 * (cpuSeconds(ours.pid) - cpuBefore)) / ((performance.now() - began) / 1000);
+        const key = `${variant.name} | ${n}`;
+        const entry = results.get(key) ?? results.set(key, { rss: [], cpu: [] }).get(key)!;
+        entry.rss.push(rss);
+        entry.cpu.push(cpu);
+        console.log(`run ${run + 1} ${key}: RSS ${rss.toFixed(1)} MiB, CPU ${cpu.toFixed(2)} % (load ${loadavg()[0].toFixed(1)})`);
+      } finally {
+        await ours.stop();
+      }
+    }
+  }
+}
+const range = (xs: number[], digits: number) => `${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)}`;
+console.log('| variant | proxies | RSS MiB | idle CPU % |');
+for (const [key, { rss, cpu }] of results) console.log(`| ${key} | ${range(rss, 1)} | ${range(cpu, 2)} |`);
+process.exit(0);
