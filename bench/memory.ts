@@ -70,7 +70,9 @@ for (let run = 0; run < Number(values.runs); run++) {
           await waitAllAccept(mine, () => table.children(ours.pid), 60_000);
           entry.allBack.push(s.max);
           entry.stormCpu.push(cpuSeconds(ours.pid) - before);
-          console.log(`  storm: p50 ${s.p50} ms, all back ${s.max} ms, daemon CPU ${(cpuSeconds(ours.pid) - before).toFixed(2)} s`);
+          console.log(
+            `  storm: p50 ${s.p50.toFixed(0)} ms, all back ${s.max.toFixed(0)} ms, daemon CPU ${(cpuSeconds(ours.pid) - before).toFixed(2)} s`,
+          );
         }
       } finally {
         await ours.stop();

@@ -4,7 +4,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { CLI, ROOT } from '../../test/support/daemon.ts';
+import { CLI, NODE_FLAGS, ROOT } from '../../test/support/daemon.ts';
 import { RUN_DIR } from '../lib/cleanup.ts';
 import type { ServerKind } from '../lib/servers.ts';
 import { exited, type Supervised } from './system.ts';
@@ -28,7 +28,7 @@ export interface OursOptions {
 }
 
 /** The flags `npm start`, the bin's shebang and the systemd unit run the daemon with. */
-export const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=2'];
+export const SHIPPED_NODE_FLAGS = NODE_FLAGS;
 
 export interface LogLine {
   message: string;
