@@ -2,10 +2,10 @@
 // routes know only these types.
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { FastifyPluginCallbackZod, ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.ts';
 import type { Recent } from '../inspector/recent.ts';
 import type { Logger } from '../logging/logger.ts';
+import type { Exposition } from '../metrics/exposition.ts';
 import type { Liveness } from '../metrics/liveness.ts';
 import type { Store } from '../store/types.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
@@ -26,7 +26,7 @@ export interface ApiDeps {
   liveness: Liveness;
   /** Recent output, crashes and check rounds, for the inspector and the fleet routes. */
   recent: Recent;
-  metrics: Registry;
+  metrics: Exposition;
   /** Re-read the config file and reconcile (what SIGHUP does). */
   reload(by: Caller): ReloadOutcome;
   /** api.token, or PROXY_MONITOR_TOKEN; read per request so a reload can change it. */

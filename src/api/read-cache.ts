@@ -9,7 +9,7 @@
 // supervisor's revision) makes the next read put it together afresh. /metrics likewise: one scrape's
 // text serves the scrapes of the next second while no actor changes (the process's own figures, such
 // as its CPU time, are that old at most; the per-proxy gauges are kept per proxy by proxy-gauges.ts).
-import type { Registry } from 'prom-client';
+import type { Exposition } from '../metrics/exposition.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { Supervisor, SupervisedProxy } from '../supervisor/supervisor.ts';
 import { proxyReply as proxySchema, statusReply as statusSchema } from './schemas.ts';
@@ -33,11 +33,11 @@ interface Entry {
 
 export type ReadCache = ReturnType<typeof createReadCache>;
 
-export function createReadCache(supervisor: Sources, registry: Pick<Registry, 'metrics'>) {
+export function createReadCache(supervisor: Sources, registry: Pick<Exposition, 'metrics' | 'families'>) {
   const entries = new Map<string, Entry>();
   let fleet: { revision: number; entries: Entry[]; reply?: { revision: number; at: number; body: Buffer } } | undefined;
   let status: { revision: number; json: string } | undefined;
-  let scrape: { revision: number; at: number; body: Promise<Buffer> } | undefined;
+  let scrape: { revision: number; families: number; at: number; body: Promise<Buffer> } | undefined;
   const fresh = (kept: { revision: number; at: number } | undefined, now: number) =>
     kept !== undefined && kept.revision === supervisor.revision() && now >= kept.at && now - kept.at < REPLY_REUSE_MS;
 
@@ -86,9 +86,9 @@ export function createReadCache(supervisor: Sources, registry: Pick<Registry, 'm
     },
     /** GET /metrics at `now`: concurrent scrapes share one. */
     metrics(now: number): Promise<Buffer> {
-      if (!fresh(scrape, now)) {
+      if (!fresh(scrape, now) || scrape?.families !== registry.families) {
         const body = registry.metrics().then((text) => Buffer.from(text));
-        scrape = { revision: supervisor.revision(), at: now, body };
+        scrape = { revision: supervisor.revision(), families: registry.families, at: now, body };
         // A failed scrape is not kept.
         body.catch(() => {
           if (scrape?.body === body) scrape = undefined;

@@ -4,6 +4,17 @@ import { Registry } from 'prom-client';
 
 export class Exposition extends Registry {
   readonly #texts: Array<() => string> = [];
+  #families = 0;
+
+  /** Bumped when a family is registered (the inspector's, loaded on first use): a kept scrape is then stale. */
+  get families(): number {
+    return this.#families;
+  }
+
+  override registerMetric(metric: Parameters<Registry['registerMetric']>[0]): void {
+    super.registerMetric(metric);
+    this.#families++;
+  }
 
   /** A source of whole families in the text format, each ending in a newline. */
   append(text: () => string): void {
