@@ -6,7 +6,8 @@
 // A variant is NAME=FLAGS (space-separated node flags; ENV=VALUE words go to the environment).
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { installCleanup } from './lib/cleanup.ts';
+import { installCleanup, MARKER } from './lib/cleanup.ts';
+import { startPoller } from './lib/poller.ts';
 import { serverPorts, waitAllAccept } from './lib/ports.ts';
 import { cpuSeconds, rssBytes } from './lib/proc.ts';
 import { chooseServer, serverTable } from './lib/servers.ts';
@@ -32,7 +33,8 @@ const variants = (values.variant ?? [`shipped=${SHIPPED_NODE_FLAGS.join(' ')}`])
   const env = Object.fromEntries(all.filter((w) => /^[A-Z_]+=/.test(w)).map((w) => w.split(/=(.*)/s).slice(0, 2)));
   return { name, flags: all.filter((w) => !/^[A-Z_]+=/.test(w)), env };
 });
-const server = chooseServer();
+const server = chooseServer(MARKER);
+const poller = startPoller();
 const sizes = values.n.split(',').map(Number);
 const ports = await serverPorts(Math.max(...sizes));
 const results = new Map<string, { rss: number[]; cpu: number[]; allBack: number[]; stormCpu: number[] }>();
@@ -66,7 +68,7 @@ for (let run = 0; run < Number(values.runs); run++) {
         console.log(`run ${run + 1} ${key}: RSS ${rss.toFixed(1)} MiB, CPU ${cpu.toFixed(2)} % (load ${loadavg()[0].toFixed(1)})`);
         for (let k = 0; k < Number(values.storms); k++) {
           const before = cpuSeconds(ours.pid);
-          const s = await storm(ours, table, mine);
+          const s = await storm(ours, table, mine, poller, server);
           await waitAllAccept(mine, () => table.children(ours.pid), 60_000);
           entry.allBack.push(s.max);
           entry.stormCpu.push(cpuSeconds(ours.pid) - before);
@@ -86,4 +88,5 @@ for (const [key, { rss, cpu, allBack, stormCpu }] of results) {
   const storms = allBack.length ? `${range(allBack, 0)} | ${range(stormCpu, 2)}` : '- | -';
   console.log(`| ${key} | ${range(rss, 1)} | ${range(cpu, 2)} | ${storms} |`);
 }
+poller.close();
 process.exit(0);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ROOT } from '../test/support/daemon.ts';
 import { topFrames } from './lib/profile.ts';
 import { parseArgs } from 'node:util';
-import { installCleanup } from './lib/cleanup.ts';
+import { installCleanup, MARKER } from './lib/cleanup.ts';
 import { serverPorts } from './lib/ports.ts';
 import { chooseServer } from './lib/servers.ts';
 import { readsUnderLoad } from './scenarios/reads.ts';
@@ -24,7 +24,7 @@ const { values } = parseArgs({
   },
 });
 installCleanup();
-const server = chooseServer();
+const server = chooseServer(MARKER);
 const ports = await serverPorts(Number(values.n));
 const ms = (x: number) => x.toFixed(1);
 const load = () =>
