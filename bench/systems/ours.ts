@@ -4,7 +4,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { CLI, ROOT } from '../../test/support/daemon.ts';
+import { CLI, NODE_FLAGS, ROOT } from '../../test/support/daemon.ts';
 import { RUN_DIR } from '../lib/cleanup.ts';
 import type { ServerKind } from '../lib/servers.ts';
 import { exited, type Supervised } from './system.ts';
@@ -19,7 +19,16 @@ export interface OursOptions {
   profileDir?: string;
   /** 'child_process': start proxies without the spawn helper (PROXY_MONITOR_SPAWN). */
   spawn?: 'helper' | 'child_process';
+  /** api.listen; default a free port nobody asks for. */
+  listen?: string;
+  /** Node's flags; default the ones `npm start` and the systemd unit use. */
+  nodeFlags?: string[];
+  /** More environment for the daemon. */
+  env?: Record<string, string>;
 }
+
+/** The flags `npm start`, the bin's shebang and the systemd unit run the daemon with. */
+export const SHIPPED_NODE_FLAGS = NODE_FLAGS;
 
 export interface LogLine {
   message: string;
@@ -67,7 +76,7 @@ function config(options: OursOptions, dir: string, checkInterval: number) {
         health: { tcp: `127.0.0.1:${port}` },
       })),
     },
-    api: { listen: '127.0.0.1:0' },
+    api: { listen: options.listen ?? '127.0.0.1:0' },
     state_dir: join(dir, 'state'),
     logger: { level: options.logLevel },
   };
@@ -81,10 +90,10 @@ export function startOurs(options: OursOptions): Ours {
   write(options.checkInterval);
 
   const profile = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [];
-  // The flags `npm start` and the systemd unit use.
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', ...profile, CLI, 'run', '--config', configFile], {
+  const flags = options.nodeFlags ?? SHIPPED_NODE_FLAGS;
+  const child = spawn(process.execPath, [...flags, ...profile, CLI, 'run', '--config', configFile], {
     cwd: ROOT,
-    env: { ...process.env, PROXY_MONITOR_SPAWN: options.spawn ?? 'helper' },
+    env: { ...process.env, PROXY_MONITOR_SPAWN: options.spawn ?? 'helper', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -11,7 +11,8 @@ import { registerUsageGauges } from '../metrics/usage.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { isLoopback, type Caller } from './auth.ts';
-import { createApiServer, type ApiStore, type ReloadOutcome } from './server.ts';
+import type { ApiStore, ReloadOutcome } from './context.ts';
+import { createApiServer } from './server.ts';
 
 export interface ControlPlaneOptions {
   supervisor: Supervisor;

@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { InspectorOptions } from '../inspector/plugin.ts';
 import type { Logger } from '../logging/logger.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
-import type { ApiApp } from './server.ts';
+import type { ApiApp } from './context.ts';
 
 export function lazyInspector(app: ApiApp, options: InspectorOptions, logger: Logger): void {
   let inner: Promise<FastifyInstance> | undefined;

@@ -1,25 +1,13 @@
 // The HTTP control plane: fastify with zod schemas for every request and reply. Built from explicit
 // dependencies so tests can run it over a simulated supervisor, and the daemon over the real one.
 import type { AddressInfo } from 'node:net';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type RawReplyDefaultExpression,
-  type RawRequestDefaultExpression,
-  type RawServerDefault,
-} from 'fastify';
+import Fastify from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Registry } from 'prom-client';
-import type { Clock } from '../clock.ts';
 import { parseHostPort } from '../config/host-port.ts';
-import type { Logger } from '../logging/logger.ts';
-import type { Liveness } from '../metrics/liveness.ts';
-import type { Store } from '../store/types.ts';
-import type { Recent } from '../inspector/recent.ts';
-import type { Supervisor } from '../supervisor/supervisor.ts';
-import { createAudit, type Audit } from './audit.ts';
-import { requireAuthForMutations, type Caller } from './auth.ts';
+import { createAudit } from './audit.ts';
+import { requireAuthForMutations } from './auth.ts';
 import { refuseBrowsers } from './browsers.ts';
+import type { ApiApp, ApiDeps, RouteContext } from './context.ts';
 import { errorHandler, notFoundHandler, validatorCompiler } from './errors.ts';
 import { lazyInspector } from './lazy-inspector.ts';
 import { configRoutes } from './routes/config.ts';
@@ -30,45 +18,7 @@ import { historyRoutes } from './routes/history.ts';
 import { monitorRoutes } from './routes/monitor.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { proxyRoutes } from './routes/proxies.ts';
-
-export type ApiStore = Pick<Store, 'restarts' | 'audits' | 'addAudit' | 'setOverride' | 'setWanted'>;
-
-export type ReloadOutcome = { ok: true; changes: { added: string[]; removed: string[]; changed: string[] } } | { ok: false; error: string };
-
-export interface ApiDeps {
-  supervisor: Supervisor;
-  store: ApiStore;
-  logger: Logger;
-  /** Timers too: the inspector's feed batches on it. */
-  clock: Clock;
-  liveness: Liveness;
-  /** Recent output, crashes and check rounds, for the inspector and the fleet routes. */
-  recent: Recent;
-  metrics: Registry;
-  /** Re-read the config file and reconcile (what SIGHUP does). */
-  reload(by: Caller): ReloadOutcome;
-  /** api.token, or PROXY_MONITOR_TOKEN; read per request so a reload can change it. */
-  token(): string | undefined;
-  /** Conditions that do not stop supervision but need the operator (/healthz `degraded`). */
-  degraded(): string[];
-  /** api.allowed_hosts: names (besides localhost and our addresses) that may appear in Host. */
-  allowedHosts(): string[];
-  /** "host:port"; port 0 picks a free one. */
-  listen: string;
-}
-
-export type ApiApp = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  ZodTypeProvider
->;
-
-export interface RouteContext {
-  deps: ApiDeps;
-  audit: Audit;
-}
+import { createReadCache } from './read-cache.ts';
 
 /**
  * Small: every request body is a handful of settings. Idle clients must not hold the daemon's file
@@ -103,9 +53,13 @@ export function createApiServer(deps: ApiDeps) {
   app.addHook('onRequest', refuseBrowsers({ boundAddress, allowedHosts: deps.allowedHosts }));
   app.addHook('onRequest', requireAuthForMutations({ token: deps.token, boundAddress }));
 
-  const context: RouteContext = { deps, audit: createAudit(deps.store, deps.logger, deps.clock, deps.supervisor.typeOf) };
+  const context: RouteContext = {
+    deps,
+    audit: createAudit(deps.store, deps.logger, deps.clock, deps.supervisor.typeOf),
+    replies: createReadCache(deps.supervisor, deps.metrics),
+  };
   for (const routes of [monitorRoutes, proxyRoutes, controlRoutes, configRoutes, historyRoutes, auditRoutes, fleetRoutes, opsRoutes])
-    routes(app, context);
+    app.register(routes, context);
   lazyInspector(
     app,
     { supervisor: deps.supervisor, clock: deps.clock, liveness: deps.liveness, recent: deps.recent, metrics: deps.metrics },

@@ -58,18 +58,23 @@ export function proxyReply(view: SupervisedProxy, now: number): ProxyReply {
   return { id, proxy_type: view.type, ...state, settings: view.settings, own_settings: view.ownSettings };
 }
 
+/** The fields of a proxy's reply that move with the clock alone, with no event: read at each request. */
+export type TimedFields = Pick<ProxyReply, 'as_of' | 'uptime_s' | 'restarts_in_window' | 'cooldown_ends_at'>;
+
 /** What the proxy's actor knows: its state, process, checks, restarts and waits. */
 export function proxyState(view: ProxyView, now: number): Omit<ProxyReply, 'proxy_type' | 'settings' | 'own_settings'> {
+  return { ...lastingState(view), ...timedFields(view, now) };
+}
+
+/** What changes only when the actor's snapshot does (the read cache keeps it serialized until then). */
+export function lastingState(view: ProxyView): Omit<ProxyReply, 'proxy_type' | 'settings' | 'own_settings' | keyof TimedFields> {
   const c = view.context;
-  const cooldownEnd = cooldownEndsAt(c, c.policy);
   return {
     id: view.id,
-    as_of: iso(now),
     state: view.phase,
     sub_state: statePath(view.state),
     reason: c.reason,
     pid: c.pid,
-    uptime_s: view.phase === 'running' && c.startedAt !== null ? (now - c.startedAt) / 1000 : null,
     enabled: monitoringWanted(c),
     monitoring_active: monitoringEnabled(c),
     wanted: c.wanted,
@@ -80,13 +85,22 @@ export function proxyState(view: ProxyView, now: number): Omit<ProxyReply, 'prox
       error: c.lastCheck.error ?? null,
     },
     last_restart: c.lastRestart && restartReply(view.id, c.lastRestart),
-    restarts_in_window: attemptsInWindow(c, c.policy, now).length,
     max_restarts: c.policy.maxRestarts,
     window_s: c.policy.windowMs / 1000,
-    cooldown_ends_at: cooldownEnd > now ? iso(cooldownEnd) : null,
     next_attempt_at: isoOrNull(scheduledAttempt(view)),
     stats: { ...c.stats },
     memory: memoryReply(view),
+  };
+}
+
+export function timedFields(view: ProxyView, now: number): TimedFields {
+  const c = view.context;
+  const cooldownEnd = cooldownEndsAt(c, c.policy);
+  return {
+    as_of: iso(now),
+    uptime_s: view.phase === 'running' && c.startedAt !== null ? (now - c.startedAt) / 1000 : null,
+    restarts_in_window: attemptsInWindow(c, c.policy, now).length,
+    cooldown_ends_at: cooldownEnd > now ? iso(cooldownEnd) : null,
   };
 }
 

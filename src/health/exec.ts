@@ -1,7 +1,7 @@
 // Runs an operator's check command; exit 0 is healthy. The command leads its own process group,
 // which is killed once the command exits, so a helper it left behind cannot hold stderr open and
-// keep the probe waiting past its timeout.
-import { execa } from 'execa';
+// keep the probe waiting past its timeout. execa is loaded by the first such check: ~5 MiB of RSS
+// (bench/README.md, "Memory") that a daemon with no exec check does not pay.
 import { signalGroup } from '../process/signal.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
 
@@ -17,9 +17,10 @@ function lastLine(text: string): string {
 }
 
 export async function probeExec(command: string[], target: ProbeTarget): Promise<ProbeResult> {
-  const began = performance.now();
   const [file, ...args] = command;
   if (file === undefined) return { ok: false, durationMs: 0, error: 'empty command' };
+  const { execa } = await import('execa');
+  const began = performance.now();
 
   const subprocess = execa(file, args, {
     timeout: target.timeoutMs,

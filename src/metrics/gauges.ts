@@ -1,84 +1,23 @@
-// Gauges computed from the supervisor when Prometheus scrapes: nothing is copied per event, so they
-// cannot drift from what `status` and `proxies` report.
-import type { Registry } from 'prom-client';
+// Gauges that describe the present, read from the supervisor when Prometheus scrapes: nothing is
+// copied per event, so they cannot drift from what `status` and `proxies` report. The fleet's here;
+// the per-proxy ones are kept as text per proxy (proxy-gauges.ts).
 import { Gauge } from 'prom-client';
-import { monitoringWanted, type ProxyPhase } from '../../machines/proxy/context.ts';
-import { attemptsInWindow } from '../../machines/proxy/policy.ts';
 import type { Clock } from '../clock.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
+import type { Exposition } from './exposition.ts';
 import type { Liveness } from './liveness.ts';
-
-const PHASES = ['unknown', 'running', 'stopped', 'crashed', 'restarting'] as const satisfies readonly ProxyPhase[];
+import { createProxyGauges } from './proxy-gauges.ts';
 
 export interface GaugeSources {
-  supervisor: Pick<Supervisor, 'proxies' | 'status' | 'settings'>;
+  supervisor: Pick<Supervisor, 'states' | 'status' | 'settings' | 'revision'>;
   liveness: Liveness;
   clock: Pick<Clock, 'now'>;
 }
 
-export function registerGauges(registry: Registry, { supervisor, liveness, clock }: GaugeSources): void {
+export function registerGauges(registry: Exposition, { supervisor, liveness, clock }: GaugeSources): void {
   const registers = [registry];
-  const restartsInWindow = () => {
-    const now = clock.now();
-    return supervisor.proxies().map((view) => ({
-      id: view.id,
-      count: attemptsInWindow(view.context, view.context.policy, now).length,
-      max: view.context.policy.maxRestarts,
-    }));
-  };
+  registry.append(createProxyGauges(supervisor, clock).render);
 
-  new Gauge({
-    name: 'proxy_monitor_proxy_state',
-    help: 'The state each proxy is in: 1 for its current state, 0 for the others.',
-    labelNames: ['proxy_id', 'state'] as const,
-    registers,
-    collect() {
-      this.reset(); // proxies removed since the last scrape must disappear
-      for (const view of supervisor.proxies()) {
-        for (const state of PHASES) this.set({ proxy_id: view.id, state }, view.phase === state ? 1 : 0);
-      }
-    },
-  });
-  new Gauge({
-    name: 'proxy_monitor_proxy_enabled',
-    help: "1 while a proxy's own monitoring is on (the API's `enabled`: its config flag or the operator's enable/disable), else 0.",
-    labelNames: ['proxy_id'] as const,
-    registers,
-    collect() {
-      this.reset();
-      for (const view of supervisor.proxies()) this.set({ proxy_id: view.id }, monitoringWanted(view.context) ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'proxy_monitor_proxy_wanted_up',
-    help: '1 while the operator wants a proxy running, 0 after a stop through the API or the CLI (until a start).',
-    labelNames: ['proxy_id'] as const,
-    registers,
-    collect() {
-      this.reset();
-      for (const view of supervisor.proxies()) this.set({ proxy_id: view.id }, view.context.wanted === 'up' ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'proxy_monitor_restarts_in_window',
-    help: 'Automatic restart attempts of each proxy in the sliding hour that the cap counts.',
-    labelNames: ['proxy_id'] as const,
-    registers,
-    collect() {
-      this.reset();
-      for (const { id, count } of restartsInWindow()) this.set({ proxy_id: id }, count);
-    },
-  });
-  new Gauge({
-    name: 'proxy_monitor_restart_cap_reached',
-    help: '1 while a proxy has used every restart attempt the hourly cap allows.',
-    labelNames: ['proxy_id'] as const,
-    registers,
-    collect() {
-      this.reset();
-      for (const { id, count, max } of restartsInWindow()) this.set({ proxy_id: id }, count >= max ? 1 : 0);
-    },
-  });
   new Gauge({
     name: 'proxy_monitor_max_restarts',
     help: 'The configured cap of automatic restart attempts per proxy per hour.',

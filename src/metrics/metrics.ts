@@ -2,7 +2,8 @@
 // histograms move from the supervisor hooks as events happen; everything that describes the present
 // (states, windows, ticks) is a gauge computed at scrape time (gauges.ts). The names are the ones
 // the alert rules use: renaming one breaks an alert.
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
+import { Exposition } from './exposition.ts';
 import type { ProxyEmitted } from '../../machines/proxy/events.ts';
 import { registerProcessMetrics } from './process.ts';
 
@@ -12,7 +13,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
 const outcome = (ok: boolean) => (ok ? 'success' : 'failure');
 
 export function createMetrics() {
-  const registry = new Registry();
+  const registry = new Exposition();
   registerProcessMetrics(registry);
   const registers = [registry];
 

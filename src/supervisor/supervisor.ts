@@ -66,6 +66,9 @@ export function createSupervisor(options: SupervisorOptions) {
   // A removed proxy's spec is kept until its process is gone (settleRemoved), so its last reports still have a type.
   const typeOf = (id: string): ProxyType => specs.get(id)?.type ?? 'exec';
   let settings = options.settings;
+  // Bumped whenever any actor's snapshot, the settings or a spec changes: readers that keep views of
+  // the proxies (the API's replies, the metrics) know from one number whether anything moved.
+  let revision = 0;
   world.prober.setConcurrency(settings.check_concurrency);
   const effects = createEffects({ ...world, specs, settings: () => settings, hooks });
 
@@ -84,7 +87,8 @@ export function createSupervisor(options: SupervisorOptions) {
   // Every proxy actor's reports are heard from the moment it is created (before its first event).
   const inspect: Observer<InspectionEvent> = {
     next: (event) => {
-      if (event.type === '@xstate.actor') {
+      if (event.type === '@xstate.snapshot') revision++;
+      else if (event.type === '@xstate.actor') {
         (event.actorRef as AnyActorRef).on('*', (report: ProxyEmitted) =>
           guarded(() => hooks.onReport({ ...report, proxyType: typeOf(report.proxyId) })),
         );
@@ -134,6 +138,7 @@ export function createSupervisor(options: SupervisorOptions) {
 
   function configure(next: MonitorSettings) {
     settings = next;
+    revision++;
     world.prober.setConcurrency(next.check_concurrency);
     actor.send({ type: 'CONFIGURE', at: clock.now(), settings: next });
   }
@@ -145,7 +150,11 @@ export function createSupervisor(options: SupervisorOptions) {
       actor.send({ type: 'BOOT', at: clock.now() });
     },
     status: () => ({ ...summarize(actor.getSnapshot()), config: settings }),
+    /** Changes when any proxy's or the monitor's state or context does, or the settings do (compare with !==). */
+    revision: () => revision,
     proxies: views,
+    /** Each proxy actor's state and context, without the settings in effect (cheaper, for readers of state only). */
+    states: () => proxyViews(actor.getSnapshot()),
     proxy: view,
     settings: () => settings,
     /** The proxy's configured type (shadowsocks, exec, ...): the spec itself holds secrets. */
@@ -169,6 +178,7 @@ export function createSupervisor(options: SupervisorOptions) {
     /** Resume the monitor. Off in the config, it is on now: `enable` says so (until the next reload). */
     startMonitor() {
       settings = { ...settings, enable: true };
+      revision++;
       actor.send({ type: 'START', at: clock.now() });
     },
     stopMonitor: () => actor.send({ type: 'STOP', at: clock.now() }),
@@ -201,6 +211,7 @@ export function createSupervisor(options: SupervisorOptions) {
         else if (executedFingerprint(specs.get(spec.id)!) !== executedFingerprint(spec)) changes.changed.push(spec.id);
       }
       settings = nextSettings;
+      revision++;
       world.prober.setConcurrency(nextSettings.check_concurrency);
       actor.send({ type: 'CONFIGURE', at: clock.now(), settings: nextSettings, monitored, proxySettings });
       configured = nextIds;

@@ -1,6 +1,8 @@
 // The read routes over a real socket, on the simulated supervisor: shapes, 404 and 400.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeSpec } from '../support/fake-world.ts';
+import { proxiesReply, statusReply } from '../../src/api/schemas.ts';
+import { iso, privilegesReply, proxyReply } from '../../src/api/views.ts';
 import { API, startApi, type ApiHarness } from './api-harness.ts';
 
 let api: ApiHarness;
@@ -82,6 +84,37 @@ describe('GET /proxies and /proxies/:id', () => {
       next_attempt_at: '2026-01-01T00:01:00.000Z',
       last_restart: { proxy_id: 'ss-1', reason: 'exited', success: true, manual: false, error: null },
     });
+  });
+
+  it('replies from the read cache: equal to a reply built afresh, changed by any change at once, by time within a second', async () => {
+    const fresh = () => {
+      const now = api.world.clock.now();
+      const proxies = api.supervisor
+        .proxies()
+        .map((view) => ({ ...proxyReply(view, now), privileges: privilegesReply(api.supervisor.spec(view.id)!) }));
+      return proxiesReply.parse({ as_of: iso(now), proxies });
+    };
+    await api.advance(30_000);
+    const before = (await api.get(`${API}/proxies`)).json;
+    expect(before).toEqual(fresh());
+    expect((await api.get(`${API}/status`)).json).toEqual(statusReply.parse(api.supervisor.status()));
+    // A change with no time passing: the next read has it.
+    api.world.crash('ss-1');
+    await api.settle();
+    const crashed = (await api.get(`${API}/proxies`)).json;
+    expect(crashed.proxies[0].stats.restarts).toBe(before.proxies[0].stats.restarts + 1);
+    expect(crashed).toEqual(fresh());
+    expect((await api.get(`${API}/status`)).json).toEqual(statusReply.parse(api.supervisor.status()));
+    await api.call('POST', `${API}/proxies/ss-2/stop`);
+    expect((await api.get(`${API}/proxies/ss-2`)).json).toMatchObject({ wanted: 'down' });
+    // Time alone: within a second the same reply (its as_of says when); past it, a new one.
+    await api.advance(1_000);
+    const running = (await api.get(`${API}/proxies`)).json;
+    expect(running).toEqual(fresh());
+    await api.advance(400);
+    expect((await api.get(`${API}/proxies`)).json.as_of).toBe(running.as_of);
+    await api.advance(600);
+    expect((await api.get(`${API}/proxies`)).json).toEqual(fresh());
   });
 
   it('answers 404 with a JSON error for an unknown id, 400 naming `id` for a malformed one', async () => {

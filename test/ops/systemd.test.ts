@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { monitorSettingsSchema } from '../../src/config/schema.ts';
 import { describeWith } from '../support/binaries.ts';
-import { ROOT } from '../support/daemon.ts';
+import { NODE_FLAGS, ROOT } from '../support/daemon.ts';
 
 const UNIT = join(ROOT, 'deploy/proxy-monitor.service');
 const text = readFileSync(UNIT, 'utf8');
@@ -20,6 +20,16 @@ function verify(file: string): string {
 
 /** Every value of `key` in the [Service] section. */
 const values = (key: string) => [...text.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1].trim());
+
+it('runs the daemon with the Node flags of the bin (its shebang), as `npm start` does', () => {
+  expect(NODE_FLAGS).toContain('--lite-mode');
+  const node = `node ${NODE_FLAGS.join(' ')} `;
+  expect(values('ExecStart')).toEqual([
+    `/usr/bin/${node}/opt/proxy-monitor/bin/proxy-monitor.js run --config /etc/proxy-monitor/config.yaml`,
+  ]);
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  expect(scripts.start).toBe(`${node}bin/proxy-monitor.js run --config config/default.yaml`);
+});
 
 describeWith(['/usr/bin/systemd-analyze'])('the systemd unit', () => {
   it('passes systemd-analyze verify with no output at all', () => {

@@ -9,6 +9,12 @@ import { stringify } from 'yaml';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'bin/proxy-monitor.js');
+/** Node's flags for the daemon, as the bin's shebang gives them (`npm start` and the systemd unit repeat them). */
+export const NODE_FLAGS = readFileSync(CLI, 'utf8')
+  .split('\n')[0]
+  .replace(/^#!\/usr\/bin\/env -S node/, '')
+  .split(' ')
+  .filter(Boolean);
 
 export type LogLine = Record<string, unknown> & { message: string };
 
@@ -43,7 +49,7 @@ export function writeConfig(config: Record<string, unknown>, dir = mkdtempSync(j
 /** `prefix`: a command that execs the daemon (`nice -n 10`, `prlimit --nofile=64`): the pid stays the daemon's. */
 export function startDaemon(configFile: string, dir: string, args: string[] = [], prefix: string[] = []): TestDaemon {
   // As `npm start` and the systemd unit run it.
-  const argv = [...prefix, process.execPath, '--max-semi-space-size=2', CLI, 'run', '--config', configFile, ...args];
+  const argv = [...prefix, process.execPath, ...NODE_FLAGS, CLI, 'run', '--config', configFile, ...args];
   const child = spawn(argv[0], argv.slice(1), {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

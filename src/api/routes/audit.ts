@@ -2,7 +2,7 @@
 // first, filtered by time, proxy and action.
 import type { AuditRow } from '../../store/types.ts';
 import { API_BASE, auditQuery, auditReply, errorReplies, parseSince } from '../schemas.ts';
-import type { ApiApp, RouteContext } from '../server.ts';
+import type { RoutePlugin } from '../context.ts';
 import { iso } from '../views.ts';
 
 function auditRecord(row: AuditRow) {
@@ -19,7 +19,7 @@ function auditRecord(row: AuditRow) {
   };
 }
 
-export function auditRoutes(app: ApiApp, { deps }: RouteContext): void {
+export const auditRoutes: RoutePlugin = (app, { deps }, done) => {
   const { store, clock } = deps;
   app.get(`${API_BASE}/audit`, { schema: { querystring: auditQuery, response: { 200: auditReply, ...errorReplies } } }, (request) => {
     const { since: sinceText, limit, proxy, action } = request.query;
@@ -37,4 +37,5 @@ export function auditRoutes(app: ApiApp, { deps }: RouteContext): void {
       records: rows.map(auditRecord),
     };
   });
-}
+  done();
+};

@@ -6,9 +6,9 @@ import { setLogLevel } from '../../logging/logger.ts';
 import { callerOf } from '../auth.ts';
 import { BadRequest, HttpError, issuesOf } from '../errors.ts';
 import { API_BASE, configPatch, configReply, errorReplies, reloadReply } from '../schemas.ts';
-import type { ApiApp, RouteContext } from '../server.ts';
+import type { RoutePlugin } from '../context.ts';
 
-export function configRoutes(app: ApiApp, { deps, audit }: RouteContext): void {
+export const configRoutes: RoutePlugin = (app, { deps, audit }, done) => {
   const { supervisor } = deps;
 
   app.patch(`${API_BASE}/config`, { schema: { body: configPatch, response: { 200: configReply, ...errorReplies } } }, (request) => {
@@ -45,4 +45,5 @@ export function configRoutes(app: ApiApp, { deps, audit }: RouteContext): void {
     if (!outcome.ok) throw new HttpError(422, 'reload_failed', `config not reloaded, the running config is kept: ${outcome.error}`);
     return outcome.changes;
   });
-}
+  done();
+};

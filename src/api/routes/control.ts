@@ -4,7 +4,7 @@ import type { ProxyCommand } from '../../supervisor/supervisor.ts';
 import { callerOf } from '../auth.ts';
 import { notFound } from '../errors.ts';
 import { API_BASE, actionReply, errorReplies, proxyParams } from '../schemas.ts';
-import type { ApiApp, ApiStore, RouteContext } from '../server.ts';
+import type { ApiStore, RoutePlugin } from '../context.ts';
 import { proxyReply } from '../views.ts';
 
 const COMMANDS: Record<string, { command: ProxyCommand; reason: string; persist(store: ApiStore, id: string): void }> = {
@@ -15,7 +15,7 @@ const COMMANDS: Record<string, { command: ProxyCommand; reason: string; persist(
   restart: { command: 'RESTART', reason: 'restart requested by the operator', persist: (store, id) => store.setWanted(id, 'up') },
 };
 
-export function controlRoutes(app: ApiApp, { deps, audit }: RouteContext): void {
+export const controlRoutes: RoutePlugin = (app, { deps, audit }, done) => {
   const { supervisor, store, clock } = deps;
   for (const [name, { command, reason, persist }] of Object.entries(COMMANDS)) {
     const schema = { params: proxyParams, response: { 200: actionReply, ...errorReplies } };
@@ -29,4 +29,5 @@ export function controlRoutes(app: ApiApp, { deps, audit }: RouteContext): void 
       return { action, proxy: proxyReply(supervisor.proxy(id)!, clock.now()) };
     });
   }
-}
+  done();
+};

@@ -3,7 +3,7 @@
 import type { ProxyView } from '../../../machines/monitor/status.ts';
 import { BadRequest, notFound } from '../errors.ts';
 import { API_BASE, errorReplies, outputReply, parseSince, proxyParams, TIMELINE_MAX_MS, timelineQuery, timelineReply } from '../schemas.ts';
-import type { ApiApp, RouteContext } from '../server.ts';
+import type { RoutePlugin } from '../context.ts';
 import { timelineOf, type CurrentState, type TimelineEvent } from '../timeline.ts';
 import { iso } from '../views.ts';
 
@@ -25,7 +25,7 @@ function currentState(view: ProxyView, crashedAt: number | undefined): CurrentSt
   return { phase: view.phase, since: since ?? null };
 }
 
-export function fleetRoutes(app: ApiApp, { deps }: RouteContext): void {
+export const fleetRoutes: RoutePlugin = (app, { deps }, done) => {
   const { supervisor, store, clock, recent } = deps;
 
   app.get(
@@ -73,4 +73,5 @@ export function fleetRoutes(app: ApiApp, { deps }: RouteContext): void {
       return { proxy_id: id, lines: recent.output(id).map((l) => ({ time: iso(l.at), stream: l.stream, line: l.line })) };
     },
   );
-}
+  done();
+};

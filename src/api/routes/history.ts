@@ -3,10 +3,10 @@ import type { HistoryQuery } from '../../store/types.ts';
 import { analyzeRestarts } from '../analysis.ts';
 import { notFound } from '../errors.ts';
 import { API_BASE, errorReplies, historyQuery, historyReply, parseSince, proxyParams } from '../schemas.ts';
-import type { ApiApp, RouteContext } from '../server.ts';
+import type { RoutePlugin } from '../context.ts';
 import { iso, restartReply } from '../views.ts';
 
-export function historyRoutes(app: ApiApp, { deps }: RouteContext): void {
+export const historyRoutes: RoutePlugin = (app, { deps }, done) => {
   const { store, supervisor, clock } = deps;
 
   function history(proxyId: string | undefined, query: { since?: string; limit: number }) {
@@ -36,4 +36,5 @@ export function historyRoutes(app: ApiApp, { deps }: RouteContext): void {
       return reply;
     },
   );
-}
+  done();
+};

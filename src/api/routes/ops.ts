@@ -1,9 +1,9 @@
 // For the machines that watch us: /healthz (is the check loop alive?) and /metrics (Prometheus).
 import { errorReplies, healthReply } from '../schemas.ts';
-import type { ApiApp, RouteContext } from '../server.ts';
+import type { RoutePlugin } from '../context.ts';
 import { iso } from '../views.ts';
 
-export function opsRoutes(app: ApiApp, { deps }: RouteContext): void {
+export const opsRoutes: RoutePlugin = (app, { deps, replies }, done) => {
   const { liveness, metrics } = deps;
 
   app.get('/healthz', { schema: { response: { 200: healthReply, 503: healthReply, ...errorReplies } } }, (_request, reply) => {
@@ -22,7 +22,8 @@ export function opsRoutes(app: ApiApp, { deps }: RouteContext): void {
 
   // Prometheus text, not JSON: no response schema, the registry's exposition format is the contract.
   app.get('/metrics', async (_request, reply) => {
-    const text = await metrics.metrics();
-    return reply.type(metrics.contentType).send(text);
+    const body = await replies.metrics(deps.clock.now());
+    return reply.type(metrics.contentType).send(body);
   });
-}
+  done();
+};
