@@ -21,8 +21,11 @@ export const monitorMachine = setup({
   actors: { proxy: proxyMachine },
   guards: {
     monitoringOn: ({ context }) => context.settings.enable,
-    turnsMonitoringOff: ({ context, event }) => event.type === 'CONFIGURE' && context.settings.enable && !event.settings.enable,
-    turnsMonitoringOn: ({ context, event }) => event.type === 'CONFIGURE' && !context.settings.enable && event.settings.enable,
+    // A reload's file wins over the operator's monitor stop or start; a runtime change only changes.
+    turnsMonitoringOff: ({ context, event }) =>
+      event.type === 'CONFIGURE' && !event.settings.enable && (context.settings.enable || isReload(event)),
+    turnsMonitoringOn: ({ context, event }) =>
+      event.type === 'CONFIGURE' && event.settings.enable && (!context.settings.enable || isReload(event)),
     changesCheckInterval: ({ context, event }) =>
       event.type === 'CONFIGURE' && event.settings.check_interval !== context.settings.check_interval,
   },
@@ -135,6 +138,11 @@ export const monitorMachine = setup({
     },
   },
 });
+
+/** A reload names every proxy; a runtime change (PATCH, `config set`) names none. */
+function isReload(event: Extract<MonitorEvent, { type: 'CONFIGURE' }>): boolean {
+  return event.monitored !== undefined;
+}
 
 function children(self: AnyActorRef): AnyActorRef[] {
   return Object.values((self.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children).filter(

@@ -103,7 +103,14 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
         else supervisor.stopMonitor();
         break;
       case 'CONFIGURE':
-        supervisor.actor.send({ type: 'CONFIGURE', at: at(), settings: modelSettings, monitored: { [PROXY_ID]: event.monitored } });
+        // A reload whose file toggles the proxy's own `monitor:` and agrees with the operator's monitor
+        // stop or start (a reload's `enable` wins over those: test/supervisor/monitor-reload.test.ts).
+        supervisor.actor.send({
+          type: 'CONFIGURE',
+          at: at(),
+          settings: { ...modelSettings, enable: supervisor.status().running },
+          monitored: { [PROXY_ID]: event.monitored },
+        });
         break;
       case 'RETIRE':
         supervisor.actor.send({ type: 'REMOVE_PROXY', at: at(), id: PROXY_ID });
