@@ -2,6 +2,18 @@
 // small edit at a time and runs the tests that cover it; a mutant no test notices is a gap in the
 // tests. Reports go to reports/mutation/ (HTML and JSON); docs/mutation.md keeps the scores.
 // One folder at a time on a small machine: `npm run test:mutation -- --mutate 'src/api/**/*.ts'`.
+
+// Each scope keeps its own reports and incremental file, so a run of one folder neither discards
+// nor reuses another's results: `--mutate 'src/api/**/*.ts'` writes reports/mutation/src-api.*.
+const mutateArg = process.argv[process.argv.indexOf('--mutate') + 1];
+const scope = process.argv.includes('--mutate')
+  ? mutateArg
+      .split(',')
+      .filter((pattern) => !pattern.startsWith('!'))
+      .map((pattern) => pattern.replace(/\/\*\*.*$|\.ts$/, '').replace(/[^\w.-]+/g, '-'))
+      .join('+')
+  : 'all';
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
@@ -17,10 +29,10 @@ export default {
   ignoreStatic: true,
   // Incremental: a rerun tests only the mutants whose code or covering tests changed.
   incremental: true,
-  incrementalFile: 'reports/mutation/stryker-incremental.json',
+  incrementalFile: `reports/mutation/${scope}.incremental.json`,
   reporters: ['html', 'json', 'clear-text', 'progress'],
-  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
-  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  htmlReporter: { fileName: `reports/mutation/${scope}.html` },
+  jsonReporter: { fileName: `reports/mutation/${scope}.json` },
   // Two cores, shared: one test runner process at a time per core at most.
   concurrency: 2,
   timeoutMS: 15_000,

@@ -2,7 +2,7 @@
 // the daemon is, which accounts exist), refused with the file, the key and what was expected.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfigText } from '../../src/config/load.ts';
-import type { Host } from '../../src/config/privileges.ts';
+import { type Host, realHost } from '../../src/config/privileges.ts';
 import { hardeningWarnings } from '../../src/daemon/hardening.ts';
 import { wrapperArgv } from '../../src/process/wrappers.ts';
 import { FILE, withProxies } from './helpers.ts';
@@ -208,5 +208,21 @@ describe('max_memory', () => {
     expect(refusal(`{ ${RAW}, max_memory: "${size}" }`, host(0))).toBe(
       `${FILE}: proxy.proxies[0].max_memory: expected a size such as "256MiB", "64k" or "1G" (a plain number is bytes) between 1MiB and 1TiB, got ${JSON.stringify(size)}`,
     );
+  });
+});
+
+describe('the real host', () => {
+  it('looks users and groups up by name and by id (getent), and knows none it has not', () => {
+    const host = realHost();
+    expect(host.uid).toBe(process.getuid?.());
+    expect(host.gid).toBe(process.getgid?.());
+    expect(host.user('root')).toEqual({ name: 'root', uid: 0, gid: 0 });
+    expect(host.user(0)).toEqual({ name: 'root', uid: 0, gid: 0 });
+    expect(host.group('root')).toEqual({ name: 'root', gid: 0 });
+    expect(host.group(0)).toEqual({ name: 'root', gid: 0 });
+    expect(host.user('no-such-user-17')).toBeUndefined();
+    expect(host.group('no-such-group-17')).toBeUndefined();
+    // /proc/self/limits: the open-files limit is a number or unlimited.
+    expect(host.hardLimits.nofile).toBeGreaterThan(0);
   });
 });

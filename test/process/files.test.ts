@@ -3,15 +3,18 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { afterEach, expect, it } from 'vitest';
 import { writeGeneratedFiles } from '../../src/process/files.ts';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
+// A worker thread (the mutation run's pool) may not set the umask: there the process's own applies
+// (022 or so, which alone would still give 0755 and 0644).
 const umask = process.umask();
-afterEach(() => void process.umask(umask));
+afterEach(() => void (isMainThread && process.umask(umask)));
 
 it('writes generated/ at 0700 and the file at 0600, even under a permissive umask', () => {
-  process.umask(0o000);
+  if (isMainThread) process.umask(0o000);
   const state = mkdtempSync(join(tmpdir(), 'pm-files-'));
   const path = join(state, 'generated', 'ss-1.json');
   writeGeneratedFiles([{ path, content: '{"password":"pw"}' }]);

@@ -1,6 +1,6 @@
 // One daemon per state directory: a second lock on a held directory is refused at once, naming the
 // holder; a released one can be taken again.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -23,6 +23,9 @@ it('names the holder "unknown" when its pid file is gone, and says why a directo
   const dir = mkdtempSync(join(tmpdir(), 'pm-lock-'));
   const first = lockStateDir(dir);
   rmSync(join(dir, 'daemon.pid'));
+  expect(() => lockStateDir(dir)).toThrow(/in use by another proxy-monitor \(pid unknown\)/);
+  // An empty pid file (a daemon killed between creating and writing it) names no pid either.
+  writeFileSync(join(dir, 'daemon.pid'), '\n');
   expect(() => lockStateDir(dir)).toThrow(/in use by another proxy-monitor \(pid unknown\)/);
   first.release();
 

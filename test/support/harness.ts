@@ -4,7 +4,7 @@ import type { ProxyMemory } from '../../machines/proxy/context.ts';
 import type { ProxyEmitted } from '../../machines/proxy/events.ts';
 import { createSupervisor, type SupervisorHooks } from '../../src/supervisor/supervisor.ts';
 import type { ProxySpec } from '../../src/proxy-spec.ts';
-import { createFakeWorld, fakeSpec, flush } from './fake-world.ts';
+import { createFakeWorld, fakeSpec, flush, type FakeWorld } from './fake-world.ts';
 import { statePath } from '../../machines/monitor/status.ts';
 
 export const testSettings: MonitorSettings = {
@@ -29,10 +29,13 @@ export interface HarnessOptions {
   memory?: Record<string, Partial<ProxyMemory>>;
   /** More listeners (metrics, store), called after the harness has recorded the report. */
   hooks?: Partial<SupervisorHooks>;
+  /** Changes to the world before the supervisor is built (a test watching what it is asked to do). */
+  world?: (world: FakeWorld) => void;
 }
 
 export async function startHarness(options: HarnessOptions = {}) {
   const world = createFakeWorld();
+  options.world?.(world);
   const reports: ProxyEmitted[] = [];
   const errors: unknown[] = [];
   const settings = { ...testSettings, ...options.settings };

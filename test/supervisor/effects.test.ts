@@ -1,0 +1,147 @@
+// The effects between the machines and the world (effects.ts), on the fake world with the driver's
+// and the prober's calls watched: what each process callback reaches (machine and hooks), that a
+// replaced process's late callbacks are dropped, and the timeouts and readings handed to the world.
+import { describe, expect, it } from 'vitest';
+import type { ProxySpec } from '../../src/proxy-spec.ts';
+import type { ProbeTarget, ProcessEvents, ProcessUsage } from '../../src/supervisor/ports.ts';
+import { fakeSpec } from '../support/fake-world.ts';
+import { startHarness, type HarnessOptions } from '../support/harness.ts';
+
+/** A harness whose world also records each process's callbacks, each probe's target and each stop's grace. */
+async function watched(options: HarnessOptions & { usage?: (pids: number[]) => Map<number, ProcessUsage> } = {}) {
+  const calls = { events: [] as { id: string; events: ProcessEvents }[], probes: [] as ProbeTarget[], stops: [] as number[] };
+  const hooked: string[] = [];
+  const h = await startHarness({
+    ...options,
+    hooks: {
+      onProcess: (id, pid, event) => hooked.push(`${event} ${id} ${pid}`),
+      onOutput: (id, stream, line) => hooked.push(`${stream} ${id} ${line}`),
+      onCheckRound: (ms, checked) => hooked.push(`round ${ms}ms ${checked}`),
+      ...options.hooks,
+    },
+    world: (world) => {
+      const { start } = world.driver;
+      world.driver.start = (spec: ProxySpec, events: ProcessEvents) => {
+        calls.events.push({ id: spec.id, events });
+        const handle = start(spec, events);
+        const stop = handle.stop.bind(handle);
+        return Object.assign(handle, {
+          stop: (ms: number) => {
+            calls.stops.push(ms);
+            stop(ms);
+          },
+        });
+      };
+      const { probe } = world.prober;
+      world.prober.probe = (spec, target) => {
+        calls.probes.push(target);
+        return probe(spec, target);
+      };
+      if (options.usage) world.driver.measure = options.usage;
+    },
+  });
+  return { ...h, calls, hooked };
+}
+
+describe('process callbacks', () => {
+  it('reach the hooks: started, each output line, exited; an escaped process is named in the crash', async () => {
+    const h = await watched({ specs: [fakeSpec('a')] });
+    const [first] = h.calls.events;
+    const pid = h.proxy('a').context.pid;
+    expect(h.hooked).toContain(`started a ${pid}`);
+    first.events.onOutput('stdout', 'listening');
+    first.events.onOutput('stderr', 'warning');
+    first.events.onExit(1, null, 'setsid sleep (pid 77)');
+    await h.settle();
+    expect(h.hooked).toEqual(expect.arrayContaining(['stdout a listening', 'stderr a warning', `exited a ${pid}`]));
+    const crash = h.reportsOf('crash_detected').at(-1);
+    expect(crash?.reason).toContain('setsid sleep (pid 77)');
+    expect(crash?.exitCode).toBe(1);
+  });
+
+  it('from a process that was replaced are dropped: no crash, no second exit, no stale pid', async () => {
+    const h = await watched({ specs: [fakeSpec('a')] });
+    const [old] = h.calls.events;
+    const oldPid = h.proxy('a').context.pid;
+    h.supervisor.command('a', 'RESTART');
+    await h.advance(100);
+    expect(h.calls.events).toHaveLength(2);
+    const newPid = h.proxy('a').context.pid;
+    expect(newPid).not.toBe(oldPid);
+    const crashes = h.reportsOf('crash_detected').length;
+    const hooked = h.hooked.length;
+
+    old.events.onSpawn(4242);
+    old.events.onExit(null, 'SIGKILL');
+    old.events.onSpawnError('spawn ENOENT');
+    await h.advance(100);
+    expect(h.reportsOf('crash_detected')).toHaveLength(crashes);
+    expect(h.proxy('a').context.pid).toBe(newPid);
+    expect(h.phase('a')).toBe('running');
+    expect(h.hooked.slice(hooked)).toEqual([]);
+  });
+
+  it('an adopted process is reported adopted, then exited, and its exit is a crash', async () => {
+    const h = await watched({
+      specs: [fakeSpec('a')],
+      memory: { a: { adoptPid: 5555, adoptStartedAt: Date.UTC(2026, 0, 1) - 60_000, wanted: 'up' } },
+    });
+    // The fake world knows the pid from no spawn of its own: it names the process by pid.
+    expect(h.world.log).toContain('adopt pid-5555 5555');
+    expect(h.hooked).toContain('adopted a 5555');
+    h.world.crash('pid-5555');
+    await h.settle();
+    expect(h.hooked).toContain('exited a 5555');
+    expect(h.reportsOf('crash_detected')).toHaveLength(1);
+  });
+});
+
+describe('what the world is handed', () => {
+  it('probes get health_timeout in ms, the proxy’s own or the monitor’s', async () => {
+    const h = await watched({
+      specs: [fakeSpec('own', { settings: { health_timeout: 2 } }), fakeSpec('inherits')],
+      settings: { health_timeout: 7, check_interval: 10 },
+    });
+    await h.advance(10_000);
+    const byPid = new Map(h.calls.probes.map((t) => [t.pid, t.timeoutMs]));
+    expect(byPid.get(h.proxy('own').context.pid!)).toBe(2000);
+    expect(byPid.get(h.proxy('inherits').context.pid!)).toBe(7000);
+  });
+
+  it('a stop gets stop_timeout in ms, the proxy’s own or the monitor’s', async () => {
+    const h = await watched({
+      specs: [fakeSpec('own', { settings: { stop_timeout: 3 } }), fakeSpec('inherits')],
+      settings: { stop_timeout: 4 },
+    });
+    h.supervisor.command('own', 'STOP');
+    h.supervisor.command('inherits', 'STOP');
+    await h.advance(100);
+    expect(h.calls.stops).toEqual([3000, 4000]);
+  });
+
+  it('a check round reports how long it took on the clock and how many it checked', async () => {
+    const h = await watched({ specs: [fakeSpec('a'), fakeSpec('b')], settings: { check_interval: 10, check_concurrency: 1 } });
+    h.world.probeMs = 300;
+    await h.advance(10_700);
+    expect(h.hooked.filter((l) => l.startsWith('round'))).toEqual(['round 600ms 2']);
+  });
+
+  it('a failed check carries the memory reading taken with it; usage is by proxy id, for live processes only', async () => {
+    const h = await watched({
+      specs: [fakeSpec('a', { maxMemory: 1_000_000 }), fakeSpec('b')],
+      settings: { check_interval: 10 },
+      usage: (pids) => new Map(pids.map((pid) => [pid, { memoryBytes: 500_000, cpuSeconds: 1 }])),
+    });
+    h.world.unhealthy.add('a');
+    await h.advance(10_000);
+    const failed = h.reportsOf('check_finished').find((r) => r.proxyId === 'a' && !r.ok);
+    expect(failed?.memory).toEqual({ bytes: 500_000, limit: 1_000_000 });
+    expect(Object.fromEntries(h.supervisor.usage())).toEqual({
+      a: { memoryBytes: 500_000, cpuSeconds: 1 },
+      b: { memoryBytes: 500_000, cpuSeconds: 1 },
+    });
+    h.supervisor.command('b', 'STOP');
+    await h.advance(100);
+    expect([...h.supervisor.usage().keys()]).toEqual(['a']);
+  });
+});

@@ -1,0 +1,127 @@
+// A reload on the fake world, as the daemon applies it (supervisor.reconcile): added proxies start,
+// removed ones stop and are forgotten once their process is gone, a proxy put back while its old
+// process is still stopping comes back after it, and only a change to what is executed restarts.
+import { describe, expect, it } from 'vitest';
+import { policyFrom } from '../../machines/monitor/context.ts';
+import { fakeSpec } from '../support/fake-world.ts';
+import { startHarness, testSettings } from '../support/harness.ts';
+
+const count = (log: string[], line: string) => log.filter((l) => l === line).length;
+
+describe('reconcile', () => {
+  it('starts an added proxy, stops a removed one, replaces a changed one and leaves the rest alone', async () => {
+    const h = await startHarness({ specs: [fakeSpec('kept'), fakeSpec('changed'), fakeSpec('removed')] });
+    expect(h.supervisor.proxies().map((p) => p.id)).toEqual(['kept', 'changed', 'removed']);
+    const keptPid = h.proxy('kept').context.pid;
+
+    const changes = h.supervisor.reconcile(
+      [fakeSpec('kept'), fakeSpec('changed', { args: ['-v'] }), fakeSpec('added', { type: 'trojan' })],
+      testSettings,
+    );
+    await h.advance(1_000);
+
+    expect(changes).toEqual({ added: ['added'], removed: ['removed'], changed: ['changed'] });
+    expect(h.world.log).toContain('kill removed');
+    expect(count(h.world.log, 'spawn changed')).toBe(2);
+    expect(count(h.world.log, 'spawn kept')).toBe(1);
+    expect(h.proxy('kept').context.pid).toBe(keptPid);
+    expect(h.phase('added')).toBe('running');
+    expect(h.supervisor.typeOf('added')).toBe('trojan');
+    // The removed proxy is forgotten once its process is gone: no actor, no spec.
+    expect(
+      h.supervisor
+        .proxies()
+        .map((p) => p.id)
+        .sort(),
+    ).toEqual(['added', 'changed', 'kept']);
+    expect(h.supervisor.proxy('removed')).toBeUndefined();
+    expect(h.supervisor.spec('removed')).toBeUndefined();
+    expect(h.supervisor.spec('changed')?.args).toEqual(['-v']);
+    expect(h.errors).toEqual([]);
+  });
+
+  it('applies a proxy’s own settings and monitoring in place, without a restart', async () => {
+    const h = await startHarness({ specs: [fakeSpec('a'), fakeSpec('b', { settings: { stop_timeout: 3 } })] });
+    h.supervisor.reconcile(
+      [fakeSpec('a', { settings: { failure_threshold: 1, stop_timeout: 2 } }), fakeSpec('b', { monitor: false })],
+      testSettings,
+    );
+    await h.advance(100);
+    expect(count(h.world.log, 'spawn a')).toBe(1);
+    expect(count(h.world.log, 'spawn b')).toBe(1);
+    expect(h.proxy('a').context.policy).toEqual(policyFrom(testSettings, { failure_threshold: 1, stop_timeout: 2 }));
+    // b's own stop_timeout is gone with the entry's key: the monitor's applies again.
+    expect(h.proxy('b').context.policy).toEqual(policyFrom(testSettings, {}));
+    expect(h.proxy('b').context.monitored).toBe(false);
+    expect(h.supervisor.proxy('a')?.settings.stop_timeout).toBe(2);
+    expect(h.supervisor.proxy('a')?.ownSettings.sort()).toEqual(['failure_threshold', 'stop_timeout']);
+  });
+
+  it('a proxy removed and put back while its old process is still stopping returns once that process is gone', async () => {
+    const h = await startHarness({ specs: [fakeSpec('other'), fakeSpec('slow', { settings: { stop_timeout: 5 } })] });
+    h.world.stubborn.add('slow');
+    h.supervisor.reconcile([fakeSpec('other')], testSettings);
+    await h.advance(1_000);
+    expect(h.world.running.has('slow')).toBe(true);
+
+    const back = fakeSpec('slow', { type: 'v2ray', settings: { stop_timeout: 5 } });
+    expect(h.supervisor.reconcile([fakeSpec('other'), back], testSettings).added).toEqual(['slow']);
+    await h.advance(1_000);
+    // Still the old process, still stopping: no second one beside it.
+    expect(count(h.world.log, 'spawn slow')).toBe(1);
+
+    await h.advance(4_000);
+    expect(h.world.log).toContain('exit slow SIGKILL');
+    expect(count(h.world.log, 'spawn slow')).toBe(2);
+    expect(h.phase('slow')).toBe('running');
+    expect(h.supervisor.typeOf('slow')).toBe('v2ray');
+    expect(h.errors).toEqual([]);
+  });
+
+  it('a removed proxy’s last reports still carry its type', async () => {
+    const h = await startHarness({ specs: [fakeSpec('keep'), fakeSpec('gone', { type: 'snell' })] });
+    h.supervisor.reconcile([fakeSpec('keep')], testSettings);
+    await h.advance(1_000);
+    const last = h.reports.filter((r) => r.proxyId === 'gone').at(-1) as { proxyType?: string } | undefined;
+    expect(last?.proxyType).toBe('snell');
+    expect(h.errors).toEqual([]);
+  });
+});
+
+describe('the supervisor’s other entry points', () => {
+  it('command: true for a known proxy, false for an unknown one', async () => {
+    const h = await startHarness({ specs: [fakeSpec('a')] });
+    expect(h.supervisor.command('nope', 'STOP')).toBe(false);
+    expect(h.supervisor.command('a', 'STOP')).toBe(true);
+    await h.advance(100);
+    expect(h.phase('a')).toBe('stopped');
+  });
+
+  it('replace: restarts the proxy with the reason given; an unknown id is ignored', async () => {
+    const h = await startHarness({ specs: [fakeSpec('a')] });
+    h.supervisor.replace('nope', 'config changed');
+    h.supervisor.replace('a', 'its command changed');
+    await h.advance(100);
+    expect(count(h.world.log, 'spawn a')).toBe(2);
+    const reasons = h
+      .reportsOf('state_change')
+      .filter((r) => r.proxyId === 'a')
+      .map((r) => r.reason);
+    expect(reasons.some((r) => r.includes('its command changed'))).toBe(true);
+    expect(h.errors).toEqual([]);
+  });
+
+  it('spec, memoryLimit and usage answer for each proxy', async () => {
+    const h = await startHarness({
+      specs: [fakeSpec('a', { maxMemory: 1000 }), fakeSpec('b')],
+      settings: { max_memory: '2KiB' },
+    });
+    expect(h.supervisor.spec('a')?.command).toBe('/opt/a');
+    expect(h.supervisor.spec('nope')).toBeUndefined();
+    expect(h.supervisor.memoryLimit('a')).toBe(1000);
+    expect(h.supervisor.memoryLimit('b')).toBe(2048);
+    expect(h.supervisor.memoryLimit('nope')).toBeNull();
+    // The fake driver measures nothing: no usage, and no error.
+    expect([...h.supervisor.usage()]).toEqual([]);
+  });
+});
