@@ -10,7 +10,7 @@
 // events carrying the time they happened. Sub-states only refine a top-level state.
 import { and, assign, emit, or, sendParent, setup } from 'xstate';
 import * as update from './proxy/actions.ts';
-import { initialContext, type ProxyContext, type ProxyInput, type ProxyPhase } from './proxy/context.ts';
+import { countersOf, initialContext, currentRestart, type ProxyContext, type ProxyInput, type ProxyPhase } from './proxy/context.ts';
 import type { ProxyEmitted, ProxyEvent } from './proxy/events.ts';
 import { guards } from './proxy/guards.ts';
 
@@ -20,6 +20,9 @@ const enter = (phase: ProxyPhase) =>
     { type: 'announcePhase', params: { phase } },
     { type: 'enterPhase', params: { phase } },
   ] as const;
+
+/** What every report carries: whose it is, and its counters as this step leaves them. */
+const reportOf = (context: ProxyContext) => ({ proxyId: context.id, counters: countersOf(context) });
 
 export const proxyMachine = setup({
   types: {
@@ -69,7 +72,7 @@ export const proxyMachine = setup({
     enterPhase: assign((_, params: { phase: ProxyPhase }) => ({ phase: params.phase })),
     announcePhase: emit(({ context, event }, params: { phase: ProxyPhase }) => ({
       type: 'state_change' as const,
-      proxyId: context.id,
+      ...reportOf(context),
       at: event.at,
       from: context.phase,
       to: params.phase,
@@ -77,15 +80,19 @@ export const proxyMachine = setup({
     })),
     reportCrash: emit(({ context, event }) => ({
       type: 'crash_detected' as const,
-      proxyId: context.id,
+      ...reportOf(context),
       at: event.at,
       reason: context.reason,
       exitCode: event.type === 'EXITED' ? event.code : null,
       signal: event.type === 'EXITED' ? event.signal : null,
     })),
-    reportRestart: emit(({ context }) => ({ type: 'restart_finished' as const, proxyId: context.id, record: context.lastRestart! })),
-    reportWithheld: emit(({ context }) => ({ type: 'restart_withheld' as const, proxyId: context.id, decision: context.decision! })),
-    reportCheck: emit(({ context }) => ({ type: 'check_finished' as const, proxyId: context.id, ...context.lastCheck! })),
+    reportRestartStarted: emit(({ context, event }) => {
+      const { reason, manual } = currentRestart(context, event.at);
+      return { type: 'restart_started' as const, ...reportOf(context), at: event.at, reason, manual };
+    }),
+    reportRestart: emit(({ context }) => ({ type: 'restart_finished' as const, ...reportOf(context), record: context.lastRestart! })),
+    reportWithheld: emit(({ context }) => ({ type: 'restart_withheld' as const, ...reportOf(context), decision: context.decision! })),
+    reportCheck: emit(({ context }) => ({ type: 'check_finished' as const, ...reportOf(context), ...context.lastCheck! })),
     reportRetired: sendParent(({ context, event }) => ({
       type: 'PROXY_RETIRED' as const,
       at: event.at,
@@ -266,7 +273,8 @@ export const proxyMachine = setup({
     },
 
     restarting: {
-      entry: [...enter('restarting'), 'spawning', 'spawnProcess'],
+      // The restart is reported (and so committed to the history) before the state change is.
+      entry: ['reportRestartStarted', ...enter('restarting'), 'spawning', 'spawnProcess'],
       initial: 'spawning',
       states: {
         spawning: {

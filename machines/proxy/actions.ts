@@ -1,5 +1,5 @@
 // Context updates, as pure functions of (context, event). The machine wraps each in `assign`.
-import { monitoringWanted, type ProxyContext, type RestartOutcome, type RestartReason } from './context.ts';
+import { monitoringWanted, currentRestart, type ProxyContext, type RestartOutcome, type RestartReason } from './context.ts';
 import type { ProxyEvent } from './events.ts';
 import { memoryAboveLimit } from './guards.ts';
 import { attemptsInWindow, decideRestart, heldDecision } from './policy.ts';
@@ -133,7 +133,7 @@ export const recordHeld: Update = (context, event) => {
 };
 
 export function restartOutcome(context: ProxyContext, event: ProxyEvent, success: boolean): RestartOutcome {
-  const restart = context.restart ?? { reason: context.crashReason, manual: false, startedAt: event.at };
+  const restart = currentRestart(context, event.at);
   const error = success ? undefined : failureDescription(event, context);
   return {
     at: restart.startedAt,

@@ -34,6 +34,24 @@ export interface ProxyStats {
   failures: number;
 }
 
+/** What the machine counts that the restart rows cannot tell (history is pruned, backoff resets). */
+export interface ProxyCounters {
+  stats: ProxyStats;
+  consecutiveFailures: number;
+  lastFailureAt: number | null;
+}
+
+export const countersOf = (context: ProxyContext): ProxyCounters => ({
+  stats: context.stats,
+  consecutiveFailures: context.consecutiveFailures,
+  lastFailureAt: context.lastFailureAt,
+});
+
+/** The restart in flight; one that lost its record (it cannot, but a report must not fail) is the last crash's. */
+export function currentRestart(context: ProxyContext, at: number): NonNullable<ProxyContext['restart']> {
+  return context.restart ?? { reason: context.crashReason, manual: false, startedAt: at };
+}
+
 /** What the store hands back after a daemon restart, so caps and cooldowns carry on. */
 export interface ProxyMemory {
   attempts: number[];

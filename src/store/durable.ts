@@ -94,12 +94,7 @@ export function openDurableState(options: DurableStateOptions) {
   }
   const stateDirWatch = watchStateDir(store.dir, () => database.inPlace(), recreate);
 
-  let supervisor: Supervisor | undefined;
-  const recorder = createRecorder(
-    store,
-    (id) => supervisor?.actor.system.get(id)?.getSnapshot().context,
-    (text) => options.redact()(text),
-  );
+  const recorder = createRecorder(store, (text) => options.redact()(text));
 
   return {
     store,
@@ -123,7 +118,6 @@ export function openDurableState(options: DurableStateOptions) {
     },
     /** Starts the supervisor, then replaces adopted processes that run an outdated config. */
     start(next: Supervisor) {
-      supervisor = next;
       next.start();
       for (const id of plan.replace) {
         logger.info({ proxy_id: id }, 'adopted proxy process was started from a different configuration: restarting it');

@@ -6,11 +6,11 @@
 import Database from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ProxyMemory, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
+import type { ProxyCounters, ProxyMemory, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
 import { HOUR_MS } from '../../machines/proxy/policy.ts';
 import { lockStateDir, StateDirError, type StateDirLock } from './lock.ts';
 import { MIGRATIONS } from './schema.ts';
-import type { HistoryQuery, ProxyCounters, Retention, RestartRow, SpawnIntent, Store } from './types.ts';
+import type { HistoryQuery, Retention, RestartRow, SpawnIntent, Store } from './types.ts';
 
 export const DATABASE_FILE = 'state.db';
 export const INTERRUPTED = 'interrupted: the daemon stopped during the restart';

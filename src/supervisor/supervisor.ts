@@ -11,10 +11,8 @@ import { PROXY_OVERRIDES } from '../config/monitor-shape.ts';
 import type { ProxySpec, ProxyType } from '../proxy-spec.ts';
 import { createEffects, memoryLimitOf, type EffectHooks } from './effects.ts';
 import { executedFingerprint } from './executed.ts';
+import type { ProxyReport } from './reports.ts';
 import type { World } from './ports.ts';
-
-/** A machine's report with the proxy's type (the machines know only ids; logs and metrics want the type). */
-export type ProxyReport = ProxyEmitted & { proxyType: ProxyType };
 
 /** A proxy as the API and the inspector show it: its actor's view, its type and the settings in effect for it. */
 export interface SupervisedProxy extends ProxyView {

@@ -22,11 +22,7 @@ afterEach(async () => {
 async function setup(seen: (report: ProxyEmitted) => void = () => {}) {
   const world = createFakeWorld();
   store = openStore(join(mkdtempSync(join(tmpdir(), 'pm-rec-')), 'state'), { maxAgeMs: 3_600_000 * 24, maxRecords: 100 });
-  const recorder = createRecorder(
-    store,
-    (id) => supervisor.actor.system.get(id)?.getSnapshot().context,
-    (text) => text.replaceAll('hunter2', '[REDACTED]'),
-  );
+  const recorder = createRecorder(store, (text) => text.replaceAll('hunter2', '[REDACTED]'));
   supervisor = createSupervisor({
     world,
     settings: testSettings,
@@ -95,15 +91,12 @@ describe('recorder', () => {
 
   it('redacts secrets in stored errors', async () => {
     await setup();
-    const { record: recordError } = createRecorder(
-      store,
-      () => undefined,
-      (text) => text.replaceAll('hunter2', '[REDACTED]'),
-    );
+    const { record: recordError } = createRecorder(store, (text) => text.replaceAll('hunter2', '[REDACTED]'));
     recordError({
       type: 'restart_finished',
       proxyId: 'ss-9',
       proxyType: 'shadowsocks',
+      counters: { stats: { checks: 0, restarts: 1, successes: 0, failures: 1 }, consecutiveFailures: 1, lastFailureAt: 6 },
       record: { at: 1, reason: 'exited', manual: false, success: false, durationMs: 5, error: 'bad password hunter2' },
     });
     expect(store.restarts({ proxyId: 'ss-9' })[0].error).toBe('bad password [REDACTED]');

@@ -46,6 +46,8 @@ export function normalize(r: ProxyEmitted): string {
       return `state_change ${r.from}->${r.to}: ${mask(r.reason)}`;
     case 'crash_detected':
       return `crash_detected code=${r.exitCode} signal=${r.signal}: ${mask(r.reason)}`;
+    case 'restart_started':
+      return `restart_started ${r.reason} manual=${r.manual}`;
     case 'restart_finished':
       return `restart_finished ${r.record.reason} manual=${r.record.manual} success=${r.record.success} ${mask(r.record.error)}`;
     case 'restart_withheld':
