@@ -1,6 +1,6 @@
 import { monitoringEnabled, type ProxyContext } from './context.ts';
 import type { MemoryReading, ProxyEvent } from './events.ts';
-import { backoffEndsAt, capSlotAt, cooldownEndsAt, isCleanExit } from './policy.ts';
+import { type Guard, guardDeadlines, isCleanExit } from './policy.ts';
 
 // Guards named for what they mean. Each reads time from the event being handled.
 type GuardArgs = { context: ProxyContext; event: ProxyEvent };
@@ -11,10 +11,16 @@ export function memoryAboveLimit(event: ProxyEvent): MemoryReading | undefined {
   return memory && memory.limit !== null && memory.bytes > memory.limit ? memory : undefined;
 }
 
+/** The policy's guard no longer holds an automatic restart back at the event's time. */
+const passed =
+  (guard: Guard) =>
+  ({ context, event }: GuardArgs) =>
+    guardDeadlines(context, context.policy, event.at)[guard] <= event.at;
+
 export const guards = {
-  cooldownElapsed: ({ context, event }: GuardArgs) => cooldownEndsAt(context, context.policy) <= event.at,
-  underRestartCap: ({ context, event }: GuardArgs) => capSlotAt(context, context.policy, event.at) <= event.at,
-  backoffElapsed: ({ context, event }: GuardArgs) => backoffEndsAt(context, context.policy) <= event.at,
+  cooldownElapsed: passed('cooldown'),
+  underRestartCap: passed('restart_cap'),
+  backoffElapsed: passed('backoff'),
   restartHeld: ({ context }: GuardArgs) => context.wanted === 'down' || !monitoringEnabled(context),
   operatorAskedRestart: ({ context }: GuardArgs) => context.restart?.manual === true,
   restartInFlight: ({ context }: GuardArgs) => context.restart !== null,

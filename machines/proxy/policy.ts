@@ -72,40 +72,49 @@ export function cooldownEndsAt(record: RestartRecord, policy: RestartPolicy): nu
 }
 
 /** When the sliding window next has room for one more attempt. */
-export function capSlotAt(record: RestartRecord, policy: RestartPolicy, at: number): number {
+function capSlotAt(record: RestartRecord, policy: RestartPolicy, at: number): number {
   const recent = attemptsInWindow(record, policy, at);
   if (recent.length < policy.maxRestarts) return -Infinity;
   return recent[recent.length - policy.maxRestarts] + policy.windowMs;
 }
 
-export function backoffDelayMs(failures: number, policy: RestartPolicy): number {
+function backoffDelayMs(failures: number, policy: RestartPolicy): number {
   if (failures <= 0) return 0;
   const { initialMs, factor, maxMs } = policy.backoff;
   return Math.min(maxMs, initialMs * factor ** (failures - 1));
 }
 
-export function backoffEndsAt(record: RestartRecord, policy: RestartPolicy): number {
+function backoffEndsAt(record: RestartRecord, policy: RestartPolicy): number {
   if (record.consecutiveFailures === 0 || record.lastFailureAt === null) return -Infinity;
   return record.lastFailureAt + backoffDelayMs(record.consecutiveFailures, policy);
 }
 
+/**
+ * When each guard stops holding an automatic restart back (-Infinity: it does not hold it). The
+ * machine's guards and the decision `why` shows both read these, so they cannot disagree.
+ */
+export function guardDeadlines(record: RestartRecord, policy: RestartPolicy, at: number): Record<Guard, number> {
+  return {
+    cooldown: cooldownEndsAt(record, policy),
+    restart_cap: capSlotAt(record, policy, at),
+    backoff: backoffEndsAt(record, policy),
+  };
+}
+
 /** The full decision at time `at`, with the inputs an operator needs to understand it. */
 export function decideRestart(record: RestartRecord, policy: RestartPolicy, at: number): RestartDecision {
-  const deadlines: Array<[Guard, number]> = [
-    ['cooldown', cooldownEndsAt(record, policy)],
-    ['restart_cap', capSlotAt(record, policy, at)],
-    ['backoff', backoffEndsAt(record, policy)],
-  ];
-  const [guard, eligibleAt] = deadlines.reduce((a, b) => (b[1] > a[1] ? b : a));
+  const deadlines = guardDeadlines(record, policy, at);
+  // The guard that holds it back the longest; on a tie, the first in the order above.
+  const [guard, eligibleAt] = (Object.entries(deadlines) as Array<[Guard, number]>).reduce((a, b) => (b[1] > a[1] ? b : a));
   const allowed = eligibleAt <= at;
   const inputs = {
     restartsInWindow: attemptsInWindow(record, policy, at).length,
     maxRestarts: policy.maxRestarts,
     windowS: policy.windowMs / 1000,
     cooldownS: policy.cooldownMs / 1000,
-    cooldownRemainingMs: Math.max(0, cooldownEndsAt(record, policy) - at),
+    cooldownRemainingMs: Math.max(0, deadlines.cooldown - at),
     backoffMs: backoffDelayMs(record.consecutiveFailures, policy),
-    backoffRemainingMs: Math.max(0, backoffEndsAt(record, policy) - at),
+    backoffRemainingMs: Math.max(0, deadlines.backoff - at),
     consecutiveFailures: record.consecutiveFailures,
   };
   if (allowed) {
