@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { launchedCommandLines } from '../process/launch.ts';
 import { isDeadState, statFields } from '../process/proc.ts';
-import type { ProcessRow } from './types.ts';
+import type { ProcessRow } from '../store/types.ts';
 
 export const SPAWN_TOKEN_ENV = 'PROXY_MONITOR_SPAWN';
 
