@@ -8,7 +8,7 @@
 // The machine holds no timers and does no I/O. Its effects (spawn, kill, readiness probe, wake-up
 // timer) are declared here as stubs and provided by src/supervisor; their results come back as
 // events carrying the time they happened. Sub-states only refine a top-level state.
-import { and, assign, emit, or, sendParent, setup } from 'xstate';
+import { type AnyActorRef, and, assign, emit, or, sendParent, setup } from 'xstate';
 import * as update from './proxy/actions.ts';
 import { countersOf, initialContext, currentRestart, type ProxyContext, type ProxyInput, type ProxyPhase } from './proxy/context.ts';
 import type { ProxyEmitted, ProxyEvent } from './proxy/events.ts';
@@ -20,6 +20,31 @@ const enter = (phase: ProxyPhase) =>
     { type: 'announcePhase', params: { phase } },
     { type: 'enterPhase', params: { phase } },
   ] as const;
+
+type EffectArgs = { context: ProxyContext; self: AnyActorRef };
+
+/** The machine's effects: declared here as stubs, implemented by src/supervisor/effects.ts, which `satisfies` this. */
+export interface ProxyEffects {
+  spawnProcess(args: EffectArgs): void;
+  adoptProcess(args: EffectArgs): void;
+  killProcess(args: EffectArgs): void;
+  /** READY once a probe passed and not before `notBefore` (min_uptime); NOT_READY at the deadline. */
+  verifyReadiness(args: EffectArgs, params: { deadline: number; notBefore: number }): void;
+  cancelReadiness(args: EffectArgs): void;
+  /** WAKE at `at`. */
+  armWakeTimer(args: EffectArgs, params: { at: number }): void;
+  cancelWakeTimer(args: EffectArgs): void;
+}
+
+const effectStubs: ProxyEffects = {
+  spawnProcess: () => {},
+  adoptProcess: () => {},
+  killProcess: () => {},
+  verifyReadiness: () => {},
+  cancelReadiness: () => {},
+  armWakeTimer: () => {},
+  cancelWakeTimer: () => {},
+};
 
 /** What every report carries: whose it is, and its counters as this step leaves them. */
 const reportOf = (context: ProxyContext) => ({ proxyId: context.id, counters: countersOf(context) });
@@ -33,14 +58,7 @@ export const proxyMachine = setup({
   },
   guards,
   actions: {
-    // Effects, provided by src/supervisor/effects.ts.
-    spawnProcess: () => {},
-    adoptProcess: () => {},
-    killProcess: () => {},
-    verifyReadiness: (_, _params: { deadline: number; notBefore: number }) => {},
-    cancelReadiness: () => {},
-    armWakeTimer: (_, _params: { at: number }) => {},
-    cancelWakeTimer: () => {},
+    ...effectStubs,
 
     // Context updates.
     processStarted: assign(({ context, event }) => update.processStarted(context, event)),

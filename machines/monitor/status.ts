@@ -1,13 +1,15 @@
 // Aggregate status, computed on demand from the children's snapshots. Copying every child's state
 // into the parent on each change would be quadratic (see XSTATE-NOTES.md); reading is linear.
 import type { AnyActorRef, SnapshotFrom } from 'xstate';
+import type { ProxyEvent } from '../proxy/events.ts';
 import { monitoringEnabled, monitoringWanted, type ProxyContext, type ProxyPhase } from '../proxy/context.ts';
 import type { MonitorContext } from './context.ts';
 import { addStats } from './context.ts';
 
 export interface ProxyView {
   id: string;
-  ref: AnyActorRef;
+  /** Sends the proxy's actor an event (the actor itself stays inside the supervisor). */
+  send(event: ProxyEvent): void;
   phase: ProxyPhase;
   /** The full state value, sub-states included (e.g. { crashed: 'waiting' }). */
   state: unknown;
@@ -47,7 +49,7 @@ export function proxyViews(snapshot: MonitorLikeSnapshot): ProxyView[] {
     if (!child) continue;
     const s = child.getSnapshot() as SnapshotFrom<typeof import('../proxy.machine.ts').proxyMachine>;
     if (s.status !== 'active') continue;
-    views.push({ id: s.context.id, ref: child, phase: s.context.phase, state: s.value, context: s.context });
+    views.push({ id: s.context.id, send: (event) => child.send(event), phase: s.context.phase, state: s.value, context: s.context });
   }
   return views;
 }

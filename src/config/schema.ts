@@ -6,8 +6,6 @@ import { backoffShape, monitorShape } from './monitor-shape.ts';
 import { proxyEntrySchema } from './proxy-schema.ts';
 import { DAY, ranged, seconds, whole } from './ranges.ts';
 
-export type { ProxyEntry, RawEntry, TypedEntry, HealthConfig } from './proxy-schema.ts';
-
 const backoffOrder = (b: { initial?: number; max?: number }, ctx: z.RefinementCtx) => {
   if (b.initial !== undefined && b.max !== undefined && b.max < b.initial) {
     ctx.issues.push({ code: 'custom', path: ['max'], input: b.max, message: `expected a number >= backoff.initial (${b.initial})` });

@@ -6,7 +6,8 @@
 import { SimulatedClock } from 'xstate';
 import { createLimiter } from '../../src/health/limiter.ts';
 import type { HealthSpec, ProxySpec } from '../../src/proxy-spec.ts';
-import type { Driver, ProbeResult, ProbeTarget, ProcessEvents, ProcessHandle, Prober, World } from '../../src/supervisor/ports.ts';
+import type { ProbeResult, ProbeTarget } from '../../src/health/result.ts';
+import type { Driver, ProcessEvents, ProcessHandle, Prober, World } from '../../src/supervisor/ports.ts';
 
 interface FakeProcess {
   id: string;

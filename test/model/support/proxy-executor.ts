@@ -6,7 +6,7 @@ import { expect } from 'vitest';
 import type { AnyTransitionDefinition, InspectionEvent } from 'xstate';
 import type { ProxyContext, ProxyMemory } from '../../../machines/proxy/context.ts';
 import type { ProxyEmitted, ProxyEvent } from '../../../machines/proxy/events.ts';
-import { createSupervisor } from '../../../src/supervisor/supervisor.ts';
+import { createSupervisor, monitorActorOf } from '../../../src/supervisor/supervisor.ts';
 import { fakeSpec } from '../../support/fake-world.ts';
 import { isRetired, MEMORY, modelSettings, PROXY_ID, statePath } from './proxy-model.ts';
 import type { Expected } from './proxy-replay.ts';
@@ -74,13 +74,14 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
     memory: () => memory,
     hooks: { onReport: (r) => void reports.push(r), onError: (e) => void errors.push(e) },
     inspect: (e: InspectionEvent) => {
-      if (e.type !== '@xstate.microstep' || e.actorRef === supervisor.actor) return;
+      if (e.type !== '@xstate.microstep' || e.actorRef === monitor) return;
       transitions.push(...(e as unknown as { _transitions: AnyTransitionDefinition[] })._transitions.map(transitionKey));
     },
   });
+  const monitor = monitorActorOf(supervisor);
   if (memory.adoptPid) world.leftRunning(memory.adoptPid, PROXY_ID);
   // Started but not booted: the model may send commands before BOOT.
-  supervisor.actor.start();
+  monitor.start();
   const send = (type: 'START' | 'STOP' | 'RESTART' | 'ENABLE' | 'DISABLE') => expect(supervisor.command(PROXY_ID, type)).toBe(true);
   const context = () => supervisor.proxy(PROXY_ID)!.context;
   // A restart record names the attempt that began it: the last entry into `restarting`.
@@ -90,7 +91,7 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
     const at = () => world.clock.now();
     switch (event.type) {
       case 'BOOT':
-        supervisor.actor.send({ type: 'BOOT', at: at() });
+        monitor.send({ type: 'BOOT', at: at() });
         break;
       case 'START':
       case 'STOP':
@@ -100,15 +101,15 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
         send(event.type);
         break;
       case 'SUPERVISE':
-        if (event.active && supervisor.actor.getSnapshot().matches('booting')) supervisor.actor.send({ type: 'BOOT', at: at() });
+        if (event.active && monitor.getSnapshot().matches('booting')) monitor.send({ type: 'BOOT', at: at() });
         if (event.active) supervisor.startMonitor();
         else supervisor.stopMonitor();
         break;
       case 'CONFIGURE':
-        supervisor.actor.send({ type: 'CONFIGURE', at: at(), settings: modelSettings, monitored: { [PROXY_ID]: event.monitored } });
+        monitor.send({ type: 'CONFIGURE', at: at(), settings: modelSettings, monitored: { [PROXY_ID]: event.monitored } });
         break;
       case 'RETIRE':
-        supervisor.actor.send({ type: 'REMOVE_PROXY', at: at(), id: PROXY_ID });
+        monitor.send({ type: 'REMOVE_PROXY', at: at(), id: PROXY_ID });
         break;
       case 'REPLACE':
         supervisor.replace(PROXY_ID);

@@ -4,7 +4,8 @@
 // (test/support/fake-world.ts answers at once instead, which suits random timelines.)
 import { SimulatedClock } from 'xstate';
 import { pendingTimers, runUntil } from './clock.ts';
-import type { Driver, ProbeResult, ProcessEvents, ProcessHandle, Prober, World } from '../../../src/supervisor/ports.ts';
+import type { ProbeResult } from '../../../src/health/result.ts';
+import type { Driver, ProcessEvents, ProcessHandle, Prober, World } from '../../../src/supervisor/ports.ts';
 
 export const T0 = Date.UTC(2026, 0, 1);
 
