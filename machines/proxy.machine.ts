@@ -14,6 +14,23 @@ import { countersOf, initialContext, currentRestart, type ProxyContext, type Pro
 import type { ProxyEmitted, ProxyEvent } from './proxy/events.ts';
 import { guards } from './proxy/guards.ts';
 
+/** Each context update of proxy/actions.ts as the `assign` action of the same name. */
+const assignUpdate = (fn: update.Update) =>
+  assign<ProxyContext, ProxyEvent, undefined, ProxyEvent, never>(({ context, event }) => fn(context, event));
+function assignEach<T extends Record<string, update.Update>>(updates: T) {
+  return Object.fromEntries(Object.entries(updates).map(([name, fn]) => [name, assignUpdate(fn)])) as {
+    [K in keyof T]: ReturnType<typeof assignUpdate>;
+  };
+}
+
+/** The settings events, from the monitor and the operator: applied in every state (`crashed` decides again after). */
+const onSettings = <T extends object>(transition: T) => ({
+  ENABLE: { ...transition, actions: 'applySettings' as const },
+  DISABLE: { ...transition, actions: 'applySettings' as const },
+  SUPERVISE: { ...transition, actions: 'applySettings' as const },
+  CONFIGURE: { ...transition, actions: 'applySettings' as const },
+});
+
 /** Entry of a top-level state: report the change (from the previous phase), then remember it. */
 const enter = (phase: ProxyPhase) =>
   [
@@ -61,30 +78,7 @@ export const proxyMachine = setup({
     ...effectStubs,
 
     // Context updates.
-    processStarted: assign(({ context, event }) => update.processStarted(context, event)),
-    processGone: assign(({ context, event }) => update.processGone(context, event)),
-    exitedCleanly: assign(({ context, event }) => update.exitedCleanly(context, event)),
-    noteCrash: assign(({ context, event }) => update.noteCrash(context, event)),
-    noteMemoryCrash: assign(({ context, event }) => update.noteMemoryCrash(context, event)),
-    recordCheck: assign(({ context, event }) => update.recordCheck(context, event)),
-    beginAutomaticRestart: assign(({ context, event }) => update.beginAutomaticRestart(context, event)),
-    beginManualRestart: assign(({ context, event }) => update.beginManualRestart(context, event)),
-    recordWithheld: assign(({ context, event }) => update.recordWithheld(context, event)),
-    recordHeld: assign(({ context, event }) => update.recordHeld(context, event)),
-    restartSucceeded: assign(({ context, event }) => update.restartSucceeded(context, event)),
-    restartFailed: assign(({ context, event }) => update.restartFailed(context, event)),
-    wantUp: assign(({ context, event }) => update.wantUp(context, event)),
-    wantRestart: assign(({ context, event }) => update.wantRestart(context, event)),
-    wantDown: assign(({ context, event }) => update.wantDown(context, event)),
-    retire: assign(({ context, event }) => update.retire(context, event)),
-    wantDownDuringRestart: assign(({ context, event }) => update.wantDownDuringRestart(context, event)),
-    retireDuringRestart: assign(({ context, event }) => update.retireDuringRestart(context, event)),
-    requestManualRestart: assign(({ context, event }) => update.requestManualRestart(context, event)),
-    beginOperatorRestart: assign(({ context, event }) => update.beginOperatorRestart(context, event)),
-    beginReplacement: assign(({ context, event }) => update.beginReplacement(context, event)),
-    markOutdated: assign(({ context, event }) => update.markOutdated(context, event)),
-    spawning: assign(({ context, event }) => update.spawning(context, event)),
-    applySettings: assign(({ context, event }) => update.applySettings(context, event)),
+    ...assignEach(update),
 
     // Reports to the outside world.
     enterPhase: assign((_, params: { phase: ProxyPhase }) => ({ phase: params.phase })),
@@ -122,12 +116,7 @@ export const proxyMachine = setup({
   id: 'proxy',
   context: ({ input }) => initialContext(input),
   initial: 'unknown',
-  on: {
-    ENABLE: { actions: 'applySettings' },
-    DISABLE: { actions: 'applySettings' },
-    SUPERVISE: { actions: 'applySettings' },
-    CONFIGURE: { actions: 'applySettings' },
-  },
+  on: onSettings({}),
   states: {
     unknown: {
       on: {
@@ -247,10 +236,8 @@ export const proxyMachine = setup({
             RESTART: { actions: 'requestManualRestart' },
             STOP: { actions: 'wantDown' },
             RETIRE: { actions: 'retire' },
-            ENABLE: { actions: 'applySettings' },
-            DISABLE: { actions: 'applySettings' },
-            SUPERVISE: { actions: 'applySettings' },
-            CONFIGURE: { actions: 'applySettings' },
+            // Not back to deciding: the process is still to be reaped.
+            ...onSettings({}),
           },
         },
         deciding: {
@@ -283,10 +270,7 @@ export const proxyMachine = setup({
         RESTART: { target: '.deciding', actions: 'requestManualRestart' },
         STOP: { target: '.deciding', actions: 'wantDown' },
         RETIRE: { target: '.deciding', actions: 'retire' },
-        ENABLE: { target: '.deciding', actions: 'applySettings' },
-        DISABLE: { target: '.deciding', actions: 'applySettings' },
-        SUPERVISE: { target: '.deciding', actions: 'applySettings' },
-        CONFIGURE: { target: '.deciding', actions: 'applySettings' },
+        ...onSettings({ target: '.deciding' }),
       },
     },
 

@@ -1,10 +1,11 @@
-// Context updates, as pure functions of (context, event). The machine wraps each in `assign`.
+// Context updates, as pure functions of (context, event). The machine makes each exported one the
+// `assign` action of the same name (assignEach): everything exported here must be an Update.
 import { monitoringWanted, currentRestart, type ProxyContext, type RestartOutcome, type RestartReason } from './context.ts';
 import type { ProxyEvent } from './events.ts';
 import { memoryAboveLimit } from './guards.ts';
 import { attemptsInWindow, decideRestart, heldDecision } from './policy.ts';
 
-type Update = (context: ProxyContext, event: ProxyEvent) => Partial<ProxyContext>;
+export type Update = (context: ProxyContext, event: ProxyEvent) => Partial<ProxyContext>;
 
 const OPERATOR_RESTART = 'restart requested by the operator';
 
@@ -132,7 +133,7 @@ export const recordHeld: Update = (context, event) => {
   return { decision, reason: decision.message, restart: null };
 };
 
-export function restartOutcome(context: ProxyContext, event: ProxyEvent, success: boolean): RestartOutcome {
+function restartOutcome(context: ProxyContext, event: ProxyEvent, success: boolean): RestartOutcome {
   const restart = currentRestart(context, event.at);
   const error = success ? undefined : failureDescription(event, context);
   return {
