@@ -153,5 +153,3 @@ function children(self: AnyActorRef): AnyActorRef[] {
 function proxyInput(context: MonitorContext, proxy: ProxyEntry) {
   return { id: proxy.id, policy: policyFrom(context.settings, proxy.settings), monitored: proxy.monitored, memory: proxy.memory };
 }
-
-export type MonitorMachine = typeof monitorMachine;

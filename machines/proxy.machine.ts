@@ -1,8 +1,8 @@
-// One proxy's lifecycle: the seed's five states, its eight edges, and one more.
+// One proxy's lifecycle: the design document's five states, its eight edges, and one more.
 //
 //   unknown -> running | stopped     running -> crashed | stopped     stopped -> running
 //   crashed -> restarting            restarting -> running | crashed
-//   crashed -> stopped: the operator stopped a crashed proxy. `stopped` is the seed's "normal stop",
+//   crashed -> stopped: the operator stopped a crashed proxy. `stopped` is the design document's "normal stop",
 //   and a proxy the operator stopped is not a crash waiting for a restart.
 //
 // The machine holds no timers and does no I/O. Its effects (spawn, kill, readiness probe, wake-up
@@ -44,7 +44,8 @@ type EffectArgs = { context: ProxyContext; self: AnyActorRef };
 export interface ProxyEffects {
   spawnProcess(args: EffectArgs): void;
   adoptProcess(args: EffectArgs): void;
-  killProcess(args: EffectArgs): void;
+  /** TERM to its group, then KILL after the proxy's stop_timeout. */
+  stopProcess(args: EffectArgs): void;
   /** READY once a probe passed and not before `notBefore` (min_uptime); NOT_READY at the deadline. */
   verifyReadiness(args: EffectArgs, params: { deadline: number; notBefore: number }): void;
   cancelReadiness(args: EffectArgs): void;
@@ -56,7 +57,7 @@ export interface ProxyEffects {
 const effectStubs: ProxyEffects = {
   spawnProcess: () => {},
   adoptProcess: () => {},
-  killProcess: () => {},
+  stopProcess: () => {},
   verifyReadiness: () => {},
   cancelReadiness: () => {},
   armWakeTimer: () => {},
@@ -88,13 +89,13 @@ export const proxyMachine = setup({
       at: event.at,
       from: context.phase,
       to: params.phase,
-      reason: context.reason,
+      reason: context.explanation,
     })),
     reportCrash: emit(({ context, event }) => ({
       type: 'crash_detected' as const,
       ...reportOf(context),
       at: event.at,
-      reason: context.reason,
+      reason: context.explanation,
       exitCode: event.type === 'EXITED' ? event.code : null,
       signal: event.type === 'EXITED' ? event.signal : null,
     })),
@@ -156,16 +157,16 @@ export const proxyMachine = setup({
         up: {
           always: [
             // Stopped or removed while a restart was being verified: stop now that the process is up.
-            { guard: or(['wantedDown', 'retiring']), target: '#proxy.stopped.stopping', actions: 'killProcess' },
+            { guard: or(['wantedDown', 'retiring']), target: '#proxy.stopped.stopping', actions: 'stopProcess' },
             // Its config changed while that restart ran the old one: replace it now.
-            { guard: 'outdated', target: '#proxy.stopped.stopping', actions: ['beginReplacement', 'killProcess'] },
+            { guard: 'outdated', target: '#proxy.stopped.stopping', actions: ['beginReplacement', 'stopProcess'] },
           ],
           on: {
             CHECK_PASSED: [
               {
                 guard: 'memoryLimitReached',
                 target: '#proxy.crashed.reaping',
-                actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'killProcess'],
+                actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'stopProcess'],
               },
               { actions: ['recordCheck', 'reportCheck'] },
             ],
@@ -173,12 +174,12 @@ export const proxyMachine = setup({
               {
                 guard: 'failureThresholdReached',
                 target: '#proxy.crashed.reaping',
-                actions: ['noteCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'killProcess'],
+                actions: ['noteCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'stopProcess'],
               },
               {
                 guard: 'memoryLimitReached',
                 target: '#proxy.crashed.reaping',
-                actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'killProcess'],
+                actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'stopProcess'],
               },
               { actions: ['recordCheck', 'reportCheck'] },
             ],
@@ -190,10 +191,10 @@ export const proxyMachine = setup({
           { guard: 'exitWantsNoRestart', target: 'stopped', actions: 'exitedCleanly' },
           { target: 'crashed', actions: ['noteCrash', 'reportCrash'] },
         ],
-        STOP: { target: 'stopped.stopping', actions: ['wantDown', 'killProcess'] },
-        RESTART: { target: 'stopped.stopping', actions: ['beginOperatorRestart', 'killProcess'] },
-        REPLACE: { target: 'stopped.stopping', actions: ['beginReplacement', 'killProcess'] },
-        RETIRE: { target: 'stopped.stopping', actions: ['retire', 'killProcess'] },
+        STOP: { target: 'stopped.stopping', actions: ['wantDown', 'stopProcess'] },
+        RESTART: { target: 'stopped.stopping', actions: ['beginOperatorRestart', 'stopProcess'] },
+        REPLACE: { target: 'stopped.stopping', actions: ['beginReplacement', 'stopProcess'] },
+        RETIRE: { target: 'stopped.stopping', actions: ['retire', 'stopProcess'] },
       },
     },
 
@@ -298,7 +299,7 @@ export const proxyMachine = setup({
           exit: 'cancelReadiness',
           on: {
             READY: { target: '#proxy.running.up', actions: ['restartSucceeded', 'reportRestart'] },
-            NOT_READY: { target: '#proxy.crashed.reaping', actions: ['restartFailed', 'reportRestart', 'killProcess'] },
+            NOT_READY: { target: '#proxy.crashed.reaping', actions: ['restartFailed', 'reportRestart', 'stopProcess'] },
           },
         },
       },
@@ -313,5 +314,3 @@ export const proxyMachine = setup({
     },
   },
 });
-
-export type ProxyMachine = typeof proxyMachine;

@@ -1,5 +1,6 @@
 // Aggregate status, computed on demand from the children's snapshots. Copying every child's state
-// into the parent on each change would be quadratic (see XSTATE-NOTES.md); reading is linear.
+// into the parent on each change would cost a pass over all proxies per event (quadratic in a crash
+// storm); reading is linear, and only when asked.
 import type { AnyActorRef, SnapshotFrom } from 'xstate';
 import type { ProxyEvent } from '../proxy/events.ts';
 import { monitoringEnabled, monitoringWanted, type ProxyContext, type ProxyPhase } from '../proxy/context.ts';

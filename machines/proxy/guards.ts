@@ -1,6 +1,6 @@
 import { monitoringEnabled, type ProxyContext } from './context.ts';
 import type { MemoryReading, ProxyEvent } from './events.ts';
-import { type Guard, guardDeadlines, isCleanExit } from './policy.ts';
+import { type Blocker, blockerDeadlines, isCleanExit } from './policy.ts';
 
 // Guards named for what they mean. Each reads time from the event being handled.
 type GuardArgs = { context: ProxyContext; event: ProxyEvent };
@@ -11,11 +11,11 @@ export function memoryAboveLimit(event: ProxyEvent): MemoryReading | undefined {
   return memory && memory.limit !== null && memory.bytes > memory.limit ? memory : undefined;
 }
 
-/** The policy's guard no longer holds an automatic restart back at the event's time. */
+/** The policy's blocker no longer holds an automatic restart back at the event's time. */
 const passed =
-  (guard: Guard) =>
+  (blocker: Blocker) =>
   ({ context, event }: GuardArgs) =>
-    guardDeadlines(context, context.policy, event.at)[guard] <= event.at;
+    blockerDeadlines(context, context.policy, event.at)[blocker] <= event.at;
 
 export const guards = {
   cooldownElapsed: passed('cooldown'),

@@ -73,7 +73,7 @@ export function lastingState(view: ProxyView): Omit<ProxyReply, 'proxy_type' | '
     id: view.id,
     state: view.phase,
     sub_state: statePath(view.state),
-    reason: c.reason,
+    reason: c.explanation,
     pid: c.pid,
     enabled: monitoringWanted(c),
     monitoring_active: monitoringEnabled(c),
@@ -130,7 +130,7 @@ export function whyReply(view: ProxyView, now: number): WhyReply {
     decision: {
       decided_at: iso(decision.at),
       verdict: decision.verdict,
-      guard: decision.guard,
+      guard: decision.blocker,
       message: decision.message,
       inputs: {
         restarts_in_window: inputs.restartsInWindow,

@@ -1,5 +1,6 @@
-// The daemon: load the config, start the supervisor on the real world, log what happens, stop
-// everything on SIGTERM/SIGINT, reload on SIGHUP. It owns wiring only; decisions are the machines'.
+// The daemon: load the config, start the supervisor on the real world, log what happens; stop() stops
+// every proxy, reload() re-reads the config (cli/run.ts calls them on signals, the API on requests).
+// It owns wiring only; decisions are the machines'.
 import { adoptPreviousRun } from '../adoption/adoption.ts';
 import { createAudit } from '../api/audit.ts';
 import type { Caller } from '../api/auth.ts';

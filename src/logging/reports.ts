@@ -72,7 +72,7 @@ export function createReportLogger(logger: Logger, redact: () => Redactor) {
         logger.warn(
           {
             ...proxy,
-            guard: decision.guard,
+            guard: decision.blocker,
             next_attempt_at: iso(decision.nextAttemptAt),
             restarts_in_window: decision.inputs.restartsInWindow,
             max_restarts: decision.inputs.maxRestarts,

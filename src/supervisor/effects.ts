@@ -99,7 +99,7 @@ export function createEffects(deps: EffectDeps) {
       processes.set(id, handle);
       hooks.onProcess(id, pid, 'adopted');
     },
-    killProcess: ({ context }: ProxyArgs) => {
+    stopProcess: ({ context }: ProxyArgs) => {
       processes.get(context.id)?.stop(setting(context.id, 'stop_timeout') * 1000);
     },
     verifyReadiness: ({ context, self }: ProxyArgs, params: { deadline: number; notBefore: number }) => {

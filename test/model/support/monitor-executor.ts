@@ -10,7 +10,8 @@ import { fakeSpec } from '../../support/fake-world.ts';
 import { monitorSettings, POOL, presentIds } from './monitor-model.ts';
 import type { MonitorExpected } from './monitor-replay.ts';
 import { statePath } from './proxy-model.ts';
-import { createScriptedWorld, flush } from './scripted-world.ts';
+import { flush } from '../../support/fake-world.ts';
+import { createScriptedWorld } from './scripted-world.ts';
 import { transitionKey } from './transitions.ts';
 
 export const describeMonitorEvent = (e: MonitorEvent) =>

@@ -10,7 +10,8 @@ import { createSupervisor, monitorActorOf } from '../../../src/supervisor/superv
 import { fakeSpec } from '../../support/fake-world.ts';
 import { isRetired, MEMORY, modelSettings, PROXY_ID, statePath } from './proxy-model.ts';
 import type { Expected } from './proxy-replay.ts';
-import { createScriptedWorld, flush } from './scripted-world.ts';
+import { flush } from '../../support/fake-world.ts';
+import { createScriptedWorld } from './scripted-world.ts';
 import { seedLogger } from './seed-log.ts';
 import { transitionKey } from './transitions.ts';
 import { restartBegins } from './invariants.ts';
@@ -32,7 +33,7 @@ export function observe(value: unknown, c: ProxyContext) {
     manual: c.restart?.manual ?? null,
     outdated: c.outdated,
     verdict: c.decision?.verdict ?? null,
-    guard: c.decision?.guard ?? null,
+    guard: c.decision?.blocker ?? null,
     hasPid: c.pid !== null,
     lastCheckOk: c.lastCheck?.ok ?? null,
   };
@@ -51,7 +52,7 @@ export function normalize(r: ProxyEmitted): string {
     case 'restart_finished':
       return `restart_finished ${r.record.reason} manual=${r.record.manual} success=${r.record.success} ${mask(r.record.error)}`;
     case 'restart_withheld':
-      return `restart_withheld ${r.decision.verdict} ${r.decision.guard}: ${mask(r.decision.message)}`;
+      return `restart_withheld ${r.decision.verdict} ${r.decision.blocker}: ${mask(r.decision.message)}`;
     case 'check_finished':
       return `check_finished ok=${r.ok}`;
   }

@@ -9,7 +9,7 @@ import type { ProxyEvent } from '../../../machines/proxy/events.ts';
 import { decideRestart } from '../../../machines/proxy/policy.ts';
 import { proxyMachine } from '../../../machines/proxy.machine.ts';
 import { testSettings } from '../../support/harness.ts';
-import { T0 } from './scripted-world.ts';
+import { T0 } from '../../support/fake-world.ts';
 import { statePath } from '../../../machines/monitor/status.ts';
 
 export const PROXY_ID = 'ss-1';
