@@ -3,7 +3,7 @@
 // storm); reading is linear, and only when asked.
 import type { AnyActorRef, SnapshotFrom } from 'xstate';
 import type { ProxyEvent } from '../proxy/events.ts';
-import { monitoringEnabled, monitoringWanted, type ProxyContext, type ProxyPhase } from '../proxy/context.ts';
+import { monitoringActive, proxyEnabled, type ProxyContext, type ProxyPhase } from '../proxy/context.ts';
 import type { MonitorContext } from './context.ts';
 import { addStats } from './context.ts';
 
@@ -58,7 +58,7 @@ export function proxyViews(snapshot: MonitorLikeSnapshot): ProxyView[] {
 /** Running proxies whose monitoring is on: the ones a check tick probes. */
 export function proxiesDueForCheck(snapshot: MonitorLikeSnapshot): ProxyView[] {
   return proxyViews(snapshot).filter(
-    (view) => monitoringEnabled(view.context) && typeof view.state === 'object' && (view.state as { running?: string }).running === 'up',
+    (view) => monitoringActive(view.context) && typeof view.state === 'object' && (view.state as { running?: string }).running === 'up',
   );
 }
 
@@ -70,7 +70,7 @@ export function summarize(snapshot: MonitorLikeSnapshot): MonitorStatus {
   for (const view of views) {
     status_count[view.phase] += 1;
     stats = addStats(stats, view.context.stats);
-    if (monitoringWanted(view.context)) enabled += 1;
+    if (proxyEnabled(view.context)) enabled += 1;
   }
   const { lastCheckAt } = snapshot.context;
   return {

@@ -1,6 +1,6 @@
 // Context updates, as pure functions of (context, event). The machine makes each exported one the
 // `assign` action of the same name (assignEach): everything exported here must be an Update.
-import { monitoringWanted, currentRestart, type ProxyContext, type RestartOutcome, type RestartReason } from './context.ts';
+import { proxyEnabled, currentRestart, type ProxyContext, type RestartOutcome, type RestartReason } from './context.ts';
 import type { ProxyEvent } from './events.ts';
 import { memoryAboveLimit } from './guards.ts';
 import { attemptsInWindow, decideRestart, heldDecision } from './policy.ts';
@@ -128,7 +128,7 @@ export const recordWithheld: Update = (context, event) => {
 };
 
 export const recordHeld: Update = (context, event) => {
-  const cause = context.wanted === 'down' ? 'stopped_by_operator' : monitoringWanted(context) ? 'monitor_off' : 'proxy_disabled';
+  const cause = context.wanted === 'down' ? 'stopped_by_operator' : proxyEnabled(context) ? 'monitor_off' : 'proxy_disabled';
   const decision = heldDecision(context, context.policy, event.at, context.id, cause);
   return { decision, explanation: decision.message, restart: null };
 };

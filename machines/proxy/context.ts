@@ -139,12 +139,12 @@ export function initialContext(input: ProxyInput): ProxyContext {
   };
 }
 
-/** The proxy's own monitoring flag: the runtime override if any, else the config's `monitor`. */
-export function monitoringWanted(context: ProxyContext): boolean {
+/** The proxy's own monitoring flag (`enabled` in the API): the runtime override if any, else the config's `monitor`. */
+export function proxyEnabled(context: ProxyContext): boolean {
   return context.override ?? context.monitored;
 }
 
-/** Monitoring is on when the monitor supervises and the proxy's own flag says so. */
-export function monitoringEnabled(context: ProxyContext): boolean {
-  return context.supervised && monitoringWanted(context);
+/** Monitoring is active (`monitoring_active` in the API) when the monitor supervises and the proxy is enabled. */
+export function monitoringActive(context: ProxyContext): boolean {
+  return context.supervised && proxyEnabled(context);
 }

@@ -1,4 +1,4 @@
-import { monitoringEnabled, type ProxyContext } from './context.ts';
+import { monitoringActive, type ProxyContext } from './context.ts';
 import type { MemoryReading, ProxyEvent } from './events.ts';
 import { type Blocker, blockerDeadlines, isCleanExit } from './policy.ts';
 
@@ -21,7 +21,7 @@ export const guards = {
   cooldownElapsed: passed('cooldown'),
   underRestartCap: passed('restart_cap'),
   backoffElapsed: passed('backoff'),
-  restartHeld: ({ context }: GuardArgs) => context.wanted === 'down' || !monitoringEnabled(context),
+  restartHeld: ({ context }: GuardArgs) => context.wanted === 'down' || !monitoringActive(context),
   operatorAskedRestart: ({ context }: GuardArgs) => context.restart?.manual === true,
   restartInFlight: ({ context }: GuardArgs) => context.restart !== null,
   outdated: ({ context }: GuardArgs) => context.outdated,

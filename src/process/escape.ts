@@ -9,10 +9,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Logger } from '../logging/logger.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
-import { SPAWN_TOKEN_ENV } from '../adoption/identity.ts';
 import type { Driver } from '../supervisor/ports.ts';
 import { isDeadState, statFields } from './proc.ts';
 import { signalGroup } from './signal.ts';
+
+/** The environment variable carrying a proxy's spawn token (set by adoption/journal.ts). */
+export const SPAWN_TOKEN_ENV = 'PROXY_MONITOR_SPAWN';
 
 // Fields of /proc/<pid>/stat as statFields() numbers them (field 3 is index 0).
 const STATE = 0;

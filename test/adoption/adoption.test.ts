@@ -8,7 +8,7 @@ import { adoptProcess, startProcess, stopAll } from '../../src/process/driver.ts
 import { processStartTime } from '../../src/process/proc.ts';
 import type { ProxySpec } from '../../src/proxy-spec.ts';
 import { settleProcesses } from '../../src/adoption/plan.ts';
-import { SPAWN_TOKEN_ENV } from '../../src/adoption/identity.ts';
+import { SPAWN_TOKEN_ENV } from '../../src/process/escape.ts';
 import { createProcessJournal } from '../../src/adoption/journal.ts';
 import { executedFingerprint } from '../../src/supervisor/executed.ts';
 import { openStore } from '../../src/store/sqlite.ts';
