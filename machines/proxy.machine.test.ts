@@ -133,7 +133,7 @@ describe('proxy machine: guards', () => {
     expect(failed.length).toBeGreaterThan(3); // past the cap of 3, yet still tried
     expect(failed.map((r) => r.at - t0).slice(0, 4)).toEqual([0, 2_000, 6_000, 14_000]); // backed off
     expect(failed[0].error).toMatch(/EMFILE \(the daemon is short of its own resources: not counted against the restart cap\)/);
-    expect(h.proxy().context.decision).toMatchObject({ guard: 'backoff' });
+    expect(h.proxy().context.decision).toMatchObject({ blocker: 'backoff' });
     expect(h.proxy().context.attempts).toEqual([]);
     h.world.daemonShort.delete('ss-1');
     await h.advance(10_000);
