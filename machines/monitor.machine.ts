@@ -12,6 +12,19 @@ import type { MonitorEvent } from './monitor/events.ts';
 import type { ProxyEvent } from './proxy/events.ts';
 import { proxyMachine } from './proxy.machine.ts';
 
+type EffectArgs = { context: MonitorContext; self: AnyActorRef };
+
+/** The monitor's effects: declared here as stubs, implemented by src/supervisor/effects.ts, which `satisfies` this. */
+export interface MonitorEffects {
+  /** Sends TICK at `context.nextTickAt`. */
+  armTick(args: EffectArgs): void;
+  cancelTick(args: EffectArgs): void;
+  /** Probes the proxies `proxiesDueForCheck()` names and sends each its result. */
+  checkProxies(args: EffectArgs): void;
+}
+
+const effectStubs: MonitorEffects = { armTick: () => {}, cancelTick: () => {}, checkProxies: () => {} };
+
 export const monitorMachine = setup({
   types: {
     context: {} as MonitorContext,
@@ -30,12 +43,7 @@ export const monitorMachine = setup({
       event.type === 'CONFIGURE' && event.settings.check_interval !== context.settings.check_interval,
   },
   actions: {
-    // Effects, provided by src/supervisor/effects.ts.
-    // armTick sends TICK at `context.nextTickAt`; checkProxies probes the proxies
-    // `proxiesDueForCheck()` names and sends each its result.
-    armTick: () => {},
-    cancelTick: () => {},
-    checkProxies: () => {},
+    ...effectStubs,
 
     spawnInitialProxies: enqueueActions(({ context, enqueue }) => {
       for (const proxy of context.initialProxies) {
@@ -153,5 +161,3 @@ function children(self: AnyActorRef): AnyActorRef[] {
 function proxyInput(context: MonitorContext, proxy: ProxyEntry) {
   return { id: proxy.id, policy: policyFrom(context.settings, proxy.settings), monitored: proxy.monitored, memory: proxy.memory };
 }
-
-export type MonitorMachine = typeof monitorMachine;

@@ -3,7 +3,7 @@ import { fakeSpec } from '../test/support/fake-world.ts';
 import { startHarness } from '../test/support/harness.ts';
 import { isCleanExit } from './proxy/policy.ts';
 
-describe('proxy machine: the seed transitions', () => {
+describe('proxy machine: the design document transitions', () => {
   it('unknown -> running: boot spawns the process', async () => {
     const h = await startHarness();
     expect(h.state()).toBe('running.up');
@@ -71,7 +71,7 @@ describe('proxy machine: guards', () => {
     await h.settle();
     expect(h.state()).toBe('crashed.waiting');
     const why = h.proxy().context.decision!;
-    expect(why).toMatchObject({ verdict: 'withheld', guard: 'cooldown', nextAttemptAt: firstAttempt + 60_000 });
+    expect(why).toMatchObject({ verdict: 'withheld', blocker: 'cooldown', nextAttemptAt: firstAttempt + 60_000 });
     expect(why.inputs.cooldownRemainingMs).toBe(50_000);
     await h.advance(49_900);
     expect(h.state()).toBe('crashed.waiting');
@@ -94,10 +94,10 @@ describe('proxy machine: guards', () => {
     await h.settle();
     expect(h.state()).toBe('crashed.waiting');
     const why = h.proxy().context.decision!;
-    expect(why).toMatchObject({ guard: 'restart_cap', nextAttemptAt: attempts[0] + 3_600_000 });
+    expect(why).toMatchObject({ blocker: 'restart_cap', nextAttemptAt: attempts[0] + 3_600_000 });
     expect(why.inputs).toMatchObject({ restartsInWindow: 3, maxRestarts: 3 });
     expect(why.message).toMatch(/restart cap reached \(3\/3/);
-    expect(h.reportsOf('restart_withheld').at(-1)!.decision.guard).toBe('restart_cap');
+    expect(h.reportsOf('restart_withheld').at(-1)!.decision.blocker).toBe('restart_cap');
     await h.advance(attempts[0] + 3_600_000 - h.world.clock.now() - 100);
     expect(h.state()).toBe('crashed.waiting');
     await h.advance(200);
@@ -115,7 +115,7 @@ describe('proxy machine: guards', () => {
     const attempts = h.reportsOf('restart_finished').map((r) => r.record.at - t0);
     expect(attempts).toEqual([0, 2_000, 6_000, 14_000, 24_000]);
     expect(h.reportsOf('restart_finished').every((r) => !r.record.success)).toBe(true);
-    expect(h.proxy().context.decision).toMatchObject({ guard: 'backoff' });
+    expect(h.proxy().context.decision).toMatchObject({ blocker: 'backoff' });
     h.world.spawnFails.delete('ss-1');
     await h.advance(10_000);
     expect(h.state()).toBe('running.up');
@@ -133,7 +133,7 @@ describe('proxy machine: guards', () => {
     expect(failed.length).toBeGreaterThan(3); // past the cap of 3, yet still tried
     expect(failed.map((r) => r.at - t0).slice(0, 4)).toEqual([0, 2_000, 6_000, 14_000]); // backed off
     expect(failed[0].error).toMatch(/EMFILE \(the daemon is short of its own resources: not counted against the restart cap\)/);
-    expect(h.proxy().context.decision).toMatchObject({ guard: 'backoff' });
+    expect(h.proxy().context.decision).toMatchObject({ blocker: 'backoff' });
     expect(h.proxy().context.attempts).toEqual([]);
     h.world.daemonShort.delete('ss-1');
     await h.advance(10_000);
@@ -166,7 +166,7 @@ describe('proxy machine: guards', () => {
     h.world.crash('ss-1');
     await h.settle();
     expect(h.state()).toBe('crashed.held');
-    expect(h.proxy().context.decision).toMatchObject({ verdict: 'held', guard: 'monitoring_disabled', nextAttemptAt: null });
+    expect(h.proxy().context.decision).toMatchObject({ verdict: 'held', blocker: 'monitoring_disabled', nextAttemptAt: null });
     await h.advance(3_600_000);
     expect(h.world.log.filter((l) => l === 'spawn ss-1')).toHaveLength(1);
     h.supervisor.command('ss-1', 'ENABLE');
@@ -235,7 +235,7 @@ describe('proxy machine: stopped means stopped', () => {
       reason: expect.stringMatching(/stopped by the operator/),
     });
     expect(h.supervisor.status().status_count).toMatchObject({ stopped: 1, crashed: 0 });
-    expect(h.proxy().context.decision).toMatchObject({ verdict: 'held', guard: 'stopped_by_operator' });
+    expect(h.proxy().context.decision).toMatchObject({ verdict: 'held', blocker: 'stopped_by_operator' });
     await h.advance(3_600_000);
     expect(h.state()).toBe('stopped.down'); // the freed cap slot does not restart it
     h.supervisor.command('ss-1', 'START');
@@ -277,7 +277,7 @@ describe('proxy machine: restart always | on-failure (systemd Restart=)', () => 
     expect(h.state()).toBe('stopped.down');
     expect(h.reportsOf('crash_detected')).toHaveLength(1);
     expect(h.reportsOf('state_change').at(-1)).toMatchObject({ from: 'running', to: 'stopped' });
-    expect(h.proxy().context.reason).toMatch(/exited cleanly \(on signal SIGTERM\); restart is on-failure/);
+    expect(h.proxy().context.explanation).toMatch(/exited cleanly \(on signal SIGTERM\); restart is on-failure/);
     await h.advance(120_000);
     expect(h.state()).toBe('stopped.down');
     h.supervisor.command('ss-1', 'START');

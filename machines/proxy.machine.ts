@@ -1,18 +1,35 @@
-// One proxy's lifecycle: the seed's five states, its eight edges, and one more.
+// One proxy's lifecycle: the design document's five states, its eight edges, and one more.
 //
 //   unknown -> running | stopped     running -> crashed | stopped     stopped -> running
 //   crashed -> restarting            restarting -> running | crashed
-//   crashed -> stopped: the operator stopped a crashed proxy. `stopped` is the seed's "normal stop",
+//   crashed -> stopped: the operator stopped a crashed proxy. `stopped` is the design document's "normal stop",
 //   and a proxy the operator stopped is not a crash waiting for a restart.
 //
 // The machine holds no timers and does no I/O. Its effects (spawn, kill, readiness probe, wake-up
 // timer) are declared here as stubs and provided by src/supervisor; their results come back as
 // events carrying the time they happened. Sub-states only refine a top-level state.
-import { and, assign, emit, or, sendParent, setup } from 'xstate';
+import { type AnyActorRef, and, assign, emit, or, sendParent, setup } from 'xstate';
 import * as update from './proxy/actions.ts';
-import { initialContext, type ProxyContext, type ProxyInput, type ProxyPhase } from './proxy/context.ts';
+import { countersOf, initialContext, currentRestart, type ProxyContext, type ProxyInput, type ProxyPhase } from './proxy/context.ts';
 import type { ProxyEmitted, ProxyEvent } from './proxy/events.ts';
 import { guards } from './proxy/guards.ts';
+
+/** Each context update of proxy/actions.ts as the `assign` action of the same name. */
+const assignUpdate = (fn: update.Update) =>
+  assign<ProxyContext, ProxyEvent, undefined, ProxyEvent, never>(({ context, event }) => fn(context, event));
+function assignEach<T extends Record<string, update.Update>>(updates: T) {
+  return Object.fromEntries(Object.entries(updates).map(([name, fn]) => [name, assignUpdate(fn)])) as {
+    [K in keyof T]: ReturnType<typeof assignUpdate>;
+  };
+}
+
+/** The settings events, from the monitor and the operator: applied in every state (`crashed` decides again after). */
+const onSettings = <T extends object>(transition: T) => ({
+  ENABLE: { ...transition, actions: 'applySettings' as const },
+  DISABLE: { ...transition, actions: 'applySettings' as const },
+  SUPERVISE: { ...transition, actions: 'applySettings' as const },
+  CONFIGURE: { ...transition, actions: 'applySettings' as const },
+});
 
 /** Entry of a top-level state: report the change (from the previous phase), then remember it. */
 const enter = (phase: ProxyPhase) =>
@@ -20,6 +37,35 @@ const enter = (phase: ProxyPhase) =>
     { type: 'announcePhase', params: { phase } },
     { type: 'enterPhase', params: { phase } },
   ] as const;
+
+type EffectArgs = { context: ProxyContext; self: AnyActorRef };
+
+/** The machine's effects: declared here as stubs, implemented by src/supervisor/effects.ts, which `satisfies` this. */
+export interface ProxyEffects {
+  spawnProcess(args: EffectArgs): void;
+  adoptProcess(args: EffectArgs): void;
+  /** TERM to its group, then KILL after the proxy's stop_timeout. */
+  stopProcess(args: EffectArgs): void;
+  /** READY once a probe passed and not before `notBefore` (min_uptime); NOT_READY at the deadline. */
+  verifyReadiness(args: EffectArgs, params: { deadline: number; notBefore: number }): void;
+  cancelReadiness(args: EffectArgs): void;
+  /** WAKE at `at`. */
+  armWakeTimer(args: EffectArgs, params: { at: number }): void;
+  cancelWakeTimer(args: EffectArgs): void;
+}
+
+const effectStubs: ProxyEffects = {
+  spawnProcess: () => {},
+  adoptProcess: () => {},
+  stopProcess: () => {},
+  verifyReadiness: () => {},
+  cancelReadiness: () => {},
+  armWakeTimer: () => {},
+  cancelWakeTimer: () => {},
+};
+
+/** What every report carries: whose it is, and its counters as this step leaves them. */
+const reportOf = (context: ProxyContext) => ({ proxyId: context.id, counters: countersOf(context) });
 
 export const proxyMachine = setup({
   types: {
@@ -30,62 +76,36 @@ export const proxyMachine = setup({
   },
   guards,
   actions: {
-    // Effects, provided by src/supervisor/effects.ts.
-    spawnProcess: () => {},
-    adoptProcess: () => {},
-    killProcess: () => {},
-    verifyReadiness: (_, _params: { deadline: number; notBefore: number }) => {},
-    cancelReadiness: () => {},
-    armWakeTimer: (_, _params: { at: number }) => {},
-    cancelWakeTimer: () => {},
+    ...effectStubs,
 
     // Context updates.
-    processStarted: assign(({ context, event }) => update.processStarted(context, event)),
-    processGone: assign(({ context, event }) => update.processGone(context, event)),
-    exitedCleanly: assign(({ context, event }) => update.exitedCleanly(context, event)),
-    noteCrash: assign(({ context, event }) => update.noteCrash(context, event)),
-    noteMemoryCrash: assign(({ context, event }) => update.noteMemoryCrash(context, event)),
-    recordCheck: assign(({ context, event }) => update.recordCheck(context, event)),
-    beginAutomaticRestart: assign(({ context, event }) => update.beginAutomaticRestart(context, event)),
-    beginManualRestart: assign(({ context, event }) => update.beginManualRestart(context, event)),
-    recordWithheld: assign(({ context, event }) => update.recordWithheld(context, event)),
-    recordHeld: assign(({ context, event }) => update.recordHeld(context, event)),
-    restartSucceeded: assign(({ context, event }) => update.restartSucceeded(context, event)),
-    restartFailed: assign(({ context, event }) => update.restartFailed(context, event)),
-    wantUp: assign(({ context, event }) => update.wantUp(context, event)),
-    wantRestart: assign(({ context, event }) => update.wantRestart(context, event)),
-    wantDown: assign(({ context, event }) => update.wantDown(context, event)),
-    retire: assign(({ context, event }) => update.retire(context, event)),
-    wantDownDuringRestart: assign(({ context, event }) => update.wantDownDuringRestart(context, event)),
-    retireDuringRestart: assign(({ context, event }) => update.retireDuringRestart(context, event)),
-    requestManualRestart: assign(({ context, event }) => update.requestManualRestart(context, event)),
-    beginOperatorRestart: assign(({ context, event }) => update.beginOperatorRestart(context, event)),
-    beginReplacement: assign(({ context, event }) => update.beginReplacement(context, event)),
-    markOutdated: assign(({ context, event }) => update.markOutdated(context, event)),
-    spawning: assign(({ context, event }) => update.spawning(context, event)),
-    applySettings: assign(({ context, event }) => update.applySettings(context, event)),
+    ...assignEach(update),
 
     // Reports to the outside world.
     enterPhase: assign((_, params: { phase: ProxyPhase }) => ({ phase: params.phase })),
     announcePhase: emit(({ context, event }, params: { phase: ProxyPhase }) => ({
       type: 'state_change' as const,
-      proxyId: context.id,
+      ...reportOf(context),
       at: event.at,
       from: context.phase,
       to: params.phase,
-      reason: context.reason,
+      reason: context.explanation,
     })),
     reportCrash: emit(({ context, event }) => ({
       type: 'crash_detected' as const,
-      proxyId: context.id,
+      ...reportOf(context),
       at: event.at,
-      reason: context.reason,
+      reason: context.explanation,
       exitCode: event.type === 'EXITED' ? event.code : null,
       signal: event.type === 'EXITED' ? event.signal : null,
     })),
-    reportRestart: emit(({ context }) => ({ type: 'restart_finished' as const, proxyId: context.id, record: context.lastRestart! })),
-    reportWithheld: emit(({ context }) => ({ type: 'restart_withheld' as const, proxyId: context.id, decision: context.decision! })),
-    reportCheck: emit(({ context }) => ({ type: 'check_finished' as const, proxyId: context.id, ...context.lastCheck! })),
+    reportRestartStarted: emit(({ context, event }) => {
+      const { reason, manual } = currentRestart(context, event.at);
+      return { type: 'restart_started' as const, ...reportOf(context), at: event.at, reason, manual };
+    }),
+    reportRestart: emit(({ context }) => ({ type: 'restart_finished' as const, ...reportOf(context), record: context.lastRestart! })),
+    reportWithheld: emit(({ context }) => ({ type: 'restart_withheld' as const, ...reportOf(context), decision: context.decision! })),
+    reportCheck: emit(({ context }) => ({ type: 'check_finished' as const, ...reportOf(context), ...context.lastCheck! })),
     reportRetired: sendParent(({ context, event }) => ({
       type: 'PROXY_RETIRED' as const,
       at: event.at,
@@ -97,12 +117,7 @@ export const proxyMachine = setup({
   id: 'proxy',
   context: ({ input }) => initialContext(input),
   initial: 'unknown',
-  on: {
-    ENABLE: { actions: 'applySettings' },
-    DISABLE: { actions: 'applySettings' },
-    SUPERVISE: { actions: 'applySettings' },
-    CONFIGURE: { actions: 'applySettings' },
-  },
+  on: onSettings({}),
   states: {
     unknown: {
       on: {
@@ -142,16 +157,16 @@ export const proxyMachine = setup({
         up: {
           always: [
             // Stopped or removed while a restart was being verified: stop now that the process is up.
-            { guard: or(['wantedDown', 'retiring']), target: '#proxy.stopped.stopping', actions: 'killProcess' },
+            { guard: or(['wantedDown', 'retiring']), target: '#proxy.stopped.stopping', actions: 'stopProcess' },
             // Its config changed while that restart ran the old one: replace it now.
-            { guard: 'outdated', target: '#proxy.stopped.stopping', actions: ['beginReplacement', 'killProcess'] },
+            { guard: 'outdated', target: '#proxy.stopped.stopping', actions: ['beginReplacement', 'stopProcess'] },
           ],
           on: {
             CHECK_PASSED: [
               {
                 guard: 'memoryLimitReached',
                 target: '#proxy.crashed.reaping',
-                actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'killProcess'],
+                actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'stopProcess'],
               },
               { actions: ['recordCheck', 'reportCheck'] },
             ],
@@ -159,12 +174,12 @@ export const proxyMachine = setup({
               {
                 guard: 'failureThresholdReached',
                 target: '#proxy.crashed.reaping',
-                actions: ['noteCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'killProcess'],
+                actions: ['noteCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'stopProcess'],
               },
               {
                 guard: 'memoryLimitReached',
                 target: '#proxy.crashed.reaping',
-                actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'killProcess'],
+                actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'stopProcess'],
               },
               { actions: ['recordCheck', 'reportCheck'] },
             ],
@@ -176,10 +191,10 @@ export const proxyMachine = setup({
           { guard: 'exitWantsNoRestart', target: 'stopped', actions: 'exitedCleanly' },
           { target: 'crashed', actions: ['noteCrash', 'reportCrash'] },
         ],
-        STOP: { target: 'stopped.stopping', actions: ['wantDown', 'killProcess'] },
-        RESTART: { target: 'stopped.stopping', actions: ['beginOperatorRestart', 'killProcess'] },
-        REPLACE: { target: 'stopped.stopping', actions: ['beginReplacement', 'killProcess'] },
-        RETIRE: { target: 'stopped.stopping', actions: ['retire', 'killProcess'] },
+        STOP: { target: 'stopped.stopping', actions: ['wantDown', 'stopProcess'] },
+        RESTART: { target: 'stopped.stopping', actions: ['beginOperatorRestart', 'stopProcess'] },
+        REPLACE: { target: 'stopped.stopping', actions: ['beginReplacement', 'stopProcess'] },
+        RETIRE: { target: 'stopped.stopping', actions: ['retire', 'stopProcess'] },
       },
     },
 
@@ -222,10 +237,8 @@ export const proxyMachine = setup({
             RESTART: { actions: 'requestManualRestart' },
             STOP: { actions: 'wantDown' },
             RETIRE: { actions: 'retire' },
-            ENABLE: { actions: 'applySettings' },
-            DISABLE: { actions: 'applySettings' },
-            SUPERVISE: { actions: 'applySettings' },
-            CONFIGURE: { actions: 'applySettings' },
+            // Not back to deciding: the process is still to be reaped.
+            ...onSettings({}),
           },
         },
         deciding: {
@@ -258,15 +271,13 @@ export const proxyMachine = setup({
         RESTART: { target: '.deciding', actions: 'requestManualRestart' },
         STOP: { target: '.deciding', actions: 'wantDown' },
         RETIRE: { target: '.deciding', actions: 'retire' },
-        ENABLE: { target: '.deciding', actions: 'applySettings' },
-        DISABLE: { target: '.deciding', actions: 'applySettings' },
-        SUPERVISE: { target: '.deciding', actions: 'applySettings' },
-        CONFIGURE: { target: '.deciding', actions: 'applySettings' },
+        ...onSettings({ target: '.deciding' }),
       },
     },
 
     restarting: {
-      entry: [...enter('restarting'), 'spawning', 'spawnProcess'],
+      // The restart is reported (and so committed to the history) before the state change is.
+      entry: ['reportRestartStarted', ...enter('restarting'), 'spawning', 'spawnProcess'],
       initial: 'spawning',
       states: {
         spawning: {
@@ -288,7 +299,7 @@ export const proxyMachine = setup({
           exit: 'cancelReadiness',
           on: {
             READY: { target: '#proxy.running.up', actions: ['restartSucceeded', 'reportRestart'] },
-            NOT_READY: { target: '#proxy.crashed.reaping', actions: ['restartFailed', 'reportRestart', 'killProcess'] },
+            NOT_READY: { target: '#proxy.crashed.reaping', actions: ['restartFailed', 'reportRestart', 'stopProcess'] },
           },
         },
       },
@@ -303,5 +314,3 @@ export const proxyMachine = setup({
     },
   },
 });
-
-export type ProxyMachine = typeof proxyMachine;

@@ -75,8 +75,8 @@ describe('memory watchdog', () => {
     await h.advance(30_000);
     expect(h.state()).toBe('crashed.waiting');
     const decision = h.proxy().context.decision!;
-    expect(decision).toMatchObject({ verdict: 'withheld', guard: 'cooldown' });
-    expect(h.proxy().context.crashReason).toBe('memory');
+    expect(decision).toMatchObject({ verdict: 'withheld', blocker: 'cooldown' });
+    expect(h.proxy().context.crashKind).toBe('memory');
     expect(h.proxy().context.attempts).toHaveLength(1);
     await h.advance(decision.nextAttemptAt! - h.world.clock.now());
     expect(h.state()).toBe('running.up');
@@ -90,6 +90,6 @@ describe('memory watchdog', () => {
     h.world.unhealthy.add('ss-1');
     await h.advance(30_000);
     expect(h.reportsOf('crash_detected')).toHaveLength(1);
-    expect(h.proxy().context.crashReason).toBe('health_check_failed');
+    expect(h.proxy().context.crashKind).toBe('health_check_failed');
   });
 });

@@ -1,13 +1,16 @@
 // Aggregate status, computed on demand from the children's snapshots. Copying every child's state
-// into the parent on each change would be quadratic (see XSTATE-NOTES.md); reading is linear.
+// into the parent on each change would cost a pass over all proxies per event (quadratic in a crash
+// storm); reading is linear, and only when asked.
 import type { AnyActorRef, SnapshotFrom } from 'xstate';
-import { monitoringEnabled, monitoringWanted, type ProxyContext, type ProxyPhase } from '../proxy/context.ts';
+import type { ProxyEvent } from '../proxy/events.ts';
+import { monitoringActive, proxyEnabled, type ProxyContext, type ProxyPhase } from '../proxy/context.ts';
 import type { MonitorContext } from './context.ts';
 import { addStats } from './context.ts';
 
 export interface ProxyView {
   id: string;
-  ref: AnyActorRef;
+  /** Sends the proxy's actor an event (the actor itself stays inside the supervisor). */
+  send(event: ProxyEvent): void;
   phase: ProxyPhase;
   /** The full state value, sub-states included (e.g. { crashed: 'waiting' }). */
   state: unknown;
@@ -47,7 +50,7 @@ export function proxyViews(snapshot: MonitorLikeSnapshot): ProxyView[] {
     if (!child) continue;
     const s = child.getSnapshot() as SnapshotFrom<typeof import('../proxy.machine.ts').proxyMachine>;
     if (s.status !== 'active') continue;
-    views.push({ id: s.context.id, ref: child, phase: s.context.phase, state: s.value, context: s.context });
+    views.push({ id: s.context.id, send: (event) => child.send(event), phase: s.context.phase, state: s.value, context: s.context });
   }
   return views;
 }
@@ -55,7 +58,7 @@ export function proxyViews(snapshot: MonitorLikeSnapshot): ProxyView[] {
 /** Running proxies whose monitoring is on: the ones a check tick probes. */
 export function proxiesDueForCheck(snapshot: MonitorLikeSnapshot): ProxyView[] {
   return proxyViews(snapshot).filter(
-    (view) => monitoringEnabled(view.context) && typeof view.state === 'object' && (view.state as { running?: string }).running === 'up',
+    (view) => monitoringActive(view.context) && typeof view.state === 'object' && (view.state as { running?: string }).running === 'up',
   );
 }
 
@@ -67,7 +70,7 @@ export function summarize(snapshot: MonitorLikeSnapshot): MonitorStatus {
   for (const view of views) {
     status_count[view.phase] += 1;
     stats = addStats(stats, view.context.stats);
-    if (monitoringWanted(view.context)) enabled += 1;
+    if (proxyEnabled(view.context)) enabled += 1;
   }
   const { lastCheckAt } = snapshot.context;
   return {

@@ -1,10 +1,11 @@
-// Context updates, as pure functions of (context, event). The machine wraps each in `assign`.
-import { monitoringWanted, type ProxyContext, type RestartOutcome, type RestartReason } from './context.ts';
+// Context updates, as pure functions of (context, event). The machine makes each exported one the
+// `assign` action of the same name (assignEach): everything exported here must be an Update.
+import { proxyEnabled, currentRestart, type ProxyContext, type RestartOutcome, type RestartReason } from './context.ts';
 import type { ProxyEvent } from './events.ts';
 import { memoryAboveLimit } from './guards.ts';
 import { attemptsInWindow, decideRestart, heldDecision } from './policy.ts';
 
-type Update = (context: ProxyContext, event: ProxyEvent) => Partial<ProxyContext>;
+export type Update = (context: ProxyContext, event: ProxyEvent) => Partial<ProxyContext>;
 
 const OPERATOR_RESTART = 'restart requested by the operator';
 
@@ -28,13 +29,13 @@ export const processStarted: Update = (context, event) => {
 export const noteCrash: Update = (context, event) => {
   const stable = context.startedAt !== null && event.at - context.startedAt >= context.policy.stableUptimeMs;
   const exited = eventOf(event, 'EXITED');
-  const reason: RestartReason = exited ? 'exited' : event.type === 'SPAWN_FAILED' ? 'spawn_failed' : 'health_check_failed';
+  const kind: RestartReason = exited ? 'exited' : event.type === 'SPAWN_FAILED' ? 'spawn_failed' : 'health_check_failed';
   return {
-    crashReason: reason,
-    reason: crashDescription(event, context),
+    crashKind: kind,
+    explanation: crashDescription(event, context),
     lastExit: exited ? crashDescription(event, context) : context.lastExit,
     consecutiveFailures: stable ? 0 : context.consecutiveFailures,
-    pid: exited || reason === 'spawn_failed' ? null : context.pid,
+    pid: exited || kind === 'spawn_failed' ? null : context.pid,
     restart: null,
   };
 };
@@ -46,8 +47,8 @@ export const noteMemoryCrash: Update = (context, event) => {
   const memory = memoryAboveLimit(event)!;
   return {
     ...noteCrash(context, event),
-    crashReason: 'memory',
-    reason: `memory ${mib(memory.bytes)} above the limit of ${mib(memory.limit!)} for ${context.memoryStrikes + 1} checks in a row`,
+    crashKind: 'memory',
+    explanation: `memory ${mib(memory.bytes)} above the limit of ${mib(memory.limit!)} for ${context.memoryStrikes + 1} checks in a row`,
   };
 };
 
@@ -81,7 +82,7 @@ export const exitedCleanly: Update = (_context, event) => {
     pid: null,
     startedAt: null,
     wanted: 'down',
-    reason: `process exited cleanly (${how}); restart is on-failure, so it stays stopped`,
+    explanation: `process exited cleanly (${how}); restart is on-failure, so it stays stopped`,
   };
 };
 
@@ -101,9 +102,9 @@ export const recordCheck: Update = (context, event) => {
 export const beginAutomaticRestart: Update = (context, event) => ({
   attempts: [...attemptsInWindow(context, context.policy, event.at), event.at],
   lastAttemptAt: event.at,
-  restart: { reason: context.crashReason, manual: false, startedAt: event.at },
+  restart: { reason: context.crashKind, manual: false, startedAt: event.at },
   decision: decideRestart(context, context.policy, event.at),
-  reason: `automatic restart after: ${context.reason}`,
+  explanation: `automatic restart after: ${context.explanation}`,
 });
 
 export const beginManualRestart: Update = (context, event) => ({
@@ -114,26 +115,26 @@ export const beginManualRestart: Update = (context, event) => ({
   decision: {
     ...decideRestart(context, context.policy, event.at),
     verdict: 'allowed',
-    guard: null,
+    blocker: null,
     nextAttemptAt: event.at,
     message: 'restart requested by the operator (guards bypassed)',
   },
-  reason: OPERATOR_RESTART,
+  explanation: OPERATOR_RESTART,
 });
 
 export const recordWithheld: Update = (context, event) => {
   const decision = decideRestart(context, context.policy, event.at);
-  return { decision, reason: decision.message };
+  return { decision, explanation: decision.message };
 };
 
 export const recordHeld: Update = (context, event) => {
-  const cause = context.wanted === 'down' ? 'stopped_by_operator' : monitoringWanted(context) ? 'monitor_off' : 'proxy_disabled';
+  const cause = context.wanted === 'down' ? 'stopped_by_operator' : proxyEnabled(context) ? 'monitor_off' : 'proxy_disabled';
   const decision = heldDecision(context, context.policy, event.at, context.id, cause);
-  return { decision, reason: decision.message, restart: null };
+  return { decision, explanation: decision.message, restart: null };
 };
 
-export function restartOutcome(context: ProxyContext, event: ProxyEvent, success: boolean): RestartOutcome {
-  const restart = context.restart ?? { reason: context.crashReason, manual: false, startedAt: event.at };
+function restartOutcome(context: ProxyContext, event: ProxyEvent, success: boolean): RestartOutcome {
+  const restart = currentRestart(context, event.at);
   const error = success ? undefined : failureDescription(event, context);
   return {
     at: restart.startedAt,
@@ -176,7 +177,7 @@ export const restartSucceeded: Update = (context, event) => {
     lastRestart: outcome,
     restart: null,
     stats: { ...context.stats, restarts: context.stats.restarts + 1, successes: context.stats.successes + 1 },
-    reason: `restart succeeded in ${outcome.durationMs}ms`,
+    explanation: `restart succeeded in ${outcome.durationMs}ms`,
   };
 };
 
@@ -196,16 +197,16 @@ export const restartFailed: Update = (context, event) => {
     restart: null,
     consecutiveFailures: context.consecutiveFailures + 1,
     lastFailureAt: event.at,
-    crashReason: context.restart?.reason ?? context.crashReason,
+    crashKind: context.restart?.reason ?? context.crashKind,
     pid: event.type === 'NOT_READY' ? context.pid : null,
     stats: { ...context.stats, restarts: context.stats.restarts + 1, failures: context.stats.failures + 1 },
-    reason: `restart failed: ${outcome.error}`,
+    explanation: `restart failed: ${outcome.error}`,
     lastExit: event.type === 'EXITED' ? crashDescription(event, context) : context.lastExit,
   };
 };
 
 // Operator commands and settings from the monitor.
-export const wantUp: Update = () => ({ wanted: 'up', reason: 'started by the operator' });
+export const wantUp: Update = () => ({ wanted: 'up', explanation: 'started by the operator' });
 
 /**
  * A restart of a live process, by the operator or because what it executes changed: a restart like
@@ -213,7 +214,7 @@ export const wantUp: Update = () => ({ wanted: 'up', reason: 'started by the ope
  * automatic attempt, so not counted against the hourly cap.
  */
 function beginRestartOfLiveProcess(reason: 'operator' | 'config_changed', at: number, message: string): Partial<ProxyContext> {
-  return { restart: { reason, manual: true, startedAt: at }, lastAttemptAt: at, outdated: false, reason: message };
+  return { restart: { reason, manual: true, startedAt: at }, lastAttemptAt: at, outdated: false, explanation: message };
 }
 export const beginOperatorRestart: Update = (_context, event) => ({
   wanted: 'up',
@@ -227,9 +228,9 @@ export const beginReplacement: Update = (_context, event) =>
   );
 export const markOutdated: Update = () => ({ outdated: true });
 export const spawning: Update = () => ({ outdated: false });
-export const wantRestart: Update = () => ({ wanted: 'up', reason: OPERATOR_RESTART });
-export const wantDown: Update = () => ({ wanted: 'down', restart: null, reason: 'stopped by the operator' });
-export const retire: Update = () => ({ wanted: 'down', retiring: true, restart: null, reason: 'removed from the configuration' });
+export const wantRestart: Update = () => ({ wanted: 'up', explanation: OPERATOR_RESTART });
+export const wantDown: Update = () => ({ wanted: 'down', restart: null, explanation: 'stopped by the operator' });
+export const retire: Update = () => ({ wanted: 'down', retiring: true, restart: null, explanation: 'removed from the configuration' });
 
 // STOP or RETIRE while a restart is in flight: the restart still ends (READY, NOT_READY, EXITED) and
 // its record must say who started it and when, so the request it describes is kept.
@@ -240,7 +241,7 @@ export const retireDuringRestart: Update = (context, event) => ({ ...retire(cont
 export const requestManualRestart: Update = (_context, event) => ({
   wanted: 'up',
   restart: { reason: 'operator', manual: true, startedAt: event.at },
-  reason: OPERATOR_RESTART,
+  explanation: OPERATOR_RESTART,
 });
 
 export const applySettings: Update = (_context, event) => {

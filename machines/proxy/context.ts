@@ -19,7 +19,7 @@ export interface RestartOutcome {
   error?: string;
 }
 
-export interface CheckResult {
+interface CheckResult {
   at: number;
   ok: boolean;
   durationMs: number;
@@ -32,6 +32,24 @@ export interface ProxyStats {
   restarts: number;
   successes: number;
   failures: number;
+}
+
+/** What the machine counts that the restart rows cannot tell (history is pruned, backoff resets). */
+export interface ProxyCounters {
+  stats: ProxyStats;
+  consecutiveFailures: number;
+  lastFailureAt: number | null;
+}
+
+export const countersOf = (context: ProxyContext): ProxyCounters => ({
+  stats: context.stats,
+  consecutiveFailures: context.consecutiveFailures,
+  lastFailureAt: context.lastFailureAt,
+});
+
+/** The restart in flight; one that lost its record (it cannot, but a report must not fail) is the last crash's. */
+export function currentRestart(context: ProxyContext, at: number): NonNullable<ProxyContext['restart']> {
+  return context.restart ?? { reason: context.crashKind, manual: false, startedAt: at };
 }
 
 /** What the store hands back after a daemon restart, so caps and cooldowns carry on. */
@@ -66,8 +84,8 @@ export interface ProxyContext extends ProxyMemory {
   supervised: boolean;
   /** The last top-level state entered, so a state change can name where it came from. */
   phase: ProxyPhase;
-  /** Why the machine is doing what it does now (the reason of the next state change). */
-  reason: string;
+  /** Why the machine is doing what it does now, in words: the `reason` of the next state change. */
+  explanation: string;
   pid: number | null;
   startedAt: number | null;
   checkFailures: number;
@@ -77,7 +95,7 @@ export interface ProxyContext extends ProxyMemory {
   /** The restart in flight: why it happens and when it started. */
   restart: { reason: RestartReason; manual: boolean; startedAt: number } | null;
   /** Why the last crash happened; what the next restart will be recorded as. */
-  crashReason: RestartReason;
+  crashKind: RestartReason;
   decision: RestartDecision | null;
   /** How the process last exited, e.g. "process exited with code 0; it left 1 process running ...". */
   lastExit: string | null;
@@ -106,14 +124,14 @@ export function initialContext(input: ProxyInput): ProxyContext {
     adoptPid: memory.adoptPid ?? null,
     adoptStartedAt: memory.adoptStartedAt ?? null,
     phase: 'unknown',
-    reason: 'daemon started',
+    explanation: 'daemon started',
     pid: null,
     startedAt: null,
     checkFailures: 0,
     memoryStrikes: 0,
     lastCheck: null,
     restart: null,
-    crashReason: 'exited',
+    crashKind: 'exited',
     decision: null,
     lastExit: null,
     retiring: false,
@@ -121,12 +139,12 @@ export function initialContext(input: ProxyInput): ProxyContext {
   };
 }
 
-/** The proxy's own monitoring flag: the runtime override if any, else the config's `monitor`. */
-export function monitoringWanted(context: ProxyContext): boolean {
+/** The proxy's own monitoring flag (`enabled` in the API): the runtime override if any, else the config's `monitor`. */
+export function proxyEnabled(context: ProxyContext): boolean {
   return context.override ?? context.monitored;
 }
 
-/** Monitoring is on when the monitor supervises and the proxy's own flag says so. */
-export function monitoringEnabled(context: ProxyContext): boolean {
-  return context.supervised && monitoringWanted(context);
+/** Monitoring is active (`monitoring_active` in the API) when the monitor supervises and the proxy is enabled. */
+export function monitoringActive(context: ProxyContext): boolean {
+  return context.supervised && proxyEnabled(context);
 }

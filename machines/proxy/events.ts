@@ -38,10 +38,17 @@ export type ProxyEvent =
   // From the timer armed for the next restart attempt
   | { type: 'WAKE'; at: number };
 
-/** What the machine reports to the outside world: logs, history, store, metrics listen to these. */
-export type ProxyEmitted =
-  | { type: 'state_change'; proxyId: string; at: number; from: string; to: string; reason: string }
-  | { type: 'crash_detected'; proxyId: string; at: number; reason: string; exitCode: number | null; signal: string | null }
-  | { type: 'restart_finished'; proxyId: string; record: import('./context.ts').RestartOutcome }
-  | { type: 'restart_withheld'; proxyId: string; decision: import('./policy.ts').RestartDecision }
-  | { type: 'check_finished'; proxyId: string; at: number; ok: boolean; durationMs: number; error?: string; memory?: MemoryReading };
+/**
+ * What the machine reports to the outside world: logs, history, store, metrics listen to these.
+ * Each carries what its listeners need (the counters after the step that emitted it included), so
+ * none reads an actor's context back.
+ */
+export type ProxyEmitted = { proxyId: string; counters: import('./context.ts').ProxyCounters } & (
+  | { type: 'state_change'; at: number; from: string; to: string; reason: string }
+  | { type: 'crash_detected'; at: number; reason: string; exitCode: number | null; signal: string | null }
+  /** A restart through the `restarting` state began: it counts against the hourly cap from now. */
+  | { type: 'restart_started'; at: number; reason: import('./context.ts').RestartReason; manual: boolean }
+  | { type: 'restart_finished'; record: import('./context.ts').RestartOutcome }
+  | { type: 'restart_withheld'; decision: import('./policy.ts').RestartDecision }
+  | { type: 'check_finished'; at: number; ok: boolean; durationMs: number; error?: string; memory?: MemoryReading }
+);

@@ -1,6 +1,6 @@
-import { monitoringEnabled, type ProxyContext } from './context.ts';
+import { monitoringActive, type ProxyContext } from './context.ts';
 import type { MemoryReading, ProxyEvent } from './events.ts';
-import { backoffEndsAt, capSlotAt, cooldownEndsAt, isCleanExit } from './policy.ts';
+import { type Blocker, blockerDeadlines, isCleanExit } from './policy.ts';
 
 // Guards named for what they mean. Each reads time from the event being handled.
 type GuardArgs = { context: ProxyContext; event: ProxyEvent };
@@ -11,11 +11,17 @@ export function memoryAboveLimit(event: ProxyEvent): MemoryReading | undefined {
   return memory && memory.limit !== null && memory.bytes > memory.limit ? memory : undefined;
 }
 
+/** The policy's blocker no longer holds an automatic restart back at the event's time. */
+const passed =
+  (blocker: Blocker) =>
+  ({ context, event }: GuardArgs) =>
+    blockerDeadlines(context, context.policy, event.at)[blocker] <= event.at;
+
 export const guards = {
-  cooldownElapsed: ({ context, event }: GuardArgs) => cooldownEndsAt(context, context.policy) <= event.at,
-  underRestartCap: ({ context, event }: GuardArgs) => capSlotAt(context, context.policy, event.at) <= event.at,
-  backoffElapsed: ({ context, event }: GuardArgs) => backoffEndsAt(context, context.policy) <= event.at,
-  restartHeld: ({ context }: GuardArgs) => context.wanted === 'down' || !monitoringEnabled(context),
+  cooldownElapsed: passed('cooldown'),
+  underRestartCap: passed('restart_cap'),
+  backoffElapsed: passed('backoff'),
+  restartHeld: ({ context }: GuardArgs) => context.wanted === 'down' || !monitoringActive(context),
   operatorAskedRestart: ({ context }: GuardArgs) => context.restart?.manual === true,
   restartInFlight: ({ context }: GuardArgs) => context.restart !== null,
   outdated: ({ context }: GuardArgs) => context.outdated,

@@ -2,7 +2,7 @@
 // The machine's guards and `why` both read these functions, so these rows are what the
 // daemon does and what it says.
 import { describe, expect, it } from 'vitest';
-import { decideRestart, heldDecision, type RestartPolicy, type RestartRecord } from './policy.ts';
+import { decideRestart, heldDecision, type RestartPolicy, type RestartHistory } from './policy.ts';
 
 const S = 1000;
 const policy: RestartPolicy = {
@@ -17,12 +17,12 @@ const policy: RestartPolicy = {
   restart: 'always',
 };
 const T0 = Date.UTC(2026, 0, 1);
-const fresh: RestartRecord = { attempts: [], lastAttemptAt: null, consecutiveFailures: 0, lastFailureAt: null };
-const record = (r: Partial<RestartRecord>): RestartRecord => ({ ...fresh, ...r });
+const fresh: RestartHistory = { attempts: [], lastAttemptAt: null, consecutiveFailures: 0, lastFailureAt: null };
+const record = (r: Partial<RestartHistory>): RestartHistory => ({ ...fresh, ...r });
 
 describe('decideRestart', () => {
   // [name, record, now (ms after T0), verdict, blocker, next attempt (ms after T0, or null)]
-  const rows: Array<[string, RestartRecord, number, 'allowed' | 'withheld', string | null, number]> = [
+  const rows: Array<[string, RestartHistory, number, 'allowed' | 'withheld', string | null, number]> = [
     ['a proxy never restarted', fresh, 0, 'allowed', null, 0],
     ['one ms before the cooldown ends', record({ attempts: [0], lastAttemptAt: 0 }), 60 * S - 1, 'withheld', 'cooldown', 60 * S],
     ['exactly at the cooldown end', record({ attempts: [0], lastAttemptAt: 0 }), 60 * S, 'allowed', null, 60 * S],
@@ -105,7 +105,7 @@ describe('decideRestart', () => {
     };
     const decision = decideRestart(epoch, policy, T0 + now);
     expect(decision.at).toBe(T0 + now);
-    expect([decision.verdict, decision.guard, decision.nextAttemptAt! - T0]).toEqual([verdict, blocker, next]);
+    expect([decision.verdict, decision.blocker, decision.nextAttemptAt! - T0]).toEqual([verdict, blocker, next]);
   });
 
   it('explains its inputs: window count, remaining cooldown and backoff', () => {
@@ -138,10 +138,10 @@ describe('heldDecision', () => {
     ['proxy_disabled', 'monitoring_disabled', /`proxy-monitor enable p1`/],
     ['monitor_off', 'monitoring_disabled', /`proxy-monitor monitor start`/],
     ['stopped_by_operator', 'stopped_by_operator', /`proxy-monitor start p1`/],
-  ] as const)('%s: no next attempt, whatever the deadlines, and the command that lifts it', (cause, guard, message) => {
+  ] as const)('%s: no next attempt, whatever the deadlines, and the command that lifts it', (cause, blocker, message) => {
     const d = heldDecision(record({ attempts: [T0], lastAttemptAt: T0 }), policy, T0 + S, 'p1', cause);
     expect(d.verdict).toBe('held');
-    expect(d.guard).toBe(guard);
+    expect(d.blocker).toBe(blocker);
     expect(d.nextAttemptAt).toBeNull();
     expect(d.message).toMatch(message);
     expect(d.inputs.cooldownRemainingMs).toBe(59 * S);

@@ -33,7 +33,7 @@ export function isCleanExit(code: number | null, signal: string | null): boolean
 }
 
 /** What the policy needs to know about a proxy's past. */
-export interface RestartRecord {
+export interface RestartHistory {
   /** Automatic restart attempts inside the current window, oldest first. */
   attempts: number[];
   lastAttemptAt: number | null;
@@ -42,13 +42,13 @@ export interface RestartRecord {
   lastFailureAt: number | null;
 }
 
-export type Guard = 'cooldown' | 'restart_cap' | 'backoff';
+export type Blocker = 'cooldown' | 'restart_cap' | 'backoff';
 
 export interface RestartDecision {
   at: number;
   verdict: 'allowed' | 'withheld' | 'held';
-  /** The guard that holds the restart back the longest (withheld), or why it is held. */
-  guard: Guard | 'monitoring_disabled' | 'stopped_by_operator' | null;
+  /** The blocker that holds the restart back the longest (withheld), or why it is held. */
+  blocker: Blocker | 'monitoring_disabled' | 'stopped_by_operator' | null;
   inputs: {
     restartsInWindow: number;
     maxRestarts: number;
@@ -63,62 +63,71 @@ export interface RestartDecision {
   message: string;
 }
 
-export function attemptsInWindow(record: RestartRecord, policy: RestartPolicy, at: number): number[] {
+export function attemptsInWindow(record: RestartHistory, policy: RestartPolicy, at: number): number[] {
   return record.attempts.filter((t) => t > at - policy.windowMs);
 }
 
-export function cooldownEndsAt(record: RestartRecord, policy: RestartPolicy): number {
+export function cooldownEndsAt(record: RestartHistory, policy: RestartPolicy): number {
   return record.lastAttemptAt === null ? -Infinity : record.lastAttemptAt + policy.cooldownMs;
 }
 
 /** When the sliding window next has room for one more attempt. */
-export function capSlotAt(record: RestartRecord, policy: RestartPolicy, at: number): number {
+function capSlotAt(record: RestartHistory, policy: RestartPolicy, at: number): number {
   const recent = attemptsInWindow(record, policy, at);
   if (recent.length < policy.maxRestarts) return -Infinity;
   return recent[recent.length - policy.maxRestarts] + policy.windowMs;
 }
 
-export function backoffDelayMs(failures: number, policy: RestartPolicy): number {
+function backoffDelayMs(failures: number, policy: RestartPolicy): number {
   if (failures <= 0) return 0;
   const { initialMs, factor, maxMs } = policy.backoff;
   return Math.min(maxMs, initialMs * factor ** (failures - 1));
 }
 
-export function backoffEndsAt(record: RestartRecord, policy: RestartPolicy): number {
+function backoffEndsAt(record: RestartHistory, policy: RestartPolicy): number {
   if (record.consecutiveFailures === 0 || record.lastFailureAt === null) return -Infinity;
   return record.lastFailureAt + backoffDelayMs(record.consecutiveFailures, policy);
 }
 
+/**
+ * When each blocker stops holding an automatic restart back (-Infinity: it does not hold it). The
+ * machine's guards and the decision `why` shows both read these, so they cannot disagree.
+ */
+export function blockerDeadlines(record: RestartHistory, policy: RestartPolicy, at: number): Record<Blocker, number> {
+  return {
+    cooldown: cooldownEndsAt(record, policy),
+    restart_cap: capSlotAt(record, policy, at),
+    backoff: backoffEndsAt(record, policy),
+  };
+}
+
 /** The full decision at time `at`, with the inputs an operator needs to understand it. */
-export function decideRestart(record: RestartRecord, policy: RestartPolicy, at: number): RestartDecision {
-  const deadlines: Array<[Guard, number]> = [
-    ['cooldown', cooldownEndsAt(record, policy)],
-    ['restart_cap', capSlotAt(record, policy, at)],
-    ['backoff', backoffEndsAt(record, policy)],
-  ];
-  const [guard, eligibleAt] = deadlines.reduce((a, b) => (b[1] > a[1] ? b : a));
+export function decideRestart(record: RestartHistory, policy: RestartPolicy, at: number): RestartDecision {
+  const deadlines = blockerDeadlines(record, policy, at);
+  // The blocker that holds it back the longest; on a tie, the first in the order above.
+  const [blocker, eligibleAt] = (Object.entries(deadlines) as Array<[Blocker, number]>).reduce((a, b) => (b[1] > a[1] ? b : a));
   const allowed = eligibleAt <= at;
   const inputs = {
     restartsInWindow: attemptsInWindow(record, policy, at).length,
     maxRestarts: policy.maxRestarts,
     windowS: policy.windowMs / 1000,
     cooldownS: policy.cooldownMs / 1000,
-    cooldownRemainingMs: Math.max(0, cooldownEndsAt(record, policy) - at),
+    cooldownRemainingMs: Math.max(0, deadlines.cooldown - at),
     backoffMs: backoffDelayMs(record.consecutiveFailures, policy),
-    backoffRemainingMs: Math.max(0, backoffEndsAt(record, policy) - at),
+    backoffRemainingMs: Math.max(0, deadlines.backoff - at),
     consecutiveFailures: record.consecutiveFailures,
   };
   if (allowed) {
     return {
       at,
       verdict: 'allowed',
-      guard: null,
+      blocker: null,
       inputs,
       nextAttemptAt: at,
       message: 'restart allowed: cooldown elapsed, under the hourly cap, no backoff pending',
     };
   }
-  return { at, verdict: 'withheld', guard, inputs, nextAttemptAt: eligibleAt, message: withheldMessage(guard, inputs, eligibleAt) };
+  return { at, verdict: 'withheld', blocker, inputs, nextAttemptAt: eligibleAt, message: withheldMessage(blocker, inputs, eligibleAt) };
 }
 
 /** Why no automatic restart will happen: the proxy's own switch, the whole monitor's, or a stop. */
@@ -136,15 +145,15 @@ function heldMessage(cause: HoldCause, id: string): string {
   }
 }
 
-export function heldDecision(record: RestartRecord, policy: RestartPolicy, at: number, id: string, cause: HoldCause): RestartDecision {
+export function heldDecision(record: RestartHistory, policy: RestartPolicy, at: number, id: string, cause: HoldCause): RestartDecision {
   const base = decideRestart(record, policy, at);
-  const guard = cause === 'stopped_by_operator' ? cause : 'monitoring_disabled';
-  return { ...base, verdict: 'held', guard, nextAttemptAt: null, message: heldMessage(cause, id) };
+  const blocker = cause === 'stopped_by_operator' ? cause : 'monitoring_disabled';
+  return { ...base, verdict: 'held', blocker, nextAttemptAt: null, message: heldMessage(cause, id) };
 }
 
-function withheldMessage(guard: Guard, inputs: RestartDecision['inputs'], eligibleAt: number): string {
+function withheldMessage(blocker: Blocker, inputs: RestartDecision['inputs'], eligibleAt: number): string {
   const when = new Date(eligibleAt).toISOString();
-  switch (guard) {
+  switch (blocker) {
     case 'cooldown':
       return `restart deferred by cooldown (${inputs.cooldownS}s since the previous attempt); next attempt at ${when}`;
     case 'restart_cap':

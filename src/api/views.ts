@@ -3,7 +3,7 @@
 // same policy functions the machine decides with.
 import type { ProxyView } from '../../machines/monitor/status.ts';
 import type { SupervisedProxy } from '../supervisor/supervisor.ts';
-import { monitoringEnabled, monitoringWanted, type RestartOutcome } from '../../machines/proxy/context.ts';
+import { monitoringActive, proxyEnabled, type RestartOutcome } from '../../machines/proxy/context.ts';
 import { attemptsInWindow, cooldownEndsAt } from '../../machines/proxy/policy.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { RestartRow } from '../store/types.ts';
@@ -73,10 +73,10 @@ export function lastingState(view: ProxyView): Omit<ProxyReply, 'proxy_type' | '
     id: view.id,
     state: view.phase,
     sub_state: statePath(view.state),
-    reason: c.reason,
+    reason: c.explanation,
     pid: c.pid,
-    enabled: monitoringWanted(c),
-    monitoring_active: monitoringEnabled(c),
+    enabled: proxyEnabled(c),
+    monitoring_active: monitoringActive(c),
     wanted: c.wanted,
     last_check: c.lastCheck && {
       time: iso(c.lastCheck.at),
@@ -130,7 +130,7 @@ export function whyReply(view: ProxyView, now: number): WhyReply {
     decision: {
       decided_at: iso(decision.at),
       verdict: decision.verdict,
-      guard: decision.guard,
+      guard: decision.blocker,
       message: decision.message,
       inputs: {
         restarts_in_window: inputs.restartsInWindow,

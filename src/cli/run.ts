@@ -1,5 +1,5 @@
 // `proxy-monitor run --config FILE`: the foreground daemon.
-import { ConfigError } from '../config/load.ts';
+import { ConfigError } from '../config/errors.ts';
 import { startDaemon } from '../daemon/daemon.ts';
 import { closeLogger } from '../logging/logger.ts';
 import { StateDirError } from '../store/lock.ts';

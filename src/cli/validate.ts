@@ -1,5 +1,6 @@
 // `proxy-monitor validate FILE`: check a config without starting anything.
-import { ConfigError, loadConfig } from '../config/load.ts';
+import { ConfigError } from '../config/errors.ts';
+import { loadConfig } from '../config/load.ts';
 
 export function validate(file: string): number {
   try {

@@ -9,8 +9,6 @@ import type { Host } from './privileges.ts';
 import { resolveProxies } from './resolve.ts';
 import { configSchema, type Config } from './schema.ts';
 
-export { ConfigError, renderIssue, type ConfigIssue } from './errors.ts';
-
 export interface LoadedConfig {
   /** Absolute path of the file (for reloads); messages use the path as it was given. */
   file: string;

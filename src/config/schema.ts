@@ -1,12 +1,11 @@
 // Schema of the YAML config file. Every object is strict: a misspelt key is an error, not a silently
-// ignored setting. Defaults of proxy.monitor are the seed's (enable false, 30/60/10/5).
+// ignored setting. Defaults of proxy.monitor are the design document's (enable false, 30/60/10/5).
 import { z } from 'zod';
 import { hostnameSchema, listenSchema } from './address.ts';
 import { backoffShape, monitorShape } from './monitor-shape.ts';
 import { proxyEntrySchema } from './proxy-schema.ts';
 import { DAY, ranged, seconds, whole } from './ranges.ts';
-
-export type { ProxyEntry, RawEntry, TypedEntry, HealthConfig } from './proxy-schema.ts';
+import { sizeBytes } from './size.ts';
 
 const backoffOrder = (b: { initial?: number; max?: number }, ctx: z.RefinementCtx) => {
   if (b.initial !== undefined && b.max !== undefined && b.max < b.initial) {
@@ -67,14 +66,6 @@ const proxiesSchema = z
     });
   });
 
-/** "10m", "512k", "1g", "1048576": bytes with an optional k/m/g suffix (powers of 1024). */
-const SIZE = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i;
-export function sizeToBytes(size: string): number {
-  const m = SIZE.exec(size);
-  if (!m) throw new Error(`not a size: ${size}`);
-  return Math.round(Number(m[1]) * 1024 ** ' kmg'.indexOf(m[2].toLowerCase() || ' '));
-}
-
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 const logLevel = z.enum(LOG_LEVELS);
 
@@ -103,7 +94,10 @@ const configShape = z.strictObject({
       level: logLevel.optional(),
       file: z.string().min(1).optional(),
       /** Rotation size of log.file. */
-      max_size: z.string().regex(SIZE, { error: 'expected a size such as "10m", "512k" or "1g"' }).default('10m'),
+      max_size: z
+        .string()
+        .refine((size) => sizeBytes(size) !== undefined, { error: 'expected a size such as "10m", "512k" or "1g"' })
+        .default('10m'),
       /** Files of log.file kept, the live one included; older ones are deleted at rotation. */
       max_files: whole(1, 1_000).default(5),
       /** Captured proxy output lines per second per proxy; the rest is counted and dropped. */

@@ -1,5 +1,7 @@
-// The daemon: load the config, start the supervisor on the real world, log what happens, stop
-// everything on SIGTERM/SIGINT, reload on SIGHUP. It owns wiring only; decisions are the machines'.
+// The daemon: load the config, start the supervisor on the real world, log what happens; stop() stops
+// every proxy, reload() re-reads the config (cli/run.ts calls them on signals, the API on requests).
+// It owns wiring only; decisions are the machines'.
+import { adoptPreviousRun } from '../adoption/adoption.ts';
 import { createAudit } from '../api/audit.ts';
 import type { Caller } from '../api/auth.ts';
 import { startControlPlane } from '../api/control-plane.ts';
@@ -83,12 +85,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // First: it takes the state directory's lock, and adopts the proxies a previous run left running.
   const state = openDurableState({
     config: loaded.config,
-    specs: loaded.proxies,
-    world,
+    now: () => world.clock.now(),
     logger,
     redact: () => redact,
     onWriteFailure: metrics.onStateWriteFailure,
     onLost: (reason) => resolveLost(reason),
+  });
+  const adoption = adoptPreviousRun({
+    store: state.store,
+    specs: loaded.proxies,
+    world,
+    logger,
+    stopTimeoutMs: loaded.config.proxy.monitor.stop_timeout * 1000,
+    storeOpen: state.open,
   });
   // Said once the state directory is ours: a second daemon on it exits with its one line, nothing else.
   if (containment.mode === 'cgroup') {
@@ -107,10 +116,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       : (await import('../inspector/websocket.ts')).createRemoteInspector({ url: options.inspectUrl, redact: () => redact, logger });
 
   const supervisor = createSupervisor({
-    world: state.world,
+    world: adoption.world,
     settings: loaded.config.proxy.monitor,
     specs: loaded.proxies,
-    memory: state.memory,
+    memory: (id) => ({ ...state.memory(id), ...adoption.memory(id) }),
     inspect: inspector?.inspect,
     hooks: {
       onReport: (report) => {
@@ -119,7 +128,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         recent.onReport(report);
         logReport(report);
       },
-      onProcess: state.onProcess,
+      onProcess: adoption.onProcess,
       onOutput: logOutput,
       onCheckRound: (durationMs, checked) => {
         state.onCheckRound();
@@ -134,7 +143,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   for (const warning of hardeningWarnings(loaded)) logger.warn(warning.fields, warning.message);
   warnDeprecations(logger, loaded);
   logger.info({ config: loaded.config.proxy.monitor, proxies: loaded.proxies.length, config_file: loaded.file }, 'proxy monitor started');
-  state.start(supervisor);
+  supervisor.start();
+  adoption.replaceOutdated(supervisor);
   const controlPlane = startControlPlane({
     supervisor,
     store: state.store,

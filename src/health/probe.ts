@@ -8,8 +8,6 @@ import { probeShadowsocks } from './shadowsocks.ts';
 import { probeTcp } from './tcp.ts';
 import { probeTls } from './tls.ts';
 
-export type { ProbeResult, ProbeTarget } from './result.ts';
-
 /** Never rejects; settles within target.timeoutMs plus the time to tear the probe down. */
 export async function probe(spec: HealthSpec, target: ProbeTarget): Promise<ProbeResult> {
   try {

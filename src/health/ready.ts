@@ -1,7 +1,8 @@
 // After a (re)start the proxy needs a moment before it answers: poll its check until it passes,
 // so "running" means serving, not merely spawned.
 import type { HealthSpec } from '../proxy-spec.ts';
-import { probe, type ProbeResult } from './probe.ts';
+import { probe } from './probe.ts';
+import type { ProbeResult } from './result.ts';
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -150,7 +150,6 @@ export function createFeed({ supervisor, clock, liveness, recent }: FeedSources)
   let lastFlush = -Infinity;
   let lastSummary = -Infinity;
 
-  const monitorState = () => statePath(supervisor.actor.getSnapshot().value);
   const typeOf = (id: string) => supervisor.typeOf(id);
 
   function summary(views: ProxyView[], now: number): Summary {
@@ -158,7 +157,7 @@ export function createFeed({ supervisor, clock, liveness, recent }: FeedSources)
     const report = liveness.report();
     const round = recent.lastRound();
     return {
-      monitor: monitorState(),
+      monitor: supervisor.monitorState(),
       running: status.running,
       total: status.total_proxies,
       enabled: status.enabled_proxies,
@@ -228,7 +227,7 @@ export function createFeed({ supervisor, clock, liveness, recent }: FeedSources)
     if (event.type !== '@xstate.snapshot' && event.type !== '@xstate.microstep') return;
     const actor = event.actorRef as AnyActorRef;
     const snapshot = event.snapshot as ActorSnapshot;
-    const isMonitor = actor === supervisor.actor;
+    const isMonitor = supervisor.isMonitor(actor);
     if ((!isMonitor && actor.src !== 'proxy') || snapshot.value === undefined) return;
     const name = isMonitor ? 'monitor' : snapshot.context!.id;
     if (!isMonitor && snapshot.status !== 'active') {
@@ -264,9 +263,9 @@ export function createFeed({ supervisor, clock, liveness, recent }: FeedSources)
     subscribe(listener: Listener): () => void {
       listeners.add(listener);
       if (!watching) {
-        paths.set('monitor', monitorState());
+        paths.set('monitor', supervisor.monitorState());
         for (const view of supervisor.proxies()) paths.set(view.id, statePath(view.state));
-        watching = supervisor.actor.system.inspect(onInspection);
+        watching = supervisor.inspect(onInspection);
         lastSummary = clock.now();
         schedule();
       }

@@ -4,7 +4,8 @@
 // proxy's type for state changes). One logger per daemon, created here and passed down: no globals.
 import { pino, type Logger } from 'pino';
 import { ConfigError } from '../config/errors.ts';
-import { sizeToBytes, type Config } from '../config/schema.ts';
+import type { Config } from '../config/schema.ts';
+import { sizeBytes } from '../config/size.ts';
 import { rollingFile, type LogFileOptions } from './file.ts';
 
 export type { Logger };
@@ -77,7 +78,7 @@ export function configuredLogger(config: Pick<Config, 'log' | 'logger'>, configF
   const { log, logger } = config;
   if (log.file === undefined) return createLogger({ level: logger.level });
   try {
-    return createLogger({ level: logger.level, file: { file: log.file, maxBytes: sizeToBytes(log.max_size), maxFiles: log.max_files } });
+    return createLogger({ level: logger.level, file: { file: log.file, maxBytes: sizeBytes(log.max_size)!, maxFiles: log.max_files } });
   } catch (error) {
     throw new ConfigError(configFile, [{ path: 'log.file', message: (error as Error).message }]);
   }

@@ -2,7 +2,7 @@
 // with its field names and `component` values: `proxy` for crash and restart events, the proxy's
 // type for state changes, `proxy-monitor` (the logger's default) for the rest. Every line about one
 // proxy carries `proxy_id` and `proxy_type`.
-import type { ProxyReport } from '../supervisor/supervisor.ts';
+import { type ProxyReport, restartActor } from '../supervisor/reports.ts';
 import type { Logger } from './logger.ts';
 import type { Redactor } from './redact.ts';
 
@@ -10,11 +10,6 @@ import type { Redactor } from './redact.ts';
 export const PROXY_COMPONENT = 'proxy';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-/** The audit action and user of a restart, as the log line and the audit table name them. */
-export function restartActor(manual: boolean) {
-  return manual ? { action: 'proxy_manual_restart', user: 'operator' } : { action: 'proxy_auto_restart', user: 'system' };
-}
 
 /**
  * One logger of reports per daemon: it remembers which proxies are failing their checks, so that the
@@ -56,6 +51,8 @@ export function createReportLogger(logger: Logger, redact: () => Redactor) {
           'proxy crash detected',
         );
         return;
+      case 'restart_started':
+        return; // the state change to restarting, logged next, says it
       case 'restart_finished': {
         const { record } = report;
         const fields = {
@@ -75,7 +72,7 @@ export function createReportLogger(logger: Logger, redact: () => Redactor) {
         logger.warn(
           {
             ...proxy,
-            guard: decision.guard,
+            guard: decision.blocker,
             next_attempt_at: iso(decision.nextAttemptAt),
             restarts_in_window: decision.inputs.restartsInWindow,
             max_restarts: decision.inputs.maxRestarts,

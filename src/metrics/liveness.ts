@@ -24,18 +24,14 @@ export type Liveness = ReturnType<typeof createLiveness>;
 /** A tick is overdue after this many check intervals without one. */
 const GRACE_INTERVALS = 2;
 
-export function createLiveness(supervisor: Pick<Supervisor, 'actor' | 'settings'>, clock: Pick<Clock, 'now'>) {
+export function createLiveness(supervisor: Pick<Supervisor, 'watchMonitor' | 'settings'>, clock: Pick<Clock, 'now'>) {
   let watchingSince: number | null = null;
   let lastTickAt: number | null = null;
-  const note = (snapshot: ReturnType<Supervisor['actor']['getSnapshot']>) => {
-    lastTickAt = snapshot.context.lastCheckAt;
-    if (!snapshot.matches('watching')) watchingSince = null;
+  supervisor.watchMonitor((loop) => {
+    lastTickAt = loop.lastCheckAt;
+    if (!loop.watching) watchingSince = null;
     else watchingSince ??= clock.now();
-  };
-  note(supervisor.actor.getSnapshot());
-  // An observer without `error` would make xstate report every actor error as unhandled (and Node
-  // crash); the supervisor's own observer reports errors, this one ignores them.
-  supervisor.actor.subscribe({ next: note, error: () => {} });
+  });
 
   return {
     lastTickAt: () => lastTickAt,

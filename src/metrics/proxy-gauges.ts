@@ -4,7 +4,7 @@
 // "Reads under load"). Here a proxy's lines are written again only when its actor's context or the
 // sliding window's count changes; a scrape joins them. They describe the present, so nothing is
 // copied per event and they cannot drift from what `status` and `proxies` report.
-import { monitoringWanted, type ProxyPhase } from '../../machines/proxy/context.ts';
+import { proxyEnabled, type ProxyPhase } from '../../machines/proxy/context.ts';
 import { attemptsInWindow } from '../../machines/proxy/policy.ts';
 import type { Clock } from '../clock.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
@@ -54,7 +54,7 @@ export function createProxyGauges(supervisor: Pick<Supervisor, 'states' | 'revis
     if (known && known.context === view.context && now < known.until) return { entry: known, changed: false };
     const c = view.context;
     const counted = attemptsInWindow(c, c.policy, now);
-    const enabled = monitoringWanted(c);
+    const enabled = proxyEnabled(c);
     const capReached = counted.length >= c.policy.maxRestarts;
     const until = counted.length ? Math.min(...counted) + c.policy.windowMs : Infinity;
     const says = `${view.phase} ${enabled} ${c.wanted} ${counted.length} ${capReached}`;

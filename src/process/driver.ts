@@ -15,10 +15,6 @@ import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../timers.ts
 import { childProcessSpawner, type Spawner } from './spawner.ts';
 import { daemonPowers, wrapperArgv, type DaemonPowers } from './wrappers.ts';
 
-export { isAliveNotZombie, processStartTime } from './proc.ts';
-
-export type { ProcessEvents, ProcessHandle } from '../supervisor/ports.ts';
-
 // Lets stopAll wait for exits without widening ProcessHandle, which callers fake in tests.
 const exits = new WeakMap<ProcessHandle, Promise<void>>();
 

@@ -1,6 +1,6 @@
 // A proxy that daemonizes itself (`ss-server -f pidfile`, `setsid cmd &` in a wrapper) leaves its
 // process group: its leader exits 0 while the escaped copy keeps serving, out of reach of every stop.
-// Every process of a proxy inherits the spawn token in its environment (store/journal.ts), so when the
+// Every process of a proxy inherits the spawn token in its environment (adoption/journal.ts), so when the
 // leader exits, any live process still carrying that token outside the leader's group has escaped:
 // it is killed and logged at error level. A leader that exited 0 (as a daemonizer does) has the
 // escape named in the exit its machine hears (and `why`); a crash is reported at once, the escaped
@@ -9,10 +9,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Logger } from '../logging/logger.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
-import { SPAWN_TOKEN_ENV } from '../store/identity.ts';
 import type { Driver } from '../supervisor/ports.ts';
 import { isDeadState, statFields } from './proc.ts';
 import { signalGroup } from './signal.ts';
+
+/** The environment variable carrying a proxy's spawn token (set by adoption/journal.ts). */
+export const SPAWN_TOKEN_ENV = 'PROXY_MONITOR_SPAWN';
 
 // Fields of /proc/<pid>/stat as statFields() numbers them (field 3 is index 0).
 const STATE = 0;

@@ -5,8 +5,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { ProcessUsage } from '../supervisor/ports.ts';
 import { statFields } from './proc.ts';
 
-export type { ProcessUsage };
-
 // Fields of /proc/<pid>/stat as statFields() numbers them (field 3 is index 0).
 const PROCESS_GROUP = 2;
 const UTIME = 11;

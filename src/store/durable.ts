@@ -1,27 +1,20 @@
-// The daemon's durable state, wired: the store opened (and locked) in state_dir, the processes of the
-// previous run adopted or stopped, each proxy's memory handed to the supervisor, reports and
-// processes recorded as they happen.
+// The daemon's durable state, wired: the store opened (and locked) in state_dir, kept there if the
+// directory is deleted, each proxy's memory handed to the supervisor, reports recorded as they
+// happen. The processes of the previous run are src/adoption's.
 import { join, resolve } from 'node:path';
 import type { ProxyMemory } from '../../machines/proxy/context.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
-import { processStartedAt } from '../process/proc.ts';
-import type { ProxySpec } from '../proxy-spec.ts';
-import type { World } from '../supervisor/ports.ts';
-import type { Supervisor } from '../supervisor/supervisor.ts';
-import { settleProcesses, type BootPlan } from './adoption.ts';
-import { createProcessJournal } from './journal.ts';
 import { createRecorder } from './recorder.ts';
 import { tightenDir } from './permissions.ts';
 import { createResilientStore } from './resilient.ts';
 import { openStore } from './sqlite.ts';
 import { watchStateDir } from './watch.ts';
-import type { ProcessRow, Retention } from './types.ts';
+import type { Retention } from './types.ts';
 
 export interface DurableStateOptions {
   config: Config;
-  specs: ProxySpec[];
-  world: World;
+  now: () => number;
   logger: Logger;
   /** The current redactor (it changes on reload): errors are stored redacted, as they are logged. */
   redact: () => (text: string) => string;
@@ -38,7 +31,7 @@ export function retentionOf(config: Config): Retention {
 export type DurableState = ReturnType<typeof openDurableState>;
 
 export function openDurableState(options: DurableStateOptions) {
-  const { config, world, logger } = options;
+  const { config, now, logger } = options;
   // Fails closed at start (a daemon without its state would run past the cap); after that, a write
   // the disk refuses is held and retried, never in the way of supervision.
   let retention = retentionOf(config);
@@ -52,18 +45,7 @@ export function openDurableState(options: DurableStateOptions) {
       );
   }
   const store = createResilientStore(database, { logger, onWriteFailure: options.onWriteFailure });
-  const now = () => world.clock.now();
-  const journal = createProcessJournal(store, now);
-  const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
-  const plan = settleProcesses(store, specs, (id) => store.memory(id, now()).wanted ?? 'up');
   let closed = false;
-  stopLeftovers(plan, world, config, logger, (row) => {
-    if (!closed) store.forgetProcess(row.proxyId, row.pid);
-  });
-  logger.info(
-    { state_dir: store.dir, adopting: plan.adopt.size, replacing: plan.replace.length, stopping: plan.stop.length },
-    'state loaded',
-  );
 
   /** state_dir was deleted: recreate it, lock it again, and copy in the database we still hold open. */
   function recreate() {
@@ -94,42 +76,18 @@ export function openDurableState(options: DurableStateOptions) {
   }
   const stateDirWatch = watchStateDir(store.dir, () => database.inPlace(), recreate);
 
-  let supervisor: Supervisor | undefined;
-  const recorder = createRecorder(
-    store,
-    (id) => supervisor?.actor.system.get(id)?.getSnapshot().context,
-    (text) => options.redact()(text),
-  );
+  const recorder = createRecorder(store, (text) => options.redact()(text));
 
   return {
     store,
-    /** The world with a driver that records every spawn before it happens. */
-    world: { ...world, driver: journal.wrap(world.driver) },
-    /** The supervisor's `memory` option. A process is adopted once, by the first actor of its proxy. */
-    memory(id: string): Partial<ProxyMemory> {
-      const adoptPid = plan.adopt.get(id);
-      plan.adopt.delete(id);
-      // Its uptime counts from its own start, not from the adoption.
-      const adopted = adoptPid === undefined ? {} : { adoptPid, adoptStartedAt: processStartedAt(adoptPid) ?? null };
-      return { ...store.memory(id, now()), ...adopted };
-    },
+    /** False once closed, or once another daemon took the state_dir. */
+    open: () => !closed,
+    /** The supervisor's `memory` option: what the store remembers of the proxy. */
+    memory: (id: string): Partial<ProxyMemory> => store.memory(id, now()),
     /** Call from onReport before the report is logged. */
     record: recorder.record,
     /** Call from onCheckRound: saves the check counters of the round. */
     onCheckRound: recorder.checkRoundFinished,
-    onProcess(id: string, pid: number, event: 'started' | 'adopted' | 'exited') {
-      journal.onProcess(id, pid, event);
-      if (event === 'adopted') logger.info({ proxy_id: id, pid }, 'proxy process adopted from the previous run');
-    },
-    /** Starts the supervisor, then replaces adopted processes that run an outdated config. */
-    start(next: Supervisor) {
-      supervisor = next;
-      next.start();
-      for (const id of plan.replace) {
-        logger.info({ proxy_id: id }, 'adopted proxy process was started from a different configuration: restarting it');
-        next.replace(id, 'configuration changed while the daemon was down');
-      }
-    },
     /** Conditions that do not stop supervision but need the operator (for /healthz). */
     degraded(): string[] {
       const health = store.health();
@@ -152,17 +110,4 @@ export function openDurableState(options: DurableStateOptions) {
       store.close();
     },
   };
-}
-
-function stopLeftovers(plan: BootPlan, world: World, config: Config, logger: Logger, forget: (row: ProcessRow) => void) {
-  for (const { row, why } of plan.unproven) {
-    logger.warn(
-      { proxy_id: row.proxyId, pid: row.pid, reason: why },
-      'process recorded by the previous run is not provably ours: left alone',
-    );
-  }
-  for (const { row, why } of plan.stop) {
-    logger.info({ proxy_id: row.proxyId, pid: row.pid, reason: why }, 'stopping a proxy process left by the previous run');
-    world.driver.adopt(row.pid, { onExit: () => forget(row) }).stop(config.proxy.monitor.stop_timeout * 1000);
-  }
 }

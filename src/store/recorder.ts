@@ -1,10 +1,10 @@
-// Turns what the proxy machines report into rows. Called before the report is logged, so every
-// restart and audit line the daemon prints is already committed.
-import type { ProxyContext, RestartOutcome } from '../../machines/proxy/context.ts';
-import { restartActor } from '../logging/reports.ts';
+// Turns what the proxy machines report into rows: a fold over reports, which carry all it needs.
+// Called before the report is logged, so every restart and audit line the daemon prints is already
+// committed.
+import type { ProxyCounters, RestartOutcome } from '../../machines/proxy/context.ts';
 import type { ProxyType } from '../proxy-spec.ts';
-import type { ProxyReport } from '../supervisor/supervisor.ts';
-import type { ProxyCounters, Store } from './types.ts';
+import { type ProxyReport, restartActor } from '../supervisor/reports.ts';
+import type { Store } from './types.ts';
 
 /** The audit record of a restart, in the names the audit log line uses. */
 function restartAudit(proxyId: string, proxyType: ProxyType, record: RestartOutcome, redact: (text: string) => string) {
@@ -22,21 +22,11 @@ function restartAudit(proxyId: string, proxyType: ProxyType, record: RestartOutc
   };
 }
 
-/**
- * `contextOf` reads a proxy actor's context as it is after the report (emitted events are delivered
- * once the snapshot is updated): the counters and the in-flight restart are taken from there.
- */
-export function createRecorder(store: Store, contextOf: (id: string) => ProxyContext | undefined, redact: (text: string) => string) {
+export function createRecorder(store: Store, redact: (text: string) => string) {
   const saved = new Map<string, string>();
 
   /** The counters to save, or undefined when they are the ones saved last. */
-  function changedCounters(id: string, context: ProxyContext | undefined): ProxyCounters | undefined {
-    if (!context) return undefined;
-    const counters: ProxyCounters = {
-      stats: context.stats,
-      consecutiveFailures: context.consecutiveFailures,
-      lastFailureAt: context.lastFailureAt,
-    };
+  function changedCounters(id: string, counters: ProxyCounters): ProxyCounters | undefined {
     const key = JSON.stringify(counters);
     if (saved.get(id) === key) return undefined;
     saved.set(id, key);
@@ -44,21 +34,20 @@ export function createRecorder(store: Store, contextOf: (id: string) => ProxyCon
   }
 
   // A check changes nothing durable but its count: those are saved once per check round, in one
-  // transaction, not once per check.
-  const checked = new Set<string>();
+  // transaction, not once per check. Any later report of the proxy carries newer counters.
+  const checked = new Map<string, ProxyCounters>();
 
   function record(report: ProxyReport): void {
     const { proxyId } = report;
     if (report.type === 'check_finished') {
-      checked.add(proxyId);
+      checked.set(proxyId, report.counters);
       return;
     }
+    checked.delete(proxyId);
     // Everything a write needs is taken now: should the disk refuse it, it runs again later, and
-    // must write what happened then, not what the actor's context says by that time.
-    const context = contextOf(proxyId);
-    const begun =
-      report.type === 'state_change' && report.to === 'restarting' && context?.restart ? { ...context.restart, at: report.at } : undefined;
-    const counters = changedCounters(proxyId, context);
+    // must write what happened then.
+    const begun = report.type === 'restart_started' ? { proxyId, at: report.at, reason: report.reason, manual: report.manual } : undefined;
+    const counters = changedCounters(proxyId, report.counters);
     const finished =
       report.type === 'restart_finished'
         ? {
@@ -68,7 +57,7 @@ export function createRecorder(store: Store, contextOf: (id: string) => ProxyCon
         : undefined;
     if (!begun && !finished && !counters) return;
     store.transaction(() => {
-      if (begun) store.beginRestart({ proxyId, at: begun.at, reason: begun.reason, manual: begun.manual });
+      if (begun) store.beginRestart(begun);
       if (finished) {
         store.addRestart(finished.row);
         store.addAudit(finished.audit);
@@ -78,8 +67,8 @@ export function createRecorder(store: Store, contextOf: (id: string) => ProxyCon
   }
 
   function checkRoundFinished(): void {
-    const due = [...checked].flatMap((id) => {
-      const counters = changedCounters(id, contextOf(id));
+    const due = [...checked].flatMap(([id, latest]) => {
+      const counters = changedCounters(id, latest);
       return counters ? [[id, counters] as const] : [];
     });
     checked.clear();

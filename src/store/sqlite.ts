@@ -6,11 +6,11 @@
 import Database from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ProxyMemory, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
+import type { ProxyCounters, ProxyMemory, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
 import { HOUR_MS } from '../../machines/proxy/policy.ts';
 import { lockStateDir, StateDirError, type StateDirLock } from './lock.ts';
 import { MIGRATIONS } from './schema.ts';
-import type { HistoryQuery, ProxyCounters, Retention, RestartRow, SpawnIntent, Store } from './types.ts';
+import type { HistoryQuery, Retention, RestartRow, SpawnIntent, Store } from './types.ts';
 
 export const DATABASE_FILE = 'state.db';
 export const INTERRUPTED = 'interrupted: the daemon stopped during the restart';
@@ -18,7 +18,7 @@ export const INTERRUPTED = 'interrupted: the daemon stopped during the restart';
 /** The window the hourly cap counts in: history inside it is never pruned. */
 const WINDOW_MS = HOUR_MS;
 
-interface RestartRecord {
+interface RestartTableRow {
   proxy_id: string;
   at: number;
   reason: string;
@@ -28,7 +28,7 @@ interface RestartRecord {
   error: string | null;
 }
 
-interface ProxyRecord {
+interface ProxyTableRow {
   override: number | null;
   wanted: 'up' | 'down';
   checks: number;
@@ -39,7 +39,7 @@ interface ProxyRecord {
   last_failure_at: number | null;
 }
 
-interface ProcessRecord {
+interface ProcessTableRow {
   token: string;
   proxy_id: string;
   pid: number | null;
@@ -115,6 +115,11 @@ export function isDamage(error: unknown): boolean {
 
 function createStore(dir: string, db: Database.Database, initialRetention: Retention, lock: StateDirLock): Store {
   let retention = initialRetention;
+  /** Sets one column of a proxy's row, creating the row with defaults for the rest. */
+  const setProxyColumn = (column: 'override' | 'wanted') =>
+    db.prepare(
+      `INSERT INTO proxies (proxy_id, ${column}) VALUES (?, ?) ON CONFLICT (proxy_id) DO UPDATE SET ${column} = excluded.${column}`,
+    );
   const sql = {
     beginRestart: db.prepare('INSERT INTO restarts (proxy_id, at, reason, manual) VALUES (?, ?, ?, ?)'),
     finishRestart: db.prepare(
@@ -128,12 +133,8 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
     lastAttemptAt: db.prepare('SELECT max(at) FROM restarts WHERE proxy_id = ?').pluck(),
     lastRestart: db.prepare('SELECT * FROM restarts WHERE proxy_id = ? AND success IS NOT NULL ORDER BY at DESC, id DESC LIMIT 1'),
     proxy: db.prepare('SELECT * FROM proxies WHERE proxy_id = ?'),
-    setOverride: db.prepare(
-      'INSERT INTO proxies (proxy_id, override) VALUES (?, ?) ON CONFLICT (proxy_id) DO UPDATE SET override = excluded.override',
-    ),
-    setWanted: db.prepare(
-      'INSERT INTO proxies (proxy_id, wanted) VALUES (?, ?) ON CONFLICT (proxy_id) DO UPDATE SET wanted = excluded.wanted',
-    ),
+    setOverride: setProxyColumn('override'),
+    setWanted: setProxyColumn('wanted'),
     saveCounters: db.prepare(`
       INSERT INTO proxies (proxy_id, checks, restarts, successes, failures, consecutive_failures, last_failure_at)
       VALUES (@proxyId, @checks, @restarts, @successes, @failures, @consecutiveFailures, @lastFailureAt)
@@ -189,7 +190,7 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
       });
     },
     restarts(query) {
-      return history(db, 'restarts', 'success IS NOT NULL', query).map((r) => toRestartRow(r as unknown as RestartRecord));
+      return history(db, 'restarts', 'success IS NOT NULL', query).map((r) => toRestartRow(r as unknown as RestartTableRow));
     },
     addAudit(row) {
       transaction(() => {
@@ -207,8 +208,8 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
       }));
     },
     memory(proxyId, now) {
-      const last = sql.lastRestart.get(proxyId) as RestartRecord | undefined;
-      const proxy = sql.proxy.get(proxyId) as ProxyRecord | undefined;
+      const last = sql.lastRestart.get(proxyId) as RestartTableRow | undefined;
+      const proxy = sql.proxy.get(proxyId) as ProxyTableRow | undefined;
       const memory: Partial<ProxyMemory> = {
         attempts: sql.attempts.all(proxyId, now - WINDOW_MS) as number[],
         lastAttemptAt: (sql.lastAttemptAt.get(proxyId) as number | null) ?? null,
@@ -244,7 +245,7 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
         sql.recordSpawn.run(intent);
       });
     },
-    pendingSpawns: () => (sql.pendingSpawns.all() as ProcessRecord[]).map(toIntent),
+    pendingSpawns: () => (sql.pendingSpawns.all() as ProcessTableRow[]).map(toIntent),
     forgetSpawn(token) {
       sql.forgetSpawn.run(token);
     },
@@ -254,7 +255,7 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
     forgetProcess(proxyId, pid) {
       sql.forgetProcess.run(proxyId, pid);
     },
-    processes: () => (sql.processes.all() as ProcessRecord[]).map((r) => ({ ...toIntent(r), pid: r.pid!, startTime: r.start_time! })),
+    processes: () => (sql.processes.all() as ProcessTableRow[]).map((r) => ({ ...toIntent(r), pid: r.pid!, startTime: r.start_time! })),
     setRetention(next) {
       retention = next;
     },
@@ -310,7 +311,7 @@ function history(db: Database.Database, table: 'restarts' | 'audit', where: stri
   >[];
 }
 
-function outcomeOf(r: RestartRecord): RestartOutcome {
+function outcomeOf(r: RestartTableRow): RestartOutcome {
   return {
     at: r.at,
     // Rows written before restarts by hand were called "operator".
@@ -322,10 +323,10 @@ function outcomeOf(r: RestartRecord): RestartOutcome {
   };
 }
 
-function toRestartRow(r: RestartRecord): RestartRow {
+function toRestartRow(r: RestartTableRow): RestartRow {
   return { proxyId: r.proxy_id, ...outcomeOf(r) };
 }
 
-function toIntent(r: ProcessRecord): SpawnIntent {
+function toIntent(r: ProcessTableRow): SpawnIntent {
   return { token: r.token, proxyId: r.proxy_id, command: r.command, fingerprint: r.fingerprint, at: r.at };
 }

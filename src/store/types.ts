@@ -1,6 +1,6 @@
 // What the daemon keeps across restarts. The SQLite store implements it; the API, the hourly cap
 // and the audit log read and write through it.
-import type { ProxyMemory, ProxyStats, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
+import type { ProxyCounters, ProxyMemory, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
 
 export interface RestartRow extends RestartOutcome {
   proxyId: string;
@@ -48,13 +48,6 @@ export interface ProcessRow extends SpawnIntent {
   pid: number;
   /** /proc/<pid>/stat starttime: proves a pid still names the same process after a daemon restart. */
   startTime: number;
-}
-
-/** What the machine counts that the restart rows cannot tell (history is pruned, backoff resets). */
-export interface ProxyCounters {
-  stats: ProxyStats;
-  consecutiveFailures: number;
-  lastFailureAt: number | null;
 }
 
 export interface Retention {

@@ -6,6 +6,8 @@ import type { MonitorContext, MonitorSettings } from '../../machines/monitor/con
 import { proxiesDueForCheck } from '../../machines/monitor/status.ts';
 import type { ProxyContext } from '../../machines/proxy/context.ts';
 import type { MemoryReading, ProxyEvent } from '../../machines/proxy/events.ts';
+import type { MonitorEffects } from '../../machines/monitor.machine.ts';
+import type { ProxyEffects } from '../../machines/proxy.machine.ts';
 import { sizeBytes } from '../config/size.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { ProcessHandle, ProcessUsage, World } from './ports.ts';
@@ -97,10 +99,9 @@ export function createEffects(deps: EffectDeps) {
       processes.set(id, handle);
       hooks.onProcess(id, pid, 'adopted');
     },
-    killProcess: ({ context }: ProxyArgs) => {
+    stopProcess: ({ context }: ProxyArgs) => {
       processes.get(context.id)?.stop(setting(context.id, 'stop_timeout') * 1000);
     },
-    /** READY once a probe passed and not before `notBefore` (min_uptime); NOT_READY at the deadline. */
     verifyReadiness: ({ context, self }: ProxyArgs, params: { deadline: number; notBefore: number }) => {
       const controller = new AbortController();
       readiness.set(context.id, controller);
@@ -130,7 +131,7 @@ export function createEffects(deps: EffectDeps) {
       clock.clearTimeout(wakeTimers.get(context.id));
       wakeTimers.delete(context.id);
     },
-  };
+  } satisfies ProxyEffects;
 
   const monitor = {
     armTick: ({ context, self }: { context: MonitorContext; self: AnyActorRef }) => {
@@ -149,7 +150,7 @@ export function createEffects(deps: EffectDeps) {
           .limit(() => prober.probe(specOf(view.id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs(view.id) }))
           .then((result) => {
             const at = clock.now();
-            view.ref.send(
+            view.send(
               result.ok
                 ? { type: 'CHECK_PASSED', at, durationMs: result.durationMs, ...(memory && { memory }) }
                 : { type: 'CHECK_FAILED', at, durationMs: result.durationMs, error: result.error, ...(memory && { memory }) },
@@ -158,7 +159,7 @@ export function createEffects(deps: EffectDeps) {
       });
       void Promise.all(rounds).then(() => hooks.onCheckRound(clock.now() - started, due.length));
     },
-  };
+  } satisfies MonitorEffects;
 
   /**
    * Shutdown: each process the supervisor holds is sent its stop with its own stop_timeout; the

@@ -41,8 +41,6 @@ export interface Driver {
 
 import type { ProbeResult, ProbeTarget } from '../health/result.ts';
 
-export type { ProbeResult, ProbeTarget };
-
 export interface Prober {
   probe(spec: HealthSpec, target: ProbeTarget): Promise<ProbeResult>;
   /** Probe until one passes or the deadline (epoch ms) is reached. */

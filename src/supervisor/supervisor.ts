@@ -1,8 +1,8 @@
 // Builds the running system: the monitor machine with the real (or fake) world provided, one proxy
 // actor per proxy, and the hooks through which logs, history and metrics hear what happens.
-import { createActor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
+import { type ActorRefFrom, createActor, type AnyActorRef, type InspectionEvent, type Observer, type Subscription } from 'xstate';
 import type { MonitorSettings, ProxyEntry, ProxySettings } from '../../machines/monitor/context.ts';
-import { proxyViews, summarize, type ProxyView } from '../../machines/monitor/status.ts';
+import { proxyViews, statePath, summarize, type ProxyView } from '../../machines/monitor/status.ts';
 import { monitorMachine } from '../../machines/monitor.machine.ts';
 import type { ProxyMemory } from '../../machines/proxy/context.ts';
 import type { ProxyEmitted, ProxyEvent } from '../../machines/proxy/events.ts';
@@ -11,10 +11,8 @@ import { PROXY_OVERRIDES } from '../config/monitor-shape.ts';
 import type { ProxySpec, ProxyType } from '../proxy-spec.ts';
 import { createEffects, memoryLimitOf, type EffectHooks } from './effects.ts';
 import { executedFingerprint } from './executed.ts';
+import type { ProxyReport } from './reports.ts';
 import type { World } from './ports.ts';
-
-/** A machine's report with the proxy's type (the machines know only ids; logs and metrics want the type). */
-export type ProxyReport = ProxyEmitted & { proxyType: ProxyType };
 
 /** A proxy as the API and the inspector show it: its actor's view, its type and the settings in effect for it. */
 export interface SupervisedProxy extends ProxyView {
@@ -44,7 +42,22 @@ export interface SupervisorOptions {
 
 export type ProxyCommand = Extract<ProxyEvent['type'], 'START' | 'STOP' | 'RESTART' | 'ENABLE' | 'DISABLE'>;
 
+/** The monitor's loop as liveness sees it: is it watching, and when did its last check round start. */
+export interface MonitorLoop {
+  watching: boolean;
+  lastCheckAt: number | null;
+}
+
 const noop = () => {};
+
+// The actor stays inside the supervisor; the model tests, which drive the monitor machine event by
+// event, reach it through monitorActorOf().
+const monitorActors = new WeakMap<object, ActorRefFrom<typeof monitorMachine>>();
+
+/** The monitor actor itself: for the model tests only (src/ uses the supervisor's methods). */
+export function monitorActorOf(supervisor: Supervisor): ActorRefFrom<typeof monitorMachine> {
+  return monitorActors.get(supervisor)!;
+}
 
 export function createSupervisor(options: SupervisorOptions) {
   const { world } = options;
@@ -143,8 +156,7 @@ export function createSupervisor(options: SupervisorOptions) {
     actor.send({ type: 'CONFIGURE', at: clock.now(), settings: next });
   }
 
-  return {
-    actor,
+  const supervisor = {
     start() {
       actor.start();
       actor.send({ type: 'BOOT', at: clock.now() });
@@ -152,6 +164,22 @@ export function createSupervisor(options: SupervisorOptions) {
     status: () => ({ ...summarize(actor.getSnapshot()), config: settings }),
     /** Changes when any proxy's or the monitor's state or context does, or the settings do (compare with !==). */
     revision: () => revision,
+    /** The monitor's state as a path: "watching", "paused", ... */
+    monitorState: () => statePath(actor.getSnapshot().value),
+    /** Calls `listener` now and on every change of the monitor; returns the unsubscribe. */
+    watchMonitor(listener: (loop: MonitorLoop) => void): () => void {
+      const note = (snapshot: ReturnType<typeof actor.getSnapshot>) =>
+        listener({ watching: snapshot.matches('watching'), lastCheckAt: snapshot.context.lastCheckAt });
+      note(actor.getSnapshot());
+      // An observer without `error` would make xstate report every actor error as unhandled (and
+      // Node crash); the supervisor's own observer reports errors, this one ignores them.
+      const subscription = actor.subscribe({ next: note, error: noop });
+      return () => subscription.unsubscribe();
+    },
+    /** Every inspection event of every actor (the inspector feed), until unsubscribed. */
+    inspect: (observer: (event: InspectionEvent) => void): Subscription => actor.system.inspect(observer),
+    /** Is this actor (from an inspection event) the monitor? */
+    isMonitor: (ref: AnyActorRef) => ref === actor,
     proxies: views,
     /** Each proxy actor's state and context, without the settings in effect (cheaper, for readers of state only). */
     states: () => proxyViews(actor.getSnapshot()),
@@ -172,7 +200,7 @@ export function createSupervisor(options: SupervisorOptions) {
     command(id: string, type: ProxyCommand): boolean {
       const target = view(id);
       if (!target) return false;
-      target.ref.send({ type, at: clock.now() });
+      target.send({ type, at: clock.now() });
       return true;
     },
     /** Resume the monitor. Off in the config, it is on now: `enable` says so (until the next reload). */
@@ -185,7 +213,7 @@ export function createSupervisor(options: SupervisorOptions) {
     configure,
     /** What the proxy executes changed: replace its process; `why` says where the change came from. */
     replace(id: string, why?: string) {
-      view(id)?.ref.send({ type: 'REPLACE', at: clock.now(), ...(why !== undefined && { reason: why }) });
+      view(id)?.send({ type: 'REPLACE', at: clock.now(), ...(why !== undefined && { reason: why }) });
     },
     /**
      * Bring the proxies in line with a new configuration: added ones start, removed ones stop, ones
@@ -236,6 +264,8 @@ export function createSupervisor(options: SupervisorOptions) {
       await world.driver.stopAll(handles, timeoutMs);
     },
   };
+  monitorActors.set(supervisor, actor);
+  return supervisor;
 }
 
 export type Supervisor = ReturnType<typeof createSupervisor>;

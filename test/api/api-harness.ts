@@ -14,7 +14,6 @@ import { createLiveness } from '../../src/metrics/liveness.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import { createRecorder } from '../../src/store/recorder.ts';
 import { openStore } from '../../src/store/sqlite.ts';
-import type { Supervisor } from '../../src/supervisor/supervisor.ts';
 import { startHarness, type HarnessOptions } from '../support/harness.ts';
 
 export interface ApiHarnessOptions extends HarnessOptions {
@@ -32,14 +31,9 @@ export async function startApi(options: ApiHarnessOptions = {}) {
   const logLines: LogLine[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(JSON.parse(line)) } });
   const metrics = createMetrics();
-  let supervisor: Supervisor | undefined;
   let now = () => 0;
   const recent = createRecent(() => now());
-  const { record } = createRecorder(
-    store,
-    (id) => supervisor?.proxy(id)?.context,
-    (text) => text,
-  );
+  const { record } = createRecorder(store, (text) => text);
   const harness = await startHarness({
     ...options,
     hooks: {
@@ -55,7 +49,6 @@ export async function startApi(options: ApiHarnessOptions = {}) {
       },
     },
   });
-  supervisor = harness.supervisor;
   const { clock } = harness.world;
   now = () => clock.now();
   // Liveness reads a clock that can run ahead of the simulated one: time passing with no timer firing,

@@ -47,8 +47,8 @@ it('changes that are not check_interval leave the check timer alone; a new inter
   api = await startApi({ settings: { check_interval: 5 } });
   const roundTimes: number[] = [];
   const start = api.world.clock.now();
-  api.supervisor.actor.subscribe((s) => {
-    if (s.context.lastCheckAt !== null && s.context.lastCheckAt !== roundTimes.at(-1)) roundTimes.push(s.context.lastCheckAt);
+  api.supervisor.watchMonitor(({ lastCheckAt }) => {
+    if (lastCheckAt !== null && lastCheckAt !== roundTimes.at(-1)) roundTimes.push(lastCheckAt);
   });
   // A PATCH every 3 s with a 5 s interval: the rounds stay at 5, 10, 15.
   for (let i = 0; i < 5; i++) {

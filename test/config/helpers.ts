@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
-import { ConfigError, parseConfigText } from '../../src/config/load.ts';
+import { ConfigError } from '../../src/config/errors.ts';
+import { parseConfigText } from '../../src/config/load.ts';
 
 export const FILE = 'config/x.yaml';
 

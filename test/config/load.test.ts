@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfigText } from '../../src/config/load.ts';
+import { ConfigError } from '../../src/config/errors.ts';
+import { loadConfig, parseConfigText } from '../../src/config/load.ts';
 import { FILE, configError, withProxies } from './helpers.ts';
 
 const ISSUE_EXAMPLE = `

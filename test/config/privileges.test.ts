@@ -1,7 +1,8 @@
 // user, group, capabilities, limits and max_memory: resolved against a host given by the test (who
 // the daemon is, which accounts exist), refused with the file, the key and what was expected.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText } from '../../src/config/load.ts';
+import { ConfigError } from '../../src/config/errors.ts';
+import { parseConfigText } from '../../src/config/load.ts';
 import { type Host, realHost } from '../../src/config/privileges.ts';
 import { hardeningWarnings } from '../../src/daemon/hardening.ts';
 import { wrapperArgv } from '../../src/process/wrappers.ts';

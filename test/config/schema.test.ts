@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatIssues } from '../../src/config/errors.ts';
-import { configSchema, monitorSettingsSchema, partialMonitorSettingsSchema, sizeToBytes } from '../../src/config/schema.ts';
+import { configSchema, monitorSettingsSchema, partialMonitorSettingsSchema } from '../../src/config/schema.ts';
+import { sizeBytes } from '../../src/config/size.ts';
 
 describe('monitor settings schemas', () => {
   it('partial schema accepts a subset without filling in defaults', () => {
@@ -50,11 +51,11 @@ describe('counts', () => {
   });
 });
 
-describe('sizeToBytes', () => {
+describe('sizeBytes (log.max_size too)', () => {
   it('reads k/m/g suffixes as powers of 1024', () => {
-    expect(sizeToBytes('10m')).toBe(10 * 1024 * 1024);
-    expect(sizeToBytes('512K')).toBe(512 * 1024);
-    expect(sizeToBytes('1gb')).toBe(1024 ** 3);
-    expect(sizeToBytes('100')).toBe(100);
+    expect(sizeBytes('10m')).toBe(10 * 1024 * 1024);
+    expect(sizeBytes('512K')).toBe(512 * 1024);
+    expect(sizeBytes('1gb')).toBe(1024 ** 3);
+    expect(sizeBytes('100')).toBe(100);
   });
 });

@@ -106,7 +106,7 @@ describe('min_uptime', () => {
     expect(record.error).toMatch(/^exited after 0\.5 s, before min_uptime 1 s/);
     expect(h.proxy('a').context.consecutiveFailures).toBe(1);
     expect(h.state('a')).toBe('crashed.waiting');
-    expect(h.proxy('a').context.decision).toMatchObject({ guard: 'backoff', nextAttemptAt: h.world.clock.now() + 2_000 });
+    expect(h.proxy('a').context.decision).toMatchObject({ blocker: 'backoff', nextAttemptAt: h.world.clock.now() + 2_000 });
 
     // The next attempt, after the backoff, stays up past min_uptime: a success, backoff over.
     await h.advance(2_000);

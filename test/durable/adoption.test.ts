@@ -2,7 +2,7 @@
 // same processes (no second copy), keeps the history and counters, and still restarts one that dies.
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { isAliveNotZombie } from '../../src/process/driver.ts';
+import { isAliveNotZombie } from '../../src/process/proc.ts';
 import { describeWith } from '../support/binaries.ts';
 import { accepts, freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
 import { readState } from './support/state.ts';

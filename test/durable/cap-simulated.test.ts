@@ -28,7 +28,7 @@ describe('the hourly cap survives a daemon restart', () => {
     }
     first.world.crash('ss-1');
     await flush();
-    expect(first.view().context.decision).toMatchObject({ guard: 'restart_cap', nextAttemptAt: attempts[0] + HOUR_MS });
+    expect(first.view().context.decision).toMatchObject({ blocker: 'restart_cap', nextAttemptAt: attempts[0] + HOUR_MS });
     expect(first.restarts()).toHaveLength(3);
     const statsBefore = first.view().context.stats;
 
@@ -47,7 +47,7 @@ describe('the hourly cap survives a daemon restart', () => {
     expect(second.state()).toBe('crashed.waiting');
     expect(second.view().context.decision).toMatchObject({
       verdict: 'withheld',
-      guard: 'restart_cap',
+      blocker: 'restart_cap',
       nextAttemptAt: attempts[0] + HOUR_MS,
     });
 
@@ -73,7 +73,7 @@ describe('the hourly cap survives a daemon restart', () => {
     const second = await boot(stateDir, attempt + 5_000);
     second.world.crash('ss-1');
     await flush();
-    expect(second.view().context.decision).toMatchObject({ guard: 'cooldown', nextAttemptAt: attempt + 60_000 });
+    expect(second.view().context.decision).toMatchObject({ blocker: 'cooldown', nextAttemptAt: attempt + 60_000 });
     await second.world.advance(attempt + 60_000 - second.world.clock.now() - 100);
     expect(second.restarts()).toHaveLength(0);
     await second.world.advance(200);
@@ -91,7 +91,7 @@ describe('the failure backoff survives a daemon restart', () => {
     await flush();
     const failedAt = first.world.clock.now();
     expect(first.restarts()).toMatchObject([{ record: { success: false } }]);
-    expect(first.view().context.decision).toMatchObject({ guard: 'backoff', nextAttemptAt: failedAt + 120_000 });
+    expect(first.view().context.decision).toMatchObject({ blocker: 'backoff', nextAttemptAt: failedAt + 120_000 });
     await first.stop();
 
     // Back 10 s later: the proxy starts at boot and crashes at once; its next attempt still waits.
@@ -99,7 +99,7 @@ describe('the failure backoff survives a daemon restart', () => {
     expect(second.view().context).toMatchObject({ consecutiveFailures: 1, lastFailureAt: failedAt });
     second.world.crash('ss-1');
     await flush();
-    expect(second.view().context.decision).toMatchObject({ verdict: 'withheld', guard: 'backoff', nextAttemptAt: failedAt + 120_000 });
+    expect(second.view().context.decision).toMatchObject({ verdict: 'withheld', blocker: 'backoff', nextAttemptAt: failedAt + 120_000 });
     await second.world.advance(failedAt + 120_000 - second.world.clock.now() - 100);
     expect(second.restarts()).toHaveLength(0);
     await second.world.advance(200);

@@ -28,7 +28,7 @@ it('a stopped proxy stays stopped and a disabled one stays unmonitored after a r
   second.world.crash('ss-disabled');
   await flush();
   expect(second.state('ss-disabled')).toBe('crashed.held');
-  expect(second.view('ss-disabled').context.decision).toMatchObject({ verdict: 'held', guard: 'monitoring_disabled' });
+  expect(second.view('ss-disabled').context.decision).toMatchObject({ verdict: 'held', blocker: 'monitoring_disabled' });
   second.world.crash('ss-plain');
   await flush();
   expect(second.state('ss-plain')).toBe('running.up');

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { isAliveNotZombie } from '../../src/process/driver.ts';
+import { isAliveNotZombie } from '../../src/process/proc.ts';
 import { pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
 
 const marker = `${process.pid}${Date.now() % 100_000}`;

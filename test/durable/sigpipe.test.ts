@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { isAliveNotZombie } from '../../src/process/driver.ts';
+import { isAliveNotZombie } from '../../src/process/proc.ts';
 import { ROOT, waitUntil } from '../support/daemon.ts';
 
 const groups: number[] = [];

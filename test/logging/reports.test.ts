@@ -28,6 +28,7 @@ it('a crash line names when the crash was detected, apart from when it was writt
     reason: 'exited; password hunter2',
     exitCode: null,
     signal: 'SIGKILL',
+    counters: { stats: { checks: 0, restarts: 0, successes: 0, failures: 0 }, consecutiveFailures: 0, lastFailureAt: null },
   });
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatchObject({

@@ -1,7 +1,7 @@
 // Invariants over every state the proxy model can reach (all three boots), not only the sampled
 // paths: the graph is small enough to check each of them.
 import { describe, expect, it } from 'vitest';
-import { monitoringEnabled } from '../../machines/proxy/context.ts';
+import { monitoringActive } from '../../machines/proxy/context.ts';
 import { HOUR_MS } from '../../machines/proxy/policy.ts';
 import { boots, isRetired, statePath } from './support/proxy-model.ts';
 import { modelEdges, reachableStates } from './support/proxy-paths.ts';
@@ -11,7 +11,7 @@ type State = ReturnType<typeof reachableStates>[number];
 const invariants: Record<string, (s: State, where: string) => boolean> = {
   'a crashed proxy that should run waits for a scheduled attempt, and says when': (s, where) => {
     const c = s.context;
-    if (!where.startsWith('crashed.') || where === 'crashed.reaping' || c.wanted === 'down' || c.retiring || !monitoringEnabled(c))
+    if (!where.startsWith('crashed.') || where === 'crashed.reaping' || c.wanted === 'down' || c.retiring || !monitoringActive(c))
       return true;
     const d = c.decision;
     return (
@@ -22,7 +22,7 @@ const invariants: Record<string, (s: State, where: string) => boolean> = {
     );
   },
   'a proxy held back is stopped, disabled or removed': (s, where) =>
-    where !== 'crashed.held' || s.context.wanted === 'down' || s.context.retiring || !monitoringEnabled(s.context),
+    where !== 'crashed.held' || s.context.wanted === 'down' || s.context.retiring || !monitoringActive(s.context),
   'a proxy the operator stopped is not left running': (s, where) => where !== 'running.up' || s.context.wanted === 'up',
   'a removed proxy is not left running': (s, where) => where !== 'running.up' || !s.context.retiring,
   'a restart in flight is described (who asked, since when)': (s, where) => !where.startsWith('restarting.') || s.context.restart !== null,
@@ -70,7 +70,7 @@ describe('proxy machine: every automatic restart in the graph', () => {
       );
     },
     'only for a proxy wanted up, monitored and not removed': ({ state }) =>
-      state.context.wanted === 'up' && monitoringEnabled(state.context) && !state.context.retiring,
+      state.context.wanted === 'up' && monitoringActive(state.context) && !state.context.retiring,
   };
   it('the graph has automatic restarts to check', () => expect(automatic.length).toBeGreaterThan(10));
   it.each(Object.entries(rules))('%s', (_name, holds) => {

@@ -3,15 +3,9 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  adoptProcess,
-  isAliveNotZombie,
-  processStartTime,
-  startProcess,
-  stopAll,
-  type ProcessEvents,
-  type ProcessHandle,
-} from '../../src/process/driver.ts';
+import { adoptProcess, startProcess, stopAll } from '../../src/process/driver.ts';
+import { isAliveNotZombie, processStartTime } from '../../src/process/proc.ts';
+import type { ProcessEvents, ProcessHandle } from '../../src/supervisor/ports.ts';
 import { startSpawnHelper, type HelperSpawner } from '../../src/process/helper.ts';
 import { childProcessSpawner, type Spawner } from '../../src/process/spawner.ts';
 import type { ProxySpec } from '../../src/proxy-spec.ts';

@@ -12,7 +12,7 @@ import { startProcess } from '../../src/process/driver.ts';
 import { escapeNote, findEscaped, watchForEscapes } from '../../src/process/escape.ts';
 import { isAliveNotZombie } from '../../src/process/proc.ts';
 import type { ProxySpec } from '../../src/proxy-spec.ts';
-import { SPAWN_TOKEN_ENV } from '../../src/store/identity.ts';
+import { SPAWN_TOKEN_ENV } from '../../src/process/escape.ts';
 import { waitUntil } from '../support/daemon.ts';
 
 function spec(command: string, args: string[], type: ProxySpec['type'] = 'exec'): ProxySpec {

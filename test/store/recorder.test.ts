@@ -22,11 +22,7 @@ afterEach(async () => {
 async function setup(seen: (report: ProxyEmitted) => void = () => {}) {
   const world = createFakeWorld();
   store = openStore(join(mkdtempSync(join(tmpdir(), 'pm-rec-')), 'state'), { maxAgeMs: 3_600_000 * 24, maxRecords: 100 });
-  const recorder = createRecorder(
-    store,
-    (id) => supervisor.actor.system.get(id)?.getSnapshot().context,
-    (text) => text.replaceAll('hunter2', '[REDACTED]'),
-  );
+  const recorder = createRecorder(store, (text) => text.replaceAll('hunter2', '[REDACTED]'));
   supervisor = createSupervisor({
     world,
     settings: testSettings,
@@ -95,18 +91,41 @@ describe('recorder', () => {
 
   it('redacts secrets in stored errors', async () => {
     await setup();
-    const { record: recordError } = createRecorder(
-      store,
-      () => undefined,
-      (text) => text.replaceAll('hunter2', '[REDACTED]'),
-    );
+    const { record: recordError } = createRecorder(store, (text) => text.replaceAll('hunter2', '[REDACTED]'));
     recordError({
       type: 'restart_finished',
       proxyId: 'ss-9',
       proxyType: 'shadowsocks',
+      counters: { stats: { checks: 0, restarts: 1, successes: 0, failures: 1 }, consecutiveFailures: 1, lastFailureAt: 6 },
       record: { at: 1, reason: 'exited', manual: false, success: false, durationMs: 5, error: 'bad password hunter2' },
     });
     expect(store.restarts({ proxyId: 'ss-9' })[0].error).toBe('bad password [REDACTED]');
     expect(store.audits({ proxyId: 'ss-9' })[0].detail.error).toBe('bad password [REDACTED]');
+  });
+
+  it('needs nothing but the reports: a restart counts from restart_started, and the newest counters win', async () => {
+    await setup();
+    const { record, checkRoundFinished } = createRecorder(store, (text) => text);
+    const counters = (checks: number, failures: number) => ({
+      stats: { checks, restarts: failures, successes: 0, failures },
+      consecutiveFailures: failures,
+      lastFailureAt: failures ? 50 : null,
+    });
+    const proxy = { proxyId: 'ss-8', proxyType: 'exec' } as const;
+    record({ ...proxy, type: 'check_finished', at: 10, ok: true, durationMs: 1, counters: counters(1, 0) });
+    record({ ...proxy, type: 'restart_started', at: 40, reason: 'exited', manual: false, counters: counters(1, 0) });
+    expect(store.memory('ss-8', 41)).toMatchObject({ attempts: [40], stats: counters(1, 0).stats });
+    record({ ...proxy, type: 'check_finished', at: 45, ok: true, durationMs: 1, counters: counters(2, 0) });
+    const failed = { at: 40, reason: 'exited', manual: false, success: false, durationMs: 10, error: 'boom' } as const;
+    record({ ...proxy, type: 'restart_finished', record: failed, counters: counters(2, 1) });
+    // The round ends after the restart's report: the check's older counters must not overwrite it.
+    checkRoundFinished();
+    expect(store.memory('ss-8', 60)).toMatchObject({
+      attempts: [40],
+      stats: counters(2, 1).stats,
+      consecutiveFailures: 1,
+      lastFailureAt: 50,
+    });
+    expect(store.restarts({ proxyId: 'ss-8' })).toEqual([{ proxyId: 'ss-8', ...failed }]);
   });
 });

@@ -3,7 +3,8 @@
 // replaced process's late callbacks are dropped, and the timeouts and readings handed to the world.
 import { describe, expect, it } from 'vitest';
 import type { ProxySpec } from '../../src/proxy-spec.ts';
-import type { ProbeTarget, ProcessEvents, ProcessUsage } from '../../src/supervisor/ports.ts';
+import type { ProbeTarget } from '../../src/health/result.ts';
+import type { ProcessEvents, ProcessUsage } from '../../src/supervisor/ports.ts';
 import { fakeSpec } from '../support/fake-world.ts';
 import { startHarness, type HarnessOptions } from '../support/harness.ts';
 

@@ -6,7 +6,8 @@
 import { SimulatedClock } from 'xstate';
 import { createLimiter } from '../../src/health/limiter.ts';
 import type { HealthSpec, ProxySpec } from '../../src/proxy-spec.ts';
-import type { Driver, ProbeResult, ProbeTarget, ProcessEvents, ProcessHandle, Prober, World } from '../../src/supervisor/ports.ts';
+import type { ProbeResult, ProbeTarget } from '../../src/health/result.ts';
+import type { Driver, ProcessEvents, ProcessHandle, Prober, World } from '../../src/supervisor/ports.ts';
 
 interface FakeProcess {
   id: string;
@@ -41,9 +42,12 @@ export interface FakeWorld extends World {
   until<T>(promise: Promise<T>, maxMs?: number): Promise<T>;
 }
 
+/** Where the simulated clocks of the tests start. */
+export const T0 = Date.UTC(2026, 0, 1);
+
 export function createFakeWorld(): FakeWorld {
   const clock = new SimulatedClock();
-  clock.set(Date.UTC(2026, 0, 1));
+  clock.set(T0);
   const log: string[] = [];
   const running = new Map<string, FakeProcess>();
   const spawnFails = new Set<string>();
@@ -189,9 +193,9 @@ export function createFakeWorld(): FakeWorld {
   return world;
 }
 
-/** Let queued microtasks (fake process and probe results) run. */
+/** Let queued microtasks (fake process and probe results, and the effects they trigger) run. */
 export async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
+  for (let i = 0; i < 20; i++) await Promise.resolve();
 }
 
 export function fakeSpec(id: string, overrides: Partial<ProxySpec> = {}): ProxySpec {

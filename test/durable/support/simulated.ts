@@ -31,13 +31,8 @@ export async function bootSimulated(stateDir: string, at: number, options: { set
   world.clock.set(at);
   const store = openStore(stateDir, retention);
   const reports: ProxyEmitted[] = [];
-  let supervisor: Supervisor | undefined;
-  const { record } = createRecorder(
-    store,
-    (id) => supervisor?.actor.system.get(id)?.getSnapshot().context,
-    (text) => text,
-  );
-  supervisor = createSupervisor({
+  const { record } = createRecorder(store, (text) => text);
+  const supervisor = createSupervisor({
     world,
     settings: { ...testSettings, ...options.settings },
     specs: (options.ids ?? ['ss-1']).map((id) => fakeSpec(id)),
@@ -53,7 +48,7 @@ export async function bootSimulated(stateDir: string, at: number, options: { set
   await flush();
   const run = { supervisor, store, world };
   running.add(run);
-  const view = (id = 'ss-1') => supervisor!.proxy(id)!;
+  const view = (id = 'ss-1') => supervisor.proxy(id)!;
   return {
     world,
     store,

@@ -1,6 +1,6 @@
 // The invariants every step of a random timeline must keep. Restart attempts are judged from the
 // `restart_finished` reports (the whole history), not from the context, which forgets old attempts.
-import { monitoringEnabled } from '../../../machines/proxy/context.ts';
+import { monitoringActive } from '../../../machines/proxy/context.ts';
 import type { ProxyEmitted } from '../../../machines/proxy/events.ts';
 import { HOUR_MS } from '../../../machines/proxy/policy.ts';
 import type { startHarness } from '../../support/harness.ts';
@@ -48,7 +48,7 @@ export function checkStep(h: Harness, ref: Reference, fresh: ProxyEmitted[], att
     const c = view.context;
     const state = h.state(id);
     const allowed = mayRestartAutomatically(ref, id);
-    if (allowed !== (c.wanted === 'up' && monitoringEnabled(c)))
+    if (allowed !== (c.wanted === 'up' && monitoringActive(c)))
       problems.push(`${id}: context disagrees with what was asked (allowed=${allowed})`);
     if (view.phase !== 'crashed') continue;
     if (state === 'crashed.reaping') {

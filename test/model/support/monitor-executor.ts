@@ -5,12 +5,13 @@ import type { AnyTransitionDefinition, InspectionEvent } from 'xstate';
 import { addStats, policyFrom, type MonitorSettings } from '../../../machines/monitor/context.ts';
 import type { MonitorEvent } from '../../../machines/monitor/events.ts';
 import { emptyStats } from '../../../machines/proxy/context.ts';
-import { createSupervisor } from '../../../src/supervisor/supervisor.ts';
+import { createSupervisor, monitorActorOf } from '../../../src/supervisor/supervisor.ts';
 import { fakeSpec } from '../../support/fake-world.ts';
 import { monitorSettings, POOL, presentIds } from './monitor-model.ts';
 import type { MonitorExpected } from './monitor-replay.ts';
 import { statePath } from './proxy-model.ts';
-import { createScriptedWorld, flush } from './scripted-world.ts';
+import { flush } from '../../support/fake-world.ts';
+import { createScriptedWorld } from './scripted-world.ts';
 import { transitionKey } from './transitions.ts';
 
 export const describeMonitorEvent = (e: MonitorEvent) =>
@@ -35,14 +36,15 @@ export async function runMonitorPath(expected: MonitorExpected[]): Promise<Set<s
     specs: POOL.map((id) => fakeSpec(id)),
     hooks: { onError: (e) => void errors.push(e), onCheckRound: (_ms, checked) => void rounds.push(checked) },
     inspect: (e: InspectionEvent) => {
-      if (e.type !== '@xstate.microstep' || e.actorRef !== supervisor.actor) return;
+      if (e.type !== '@xstate.microstep' || e.actorRef !== monitor) return;
       transitions.push(...(e as unknown as { _transitions: AnyTransitionDefinition[] })._transitions.map(transitionKey));
     },
   });
-  supervisor.actor.start();
+  const monitor = monitorActorOf(supervisor);
+  monitor.start();
   let settings: MonitorSettings = monitorSettings;
   let retiredStats = emptyStats;
-  const send = (event: MonitorEvent) => supervisor.actor.send({ ...event, at: world.clock.now() } as MonitorEvent);
+  const send = (event: MonitorEvent) => monitor.send({ ...event, at: world.clock.now() } as MonitorEvent);
 
   async function act(event: MonitorEvent) {
     switch (event.type) {
@@ -82,7 +84,7 @@ export async function runMonitorPath(expected: MonitorExpected[]): Promise<Set<s
     const where = `step ${i + 1} (${describeMonitorEvent(step.event)})`;
     const effects = world.log.slice(logFrom);
     const model = step.snapshot;
-    const snapshot = supervisor.actor.getSnapshot();
+    const snapshot = monitor.getSnapshot();
     const ids = presentIds(model);
     const watching = model.matches('watching');
     expect(errors, `${where}: actor errors`).toEqual([]);

@@ -9,7 +9,7 @@ import type { MonitorEvent } from '../../../machines/monitor/events.ts';
 import { emptyStats } from '../../../machines/proxy/context.ts';
 import { monitorMachine } from '../../../machines/monitor.machine.ts';
 import { testSettings } from '../../support/harness.ts';
-import { T0 } from './scripted-world.ts';
+import { T0 } from '../../support/fake-world.ts';
 
 export const POOL = ['p1', 'p2'];
 export const monitorSettings: MonitorSettings = { ...testSettings, enable: true, check_interval: 1 };

@@ -6,11 +6,12 @@ import { expect } from 'vitest';
 import type { AnyTransitionDefinition, InspectionEvent } from 'xstate';
 import type { ProxyContext, ProxyMemory } from '../../../machines/proxy/context.ts';
 import type { ProxyEmitted, ProxyEvent } from '../../../machines/proxy/events.ts';
-import { createSupervisor } from '../../../src/supervisor/supervisor.ts';
+import { createSupervisor, monitorActorOf } from '../../../src/supervisor/supervisor.ts';
 import { fakeSpec } from '../../support/fake-world.ts';
 import { isRetired, MEMORY, modelSettings, PROXY_ID, statePath } from './proxy-model.ts';
 import type { Expected } from './proxy-replay.ts';
-import { createScriptedWorld, flush } from './scripted-world.ts';
+import { flush } from '../../support/fake-world.ts';
+import { createScriptedWorld } from './scripted-world.ts';
 import { seedLogger } from './seed-log.ts';
 import { transitionKey } from './transitions.ts';
 import { restartBegins } from './invariants.ts';
@@ -32,7 +33,7 @@ export function observe(value: unknown, c: ProxyContext) {
     manual: c.restart?.manual ?? null,
     outdated: c.outdated,
     verdict: c.decision?.verdict ?? null,
-    guard: c.decision?.guard ?? null,
+    guard: c.decision?.blocker ?? null,
     hasPid: c.pid !== null,
     lastCheckOk: c.lastCheck?.ok ?? null,
   };
@@ -46,10 +47,12 @@ export function normalize(r: ProxyEmitted): string {
       return `state_change ${r.from}->${r.to}: ${mask(r.reason)}`;
     case 'crash_detected':
       return `crash_detected code=${r.exitCode} signal=${r.signal}: ${mask(r.reason)}`;
+    case 'restart_started':
+      return `restart_started ${r.reason} manual=${r.manual}`;
     case 'restart_finished':
       return `restart_finished ${r.record.reason} manual=${r.record.manual} success=${r.record.success} ${mask(r.record.error)}`;
     case 'restart_withheld':
-      return `restart_withheld ${r.decision.verdict} ${r.decision.guard}: ${mask(r.decision.message)}`;
+      return `restart_withheld ${r.decision.verdict} ${r.decision.blocker}: ${mask(r.decision.message)}`;
     case 'check_finished':
       return `check_finished ok=${r.ok}`;
   }
@@ -72,13 +75,14 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
     memory: () => memory,
     hooks: { onReport: (r) => void reports.push(r), onError: (e) => void errors.push(e) },
     inspect: (e: InspectionEvent) => {
-      if (e.type !== '@xstate.microstep' || e.actorRef === supervisor.actor) return;
+      if (e.type !== '@xstate.microstep' || e.actorRef === monitor) return;
       transitions.push(...(e as unknown as { _transitions: AnyTransitionDefinition[] })._transitions.map(transitionKey));
     },
   });
+  const monitor = monitorActorOf(supervisor);
   if (memory.adoptPid) world.leftRunning(memory.adoptPid, PROXY_ID);
   // Started but not booted: the model may send commands before BOOT.
-  supervisor.actor.start();
+  monitor.start();
   const send = (type: 'START' | 'STOP' | 'RESTART' | 'ENABLE' | 'DISABLE') => expect(supervisor.command(PROXY_ID, type)).toBe(true);
   const context = () => supervisor.proxy(PROXY_ID)!.context;
   // A restart record names the attempt that began it: the last entry into `restarting`.
@@ -88,7 +92,7 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
     const at = () => world.clock.now();
     switch (event.type) {
       case 'BOOT':
-        supervisor.actor.send({ type: 'BOOT', at: at() });
+        monitor.send({ type: 'BOOT', at: at() });
         break;
       case 'START':
       case 'STOP':
@@ -98,14 +102,14 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
         send(event.type);
         break;
       case 'SUPERVISE':
-        if (event.active && supervisor.actor.getSnapshot().matches('booting')) supervisor.actor.send({ type: 'BOOT', at: at() });
+        if (event.active && monitor.getSnapshot().matches('booting')) monitor.send({ type: 'BOOT', at: at() });
         if (event.active) supervisor.startMonitor();
         else supervisor.stopMonitor();
         break;
       case 'CONFIGURE':
         // A reload whose file toggles the proxy's own `monitor:` and agrees with the operator's monitor
         // stop or start (a reload's `enable` wins over those: test/supervisor/monitor-reload.test.ts).
-        supervisor.actor.send({
+        monitor.send({
           type: 'CONFIGURE',
           at: at(),
           settings: { ...modelSettings, enable: supervisor.status().running },
@@ -113,7 +117,7 @@ export async function runProxyPath(memory: Partial<ProxyMemory>, expected: Expec
         });
         break;
       case 'RETIRE':
-        supervisor.actor.send({ type: 'REMOVE_PROXY', at: at(), id: PROXY_ID });
+        monitor.send({ type: 'REMOVE_PROXY', at: at(), id: PROXY_ID });
         break;
       case 'REPLACE':
         supervisor.replace(PROXY_ID);

@@ -4,12 +4,12 @@
 import { createTestModel } from 'xstate/graph';
 import type { SnapshotFrom } from 'xstate';
 import { policyFrom } from '../../../machines/monitor/context.ts';
-import { monitoringEnabled, type ProxyMemory } from '../../../machines/proxy/context.ts';
+import { monitoringActive, type ProxyMemory } from '../../../machines/proxy/context.ts';
 import type { ProxyEvent } from '../../../machines/proxy/events.ts';
 import { decideRestart } from '../../../machines/proxy/policy.ts';
 import { proxyMachine } from '../../../machines/proxy.machine.ts';
 import { testSettings } from '../../support/harness.ts';
-import { T0 } from './scripted-world.ts';
+import { T0 } from '../../support/fake-world.ts';
 import { statePath } from '../../../machines/monitor/status.ts';
 
 export const PROXY_ID = 'ss-1';
@@ -91,7 +91,7 @@ export function environment(s: Snapshot): ProxyEvent[] {
   if (where === 'running.up') events.push({ type: 'EXITED', at, code: 0, signal: null });
   if (where === 'stopped.stopping' || where === 'crashed.reaping') events.push({ type: 'EXITED', at, code: null, signal: 'SIGTERM' });
   // Checks run on ticks, only for running proxies whose monitoring is on.
-  if (where === 'running.up' && monitoringEnabled(c)) {
+  if (where === 'running.up' && monitoringActive(c)) {
     // Above the memory limit only from a passing streak: enough to reach both watchdog edges (and
     // the threshold met by a failing check first) without doubling the graph.
     for (const memory of c.checkFailures === 0 ? [MEMORY.within, MEMORY.above] : [MEMORY.within]) {

@@ -34,7 +34,7 @@ function recordingActor(memory: Partial<ProxyMemory>, snapshot?: SnapshotFrom<ty
     actions: {
       spawnProcess: record('spawn'),
       adoptProcess: record('adopt'),
-      killProcess: record('kill'),
+      stopProcess: record('kill'),
       verifyReadiness: record('ready?'),
       cancelReadiness: record('ready cancelled'),
     },

@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import type { AnyTransitionDefinition, InspectionEvent } from 'xstate';
 import type { ProxyContext } from '../../../machines/proxy/context.ts';
 import type { ProxyEmitted } from '../../../machines/proxy/events.ts';
-import { createSupervisor } from '../../../src/supervisor/supervisor.ts';
+import { createSupervisor, monitorActorOf } from '../../../src/supervisor/supervisor.ts';
 import { testSettings } from '../../support/harness.ts';
 import { isRetired, PROXY_ID, statePath } from './proxy-model.ts';
 import type { ModelPath } from './proxy-paths.ts';
@@ -92,13 +92,14 @@ export async function runOnRealProcesses(path: ModelPath): Promise<Set<string>> 
       onProcess: (_id, pid, event) => void (event === 'started' && pids.add(pid)),
     },
     inspect: (e: InspectionEvent) => {
-      if (e.type !== '@xstate.microstep' || e.actorRef === supervisor.actor) return;
+      if (e.type !== '@xstate.microstep' || e.actorRef === monitor) return;
       transitions.push(...(e as unknown as { _transitions: AnyTransitionDefinition[] })._transitions.map(transitionKey));
     },
   });
+  const monitor = monitorActorOf(supervisor);
   const view = () => supervisor.proxy(PROXY_ID);
   const context = () => view()!.context;
-  supervisor.actor.start();
+  monitor.start();
   let hung: number | null = null;
   try {
     let before = 'unknown';
@@ -108,7 +109,7 @@ export async function runOnRealProcesses(path: ModelPath): Promise<Set<string>> 
       if (!happensByItself(event, before)) {
         switch (event.type) {
           case 'BOOT':
-            supervisor.actor.send({ type: 'BOOT', at: Date.now() });
+            monitor.send({ type: 'BOOT', at: Date.now() });
             break;
           case 'START':
           case 'STOP':
@@ -118,12 +119,12 @@ export async function runOnRealProcesses(path: ModelPath): Promise<Set<string>> 
             supervisor.command(PROXY_ID, event.type);
             break;
           case 'SUPERVISE':
-            if (event.active && supervisor.actor.getSnapshot().matches('booting')) supervisor.actor.send({ type: 'BOOT', at: Date.now() });
+            if (event.active && monitor.getSnapshot().matches('booting')) monitor.send({ type: 'BOOT', at: Date.now() });
             if (event.active) supervisor.startMonitor();
             else supervisor.stopMonitor();
             break;
           case 'CONFIGURE':
-            supervisor.actor.send({
+            monitor.send({
               type: 'CONFIGURE',
               at: Date.now(),
               settings: realSettings,
@@ -131,7 +132,7 @@ export async function runOnRealProcesses(path: ModelPath): Promise<Set<string>> 
             });
             break;
           case 'RETIRE':
-            supervisor.actor.send({ type: 'REMOVE_PROXY', at: Date.now(), id: PROXY_ID });
+            monitor.send({ type: 'REMOVE_PROXY', at: Date.now(), id: PROXY_ID });
             break;
           case 'REPLACE':
             supervisor.replace(PROXY_ID);

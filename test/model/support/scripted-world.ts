@@ -3,10 +3,10 @@
 // path names maps to exactly one world action, in any interleaving the path asks for.
 // (test/support/fake-world.ts answers at once instead, which suits random timelines.)
 import { SimulatedClock } from 'xstate';
+import { flush, T0 } from '../../support/fake-world.ts';
 import { pendingTimers, runUntil } from './clock.ts';
-import type { Driver, ProbeResult, ProcessEvents, ProcessHandle, Prober, World } from '../../../src/supervisor/ports.ts';
-
-export const T0 = Date.UTC(2026, 0, 1);
+import type { ProbeResult } from '../../../src/health/result.ts';
+import type { Driver, ProcessEvents, ProcessHandle, Prober, World } from '../../../src/supervisor/ports.ts';
 
 interface Process {
   id: string;
@@ -37,10 +37,6 @@ export interface ScriptedWorld extends World {
   timers(): number[];
   /** Fire the clock's timers one at a time, in order, up to `until`, letting effects run in between. */
   runUntil(until: number): Promise<void>;
-}
-
-export async function flush(): Promise<void> {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
 }
 
 export function createScriptedWorld(): ScriptedWorld {

@@ -4,10 +4,9 @@
 // random token we put in its environment.
 import { readdirSync, readFileSync } from 'node:fs';
 import { launchedCommandLines } from '../process/launch.ts';
+import { SPAWN_TOKEN_ENV } from '../process/escape.ts';
 import { isDeadState, statFields } from '../process/proc.ts';
-import type { ProcessRow } from './types.ts';
-
-export const SPAWN_TOKEN_ENV = 'PROXY_MONITOR_SPAWN';
+import type { ProcessRow } from '../store/types.ts';
 
 export type Verdict = { kind: 'ours' } | { kind: 'gone' } | { kind: 'unproven'; why: string };
 

@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { processStartTime } from '../process/proc.ts';
 import { executedFingerprint } from '../supervisor/executed.ts';
 import type { Driver } from '../supervisor/ports.ts';
-import { SPAWN_TOKEN_ENV } from './identity.ts';
-import type { SpawnIntent, Store } from './types.ts';
+import { SPAWN_TOKEN_ENV } from '../process/escape.ts';
+import type { SpawnIntent, Store } from '../store/types.ts';
 
 export function createProcessJournal(store: Store, now: () => number) {
   const spawning = new Map<string, SpawnIntent>();

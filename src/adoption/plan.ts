@@ -4,7 +4,7 @@
 import type { ProxySpec } from '../proxy-spec.ts';
 import { checkProcess, findSpawnTokens } from './identity.ts';
 import { executedFingerprint } from '../supervisor/executed.ts';
-import type { ProcessRow, Store } from './types.ts';
+import type { ProcessRow, Store } from '../store/types.ts';
 
 export interface BootPlan {
   /** Proxy id -> pid of its live process: the proxy starts as running, watching that process. */

@@ -1,0 +1,76 @@
+// The processes of the previous run, settled at boot before the supervisor starts: the ones proven
+// ours are adopted (or stopped when no longer wanted), and every spawn from now on is journaled so
+// that the next run can do the same. The store only keeps the rows; this module reads /proc and acts.
+import type { ProxyMemory } from '../../machines/proxy/context.ts';
+import type { Logger } from '../logging/logger.ts';
+import { processStartedAt } from '../process/proc.ts';
+import type { ProxySpec } from '../proxy-spec.ts';
+import type { Store } from '../store/types.ts';
+import type { World } from '../supervisor/ports.ts';
+import type { Supervisor } from '../supervisor/supervisor.ts';
+import { createProcessJournal } from './journal.ts';
+import { type BootPlan, settleProcesses } from './plan.ts';
+
+export interface AdoptionOptions {
+  store: Store;
+  specs: ProxySpec[];
+  world: World;
+  logger: Logger;
+  /** How long a leftover process has between SIGTERM and SIGKILL. */
+  stopTimeoutMs: number;
+  /** False once the store is closed (or lost): a leftover that exits later is not written down. */
+  storeOpen: () => boolean;
+}
+
+export function adoptPreviousRun(options: AdoptionOptions) {
+  const { store, world, logger } = options;
+  const now = () => world.clock.now();
+  const journal = createProcessJournal(store, now);
+  const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
+  const plan = settleProcesses(store, specs, (id) => store.memory(id, now()).wanted ?? 'up');
+  stopLeftovers(plan, options);
+  logger.info(
+    { state_dir: store.dir, adopting: plan.adopt.size, replacing: plan.replace.length, stopping: plan.stop.length },
+    'state loaded',
+  );
+
+  return {
+    /** The world with a driver that records every spawn before it happens. */
+    world: { ...world, driver: journal.wrap(world.driver) },
+    /** The process a proxy adopts (part of its memory). A process is adopted once, by the first actor of its proxy. */
+    memory(id: string): Pick<ProxyMemory, 'adoptPid' | 'adoptStartedAt'> | undefined {
+      const adoptPid = plan.adopt.get(id);
+      plan.adopt.delete(id);
+      // Its uptime counts from its own start, not from the adoption.
+      return adoptPid === undefined ? undefined : { adoptPid, adoptStartedAt: processStartedAt(adoptPid) ?? null };
+    },
+    /** The supervisor's onProcess hook. */
+    onProcess(id: string, pid: number, event: 'started' | 'adopted' | 'exited') {
+      journal.onProcess(id, pid, event);
+      if (event === 'adopted') logger.info({ proxy_id: id, pid }, 'proxy process adopted from the previous run');
+    },
+    /** Once the supervisor runs: replace the adopted processes that run an outdated config. */
+    replaceOutdated(supervisor: Supervisor) {
+      for (const id of plan.replace) {
+        logger.info({ proxy_id: id }, 'adopted proxy process was started from a different configuration: restarting it');
+        supervisor.replace(id, 'configuration changed while the daemon was down');
+      }
+    },
+  };
+}
+
+function stopLeftovers(plan: BootPlan, { world, logger, stopTimeoutMs, store, storeOpen }: AdoptionOptions) {
+  for (const { row, why } of plan.unproven) {
+    logger.warn(
+      { proxy_id: row.proxyId, pid: row.pid, reason: why },
+      'process recorded by the previous run is not provably ours: left alone',
+    );
+  }
+  for (const { row, why } of plan.stop) {
+    logger.info({ proxy_id: row.proxyId, pid: row.pid, reason: why }, 'stopping a proxy process left by the previous run');
+    const forget = () => {
+      if (storeOpen()) store.forgetProcess(row.proxyId, row.pid);
+    };
+    world.driver.adopt(row.pid, { onExit: forget }).stop(stopTimeoutMs);
+  }
+}
