@@ -111,7 +111,8 @@ describe.each(['spawn helper', 'child_process'] as const)('with %s', (way) => {
       track(
         start(spec('sh', ['-c', 'echo hello; echo oops >&2; head -c 10000 /dev/zero | tr "\\0" a; echo; printf "crlf\\r\\nlast"']), events),
       );
-      await until(() => log.lines.some((l) => l.line === 'last'));
+      // Two pipes: stderr's line may come after stdout's last one.
+      await until(() => log.lines.some((l) => l.line === 'last') && log.lines.some((l) => l.stream === 'stderr'));
       const of = (stream: string) => log.lines.filter((l) => l.stream === stream).map((l) => l.line);
       expect(of('stdout')).toEqual(['hello', 'a'.repeat(4096), 'crlf', 'last']);
       expect(of('stderr')).toEqual(['oops']);
