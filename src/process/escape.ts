@@ -129,7 +129,10 @@ export function watchForEscapes<D extends Pick<Driver, 'start'>>(driver: D, logg
           const stop = (escaped: number[]) => {
             escaped.forEach(kill);
             const note = escapeNote(spec, escaped);
-            logger.error({ proxy_id: spec.id, proxy_type: spec.type, escaped_pids: escaped, exit_code: code }, `proxy escaped its process group: ${note}`);
+            logger.error(
+              { proxy_id: spec.id, proxy_type: spec.type, escaped_pids: escaped, exit_code: code },
+              `proxy escaped its process group: ${note}`,
+            );
             return note;
           };
           // A daemonizing leader exits 0 once its copy is detached: the exit waits for the scan, so
