@@ -215,7 +215,9 @@ describeWith(['/usr/bin/chromium'])('the /inspect page with 200 proxies', () => 
     const median = [...clicks].sort((a, b) => a - b)[clicks.length / 2];
     expect(median).toBeLessThan(200);
     expect(Math.max(...clicks)).toBeLessThan(5_000);
-    expect(busiest).toBeLessThanOrEqual(5);
+    // One batch per FLUSH_MS (250 ms), 4 a second; a batch the browser took late arrives in the same
+    // second as the next ones (6 seen once), so the bound is twice the rate, not the rate.
+    expect(busiest).toBeLessThanOrEqual(8);
     expect(await count('crashed')).toBe('0');
     await page.screenshot({ path: join(ARTIFACTS, 'inspector-after-storm.png') });
   }, 180_000);
