@@ -11,7 +11,7 @@ import { describeWith } from '../support/binaries.ts';
 import { ROOT, waitUntil } from '../support/daemon.ts';
 import { startApi } from '../api/api-harness.ts';
 import { fakeSpec } from '../support/fake-world.ts';
-import { launchChromium, startFleet, type Fleet } from './fleet.ts';
+import { launchChromium, SEPARATE_CPUS, startFleet, type Fleet } from './fleet.ts';
 
 const COUNT = 200;
 const TOKEN = 'inspector-test-token-3b9e';
@@ -30,11 +30,11 @@ describeWith(['/usr/bin/chromium'])('the /inspect page with 200 proxies', () => 
 
   beforeAll(async () => {
     const started = Date.now();
-    // An operator's browser runs on their own machine, not on the proxies' host: here both share two
-    // cores, so the daemon and its 200 proxies run at a lower priority than Chromium, lest a click
+    // An operator's browser runs on their own machine, not on the proxies' host: here they get a
+    // core each (and the daemon a lower priority, for a machine with one core), lest a click
     // measure the scheduler rather than the page.
-    fleet = await startFleet({ count: COUNT, token: TOKEN, niceness: 10 });
-    browser = await launchChromium();
+    fleet = await startFleet({ count: COUNT, token: TOKEN, niceness: 10, cpu: SEPARATE_CPUS?.daemon });
+    browser = await launchChromium({ cpu: SEPARATE_CPUS?.browser });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('request', (request) => requests.push(request.url()));
     page.on('pageerror', (error) => problems.push(error.message));
@@ -208,19 +208,32 @@ describeWith(['/usr/bin/chromium'])('the /inspect page with 200 proxies', () => 
         `feed ${arrivals.length} messages, at most ${busiest} in one second`,
     );
     expect(clicks).toHaveLength(8);
-    // The median is the page's own cost: 9-60 ms seen. The slowest click waits for the CPU: 200 kills
-    // restarted within ~1 s are 400 execs on the same two cores as Chromium (the daemon niced does
-    // not shield the kernel's part); up to 2.9 s was seen on a machine busy with other work, 21-50 ms
-    // when the daemon's restarts were spread over 7-15 s.
+    // Each click costs the page 10-40 ms of CPU. On a quiet machine with a core each (see
+    // SEPARATE_CPUS) every click answered within 200 ms (up to 348 ms with a mutation run on both
+    // cores); before the event log stopped building a date formatter per row and writing rows to its
+    // hidden tab, the page's script took 1.5 s of a 6 s storm and the slowest click 0.5-1.6 s.
     const median = [...clicks].sort((a, b) => a - b)[clicks.length / 2];
     expect(median).toBeLessThan(200);
-    expect(Math.max(...clicks)).toBeLessThan(5_000);
+    expect(Math.max(...clicks)).toBeLessThan(1_000);
     // One batch per FLUSH_MS (250 ms), 4 a second; a batch the browser took late arrives in the same
     // second as the next ones (6 seen once), so the bound is twice the rate, not the rate.
     expect(busiest).toBeLessThanOrEqual(8);
     expect(await count('crashed')).toBe('0');
     await page.screenshot({ path: join(ARTIFACTS, 'inspector-after-storm.png') });
   }, 180_000);
+
+  it('writes the event log when its tab is opened: the newest change first, at most 500 rows', async () => {
+    await page.click('[role="tab"][data-tab="events"]');
+    const rows = page.locator('#log tbody tr');
+    await expect.poll(() => rows.count()).toBeGreaterThan(0);
+    expect(await rows.count()).toBeLessThanOrEqual(500);
+    // The storm's last changes lead: a proxy back to running, or the count of changes left out.
+    const first = (await rows.first().textContent()) ?? '';
+    expect(first).toMatch(/→ running|more state changes not shown/);
+    const times = await page.$$eval('#log tbody tr:not(.dropped) td:first-child', (cells) => cells.map((c) => c.textContent));
+    expect(times.every((t) => /^\d\d:\d\d:\d\d\.\d{3}$/.test(t ?? ''))).toBe(true);
+    await page.click('[role="tab"][data-tab="proxies"]');
+  });
 
   it('stays responsive with 1,000 proxies (simulated supervisor): only the rows in view exist', async () => {
     const api = await startApi({ specs: Array.from({ length: 1000 }, (_, i) => fakeSpec(`f${i}`)) });

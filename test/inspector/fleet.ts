@@ -2,7 +2,9 @@
 // a headless Chromium to look at its inspector. Shared by the browser test and `npm run screenshot`.
 // Every proxy carries a random token in its environment: leftovers are found by it, never by name.
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { API } from '../api/real-daemon.ts';
 import { startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
@@ -34,12 +36,22 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
-/** `niceness`: the daemon's (and so its proxies'). */
+/**
+ * An operator's browser runs on their own machine, not on the proxies' host. On a machine with two
+ * cores or more, a test can give the daemon (and so its proxies) one core and Chromium another, so
+ * that a click measures the page rather than the scheduler: 400 execs in a second on the same core
+ * left Chromium's main thread a third of the CPU (its longest tasks ran 20 ms on the CPU over
+ * 325 ms on the clock).
+ */
+export const SEPARATE_CPUS = availableParallelism() >= 2 ? { daemon: 1, browser: 0 } : undefined;
+
+/** `niceness` and `cpu`: the daemon's (and so its proxies'). */
 export async function startFleet(options: {
   count: number;
   monitor?: Record<string, unknown>;
   token?: string;
   niceness?: number;
+  cpu?: number;
 }): Promise<Fleet> {
   const token = randomUUID();
   const ids = Array.from({ length: options.count }, (_, i) => `p${i}`);
@@ -56,7 +68,11 @@ export async function startFleet(options: {
     proxy: { monitor, proxies },
     api: { listen: '127.0.0.1:0', ...(options.token && { token: options.token }) },
   });
-  const daemon = startDaemon(written.configFile, written.dir, [], options.niceness ? ['nice', '-n', String(options.niceness)] : []);
+  const prefix = [
+    ...(options.cpu === undefined ? [] : ['taskset', '-c', String(options.cpu)]),
+    ...(options.niceness ? ['nice', '-n', String(options.niceness)] : []),
+  ];
+  const daemon = startDaemon(written.configFile, written.dir, [], prefix);
   const stop = async () => {
     await daemon.stop('SIGTERM');
     for (const pid of pidsWithEnv(`${TOKEN_ENV}=${token}`)) process.kill(pid, 'SIGKILL');
@@ -94,9 +110,15 @@ function pidsWithEnv(entry: string): number[] {
     });
 }
 
-export function launchChromium(): Promise<Browser> {
+/** `cpu`: the only core Chromium's processes may run on (through a wrapper calling taskset). */
+export function launchChromium(options: { cpu?: number } = {}): Promise<Browser> {
+  let executablePath = '/usr/bin/chromium';
+  if (options.cpu !== undefined) {
+    executablePath = join(mkdtempSync(join(tmpdir(), 'pm-chromium-')), 'chromium');
+    writeFileSync(executablePath, `#!/bin/sh\nexec taskset -c ${options.cpu} /usr/bin/chromium "$@"\n`, { mode: 0o755 });
+  }
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath,
     args: [
       '--headless',
       '--no-sandbox',

@@ -113,6 +113,7 @@ function showTab(name) {
   }
   if (name === 'timeline') timeline.show();
   else timeline.hide();
+  if (name === 'events') writeLog();
 }
 for (const tab of tabs) {
   tab.addEventListener('click', () => showTab(tab.dataset.tab));
@@ -148,27 +149,47 @@ document.addEventListener('keydown', (event) => {
 
 // ---- event log ------------------------------------------------------------------------------------
 
-const timeOf = (at) =>
-  new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3, hour12: false });
+// Milliseconds: a crash and its restart often happen within one second. One formatter for every
+// row: building one per call (toLocaleTimeString with options does) was the page's largest cost in
+// a storm.
+const clock = new Intl.DateTimeFormat([], {
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  fractionalSecondDigits: 3,
+  hour12: false,
+});
+
+/** Rows not yet in the table, newest first: the log is written only while its tab is shown. */
+let unwritten = [];
 
 function logTransitions(transitions, dropped) {
+  const rows = transitions.map(({ at, actor, event, from, to }) => ({
+    actor,
+    cells: [clock.format(new Date(at)), actor, event, `${from} → ${to}`],
+  }));
+  if (dropped) rows.push({ dropped });
+  unwritten = [...rows.reverse(), ...unwritten].slice(0, LOG_ROWS);
+  if (!$('tab-events').hidden) writeLog();
+}
+
+function writeLog() {
   const body = $('log').tBodies[0];
-  const rows = transitions.map(({ at, actor, event, from, to }) => {
+  const rows = unwritten.map((entry) => {
     const row = document.createElement('tr');
-    // Milliseconds: a crash and its restart often happen within one second.
-    for (const text of [timeOf(at), actor, event, `${from} → ${to}`]) row.insertCell().textContent = text;
-    row.dataset.actor = actor;
+    if (entry.dropped) {
+      row.className = 'dropped';
+      const cell = row.insertCell();
+      cell.colSpan = 4;
+      cell.textContent = `${entry.dropped} more state changes not shown (too many at once)`;
+    } else {
+      for (const text of entry.cells) row.insertCell().textContent = text;
+      row.dataset.actor = entry.actor;
+    }
     return row;
   });
-  if (dropped) {
-    const row = document.createElement('tr');
-    row.className = 'dropped';
-    const cell = row.insertCell();
-    cell.colSpan = 4;
-    cell.textContent = `${dropped} more state changes not shown (too many at once)`;
-    rows.push(row);
-  }
-  body.prepend(...rows.reverse());
+  unwritten = [];
+  body.prepend(...rows);
   while (body.rows.length > LOG_ROWS) body.lastElementChild.remove();
 }
 
