@@ -11,7 +11,7 @@ const USAGE = `usage:
   proxy-monitor run --config FILE [--state-dir DIR] [--inspect [ws://HOST:PORT]]
                                          run the daemon in the foreground; --inspect reports
                                          every actor to a Stately inspector (default ${DEFAULT_INSPECT_URL})
-  proxy-monitor validate FILE            check a config file
+  proxy-monitor validate FILE            check a config file (or: validate --config FILE)
 ${STATE_USAGE}${GRAPH_USAGE}against a running daemon:
 ${CLIENT_USAGE}`;
 
@@ -35,10 +35,16 @@ async function main(argv: string[]): Promise<number> {
       return run(values.config, values['state-dir'], inspectUrl);
     }
     case 'validate': {
-      const { positionals } = parseArgs({ args: rest, allowPositionals: true });
-      if (positionals.length !== 1) return usage('validate needs one FILE');
+      // As `run` names its file: `validate --config FILE` (or -c) works too.
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { config: { type: 'string', short: 'c' } },
+      });
+      const files = [...(values.config === undefined ? [] : [values.config]), ...positionals];
+      if (files.length !== 1) return usage('validate needs one FILE');
       const { validate } = await import('./validate.ts');
-      return validate(positionals[0]);
+      return validate(files[0]);
     }
     case 'graph': {
       const { graph } = await import('./graph.ts');

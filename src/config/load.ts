@@ -17,6 +17,8 @@ export interface LoadedConfig {
   proxies: ProxySpec[];
   /** Keys still accepted under an old name: what to write instead. */
   deprecations: Deprecation[];
+  /** Nothing but blanks and comments: the defaults, and no proxy (a reload refuses it, see daemon.ts). */
+  empty: boolean;
 }
 
 export interface Deprecation {
@@ -63,7 +65,8 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   }
   // A key without a value ("proxies:" with every entry commented out) counts as absent, and so does
   // an empty file: both mean "the defaults".
-  const raw = dropNulls(toJS(doc, file)) ?? {};
+  const value = toJS(doc, file);
+  const raw = dropNulls(value) ?? {};
   const isMapping = typeof raw === 'object' && !Array.isArray(raw);
   const data = isMapping ? { ...raw, ...overrides } : raw;
   const parsed = configSchema.safeParse(data, { reportInput: true });
@@ -72,7 +75,7 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   if (issues.length) throw new ConfigError(file, issues);
   const deprecations: Deprecation[] =
     isMapping && (raw as { log?: { level?: unknown } }).log?.level !== undefined ? [{ key: 'log.level', use: 'logger.level' }] : [];
-  return { file: resolve(file), config: parsed.data, proxies, deprecations };
+  return { file: resolve(file), config: parsed.data, proxies, deprecations, empty: value === null || value === undefined };
 }
 
 /**

@@ -76,7 +76,7 @@ it('reconciles on SIGHUP: added starts, removed stops, unchanged keeps its pid a
   expect(status).toMatchObject({ total_proxies: 2, stats: { total_restarts: 1, success_restarts: 1 } });
 });
 
-it('keeps the running config when the file is broken, and logs why (SIGHUP and POST /reload alike)', async () => {
+it('keeps the running config when the file is broken or empty, and logs why (SIGHUP and POST /reload alike)', async () => {
   const pids = { keep: (await proxy('keep')).pid, added: (await proxy('added')).pid };
   writeFileSync(configFile, stringify({ state_dir: stateDir, proxy: { monitor: { ...monitor, check_interval: -1 }, proxies: [] } }));
 
@@ -97,6 +97,14 @@ it('keeps the running config when the file is broken, and logs why (SIGHUP and P
   expect((await proxy('keep')).pid).toBe(pids.keep);
   expect((await proxy('added')).pid).toBe(pids.added);
   expect(daemon.lines.filter((l) => l.message === 'config reloaded')).toHaveLength(1);
+
+  // An empty file (truncated by an editor or a script mid-write) would be the defaults: no proxy.
+  writeFileSync(configFile, '# nothing yet\n');
+  const emptied = await fetch(`${url}${API}/reload`, { method: 'POST' });
+  expect(emptied.status).toBe(422);
+  expect((await emptied.json()).message).toMatch(/the file is empty: a reload would stop and remove every proxy/);
+  expect((await getJson(`${url}${API}/status`)).json.total_proxies).toBe(2);
+  expect((await proxy('keep')).pid).toBe(pids.keep);
 });
 
 it('SIGHUP is audited like POST /reload; the log names each changed setting with old and new value, secrets redacted; api.listen needs a restart', async () => {

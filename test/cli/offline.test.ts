@@ -57,7 +57,19 @@ describe('validate on a good file', () => {
       expect(result.stdout, preset).toMatch(/: ok \(\d+ proxies, monitoring (enabled|disabled)\)\n$/);
     }
   });
-  // `validate` through the command line is run by test/e2e/config-errors.test.ts.
+  it('takes the file as run does, after --config or -c, through the command line', () => {
+    const file = join(ROOT, 'config/default.yaml');
+    for (const args of [
+      ['--config', file],
+      ['-c', file],
+    ]) {
+      expect(cli('validate', ...args)).toMatchObject({ status: 0, stdout: `${file}: ok (2 proxies, monitoring enabled)\n`, stderr: '' });
+    }
+    const two = cli('validate', '-c', file, file);
+    expect(two.status).toBe(2);
+    expect(two.stderr).toMatch(/^proxy-monitor: validate needs one FILE\n/);
+  });
+  // `validate` of bad files through the command line is run by test/e2e/config-errors.test.ts.
 });
 
 describe('graph', () => {
