@@ -71,6 +71,12 @@ function describe(error: FastifyError | Error): ErrorReply {
   if (error instanceof HttpError) return { error: error.code, message: error.message };
   const code = (error as FastifyError).code;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { error: 'body_too_large', message: error.message };
+  // A body that does not parse is bad input like any other, in the same shape.
+  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    const message =
+      code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'expected a JSON object, got an empty body' : 'expected a JSON object, got invalid JSON';
+    return { error: 'invalid_request', message: `body: ${message}`, issues: [{ in: 'body', field: '', message }] };
+  }
   return { error: code ? code.replace(/^FST_ERR_/, '').toLowerCase() : 'bad_request', message: error.message };
 }
 

@@ -126,7 +126,12 @@ it('a body that is not JSON is a 400; one over 64 KiB is a 413; nothing changes'
   const before = structuredClone(api.supervisor.settings());
   const broken = await api.call('PATCH', `${API}/config`, { rawBody: '{"check_interval": ' });
   expect(broken.status).toBe(400);
-  expect(broken.json.error).toBeTypeOf('string');
+  // The same shape as any other bad input.
+  expect(broken.json).toEqual({
+    error: 'invalid_request',
+    message: 'body: expected a JSON object, got invalid JSON',
+    issues: [{ in: 'body', field: '', message: 'expected a JSON object, got invalid JSON' }],
+  });
   const huge = await api.call('PATCH', `${API}/config`, { body: { check_interval: 5, padding: 'x'.repeat(70_000) } });
   expect(huge.status).toBe(413);
   expect(huge.json.error).toBe('body_too_large');

@@ -132,6 +132,9 @@ describe('against a running API', () => {
     expect((await cli(['stop', 'ss-1'])).out).toMatch(/^ss-1: stopped/);
     await api.settle();
     expect(api.phase()).toBe('stopped');
+    // Down, it is not said to keep running.
+    expect((await cli(['disable', 'ss-1'])).out).toBe('ss-1: monitoring disabled (it is not restarted until enabled); now stopped.down\n');
+    expect((await cli(['enable', 'ss-1'])).code).toBe(0);
     expect((await cli(['start', 'ss-1'])).code).toBe(0);
     await api.advance(100);
     const pid = api.proxy().context.pid;
@@ -144,7 +147,16 @@ describe('against a running API', () => {
         .audits({})
         .map((a) => a.action)
         .reverse(),
-    ).toEqual(['proxy_disable', 'proxy_enable', 'proxy_stop', 'proxy_start', 'proxy_restart', 'proxy_manual_restart']);
+    ).toEqual([
+      'proxy_disable',
+      'proxy_enable',
+      'proxy_stop',
+      'proxy_disable',
+      'proxy_enable',
+      'proxy_start',
+      'proxy_restart',
+      'proxy_manual_restart',
+    ]);
   });
 
   it('monitor stop|start, config set with nested keys, reload', async () => {
@@ -154,7 +166,11 @@ describe('against a running API', () => {
 
     const set = await cli(['config', 'set', 'check_interval=10', 'backoff.max=600']);
     expect(set.code).toBe(0);
-    expect(set.out).toMatch(/^changed check_interval=10, backoff=\{"initial":1,"factor":2,"max":600\}/);
+    expect(set.out).toBe(
+      'changed check_interval=10, backoff={"initial":1,"factor":2,"max":600} (from the next check round; a reload or restart goes back to the file)\n',
+    );
+    const level = await cli(['config', 'set', 'logger.level=warn']);
+    expect(level.out).toBe('changed logger.level="warn" (at once; a reload or restart goes back to the file)\n');
     expect(api.supervisor.settings()).toMatchObject({ check_interval: 10, backoff: { max: 600 } });
 
     const bad = await cli(['config', 'set', 'check_interval=-1']);

@@ -37,7 +37,14 @@ export const config: ClientCommand = {
     if (reply.changed.length === 0) return out('nothing changed\n');
     const newValue = (key: string) => (key === 'logger.level' ? reply.logger.level : reply.config[key as keyof MonitorSettings]);
     const shown = reply.changed.map((key) => `${key}=${JSON.stringify(newValue(key))}`);
-    out(`changed ${shown.join(', ')} (from the next check round; a reload or restart goes back to the file)\n`);
+    // The log level applies at once; proxy.monitor settings from the next check round.
+    const monitorChanged = reply.changed.some((key) => key !== 'logger.level');
+    const when = !monitorChanged
+      ? 'at once'
+      : reply.changed.includes('logger.level')
+        ? 'logger.level at once, the rest from the next check round'
+        : 'from the next check round';
+    out(`changed ${shown.join(', ')} (${when}; a reload or restart goes back to the file)\n`);
   },
 };
 

@@ -3,12 +3,16 @@
 import type { ProxyReply, StatusReply } from '../../api/schemas.ts';
 import { json, UsageError, type ClientCommand } from './command.ts';
 
-const EFFECT: Record<string, string> = {
-  enable: 'monitoring enabled',
-  disable: 'monitoring disabled (it keeps running, unchecked and never restarted)',
-  restart: 'restart requested',
-  stop: 'stopped (it stays down until started)',
-  start: 'start requested',
+const EFFECT: Record<string, (proxy: ProxyReply) => string> = {
+  enable: () => 'monitoring enabled',
+  // Disabling leaves the process as it is: running, it runs on; down, it stays down.
+  disable: (proxy) =>
+    proxy.state === 'running'
+      ? 'monitoring disabled (it keeps running, unchecked and never restarted)'
+      : 'monitoring disabled (it is not restarted until enabled)',
+  restart: () => 'restart requested',
+  stop: () => 'stopped (it stays down until started)',
+  start: () => 'start requested',
 };
 
 export const proxyCommands: Record<string, ClientCommand> = Object.fromEntries(
@@ -19,7 +23,7 @@ export const proxyCommands: Record<string, ClientCommand> = Object.fromEntries(
       args: { min: 1, max: 1 },
       async run({ client, args: [id], json: asJson, out }) {
         const reply = await client.post<{ action: string; proxy: ProxyReply }>(`/proxies/${encodeURIComponent(id)}/${verb}`);
-        out(asJson ? json(reply) : `${id}: ${effect}; now ${reply.proxy.sub_state}\n`);
+        out(asJson ? json(reply) : `${id}: ${effect(reply.proxy)}; now ${reply.proxy.sub_state}\n`);
       },
     } satisfies ClientCommand,
   ]),
