@@ -14,6 +14,7 @@ import { chooseServer, serverTable, type ServerTable } from './lib/servers.ts';
 import { MiB } from './lib/stats.ts';
 import { renderConsole, renderMarkdown, type Results, type SystemResult } from './report.ts';
 import { isolatedDetection, stormDetection } from './scenarios/crash.ts';
+import { loadRoute, READ_ROUTES } from './scenarios/reads.ts';
 import { bareLoop } from './scenarios/floor.ts';
 import { idleCost } from './scenarios/idle.ts';
 import { profiledStorms } from './scenarios/profile.ts';
@@ -43,6 +44,7 @@ const ROUNDS = Number(opts.rounds);
 const TICK_N = Number(opts['tick-n']);
 const IDLE_MS = Number(opts.idle) * 1000;
 const WITH = opts.with.split(',').filter(Boolean);
+const STATUS_ROUTE = READ_ROUTES[0];
 const GROWTH_STORMS = Number(opts['growth-storms']);
 const ISOLATED = Number(opts.isolated);
 for (const [key, value] of [
@@ -92,15 +94,25 @@ async function main(): Promise<Results> {
   const contenders: Contender[] = [];
   const skipped: string[] = [];
   const add = async (name: string, start: Contender['start']) => {
-    const ports = await serverPorts(N, contenders.flatMap((c) => c.ports).concat(floorPorts));
+    const ports = await serverPorts(N, contenders.flatMap((c) => c.ports).concat(floorPorts, [apiPort]));
     contenders.push({ name, start, ports, table: serverTable(server, ports), storms: [], rssAfterStorm: [] });
   };
   const floorPorts = await serverPorts(N);
   const floorTable = serverTable(server, floorPorts);
   const floors = { bash: [] as ReturnType<typeof spread>[], node: [] as ReturnType<typeof spread>[] };
   let ours: Ours | undefined;
+  // A port of its own for the API: at log level warn the daemon does not say where it listens.
+  const [apiPort] = await serverPorts(1, floorPorts);
   const startOursOn = (spawn: 'helper' | 'child_process') => (ports: number[]) =>
-    (ours = startOurs({ label: `ours-${spawn}`, server, ports, checkInterval: 5, logLevel: 'warn', spawn }));
+    (ours = startOurs({
+      label: `ours-${spawn}`,
+      server,
+      ports,
+      checkInterval: 5,
+      logLevel: 'warn',
+      spawn,
+      listen: `127.0.0.1:${apiPort}`,
+    }));
   await add('proxy-monitor', startOursOn('helper'));
   if (WITH.includes('child_process')) await add('proxy-monitor (child_process)', startOursOn('child_process'));
   if (WITH.includes('supervisord')) await add('supervisord', (ports) => startSupervisord(server, ports, log, 'default'));
@@ -165,9 +177,16 @@ async function main(): Promise<Results> {
       `proxy-monitor alone: idle RSS ${(oursIdle.rssMiB).toFixed(1)} MiB, CPU ${oursIdle.cpuPct.toFixed(2)} %; ${GROWTH_STORMS} storms for memory growth`,
     );
     const growth: number[] = [];
+    const statusDuringStorms: number[] = [];
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
     for (let i = 0; i < GROWTH_STORMS; i++) {
       const from = ours!.lines.length;
-      const s = await storm(running, mine.table, mine.ports, poller, server);
+      // An operator's `status` while the storm runs: 300 GETs one after another, from the kills on.
+      let reads: ReturnType<typeof loadRoute> | undefined;
+      const s = await storm(running, mine.table, mine.ports, poller, server, () => {
+        reads = loadRoute(apiUrl, STATUS_ROUTE, 300, 1);
+      });
+      statusDuringStorms.push(...(await reads!).latencies);
       await sleep(500);
       crashStorm.push(...stormDetection(ours!.lines.slice(from), s.killedAt));
       growth.push(rssBytes(running.pid));
@@ -220,6 +239,7 @@ async function main(): Promise<Results> {
       systems,
       idleDefault,
       crash: { isolated, storm: crashStorm },
+      statusDuringStorms,
       tick,
       profile,
       skipped,

@@ -43,9 +43,14 @@ export interface Reads {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function load(base: string, route: string, requests: number, concurrency: number) {
+/** `requests` GETs of `route` at `concurrency`, from the load generator's process: every latency in ms. */
+export async function loadRoute(base: string, route: string, requests: number, concurrency: number) {
   const { stdout } = await run(process.execPath, [LOAD, base, route, String(requests), String(concurrency)], { maxBuffer: 64 * MiB });
-  const result = JSON.parse(stdout) as { latencies: number[]; bytes: number; failures: number };
+  return JSON.parse(stdout) as { latencies: number[]; bytes: number; failures: number };
+}
+
+async function load(base: string, route: string, requests: number, concurrency: number) {
+  const result = await loadRoute(base, route, requests, concurrency);
   return {
     route,
     p50: percentile(result.latencies, 50),

@@ -31,8 +31,15 @@ export interface StormSummary {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RECOVERY_TIMEOUT_MS = 30_000;
 
-/** The recovery is timed by `poller`, in a process of its own. */
-export async function storm(system: Supervised, table: ServerTable, ports: number[], poller: Poller, kind: ServerKind): Promise<Storm> {
+/** The recovery is timed by `poller`, in a process of its own; `onKilled` runs once every server was sent its SIGKILL. */
+export async function storm(
+  system: Supervised,
+  table: ServerTable,
+  ports: number[],
+  poller: Poller,
+  kind: ServerKind,
+  onKilled?: () => void,
+): Promise<Storm> {
   const live = () => table.children(system.pid);
   await waitAllAccept(ports, live, RECOVERY_TIMEOUT_MS);
   const pids = [...live().values()];
@@ -41,6 +48,7 @@ export async function storm(system: Supervised, table: ServerTable, ports: numbe
   const killedAt = Date.now();
   const since = epochNow();
   for (const pid of pids) process.kill(pid, 'SIGKILL');
+  onKilled?.();
   table.retire(pids);
   // A killed server's listener is closed once it is dead (a zombie has no files): from then on an
   // accepting port is a new server.
