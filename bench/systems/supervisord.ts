@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RUN_DIR } from '../lib/cleanup.ts';
+import { childrenOf, isAliveNotZombie } from '../lib/proc.ts';
 import type { ServerKind } from '../lib/servers.ts';
 import { exited, type Supervised } from './system.ts';
 
@@ -97,8 +98,13 @@ export function startSupervisord(
     version: `supervisord ${version}`,
     pid: child.pid!,
     async stop() {
+      // Its servers lead process groups of their own (stopasgroup): should supervisord have to be
+      // killed, they would live on, holding their ports against its next round. Taken before it
+      // stops: once it has gone, they are init's children.
+      const servers = childrenOf(child.pid!);
       child.kill('SIGTERM');
       if (!(await exited(child, 20_000))) process.kill(-child.pid!, 'SIGKILL');
+      for (const pid of servers.filter(isAliveNotZombie)) process.kill(pid, 'SIGKILL');
     },
   };
 }
