@@ -82,7 +82,20 @@ function config(options: OursOptions, dir: string, checkInterval: number) {
   };
 }
 
+let built = false;
+
+/**
+ * The daemon runs from dist/, as users run it: built from the sources as they are, once per bench
+ * process (a dist/ left from other sources would be measured under this commit's name).
+ */
+function buildOnce(): void {
+  if (built) return;
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  built = true;
+}
+
 export function startOurs(options: OursOptions): Ours {
+  buildOnce();
   const dir = join(RUN_DIR, options.label);
   mkdirSync(dir, { recursive: true });
   const configFile = join(dir, 'config.yaml');
