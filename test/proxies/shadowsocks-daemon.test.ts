@@ -1,6 +1,7 @@
 // Typed shadowsocks proxies under a real daemon process: pages fetched through ss-local and curl, a
 // hung (SIGSTOPped) server found by the protocol probe and restarted. (kill -9 and SIGTERM to the
-// daemon: test/e2e/supervision.test.ts.)
+// daemon: test/e2e/npm-start.test.ts, and the daemon model, test/daemon-model/, whose proxies include
+// an ss-server.)
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';

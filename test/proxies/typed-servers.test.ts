@@ -1,6 +1,7 @@
 // Typed trojan, v2ray and snell entries under a real daemon: the generated config (0600, in the state
 // directory) starts the real server and its port answers. (A killed server coming back and a stopped
-// daemon leaving none behind are the same for every type: test/e2e/supervision.test.ts has them.)
+// daemon leaving none behind are the same for every type: test/e2e/npm-start.test.ts and the daemon
+// model, test/daemon-model/, have them.)
 // snell has no Debian package: a stand-in reads its INI and listens.
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
