@@ -39,13 +39,21 @@ describe('memory watchdog', () => {
     const h = await bloating({ specs: [fakeSpec('ss-1', { maxMemory: 256 * MiB })] });
     h.rss.bytes = 300 * MiB;
     await h.advance(20_000);
-    h.rss.bytes = 200 * MiB;
+    h.rss.bytes = 256 * MiB; // exactly at the limit is within it
     await h.advance(10_000);
     expect(h.proxy().context.memoryStrikes).toBe(0);
     h.rss.bytes = 300 * MiB;
     await h.advance(20_000);
     expect(h.state()).toBe('running.up');
     expect(h.reportsOf('crash_detected')).toEqual([]);
+  });
+
+  it('counts a check that fails as a strike too when the proxy is above its limit', async () => {
+    const h = await bloating({ specs: [fakeSpec('ss-1', { maxMemory: 256 * MiB })] });
+    h.rss.bytes = 300 * MiB;
+    h.world.unhealthy.add('ss-1');
+    await h.advance(20_000);
+    expect(h.proxy().context).toMatchObject({ checkFailures: 2, memoryStrikes: 2 });
   });
 
   it("uses proxy.monitor.max_memory for proxies without their own, and a proxy's own before it", async () => {

@@ -27,6 +27,15 @@ describe('decideRestart', () => {
     ['one ms before the cooldown ends', record({ attempts: [0], lastAttemptAt: 0 }), 60 * S - 1, 'withheld', 'cooldown', 60 * S],
     ['exactly at the cooldown end', record({ attempts: [0], lastAttemptAt: 0 }), 60 * S, 'allowed', null, 60 * S],
     [
+      // Cooldown and backoff end at the same moment: the first in the order (cooldown) is named.
+      'cooldown and backoff ending together',
+      record({ attempts: [0], lastAttemptAt: 0, consecutiveFailures: 1, lastFailureAt: 59 * S }),
+      30 * S,
+      'withheld',
+      'cooldown',
+      60 * S,
+    ],
+    [
       'at the cap, one ms before the oldest attempt leaves the window',
       record({ attempts: [0, 100 * S, 200 * S], lastAttemptAt: 200 * S }),
       3600 * S - 1,
