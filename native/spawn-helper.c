@@ -211,13 +211,17 @@ static void reap(int sigfd) {
   }
 }
 
+/* Reads until the pipe is empty or ended: an exited child's pipes are closed before its parent hears
+   of the exit, so its last output and their ends are reported before its exit (a short read that
+   stopped there left the end for the next round, after the exit, and the daemon dropped it with the
+   unterminated last line it was holding). At most 16 reads, so a writer that never stops (a
+   grandchild holding the pipe) cannot hold up the others. */
 static void drain(struct child *c, int stream) {
   char buf[65536];
-  for (;;) {
+  for (int reads = 0; reads < 16; reads++) {
     ssize_t n = read(c->out[stream], buf, sizeof buf);
     if (n > 0) {
       reply_stream('O', c->pid, stream, buf, (size_t)n);
-      if ((size_t)n < sizeof buf) return;
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
