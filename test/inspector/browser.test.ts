@@ -1,8 +1,8 @@
 // The /inspect page in Debian's Chromium against one real daemon with 200 exec proxies: the summary,
 // a killed proxy among the first rows within 2 s and back to running, filter and search, details
 // with `why`, the buttons once given the API token, the timeline, then a storm of 200 kills during
-// which clicks must answer within 200 ms and the feed must stay at a few messages a second (both
-// printed, with the page's script time). Screenshots go to test-artifacts/.
+// which clicks must answer (200 ms asked; the median is held to it) and the feed must stay at a few
+// messages a second (both printed, with the page's script time). Screenshots go to test-artifacts/.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, CDPSession, Page } from 'playwright-core';
@@ -164,7 +164,7 @@ describeWith(['/usr/bin/chromium'])('the /inspect page with 200 proxies', () => 
     await page.screenshot({ path: join(ARTIFACTS, 'inspector-timeline.png') });
   });
 
-  it('answers clicks within 200 ms during a storm of 200 kills, on a few feed messages a second', async () => {
+  it('answers clicks during a storm of 200 kills (median under 200 ms, none over 1 s, each printed), on a few feed messages a second', async () => {
     await page.click('[role="tab"][data-tab="proxies"]');
     await page.evaluate(() => {
       const clicks: number[] = [];
@@ -208,10 +208,11 @@ describeWith(['/usr/bin/chromium'])('the /inspect page with 200 proxies', () => 
         `feed ${arrivals.length} messages, at most ${busiest} in one second`,
     );
     expect(clicks).toHaveLength(8);
-    // Each click costs the page 10-40 ms of CPU. On a quiet machine with a core each (see
-    // SEPARATE_CPUS) every click answered within 200 ms (up to 348 ms with a mutation run on both
-    // cores); before the event log stopped building a date formatter per row and writing rows to its
-    // hidden tab, the page's script took 1.5 s of a 6 s storm and the slowest click 0.5-1.6 s.
+    // Each click costs the page 10-40 ms of CPU. With a core each (see SEPARATE_CPUS) every click
+    // answered within 200 ms: 15-70 ms on a quiet machine (4 runs), up to 348 ms with a mutation run
+    // sharing both cores; before the event log stopped building a date formatter per row and writing
+    // rows to its hidden tab, the page's script took 1.5 s of a 6 s storm and the slowest click
+    // 0.5-1.6 s. The bounds leave room for a busy machine.
     const median = [...clicks].sort((a, b) => a - b)[clicks.length / 2];
     expect(median).toBeLessThan(200);
     expect(Math.max(...clicks)).toBeLessThan(1_000);
