@@ -2,7 +2,7 @@
 // a headless Chromium to look at its inspector. Shared by the browser test and `npm run screenshot`.
 // Every proxy carries a random token in its environment: leftovers are found by it, never by name.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -111,12 +111,22 @@ function pidsWithEnv(entry: string): number[] {
 }
 
 /** `cpu`: the only core Chromium's processes may run on (through a wrapper calling taskset). */
-export function launchChromium(options: { cpu?: number } = {}): Promise<Browser> {
+export async function launchChromium(options: { cpu?: number } = {}): Promise<Browser> {
   let executablePath = '/usr/bin/chromium';
-  if (options.cpu !== undefined) {
-    executablePath = join(mkdtempSync(join(tmpdir(), 'pm-chromium-')), 'chromium');
+  const wrapperDir = options.cpu === undefined ? undefined : mkdtempSync(join(tmpdir(), 'pm-chromium-'));
+  if (wrapperDir) {
+    executablePath = join(wrapperDir, 'chromium');
     writeFileSync(executablePath, `#!/bin/sh\nexec taskset -c ${options.cpu} /usr/bin/chromium "$@"\n`, { mode: 0o755 });
   }
+  // Once launched, the wrapper has become Chromium: its file is no longer needed.
+  try {
+    return await launchAt(executablePath);
+  } finally {
+    if (wrapperDir) rmSync(wrapperDir, { recursive: true, force: true });
+  }
+}
+
+function launchAt(executablePath: string): Promise<Browser> {
   return chromium.launch({
     executablePath,
     args: [
