@@ -160,16 +160,15 @@ const clock = new Intl.DateTimeFormat([], {
   hour12: false,
 });
 
-/** Rows not yet in the table, newest first: the log is written only while its tab is shown. */
+/**
+ * State changes not yet in the table, newest first, as the feed sent them: the log is formatted and
+ * written only while its tab is shown.
+ */
 let unwritten = [];
 
 function logTransitions(transitions, dropped) {
-  const rows = transitions.map(({ at, actor, event, from, to }) => ({
-    actor,
-    cells: [clock.format(new Date(at)), actor, event, `${from} → ${to}`],
-  }));
-  if (dropped) rows.push({ dropped });
-  unwritten = [...rows.reverse(), ...unwritten].slice(0, LOG_ROWS);
+  const newest = [...transitions, ...(dropped ? [{ dropped }] : [])].reverse();
+  unwritten = [...newest, ...unwritten].slice(0, LOG_ROWS);
   if (!$('tab-events').hidden) writeLog();
 }
 
@@ -183,8 +182,9 @@ function writeLog() {
       cell.colSpan = 4;
       cell.textContent = `${entry.dropped} more state changes not shown (too many at once)`;
     } else {
-      for (const text of entry.cells) row.insertCell().textContent = text;
-      row.dataset.actor = entry.actor;
+      const { at, actor, event, from, to } = entry;
+      for (const text of [clock.format(new Date(at)), actor, event, `${from} → ${to}`]) row.insertCell().textContent = text;
+      row.dataset.actor = actor;
     }
     return row;
   });
