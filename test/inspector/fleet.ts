@@ -120,24 +120,20 @@ export async function launchChromium(options: { cpu?: number } = {}): Promise<Br
   }
   // Once launched, the wrapper has become Chromium: its file is no longer needed.
   try {
-    return await launchAt(executablePath);
+    return await chromium.launch({
+      executablePath,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-extensions',
+      ],
+    });
   } finally {
     if (wrapperDir) rmSync(wrapperDir, { recursive: true, force: true });
   }
-}
-
-function launchAt(executablePath: string): Promise<Browser> {
-  return chromium.launch({
-    executablePath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-extensions',
-    ],
-  });
 }
