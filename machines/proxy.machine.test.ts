@@ -218,6 +218,58 @@ describe('proxy machine: guards', () => {
   });
 });
 
+describe('proxy machine: an operator restart while a restart is being verified', () => {
+  // The process being verified was started before the request: the request is not dropped, it is
+  // applied when the verification ends.
+  const verifying = async () => {
+    const h = await startHarness({ settings: { min_uptime: 2, restart_cooldown: 600 } });
+    h.world.crash('ss-1');
+    await h.settle();
+    expect(h.state()).toBe('restarting.verifying');
+    h.supervisor.command('ss-1', 'RESTART');
+    await h.settle();
+    expect(h.state()).toBe('restarting.verifying');
+    return h;
+  };
+  const spawns = (h: Awaited<ReturnType<typeof startHarness>>) => h.world.log.filter((l) => l === 'spawn ss-1').length;
+
+  it("restarts the new process once it is ready, as the operator's restart", async () => {
+    const h = await verifying();
+    await h.advance(2_000);
+    await h.settle();
+    expect(h.state()).toBe('running.up');
+    expect(spawns(h)).toBe(3);
+    expect(h.reportsOf('restart_finished').map((r) => [r.record.reason, r.record.manual, r.record.success])).toEqual([
+      ['exited', false, true],
+      ['operator', true, true],
+    ]);
+    expect(h.proxy().context.restartRequestedAt).toBeNull();
+  });
+
+  it('restarts at once, guards bypassed, when the restart being verified fails', async () => {
+    const h = await verifying();
+    await h.advance(500);
+    h.world.crash('ss-1');
+    await h.settle();
+    expect(h.state()).toBe('restarting.verifying'); // the operator's restart: not waiting out the 600 s cooldown
+    await h.advance(2_000);
+    expect(h.state()).toBe('running.up');
+    expect(h.reportsOf('restart_finished').map((r) => [r.record.reason, r.record.manual, r.record.success])).toEqual([
+      ['exited', false, false],
+      ['operator', true, true],
+    ]);
+  });
+
+  it('a stop after the restart request wins: stopped once the verification ends', async () => {
+    const h = await verifying();
+    h.supervisor.command('ss-1', 'STOP');
+    await h.advance(2_000);
+    await h.settle();
+    expect(h.state()).toBe('stopped.down');
+    expect(spawns(h)).toBe(2);
+  });
+});
+
 describe('proxy machine: stopped means stopped', () => {
   it('an operator stop of a crashed proxy lands in stopped, counted there, and start brings it back', async () => {
     const h = await startHarness({ settings: { max_restarts: 1 } });

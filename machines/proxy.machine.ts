@@ -160,6 +160,8 @@ export const proxyMachine = setup({
             { guard: or(['wantedDown', 'retiring']), target: '#proxy.stopped.stopping', actions: 'stopProcess' },
             // Its config changed while that restart ran the old one: replace it now.
             { guard: 'outdated', target: '#proxy.stopped.stopping', actions: ['beginReplacement', 'stopProcess'] },
+            // Restarted by the operator while that restart ran: restart the process it started.
+            { guard: 'restartRequested', target: '#proxy.stopped.stopping', actions: ['beginOperatorRestart', 'stopProcess'] },
           ],
           on: {
             CHECK_PASSED: [
@@ -306,7 +308,7 @@ export const proxyMachine = setup({
       on: {
         EXITED: { target: 'crashed', actions: ['restartFailed', 'reportRestart'] },
         START: { actions: 'wantUp' },
-        RESTART: { actions: 'wantRestart' },
+        RESTART: { actions: 'requestRestartAfterThis' },
         REPLACE: { actions: 'markOutdated' },
         STOP: { actions: 'wantDownDuringRestart' },
         RETIRE: { actions: 'retireDuringRestart' },

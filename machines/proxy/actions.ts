@@ -109,9 +109,11 @@ export const beginAutomaticRestart: Update = (context, event) => ({
 
 export const beginManualRestart: Update = (context, event) => ({
   lastAttemptAt: event.at,
-  // Asked for while a hung process was being reaped, the attempt starts now, not at the request:
-  // the record's `at` is the attempt time, as for automatic restarts.
-  restart: context.restart && { ...context.restart, startedAt: event.at },
+  // Asked for while a hung process was being reaped (or while the restart that just failed ran),
+  // the attempt starts now, not at the request: the record's `at` is the attempt time, as for
+  // automatic restarts.
+  restart: { ...(context.restart ?? { reason: 'operator', manual: true }), startedAt: event.at },
+  restartRequestedAt: null,
   decision: {
     ...decideRestart(context, context.policy, event.at),
     verdict: 'allowed',
@@ -214,7 +216,13 @@ export const wantUp: Update = () => ({ wanted: 'up', explanation: 'started by th
  * automatic attempt, so not counted against the hourly cap.
  */
 function beginRestartOfLiveProcess(reason: 'operator' | 'config_changed', at: number, message: string): Partial<ProxyContext> {
-  return { restart: { reason, manual: true, startedAt: at }, lastAttemptAt: at, outdated: false, explanation: message };
+  return {
+    restart: { reason, manual: true, startedAt: at },
+    lastAttemptAt: at,
+    outdated: false,
+    restartRequestedAt: null,
+    explanation: message,
+  };
 }
 export const beginOperatorRestart: Update = (_context, event) => ({
   wanted: 'up',
@@ -229,8 +237,21 @@ export const beginReplacement: Update = (_context, event) =>
 export const markOutdated: Update = () => ({ outdated: true });
 export const spawning: Update = () => ({ outdated: false });
 export const wantRestart: Update = () => ({ wanted: 'up', explanation: OPERATOR_RESTART });
-export const wantDown: Update = () => ({ wanted: 'down', restart: null, explanation: 'stopped by the operator' });
-export const retire: Update = () => ({ wanted: 'down', retiring: true, restart: null, explanation: 'removed from the configuration' });
+/** RESTART while a restart is in flight: that restart's process predates the request, so another follows it. */
+export const requestRestartAfterThis: Update = (_context, event) => ({
+  wanted: 'up',
+  restartRequestedAt: event.at,
+  explanation: `${OPERATOR_RESTART}: it follows the restart in flight`,
+});
+// The operator's last word wins: a stop or removal cancels a restart asked for before it.
+export const wantDown: Update = () => ({ wanted: 'down', restart: null, restartRequestedAt: null, explanation: 'stopped by the operator' });
+export const retire: Update = () => ({
+  wanted: 'down',
+  retiring: true,
+  restart: null,
+  restartRequestedAt: null,
+  explanation: 'removed from the configuration',
+});
 
 // STOP or RETIRE while a restart is in flight: the restart still ends (READY, NOT_READY, EXITED) and
 // its record must say who started it and when, so the request it describes is kept.

@@ -102,6 +102,11 @@ export interface ProxyContext extends ProxyMemory {
   retiring: boolean;
   /** What it executes changed while a restart was in flight: replace the process once that restart is up. */
   outdated: boolean;
+  /**
+   * The operator asked for a restart while one was in flight (its process was started before the
+   * request): restart once more when that one ends, up or crashed. When the request came.
+   */
+  restartRequestedAt: number | null;
 }
 
 export const emptyStats: ProxyStats = { checks: 0, restarts: 0, successes: 0, failures: 0 };
@@ -136,6 +141,7 @@ export function initialContext(input: ProxyInput): ProxyContext {
     lastExit: null,
     retiring: false,
     outdated: false,
+    restartRequestedAt: null,
   };
 }
 

@@ -126,6 +126,7 @@ export function serializeState(s: Snapshot): string {
     strikes,
     verdict,
     c.outdated,
+    c.restartRequestedAt !== null,
   ]);
 }
 
