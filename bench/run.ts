@@ -18,7 +18,7 @@ import { loadRoute, READ_ROUTES } from './scenarios/reads.ts';
 import { bareLoop } from './scenarios/floor.ts';
 import { idleCost } from './scenarios/idle.ts';
 import { profiledStorms } from './scenarios/profile.ts';
-import { type spread, storm, summarize, type Storm } from './scenarios/storm.ts';
+import { storm, summarize, type Storm } from './scenarios/storm.ts';
 import { checkTick } from './scenarios/tick.ts';
 import { startOurs, type Ours } from './systems/ours.ts';
 import { startPm2 } from './systems/pm2.ts';
@@ -99,7 +99,8 @@ async function main(): Promise<Results> {
   };
   const floorPorts = await serverPorts(N);
   const floorTable = serverTable(server, floorPorts);
-  const floors = { bash: [] as ReturnType<typeof spread>[], node: [] as ReturnType<typeof spread>[] };
+  type Floor = Awaited<ReturnType<typeof bareLoop>>;
+  const floors = { bash: [] as Floor[], node: [] as Floor[] };
   let ours: Ours | undefined;
   // A port of its own for the API: at log level warn the daemon does not say where it listens.
   const [apiPort] = await serverPorts(1, floorPorts);
@@ -239,7 +240,7 @@ async function main(): Promise<Results> {
       floors: { bash: summarize(floors.bash), node: summarize(floors.node) },
       systems,
       idleDefault,
-      crash: { isolated, storm: crashStorm },
+      crash: { isolated, storm: crashStorm, stormFloor: floors.node.flatMap((f) => f.crashSeen) },
       statusDuringStorms,
       tick,
       profile,

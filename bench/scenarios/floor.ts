@@ -1,6 +1,9 @@
 // The floor: the same servers started by a bare loop, no supervisor. `bash` forks them in a shell
 // loop; `node` calls child_process.spawn in a loop with the options proxy-monitor uses (own process
 // group, stdout/stderr piped), which is the least any Node supervisor can spend on its spawn path.
+// The node loop also hears its servers die: when the bench kills them all at once, as it storms a
+// supervisor, the time each 'exit' event reaches that bare event loop is the floor of "crash seen
+// during a storm" (nothing restarts them).
 import { spawn } from 'node:child_process';
 import { isAliveNotZombie } from '../lib/proc.ts';
 import { epochNow, type Poller } from '../lib/poller.ts';
@@ -17,7 +20,10 @@ const NODE_LOOP = `
 const { spawn } = require('node:child_process');
 const servers = JSON.parse(process.argv[1]);
 console.log(performance.timeOrigin + performance.now());
-for (const [command, args] of servers) spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+for (const [command, args] of servers) {
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.on('exit', () => console.log('exit', performance.timeOrigin + performance.now()));
+}
 `;
 
 function launch(kind: LoopKind, server: ServerKind, ports: number[]) {
@@ -32,21 +38,34 @@ function launch(kind: LoopKind, server: ServerKind, ports: number[]) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** One round: ms from the loop's first spawn until each port accepts. */
+/**
+ * One round: ms from the loop's first spawn until each port accepts; for the node loop, also ms from
+ * the kill of all its servers at once (as `storm` kills) until each exit reached its event loop.
+ */
 export async function bareLoop(kind: LoopKind, server: ServerKind, table: ServerTable, ports: number[], poller: Poller) {
   const spawnedAt = epochNow();
   const launcher = launch(kind, server, ports);
-  const started = new Promise<number>((resolve) =>
-    launcher.stdout.setEncoding('utf8').once('data', (line: string) => resolve(Number(line.trim()) / (kind === 'bash' ? 1000 : 1))),
-  );
+  const lines: string[] = [];
+  let partial = '';
+  launcher.stdout.setEncoding('utf8').on('data', (text: string) => {
+    const parts = (partial + text).split('\n');
+    partial = parts.pop()!;
+    lines.push(...parts);
+  });
   const live = () => table.children(launcher.pid!);
   const times = await poller.recoveryTimes(server, { parent: launcher.pid!, ports, retired: [], since: spawnedAt, timeoutMs: 30_000 });
   // The launcher's clock, epoch ms, against ours: what its own start-up took.
-  const offset = (await started) - spawnedAt;
+  const offset = Number(lines[0]) / (kind === 'bash' ? 1000 : 1) - spawnedAt;
   const pids = [...live().values()];
-  for (const pid of [...pids, launcher.pid!]) process.kill(pid, 'SIGKILL');
+  const killedAt = Date.now();
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
   table.retire(pids);
+  const exits = () => lines.filter((line) => line.startsWith('exit '));
+  const deadline = Date.now() + 10_000;
+  while (kind === 'node' && exits().length < pids.length && Date.now() < deadline) await sleep(5);
+  process.kill(launcher.pid!, 'SIGKILL');
   while ([...pids, launcher.pid!].some(isAliveNotZombie)) await sleep(5);
   if (times.includes(null)) throw new Error(`${kind} loop: ${times.filter((t) => t === null).length} servers never accepted`);
-  return spread((times as number[]).map((t) => t - offset));
+  const crashSeen = exits().map((line) => Number(line.slice(5)) - killedAt);
+  return { ...spread((times as number[]).map((t) => t - offset)), crashSeen };
 }
