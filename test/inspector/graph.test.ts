@@ -15,7 +15,11 @@ describe('chartOf', () => {
       'always if cooldownElapsed and underRestartCap and backoffElapsed',
     ]);
     expect(edge('stopped.down', 'running')).toEqual(['always if wantedUp']);
-    expect(edge('running.up', 'stopped.stopping')).toEqual(['always if wantedDown or retiring', 'always if outdated']);
+    expect(edge('running.up', 'stopped.stopping')).toEqual([
+      'always if wantedDown or retiring',
+      'always if outdated',
+      'always if restartRequested',
+    ]);
     expect(edge('crashed.deciding', 'crashed.waiting')).toEqual(['always']);
   });
 
