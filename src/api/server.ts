@@ -1,7 +1,7 @@
 // The HTTP control plane: fastify with zod schemas for every request and reply. Built from explicit
 // dependencies so tests can run it over a simulated supervisor, and the daemon over the real one.
 import type { AddressInfo } from 'node:net';
-import Fastify from 'fastify';
+import Fastify, { type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parseHostPort } from '../config/host-port.ts';
 import { createAudit } from './audit.ts';
@@ -35,6 +35,14 @@ export const API_LIMITS = {
   requestTimeoutMs: 30_000,
 };
 
+// Every schema is zod. Given as the compilers' factories (not set on the instance afterwards),
+// fastify never loads its JSON-schema ones (ajv, fast-json-stringify): 0.7 MiB of RSS for code no
+// route runs. Fastify types these factories for its JSON-schema compilers only, hence the cast.
+const ZOD_COMPILERS = {
+  buildValidator: () => validatorCompiler,
+  buildSerializer: () => serializerCompiler,
+} as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+
 export function createApiServer(deps: ApiDeps) {
   const app: ApiApp = Fastify({
     bodyLimit: API_LIMITS.bodyBytes,
@@ -42,10 +50,9 @@ export function createApiServer(deps: ApiDeps) {
     keepAliveTimeout: API_LIMITS.keepAliveTimeoutMs,
     requestTimeout: API_LIMITS.requestTimeoutMs,
     http: { headersTimeout: API_LIMITS.headersTimeoutMs, connectionsCheckingInterval: 2_000 },
+    schemaController: { compilersFactory: ZOD_COMPILERS },
   }).withTypeProvider<ZodTypeProvider>();
   app.server.maxConnections = API_LIMITS.maxConnections;
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler(deps.logger));
   app.setNotFoundHandler(notFoundHandler);
 
