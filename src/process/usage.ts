@@ -1,7 +1,7 @@
 // What a proxy uses, read from /proc: the resident memory and CPU time of every process in its
 // process group (the proxy leads its own), summed, so helpers it forked count too. One pass over
 // /proc serves every proxy of a check round.
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import type { ProcessUsage } from '../supervisor/ports.ts';
 import { statFields } from './proc.ts';
 
@@ -14,12 +14,21 @@ const RSS_PAGES = 21;
 const USER_HZ = 100;
 
 let pageSize: number | undefined;
-/** The kernel's page size (rss is counted in pages), read once from our own first mapping. */
+/**
+ * The kernel's page size (rss is counted in pages), read once from our own first mapping: the head
+ * of /proc/self/smaps (the whole file is ~0.5 MB that the kernel builds by walking every mapping).
+ */
 function pageBytes(): number {
   if (pageSize === undefined) {
     let kb: string | undefined;
     try {
-      kb = /^KernelPageSize:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/smaps', 'utf8'))?.[1];
+      const fd = openSync('/proc/self/smaps', 'r');
+      const head = Buffer.alloc(4096);
+      try {
+        kb = /^KernelPageSize:\s+(\d+) kB$/m.exec(head.toString('latin1', 0, readSync(fd, head)))?.[1];
+      } finally {
+        closeSync(fd);
+      }
     } catch {
       // no smaps: assume the common size
     }
