@@ -1,7 +1,9 @@
 // Is a process recorded by an earlier run of the daemon still ours? Only /proc can tell: the same pid
-// with the same start time is the same process (a reused pid has a later start time), and its command
-// line must still be the one we launched. A spawn whose pid never got recorded is found by the
-// random token we put in its environment.
+// with the same start time is the same process (a reused pid has a later start time; after a reboot
+// both may repeat), and it must show one more proof: the command line we launched, or the random
+// token we put in its environment. The token is what proves a wrapper that exec'd its server, a
+// script run by its interpreter (`/bin/sh script`) or a shim, whose command line is not ours. A
+// spawn whose pid never got recorded is found by that token too.
 import { readdirSync, readFileSync } from 'node:fs';
 import { launchedCommandLines } from '../process/launch.ts';
 import { SPAWN_TOKEN_ENV } from '../process/escape.ts';
@@ -29,9 +31,16 @@ export function checkProcess(row: ProcessRow): Verdict {
   if (!fields || isDeadState(fields[STATE]) || Number(fields[START_TIME]) !== row.startTime) return { kind: 'gone' };
   const cmdline = JSON.stringify(readArgs(row.pid, 'cmdline'));
   const expected = launchedCommandLines(JSON.parse(row.command) as string[]).map((argv) => JSON.stringify(argv));
-  if (expected.includes(cmdline)) return { kind: 'ours' };
+  if (expected.includes(cmdline) || tokenOf(row.pid) === row.token) return { kind: 'ours' };
   // The command line itself is not quoted: it may carry a password.
-  return { kind: 'unproven', why: 'same pid and start time, but a different command line' };
+  return { kind: 'unproven', why: 'same pid and start time, but neither the command line we launched nor our token in its environment' };
+}
+
+/** The spawn token in a process's environment (as it was exec'd), if it carries one. */
+function tokenOf(pid: number): string | undefined {
+  return readArgs(pid, 'environ')
+    ?.find((v) => v.startsWith(`${SPAWN_TOKEN_ENV}=`))
+    ?.slice(SPAWN_TOKEN_ENV.length + 1);
 }
 
 /** Live process-group leaders (each proxy leads its own group) carrying one of these tokens. */
@@ -43,9 +52,7 @@ export function findSpawnTokens(tokens: Set<string>): Map<string, { pid: number;
     if (!Number.isInteger(pid)) continue;
     const fields = statFields(pid);
     if (!fields || isDeadState(fields[STATE]) || Number(fields[PROCESS_GROUP]) !== pid) continue;
-    const token = readArgs(pid, 'environ')
-      ?.find((v) => v.startsWith(`${SPAWN_TOKEN_ENV}=`))
-      ?.slice(SPAWN_TOKEN_ENV.length + 1);
+    const token = tokenOf(pid);
     if (token !== undefined && tokens.has(token)) found.set(token, { pid, startTime: Number(fields[START_TIME]) });
   }
   return found;

@@ -4,6 +4,27 @@ import { startDaemon } from '../daemon/daemon.ts';
 import { closeLogger } from '../logging/logger.ts';
 import { StateDirError } from '../store/lock.ts';
 
+/** Each stops the daemon and its proxies, as supervisord takes them. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
+/**
+ * Signals whose default action would end the daemon (SIGUSR1 would open Node's debugger to any
+ * local user), sent by mistake or by habit (a log rotation's USR1): logged and ignored. SIGXFSZ
+ * ignored turns a write over the file size limit into an error, handled like a full disk.
+ * (SIGPROF is left to V8's profiler; SIGSEGV and its kind are real faults.)
+ */
+const IGNORED_SIGNALS: NodeJS.Signals[] = [
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGALRM',
+  'SIGVTALRM',
+  'SIGTRAP',
+  'SIGPWR',
+  'SIGXCPU',
+  'SIGXFSZ',
+  'SIGIO',
+  'SIGSTKFLT',
+];
+
 export async function run(configFile: string, stateDir?: string, inspectUrl?: string): Promise<number> {
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
@@ -37,9 +58,17 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
   process.on('uncaughtException', (error) => logger.error({ err: error }, 'uncaught exception'));
   process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled rejection'));
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    let stopping: NodeJS.Signals | undefined;
+    for (const signal of STOP_SIGNALS)
+      process.on(signal, () => {
+        // A second Ctrl-C or TERM must not cut the proxies' stop_timeout short (Node's default
+        // action would kill the daemon and leave them running).
+        if (stopping) return logger.warn({ signal, stopping_since: stopping }, 'signal received while stopping: still stopping');
+        stopping = signal;
+        resolve(signal);
+      });
   });
+  for (const signal of IGNORED_SIGNALS) process.on(signal, () => logger.warn({ signal }, 'signal ignored'));
   // A daemon that cannot serve its API (port taken) is not what was asked for: stop, don't limp on.
   // The reason is already logged.
   if (

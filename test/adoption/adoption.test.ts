@@ -118,10 +118,28 @@ describe('settleProcesses', () => {
     expect(plan.adopt.size).toBe(0);
     expect(plan.stop).toEqual([]);
     expect(plan.unproven.map(({ row, why }) => [row.proxyId, why])).toEqual([
-      ['ss-3', 'same pid and start time, but a different command line'],
+      ['ss-3', 'same pid and start time, but neither the command line we launched nor our token in its environment'],
     ]);
     expect(store.processes()).toEqual([]);
     expect(processStartTime(stranger.pid!)).toBeDefined();
+  });
+
+  it("adopts a recorded process whose command line is not the one launched when it carries our token (a wrapper that exec'd its server)", async () => {
+    freshStore();
+    const spec = sleeper('ss-1');
+    // What a shebang script or an exec wrapper looks like in /proc: another command line, our environment.
+    const wrapped = spawn('/bin/sleep', ['303'], { detached: true, stdio: 'ignore', env: { [SPAWN_TOKEN_ENV]: 'wrapped' } });
+    groups.push(wrapped.pid!);
+    await waitUntil(() => processStartTime(wrapped.pid!) !== undefined, 5_000);
+    const startTime = processStartTime(wrapped.pid!)!;
+    const row = { token: 'wrapped', proxyId: 'ss-1', command: JSON.stringify(['/opt/proxy.sh']), fingerprint: executedFingerprint(spec) };
+    store.recordProcess({ ...row, at: Date.now(), pid: wrapped.pid!, startTime });
+    // Another token in the environment proves nothing.
+    store.recordProcess({ ...row, token: 'not-this-one', proxyId: 'ss-2', at: Date.now(), pid: wrapped.pid!, startTime });
+
+    const plan = settleProcesses(store, specsOf(spec, sleeper('ss-2')), allUp);
+    expect(plan.adopt).toEqual(new Map([['ss-1', wrapped.pid!]]));
+    expect(plan.unproven.map(({ row }) => row.proxyId)).toEqual(['ss-2']);
   });
 
   it('finds a child whose pid was never recorded by the token in its environment', async () => {

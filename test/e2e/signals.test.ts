@@ -1,0 +1,50 @@
+// Signals to the daemon process: none of the stray ones ends it (or opens Node's debugger), and a
+// second stop signal does not cut a stubborn proxy's stop_timeout short.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+
+let daemon: TestDaemon | undefined;
+afterAll(async () => {
+  await daemon?.stop('SIGKILL');
+});
+
+it('ignores stray signals with a log line, and stops once, waiting out stop_timeout, under repeated TERM and INT', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pm-signals-'));
+  const { configFile } = writeConfig(
+    {
+      proxy: {
+        monitor: { enable: true, stop_timeout: 2 },
+        // `dir` on its command line makes the process this test's own.
+        proxies: [{ id: 'stubborn', type: 'exec', command: '/bin/sh', args: ['-c', 'trap "" TERM; sleep 300; :', dir] }],
+      },
+      api: { listen: '127.0.0.1:0' },
+    },
+    dir,
+  );
+  daemon = startDaemon(configFile, dir);
+  await daemon.waitFor((l) => l.message === 'proxy monitor started', 30_000);
+  await waitUntil(() => pidsMatching(dir).length > 0, 10_000);
+
+  const stray = ['SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGVTALRM', 'SIGXFSZ'] as const;
+  for (const signal of stray) daemon.child.kill(signal);
+  for (const signal of stray) await daemon.waitFor((l) => l.message === 'signal ignored' && l.signal === signal, 10_000);
+  expect(daemon.child.exitCode).toBeNull();
+  expect(daemon.stderr()).not.toMatch(/Debugger listening/);
+
+  const began = performance.now();
+  daemon.child.kill('SIGTERM');
+  await daemon.waitFor((l) => l.message === 'signal received', 10_000);
+  daemon.child.kill('SIGTERM');
+  daemon.child.kill('SIGINT');
+  const code = await daemon.exited;
+  const took = performance.now() - began;
+  expect(code).toBe(0);
+  expect(daemon.lines.filter((l) => l.message === 'signal received while stopping: still stopping')).toHaveLength(2);
+  expect(daemon.lines.some((l) => l.message === 'proxy monitor stopped')).toBe(true);
+  // The stubborn proxy had its whole stop_timeout (2 s), then SIGKILL: nothing is left.
+  expect(took).toBeGreaterThanOrEqual(1_900);
+  expect(pidsMatching(dir)).toEqual([]);
+}, 60_000);
