@@ -270,6 +270,36 @@ describe('proxy machine: an operator restart while a restart is being verified',
   });
 });
 
+describe('proxy machine: a change to what a crashed proxy executes', () => {
+  it('restarts it at once with the new config, past the cap, recorded as config_changed', async () => {
+    const h = await startHarness({ settings: { max_restarts: 1, restart_cooldown: 600 } });
+    h.world.spawnFails.add('ss-1');
+    h.world.crash('ss-1');
+    await h.advance(1_000);
+    expect(h.state()).toBe('crashed.waiting'); // its one restart failed: at the cap
+    h.world.spawnFails.delete('ss-1'); // the reload fixed its command
+    h.supervisor.replace('ss-1');
+    await h.settle();
+    expect(h.phase()).toBe('running');
+    const last = h.reportsOf('restart_finished').at(-1)!;
+    expect(last.record).toMatchObject({ reason: 'config_changed', manual: true, success: true });
+    expect(h.proxy().context.decision?.message).toMatch(/changed in the configuration: restarted at once/);
+  });
+
+  it('leaves a crashed proxy the operator stopped alone', async () => {
+    const h = await startHarness({ settings: { check_interval: 10, failure_threshold: 1, stop_timeout: 10 } });
+    h.world.stubborn.add('ss-1');
+    h.world.unhealthy.add('ss-1');
+    await h.advance(10_000);
+    expect(h.state()).toBe('crashed.reaping');
+    h.supervisor.command('ss-1', 'STOP');
+    h.supervisor.replace('ss-1');
+    await h.advance(10_000);
+    expect(h.state()).toBe('stopped.down');
+    expect(h.world.log.filter((l) => l === 'spawn ss-1')).toHaveLength(1);
+  });
+});
+
 describe('proxy machine: stopped means stopped', () => {
   it('an operator stop of a crashed proxy lands in stopped, counted there, and start brings it back', async () => {
     const h = await startHarness({ settings: { max_restarts: 1 } });

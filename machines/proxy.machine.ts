@@ -237,6 +237,7 @@ export const proxyMachine = setup({
             EXITED: { target: 'deciding', actions: 'processGone' },
             START: { actions: 'requestManualRestart' },
             RESTART: { actions: 'requestManualRestart' },
+            REPLACE: { guard: 'wantedUp', actions: 'requestReplacement' },
             STOP: { actions: 'wantDown' },
             RETIRE: { actions: 'retire' },
             // Not back to deciding: the process is still to be reaped.
@@ -271,6 +272,7 @@ export const proxyMachine = setup({
       on: {
         START: { target: '.deciding', actions: 'requestManualRestart' },
         RESTART: { target: '.deciding', actions: 'requestManualRestart' },
+        REPLACE: { guard: 'wantedUp', target: '.deciding', actions: 'requestReplacement' },
         STOP: { target: '.deciding', actions: 'wantDown' },
         RETIRE: { target: '.deciding', actions: 'retire' },
         ...onSettings({ target: '.deciding' }),

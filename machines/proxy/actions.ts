@@ -8,6 +8,7 @@ import { attemptsInWindow, decideRestart, heldDecision } from './policy.ts';
 export type Update = (context: ProxyContext, event: ProxyEvent) => Partial<ProxyContext>;
 
 const OPERATOR_RESTART = 'restart requested by the operator';
+const CONFIG_CHANGED = 'restart: what the proxy executes changed in the configuration';
 
 function eventOf<T extends ProxyEvent['type']>(event: ProxyEvent, type: T): Extract<ProxyEvent, { type: T }> | undefined {
   return event.type === type ? (event as Extract<ProxyEvent, { type: T }>) : undefined;
@@ -107,22 +108,27 @@ export const beginAutomaticRestart: Update = (context, event) => ({
   explanation: `automatic restart after: ${context.explanation}`,
 });
 
-export const beginManualRestart: Update = (context, event) => ({
-  lastAttemptAt: event.at,
-  // Asked for while a hung process was being reaped (or while the restart that just failed ran),
-  // the attempt starts now, not at the request: the record's `at` is the attempt time, as for
-  // automatic restarts.
-  restart: { ...(context.restart ?? { reason: 'operator', manual: true }), startedAt: event.at },
-  restartRequestedAt: null,
-  decision: {
-    ...decideRestart(context, context.policy, event.at),
-    verdict: 'allowed',
-    blocker: null,
-    nextAttemptAt: event.at,
-    message: 'restart requested by the operator (guards bypassed)',
-  },
-  explanation: OPERATOR_RESTART,
-});
+export const beginManualRestart: Update = (context, event) => {
+  const replacing = context.restart?.reason === 'config_changed';
+  return {
+    lastAttemptAt: event.at,
+    // Asked for while a hung process was being reaped (or while the restart that just failed ran),
+    // the attempt starts now, not at the request: the record's `at` is the attempt time, as for
+    // automatic restarts.
+    restart: { ...(context.restart ?? { reason: 'operator', manual: true }), startedAt: event.at },
+    restartRequestedAt: null,
+    decision: {
+      ...decideRestart(context, context.policy, event.at),
+      verdict: 'allowed',
+      blocker: null,
+      nextAttemptAt: event.at,
+      message: replacing
+        ? 'what the proxy executes changed in the configuration: restarted at once (guards bypassed)'
+        : 'restart requested by the operator (guards bypassed)',
+    },
+    explanation: replacing ? CONFIG_CHANGED : OPERATOR_RESTART,
+  };
+};
 
 export const recordWithheld: Update = (context, event) => {
   const decision = decideRestart(context, context.policy, event.at);
@@ -229,11 +235,7 @@ export const beginOperatorRestart: Update = (_context, event) => ({
   ...beginRestartOfLiveProcess('operator', event.at, OPERATOR_RESTART),
 });
 export const beginReplacement: Update = (_context, event) =>
-  beginRestartOfLiveProcess(
-    'config_changed',
-    event.at,
-    eventOf(event, 'REPLACE')?.reason ?? 'restart: what the proxy executes changed in the configuration',
-  );
+  beginRestartOfLiveProcess('config_changed', event.at, eventOf(event, 'REPLACE')?.reason ?? CONFIG_CHANGED);
 export const markOutdated: Update = () => ({ outdated: true });
 export const spawning: Update = () => ({ outdated: false });
 export const wantRestart: Update = () => ({ wanted: 'up', explanation: OPERATOR_RESTART });
@@ -257,6 +259,15 @@ export const retire: Update = () => ({
 // its record must say who started it and when, so the request it describes is kept.
 export const wantDownDuringRestart: Update = (context, event) => ({ ...wantDown(context, event), restart: context.restart });
 export const retireDuringRestart: Update = (context, event) => ({ ...retire(context, event), restart: context.restart });
+
+/**
+ * What a crashed proxy executes changed (a reload fixed its command, say): it restarts at once with
+ * the new config, as a running one is replaced, not counted against the cap.
+ */
+export const requestReplacement: Update = (_context, event) => ({
+  restart: { reason: 'config_changed', manual: true, startedAt: event.at },
+  explanation: eventOf(event, 'REPLACE')?.reason ?? CONFIG_CHANGED,
+});
 
 /** START or RESTART of a crashed proxy: the operator's restart goes ahead of the guards. */
 export const requestManualRestart: Update = (_context, event) => ({

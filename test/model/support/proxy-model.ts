@@ -80,7 +80,8 @@ export function environment(s: Snapshot): ProxyEvent[] {
   // A reload that changes what the proxy executes; offered only where no operator setting is in
   // play, which keeps the graph small (the flag it sets is independent of them).
   const plain = c.wanted === 'up' && !c.retiring && c.override === null && c.monitored && c.supervised && !c.outdated;
-  if (plain && (where.startsWith('running') || where === 'restarting.verifying')) events.push({ type: 'REPLACE', at });
+  if (plain && (where.startsWith('running') || where.startsWith('crashed') || where === 'restarting.verifying'))
+    events.push({ type: 'REPLACE', at });
   if (where === 'running.starting' || where === 'restarting.spawning') {
     events.push({ type: 'SPAWNED', at, pid: 1000 }, { type: 'SPAWN_FAILED', at, error: `spawn /opt/${PROXY_ID} ENOENT` });
   }
