@@ -185,4 +185,11 @@ describe('restart bookkeeping', () => {
     expect(h.reportsOf('restart_finished').map((r) => r.record)).toMatchObject([{ reason: 'operator', manual: true, success: false }]);
     expect(h.reportsOf('crash_detected')).toHaveLength(1);
   });
+  it('a proxy that cannot be started says why in its last exit, which `why` shows', async () => {
+    const h = await startHarness({ specs: [fakeSpec('ghost')], settings: { restart_cooldown: 600 } });
+    h.world.spawnFails.add('ghost');
+    h.world.crash('ghost');
+    await h.advance(1_000);
+    expect(h.proxy('ghost').context.lastExit).toMatch(/^process could not be started: /);
+  });
 });

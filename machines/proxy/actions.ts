@@ -34,7 +34,8 @@ export const noteCrash: Update = (context, event) => {
   return {
     crashKind: kind,
     explanation: crashDescription(event, context),
-    lastExit: exited ? crashDescription(event, context) : context.lastExit,
+    // A process that could not be started "exited" at its spawn: `why` must say so, not an older exit.
+    lastExit: exited || kind === 'spawn_failed' ? crashDescription(event, context) : context.lastExit,
     consecutiveFailures: stable ? 0 : context.consecutiveFailures,
     pid: exited || kind === 'spawn_failed' ? null : context.pid,
     restart: null,
@@ -209,7 +210,7 @@ export const restartFailed: Update = (context, event) => {
     pid: event.type === 'NOT_READY' ? context.pid : null,
     stats: { ...context.stats, restarts: context.stats.restarts + 1, failures: context.stats.failures + 1 },
     explanation: `restart failed: ${outcome.error}`,
-    lastExit: event.type === 'EXITED' ? crashDescription(event, context) : context.lastExit,
+    lastExit: event.type === 'EXITED' || event.type === 'SPAWN_FAILED' ? crashDescription(event, context) : context.lastExit,
   };
 };
 

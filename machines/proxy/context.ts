@@ -97,7 +97,7 @@ export interface ProxyContext extends ProxyMemory {
   /** Why the last crash happened; what the next restart will be recorded as. */
   crashKind: RestartReason;
   decision: RestartDecision | null;
-  /** How the process last exited, e.g. "process exited with code 0; it left 1 process running ...". */
+  /** How the process last ended, e.g. "process exited with code 0; it left 1 process running ...", or "process could not be started: spawn ... ENOENT". */
   lastExit: string | null;
   retiring: boolean;
   /** What it executes changed while a restart was in flight: replace the process once that restart is up. */
