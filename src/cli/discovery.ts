@@ -40,12 +40,17 @@ function read(file: string): Read {
   }
 }
 
-/** The config file to read: the one named, else the first default that exists (or none). */
-function configFile(input: DiscoveryInput): Read | undefined {
+/**
+ * The config file to read: the one named, else the first default that exists (or none). A named
+ * file that cannot be read is an error, unless the URL is given too (the file was wanted for its
+ * token: a 0600 service file read by an operator who passes --url is said, not fatal).
+ */
+function configFile(input: DiscoveryInput, urlGiven: boolean): Read | undefined {
   const named = input.flags.config ?? (input.env.PROXY_MONITOR_CONFIG || undefined);
   if (named !== undefined) {
     const got = read(named);
-    if ('error' in got) throw new DiscoveryError(`cannot read the config file ${named}: ${got.error.code ?? got.error.message}`);
+    if ('error' in got && !urlGiven)
+      throw new DiscoveryError(`cannot read the config file ${named}: ${got.error.code ?? got.error.message}`);
     return got;
   }
   for (const file of input.defaults ?? DEFAULT_CONFIGS) {
@@ -62,7 +67,7 @@ export async function findDaemon(input: DiscoveryInput): Promise<DaemonTarget> {
   const explicit = flags.config !== undefined || !!env.PROXY_MONITOR_CONFIG;
   if (url !== undefined && token !== undefined && !explicit) return { url, token };
 
-  const found = configFile(input);
+  const found = configFile(input, url !== undefined);
   if (found && 'error' in found) {
     input.warn(
       `proxy-monitor: cannot read ${found.file} (${found.error.code}), so its api.listen and api.token are unknown; using ${url ?? DEFAULT_URL} (pass --config FILE, or --url and --token)\n`,

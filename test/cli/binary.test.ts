@@ -231,4 +231,19 @@ describe('findDaemon', () => {
       `proxy-monitor: cannot read ${dir} (EISDIR), so its api.listen and api.token are unknown; using http://127.0.0.1:8080 (pass --config FILE, or --url and --token)\n`,
     ]);
   });
+
+  it('a named config file it cannot read is an error, unless the URL is given too (a 0600 service file, --url and --token)', async () => {
+    await expect(find({ config: dir })).rejects.toThrow(/cannot read the config file .*: EISDIR/);
+    for (const [flags, env] of [
+      [{ config: dir, url: 'http://127.0.0.1:9009' }, {}],
+      [{ url: 'http://127.0.0.1:9009' }, { PROXY_MONITOR_CONFIG: dir }],
+      [{}, { PROXY_MONITOR_CONFIG: dir, PROXY_MONITOR_URL: 'http://127.0.0.1:9009', PROXY_MONITOR_TOKEN: 't' }],
+    ] as const) {
+      const { url, warnings } = await find(flags, env);
+      expect(url).toBe('http://127.0.0.1:9009');
+      expect(warnings).toEqual([
+        expect.stringMatching(/cannot read .* \(EISDIR\), so its api\.listen and api\.token are unknown; using http:\/\/127\.0\.0\.1:9009/),
+      ]);
+    }
+  });
 });
