@@ -2,6 +2,7 @@
 // replies with them, and the CLI client takes its types from them. Field names are snake_case;
 // times are ISO-8601 strings in UTC.
 import { z } from 'zod';
+import { AUDIT_ACTIONS } from '../store/types.ts';
 import { monitorShape, PROXY_OVERRIDES } from '../config/monitor-shape.ts';
 import { PROXY_TYPES } from '../config/proxy-schema.ts';
 import { LOG_LEVELS, monitorSettingsSchema, partialMonitorSettingsSchema } from '../config/schema.ts';
@@ -57,10 +58,7 @@ const proxyId = proxyParams.shape.id;
 
 export const auditQuery = historyQuery.extend({
   proxy: proxyId.optional(),
-  action: z
-    .string()
-    .regex(/^[a-z][a-z_]{0,63}$/, { error: 'expected an action name such as proxy_stop or proxy_auto_restart' })
-    .optional(),
+  action: z.enum(AUDIT_ACTIONS).optional(),
 });
 
 /** Any proxy.monitor key, and the log level as the config file's `logger` section names it. */

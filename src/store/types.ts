@@ -14,6 +14,21 @@ export interface RestartStart {
   manual: boolean;
 }
 
+/** Every action the audit trail records (GET /audit?action= accepts these only; a test holds the writers to it). */
+export const AUDIT_ACTIONS = [
+  'proxy_enable',
+  'proxy_disable',
+  'proxy_start',
+  'proxy_stop',
+  'proxy_restart',
+  'proxy_auto_restart',
+  'proxy_manual_restart',
+  'monitor_stop',
+  'monitor_start',
+  'config_update',
+  'config_reload',
+] as const;
+
 export interface AuditRow {
   at: number;
   /** Who: "system", "api:<remote address>", "cli", "signal:SIGHUP". */

@@ -1,6 +1,8 @@
 // GET /audit: the audit trail read back over the API, newest first, filtered by proxy, action and
 // time, with the reason and proxy type lifted out of the stored detail.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AUDIT_ACTIONS } from '../../src/store/types.ts';
+import { restartActor } from '../../src/supervisor/reports.ts';
 import { API, startApi, type ApiHarness } from './api-harness.ts';
 
 let api: ApiHarness;
@@ -56,4 +58,18 @@ it('filters by proxy, by action and by time, and says which filters it applied',
 
   const bad = await api.call('GET', `${API}/audit?since=yesterday`);
   expect(bad.status).toBe(400);
+});
+
+it('refuses an action it never records, naming the ones it does; every action written is one of them', async () => {
+  const bad = await api.call('GET', `${API}/audit?action=proxy_stopp`);
+  expect(bad.status).toBe(400);
+  expect(bad.json.message).toMatch(/^querystring: action: expected one of "proxy_enable", .*, got "proxy_stopp"$/);
+  for (const name of ['enable', 'disable', 'start', 'restart'])
+    expect((await api.call('POST', `${API}/proxies/ss-1/${name}`)).status).toBe(200);
+  expect((await api.call('POST', `${API}/start`)).status).toBe(200);
+  expect((await api.call('PATCH', `${API}/config`, { body: { check_interval: 45 } })).status).toBe(200);
+  const written = new Set((await api.call('GET', `${API}/audit?limit=1000`)).json.records.map((r: { action: string }) => r.action));
+  expect(written.size).toBeGreaterThanOrEqual(8);
+  for (const manual of [true, false]) written.add(restartActor(manual).action);
+  for (const action of written) expect(AUDIT_ACTIONS).toContain(action);
 });
