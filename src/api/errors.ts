@@ -71,6 +71,15 @@ function describe(error: FastifyError | Error): ErrorReply {
   if (error instanceof HttpError) return { error: error.code, message: error.message };
   const code = (error as FastifyError).code;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { error: 'body_too_large', message: error.message };
+  // Refused by the router before any route (and its schema) is chosen (frameworkErrors).
+  if (code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    const message = 'a path segment longer than 100 characters (a proxy id has at most 64)';
+    return { error: 'invalid_request', message: `path: ${message}`, issues: [{ in: 'path', field: '', message }] };
+  }
+  if (code === 'FST_ERR_BAD_URL') {
+    const message = 'not a valid URL (a bad percent-encoding)';
+    return { error: 'invalid_request', message: `path: ${message}`, issues: [{ in: 'path', field: '', message }] };
+  }
   // A body that does not parse is bad input like any other, in the same shape.
   if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     const message =

@@ -51,6 +51,8 @@ export function createApiServer(deps: ApiDeps) {
     requestTimeout: API_LIMITS.requestTimeoutMs,
     http: { headersTimeout: API_LIMITS.headersTimeoutMs, connectionsCheckingInterval: 2_000 },
     schemaController: { compilersFactory: ZOD_COMPILERS },
+    // Errors the router raises before any route is chosen: in the same shape as every other.
+    frameworkErrors: (error, request, reply) => errorHandler(deps.logger)(error, request, reply),
   }).withTypeProvider<ZodTypeProvider>();
   app.server.maxConnections = API_LIMITS.maxConnections;
   app.setErrorHandler(errorHandler(deps.logger));

@@ -1,5 +1,6 @@
-// Bad input and idle clients cannot hurt the API: an absurd `since` is a 400, not a 500; idle
-// keep-alive sockets are closed after a few seconds; the number of connections is capped.
+// Bad input and idle clients cannot hurt the API: an absurd `since` is a 400, not a 500; a path
+// the router refuses answers in the API's error shape; idle keep-alive sockets are closed after a
+// few seconds; the number of connections is capped.
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { API_LIMITS } from '../../src/api/server.ts';
@@ -18,6 +19,15 @@ it('GET /history?since=200000000d is a 400 naming the parameter', async () => {
     expect(json.issues[0]).toMatchObject({ in: 'querystring', field: 'since' });
   }
   expect((await api.get(`${API}/history?since=3650d`)).status).toBe(200);
+});
+
+it('a path the router refuses (an over-long id, a bad percent-encoding) answers in the API error shape', async () => {
+  const long = await api.get(`${API}/proxies/${'a'.repeat(5_000)}`);
+  expect(long.status).toBe(414);
+  expect(long.json).toMatchObject({ error: 'invalid_request', message: expect.stringMatching(/^path: a path segment longer than 100/) });
+  const bad = await api.get(`${API}/proxies/%zz`);
+  expect(bad.status).toBe(400);
+  expect(bad.json).toMatchObject({ error: 'invalid_request', message: 'path: not a valid URL (a bad percent-encoding)' });
 });
 
 it('closes an idle keep-alive connection after a few seconds, and caps connections', async () => {
