@@ -1,6 +1,7 @@
 // The `proxy-monitor` command line. The daemon, the config loader and the statecharts are imported
 // only by the commands that use them: a client command (`status`, ...) loads the HTTP client alone
 // and answers in a blink (bench/README.md, "CLI start-up").
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_INSPECT_URL, parseInspectUrl } from '../inspector/url.ts';
 import { exitQuietlyOnClosedPipe } from './pipe.ts';
@@ -12,11 +13,27 @@ const USAGE = `usage:
                                          run the daemon in the foreground; --inspect reports
                                          every actor to a Stately inspector (default ${DEFAULT_INSPECT_URL})
   proxy-monitor validate FILE            check a config file (or: validate --config FILE)
+  proxy-monitor --version | --help       (-V | -h); client options may also come first: proxy-monitor -c FILE status
 ${STATE_USAGE}${GRAPH_USAGE}against a running daemon:
 ${CLIENT_USAGE}`;
 
+/** Options that may come before the command, as `supervisorctl -c FILE status` takes them; the ones after a name take a value. */
+const LEADING_OPTIONS: Record<string, boolean> = { '-c': true, '--config': true, '--url': true, '--token': true, '--json': false };
+
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  // `proxy-monitor -c FILE status` is `proxy-monitor status -c FILE`.
+  const leading: string[] = [];
+  let at = 0;
+  for (; at < argv.length && argv[at].startsWith('-'); at++) {
+    const [name] = argv[at].split('=', 1);
+    if (name === '-h' || name === '--help') return help();
+    if (name === '-V' || name === '--version') return version();
+    if (!Object.hasOwn(LEADING_OPTIONS, name)) return usage(`unknown option before the command: ${argv[at]}`);
+    leading.push(argv[at]);
+    if (LEADING_OPTIONS[name] && !argv[at].includes('=')) leading.push(argv[++at] ?? '');
+  }
+  const [command, ...after] = argv.slice(at);
+  const rest = [...leading, ...after];
   if (command !== 'run') exitQuietlyOnClosedPipe();
   switch (command) {
     case 'run': {
@@ -56,9 +73,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case undefined:
     case 'help':
-    case '--help':
-      process.stdout.write(USAGE);
-      return 0;
+      return help();
+    case 'version':
+      return version();
     default:
       if (Object.hasOwn(CLIENT_COMMANDS, command)) return runClientCommand(command, rest);
       return usage(`unknown command: ${command}`);
@@ -70,6 +87,17 @@ function withInspectDefault(args: string[]): string[] {
   return args.flatMap((arg, i) =>
     arg === '--inspect' && (i === args.length - 1 || args[i + 1].startsWith('-')) ? [arg, DEFAULT_INSPECT_URL] : [arg],
   );
+}
+
+function help(): number {
+  process.stdout.write(USAGE);
+  return 0;
+}
+
+function version(): number {
+  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  process.stdout.write(`proxy-monitor ${version}\n`);
+  return 0;
 }
 
 function usage(message: string): number {

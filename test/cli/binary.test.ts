@@ -132,6 +132,27 @@ describe('the proxy-monitor binary against a daemon on a non-default port with a
   );
 
   it(
+    'takes -c FILE before the command (as supervisorctl does), --version and --help; an unknown option first is exit 2',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pm-cli-leading-'));
+      const file = join(dir, 'c.yaml');
+      writeFileSync(file, 'api:\n  listen: 127.0.0.1:0\n');
+      const [leading, version, help, bogus] = await Promise.all([
+        binary(['-c', file, 'status'], { cwd }),
+        binary(['--version'], { cwd }),
+        binary(['-h'], { cwd }),
+        binary(['--bogus', 'status'], { cwd }),
+      ]);
+      expect(leading).toMatchObject({ code: 2 });
+      expect(leading.stderr).toMatch(`${file}: api.listen is "127.0.0.1:0"`); // the file was read, as after the command
+      expect(version).toMatchObject({ code: 0, stdout: expect.stringMatching(/^proxy-monitor \d+\.\d+\.\d+\n$/) });
+      expect(help).toMatchObject({ code: 0, stdout: expect.stringMatching(/^usage:/) });
+      expect(bogus).toMatchObject({ code: 2, stderr: expect.stringMatching(/^proxy-monitor: unknown option before the command: --bogus/) });
+    },
+    SLOW,
+  );
+
+  it(
     'is on PATH after `npm install -g` (what `npm link` does) and after the systemd install step (a symlink)',
     async () => {
       const prefix = mkdtempSync(join(tmpdir(), 'pm-cli-prefix-'));
