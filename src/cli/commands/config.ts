@@ -4,12 +4,22 @@ import { parse } from 'yaml';
 import type { MonitorSettings } from '../../config/schema.ts';
 import { json, UsageError, type ClientCommand } from './command.ts';
 
-/** ["check_interval=10", "backoff.max=600"] -> { check_interval: 10, backoff: { max: 600 } }; values are YAML scalars. */
+/**
+ * ["check_interval=10", "backoff.max=600"] -> { check_interval: 10, backoff: { max: 600 } }; values are
+ * YAML scalars. A key may also be spelled as in the config file and the Ranges table
+ * (`proxy.monitor.check_interval`).
+ */
 export function assignments(pairs: string[]): Record<string, unknown> {
   const patch: Record<string, unknown> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    const path = eq > 0 ? pair.slice(0, eq).split('.') : [];
+    const path =
+      eq > 0
+        ? pair
+            .slice(0, eq)
+            .replace(/^proxy\.monitor\./, '')
+            .split('.')
+        : [];
     if (path.length === 0 || path.some((key) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))) {
       throw new UsageError(`expected KEY=VALUE (nested keys with dots, e.g. backoff.max=600), got "${pair}"`);
     }
