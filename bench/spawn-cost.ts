@@ -24,7 +24,7 @@ function burst(spawner: Spawner): Promise<{ ms: number; blockedMs: number }> {
     for (let i = 0; i < N; i++) {
       spawner.spawn(
         { command: '/bin/true', args: [], cwd: undefined, env: process.env },
-        { spawned: () => {}, failed: done, output: () => {}, outputEnd: () => {}, exited: done },
+        { spawned: () => {}, failed: done, output: () => {}, outputDropped: () => {}, outputEnd: () => {}, exited: done },
       );
     }
     blockedMs = performance.now() - start;

@@ -18,7 +18,14 @@
  *             'S' u32 id, i32 pid (> 0) or -errno when nothing was started,
  *             'O' i32 pid, u8 stream (1 stdout, 2 stderr), the bytes read,
  *             'E' i32 pid, u8 stream: that stream reached its end,
+ *             'D' i32 pid, u8 stream, u32 lines: output read and dropped here (over the budget below),
  *             'X' i32 pid, i32 wait status.
+ *
+ * Output budget: a proxy that writes without pause (`yes`) would otherwise hand the daemon all it
+ * can read and hold its event loop (one core, measured): at most MAX_LINES lines and MAX_BYTES
+ * bytes a second per stream are passed on, the rest is read, counted by its newlines and dropped,
+ * and the count sent in a 'D' frame once its second is over (or at the stream's end). MAX_LINES is
+ * the top of log.output_rate's range, so the budget never logs less than the config allows.
  *
  * The proxies must outlive the daemon (the daemon's next run adopts them), so nothing here kills
  * them. When the daemon goes away (end of stdin, or a failed write) the helper stays, orphaned, for
@@ -37,14 +44,26 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
+
+#define MAX_LINES 100000
+#define MAX_BYTES (4 << 20)
+
+struct budget {
+  time_t second;     /* the second these counts are for (CLOCK_MONOTONIC) */
+  uint32_t lines, dropped;
+  size_t bytes;
+  int cut;           /* dropping since a line was cut: that line is counted once */
+};
 
 struct child {
   pid_t pid;
   int out[3]; /* read ends of stdout (1) and stderr (2), -1 once closed */
   int exited;
+  struct budget budget[3];
 };
 
 static struct child *children;
@@ -90,6 +109,53 @@ static void reply_stream(char type, pid_t pid, int stream, const void *data, siz
   memcpy(head, &p, 4);
   head[4] = (char)stream;
   reply(type, head, 5, data, len);
+}
+
+static time_t now_second(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec;
+}
+
+static uint32_t newlines(const char *data, size_t len) {
+  uint32_t count = 0;
+  for (const char *p = data, *end = data + len; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) count++;
+  return count;
+}
+
+/* Says how many lines were dropped, once; `at_end`: the stream ended, whatever the second. */
+static void report_dropped(struct child *c, int stream, int at_end) {
+  struct budget *b = &c->budget[stream];
+  if (b->dropped == 0 || (!at_end && b->second == now_second())) return;
+  char data[4];
+  memcpy(data, &b->dropped, 4);
+  char head[5];
+  int32_t p = c->pid;
+  memcpy(head, &p, 4);
+  head[4] = (char)stream;
+  reply('D', head, 5, data, 4);
+  b->dropped = 0;
+}
+
+/* Passes a chunk on within the stream's budget for this second, else counts and drops it. */
+static void pass_on(struct child *c, int stream, const char *data, size_t len) {
+  struct budget *b = &c->budget[stream];
+  time_t second = now_second();
+  if (b->second != second) {
+    report_dropped(c, stream, 1);
+    *b = (struct budget){.second = second};
+  }
+  uint32_t lines = newlines(data, len);
+  if (!b->cut && b->lines + lines <= MAX_LINES && b->bytes + len <= MAX_BYTES) {
+    b->lines += lines;
+    b->bytes += len;
+    reply_stream('O', c->pid, stream, data, len);
+  } else {
+    /* Once over, the rest of the second is dropped: no line is passed on with a hole in it. The
+       line in progress is cut: one line, however long; then each newline ends another. */
+    b->dropped += lines + (b->cut ? 0 : 1);
+    b->cut = 1;
+  }
 }
 
 static void forget_finished(void) {
@@ -221,12 +287,13 @@ static void drain(struct child *c, int stream) {
   for (int reads = 0; reads < 16; reads++) {
     ssize_t n = read(c->out[stream], buf, sizeof buf);
     if (n > 0) {
-      reply_stream('O', c->pid, stream, buf, (size_t)n);
+      pass_on(c, stream, buf, (size_t)n);
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     close(c->out[stream]);
     c->out[stream] = -1;
+    report_dropped(c, stream, 1);
     reply_stream('E', c->pid, stream, NULL, 0);
     return;
   }
@@ -261,15 +328,19 @@ int main(void) {
     /* Orphaned, stdin is no longer polled (its end would wake every poll): a negative fd is skipped. */
     fds[n++] = (struct pollfd){.fd = orphaned ? -1 : 0, .events = POLLIN};
     fds[n++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+    /* Drops not yet reported: wake within a second to report them, should the stream fall silent. */
+    int timeout = -1;
     for (size_t i = 0; i < nchildren; i++) {
       for (int s = 1; s <= 2; s++) {
+        report_dropped(&children[i], s, 0);
+        if (children[i].budget[s].dropped) timeout = 1000;
         if (children[i].out[s] < 0) continue;
         owners[n].child = i;
         owners[n].stream = s;
         fds[n++] = (struct pollfd){.fd = children[i].out[s], .events = POLLIN};
       }
     }
-    if (poll(fds, n, -1) < 0) {
+    if (poll(fds, n, timeout) < 0) {
       if (errno == EINTR) continue;
       return 1;
     }

@@ -130,6 +130,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       },
       onProcess: adoption.onProcess,
       onOutput: logOutput,
+      onOutputDropped: logOutput.dropped,
       onCheckRound: (durationMs, checked) => {
         state.onCheckRound();
         metrics.onCheckRound();

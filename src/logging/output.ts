@@ -25,24 +25,34 @@ export function createOutputLogger(
   const reportDropped = (id: string, w: Window) =>
     logger.warn({ ...proxy(id), dropped_lines: w.dropped, lines_per_second: linesPerSecond() }, 'proxy output rate-limited');
 
-  return (id: string, stream: 'stdout' | 'stderr', line: string) => {
-    const now = Date.now();
+  /** The current second's window of a proxy. */
+  const windowOf = (id: string, now: number) => {
     const second = Math.floor(now / 1000);
     let w = windows.get(id);
     if (!w || w.second !== second) {
       w = { second, lines: 0, dropped: 0 };
       windows.set(id, w);
     }
-    if (w.lines >= linesPerSecond()) {
-      if (w.dropped++ === 0) {
-        const closing = w;
-        setTimeout(() => reportDropped(id, closing), 1000 - (now % 1000)).unref();
-      }
-      return;
-    }
+    return w;
+  };
+  const drop = (id: string, w: Window, count: number, now: number) => {
+    if (w.dropped === 0) setTimeout(() => reportDropped(id, w), 1000 - (now % 1000)).unref();
+    w.dropped += count;
+  };
+
+  const line = (id: string, stream: 'stdout' | 'stderr', text: string) => {
+    const now = Date.now();
+    const w = windowOf(id, now);
+    if (w.lines >= linesPerSecond()) return drop(id, w, 1, now);
     w.lines += 1;
-    const redacted = redact()(line);
+    const redacted = redact()(text);
     logger.info({ ...proxy(id), stream, line: redacted, proxy_output: true }, 'proxy output');
     onLogged?.(id, stream, redacted);
   };
+  /** Lines dropped before they reached the daemon (the spawn helper's budget): counted with the rest. */
+  const dropped = (id: string, _stream: 'stdout' | 'stderr', count: number) => {
+    const now = Date.now();
+    drop(id, windowOf(id, now), count, now);
+  };
+  return Object.assign(line, { dropped });
 }

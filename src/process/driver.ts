@@ -103,6 +103,7 @@ function lineReader(emit: (line: string) => void) {
   const splitter = lineSplitter(emit);
   return {
     push: (chunk: Buffer) => splitter.push(decoder.write(chunk)),
+    cut: () => splitter.cut(),
     end: () => {
       splitter.push(decoder.end());
       splitter.end();
@@ -148,6 +149,10 @@ export function startProcess(
         },
         failed: fail,
         output: (stream, chunk) => lines[stream].push(chunk),
+        outputDropped: (stream, count) => {
+          lines[stream].cut();
+          events.onOutputDropped?.(stream, count);
+        },
         outputEnd: (stream) => lines[stream].end(),
         exited: (code, signal) => {
           group.gone();

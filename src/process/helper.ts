@@ -129,6 +129,8 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
           }
         } else if (type === 'O') {
           running.get(pid)?.output(STREAMS[frame[5] as 1 | 2], frame.subarray(6));
+        } else if (type === 'D') {
+          running.get(pid)?.outputDropped(STREAMS[frame[5] as 1 | 2], frame.readUInt32LE(6));
         } else if (type === 'E') {
           running.get(pid)?.outputEnd(STREAMS[frame[5] as 1 | 2]);
         } else if (type === 'X') {

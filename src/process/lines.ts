@@ -29,6 +29,11 @@ export function lineSplitter(emit: (line: string) => void) {
         skipping = true;
       }
     },
+    /** Bytes were dropped here: the line in progress is lost, and so is its rest, up to the next newline. */
+    cut(): void {
+      partial = '';
+      skipping = true;
+    },
     end(): void {
       if (partial !== '') take(partial);
       partial = '';

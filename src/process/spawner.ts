@@ -19,6 +19,8 @@ export interface SpawnCallbacks {
   /** Nothing was started; nothing else follows. */
   failed(error: NodeJS.ErrnoException): void;
   output(stream: Stream, chunk: Buffer): void;
+  /** The spawn helper read this many lines over its output budget and dropped them: the line in progress is cut. */
+  outputDropped(stream: Stream, lines: number): void;
   outputEnd(stream: Stream): void;
   /** code and signal as Node reports them; both null when the status is unknown. */
   exited(code: number | null, signal: string | null): void;

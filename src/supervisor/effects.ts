@@ -15,6 +15,8 @@ import type { ProcessHandle, ProcessUsage, World } from './ports.ts';
 export interface EffectHooks {
   /** A line of a proxy's stdout/stderr. */
   onOutput(id: string, stream: 'stdout' | 'stderr', line: string): void;
+  /** Lines of a proxy's output dropped before they reached the daemon. */
+  onOutputDropped(id: string, stream: 'stdout' | 'stderr', lines: number): void;
   /** A proxy process was started or adopted (the store records it) or is gone. */
   onProcess(id: string, pid: number, event: 'started' | 'adopted' | 'exited'): void;
   /** One check round finished. */
@@ -81,6 +83,7 @@ export function createEffects(deps: EffectDeps) {
           if (handle?.pid !== undefined) hooks.onProcess(id, handle.pid, 'exited');
         },
         onOutput: (stream, line) => hooks.onOutput(id, stream, line),
+        onOutputDropped: (stream, lines) => hooks.onOutputDropped(id, stream, lines),
       });
       processes.set(id, handle);
     },

@@ -14,6 +14,8 @@ export interface ProcessEvents {
   onExit(code: number | null, signal: string | null, escaped?: string): void;
   /** One call per line, lines cut at 4096 characters; may still arrive shortly after onExit. */
   onOutput(stream: 'stdout' | 'stderr', line: string): void;
+  /** Lines dropped before they reached the daemon (the spawn helper's output budget). */
+  onOutputDropped?(stream: 'stdout' | 'stderr', lines: number): void;
 }
 
 export interface ProcessHandle {

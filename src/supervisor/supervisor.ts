@@ -66,6 +66,7 @@ export function createSupervisor(options: SupervisorOptions) {
     onReport: noop,
     onError: noop,
     onOutput: noop,
+    onOutputDropped: noop,
     onProcess: noop,
     onCheckRound: noop,
     ...options.hooks,

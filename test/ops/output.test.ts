@@ -67,6 +67,15 @@ describe('the output logger', () => {
     expect(lines.at(-1)).toMatchObject({ message: 'proxy output', line: 'next second' });
     vi.advanceTimersByTime(5_000);
     expect(lines.filter((l) => l.message === 'proxy output rate-limited')).toHaveLength(1);
+
+    // Lines the spawn helper dropped before they reached the daemon count in the same report.
+    log('chatty', 'stdout', 'one');
+    log.dropped('chatty', 'stdout', 250_000);
+    log('chatty', 'stdout', 'two');
+    log('chatty', 'stdout', 'three');
+    log('chatty', 'stdout', 'four');
+    vi.advanceTimersByTime(1_000);
+    expect(lines.at(-1)).toMatchObject({ message: 'proxy output rate-limited', dropped_lines: 250_001 });
   });
 });
 

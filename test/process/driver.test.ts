@@ -32,12 +32,14 @@ function recorder() {
     spawnError: undefined as string | undefined,
     exit: undefined as { code: number | null; signal: string | null; at: number } | undefined,
     lines: [] as { stream: string; line: string }[],
+    dropped: 0,
   };
   const events: ProcessEvents = {
     onSpawn: (pid) => (log.spawned = pid),
     onSpawnError: (error) => (log.spawnError = error),
     onExit: (code, signal) => (log.exit = { code, signal, at: performance.now() }),
     onOutput: (stream, line) => log.lines.push({ stream, line }),
+    onOutputDropped: (_stream, lines) => (log.dropped += lines),
   };
   return { log, events };
 }
@@ -280,5 +282,26 @@ describe('adoptProcess', () => {
     let exited = false;
     track(adoptProcess(2 ** 22 + 1, { onExit: () => (exited = true) }, 50));
     await until(() => exited, 5_000);
+  });
+});
+
+describe("the spawn helper's output budget", () => {
+  let helper: HelperSpawner | undefined;
+  afterAll(() => helper?.close());
+
+  it('passes on at most 100000 lines a second of a proxy that writes without pause, counts the rest, and cuts no line in two', async () => {
+    helper = await startSpawnHelper(() => {});
+    const { log, events } = recorder();
+    const handle = track(startProcess(spec('yes', []), events, helper));
+    await until(() => log.dropped > 0);
+    const began = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    handle.stop(1_000);
+    await until(() => log.exit !== undefined);
+    const seconds = Math.ceil((performance.now() - began) / 1000) + 2; // the second before and the one it ended in
+    // Within budget, plus one 64 KiB read (32768 lines of "y") of overshoot per second.
+    expect(log.lines.length).toBeLessThanOrEqual(seconds * (100_000 + 32_768));
+    expect(log.dropped).toBeGreaterThan(0);
+    expect(log.lines.filter((l) => l.line !== 'y')).toEqual([]);
   });
 });
