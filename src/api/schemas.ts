@@ -63,7 +63,11 @@ export const auditQuery = historyQuery.extend({
 
 /** Any proxy.monitor key, and the log level as the config file's `logger` section names it. */
 export const configPatch = partialMonitorSettingsSchema
-  .extend({ logger: z.strictObject({ level: z.enum(LOG_LEVELS) }).optional() })
+  .extend({
+    // null removes the limit (it has no default to go back to).
+    max_memory: monitorShape.max_memory.nullable().optional(),
+    logger: z.strictObject({ level: z.enum(LOG_LEVELS) }).optional(),
+  })
   .refine((patch) => Object.keys(patch).length > 0, {
     error: 'expected at least one setting to change',
     // An unknown key leaves the patch empty too: report that key only.

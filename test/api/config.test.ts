@@ -101,6 +101,21 @@ it('PATCH max_restarts reaches the restart decisions', async () => {
   expect(why.decision).toMatchObject({ verdict: 'withheld', guard: 'restart_cap', inputs: { max_restarts: 1, restarts_in_window: 1 } });
 });
 
+it("PATCH max_memory sets the fleet's memory limit, and null removes it", async () => {
+  api = await startApi();
+  const set = await api.call('PATCH', `${API}/config`, { body: { max_memory: '64MiB' } });
+  expect(set.json).toMatchObject({ changed: ['max_memory'], config: { max_memory: '64MiB' } });
+  const removed = await api.call('PATCH', `${API}/config`, { body: { max_memory: null } });
+  expect(removed.status).toBe(200);
+  expect(removed.json.changed).toEqual(['max_memory']);
+  expect(removed.json.config).not.toHaveProperty('max_memory');
+  expect(api.supervisor.settings()).not.toHaveProperty('max_memory');
+  expect(api.store.audits({}).map((a) => a.detail)).toContainEqual(
+    expect.objectContaining({ before: { max_memory: '64MiB' }, after: { max_memory: null } }),
+  );
+  expect((await api.call('PATCH', `${API}/config`, { body: { max_memory: null } })).json.changed).toEqual([]);
+});
+
 it.each([
   [{ check_interval: -5 }, 'check_interval', /expected seconds from 1 to 86400 \(1 s to 1 day\), got -5/],
   [{ max_restarts: 2.5 }, 'max_restarts', /expected an integer/],

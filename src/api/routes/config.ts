@@ -13,18 +13,21 @@ export const configRoutes: RoutePlugin = (app, { deps, audit }, done) => {
 
   app.patch(`${API_BASE}/config`, { schema: { body: configPatch, response: { 200: configReply, ...errorReplies } } }, (request) => {
     const current = supervisor.settings();
-    const { logger: loggerPatch, ...patch } = request.body;
+    const { logger: loggerPatch, max_memory: maxMemory, ...patch } = request.body;
+    const { max_memory: currentMax, ...rest } = current;
+    const limit = maxMemory === undefined ? currentMax : (maxMemory ?? undefined);
     const merged = monitorSettingsSchema.safeParse(
-      { ...current, ...patch, backoff: { ...current.backoff, ...patch.backoff } },
+      { ...rest, ...patch, backoff: { ...current.backoff, ...patch.backoff }, ...(limit !== undefined && { max_memory: limit }) },
       { reportInput: true },
     );
     if (!merged.success) throw new BadRequest(issuesOf(merged.error.issues, 'body'));
     const next = merged.data;
-    const changed = (Object.keys(next) as Array<keyof typeof next>).filter(
-      (key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]),
-    );
-    const before: Record<string, unknown> = Object.fromEntries(changed.map((key) => [key, current[key]]));
-    const after: Record<string, unknown> = Object.fromEntries(changed.map((key) => [key, next[key]]));
+    // Both sides' keys: a removed max_memory is a change too.
+    const changed = [...new Set([...Object.keys(current), ...Object.keys(next)])].filter(
+      (key) => JSON.stringify(next[key as keyof typeof next]) !== JSON.stringify(current[key as keyof typeof current]),
+    ) as Array<keyof typeof next>;
+    const before: Record<string, unknown> = Object.fromEntries(changed.map((key) => [key, current[key] ?? null]));
+    const after: Record<string, unknown> = Object.fromEntries(changed.map((key) => [key, next[key] ?? null]));
     const levelBefore = deps.logger.level;
     if (loggerPatch && loggerPatch.level !== levelBefore) {
       before['logger.level'] = levelBefore;

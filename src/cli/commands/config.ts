@@ -45,7 +45,7 @@ export const config: ClientCommand = {
     );
     if (asJson) return out(json(reply));
     if (reply.changed.length === 0) return out('nothing changed\n');
-    const newValue = (key: string) => (key === 'logger.level' ? reply.logger.level : reply.config[key as keyof MonitorSettings]);
+    const newValue = (key: string) => (key === 'logger.level' ? reply.logger.level : (reply.config[key as keyof MonitorSettings] ?? null));
     const shown = reply.changed.map((key) => `${key}=${JSON.stringify(newValue(key))}`);
     // The log level applies at once; proxy.monitor settings from the next check round.
     const monitorChanged = reply.changed.some((key) => key !== 'logger.level');
