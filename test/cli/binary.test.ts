@@ -68,7 +68,7 @@ describe('the proxy-monitor binary against a daemon on a non-default port with a
       expect(status, status.stderr).toMatchObject({ code: 0, stderr: '' });
       expect(status.stdout).toMatch(/^monitor: watching, checks every 1s; 1 proxy/);
       expect(stopped, stopped.stderr).toMatchObject({ code: 0, stderr: '' });
-      expect(stopped.stdout).toMatch(/^sleeper: stopped/);
+      expect(stopped.stdout).toMatch(/^sleeper: stop(ped| requested) \(it stays down until started\); now stopped\./);
       const started = await binary(['start', 'sleeper', '-c', configFile], { cwd });
       expect(started, started.stderr).toMatchObject({ code: 0 });
     },

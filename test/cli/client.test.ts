@@ -129,7 +129,7 @@ describe('against a running API', () => {
     );
     expect(api.proxy().context.override).toBe(false);
     expect((await cli(['enable', 'ss-1'])).code).toBe(0);
-    expect((await cli(['stop', 'ss-1'])).out).toMatch(/^ss-1: stopped/);
+    expect((await cli(['stop', 'ss-1'])).out).toBe('ss-1: stop requested (it stays down until started); now stopped.stopping\n');
     await api.settle();
     expect(api.phase()).toBe('stopped');
     // Down, it is not said to keep running.

@@ -11,7 +11,8 @@ const EFFECT: Record<string, (proxy: ProxyReply) => string> = {
       ? 'monitoring disabled (it keeps running, unchecked and never restarted)'
       : 'monitoring disabled (it is not restarted until enabled)',
   restart: () => 'restart requested',
-  stop: () => 'stopped (it stays down until started)',
+  // The stop may still be under way (TERM, stop_timeout, KILL; a restart being verified first).
+  stop: (proxy) => (proxy.sub_state === 'stopped.down' ? 'stopped' : 'stop requested') + ' (it stays down until started)',
   start: () => 'start requested',
 };
 
