@@ -45,9 +45,10 @@ export function timelineOf(events: TimelineEvent[], current: CurrentState, { fro
   const sorted = [...events].sort((a, b) => a.at - b.at);
   const segments: Segment[] = [];
   const before = stateBefore(sorted[0], current, from);
-  const recordedEarlier = sorted.length > 0 && sorted[0].at < bootedAt;
-  const unknownUntilBoot = bootedAt > from && !recordedEarlier;
-  let state: TimelineState = unknownUntilBoot ? 'none' : before;
+  // Before this daemon started, only records tell: nothing is known until the first of them (the
+  // proxy may not have existed yet), or until the boot when there is none before it.
+  const knownFrom = bootedAt > from ? Math.min(bootedAt, sorted[0]?.at ?? bootedAt) : from;
+  let state: TimelineState = knownFrom > from ? 'none' : before;
   let at = from;
   const enter = (next: TimelineState, when: number) => {
     const until = Math.min(Math.max(when, at), to);
@@ -59,7 +60,7 @@ export function timelineOf(events: TimelineEvent[], current: CurrentState, { fro
     }
     state = next;
   };
-  if (unknownUntilBoot) enter(before, bootedAt);
+  if (knownFrom > from) enter(before, knownFrom);
   for (const event of sorted) {
     if (event.kind === 'restart') {
       enter('restarting', event.at);
