@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/logging/logger.ts';
-import { createResilientStore } from '../../src/store/resilient.ts';
+import { createResilientStore, isStorageFault } from '../../src/store/resilient.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
 
@@ -72,6 +72,69 @@ describe('createResilientStore', () => {
       store.close();
     });
   }
+
+  it('reminds once a minute while the disk stays full, not at every retry', () => {
+    vi.useFakeTimers();
+    const { store, lines, setFault } = setup();
+    setFault('SQLITE_FULL');
+    store.setWanted('p', 'down');
+    const reminders = () => lines.filter((l) => l.message === 'state_dir still not writable');
+    vi.advanceTimersByTime(59_000);
+    expect(reminders()).toEqual([]);
+    vi.advanceTimersByTime(2_000);
+    expect(reminders()).toEqual([expect.objectContaining({ level: 'error', pending: 1, error: 'SQLITE_FULL: database or disk is full' })]);
+    vi.advanceTimersByTime(60_000);
+    expect(reminders()).toHaveLength(2);
+    setFault(undefined);
+    store.close();
+  });
+
+  it('holds at most 50 000 writes: the oldest are given up, said once; those left at close are said lost', () => {
+    vi.useFakeTimers();
+    const { store, lines, setFault } = setup();
+    setFault('SQLITE_FULL');
+    for (let i = 0; i < 50_003; i++) store.forgetSpawn(`t${i}`);
+    expect(store.health()).toMatchObject({ writable: false, pending: 50_000, dropped: 3 });
+    expect(lines.filter((l) => l.message === 'state_dir not writable for too long: the oldest held writes are being dropped')).toEqual([
+      expect.objectContaining({ level: 'error', max_pending: 50_000 }),
+    ]);
+    store.close();
+    expect(lines.filter((l) => l.message === 'stopping with writes the state_dir never took: they are lost')).toEqual([
+      expect.objectContaining({ level: 'error', lost: 50_000, error: 'SQLITE_FULL: database or disk is full' }),
+    ]);
+  });
+
+  it('saves the held writes at close when the disk takes them again, without waiting for the next retry', () => {
+    vi.useFakeTimers();
+    const { store, inner, lines, setFault } = setup();
+    setFault('SQLITE_READONLY');
+    store.setOverride('p', true);
+    setFault(undefined);
+    store.close();
+    expect(lines.some((l) => l.message === 'state_dir writable again: held writes saved' && l.saved === 1)).toBe(true);
+    expect(lines.some((l) => l.message === 'stopping with writes the state_dir never took: they are lost')).toBe(false);
+    const reopened = openStore(inner.dir, { maxAgeMs: 86_400_000, maxRecords: 100 });
+    expect(reopened.memory('p', 0).override).toBe(true);
+    reopened.close();
+  });
+
+  it('takes the errors of a full, read-only or failing disk for storage faults, and nothing else', () => {
+    const code = (c?: string) => Object.assign(new Error('x'), c === undefined ? {} : { code: c });
+    for (const c of [
+      'SQLITE_FULL',
+      'SQLITE_IOERR_WRITE',
+      'SQLITE_READONLY_DBMOVED',
+      'SQLITE_BUSY',
+      'SQLITE_CORRUPT',
+      'ENOSPC',
+      'EROFS',
+      'EIO',
+      'EDQUOT',
+    ])
+      expect(isStorageFault(code(c)), c).toBe(true);
+    for (const c of [undefined, 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_ERROR', 'ENOENT', 'EACCES', 'X_SQLITE_FULL', 'XENOSPC'])
+      expect(isStorageFault(code(c)), String(c)).toBe(false);
+  });
 
   it('a write that fails for another reason (a bug) is logged and dropped, not retried forever', () => {
     const { store, lines } = setup();
