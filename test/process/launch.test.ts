@@ -1,0 +1,60 @@
+// Before a proxy is exec'd behind the SIGPIPE-ignoring shell, the daemon checks that its command can
+// be exec'd at all, and says why not as spawn would (behind the shell a failed exec would only be an
+// exit status 127). And a failure for want of the daemon's own resources is not the proxy's fault.
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isDaemonFault } from '../../src/process/driver.ts';
+import { assertExecutable } from '../../src/process/launch.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'pm-launch-'));
+writeFileSync(join(dir, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+writeFileSync(join(dir, 'notes.txt'), 'not a program\n');
+chmodSync(join(dir, 'notes.txt'), 0o644);
+mkdirSync(join(dir, 'tool'));
+
+const refusal = (command: string, cwd?: string, path?: string) => {
+  try {
+    assertExecutable(command, cwd, path);
+    return 'ok';
+  } catch (error) {
+    return `${(error as NodeJS.ErrnoException).code}: ${(error as Error).message}`;
+  }
+};
+
+describe('assertExecutable', () => {
+  it('finds a bare name on PATH, in order, skipping directories that lack it', () => {
+    expect(refusal('sleep', undefined, `/nonexistent:${dir}:/usr/bin:/bin`)).toBe('ok');
+    expect(refusal('run.sh', undefined, `/nonexistent:${dir}`)).toBe('ok');
+    expect(refusal('sleep', undefined, dir)).toBe('ENOENT: spawn sleep ENOENT');
+    expect(refusal('sleep', undefined, undefined)).toBe('ENOENT: spawn sleep ENOENT');
+  });
+
+  it('resolves a path with a slash from the working directory', () => {
+    expect(refusal('./run.sh', dir)).toBe('ok');
+    expect(refusal(join(dir, 'run.sh'))).toBe('ok');
+    expect(refusal('./run.sh', '/')).toBe('ENOENT: spawn ./run.sh ENOENT');
+    expect(refusal('./missing', dir)).toBe('ENOENT: spawn ./missing ENOENT');
+  });
+
+  it('refuses a file without an execute bit and a directory with EACCES, as exec would', () => {
+    expect(refusal(join(dir, 'notes.txt'))).toBe(`EACCES: spawn ${join(dir, 'notes.txt')} EACCES`);
+    expect(refusal(join(dir, 'tool'))).toBe(`EACCES: spawn ${join(dir, 'tool')} EACCES`);
+    // On PATH too: a directory named like the command is not it, and says EACCES unless found further on.
+    expect(refusal('tool', undefined, dir)).toBe('EACCES: spawn tool EACCES');
+    expect(refusal('notes.txt', undefined, `${dir}:/nonexistent`)).toBe('EACCES: spawn notes.txt EACCES');
+    expect(refusal('run.sh', undefined, `${join(dir, 'tool')}:${dir}`)).toBe('ok');
+  });
+});
+
+describe('isDaemonFault', () => {
+  it("is the daemon's want of files, memory or processes, or a lost spawn helper; not the proxy's own failure", () => {
+    for (const code of ['EMFILE', 'ENFILE', 'ENOMEM', 'EAGAIN', 'ENOSPC', 'EDQUOT'])
+      expect(isDaemonFault(Object.assign(new Error(code), { code })), code).toBe(true);
+    expect(isDaemonFault(Object.assign(new Error('the spawn helper exited'), { daemonFault: true }))).toBe(true);
+    for (const code of ['ENOENT', 'EACCES', 'EPERM', undefined])
+      expect(isDaemonFault(Object.assign(new Error('x'), { code })), String(code)).toBe(false);
+    expect(isDaemonFault(undefined)).toBe(false);
+  });
+});
