@@ -219,6 +219,16 @@ describe.each(['spawn helper', 'child_process'] as const)('with %s', (way) => {
       await until(() => !isAliveNotZombie(grandchild), 1000);
     });
 
+    it('a stop asked for before the process has its pid waits for it, then stops it', async () => {
+      const { log, events } = recorder();
+      const handle = track(start(spec('sleep', ['300']), events));
+      handle.stop(5_000);
+      expect(log.spawned).toBeUndefined();
+      await until(() => log.exit !== undefined, 10_000);
+      expect(log.spawned).toBeDefined();
+      expect(log.exit!.signal).toBe('SIGTERM');
+    });
+
     it('stopAll resolves once every process has exited', async () => {
       const started = Array.from({ length: 5 }, () => {
         const { log, events } = recorder();
