@@ -4,7 +4,7 @@
 // /healthz's `degraded`; a reload applies the new retention and says a new state_dir waits for a
 // restart. The child-process tests (state-dir-deleted, storage-faults) cover the same end to end,
 // but run dist/, where a mutant of these sources cannot be seen.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -74,9 +74,9 @@ describe('openDurableState', () => {
     ]);
   });
 
-  it('says nothing of a state_dir already private, and remembers what it records', () => {
+  it('says nothing of a state_dir already private, and remembers what it records', async () => {
     const dir = stateDirOf();
-    const { state, said } = open(dir);
+    const { state, said, lost } = open(dir);
     expect(said('directory was open to group or others: changed to 0700')).toEqual([]);
     expect(state.open()).toBe(true);
     expect(state.degraded()).toEqual([]);
@@ -85,6 +85,11 @@ describe('openDurableState', () => {
     // `now` is the clock given: an attempt an hour before it is out of the window.
     state.store.beginRestart({ proxyId: 'ss-2', at: T0 - 3_600_001, reason: 'exited', manual: false });
     expect(state.memory('ss-2').attempts).toEqual([]);
+    // Past a poll of the watch, with writes in the directory: a state_dir in place is not taken for deleted.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(said('state_dir was deleted while running: recreating it')).toEqual([]);
+    expect(lost).not.toHaveBeenCalled();
+    expect(state.open()).toBe(true);
   });
 
   it('a write the disk refuses shows in degraded() until it lands; it is counted', () => {
@@ -106,12 +111,13 @@ describe('openDurableState', () => {
     for (let i = 0; i < 5; i++) state.store.addAudit({ at: T0 + i, user: 'system', action: 'a', proxyId: null, detail: { i } });
     state.reload(config(dir));
     expect(said('state_dir changed: it takes effect at the next daemon start')).toEqual([]);
-    state.reload(config(`${dir}-other`, 'max_age: 2592000\n  max_records: 2'));
+    state.reload(config(`${dir}-other`, 'max_age: 3600\n  max_records: 3'));
     expect(said('state_dir changed: it takes effect at the next daemon start')).toEqual([
       expect.objectContaining({ level: 'warn', state_dir: dir, new_state_dir: `${dir}-other` }),
     ]);
-    state.store.addAudit({ at: T0 + 5, user: 'system', action: 'a', proxyId: null, detail: { i: 5 } });
-    expect(state.store.audits({}).map((a) => a.detail.i)).toEqual([5, 4]);
+    // max_age is in seconds: half an hour later, an hour's worth of history is all kept, up to max_records.
+    state.store.addAudit({ at: T0 + 1_800_000, user: 'system', action: 'a', proxyId: null, detail: { i: 5 } });
+    expect(state.store.audits({}).map((a) => a.detail.i)).toEqual([5, 4, 3]);
     expect(existsSync(`${dir}-other`)).toBe(false);
   });
 
@@ -124,6 +130,9 @@ describe('openDurableState', () => {
     expect(said('state_dir was deleted while running: recreating it')).toEqual([
       expect.objectContaining({ level: 'error', state_dir: dir }),
     ]);
+    expect(said('state_dir recreated: lock taken again, history copied from the database held open')).toEqual([
+      expect.objectContaining({ level: 'warn', state_dir: dir }),
+    ]);
     expect(state.open()).toBe(true);
     expect(readFileSync(join(dir, 'daemon.pid'), 'utf8')).toBe(`${process.pid}\n`);
     expect(() => openStore(dir, { maxAgeMs: 1, maxRecords: 1 })).toThrow(/in use by another proxy-monitor/);
@@ -134,6 +143,48 @@ describe('openDurableState', () => {
     await until(() => said('state_dir recreated: lock taken again, history copied from the database held open').length === 2);
     expect(state.store.restarts({})).toHaveLength(2);
     expect(existsSync(join(dir, LOCK_FILE))).toBe(true);
+    // Closed: the lock is free for the next daemon, which finds the whole history.
+    state.close();
+    expect(state.open()).toBe(false);
+    const next = openStore(dir, { maxAgeMs: 86_400_000 * 30, maxRecords: 10 });
+    opened.push(next);
+    expect(next.restarts({})).toHaveLength(2);
+  });
+
+  it('a state_dir it cannot recreate yet (a file in its place) is tried again, not given up', async () => {
+    const dir = stateDirOf();
+    const { state, said, lost } = open(dir);
+    deleteDir(dir);
+    writeFileSync(dir, 'in the way');
+    await until(() => said('cannot recreate state_dir; trying again').length > 0);
+    expect(said('cannot recreate state_dir; trying again')[0]).toMatchObject({
+      level: 'error',
+      state_dir: dir,
+      error: expect.stringContaining(`cannot create state directory ${dir}`),
+    });
+    expect(lost).not.toHaveBeenCalled();
+    rmSync(dir);
+    await until(() => said('state_dir recreated: lock taken again, history copied from the database held open').length === 1);
+    expect(state.open()).toBe(true);
+  });
+
+  it('stores errors through the redactor of the moment', () => {
+    const { state } = open(stateDirOf());
+    const counters = { stats: { checks: 0, restarts: 1, successes: 0, failures: 1 }, consecutiveFailures: 1, lastFailureAt: T0 };
+    const record = { at: T0, reason: 'exited', manual: false, success: false, durationMs: 5, error: 'bad password hunter2' } as const;
+    state.record({ type: 'restart_finished', proxyId: 'ss-1', proxyType: 'exec', counters, record });
+    expect(state.store.restarts({})[0].error).toBe('bad password [REDACTED]');
+    state.record({
+      type: 'check_finished',
+      proxyId: 'ss-1',
+      proxyType: 'exec',
+      at: T0 + 1,
+      ok: true,
+      durationMs: 1,
+      counters: { ...counters, stats: { ...counters.stats, checks: 1 } },
+    });
+    state.onCheckRound();
+    expect(state.memory('ss-1').stats?.checks).toBe(1);
   });
 
   it('stops (onLost) when another daemon locked the recreated state_dir first, and does not try again', async () => {
@@ -171,6 +222,13 @@ describe('watchStateDir', () => {
     const calls = gone.mock.calls.length;
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(gone).toHaveBeenCalledTimes(calls);
+  });
+
+  it('watches a directory already gone by polling alone, and closes cleanly', async () => {
+    const gone = vi.fn();
+    const watch = watchStateDir(join(tmpdir(), 'pm-watch-no-such-dir'), () => false, gone, 20);
+    await until(() => gone.mock.calls.length > 0, 2_000);
+    expect(() => watch.close()).not.toThrow();
   });
 
   it('notices a file event at once, long before its poll', async () => {

@@ -128,4 +128,43 @@ describe('recorder', () => {
     });
     expect(store.restarts({ proxyId: 'ss-8' })).toEqual([{ proxyId: 'ss-8', ...failed }]);
   });
+  it('writes once per check round, not per check, and nothing when nothing changed; the audit row is dated at the end of the restart', async () => {
+    await setup();
+    const writes: string[] = [];
+    const counting = new Proxy(store, {
+      get(target, key: keyof Store) {
+        const value = target[key];
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (['transaction', 'saveCounters', 'beginRestart', 'addRestart', 'addAudit'].includes(key)) writes.push(key);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const { record, checkRoundFinished } = createRecorder(counting, (text) => text);
+    const counters = (checks: number) => ({
+      stats: { checks, restarts: 0, successes: 0, failures: 0 },
+      consecutiveFailures: 0,
+      lastFailureAt: null,
+    });
+    const proxy = { proxyId: 'ss-7', proxyType: 'exec' } as const;
+    for (const checks of [1, 2, 3])
+      record({ ...proxy, type: 'check_finished', at: checks, ok: true, durationMs: 1, counters: counters(checks) });
+    expect(writes).toEqual([]);
+    checkRoundFinished();
+    expect(writes).toEqual(['transaction', 'saveCounters']);
+    expect(store.memory('ss-7', 10).stats?.checks).toBe(3);
+    writes.length = 0;
+    // A round with no check, a check that changed no counter, a report that carries the saved counters: no write.
+    checkRoundFinished();
+    record({ ...proxy, type: 'check_finished', at: 4, ok: true, durationMs: 1, counters: counters(3) });
+    checkRoundFinished();
+    record({ ...proxy, type: 'state_change', at: 5, from: 'running', to: 'running', reason: 'x', counters: counters(3) });
+    expect(writes).toEqual([]);
+
+    const finished = { at: 40, reason: 'exited', manual: false, success: true, durationMs: 250 } as const;
+    record({ ...proxy, type: 'restart_finished', record: finished, counters: counters(3) });
+    expect(writes).toEqual(['transaction', 'addRestart', 'addAudit']);
+    expect(store.audits({ proxyId: 'ss-7' })[0].at).toBe(290);
+  });
 });
