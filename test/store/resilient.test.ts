@@ -1,11 +1,11 @@
 // A write the disk refuses (full, read-only) is held in memory, in order, and retried; it never
 // throws into the caller (supervision, the API), is counted, and reported until it lands.
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/logging/logger.ts';
-import { createResilientStore, isStorageFault } from '../../src/store/resilient.ts';
+import { createResilientStore, isStorageFault, type ResilientStore } from '../../src/store/resilient.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
 
@@ -17,6 +17,8 @@ function setup() {
   const lines: Array<Record<string, unknown>> = [];
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
   let fault: string | undefined;
+  /** With a fault set, only this write is refused (all of them when unset). */
+  let only: string | undefined;
   // The disk refuses every write while `fault` is set.
   const faulty: Store = new Proxy(inner, {
     get(target, key: keyof Store) {
@@ -28,14 +30,18 @@ function setup() {
         return typeof value === 'function' ? value.bind(target) : value;
       }
       return (...args: unknown[]) => {
-        if (fault) throw sqliteError(fault);
+        if (fault && (only === undefined || only === key)) throw sqliteError(fault);
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
   });
   const failures = vi.fn();
   const store = createResilientStore(faulty, { logger, onWriteFailure: failures, retryMs: 1_000 });
-  return { store, inner, lines, failures, setFault: (code?: string) => (fault = code) };
+  const setFault = (code?: string, write?: string) => {
+    fault = code;
+    only = write;
+  };
+  return { store, inner, lines, failures, setFault };
 }
 
 afterEach(() => vi.useRealTimers());
@@ -136,6 +142,81 @@ describe('createResilientStore', () => {
       expect(isStorageFault(code(c)), String(c)).toBe(false);
   });
 
+  it('passes every write and read through to the store underneath', () => {
+    const { store, inner } = setup();
+    const intent = { token: 't1', proxyId: 'p', command: '["/bin/true"]', fingerprint: 'f', at: 1 };
+    store.recordSpawn(intent);
+    expect(store.pendingSpawns()).toEqual([intent]);
+    store.recordProcess({ ...intent, pid: 42, startTime: 7 });
+    expect(store.processes()).toEqual([{ ...intent, pid: 42, startTime: 7 }]);
+    store.forgetProcess('p', 42);
+    expect(inner.processes()).toEqual([]);
+    const stats = { checks: 3, restarts: 0, successes: 0, failures: 0 };
+    store.saveCounters('p', { stats, consecutiveFailures: 0, lastFailureAt: null });
+    expect(inner.memory('p', 1).stats).toEqual(stats);
+    expect(store.dir).toBe(inner.dir);
+    expect(store.inPlace()).toBe(true);
+    const copy = join(inner.dir, 'copy.db');
+    store.copyTo(copy);
+    expect(existsSync(copy)).toBe(true);
+    store.close();
+  });
+
+  it('names the refused write in its log line, with the state_dir and the error', () => {
+    const writes: Array<[string, (store: ResilientStore) => void]> = [
+      ['restart', (s) => s.addRestart({ proxyId: 'p', at: 1, reason: 'exited', manual: false, success: true, durationMs: 5 })],
+      ['restart begun', (s) => s.beginRestart({ proxyId: 'p', at: 1, reason: 'exited', manual: false })],
+      ['audit', (s) => s.addAudit({ at: 1, user: 'system', action: 'a', proxyId: null, detail: {} })],
+      ['override', (s) => s.setOverride('p', true)],
+      ['wanted', (s) => s.setWanted('p', 'down')],
+      [
+        'counters',
+        (s) =>
+          s.saveCounters('p', {
+            stats: { checks: 1, restarts: 0, successes: 0, failures: 0 },
+            consecutiveFailures: 0,
+            lastFailureAt: null,
+          }),
+      ],
+      ['spawn', (s) => s.recordSpawn({ token: 't', proxyId: 'p', command: '[]', fingerprint: 'f', at: 1 })],
+      ['spawn forgotten', (s) => s.forgetSpawn('t')],
+      ['process', (s) => s.recordProcess({ token: 't', proxyId: 'p', command: '[]', fingerprint: 'f', at: 1, pid: 1, startTime: 1 })],
+      ['process forgotten', (s) => s.forgetProcess('p', 1)],
+      ['transaction', (s) => s.transaction(() => {})],
+    ];
+    for (const [name, write] of writes) {
+      const { store, inner, lines, setFault } = setup();
+      setFault('SQLITE_FULL');
+      write(store);
+      expect(
+        lines.find((l) => l.message === 'state_dir not writable: holding writes in memory and retrying'),
+        name,
+      ).toMatchObject({
+        state_dir: inner.dir,
+        error: 'SQLITE_FULL: database or disk is full',
+        write: name,
+      });
+      setFault(undefined);
+      store.close();
+    }
+  });
+
+  it('a transaction is held whole: none of its writes lands while one of them is refused', () => {
+    vi.useFakeTimers();
+    const { store, inner, setFault } = setup();
+    setFault('SQLITE_FULL', 'setWanted');
+    store.transaction(() => {
+      store.setOverride('p', false);
+      store.setWanted('p', 'down');
+    });
+    expect(store.health().pending).toBe(1);
+    expect(inner.memory('p', 1).override).toBeUndefined();
+    setFault(undefined);
+    vi.advanceTimersByTime(2_000);
+    expect(inner.memory('p', 1)).toMatchObject({ override: false, wanted: 'down' });
+    store.close();
+  });
+
   it('a write that fails for another reason (a bug) is logged and dropped, not retried forever', () => {
     const { store, lines } = setup();
     expect(() =>
@@ -144,7 +225,11 @@ describe('createResilientStore', () => {
       }),
     ).not.toThrow();
     expect(store.health()).toMatchObject({ writable: true, pending: 0 });
-    expect(lines.some((l) => l.level === 'error' && l.message === 'state write failed; not retried')).toBe(true);
+    expect(lines.find((l) => l.message === 'state write failed; not retried')).toMatchObject({
+      level: 'error',
+      write: 'transaction',
+      err: expect.objectContaining({ message: 'boom' }),
+    });
     store.close();
   });
 });
