@@ -30,7 +30,7 @@ describe('a damaged state.db', () => {
     const dir = damaged();
     expect(() => openStore(dir, retention)).toThrow(StateDirError);
     expect(() => openStore(dir, retention)).toThrow(
-      /is damaged.*proxy-monitor state check --state-dir .*proxy-monitor state reset --state-dir/,
+      /is damaged.*proxy-monitor state check --state-dir .*proxy-monitor state reset --state-dir .* to move it aside and start with an empty history \(or restore a backup of it\)$/,
     );
   });
 

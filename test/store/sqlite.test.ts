@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -57,10 +57,44 @@ describe('opening', () => {
     const db = new Database(join(dir, 'state', DATABASE_FILE));
     db.pragma('user_version = 99');
     db.close();
-    expect(() => openStore(join(dir, 'state'), roomy)).toThrow(/written by a newer proxy-monitor \(schema 99/);
+    expect(() => openStore(join(dir, 'state'), roomy)).toThrow(
+      new StateDirError(
+        `state database ${join(dir, 'state', DATABASE_FILE)} was written by a newer proxy-monitor (schema 99, this one knows 1)`,
+      ),
+    );
     const file = join(dir, 'a-file');
     writeFileSync(file, '');
     expect(() => openStore(join(file, 'state'), roomy)).toThrow(`cannot create state directory ${file}/state: ENOTDIR`);
+  });
+
+  it('refuses a database damaged inside (a page overwritten) at open, not in the middle of a restart', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pm-store-'));
+    const first = open(dir);
+    for (let i = 0; i < 500; i++) first.addRestart(restart(`proxy-with-a-longish-name-${i}`, T0 + i, { error: 'x'.repeat(40) }));
+    first.close();
+    const file = join(dir, 'state', DATABASE_FILE);
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, 4096 * 3);
+    closeSync(fd);
+    expect(() => openStore(join(dir, 'state'), roomy)).toThrow(/^state database .* is damaged \(/);
+  });
+
+  it('says what else keeps it from opening the database, without calling it damaged', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pm-store-'));
+    mkdirSync(join(dir, 'state', DATABASE_FILE), { recursive: true });
+    expect(() => openStore(join(dir, 'state'), roomy)).toThrow(
+      new RegExp(`^cannot open state database ${join(dir, 'state', DATABASE_FILE)}: EISDIR`),
+    );
+    // The lock was released on the way out: the directory is free again.
+    rmSync(join(dir, 'state', DATABASE_FILE), { recursive: true });
+    open(dir);
+  });
+
+  it('removes its pid file when it closes', () => {
+    const store = open();
+    expect(existsSync(join(store.dir, 'daemon.pid'))).toBe(true);
+    store.close();
+    expect(existsSync(join(store.dir, 'daemon.pid'))).toBe(false);
   });
 
   it('keeps every committed row across a reopen', () => {
