@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDaemonFault } from '../../src/process/driver.ts';
 import { assertExecutable } from '../../src/process/launch.ts';
+import { decodeWaitStatus } from '../../src/process/spawner.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pm-launch-'));
 writeFileSync(join(dir, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
@@ -56,5 +57,16 @@ describe('isDaemonFault', () => {
     for (const code of ['ENOENT', 'EACCES', 'EPERM', undefined])
       expect(isDaemonFault(Object.assign(new Error('x'), { code })), String(code)).toBe(false);
     expect(isDaemonFault(undefined)).toBe(false);
+  });
+});
+
+describe('decodeWaitStatus', () => {
+  it('reads a wait(2) status from the spawn helper as Node reports an exit: a code, or the signal by name', () => {
+    expect(decodeWaitStatus(0)).toEqual({ code: 0, signal: null });
+    expect(decodeWaitStatus(3 << 8)).toEqual({ code: 3, signal: null });
+    expect(decodeWaitStatus(255 << 8)).toEqual({ code: 255, signal: null });
+    expect(decodeWaitStatus(15)).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(decodeWaitStatus(9 | 0x80)).toEqual({ code: null, signal: 'SIGKILL' }); // killed, core dumped
+    expect(decodeWaitStatus(40)).toEqual({ code: null, signal: 'SIG40' }); // a real-time signal Node has no name for
   });
 });
