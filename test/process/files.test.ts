@@ -1,6 +1,6 @@
 // Generated server configs hold passwords: the file is 0600 in a 0700 directory, whatever the umask,
 // and a rewrite never leaves a wider mode or a temporary file behind.
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -33,3 +33,38 @@ it('replaces a file that was made readable by others with a 0600 one, and leaves
   expect(readFileSync(path, 'utf8')).toBe('new');
   expect(readdirSync(join(state, 'generated'))).toEqual(['ss-1.json']);
 });
+
+// A proxy run as its own user: its file is that user's, 0400, and the two directories above it let
+// others pass through without listing them. Needs root (chown), as the daemon does to run as others.
+const nobody = { uid: 65534, gid: 65534, user: 'nobody', group: 'nogroup' };
+
+it.skipIf(process.getuid?.() !== 0)('gives a proxy run as another user its file (0400) and a way through to it, nothing more', () => {
+  const base = mkdtempSync(join(tmpdir(), 'pm-files-'));
+  chmodSync(base, 0o755);
+  const dir = join(base, 'state', 'generated');
+  const path = join(dir, 'ss.json');
+  writeGeneratedFiles([{ path, content: '{"password":"s3cret"}\n' }], nobody);
+  expect(statSync(path)).toMatchObject({ uid: 65534, gid: 65534 });
+  expect(mode(path)).toBe(0o400);
+  expect(mode(dir)).toBe(0o711);
+  expect(mode(join(base, 'state')) & 0o011).toBe(0o011);
+  expect(readFileSync(path, 'utf8')).toBe('{"password":"s3cret"}\n');
+  expect(readdirSync(dir)).toEqual(['ss.json']);
+});
+
+it.skipIf(process.getuid?.() !== 0)(
+  'refuses, naming the directory and its mode, when a directory above does not let that user through',
+  () => {
+    const base = mkdtempSync(join(tmpdir(), 'pm-files-'));
+    chmodSync(base, 0o750);
+    const path = join(base, 'state', 'generated', 'ss.json');
+    expect(() => writeGeneratedFiles([{ path, content: '{}' }], nobody)).toThrow(
+      `${base} (mode 0750) does not let uid 65534 reach the proxy's generated config; chmod o+x it or move state_dir`,
+    );
+    // Its group may pass where others may not: a directory of the user's group lets it through.
+    chmodSync(base, 0o710);
+    chownSync(base, 0, 65534);
+    writeGeneratedFiles([{ path, content: '{}' }], nobody);
+    expect(mode(path)).toBe(0o400);
+  },
+);

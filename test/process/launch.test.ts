@@ -1,13 +1,14 @@
 // Before a proxy is exec'd behind the SIGPIPE-ignoring shell, the daemon checks that its command can
 // be exec'd at all, and says why not as spawn would (behind the shell a failed exec would only be an
 // exit status 127). And a failure for want of the daemon's own resources is not the proxy's fault.
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDaemonFault } from '../../src/process/driver.ts';
 import { assertExecutable } from '../../src/process/launch.ts';
 import { decodeWaitStatus } from '../../src/process/spawner.ts';
+import { daemonPowers, PRLIMIT, SETPRIV, wrapperArgv } from '../../src/process/wrappers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pm-launch-'));
 writeFileSync(join(dir, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
@@ -68,5 +69,29 @@ describe('decodeWaitStatus', () => {
     expect(decodeWaitStatus(15)).toEqual({ code: null, signal: 'SIGTERM' });
     expect(decodeWaitStatus(9 | 0x80)).toEqual({ code: null, signal: 'SIGKILL' }); // killed, core dumped
     expect(decodeWaitStatus(40)).toEqual({ code: null, signal: 'SIG40' }); // a real-time signal Node has no name for
+  });
+});
+
+describe('the wrappers in front of the command', () => {
+  it("know the daemon's own powers: root by its uid, ambient capabilities from /proc/self/status", () => {
+    const ambient = /^CapAmb:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1];
+    expect(daemonPowers()).toEqual({ root: process.getuid!() === 0, ambient: BigInt(`0x${ambient}`) !== 0n });
+  });
+
+  it('set only the limits given; a daemon that is not root leaves the bounding set alone', () => {
+    const limits = { nofile: 4096, nproc: undefined, core: 'unlimited' as const };
+    expect(wrapperArgv({ capabilities: [], limits }, { root: false, ambient: false })).toEqual([
+      PRLIMIT,
+      '--nofile=4096:4096',
+      '--core=unlimited:unlimited',
+      '--',
+    ]);
+    expect(wrapperArgv({ capabilities: ['net_bind_service', 'net_raw'], limits: {} }, { root: false, ambient: false })).toEqual([
+      SETPRIV,
+      '--inh-caps=-all,+net_bind_service,+net_raw',
+      '--ambient-caps=-all,+net_bind_service,+net_raw',
+      '--',
+    ]);
+    expect(wrapperArgv(undefined, { root: true, ambient: false })).toEqual([]);
   });
 });
