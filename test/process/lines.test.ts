@@ -19,4 +19,22 @@ describe('lineSplitter', () => {
     expect(split([long.slice(0, 5000), long.slice(5000), '\nnext\n'])).toEqual(['x'.repeat(MAX_LINE), 'next']);
     expect(split([`${long}\nnext`])).toEqual(['x'.repeat(MAX_LINE), 'next']);
   });
+
+  it('hands an over-long line on as soon as it is cut, without waiting for its newline (memory stays bounded)', () => {
+    const lines: string[] = [];
+    const splitter = lineSplitter((line) => lines.push(line));
+    splitter.push('x'.repeat(MAX_LINE + 1));
+    expect(lines).toEqual(['x'.repeat(MAX_LINE)]);
+    splitter.push('y'.repeat(MAX_LINE * 2));
+    splitter.push('z\nnext');
+    splitter.end();
+    expect(lines).toEqual(['x'.repeat(MAX_LINE), 'next']);
+    // Exactly MAX_LINE characters is not over-long: kept whole until its newline.
+    const exact: string[] = [];
+    const other = lineSplitter((line) => exact.push(line));
+    other.push('w'.repeat(MAX_LINE));
+    expect(exact).toEqual([]);
+    other.push('\n');
+    expect(exact).toEqual(['w'.repeat(MAX_LINE)]);
+  });
 });
