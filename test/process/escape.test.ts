@@ -2,12 +2,14 @@
 // so stopping the group misses it. Every process of a proxy carries its spawn token in its
 // environment: when the proxy's leader exits, the processes still carrying it are escaped copies,
 // stopped and named. The scans here are scoped to this test's own tokens.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.ts';
+import type { Logger } from '../../src/logging/logger.ts';
 import { startProcess } from '../../src/process/driver.ts';
 import { escapeNote, findEscaped, watchForEscapes } from '../../src/process/escape.ts';
 import { isAliveNotZombie } from '../../src/process/proc.ts';
@@ -31,7 +33,10 @@ function spec(command: string, args: string[], type: ProxySpec['type'] = 'exec')
 
 /** Starts `s` through the escape watch; resolves with what onExit was told. */
 function run(s: ProxySpec, errors: Array<Record<string, unknown>>) {
-  const driver = watchForEscapes({ start: startProcess }, { error: (fields: Record<string, unknown>) => void errors.push(fields) });
+  const driver = watchForEscapes(
+    { start: startProcess },
+    { error: ((fields: Record<string, unknown>, message?: string) => void errors.push({ ...fields, message })) as Logger['error'] },
+  );
   return new Promise<{ code: number | null; escaped: string | undefined }>((resolve) => {
     driver.start(s, {
       onSpawn: () => {},
@@ -52,7 +57,9 @@ describe('escaped processes', () => {
       /left 1 process running outside its process group \(pid \d+\): it daemonizes itself and must run in the foreground/,
     );
     const pid = Number(/pid (\d+)/.exec(exit.escaped!)![1]);
-    expect(errors).toEqual([expect.objectContaining({ proxy_id: 'esc', escaped_pids: [pid] })]);
+    expect(errors).toEqual([
+      expect.objectContaining({ proxy_id: 'esc', escaped_pids: [pid], message: `proxy escaped its process group: ${exit.escaped}` }),
+    ]);
     await waitUntil(() => !isAliveNotZombie(pid), 5_000);
     expect(findEscaped(s.env[SPAWN_TOKEN_ENV], -1)).toEqual([]);
   });
@@ -78,11 +85,41 @@ describe('escaped processes', () => {
     await waitUntil(() => findEscaped(s.env[SPAWN_TOKEN_ENV], -1).length === 0, 5_000);
   });
 
-  it('a proxy that keeps to its group leaves nothing behind and gets no note', async () => {
-    const s = spec('/bin/sh', ['-c', 'sleep 0.1']);
-    const errors: Array<Record<string, unknown>> = [];
-    expect(await run(s, errors)).toEqual({ code: 0, escaped: undefined });
-    expect(errors).toEqual([]);
+  it('a proxy that keeps to its group leaves nothing behind and gets no note, crashing or not', async () => {
+    for (const [script, code] of [
+      ['sleep 0.1', 0],
+      ['sleep 0.1; exit 3', 3],
+    ] as const) {
+      const errors: Array<Record<string, unknown>> = [];
+      expect(await run(spec('/bin/sh', ['-c', script]), errors)).toEqual({ code, escaped: undefined });
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the scan after a crash
+      expect(errors).toEqual([]);
+    }
+  });
+
+  it("finds only the processes carrying exactly this token, outside the leader's group", async () => {
+    const token = randomUUID();
+    const started: number[] = [];
+    const start = (script: string, env: Record<string, string>) => {
+      const child = spawn('/bin/sh', ['-c', script], { detached: true, stdio: 'ignore', env: { ...process.env, ...env } });
+      child.unref();
+      started.push(child.pid!);
+      return child.pid!;
+    };
+    try {
+      const leader = start('sleep 300 & exec sleep 300', { [SPAWN_TOKEN_ENV]: token }); // the group, with a child in it
+      const escaped = start('exec sleep 300', { [SPAWN_TOKEN_ENV]: token });
+      start('exec sleep 300', { [`X${SPAWN_TOKEN_ENV}`]: token }); // another variable that ends like it
+      start('exec sleep 300', { [SPAWN_TOKEN_ENV]: `${token}-2` }); // another token that begins like it
+      await waitUntil(() => started.every((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep')), 5_000);
+      expect(findEscaped(token, leader)).toEqual([escaped]);
+    } finally {
+      for (const pid of started) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {}
+      }
+    }
   });
 
   it.skipIf(!existsSync('/usr/bin/ss-server'))('ss-server -f: the note names the -f flag', async () => {
@@ -106,7 +143,10 @@ describe('escaped processes', () => {
 
   it('says which flag to drop for known servers', () => {
     expect(escapeNote(spec('/usr/bin/ss-server', ['-f', 'x']), [42])).toMatch(/ss-server: remove -f/);
-    expect(escapeNote(spec('/bin/sh', []), [42, 43])).toMatch(/left 2 processes .*\(pids 42, 43\)/);
+    expect(escapeNote(spec('/bin/sh', []), [42, 43])).toBe(
+      'it left 2 processes running outside its process group (pids 42, 43): it daemonizes itself and must run in the foreground' +
+        ' (no daemon or fork option, no "&" or setsid in a wrapper); the escaped copies were killed',
+    );
   });
 
   it('typed proxies never pass a daemonizing flag', () => {
