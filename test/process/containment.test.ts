@@ -2,13 +2,44 @@
 // its cgroup v2 directory (the one whose cgroup.procs lists it), and the fallback to process groups,
 // with the reason, where the daemon has no delegated cgroup of its own. A delegated tree (systemd
 // Delegate=yes) is not what tests run in; its part is tested on a stand-in tree in cgroup.test.ts.
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cgroupOf, proxyCgroupOf, setUpContainment } from '../../src/process/cgroup.ts';
+import { cgroupOf, cgroupUsage, killCgroup, proxyCgroupOf, setUpContainment } from '../../src/process/cgroup.ts';
+import { isAliveNotZombie, processState } from '../../src/process/proc.ts';
+import { processUsage } from '../../src/process/usage.ts';
 
 const own = cgroupOf('self');
 const inRoot = /^0::\/$/m.test(readFileSync('/proc/self/cgroup', 'utf8'));
+/** Root in the v2 root cgroup may make a child cgroup there: the kernel's part can then be tested. */
+const canCreate =
+  own !== undefined &&
+  inRoot &&
+  (() => {
+    try {
+      accessSync(join(own, 'cgroup.procs'), constants.W_OK);
+      return process.getuid?.() === 0;
+    } catch {
+      return false;
+    }
+  })();
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A sleeping process of this test's own (`marker` on its command line), leading its own group. */
+function sleeper(marker: string): number {
+  const child = spawn('/bin/sh', ['-c', 'exec sleep 300', marker], { detached: true, stdio: 'ignore' });
+  child.unref();
+  return child.pid!;
+}
 
 describe('cgroupOf', () => {
   it.skipIf(own === undefined)('is the cgroup v2 directory whose cgroup.procs lists the process, without a trailing slash', () => {
@@ -38,5 +69,49 @@ describe('setUpContainment', () => {
 
   it.skipIf(own !== undefined)('falls back to process groups without a cgroup v2 hierarchy', () => {
     expect(setUpContainment()).toEqual({ mode: 'process-group', why: 'no cgroup v2 hierarchy is mounted' });
+  });
+});
+
+describe('a real cgroup', () => {
+  it.skipIf(!canCreate)('is found as the proxy cgroup of each process in it, and cgroup.kill ends them all at once', async () => {
+    const dir = join(own!, `proxy-pmtest-${process.pid}-${Date.now()}`);
+    mkdirSync(dir);
+    const pids = [sleeper(dir), sleeper(dir)];
+    try {
+      for (const pid of pids) writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+      expect(cgroupOf(pids[0])).toBe(dir);
+      expect(proxyCgroupOf({ root: own!, controllers: [] }, pids[1])).toBe(dir);
+      expect(proxyCgroupOf({ root: dirname(own!), controllers: [] }, pids[1])).toBeUndefined();
+      killCgroup(dir);
+      await until(() => pids.every((pid) => !isAliveNotZombie(pid)), 5_000);
+    } finally {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      await until(() => readFileSync(join(dir, 'cgroup.procs'), 'utf8') === '');
+      rmdirSync(dir);
+    }
+  });
+});
+
+describe('cgroupUsage', () => {
+  it('takes CPU from cpu.stat without memory.current, and from /proc when cpu.stat has no usage_usec', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pm-cgroup-'));
+    const pid = sleeper(dir);
+    try {
+      await until(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep') && processState(pid) === 'S');
+      writeFileSync(join(dir, 'cgroup.procs'), `${pid}\n`);
+      const proc = processUsage(pid)!;
+      writeFileSync(join(dir, 'cpu.stat'), 'usage_usec 1500000\n');
+      expect(cgroupUsage(dir)).toEqual({ memoryBytes: proc.memoryBytes, cpuSeconds: 1.5 });
+      writeFileSync(join(dir, 'cpu.stat'), 'nr_periods 0\n');
+      expect(cgroupUsage(dir)).toEqual(proc);
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
   });
 });
