@@ -38,7 +38,15 @@ describe('logging to a rotated file', () => {
     for (let i = 1; i <= 4; i++) writeFileSync(join(logDir, `proxy-monitor.${i}.log`), '{"old":true}\n');
     writeFileSync(configFile, readFileSync(configFile, 'utf8').replace('placeholder', join(logDir, 'proxy-monitor.log')));
     daemon = startDaemon(configFile, dir);
-    const logged = (text: string) => numbered(logDir).some((f) => readFileSync(join(logDir, f), 'utf8').includes(text));
+    // The daemon rotates meanwhile: a file listed may be deleted before it is read.
+    const contents = (f: string) => {
+      try {
+        return readFileSync(join(logDir, f), 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const logged = (text: string) => numbered(logDir).some((f) => contents(f).includes(text));
     await waitUntil(() => logged('line 200 of'), 60_000, 100);
     expect(await daemon.stop('SIGTERM')).toBe(0);
   }, 90_000);
