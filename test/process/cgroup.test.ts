@@ -13,8 +13,9 @@ import { startProcess } from '../../src/process/driver.ts';
 import { isAliveNotZombie, processState } from '../../src/process/proc.ts';
 import { childProcessSpawner } from '../../src/process/spawner.ts';
 import { processUsage } from '../../src/process/usage.ts';
-import type { ProxySpec } from '../../src/proxy-spec.ts';
 import type { ProcessEvents } from '../../src/supervisor/ports.ts';
+import { waitUntil } from '../support/daemon.ts';
+import { fakeSpec } from '../support/fake-world.ts';
 
 const own: number[] = [];
 afterEach(() => {
@@ -26,14 +27,6 @@ afterEach(() => {
     }
   }
 });
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const tree = (controllers: string[]) => ({ root: mkdtempSync(join(tmpdir(), 'pm-cgroup-')), controllers });
 
@@ -64,18 +57,7 @@ describe('proxyCgroup', () => {
 });
 
 describe('a proxy in its cgroup', () => {
-  const spec = (args: string[]): ProxySpec => ({
-    id: 'p1',
-    type: 'exec',
-    command: '/bin/sh',
-    args,
-    env: {},
-    health: { kind: 'process' },
-    monitor: true,
-    secrets: [],
-    files: [],
-    maxMemory: 32 * 1024 * 1024,
-  });
+  const spec = (args: string[]) => fakeSpec('p1', { command: '/bin/sh', args, health: { kind: 'process' }, maxMemory: 32 * 1024 * 1024 });
 
   it('joins its cgroup before its command runs; a stop reaches a member that left its process group', async () => {
     const t = tree(['memory', 'pids']);
@@ -99,7 +81,7 @@ describe('a proxy in its cgroup', () => {
       childProcessSpawner,
       t,
     );
-    await until(() => lines.length === 2);
+    await waitUntil(() => lines.length === 2);
     own.push(spawned!);
     const escaped = Number(lines[0]);
     own.push(escaped);
@@ -109,12 +91,12 @@ describe('a proxy in its cgroup', () => {
     // As the kernel would list it: the escaped process is still a member.
     writeFileSync(join(t.root, 'proxy-p1', 'cgroup.procs'), `${spawned}\n${escaped}\n`);
     // It ignores SIGTERM once it runs sleep (the disposition survives the exec).
-    await until(() => readFileSync(`/proc/${escaped}/cmdline`, 'utf8').startsWith('sleep'));
+    await waitUntil(() => readFileSync(`/proc/${escaped}/cmdline`, 'utf8').startsWith('sleep'));
     handle.stop(5_000);
-    await until(() => exit !== undefined);
+    await waitUntil(() => exit !== undefined);
     expect(exit).toEqual({ code: null, signal: 'SIGTERM' });
     // Past the leader's exit, whatever is left in the cgroup is killed (one by one: no cgroup.kill here).
-    await until(() => !isAliveNotZombie(escaped), 3_000);
+    await waitUntil(() => !isAliveNotZombie(escaped), 3_000);
   });
 });
 
@@ -124,9 +106,9 @@ describe('signalling and killing a cgroup', () => {
     const [a, b] = [sleeper(dir), sleeper(dir)];
     writeFileSync(join(dir, 'cgroup.procs'), `${a}\n${b}\n`);
     signalCgroup(dir, 'SIGSTOP');
-    await until(() => processState(a) === 'T' && processState(b) === 'T');
+    await waitUntil(() => processState(a) === 'T' && processState(b) === 'T');
     signalCgroup(dir, 'SIGCONT');
-    await until(() => processState(a) === 'S' && processState(b) === 'S');
+    await waitUntil(() => processState(a) === 'S' && processState(b) === 'S');
 
     writeFileSync(join(dir, 'cgroup.kill'), '');
     killCgroup(dir);
@@ -138,7 +120,7 @@ describe('signalling and killing a cgroup', () => {
     mkdirSync(noKillFile);
     writeFileSync(join(noKillFile, 'cgroup.procs'), `${a}\n${b}\n`);
     killCgroup(noKillFile);
-    await until(() => !isAliveNotZombie(a) && !isAliveNotZombie(b), 3_000);
+    await waitUntil(() => !isAliveNotZombie(a) && !isAliveNotZombie(b), 3_000);
   });
 
   it('a cgroup that is gone is nothing to signal', () => {
@@ -166,12 +148,12 @@ describe('cgroupUsage', () => {
   it('else sums what /proc says of each member', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pm-cgroup-'));
     const [a, b] = [sleeper(dir), sleeper(dir)];
-    await until(
+    await waitUntil(
       () =>
         readFileSync(`/proc/${a}/cmdline`, 'utf8').startsWith('sleep') && readFileSync(`/proc/${b}/cmdline`, 'utf8').startsWith('sleep'),
     );
     // Asleep in sleep(1): their figures no longer move.
-    await until(() => processState(a) === 'S' && processState(b) === 'S');
+    await waitUntil(() => processState(a) === 'S' && processState(b) === 'S');
     writeFileSync(join(dir, 'cgroup.procs'), `${a}\n${b}\n${2 ** 22 + 1}\n`);
     const [ua, ub] = [processUsage(a)!, processUsage(b)!];
     expect(ua.memoryBytes).toBeGreaterThan(0);

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { cgroupOf, cgroupUsage, killCgroup, proxyCgroupOf, setUpContainment } from '../../src/process/cgroup.ts';
 import { isAliveNotZombie, processState } from '../../src/process/proc.ts';
 import { processUsage } from '../../src/process/usage.ts';
+import { waitUntil } from '../support/daemon.ts';
 
 const own = cgroupOf('self');
 const inRoot = /^0::\/$/m.test(readFileSync('/proc/self/cgroup', 'utf8'));
@@ -25,14 +26,6 @@ const canCreate =
       return false;
     }
   })();
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** A sleeping process of this test's own (`marker` on its command line), leading its own group. */
 function sleeper(marker: string): number {
@@ -83,7 +76,7 @@ describe('a real cgroup', () => {
       expect(proxyCgroupOf({ root: own!, controllers: [] }, pids[1])).toBe(dir);
       expect(proxyCgroupOf({ root: dirname(own!), controllers: [] }, pids[1])).toBeUndefined();
       killCgroup(dir);
-      await until(() => pids.every((pid) => !isAliveNotZombie(pid)), 5_000);
+      await waitUntil(() => pids.every((pid) => !isAliveNotZombie(pid)), 5_000);
     } finally {
       for (const pid of pids) {
         try {
@@ -92,7 +85,7 @@ describe('a real cgroup', () => {
           // gone
         }
       }
-      await until(() => readFileSync(join(dir, 'cgroup.procs'), 'utf8') === '');
+      await waitUntil(() => readFileSync(join(dir, 'cgroup.procs'), 'utf8') === '');
       rmdirSync(dir);
     }
   });
@@ -103,7 +96,7 @@ describe('cgroupUsage', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pm-cgroup-'));
     const pid = sleeper(dir);
     try {
-      await until(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep') && processState(pid) === 'S');
+      await waitUntil(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep') && processState(pid) === 'S');
       writeFileSync(join(dir, 'cgroup.procs'), `${pid}\n`);
       const proc = processUsage(pid)!;
       writeFileSync(join(dir, 'cpu.stat'), 'usage_usec 1500000\n');

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processStartedAt, processStartTime, processState, statFields } from '../../src/process/proc.ts';
 import { groupUsage, processUsage } from '../../src/process/usage.ts';
+import { waitUntil } from '../support/daemon.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pm-usage-'));
 const own: number[] = [];
@@ -20,14 +21,6 @@ afterAll(() => {
     }
   }
 });
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** Asleep in sleep(1): its figures no longer move. */
 const sleeping = (pid: number) => processState(pid) === 'S';
@@ -56,10 +49,10 @@ describe('groupUsage', () => {
     const group = spawn('/bin/sh', ['-c', 'sleep 300 & exec sleep 300', dir], { detached: true, stdio: 'ignore' });
     const lone = spawn('/bin/sh', ['-c', 'exec sleep 300', dir], { detached: true, stdio: 'ignore' });
     own.push(group.pid!, lone.pid!);
-    await until(() => readFileSync(`/proc/${group.pid}/cmdline`, 'utf8').startsWith('sleep'));
-    await until(() => readFileSync(`/proc/${lone.pid}/cmdline`, 'utf8').startsWith('sleep'));
+    await waitUntil(() => readFileSync(`/proc/${group.pid}/cmdline`, 'utf8').startsWith('sleep'));
+    await waitUntil(() => readFileSync(`/proc/${lone.pid}/cmdline`, 'utf8').startsWith('sleep'));
     const child = Number(readFileSync(`/proc/${group.pid}/task/${group.pid}/children`, 'utf8').trim());
-    await until(() => sleeping(child) && sleeping(group.pid!) && sleeping(lone.pid!));
+    await waitUntil(() => sleeping(child) && sleeping(group.pid!) && sleeping(lone.pid!));
     const usage = groupUsage([group.pid!, lone.pid!, 2 ** 22 + 1]);
     expect([...usage.keys()].sort()).toEqual([group.pid!, lone.pid!].sort());
     const [leader, second] = [processUsage(group.pid!)!, processUsage(child)!];
@@ -79,8 +72,8 @@ describe('/proc/<pid>/stat', () => {
     chmodSync(odd, 0o755);
     const child = spawn(odd, ['300'], { detached: true, stdio: 'ignore' });
     own.push(child.pid!);
-    await until(() => readFileSync(`/proc/${child.pid}/comm`, 'utf8').startsWith('a) b (c'));
-    await until(() => processState(child.pid!) === 'S');
+    await waitUntil(() => readFileSync(`/proc/${child.pid}/comm`, 'utf8').startsWith('a) b (c'));
+    await waitUntil(() => processState(child.pid!) === 'S');
     const fields = statFields(child.pid!)!;
     expect(fields[0]).toBe('S');
     expect(Number(fields[1])).toBe(process.pid); // ppid

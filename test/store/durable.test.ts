@@ -14,6 +14,7 @@ import { openDurableState, type DurableState } from '../../src/store/durable.ts'
 import { LOCK_FILE } from '../../src/store/lock.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import { watchStateDir } from '../../src/store/watch.ts';
+import { waitUntil } from '../support/daemon.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const opened: Array<{ close(): void }> = [];
@@ -44,14 +45,6 @@ function open(stateDir: string) {
 }
 
 const stateDirOf = () => join(mkdtempSync(join(tmpdir(), 'pm-durable-')), 'state');
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** Gone from its path at once, as `rm -rf` leaves it (a recursive rm would race with the recreation). */
 function deleteDir(dir: string) {
@@ -126,7 +119,7 @@ describe('openDurableState', () => {
     const { state, said } = open(dir);
     state.store.addRestart({ proxyId: 'ss-1', at: T0, reason: 'exited', manual: false, success: true, durationMs: 40 });
     deleteDir(dir);
-    await until(() => said('state_dir recreated: lock taken again, history copied from the database held open').length === 1);
+    await waitUntil(() => said('state_dir recreated: lock taken again, history copied from the database held open').length === 1);
     expect(said('state_dir was deleted while running: recreating it')).toEqual([
       expect.objectContaining({ level: 'error', state_dir: dir }),
     ]);
@@ -140,7 +133,7 @@ describe('openDurableState', () => {
     expect(state.store.restarts({}).map((r) => r.at)).toEqual([T0 + 1, T0]);
     // Deleted again: the watch was re-armed on the new directory.
     deleteDir(dir);
-    await until(() => said('state_dir recreated: lock taken again, history copied from the database held open').length === 2);
+    await waitUntil(() => said('state_dir recreated: lock taken again, history copied from the database held open').length === 2);
     expect(state.store.restarts({})).toHaveLength(2);
     expect(existsSync(join(dir, LOCK_FILE))).toBe(true);
     // Closed: the lock is free for the next daemon, which finds the whole history.
@@ -156,7 +149,7 @@ describe('openDurableState', () => {
     const { state, said, lost } = open(dir);
     deleteDir(dir);
     writeFileSync(dir, 'in the way');
-    await until(() => said('cannot recreate state_dir; trying again').length > 0);
+    await waitUntil(() => said('cannot recreate state_dir; trying again').length > 0);
     expect(said('cannot recreate state_dir; trying again')[0]).toMatchObject({
       level: 'error',
       state_dir: dir,
@@ -164,7 +157,7 @@ describe('openDurableState', () => {
     });
     expect(lost).not.toHaveBeenCalled();
     rmSync(dir);
-    await until(() => said('state_dir recreated: lock taken again, history copied from the database held open').length === 1);
+    await waitUntil(() => said('state_dir recreated: lock taken again, history copied from the database held open').length === 1);
     expect(state.open()).toBe(true);
   });
 
@@ -194,7 +187,7 @@ describe('openDurableState', () => {
     // In the same tick, before the watch can run: another daemon takes the path.
     const other = openStore(dir, { maxAgeMs: 86_400_000, maxRecords: 10 });
     opened.push(other);
-    await until(() => lost.mock.calls.length > 0);
+    await waitUntil(() => lost.mock.calls.length > 0);
     expect(lost).toHaveBeenCalledWith(expect.stringMatching(`state directory ${dir} is in use by another proxy-monitor`));
     expect(state.open()).toBe(false);
     expect(said('another proxy-monitor took the recreated state_dir: stopping this one, so that no proxy runs twice')).toEqual([
@@ -217,7 +210,7 @@ describe('watchStateDir', () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(gone).not.toHaveBeenCalled();
     inPlace = false;
-    await until(() => gone.mock.calls.length > 0, 2_000);
+    await waitUntil(() => gone.mock.calls.length > 0, 2_000);
     watch.close();
     const calls = gone.mock.calls.length;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -227,7 +220,7 @@ describe('watchStateDir', () => {
   it('watches a directory already gone by polling alone, and closes cleanly', async () => {
     const gone = vi.fn();
     const watch = watchStateDir(join(tmpdir(), 'pm-watch-no-such-dir'), () => false, gone, 20);
-    await until(() => gone.mock.calls.length > 0, 2_000);
+    await waitUntil(() => gone.mock.calls.length > 0, 2_000);
     expect(() => watch.close()).not.toThrow();
   });
 
@@ -239,6 +232,6 @@ describe('watchStateDir', () => {
     opened.push(watch);
     inPlace = false;
     rmSync(dir, { recursive: true });
-    await until(() => gone.mock.calls.length > 0, 5_000);
+    await waitUntil(() => gone.mock.calls.length > 0, 5_000);
   });
 });

@@ -138,7 +138,7 @@ export function accepts(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 10): Promise<number> {
+export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 10): Promise<number> {
   const start = Date.now();
   while (Date.now() - start < timeoutMs) {
     if (await condition()) return Date.now() - start;
