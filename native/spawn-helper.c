@@ -127,13 +127,7 @@ static uint32_t newlines(const char *data, size_t len) {
 static void report_dropped(struct child *c, int stream, int at_end) {
   struct budget *b = &c->budget[stream];
   if (b->dropped == 0 || (!at_end && b->second == now_second())) return;
-  char data[4];
-  memcpy(data, &b->dropped, 4);
-  char head[5];
-  int32_t p = c->pid;
-  memcpy(head, &p, 4);
-  head[4] = (char)stream;
-  reply('D', head, 5, data, 4);
+  reply_stream('D', c->pid, stream, &b->dropped, sizeof b->dropped);
   b->dropped = 0;
 }
 

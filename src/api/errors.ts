@@ -61,6 +61,13 @@ export function errorHandler(logger: Logger) {
   };
 }
 
+/** Input refused as a whole, before any schema could name a field: in the shape of every bad input. */
+const badInput = (where: string, message: string): ErrorReply => ({
+  error: 'invalid_request',
+  message: `${where}: ${message}`,
+  issues: [{ in: where, field: '', message }],
+});
+
 function describe(error: FastifyError | Error): ErrorReply {
   if (error instanceof ValidationFailure) {
     const where = (error as { validationContext?: string }).validationContext ?? 'request';
@@ -72,20 +79,11 @@ function describe(error: FastifyError | Error): ErrorReply {
   const code = (error as FastifyError).code;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { error: 'body_too_large', message: error.message };
   // Refused by the router before any route (and its schema) is chosen (frameworkErrors).
-  if (code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    const message = 'a path segment longer than 100 characters (a proxy id has at most 64)';
-    return { error: 'invalid_request', message: `path: ${message}`, issues: [{ in: 'path', field: '', message }] };
-  }
-  if (code === 'FST_ERR_BAD_URL') {
-    const message = 'not a valid URL (a bad percent-encoding)';
-    return { error: 'invalid_request', message: `path: ${message}`, issues: [{ in: 'path', field: '', message }] };
-  }
+  if (code === 'FST_ERR_MAX_PARAM_LENGTH') return badInput('path', 'a path segment longer than 100 characters (a proxy id has at most 64)');
+  if (code === 'FST_ERR_BAD_URL') return badInput('path', 'not a valid URL (a bad percent-encoding)');
   // A body that does not parse is bad input like any other, in the same shape.
-  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
-    const message =
-      code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'expected a JSON object, got an empty body' : 'expected a JSON object, got invalid JSON';
-    return { error: 'invalid_request', message: `body: ${message}`, issues: [{ in: 'body', field: '', message }] };
-  }
+  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return badInput('body', 'expected a JSON object, got an empty body');
+  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY') return badInput('body', 'expected a JSON object, got invalid JSON');
   return { error: code ? code.replace(/^FST_ERR_/, '').toLowerCase() : 'bad_request', message: error.message };
 }
 

@@ -44,6 +44,7 @@ const ZOD_COMPILERS = {
 } as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
 
 export function createApiServer(deps: ApiDeps) {
+  const onError = errorHandler(deps.logger);
   const app: ApiApp = Fastify({
     bodyLimit: API_LIMITS.bodyBytes,
     logger: false,
@@ -52,10 +53,10 @@ export function createApiServer(deps: ApiDeps) {
     http: { headersTimeout: API_LIMITS.headersTimeoutMs, connectionsCheckingInterval: 2_000 },
     schemaController: { compilersFactory: ZOD_COMPILERS },
     // Errors the router raises before any route is chosen: in the same shape as every other.
-    frameworkErrors: (error, request, reply) => errorHandler(deps.logger)(error, request, reply),
+    frameworkErrors: onError,
   }).withTypeProvider<ZodTypeProvider>();
   app.server.maxConnections = API_LIMITS.maxConnections;
-  app.setErrorHandler(errorHandler(deps.logger));
+  app.setErrorHandler(onError);
   app.setNotFoundHandler(notFoundHandler);
 
   const boundAddress = () => (app.server.address() as AddressInfo).address;

@@ -13,13 +13,10 @@ export const configRoutes: RoutePlugin = (app, { deps, audit }, done) => {
 
   app.patch(`${API_BASE}/config`, { schema: { body: configPatch, response: { 200: configReply, ...errorReplies } } }, (request) => {
     const current = supervisor.settings();
-    const { logger: loggerPatch, max_memory: maxMemory, ...patch } = request.body;
-    const { max_memory: currentMax, ...rest } = current;
-    const limit = maxMemory === undefined ? currentMax : (maxMemory ?? undefined);
-    const merged = monitorSettingsSchema.safeParse(
-      { ...rest, ...patch, backoff: { ...current.backoff, ...patch.backoff }, ...(limit !== undefined && { max_memory: limit }) },
-      { reportInput: true },
-    );
+    const { logger: loggerPatch, ...patch } = request.body;
+    const candidate = { ...current, ...patch, backoff: { ...current.backoff, ...patch.backoff } };
+    if (candidate.max_memory === null) delete candidate.max_memory; // null removes the limit
+    const merged = monitorSettingsSchema.safeParse(candidate, { reportInput: true });
     if (!merged.success) throw new BadRequest(issuesOf(merged.error.issues, 'body'));
     const next = merged.data;
     // Both sides' keys: a removed max_memory is a change too.
