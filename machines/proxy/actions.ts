@@ -117,7 +117,7 @@ export const beginManualRestart: Update = (context, event) => {
     // the attempt starts now, not at the request: the record's `at` is the attempt time, as for
     // automatic restarts.
     restart: { ...(context.restart ?? { reason: 'operator', manual: true }), startedAt: event.at },
-    restartRequestedAt: null,
+    restartRequested: false,
     decision: {
       ...decideRestart(context, context.policy, event.at),
       verdict: 'allowed',
@@ -227,7 +227,7 @@ function beginRestartOfLiveProcess(reason: 'operator' | 'config_changed', at: nu
     restart: { reason, manual: true, startedAt: at },
     lastAttemptAt: at,
     outdated: false,
-    restartRequestedAt: null,
+    restartRequested: false,
     explanation: message,
   };
 }
@@ -241,18 +241,18 @@ export const markOutdated: Update = () => ({ outdated: true });
 export const spawning: Update = () => ({ outdated: false });
 export const wantRestart: Update = () => ({ wanted: 'up', explanation: OPERATOR_RESTART });
 /** RESTART while a restart is in flight: that restart's process predates the request, so another follows it. */
-export const requestRestartAfterThis: Update = (_context, event) => ({
+export const requestRestartAfterThis: Update = () => ({
   wanted: 'up',
-  restartRequestedAt: event.at,
+  restartRequested: true,
   explanation: `${OPERATOR_RESTART}: it follows the restart in flight`,
 });
 // The operator's last word wins: a stop or removal cancels a restart asked for before it.
-export const wantDown: Update = () => ({ wanted: 'down', restart: null, restartRequestedAt: null, explanation: 'stopped by the operator' });
+export const wantDown: Update = () => ({ wanted: 'down', restart: null, restartRequested: false, explanation: 'stopped by the operator' });
 export const retire: Update = () => ({
   wanted: 'down',
   retiring: true,
   restart: null,
-  restartRequestedAt: null,
+  restartRequested: false,
   explanation: 'removed from the configuration',
 });
 

@@ -104,9 +104,9 @@ export interface ProxyContext extends ProxyMemory {
   outdated: boolean;
   /**
    * The operator asked for a restart while one was in flight (its process was started before the
-   * request): restart once more when that one ends, up or crashed. When the request came.
+   * request): restart once more when that one ends, up or crashed.
    */
-  restartRequestedAt: number | null;
+  restartRequested: boolean;
 }
 
 export const emptyStats: ProxyStats = { checks: 0, restarts: 0, successes: 0, failures: 0 };
@@ -141,7 +141,7 @@ export function initialContext(input: ProxyInput): ProxyContext {
     lastExit: null,
     retiring: false,
     outdated: false,
-    restartRequestedAt: null,
+    restartRequested: false,
   };
 }
 

@@ -22,10 +22,10 @@ export const guards = {
   underRestartCap: passed('restart_cap'),
   backoffElapsed: passed('backoff'),
   restartHeld: ({ context }: GuardArgs) => context.wanted === 'down' || !monitoringActive(context),
-  operatorAskedRestart: ({ context }: GuardArgs) => context.restart?.manual === true || context.restartRequestedAt !== null,
+  operatorAskedRestart: ({ context }: GuardArgs) => context.restart?.manual === true || context.restartRequested,
   restartInFlight: ({ context }: GuardArgs) => context.restart !== null,
   outdated: ({ context }: GuardArgs) => context.outdated,
-  restartRequested: ({ context }: GuardArgs) => context.restartRequestedAt !== null,
+  restartRequested: ({ context }: GuardArgs) => context.restartRequested,
   failureThresholdReached: ({ context }: GuardArgs) => context.checkFailures + 1 >= context.policy.failureThreshold,
   /** The memory watchdog: above the limit for failure_threshold checks in a row, this one included. */
   memoryLimitReached: ({ context, event }: GuardArgs) =>

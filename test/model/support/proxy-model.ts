@@ -127,7 +127,7 @@ export function serializeState(s: Snapshot): string {
     strikes,
     verdict,
     c.outdated,
-    c.restartRequestedAt !== null,
+    c.restartRequested,
   ]);
 }
 
