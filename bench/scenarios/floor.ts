@@ -5,6 +5,7 @@
 // supervisor, the time each 'exit' event reaches that bare event loop is the floor of "crash seen
 // during a storm" (nothing restarts them).
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { isAliveNotZombie } from '../lib/proc.ts';
 import { epochNow, type Poller } from '../lib/poller.ts';
 import type { ServerKind, ServerTable } from '../lib/servers.ts';
@@ -46,12 +47,7 @@ export async function bareLoop(kind: LoopKind, server: ServerKind, table: Server
   const spawnedAt = epochNow();
   const launcher = launch(kind, server, ports);
   const lines: string[] = [];
-  let partial = '';
-  launcher.stdout.setEncoding('utf8').on('data', (text: string) => {
-    const parts = (partial + text).split('\n');
-    partial = parts.pop()!;
-    lines.push(...parts);
-  });
+  createInterface({ input: launcher.stdout }).on('line', (line) => lines.push(line));
   const live = () => table.children(launcher.pid!);
   const times = await poller.recoveryTimes(server, { parent: launcher.pid!, ports, retired: [], since: spawnedAt, timeoutMs: 30_000 });
   // The launcher's clock, epoch ms, against ours: what its own start-up took.
