@@ -37,7 +37,10 @@ const server = chooseServer(MARKER);
 const poller = startPoller();
 const sizes = values.n.split(',').map(Number);
 const ports = await serverPorts(Math.max(...sizes));
-const results = new Map<string, { rss: number[]; cpu: number[]; allBack: number[]; stormCpu: number[] }>();
+const results = new Map<
+  string,
+  { rss: number[]; median: number[]; highest: number[]; cpu: number[]; allBack: number[]; stormCpu: number[] }
+>();
 for (let run = 0; run < Number(values.runs); run++) {
   // Interleaved: every variant once per run, so that drift on a shared machine hits all alike.
   for (const n of sizes) {
@@ -56,16 +59,30 @@ for (let run = 0; run < Number(values.runs); run++) {
       try {
         await waitAllAccept(mine, () => table.children(ours.pid), 120_000);
         await sleep(Number(values.settle) * 1000);
+        // RSS is a sawtooth (garbage piles up in V8's old space between full collections): sampled
+        // every 250 ms over the window, its median and highest are reported beside the first reading.
         const rss = rssBytes(ours.pid) / MiB;
+        const samples: number[] = [];
         const cpuBefore = cpuSeconds(ours.pid);
         const began = performance.now();
-        await sleep(Number(values.window) * 1000);
+        while (performance.now() - began < Number(values.window) * 1000) {
+          samples.push(rssBytes(ours.pid) / MiB);
+          await sleep(250);
+        }
         const cpu = (100 * (cpuSeconds(ours.pid) - cpuBefore)) / ((performance.now() - began) / 1000);
+        samples.sort((a, b) => a - b);
+        const median = samples[samples.length >> 1];
+        const highest = samples[samples.length - 1];
         const key = `${variant.name} | ${n}`;
-        const entry = results.get(key) ?? results.set(key, { rss: [], cpu: [], allBack: [], stormCpu: [] }).get(key)!;
+        const entry =
+          results.get(key) ?? results.set(key, { rss: [], median: [], highest: [], cpu: [], allBack: [], stormCpu: [] }).get(key)!;
         entry.rss.push(rss);
+        entry.median.push(median);
+        entry.highest.push(highest);
         entry.cpu.push(cpu);
-        console.log(`run ${run + 1} ${key}: RSS ${rss.toFixed(1)} MiB, CPU ${cpu.toFixed(2)} % (load ${loadavg()[0].toFixed(1)})`);
+        console.log(
+          `run ${run + 1} ${key}: RSS ${rss.toFixed(1)} MiB (window: median ${median.toFixed(1)}, highest ${highest.toFixed(1)}), CPU ${cpu.toFixed(2)} % (load ${loadavg()[0].toFixed(1)})`,
+        );
         for (let k = 0; k < Number(values.storms); k++) {
           const before = cpuSeconds(ours.pid);
           const s = await storm(ours, table, mine, poller, server);
@@ -83,10 +100,12 @@ for (let run = 0; run < Number(values.runs); run++) {
   }
 }
 const range = (xs: number[], digits: number) => `${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)}`;
-console.log('| variant | proxies | RSS MiB | idle CPU % | storm: all back ms | storm: daemon CPU s |');
-for (const [key, { rss, cpu, allBack, stormCpu }] of results) {
+console.log(
+  '| variant | proxies | RSS MiB | RSS over the window: median, highest | idle CPU % | storm: all back ms | storm: daemon CPU s |',
+);
+for (const [key, { rss, median, highest, cpu, allBack, stormCpu }] of results) {
   const storms = allBack.length ? `${range(allBack, 0)} | ${range(stormCpu, 2)}` : '- | -';
-  console.log(`| ${key} | ${range(rss, 1)} | ${range(cpu, 2)} | ${storms} |`);
+  console.log(`| ${key} | ${range(rss, 1)} | ${range(median, 1)}, ${range(highest, 1)} | ${range(cpu, 2)} | ${storms} |`);
 }
 poller.close();
 process.exit(0);

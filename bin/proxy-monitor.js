@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --lite-mode --no-expose-wasm
+#!/usr/bin/env -S node --max-semi-space-size=1 --lite-mode --bytecode-old-age=1 --no-expose-wasm
 // Entry point of the CLI and the daemon: runs the build in dist/ (made by `npm install`).
 // Node's flags (the same in `npm start` and the systemd unit; they cannot be set once Node runs;
 // figures in bench/README.md, "Memory"):
@@ -8,6 +8,9 @@
 //   (compiled code, the compiler's own pages); a daemon that mostly waits loses no measurable CPU
 //   (idle and restart storms measured alike). In Node 20 it implies --jitless, which turns
 //   WebAssembly off: nothing here uses it; --no-expose-wasm says so, and spares V8's warning.
+// --bytecode-old-age=1: the bytecode of a function not run since the last full collection is
+//   dropped (V8's default waits five), so start-up's and config loading's code does not stay
+//   resident; it is compiled again if it runs again (a reload). ~1-1.5 MiB less.
 // First of all: a SIGHUP (reload) that arrives while the daemon is still loading would kill it (Node's
 // default action). It is noted here, and `run` applies it once the daemon has started.
 import { existsSync } from 'node:fs';

@@ -7,7 +7,9 @@
 // syntax minified saves ~30 MiB of RSS: V8 keeps every module's source text, and a bundle has one
 // module record per chunk instead of one per file. Identifiers are kept, so stack traces read.
 // Code loaded only on some paths (the inspector, the daemon itself for the CLI's client commands)
-// is split into chunks that load on first use.
+// is split into chunks that load on first use. zod is imported as a namespace (`import * as z`)
+// everywhere: through its `z` object esbuild kept every one of its 48 locales (300 KB of source
+// that V8 holds for the daemon's life, ~1 MiB of RSS); as a namespace only what is used is bundled.
 //
 // The spawn helper (native/spawn-helper.c) is compiled with the machine's C compiler ($CC, else cc);
 // without one the daemon starts its proxies with child_process and says so at start.
@@ -32,6 +34,24 @@ try {
   process.exit(1);
 }
 
+// Fastify's server module loads node:http2 and node:https at its top, for the kinds of server it can
+// make; the daemon makes a plain HTTP one. Each is loaded on its first use instead: together with
+// the TLS stack under https (src/health loads them for https and tls checks only) and prom-client's
+// unused parts (src/metrics/prom.ts), ~1-1.3 MiB of RSS that every daemon held (bench/README.md,
+// "Memory"; test/ops/footprint.test.ts holds the daemon to it).
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(build) {
+    build.onResolve({ filter: /^node:(http2|https)$/ }, (args) =>
+      /fastify[\\/]lib[\\/]server\.js$/.test(args.importer) ? { path: args.path, namespace: 'lazy-builtin' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `module.exports = new Proxy({}, { get: (_, key) => require(${JSON.stringify(args.path)})[key] });`,
+      loader: 'js',
+    }));
+  },
+};
+
 const result = await esbuild.build({
   absWorkingDir: ROOT,
   entryPoints: { 'proxy-monitor': 'src/cli/main.ts', 'echo-server': 'demo/echo-server.ts' },
@@ -47,6 +67,7 @@ const result = await esbuild.build({
   // Function names are data to xstate (a guard's type is its function's name) and to stack traces.
   keepNames: true,
   metafile: true,
+  plugins: [lazyBuiltins],
   logLevel: 'warning',
   // better-sqlite3 finds its compiled addon relative to its own files; pino starts transports
   // (pino-roll) in a worker thread that loads them by path from node_modules. Fastify's JSON-schema

@@ -1,7 +1,7 @@
 // Every error leaves the API as `{ error, message, issues? }`. Bad input is a 400 that names each
 // field with the same wording as config errors ("check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -5").
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { formatIssues } from '../config/errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ErrorReply } from './schemas.ts';

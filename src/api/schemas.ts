@@ -1,7 +1,7 @@
 // The HTTP API's requests and replies, as zod schemas: fastify validates requests and serializes
 // replies with them, and the CLI client takes its types from them. Field names are snake_case;
 // times are ISO-8601 strings in UTC.
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUDIT_ACTIONS } from '../store/types.ts';
 import { monitorShape, PROXY_OVERRIDES } from '../config/monitor-shape.ts';
 import { PROXY_TYPES } from '../config/proxy-schema.ts';

@@ -1,5 +1,5 @@
 // Schemas of the config's "host:port" strings and ports (the parsing itself is in host-port.ts).
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseHostPort } from './host-port.ts';
 
 export const hostPortSchema = z

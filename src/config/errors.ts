@@ -1,5 +1,5 @@
 // Turning zod issues into one-line, operator-readable messages: "<file>: <key path>: <what was expected>".
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 export interface ConfigIssue {
   /** Key path as written in YAML, e.g. "proxy.proxies[1].id"; "" for the document itself. */

@@ -1,7 +1,7 @@
 // The value rules of the proxy.monitor settings, without defaults: one definition shared by the
 // global block (schema.ts), its runtime PATCH and the per-proxy overrides (proxy-schema.ts).
 // Ranges: README "Ranges"; seconds unless said otherwise.
-import { z } from 'zod';
+import * as z from 'zod';
 import { DAY, HOUR, ranged, seconds, whole } from './ranges.ts';
 import { sizeSchema } from './size.ts';
 

@@ -2,7 +2,7 @@
 // (the command and its config file are built from per-type settings, see generate.ts). Entries and
 // health blocks are dispatched by hand rather than with z.union, so that an error names the exact key
 // ("proxy.proxies[0].server_port") instead of "no union member matched".
-import { z } from 'zod';
+import * as z from 'zod';
 import { hostPortSchema, portSchema } from './address.ts';
 import { maxMemorySchema, proxyOverridesShape } from './monitor-shape.ts';
 import { sizeSchema } from './size.ts';

@@ -1,7 +1,7 @@
 // Every number a user can set has a range (README, "Ranges"). Durations especially: Node clamps a
 // timer delay above 2^31-1 ms (24.8 days) to 1 ms, so an unbounded setting would fire at once, and a
 // tiny one would spin the daemon. Ranges are checked after the type, with one message naming both ends.
-import { z } from 'zod';
+import * as z from 'zod';
 
 const UNITS: Array<[number, string]> = [
   [86_400, 'day'],

@@ -1,6 +1,6 @@
 // Schema of the YAML config file. Every object is strict: a misspelt key is an error, not a silently
 // ignored setting. Defaults of proxy.monitor are the design document's (enable false, 30/60/10/5).
-import { z } from 'zod';
+import * as z from 'zod';
 import { hostnameSchema, listenSchema } from './address.ts';
 import { backoffShape, monitorShape } from './monitor-shape.ts';
 import { proxyEntrySchema } from './proxy-schema.ts';

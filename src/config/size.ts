@@ -2,7 +2,7 @@
 // 1024 (as systemd's MemoryMax= and PM2's max_memory_restart read them): "MB" is read as "MiB".
 // The schema validates without transforming (the API serializes settings back with it); code that
 // needs the figure calls sizeBytes().
-import { z } from 'zod';
+import * as z from 'zod';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
 const SIZE = /^(\d+(?:\.\d+)?)\s*(?:([kmgt])(?:i?b)?|(b))?$/i;

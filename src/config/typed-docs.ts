@@ -1,7 +1,7 @@
 // The README's table of typed settings, generated from the zod schemas of the typed entries so that
 // it cannot drift from what the config loader accepts (test/config/typed-docs.test.ts compares;
 // `npm run docs` rewrites the README's copy).
-import { z } from 'zod';
+import * as z from 'zod';
 import { typedEntries, typedKeys, type TypedType } from './proxy-schema.ts';
 
 export const MARKERS = { start: '<!-- typed-settings:start -->', end: '<!-- typed-settings:end -->' };

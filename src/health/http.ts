@@ -1,14 +1,18 @@
 // One GET on a fresh connection (no keep-alive pool: each check must reach the server anew).
 import http from 'node:http';
-import https from 'node:https';
+import { createRequire } from 'node:module';
 import type { HealthSpec } from '../proxy-spec.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
 import { timedProbe } from './timed.ts';
 
+// node:https, and the TLS stack under it, load on the first https check: ~1 MiB of RSS that a daemon
+// without one would hold for nothing (bench/README.md, "Memory").
+const require = createRequire(import.meta.url);
+
 export function probeHttp(check: Extract<HealthSpec, { kind: 'http' }>, target: ProbeTarget): Promise<ProbeResult> {
   return timedProbe(target, (done) => {
     const url = new URL(check.url);
-    const client = url.protocol === 'https:' ? https : http;
+    const client = url.protocol === 'https:' ? (require('node:https') as typeof import('node:https')) : http;
     // As for the tls probe, a self-signed certificate does not make a proxy unhealthy.
     const request = client.get(url, { agent: false, rejectUnauthorized: false }, (response) => {
       const status = response.statusCode ?? 0;

@@ -1,13 +1,17 @@
 // A completed TLS handshake shows the proxy's TLS stack is up. Certificates are not verified:
 // self-signed ones are normal on proxies, and this checks liveness, not trust.
+import { createRequire } from 'node:module';
 import net from 'node:net';
-import tls from 'node:tls';
 import type { HealthSpec } from '../proxy-spec.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
 import { timedProbe } from './timed.ts';
 
+// node:tls loads on the first tls check (as node:https does for http checks, http.ts).
+const require = createRequire(import.meta.url);
+
 export function probeTls(check: Extract<HealthSpec, { kind: 'tls' }>, target: ProbeTarget): Promise<ProbeResult> {
   return timedProbe(target, (done) => {
+    const tls = require('node:tls') as typeof import('node:tls');
     const socket = tls.connect({
       host: check.host,
       port: check.port,

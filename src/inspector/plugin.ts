@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from '../metrics/prom.ts';
 import { createFeed, type Batch, type FeedSources } from './feed.ts';
 import { chartOf, MACHINES } from './graph.ts';
 import { chartSvg } from './layout.ts';

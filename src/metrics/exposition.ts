@@ -1,6 +1,6 @@
 // prom-client's registry, plus families whose text is kept by their owner and appended to every
 // scrape (proxy-gauges.ts: per-proxy lines written once per change, not formatted per scrape).
-import { Registry } from 'prom-client';
+import { Registry } from './prom.ts';
 
 export class Exposition extends Registry {
   readonly #texts: Array<() => string> = [];

@@ -1,7 +1,7 @@
 // Gauges that describe the present, read from the supervisor when Prometheus scrapes: nothing is
 // copied per event, so they cannot drift from what `status` and `proxies` report. The fleet's here;
 // the per-proxy ones are kept as text per proxy (proxy-gauges.ts).
-import { Gauge } from 'prom-client';
+import { Gauge } from './prom.ts';
 import type { Clock } from '../clock.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import type { Exposition } from './exposition.ts';

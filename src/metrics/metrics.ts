@@ -2,7 +2,7 @@
 // histograms move from the supervisor hooks as events happen; everything that describes the present
 // (states, windows, ticks) is a gauge computed at scrape time (gauges.ts). The names are the ones
 // the alert rules use: renaming one breaks an alert.
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Histogram } from './prom.ts';
 import { Exposition } from './exposition.ts';
 import type { ProxyEmitted } from '../../machines/proxy/events.ts';
 import { registerProcessMetrics } from './process.ts';

@@ -4,7 +4,7 @@
 // nodejs_active_*_total gauges break the naming rule (`_total` is for counters; promtool flags them;
 // nodejs_active_handles and friends carry the same values). nodejs_eventloop_lag_seconds stays: it
 // is measured at each scrape.
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from './prom.ts';
 
 const DROPPED = /^nodejs_eventloop_lag_(min|max|mean|stddev|p\d+)_seconds$|^nodejs_active_\w+_total$/;
 

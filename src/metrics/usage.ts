@@ -1,6 +1,6 @@
 // What each proxy uses, measured when Prometheus scrapes (all its processes together; from the
 // cgroup's files in cgroup mode, else from /proc), next to the memory watchdog's limit.
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from './prom.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 
 export function registerUsageGauges(registry: Registry, supervisor: Pick<Supervisor, 'usage' | 'memoryLimit'>): void {
