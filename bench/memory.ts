@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { installCleanup, MARKER } from './lib/cleanup.ts';
 import { startPoller } from './lib/poller.ts';
 import { serverPorts, waitAllAccept } from './lib/ports.ts';
-import { cpuSeconds, rssBytes } from './lib/proc.ts';
+import { cpuSeconds, rssBytes, rssSamples } from './lib/proc.ts';
 import { chooseServer, serverTable } from './lib/servers.ts';
 import { MiB } from './lib/stats.ts';
 import { storm } from './scenarios/storm.ts';
@@ -59,18 +59,13 @@ for (let run = 0; run < Number(values.runs); run++) {
       try {
         await waitAllAccept(mine, () => table.children(ours.pid), 120_000);
         await sleep(Number(values.settle) * 1000);
-        // RSS is a sawtooth (garbage piles up in V8's old space between full collections): sampled
-        // every 250 ms over the window, its median and highest are reported beside the first reading.
+        // RSS rises and falls with the garbage between full collections (lib/proc.ts): sampled over
+        // the window, its median and highest are reported beside the first reading.
         const rss = rssBytes(ours.pid) / MiB;
-        const samples: number[] = [];
         const cpuBefore = cpuSeconds(ours.pid);
         const began = performance.now();
-        while (performance.now() - began < Number(values.window) * 1000) {
-          samples.push(rssBytes(ours.pid) / MiB);
-          await sleep(250);
-        }
+        const samples = (await rssSamples(ours.pid, Number(values.window) * 1000)).map((b) => b / MiB);
         const cpu = (100 * (cpuSeconds(ours.pid) - cpuBefore)) / ((performance.now() - began) / 1000);
-        samples.sort((a, b) => a - b);
         const median = samples[samples.length >> 1];
         const highest = samples[samples.length - 1];
         const key = `${variant.name} | ${n}`;

@@ -186,7 +186,7 @@ export function renderMarkdown(r: Results): string {
     '',
     `## Resources (idle window ${Math.round(r.systems[0].idle.windowS)} s, each daemon alone; proxy-monitor checks every proxy every 5 s)`,
     '',
-    `proxy-monitor's RSS after its first and last storms are of one daemon over ${r.growthStorms} storms in a row; the others' are from their first and last rounds.`,
+    `proxy-monitor's RSS after its first and last storms are of one daemon over ${r.growthStorms} storms in a row; the others' are from their first and last rounds. Every RSS figure is the median of readings every 250 ms, over the idle window or over 3 s after the storm (a Node daemon's RSS rises and falls with its garbage: bench/README.md).`,
     '',
     table(['', 'proxy-monitor', ...theirHeaders(r)], resourceRows(r)),
     '',

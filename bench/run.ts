@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { installCleanup, MARKER } from './lib/cleanup.ts';
 import { startPoller } from './lib/poller.ts';
 import { serverPorts, waitAllAccept } from './lib/ports.ts';
-import { machineInfo, rssBytes } from './lib/proc.ts';
+import { machineInfo, rssBytes, rssMedian } from './lib/proc.ts';
 import { chooseServer, serverTable, type ServerTable } from './lib/servers.ts';
 import { MiB } from './lib/stats.ts';
 import { renderConsole, renderMarkdown, type Results, type SystemResult } from './report.ts';
@@ -58,6 +58,8 @@ for (const [key, value] of [
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${key}: expected a positive integer, got ${opts[key]}`);
 }
 
+/** How long RSS is sampled after a storm (its median is reported). */
+const RSS_WINDOW_MS = 3000;
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number) => Math.round(x);
@@ -155,7 +157,7 @@ async function main(): Promise<Results> {
         c.storms.push(s);
         await sleep(500);
         if (c.name === 'proxy-monitor') crashStorm.push(...stormDetection(ours!.lines.slice(from), s.killedAt));
-        c.rssAfterStorm.push(rssBytes(running.pid));
+        c.rssAfterStorm.push(await rssMedian(running.pid, RSS_WINDOW_MS));
         await stopRunning();
       }
       log(
@@ -190,7 +192,8 @@ async function main(): Promise<Results> {
       statusDuringStorms.push(...(await reads!).latencies);
       await sleep(500);
       crashStorm.push(...stormDetection(ours!.lines.slice(from), s.killedAt));
-      growth.push(rssBytes(running.pid));
+      // The first and the last are reported: each a median over a few seconds, as for the others.
+      growth.push(i === 0 || i === GROWTH_STORMS - 1 ? await rssMedian(running.pid, RSS_WINDOW_MS) : rssBytes(running.pid));
     }
     log('crash detection, one at a time');
     const isolated = await isolatedDetection(ours!, mine.table, mine.ports, ISOLATED, poller, server);

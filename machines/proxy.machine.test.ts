@@ -260,13 +260,13 @@ describe('proxy machine: an operator restart while a restart is being verified',
     ]);
   });
 
-  it('a stop after the restart request wins: stopped once the verification ends', async () => {
+  it('a stop after the restart request wins: stopped at once, the verification cut short', async () => {
     const h = await verifying();
     h.supervisor.command('ss-1', 'STOP');
-    await h.advance(2_000);
     await h.settle();
     expect(h.state()).toBe('stopped.down');
     expect(spawns(h)).toBe(2);
+    expect(h.proxy().context.restartRequested).toBe(false);
   });
 });
 
@@ -307,6 +307,32 @@ describe('proxy machine: stopped means stopped', () => {
     expect(h.proxy().context.decision).toMatchObject({ verdict: 'held', blocker: 'stopped_by_operator' });
     await h.advance(3_600_000);
     expect(h.state()).toBe('stopped.down'); // the freed cap slot does not restart it
+    h.supervisor.command('ss-1', 'START');
+    await h.settle();
+    expect(h.state()).toBe('running.up');
+  });
+
+  it('a stop while a restart is being verified stops the new process at once; the restart is recorded as cut short, with no backoff', async () => {
+    const h = await startHarness({ settings: { min_uptime: 30, start_grace: 60, restart_cooldown: 0 } });
+    h.world.crash('ss-1');
+    await h.settle();
+    expect(h.state()).toBe('restarting.verifying');
+    const before = h.proxy().context;
+    h.supervisor.command('ss-1', 'STOP');
+    await h.settle();
+    expect(h.state()).toBe('stopped.down'); // not after min_uptime (30 s) or start_grace (60 s)
+    expect(h.world.clock.now() - before.restart!.startedAt).toBeLessThan(1_000);
+    const finished = h.reportsOf('restart_finished');
+    expect(finished).toHaveLength(1);
+    expect(finished[0].record).toMatchObject({ reason: 'exited', success: false, error: 'stopped by the operator before it was ready' });
+    const after = h.proxy().context;
+    expect(after.consecutiveFailures).toBe(before.consecutiveFailures);
+    expect(after.stats).toMatchObject({ restarts: before.stats.restarts + 1, failures: before.stats.failures + 1 });
+    // Through running (its process ran) to stopped, as the document's graph goes.
+    expect(h.reportsOf('state_change').slice(-2)).toMatchObject([
+      { from: 'restarting', to: 'running', reason: 'stopped by the operator: the restart in progress was cut short' },
+      { from: 'running', to: 'stopped' },
+    ]);
     h.supervisor.command('ss-1', 'START');
     await h.settle();
     expect(h.state()).toBe('running.up');

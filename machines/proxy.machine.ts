@@ -156,7 +156,8 @@ export const proxyMachine = setup({
         },
         up: {
           always: [
-            // Stopped or removed while a restart was being verified: stop now that the process is up.
+            // Stopped or removed while a restart was being verified (cut short, restarting.verifying):
+            // its process runs, and is stopped now.
             { guard: or(['wantedDown', 'retiring']), target: '#proxy.stopped.stopping', actions: 'stopProcess' },
             // Its config changed while that restart ran the old one: replace it now.
             { guard: 'outdated', target: '#proxy.stopped.stopping', actions: ['beginReplacement', 'stopProcess'] },
@@ -301,6 +302,14 @@ export const proxyMachine = setup({
             }),
           },
           exit: 'cancelReadiness',
+          // Stopped or removed by the operator (now, or while the process was being spawned): the
+          // restart ends here, unverified, and its process is stopped without waiting for a verdict,
+          // through running (the process runs) to stopped, as the document's graph goes.
+          always: {
+            guard: or(['wantedDown', 'retiring']),
+            target: '#proxy.running.up',
+            actions: ['restartCancelled', 'reportRestart'],
+          },
           on: {
             READY: { target: '#proxy.running.up', actions: ['restartSucceeded', 'reportRestart'] },
             NOT_READY: { target: '#proxy.crashed.reaping', actions: ['restartFailed', 'reportRestart', 'stopProcess'] },

@@ -45,6 +45,27 @@ export function rssBytes(pid: number): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
+/**
+ * RSS read every 250 ms over `windowMs`, sorted: a Node daemon's RSS rises and falls by several MiB
+ * as garbage piles up between full collections (bench/README.md, "the sawtooth"), so one reading
+ * says little.
+ */
+export async function rssSamples(pid: number, windowMs: number): Promise<number[]> {
+  const samples: number[] = [];
+  const began = performance.now();
+  do {
+    samples.push(rssBytes(pid));
+    await new Promise((r) => setTimeout(r, 250));
+  } while (performance.now() - began < windowMs);
+  return samples.sort((a, b) => a - b);
+}
+
+/** The median of rssSamples(). */
+export async function rssMedian(pid: number, windowMs: number): Promise<number> {
+  const samples = await rssSamples(pid, windowMs);
+  return samples[samples.length >> 1];
+}
+
 /** User plus system CPU seconds the process (all its threads) has used so far. */
 export function cpuSeconds(pid: number): number {
   const fields = statFields(pid);

@@ -214,6 +214,21 @@ export const restartFailed: Update = (context, event) => {
   };
 };
 
+/**
+ * A restart cut short by the operator's stop or the proxy's removal while its process was being
+ * verified: recorded as not succeeded, saying so; not the proxy's failure, so no backoff follows.
+ */
+export const restartCancelled: Update = (context, event) => ({
+  lastRestart: {
+    ...restartOutcome(context, event, true),
+    success: false,
+    error: `${context.retiring ? 'removed from the configuration' : 'stopped by the operator'} before it was ready`,
+  },
+  restart: null,
+  stats: { ...context.stats, restarts: context.stats.restarts + 1, failures: context.stats.failures + 1 },
+  explanation: `${context.explanation}: the restart in progress was cut short`,
+});
+
 // Operator commands and settings from the monitor.
 export const wantUp: Update = () => ({ wanted: 'up', explanation: 'started by the operator' });
 
@@ -256,8 +271,9 @@ export const retire: Update = () => ({
   explanation: 'removed from the configuration',
 });
 
-// STOP or RETIRE while a restart is in flight: the restart still ends (READY, NOT_READY, EXITED) and
-// its record must say who started it and when, so the request it describes is kept.
+// STOP or RETIRE while a restart is in flight: the restart still ends (cancelled once its process is
+// spawned, or failed) and its record must say who started it and when, so the request it describes
+// is kept.
 export const wantDownDuringRestart: Update = (context, event) => ({ ...wantDown(context, event), restart: context.restart });
 export const retireDuringRestart: Update = (context, event) => ({ ...retire(context, event), restart: context.restart });
 
