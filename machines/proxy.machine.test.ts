@@ -338,6 +338,20 @@ describe('proxy machine: stopped means stopped', () => {
     expect(h.state()).toBe('running.up');
   });
 
+  it('a removal while a restart is being verified cuts it short too, and says so', async () => {
+    const h = await startHarness({ specs: [fakeSpec('ss-1'), fakeSpec('ss-2')], settings: { min_uptime: 30, start_grace: 60 } });
+    h.world.crash('ss-2');
+    await h.settle();
+    expect(h.state('ss-2')).toBe('restarting.verifying');
+    h.supervisor.reconcile([fakeSpec('ss-1')], h.supervisor.settings());
+    await h.settle();
+    expect(h.supervisor.proxy('ss-2')).toBeUndefined(); // gone at once, not after 30 s
+    expect(h.reportsOf('restart_finished').at(-1)!.record).toMatchObject({
+      success: false,
+      error: 'removed from the configuration before it was ready',
+    });
+  });
+
   it('a hung proxy stopped while it is being reaped is stopped once its process is gone (a reload that changes it meanwhile does not start it)', async () => {
     const h = await startHarness({ settings: { check_interval: 10, failure_threshold: 1, stop_timeout: 10 } });
     h.world.stubborn.add('ss-1');

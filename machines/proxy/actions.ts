@@ -218,16 +218,15 @@ export const restartFailed: Update = (context, event) => {
  * A restart cut short by the operator's stop or the proxy's removal while its process was being
  * verified: recorded as not succeeded, saying so; not the proxy's failure, so no backoff follows.
  */
-export const restartCancelled: Update = (context, event) => ({
-  lastRestart: {
-    ...restartOutcome(context, event, true),
-    success: false,
-    error: `${context.retiring ? 'removed from the configuration' : 'stopped by the operator'} before it was ready`,
-  },
-  restart: null,
-  stats: { ...context.stats, restarts: context.stats.restarts + 1, failures: context.stats.failures + 1 },
-  explanation: `${context.explanation}: the restart in progress was cut short`,
-});
+export const restartCancelled: Update = (context, event) => {
+  const by = context.retiring ? 'removed from the configuration' : 'stopped by the operator';
+  return {
+    lastRestart: { ...restartOutcome(context, event, true), success: false, error: `${by} before it was ready` },
+    restart: null,
+    stats: { ...context.stats, restarts: context.stats.restarts + 1, failures: context.stats.failures + 1 },
+    explanation: `${by}: the restart in progress was cut short`,
+  };
+};
 
 // Operator commands and settings from the monitor.
 export const wantUp: Update = () => ({ wanted: 'up', explanation: 'started by the operator' });
