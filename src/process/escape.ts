@@ -84,6 +84,7 @@ function scanSoon(token: string, search: Search, done: (escaped: number[]) => vo
 }
 
 function scanWaiting(): void {
+  if (waiting.size === 0) return;
   const batch = new Map(waiting);
   waiting.clear();
   const found = scan(batch);
@@ -110,10 +111,24 @@ function kill(pid: number): void {
   }
 }
 
-/** The driver, with every exit checked for escaped copies of the proxy. */
-export function watchForEscapes<D extends Pick<Driver, 'start'>>(driver: D, logger: Pick<Logger, 'error'>): D {
+/**
+ * The driver, with every exit checked for escaped copies of the proxy. At shutdown the scan of the
+ * last exits runs before stopAll resolves: the daemon exits next, and a copy that escaped from a
+ * proxy it stopped would be left running for good.
+ */
+export function watchForEscapes<D extends Pick<Driver, 'start'> & Partial<Pick<Driver, 'stopAll'>>>(
+  driver: D,
+  logger: Pick<Logger, 'error'>,
+): D {
+  const stopAll = driver.stopAll;
   return {
     ...driver,
+    ...(stopAll && {
+      stopAll: async (handles: Parameters<Driver['stopAll']>[0], timeoutMs: number) => {
+        await stopAll(handles, timeoutMs);
+        scanWaiting();
+      },
+    }),
     start(spec, events) {
       const token = spec.env[SPAWN_TOKEN_ENV];
       if (token === undefined) return driver.start(spec, events);

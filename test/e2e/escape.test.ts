@@ -2,15 +2,25 @@
 // logged, and `why` says the proxy must run in the foreground. Only this test's processes are touched
 // (they carry the spawn tokens of this daemon, and the marker in their command line).
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, expect, it } from 'vitest';
 import { API, getJson } from '../api/real-daemon.ts';
 import { pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
 
 const marker = `pm-escape-${randomUUID()}`;
+/** Every process of this test's proxy, escaped ones and their children included: they inherit its environment. */
+const carrying = () =>
+  readdirSync('/proc').flatMap((entry) => {
+    try {
+      return /^\d+$/.test(entry) && readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker) ? [Number(entry)] : [];
+    } catch {
+      return []; // gone meanwhile
+    }
+  });
 let daemon: TestDaemon | undefined;
 afterAll(async () => {
   await daemon?.stop('SIGTERM');
-  for (const pid of pidsMatching(marker)) process.kill(pid, 'SIGKILL');
+  for (const pid of carrying()) process.kill(pid, 'SIGKILL');
 });
 
 it('kills the escaped copy, logs it at error and explains it in why', async () => {
@@ -24,6 +34,7 @@ it('kills the escaped copy, logs it at error and explains it in why', async () =
           type: 'exec',
           command: '/bin/sh',
           args: ['-c', `setsid /bin/sh -c 'sleep 300; : ${marker}' & sleep 2; exit 0`, marker],
+          env: { PM_ESCAPE_TEST: marker },
         },
       ],
     },
@@ -39,4 +50,8 @@ it('kills the escaped copy, logs it at error and explains it in why', async () =
   expect(why.last_exit).toMatch(
     /process exited with code 0; it left \d+ process(es)? running outside its process group .*daemonizes itself/,
   );
+  // Restarted meanwhile, it detached another copy: stopping the daemon stops the proxy, and the copy
+  // that escaped it is killed too before the daemon exits, its own child with it.
+  expect(await daemon.stop('SIGTERM')).toBe(0);
+  await waitUntil(() => carrying().length === 0, 5_000);
 }, 60_000);
