@@ -13,7 +13,7 @@ afterAll(async () => {
   await daemon?.stop('SIGKILL');
 });
 
-it("loads none of Node's TLS, HTTP/2, zlib or cluster-metrics modules for a daemon that serves its API and checks over TCP", async () => {
+it("loads none of Node's TLS, HTTP/2 or zlib modules for a daemon that serves its API and checks its proxy", async () => {
   const { dir, configFile } = writeConfig({
     proxy: {
       monitor: { enable: true, check_interval: 1 },
