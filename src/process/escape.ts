@@ -84,7 +84,6 @@ function scanSoon(token: string, search: Search, done: (escaped: number[]) => vo
 }
 
 function scanWaiting(): void {
-  if (waiting.size === 0) return;
   const batch = new Map(waiting);
   waiting.clear();
   const found = scan(batch);

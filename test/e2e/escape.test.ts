@@ -2,21 +2,13 @@
 // logged, and `why` says the proxy must run in the foreground. Only this test's processes are touched
 // (they carry the spawn tokens of this daemon, and the marker in their command line).
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, expect, it } from 'vitest';
 import { API, getJson } from '../api/real-daemon.ts';
 import { pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
 
 const marker = `pm-escape-${randomUUID()}`;
 /** Every process of this test's proxy, escaped ones and their children included: they inherit its environment. */
-const carrying = () =>
-  readdirSync('/proc').flatMap((entry) => {
-    try {
-      return /^\d+$/.test(entry) && readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker) ? [Number(entry)] : [];
-    } catch {
-      return []; // gone meanwhile
-    }
-  });
+const carrying = () => pidsMatching(marker, 'environ');
 let daemon: TestDaemon | undefined;
 afterAll(async () => {
   await daemon?.stop('SIGTERM');

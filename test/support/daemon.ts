@@ -164,16 +164,19 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** Pids of live processes whose command line contains `marker`. */
-export function pidsMatching(marker: string): number[] {
+/**
+ * Pids of live processes whose command line (or, with `environ`, environment: inherited by every
+ * descendant, escaped ones included) contains `marker`.
+ */
+export function pidsMatching(marker: string, where: 'cmdline' | 'environ' = 'cmdline'): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      const text = readFileSync(`/proc/${entry}/${where}`, 'utf8').split('\0').join(' ');
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (cmdline.includes(marker) && state !== 'Z' && Number(entry) !== process.pid) pids.push(Number(entry));
+      if (text.includes(marker) && state !== 'Z' && Number(entry) !== process.pid) pids.push(Number(entry));
     } catch {
       // The process left while we looked.
     }
