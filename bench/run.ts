@@ -12,7 +12,7 @@ import { serverPorts, waitAllAccept } from './lib/ports.ts';
 import { machineInfo, rssBytes, rssMedian } from './lib/proc.ts';
 import { chooseServer, serverTable, type ServerTable } from './lib/servers.ts';
 import { MiB } from './lib/stats.ts';
-import { renderConsole, renderMarkdown, type Results, type SystemResult } from './report.ts';
+import { renderConsole, renderMarkdown, type Results, type StormCrashes, type SystemResult } from './report.ts';
 import { isolatedDetection, stormDetection } from './scenarios/crash.ts';
 import { loadRoute, READ_ROUTES } from './scenarios/reads.ts';
 import { bareLoop } from './scenarios/floor.ts';
@@ -122,7 +122,11 @@ async function main(): Promise<Results> {
   if (WITH.includes('supervisord-tuned'))
     await add('supervisord (stdout_logfile=NONE)', (ports) => startSupervisord(server, ports, log, 'tuned'));
   if (WITH.includes('pm2')) await add('pm2', (ports) => startPm2(server, ports, log));
-  const crashStorm: number[] = [];
+  const crashStorm: StormCrashes = { own: [], fromFirst: [] };
+  const addCrashes = (to: StormCrashes, from: StormCrashes) => {
+    to.own.push(...from.own);
+    to.fromFirst.push(...from.fromFirst);
+  };
   let running: Supervised | undefined;
   const stopRunning = async () => {
     await running?.stop();
@@ -156,7 +160,7 @@ async function main(): Promise<Results> {
         }
         c.storms.push(s);
         await sleep(500);
-        if (c.name === 'proxy-monitor') crashStorm.push(...stormDetection(ours!.lines.slice(from), s.killedAt));
+        if (c.name === 'proxy-monitor') addCrashes(crashStorm, stormDetection(ours!.lines.slice(from), s));
         c.rssAfterStorm.push(await rssMedian(running.pid, RSS_WINDOW_MS));
         await stopRunning();
       }
@@ -191,7 +195,7 @@ async function main(): Promise<Results> {
       });
       statusDuringStorms.push(...(await reads!).latencies);
       await sleep(500);
-      crashStorm.push(...stormDetection(ours!.lines.slice(from), s.killedAt));
+      addCrashes(crashStorm, stormDetection(ours!.lines.slice(from), s));
       // The first and the last are reported: each a median over a few seconds, as for the others.
       growth.push(i === 0 || i === GROWTH_STORMS - 1 ? await rssMedian(running.pid, RSS_WINDOW_MS) : rssBytes(running.pid));
     }
@@ -225,6 +229,9 @@ async function main(): Promise<Results> {
       idle: idles[i],
     }));
 
+    const stormFloor: StormCrashes = { own: [], fromFirst: [] };
+    for (const floor of floors.node) addCrashes(stormFloor, floor.crashSeen);
+
     log(`check tick: ${TICK_N} proxies`);
     const tick = await checkTick(server, await serverPorts(TICK_N), 3);
     log('profile: proxy-monitor under --cpu-prof, 5 storms');
@@ -243,7 +250,7 @@ async function main(): Promise<Results> {
       floors: { bash: summarize(floors.bash), node: summarize(floors.node) },
       systems,
       idleDefault,
-      crash: { isolated, storm: crashStorm, stormFloor: floors.node.flatMap((f) => f.crashSeen) },
+      crash: { isolated, storm: crashStorm, stormFloor },
       statusDuringStorms,
       tick,
       profile,

@@ -4,12 +4,21 @@
 import { epochNow, type Poller } from '../lib/poller.ts';
 import type { ServerKind, ServerTable } from '../lib/servers.ts';
 import type { LogLine, Ours } from '../systems/ours.ts';
+import type { Storm } from './storm.ts';
 
 const CRASH = 'proxy crash detected';
 
-/** Latencies of the crashes logged in `lines`, all killed at killedAt (one storm). */
-export function stormDetection(lines: LogLine[], killedAt: number): number[] {
-  return lines.filter((line) => line.message === CRASH).map((line) => Date.parse(String(line.detected_at)) - killedAt);
+/**
+ * Latencies of the crashes logged in `lines` during one storm: from each server's own kill, and
+ * from the storm's first kill (the figure before session 7, which counted the bench's own kill loop).
+ */
+export function stormDetection(lines: LogLine[], storm: Pick<Storm, 'killedAt' | 'killedAtByPort'>) {
+  const crashes = lines.filter((line) => line.message === CRASH);
+  const seenAt = (line: LogLine) => Date.parse(String(line.detected_at));
+  return {
+    own: crashes.map((line) => seenAt(line) - storm.killedAtByPort.get(Number(String(line.proxy_id).slice('srv-'.length)))!),
+    fromFirst: crashes.map((line) => seenAt(line) - storm.killedAt),
+  };
 }
 
 /**

@@ -23,7 +23,7 @@ const servers = JSON.parse(process.argv[1]);
 console.log(performance.timeOrigin + performance.now());
 for (const [command, args] of servers) {
   const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.on('exit', () => console.log('exit', performance.timeOrigin + performance.now()));
+  child.on('exit', () => console.log('exit', child.pid, performance.timeOrigin + performance.now()));
 }
 `;
 
@@ -41,7 +41,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * One round: ms from the loop's first spawn until each port accepts; for the node loop, also ms from
- * the kill of all its servers at once (as `storm` kills) until each exit reached its event loop.
+ * the kill of all its servers at once (as `storm` kills) until each exit reached its event loop,
+ * from each server's own kill and from the first.
  */
 export async function bareLoop(kind: LoopKind, server: ServerKind, table: ServerTable, ports: number[], poller: Poller) {
   const spawnedAt = epochNow();
@@ -54,7 +55,11 @@ export async function bareLoop(kind: LoopKind, server: ServerKind, table: Server
   const offset = Number(lines[0]) / (kind === 'bash' ? 1000 : 1) - spawnedAt;
   const pids = [...live().values()];
   const killedAt = Date.now();
-  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  const killedAtByPid = new Map<number, number>();
+  for (const pid of pids) {
+    killedAtByPid.set(pid, Date.now());
+    process.kill(pid, 'SIGKILL');
+  }
   table.retire(pids);
   const exits = () => lines.filter((line) => line.startsWith('exit '));
   const deadline = Date.now() + 10_000;
@@ -62,6 +67,10 @@ export async function bareLoop(kind: LoopKind, server: ServerKind, table: Server
   process.kill(launcher.pid!, 'SIGKILL');
   while ([...pids, launcher.pid!].some(isAliveNotZombie)) await sleep(5);
   if (times.includes(null)) throw new Error(`${kind} loop: ${times.filter((t) => t === null).length} servers never accepted`);
-  const crashSeen = exits().map((line) => Number(line.slice(5)) - killedAt);
+  const seen = exits().map((line) => line.split(' ').map(Number) as [number, number, number]);
+  const crashSeen = {
+    own: seen.map(([, pid, at]) => at - killedAtByPid.get(pid)!),
+    fromFirst: seen.map(([, , at]) => at - killedAt),
+  };
   return { ...spread((times as number[]).map((t) => t - offset)), crashSeen };
 }

@@ -9,6 +9,12 @@ import type { Supervised } from '../systems/system.ts';
 export interface Storm {
   /** Epoch ms just before the first kill. */
   killedAt: number;
+  /**
+   * Epoch ms just before each server's own kill, by port: sending 200 SIGKILLs takes this machine
+   * 150-200 ms (the sender is preempted by the servers it kills as they die), so the last server is
+   * killed that long after the first.
+   */
+  killedAtByPort: Map<number, number>;
   /** ms from the kill to the port accepting, per port; null: not back within the timeout. */
   times: (number | null)[];
   p50: number;
@@ -42,22 +48,27 @@ export async function storm(
 ): Promise<Storm> {
   const live = () => table.children(system.pid);
   await waitAllAccept(ports, live, RECOVERY_TIMEOUT_MS);
-  const pids = [...live().values()];
+  const servers = [...live()];
+  const pids = servers.map(([, pid]) => pid);
   if (pids.length !== ports.length)
     throw new Error(`${system.name}: ${ports.length} ports accept but ${pids.length} servers are its children`);
   const killedAt = Date.now();
   const since = epochNow();
-  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  const killedAtByPort = new Map<number, number>();
+  for (const [port, pid] of servers) {
+    killedAtByPort.set(port, Date.now());
+    process.kill(pid, 'SIGKILL');
+  }
   onKilled?.();
   table.retire(pids);
   // A killed server's listener is closed once it is dead (a zombie has no files): from then on an
   // accepting port is a new server.
   while (pids.some(isAliveNotZombie)) await sleep(1);
   const times = await poller.recoveryTimes(kind, { parent: system.pid, ports, retired: pids, since, timeoutMs: RECOVERY_TIMEOUT_MS });
-  return { killedAt, ...spread(times) };
+  return { killedAt, killedAtByPort, ...spread(times) };
 }
 
-export function summarize(storms: Omit<Storm, 'killedAt'>[]): StormSummary {
+export function summarize(storms: Omit<Storm, 'killedAt' | 'killedAtByPort'>[]): StormSummary {
   return {
     rounds: storms.length,
     p50: median(storms.map((s) => s.p50)),

@@ -1,6 +1,7 @@
 // The real world: the system clock, processes from src/process, probes from src/health.
 import { systemClock } from '../clock.ts';
 import { createLimiter } from '../health/limiter.ts';
+import { createLater } from '../later.ts';
 import { probe } from '../health/probe.ts';
 import { waitUntilReady } from '../health/ready.ts';
 import { cgroupUsage, proxyCgroupOf, type CgroupTree } from '../process/cgroup.ts';
@@ -33,6 +34,7 @@ export function createRealWorld(checkConcurrency: number, logger: Pick<Logger, '
   const limiter = createLimiter(checkConcurrency);
   return {
     clock: systemClock,
+    later: createLater((error) => logger.error({ err: error }, 'internal error in work that follows an event')),
     driver: watchForEscapes(
       {
         start: (spec, events) => startProcess(spec, events, spawner, tree),

@@ -1,6 +1,7 @@
 // The real world as the supervisor sees it. src/process and src/health implement these for the
 // daemon; tests implement them with fakes driven by a SimulatedClock.
 import type { Clock } from '../clock.ts';
+import type { Later } from '../later.ts';
 import type { HealthSpec, ProxySpec } from '../proxy-spec.ts';
 
 export interface ProcessEvents {
@@ -56,4 +57,9 @@ export interface World {
   clock: Clock;
   driver: Driver;
   prober: Prober;
+  /**
+   * Where what follows from events is queued (src/later.ts): the machines' effects and the reports
+   * to the supervisor's listeners. Absent (the tests' worlds): each runs at once, inside the event.
+   */
+  later?: Later;
 }

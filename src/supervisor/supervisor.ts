@@ -84,11 +84,32 @@ export function createSupervisor(options: SupervisorOptions) {
   // the proxies (the API's replies, the metrics) know from one number whether anything moved.
   let revision = 0;
   world.prober.setConcurrency(settings.check_concurrency);
-  const effects = createEffects({ ...world, specs, settings: () => settings, hooks });
+  // Events reach the machines first: what follows from them, the effects the machines ask for and
+  // every report to the listeners, runs after the events at hand (src/later.ts), in order, and no
+  // effect runs once the supervisor has shut down.
+  const later = world.later ?? ((job: () => void) => job());
+  let shutDown = false;
+  const afterEvents = <T extends Record<string, (...args: never[]) => void>>(fns: T): T =>
+    Object.fromEntries(Object.entries(fns).map(([name, fn]) => [name, (...args: never[]) => later(() => shutDown || fn(...args))])) as T;
+  const heard =
+    <A extends unknown[]>(hook: (...args: A) => void) =>
+    (...args: A) =>
+      later(() => guarded(() => hook(...args)));
+  const effects = createEffects({
+    ...world,
+    specs,
+    settings: () => settings,
+    hooks: {
+      onOutput: heard(hooks.onOutput),
+      onOutputDropped: heard(hooks.onOutputDropped),
+      onProcess: heard(hooks.onProcess),
+      onCheckRound: heard(hooks.onCheckRound),
+    },
+  });
 
   const machine = monitorMachine.provide({
-    actions: effects.monitor,
-    actors: { proxy: proxyMachine.provide({ actions: effects.proxy }) },
+    actions: afterEvents(effects.monitor),
+    actors: { proxy: proxyMachine.provide({ actions: afterEvents(effects.proxy) }) },
   });
 
   const entry = (spec: ProxySpec): ProxyEntry => ({
@@ -103,9 +124,10 @@ export function createSupervisor(options: SupervisorOptions) {
     next: (event) => {
       if (event.type === '@xstate.snapshot') revision++;
       else if (event.type === '@xstate.actor') {
-        (event.actorRef as AnyActorRef).on('*', (report: ProxyEmitted) =>
-          guarded(() => hooks.onReport({ ...report, proxyType: typeOf(report.proxyId) })),
-        );
+        (event.actorRef as AnyActorRef).on('*', (report: ProxyEmitted) => {
+          const typed = { ...report, proxyType: typeOf(report.proxyId) };
+          later(() => guarded(() => hooks.onReport(typed)));
+        });
       }
       options.inspect?.(event);
     },
@@ -260,9 +282,12 @@ export function createSupervisor(options: SupervisorOptions) {
      */
     async shutdown(): Promise<void> {
       actor.stop();
+      shutDown = true;
       effects.dispose();
       const { handles, timeoutMs } = effects.stopEveryProcess();
       await world.driver.stopAll(handles, timeoutMs);
+      // The reports still queued reach the listeners before the daemon closes its store.
+      world.later?.flush();
     },
   };
   monitorActors.set(supervisor, actor);

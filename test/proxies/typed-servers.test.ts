@@ -57,8 +57,10 @@ function superviseOne(
     for (const pid of pids()) process.kill(pid, 'SIGKILL');
   });
 
-  it('writes its config file with mode 0600 into the state directory', () => {
+  it('writes its config file with mode 0600 into the state directory', async () => {
     expect(statSync(s.file).mode & 0o777).toBe(0o600);
+    // `running` is logged as the start begins: the process follows within moments.
+    await waitUntil(() => pids().length > 0, 10_000, 20);
     expect(pids()).toHaveLength(1);
   });
 
