@@ -10,7 +10,7 @@ import { basename } from 'node:path';
 import type { Logger } from '../logging/logger.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { Driver } from '../supervisor/ports.ts';
-import { isDeadState, statFields } from './proc.ts';
+import { isDeadState, statFields, ticksSinceBoot } from './proc.ts';
 import { signalGroup } from './signal.ts';
 
 /** The environment variable carrying a proxy's spawn token (set by adoption/journal.ts). */
@@ -33,7 +33,7 @@ const DAEMON_FLAGS: Record<string, string> = {
 /** An exited leader whose escaped copies are looked for: they carry `token`, outside its group. */
 interface Search {
   leader: number;
-  /** The leader's start time (clock ticks since boot): its descendants cannot be older. */
+  /** No later than the leader's start (clock ticks since boot): its descendants cannot be older. */
   startedAt: number;
 }
 
@@ -132,10 +132,13 @@ export function watchForEscapes<D extends Pick<Driver, 'start'> & Partial<Pick<D
       const token = spec.env[SPAWN_TOKEN_ENV];
       if (token === undefined) return driver.start(spec, events);
       let leader: Search | undefined;
+      // Taken before the spawn, not read from the new process's /proc/<pid>/stat: that read waits on
+      // the process while it loads (2 ms a spawn in a storm, on the path of every exit behind it).
+      const startedAt = ticksSinceBoot() - 1;
       return driver.start(spec, {
         ...events,
         onSpawn: (pid) => {
-          leader = { leader: pid, startedAt: Number(statFields(pid)?.[START_TIME] ?? 0) };
+          leader = { leader: pid, startedAt };
           events.onSpawn(pid);
         },
         onExit: (code, signal) => {

@@ -75,6 +75,7 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
   let ready = false;
   let lost = false;
   let closing = false;
+  let corked = false;
 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
@@ -94,6 +95,15 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
         if (lost) return childProcessSpawner.spawn(request, callbacks);
         const id = nextId++;
         requests.set(id, { command: request.command, callbacks });
+        // The requests of one turn (a storm's restarts) leave in one write: one wake-up of the helper.
+        if (!corked) {
+          corked = true;
+          child.stdin!.cork();
+          process.nextTick(() => {
+            corked = false;
+            child.stdin!.uncork();
+          });
+        }
         child.stdin!.write(encodeRequest(id, request));
       },
       close() {

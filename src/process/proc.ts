@@ -27,6 +27,19 @@ export function processStartTime(pid: number): number | undefined {
 // starttime counts USER_HZ ticks, 100 per second on every Linux architecture (a fixed part of the ABI).
 const TICKS_PER_SECOND = 100;
 
+/** performance.now() at boot, to within the 10 ms of /proc/uptime (never earlier than the real boot). */
+let bootAt: number | undefined;
+
+/**
+ * Clock ticks since boot now, as starttime counts them, without reading any process: never more
+ * than the starttime of a process started from now on (the monotonic clock does not count time
+ * suspended, so after a suspend this is lower still).
+ */
+export function ticksSinceBoot(): number {
+  bootAt ??= performance.now() - Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000;
+  return Math.floor(((performance.now() - bootAt) * TICKS_PER_SECOND) / 1000);
+}
+
 /** When the process started, in epoch ms (to the second: the kernel's boot time is whole seconds). */
 export function processStartedAt(pid: number): number | undefined {
   const ticks = processStartTime(pid);

@@ -12,7 +12,7 @@ import { parseConfigText } from '../../src/config/load.ts';
 import type { Logger } from '../../src/logging/logger.ts';
 import { startProcess } from '../../src/process/driver.ts';
 import { escapeNote, findEscaped, watchForEscapes } from '../../src/process/escape.ts';
-import { isAliveNotZombie } from '../../src/process/proc.ts';
+import { isAliveNotZombie, processStartTime, ticksSinceBoot } from '../../src/process/proc.ts';
 import type { ProxySpec } from '../../src/proxy-spec.ts';
 import { SPAWN_TOKEN_ENV } from '../../src/process/escape.ts';
 import { waitUntil } from '../support/daemon.ts';
@@ -162,6 +162,20 @@ describe('escaped processes', () => {
     expect(proxies.map((p) => p.type)).toEqual(['shadowsocks', 'trojan', 'v2ray', 'snell']);
     for (const proxy of proxies) {
       for (const flag of ['-f', '-d', '--daemon', '-daemon', '--fork']) expect(proxy.args, proxy.type).not.toContain(flag);
+    }
+  });
+});
+
+describe('ticksSinceBoot', () => {
+  it('is never after the start time of a process started from then on, and within a second of it', async () => {
+    for (let i = 0; i < 5; i++) {
+      const before = ticksSinceBoot();
+      const child = spawn('sleep', ['5'], { stdio: 'ignore' });
+      await new Promise((resolve) => child.once('spawn', resolve));
+      const started = processStartTime(child.pid!)!;
+      child.kill('SIGKILL');
+      expect(started).toBeGreaterThanOrEqual(before);
+      expect(started - before).toBeLessThan(100);
     }
   });
 });
