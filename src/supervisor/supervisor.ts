@@ -100,8 +100,10 @@ export function createSupervisor(options: SupervisorOptions) {
     specs,
     settings: () => settings,
     hooks: {
-      onOutput: heard(hooks.onOutput),
-      onOutputDropped: heard(hooks.onOutputDropped),
+      // A proxy's output is passed on as it is read, not queued: a proxy writing without pause
+      // (under child_process nothing limits its rate) would fill the queue faster than it empties.
+      onOutput: hooks.onOutput,
+      onOutputDropped: hooks.onOutputDropped,
       onProcess: heard(hooks.onProcess),
       onCheckRound: heard(hooks.onCheckRound),
     },
