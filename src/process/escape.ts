@@ -50,12 +50,14 @@ function scan(searches: Map<string, Search>): Map<string, number[]> {
   const marker = `${SPAWN_TOKEN_ENV}=`;
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || liveLeaders.has(pid)) continue;
     const fields = statFields(pid);
     if (!fields || isDeadState(fields[STATE]) || Number(fields[START_TIME]) < oldest) continue;
     let environ: string;
     try {
-      environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+      // utf8: Node reads it in one native call (any other encoding goes through JS buffers); the
+      // token and the variable's name are ASCII, whatever else the environment holds.
+      environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
     } catch {
       continue; // gone, or not ours to read
     }
@@ -74,6 +76,14 @@ function scan(searches: Map<string, Search>): Map<string, number[]> {
 export function findEscaped(token: string, leaderPid: number): number[] {
   return scan(new Map([[token, { leader: leaderPid, startedAt: 0 }]])).get(token) ?? [];
 }
+
+/**
+ * The leaders started through the watch and still running. Each carries its own token, never
+ * another's, so a scan skips them: after a storm they are the 200 restarted proxies, the youngest
+ * processes there are, and reading a process's environment costs up to 0.5 ms (the kernel reads
+ * it from the process's memory).
+ */
+const liveLeaders = new Set<number>();
 
 /** Exits waiting for the next scan: every exit of the same moment (a storm) shares one pass. */
 const waiting = new Map<string, Search & { done: (escaped: number[]) => void }>();
@@ -139,10 +149,12 @@ export function watchForEscapes<D extends Pick<Driver, 'start'> & Partial<Pick<D
         ...events,
         onSpawn: (pid) => {
           leader = { leader: pid, startedAt };
+          liveLeaders.add(pid);
           events.onSpawn(pid);
         },
         onExit: (code, signal) => {
           if (leader === undefined) return events.onExit(code, signal);
+          liveLeaders.delete(leader.leader);
           const stop = (escaped: number[]) => {
             escaped.forEach(kill);
             const note = escapeNote(spec, escaped);
