@@ -75,7 +75,6 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
   let ready = false;
   let lost = false;
   let closing = false;
-  let corked = false;
 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
@@ -96,15 +95,10 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
         const id = nextId++;
         requests.set(id, { command: request.command, callbacks });
         // The requests of one turn (a storm's restarts) leave in one write: one wake-up of the helper.
-        if (!corked) {
-          corked = true;
-          child.stdin!.cork();
-          process.nextTick(() => {
-            corked = false;
-            child.stdin!.uncork();
-          });
-        }
+        // (Node's idiom: corks nest, and the last of the turn's uncorks writes them all.)
+        child.stdin!.cork();
         child.stdin!.write(encodeRequest(id, request));
+        process.nextTick(() => child.stdin!.uncork());
       },
       close() {
         closing = true;
