@@ -6,7 +6,7 @@
 // during a storm" (nothing restarts them).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { isAliveNotZombie } from '../lib/proc.ts';
+import { isAliveNotZombie, killAll } from '../lib/proc.ts';
 import { epochNow, type Poller } from '../lib/poller.ts';
 import type { ServerKind, ServerTable } from '../lib/servers.ts';
 import { spread } from './storm.ts';
@@ -55,11 +55,7 @@ export async function bareLoop(kind: LoopKind, server: ServerKind, table: Server
   const offset = Number(lines[0]) / (kind === 'bash' ? 1000 : 1) - spawnedAt;
   const pids = [...live().values()];
   const killedAt = Date.now();
-  const killedAtByPid = new Map<number, number>();
-  for (const pid of pids) {
-    killedAtByPid.set(pid, Date.now());
-    process.kill(pid, 'SIGKILL');
-  }
+  const killedAtByPid = killAll(pids);
   table.retire(pids);
   const exits = () => lines.filter((line) => line.startsWith('exit '));
   const deadline = Date.now() + 10_000;

@@ -1,5 +1,5 @@
 // Restart storm: every server SIGKILLed at once, then the time until each port accepts again.
-import { isAliveNotZombie } from '../lib/proc.ts';
+import { isAliveNotZombie, killAll } from '../lib/proc.ts';
 import { median, percentile } from '../lib/stats.ts';
 import { epochNow, type Poller } from '../lib/poller.ts';
 import { waitAllAccept } from '../lib/ports.ts';
@@ -9,11 +9,7 @@ import type { Supervised } from '../systems/system.ts';
 export interface Storm {
   /** Epoch ms just before the first kill. */
   killedAt: number;
-  /**
-   * Epoch ms just before each server's own kill, by port: sending 200 SIGKILLs takes this machine
-   * 150-200 ms (the sender is preempted by the servers it kills as they die), so the last server is
-   * killed that long after the first.
-   */
+  /** Epoch ms just before each server's own kill, by port (lib/proc.ts killAll). */
   killedAtByPort: Map<number, number>;
   /** ms from the kill to the port accepting, per port; null: not back within the timeout. */
   times: (number | null)[];
@@ -54,11 +50,8 @@ export async function storm(
     throw new Error(`${system.name}: ${ports.length} ports accept but ${pids.length} servers are its children`);
   const killedAt = Date.now();
   const since = epochNow();
-  const killedAtByPort = new Map<number, number>();
-  for (const [port, pid] of servers) {
-    killedAtByPort.set(port, Date.now());
-    process.kill(pid, 'SIGKILL');
-  }
+  const killedAtByPid = killAll(pids);
+  const killedAtByPort = new Map(servers.map(([port, pid]) => [port, killedAtByPid.get(pid)!]));
   onKilled?.();
   table.retire(pids);
   // A killed server's listener is closed once it is dead (a zombie has no files): from then on an
