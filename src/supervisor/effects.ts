@@ -124,11 +124,15 @@ export function createEffects(deps: EffectDeps) {
       readiness.delete(context.id);
     },
     armWakeTimer: ({ context, self }: ProxyArgs, params: { at: number }) => {
-      const delay = Math.max(0, params.at - clock.now());
-      wakeTimers.set(
-        context.id,
-        clock.setTimeout(() => send(self, { type: 'WAKE', at: clock.now() }), delay),
-      );
+      // Node's timers run on the loop's own millisecond clock, not Date.now(): one may fire a
+      // millisecond before `at`, and a WAKE then would find the cooldown not over (one more
+      // "withheld" report and a 1 ms timer). So a timer that fires early is armed again.
+      const wake = () => {
+        const early = params.at - clock.now();
+        if (early > 0) wakeTimers.set(context.id, clock.setTimeout(wake, early));
+        else send(self, { type: 'WAKE', at: clock.now() });
+      };
+      wakeTimers.set(context.id, clock.setTimeout(wake, Math.max(0, params.at - clock.now())));
     },
     cancelWakeTimer: ({ context }: ProxyArgs) => {
       clock.clearTimeout(wakeTimers.get(context.id));

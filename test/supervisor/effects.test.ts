@@ -146,3 +146,28 @@ describe('what the world is handed', () => {
     expect([...h.supervisor.usage().keys()]).toEqual(['a']);
   });
 });
+
+describe('timers', () => {
+  it('a wake timer that fires a millisecond early (as Node’s may) is armed again: one withheld, then the restart', async () => {
+    const h = await startHarness({
+      settings: { restart_cooldown: 60 },
+      world: (world) => {
+        const { setTimeout } = world.clock;
+        world.clock.setTimeout = (fn, ms) => setTimeout.call(world.clock, fn, ms > 1 ? ms - 1 : ms);
+      },
+    });
+    h.world.crash('ss-1');
+    await h.settle();
+    const cooldownEnds = h.world.clock.now() + 60_000;
+    await h.advance(10_000);
+    h.world.crash('ss-1');
+    await h.settle();
+    expect(h.state()).toBe('crashed.waiting');
+    await h.advance(cooldownEnds - 1 - h.world.clock.now()); // the timer fires here, a millisecond early
+    expect(h.state()).toBe('crashed.waiting');
+    await h.advance(1);
+    expect(h.state()).toBe('running.up');
+    expect(h.reportsOf('restart_withheld')).toHaveLength(1);
+    expect(h.reportsOf('restart_finished')).toHaveLength(2);
+  });
+});
