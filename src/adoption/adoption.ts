@@ -25,7 +25,7 @@ export interface AdoptionOptions {
 export function adoptPreviousRun(options: AdoptionOptions) {
   const { store, world, logger } = options;
   const now = () => world.clock.now();
-  const journal = createProcessJournal(store, now);
+  const journal = createProcessJournal(store, now, options.storeOpen);
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
   const plan = settleProcesses(store, specs, (id) => store.memory(id, now()).wanted ?? 'up');
   stopLeftovers(plan, options);

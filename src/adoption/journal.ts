@@ -1,15 +1,20 @@
 // Records the processes the daemon starts, so that the next run can adopt them. The spawn is
 // recorded before it happens, with a token in the child's environment: a daemon killed between the
-// fork and learning the pid still leaves enough behind to find the child.
+// fork and learning the pid still leaves enough behind to find the child. The pid and start time
+// are recorded once the start time is read, off the event loop; until then (or if the daemon dies
+// first) the token is what finds the child.
 import { randomUUID } from 'node:crypto';
-import { processStartTime } from '../process/proc.ts';
+import { processStartTimeAsync } from '../process/proc.ts';
 import { executedFingerprint } from '../supervisor/executed.ts';
 import type { Driver } from '../supervisor/ports.ts';
 import { SPAWN_TOKEN_ENV } from '../process/escape.ts';
 import type { SpawnIntent, Store } from '../store/types.ts';
 
-export function createProcessJournal(store: Store, now: () => number) {
+/** `storeOpen`: false once the store is closed; a start time read after that is not written. */
+export function createProcessJournal(store: Store, now: () => number, storeOpen: () => boolean = () => true) {
   const spawning = new Map<string, SpawnIntent>();
+  /** Started processes whose start time is being read, by pid. */
+  const reading = new Map<number, SpawnIntent>();
   return {
     /** The driver, recording each spawn before it happens. */
     wrap(driver: Driver): Driver {
@@ -32,14 +37,23 @@ export function createProcessJournal(store: Store, now: () => number) {
     },
     /** The supervisor's onProcess hook. */
     onProcess(id: string, pid: number, event: 'started' | 'adopted' | 'exited') {
-      if (event === 'exited') return store.forgetProcess(id, pid);
+      if (event === 'exited') {
+        const unread = reading.get(pid);
+        reading.delete(pid);
+        return unread ? store.forgetSpawn(unread.token) : store.forgetProcess(id, pid);
+      }
       if (event !== 'started') return;
       const intent = spawning.get(id);
       spawning.delete(id);
       if (!intent) return;
-      const startTime = processStartTime(pid);
-      if (startTime === undefined) store.forgetSpawn(intent.token);
-      else store.recordProcess({ ...intent, pid, startTime });
+      reading.set(pid, intent);
+      void processStartTimeAsync(pid).then((startTime) => {
+        // Gone already: its exit forgot the spawn.
+        if (reading.get(pid) !== intent || !storeOpen()) return;
+        reading.delete(pid);
+        if (startTime === undefined) store.forgetSpawn(intent.token);
+        else store.recordProcess({ ...intent, pid, startTime });
+      });
     },
   };
 }

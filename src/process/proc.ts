@@ -1,8 +1,11 @@
 // Reads /proc/<pid>/stat. The daemon must tell a live proxy from a zombie (an unreaped corpse still
 // has a pid) and, across its own restarts, its proxy from an unrelated process that reused the pid.
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 /** The fields after "pid (comm) "; comm may itself contain spaces and parentheses. */
+const fieldsOf = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+
 export function statFields(pid: number): string[] | undefined {
   let stat: string;
   try {
@@ -10,7 +13,7 @@ export function statFields(pid: number): string[] | undefined {
   } catch {
     return undefined;
   }
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fieldsOf(stat);
 }
 
 /** The one-letter state (R, S, D, T, Z, X...), undefined when there is no such process. */
@@ -20,9 +23,23 @@ export function processState(pid: number): string | undefined {
 
 /** Field 22, starttime in clock ticks since boot: with the pid it names one process for good. */
 export function processStartTime(pid: number): number | undefined {
-  const value = statFields(pid)?.[19];
-  return value === undefined ? undefined : Number(value);
+  return startTimeOf(statFields(pid));
 }
+
+/**
+ * The same, read off the event loop. For a process just spawned: reading its stat waits while it
+ * is still being exec'd (about a millisecond each in a restart storm, measured), and the daemon's
+ * one thread has exits to hear meanwhile.
+ */
+export async function processStartTimeAsync(pid: number): Promise<number | undefined> {
+  try {
+    return startTimeOf(fieldsOf(await readFile(`/proc/${pid}/stat`, 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+const startTimeOf = (fields: string[] | undefined) => (fields?.[19] === undefined ? undefined : Number(fields[19]));
 
 // starttime counts USER_HZ ticks, 100 per second on every Linux architecture (a fixed part of the ABI).
 const TICKS_PER_SECOND = 100;

@@ -107,17 +107,26 @@ export function createEffects(deps: EffectDeps) {
     },
     verifyReadiness: ({ context, self }: ProxyArgs, params: { deadline: number; notBefore: number }) => {
       const controller = new AbortController();
+      const { signal } = controller;
       readiness.set(context.id, controller);
+      const at = (when: number, fn: () => void) => {
+        const timer = clock.setTimeout(fn, Math.max(0, when - clock.now()));
+        signal.addEventListener('abort', () => clock.clearTimeout(timer), { once: true });
+      };
+      const ready = () => !signal.aborted && send(self, { type: 'READY', at: clock.now() });
       const target = { pid: context.pid ?? undefined, timeoutMs: timeoutMs(context.id) };
-      void prober.waitUntilReady(specOf(context.id).health, target, params.deadline, controller.signal).then((result) => {
-        if (controller.signal.aborted) return;
-        if (!result.ok) return send(self, { type: 'NOT_READY', at: clock.now(), error: result.error });
-        const ready = () => !controller.signal.aborted && send(self, { type: 'READY', at: clock.now() });
-        const wait = params.notBefore - clock.now();
-        if (wait <= 0) return ready();
-        const timer = clock.setTimeout(ready, wait);
-        controller.signal.addEventListener('abort', () => clock.clearTimeout(timer), { once: true });
-      });
+      const probe = () =>
+        void prober.waitUntilReady(specOf(context.id).health, target, params.deadline, signal).then((result) => {
+          if (signal.aborted) return;
+          if (!result.ok) return send(self, { type: 'NOT_READY', at: clock.now(), error: result.error });
+          if (clock.now() >= params.notBefore) ready();
+          else at(params.notBefore, ready);
+        });
+      // A probe passed before min_uptime proves no more than one passed at min_uptime, so probing
+      // starts then (a storm's servers are not probed every 50 ms while they start) unless
+      // min_uptime reaches past start_grace, within which the probe must pass.
+      if (params.notBefore > clock.now() && params.notBefore < params.deadline) at(params.notBefore, probe);
+      else probe();
     },
     cancelReadiness: ({ context }: ProxyArgs) => {
       readiness.get(context.id)?.abort();

@@ -54,6 +54,8 @@ async function startRecorded(spec: ProxySpec): Promise<number> {
   groups.push(pid!);
   // Past the shell's exec: the command line is the proxy's own.
   await waitUntil(() => processStartTime(pid!) !== undefined && !JSON.stringify(readCmdline(pid!)).includes('trap'), 5_000);
+  // The journal records the pid once it has read the start time (off the event loop).
+  await waitUntil(() => store.processes().some((row) => row.pid === pid), 5_000);
   return pid!;
 }
 
@@ -161,5 +163,40 @@ describe('settleProcesses', () => {
     expect(plan.adopt).toEqual(new Map([['ss-1', child.pid]]));
     expect(store.pendingSpawns()).toEqual([]);
     expect(store.processes()).toMatchObject([{ token: 'tok-found', pid: child.pid, startTime: processStartTime(child.pid!) }]);
+  });
+});
+
+describe('the journal', () => {
+  /** A spawn journaled through a driver that starts nothing: the test says when "it" started and exited. */
+  function journaled() {
+    const journal = createProcessJournal(store, Date.now);
+    const handle = { pid: undefined, stop: () => {}, exited: false };
+    journal.wrap({ start: () => handle, adopt: () => handle, stopAll }).start(sleeper('ss-1'), {
+      onSpawn: () => {},
+      onSpawnError: () => {},
+      onExit: () => {},
+      onOutput: () => {},
+    });
+    return journal;
+  }
+
+  it('records the started process with its start time, read off the event loop', async () => {
+    freshStore();
+    const journal = journaled();
+    expect(store.pendingSpawns()).toHaveLength(1);
+    journal.onProcess('ss-1', process.pid, 'started');
+    await waitUntil(() => store.processes().length === 1, 5_000);
+    expect(store.processes()[0]).toMatchObject({ pid: process.pid, startTime: processStartTime(process.pid) });
+    expect(store.pendingSpawns()).toEqual([]);
+  });
+
+  it('an exit heard before the start time is read forgets the spawn: nothing is left to adopt', async () => {
+    freshStore();
+    const journal = journaled();
+    journal.onProcess('ss-1', process.pid, 'started');
+    journal.onProcess('ss-1', process.pid, 'exited');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(store.processes()).toEqual([]);
+    expect(store.pendingSpawns()).toEqual([]);
   });
 });

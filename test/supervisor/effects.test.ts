@@ -170,4 +170,32 @@ describe('timers', () => {
     expect(h.reportsOf('restart_withheld')).toHaveLength(1);
     expect(h.reportsOf('restart_finished')).toHaveLength(2);
   });
+
+  /** When, after the crash, the restarted process's readiness was first probed (simulated clock). */
+  async function firstReadinessProbe(settings: { min_uptime: number; start_grace: number }) {
+    const asked: number[] = [];
+    const h = await startHarness({
+      settings: { ...settings, restart_cooldown: 0 },
+      world: (world) => {
+        const { waitUntilReady } = world.prober;
+        world.prober.waitUntilReady = (...args) => {
+          asked.push(world.clock.now());
+          return waitUntilReady(...args);
+        };
+      },
+    });
+    asked.length = 0;
+    h.world.crash('ss-1');
+    const crashedAt = h.world.clock.now();
+    await h.advance(10_000);
+    expect(h.state()).toBe('running.up');
+    return asked[0] - crashedAt;
+  }
+
+  it('readiness is first probed once min_uptime has passed, not while the process starts', async () => {
+    expect(await firstReadinessProbe({ min_uptime: 2, start_grace: 5 })).toBeGreaterThanOrEqual(2_000);
+    expect(await firstReadinessProbe({ min_uptime: 0, start_grace: 5 })).toBeLessThan(1_000);
+    // min_uptime past start_grace: the probe must pass within start_grace, so it starts at once.
+    expect(await firstReadinessProbe({ min_uptime: 8, start_grace: 5 })).toBeLessThan(1_000);
+  });
 });
