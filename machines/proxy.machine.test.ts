@@ -237,6 +237,10 @@ describe('proxy machine: an operator restart while a restart is being verified',
     const h = await verifying();
     await h.advance(2_000);
     await h.settle();
+    // The operator's restart of the process now running is verified in its turn (min_uptime 2 s).
+    expect(h.state()).toBe('running.verifying');
+    await h.advance(2_500);
+    await h.settle();
     expect(h.state()).toBe('running.up');
     expect(spawns(h)).toBe(3);
     expect(h.reportsOf('restart_finished').map((r) => [r.record.reason, r.record.manual, r.record.success])).toEqual([

@@ -38,6 +38,40 @@ const enter = (phase: ProxyPhase) =>
     { type: 'enterPhase', params: { phase } },
   ] as const;
 
+/**
+ * A restart's new process, verified (a crashed proxy's restart, or one of a live proxy by the
+ * operator or a config change): READY comes once a probe passed and the process has been up for
+ * min_uptime; an exit before that is a failed restart, so a crash loop backs off.
+ */
+const verifyingRestart = {
+  entry: {
+    type: 'verifyReadiness',
+    params: ({ context, event }: { context: ProxyContext; event: ProxyEvent }) => ({
+      deadline: event.at + context.policy.startGraceMs,
+      notBefore: event.at + context.policy.minUptimeMs,
+    }),
+  },
+  exit: 'cancelReadiness',
+  // Stopped or removed by the operator (now, or while the process was being spawned): the restart
+  // ends here, unverified, and its process is stopped without waiting for a verdict, through
+  // running (the process runs) to stopped, as the document's graph goes.
+  always: { guard: or(['wantedDown', 'retiring']), target: '#proxy.running.up', actions: ['restartCancelled', 'reportRestart'] },
+  on: {
+    READY: { target: '#proxy.running.up', actions: ['restartSucceeded', 'reportRestart'] },
+    NOT_READY: { target: '#proxy.crashed.reaping', actions: ['restartFailed', 'reportRestart', 'stopProcess'] },
+  },
+} as const;
+
+/** While a restart is in flight, the operator's commands wait for its outcome. */
+const duringRestart = {
+  EXITED: { target: '#proxy.crashed', actions: ['restartFailed', 'reportRestart'] },
+  START: { actions: 'wantUp' },
+  RESTART: { actions: 'requestRestartAfterThis' },
+  REPLACE: { actions: 'markOutdated' },
+  STOP: { actions: 'wantDownDuringRestart' },
+  RETIRE: { actions: 'retireDuringRestart' },
+} as const;
+
 type EffectArgs = { context: ProxyContext; self: AnyActorRef };
 
 /** The machine's effects: declared here as stubs, implemented by src/supervisor/effects.ts, which `satisfies` this. */
@@ -139,9 +173,10 @@ export const proxyMachine = setup({
         starting: {
           entry: ['spawning', 'spawnProcess'],
           on: {
-            // The new process of a restart of a live one (operator, config change): the restart is done.
+            // The new process of a restart of a live one (operator, config change) is verified like
+            // a crashed one's; a first start is up at once (its checks take over).
             SPAWNED: [
-              { guard: 'restartInFlight', target: 'up', actions: ['processStarted', 'restartSucceeded', 'reportRestart'] },
+              { guard: 'restartInFlight', target: 'verifying', actions: 'processStarted' },
               { target: 'up', actions: 'processStarted' },
             ],
             SPAWN_FAILED: [
@@ -154,9 +189,10 @@ export const proxyMachine = setup({
             ],
           },
         },
+        verifying: { ...verifyingRestart, on: { ...verifyingRestart.on, ...duringRestart } },
         up: {
           always: [
-            // Stopped or removed while a restart was being verified (cut short, restarting.verifying):
+            // Stopped or removed while a restart was being verified (cut short, `verifying`):
             // its process runs, and is stopped now.
             { guard: or(['wantedDown', 'retiring']), target: '#proxy.stopped.stopping', actions: 'stopProcess' },
             // Its config changed while that restart ran the old one: replace it now.
@@ -291,39 +327,9 @@ export const proxyMachine = setup({
             SPAWN_FAILED: { target: '#proxy.crashed', actions: ['restartFailed', 'reportRestart'] },
           },
         },
-        verifying: {
-          // READY comes once a probe passed and the process has been up for min_uptime: an exit
-          // before that (EXITED below) is a failed restart, so a crash loop backs off.
-          entry: {
-            type: 'verifyReadiness',
-            params: ({ context, event }) => ({
-              deadline: event.at + context.policy.startGraceMs,
-              notBefore: event.at + context.policy.minUptimeMs,
-            }),
-          },
-          exit: 'cancelReadiness',
-          // Stopped or removed by the operator (now, or while the process was being spawned): the
-          // restart ends here, unverified, and its process is stopped without waiting for a verdict,
-          // through running (the process runs) to stopped, as the document's graph goes.
-          always: {
-            guard: or(['wantedDown', 'retiring']),
-            target: '#proxy.running.up',
-            actions: ['restartCancelled', 'reportRestart'],
-          },
-          on: {
-            READY: { target: '#proxy.running.up', actions: ['restartSucceeded', 'reportRestart'] },
-            NOT_READY: { target: '#proxy.crashed.reaping', actions: ['restartFailed', 'reportRestart', 'stopProcess'] },
-          },
-        },
+        verifying: verifyingRestart,
       },
-      on: {
-        EXITED: { target: 'crashed', actions: ['restartFailed', 'reportRestart'] },
-        START: { actions: 'wantUp' },
-        RESTART: { actions: 'requestRestartAfterThis' },
-        REPLACE: { actions: 'markOutdated' },
-        STOP: { actions: 'wantDownDuringRestart' },
-        RETIRE: { actions: 'retireDuringRestart' },
-      },
+      on: duringRestart,
     },
   },
 });

@@ -88,7 +88,8 @@ export function environment(s: Snapshot): ProxyEvent[] {
   // Stopped while the spawn was still pending: that spawn may yet fail.
   if (where === 'stopped.stopping' && c.pid === null) events.push({ type: 'SPAWN_FAILED', at, error: `spawn /opt/${PROXY_ID} ENOENT` });
   // A crash where a process runs; the end of a stop where one was killed.
-  if (where === 'running.up' || where === 'restarting.verifying') events.push({ type: 'EXITED', at, code: null, signal: 'SIGKILL' });
+  const verifying = where === 'restarting.verifying' || where === 'running.verifying';
+  if (where === 'running.up' || verifying) events.push({ type: 'EXITED', at, code: null, signal: 'SIGKILL' });
   if (where === 'running.up') events.push({ type: 'EXITED', at, code: 0, signal: null });
   if (where === 'stopped.stopping' || where === 'crashed.reaping') events.push({ type: 'EXITED', at, code: null, signal: 'SIGTERM' });
   // Checks run on ticks, only for running proxies whose monitoring is on.
@@ -102,7 +103,7 @@ export function environment(s: Snapshot): ProxyEvent[] {
       );
     }
   }
-  if (where === 'restarting.verifying') events.push({ type: 'READY', at }, { type: 'NOT_READY', at, error: 'connection refused' });
+  if (verifying) events.push({ type: 'READY', at }, { type: 'NOT_READY', at, error: 'connection refused' });
   if (where === 'crashed.waiting') events.push({ type: 'WAKE', at: c.decision!.nextAttemptAt! });
   return events;
 }

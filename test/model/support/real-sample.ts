@@ -12,8 +12,8 @@ export const RESTING = new Set(['unknown', 'running.up', 'stopped.down', 'crashe
 const BY_ITSELF: Partial<Record<ProxyEvent['type'], string[]>> = {
   SPAWNED: ['running.starting', 'restarting.spawning'],
   SPAWN_FAILED: ['running.starting', 'restarting.spawning'],
-  READY: ['restarting.verifying'],
-  NOT_READY: ['restarting.verifying'],
+  READY: ['restarting.verifying', 'running.verifying'],
+  NOT_READY: ['restarting.verifying', 'running.verifying'],
   EXITED: ['stopped.stopping', 'crashed.reaping'],
   WAKE: ['crashed.waiting'],
 };
@@ -78,6 +78,7 @@ export function untilResting(path: ModelPath): ModelPath {
       'running.starting': { type: 'SPAWNED', at, pid: 1000 },
       'restarting.spawning': { type: 'SPAWNED', at, pid: 1000 },
       'restarting.verifying': { type: 'READY', at },
+      'running.verifying': { type: 'READY', at },
       'stopped.stopping': { type: 'EXITED', at, code: null, signal: 'SIGTERM' },
       'crashed.reaping': { type: 'EXITED', at, code: null, signal: 'SIGTERM' },
     };
