@@ -49,7 +49,7 @@
 
 extern char **environ;
 
-#define MAX_LINES 100000
+#define MAX_LINES 10000
 #define MAX_BYTES (4 << 20)
 
 struct budget {

@@ -1,13 +1,15 @@
 // Is a process recorded by an earlier run of the daemon still ours? Only /proc can tell: the same pid
-// with the same start time is the same process (a reused pid has a later start time; after a reboot
-// both may repeat), and it must show one more proof: the command line we launched, or the random
-// token we put in its environment. The token is what proves a wrapper that exec'd its server, a
-// script run by its interpreter (`/bin/sh script`) or a shim, whose command line is not ours. A
-// spawn whose pid never got recorded is found by that token too.
+// with the same start time is the same process (a reused pid has a later start time), within one
+// boot. Recorded since this boot began, that is proof enough: a server that rewrites its process
+// title (setproctitle, `$0 = ...`) overwrites both its command line and its environment. Recorded
+// before (both may repeat after a reboot), it must show one more proof: the command line we
+// launched, or the random token we put in its environment. The token is what proves a wrapper that
+// exec'd its server, a script run by its interpreter (`/bin/sh script`) or a shim, whose command line
+// is not ours. A spawn whose pid never got recorded is found by that token too.
 import { readdirSync, readFileSync } from 'node:fs';
 import { launchedCommandLines } from '../process/launch.ts';
 import { SPAWN_TOKEN_ENV } from '../process/escape.ts';
-import { isDeadState, statFields } from '../process/proc.ts';
+import { bootedAt, isDeadState, statFields } from '../process/proc.ts';
 import type { ProcessRow } from '../store/types.ts';
 
 export type Verdict = { kind: 'ours' } | { kind: 'gone' } | { kind: 'unproven'; why: string };
@@ -29,11 +31,16 @@ export function checkProcess(row: ProcessRow): Verdict {
   const fields = statFields(row.pid);
   // A different start time: ours exited and the pid went to another process.
   if (!fields || isDeadState(fields[STATE]) || Number(fields[START_TIME]) !== row.startTime) return { kind: 'gone' };
+  const boot = bootedAt();
+  if (boot !== undefined && row.at >= boot) return { kind: 'ours' };
   const cmdline = JSON.stringify(readArgs(row.pid, 'cmdline'));
   const expected = launchedCommandLines(JSON.parse(row.command) as string[]).map((argv) => JSON.stringify(argv));
   if (expected.includes(cmdline) || tokenOf(row.pid) === row.token) return { kind: 'ours' };
   // The command line itself is not quoted: it may carry a password.
-  return { kind: 'unproven', why: 'same pid and start time, but neither the command line we launched nor our token in its environment' };
+  return {
+    kind: 'unproven',
+    why: 'same pid and start time, recorded before this boot, but neither the command line we launched nor our token in its environment',
+  };
 }
 
 /** The spawn token in a process's environment (as it was exec'd), if it carries one. */

@@ -3,8 +3,8 @@
 // else $PROXY_MONITOR_CONFIG, else the first of DEFAULT_CONFIGS that exists; --url/--token and
 // $PROXY_MONITOR_URL/$PROXY_MONITOR_TOKEN still win. Only yaml is loaded (lazily): the CLI must
 // start fast, so nothing of the daemon (schema, fastify, xstate, sqlite, pino) is imported here.
-import { readFileSync } from 'node:fs';
 import { connectableHost, parseHostPort } from '../config/host-port.ts';
+import { readConfigText } from '../config/read.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 export const DEFAULT_CONFIGS = ['/etc/proxy-monitor/config.yaml', './config/default.yaml'];
@@ -34,7 +34,7 @@ type Read = { file: string; text: string } | { file: string; error: NodeJS.Errno
 
 function read(file: string): Read {
   try {
-    return { file, text: readFileSync(file, 'utf8') };
+    return { file, text: readConfigText(file) };
   } catch (error) {
     return { file, error: error as NodeJS.ErrnoException };
   }

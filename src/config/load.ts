@@ -1,12 +1,12 @@
 // Reading and validating the config file. Every failure is a ConfigError whose message is one line:
 // "<file>: <key path>: <expected ...>" or "<file>:<line>:<col>: invalid YAML: ...".
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { ProxySpec } from '../proxy-spec.ts';
-import { ConfigError, formatIssues, type ConfigIssue } from './errors.ts';
+import { ConfigError, formatIssues, formatPath, type ConfigIssue } from './errors.ts';
 import type { Host } from './privileges.ts';
 import { resolveProxies } from './resolve.ts';
+import { readConfigText } from './read.ts';
 import { configSchema, type Config } from './schema.ts';
 
 export interface LoadedConfig {
@@ -19,6 +19,8 @@ export interface LoadedConfig {
   deprecations: Deprecation[];
   /** Nothing but blanks and comments: the defaults, and no proxy (a reload refuses it, see daemon.ts). */
   empty: boolean;
+  /** The file has a proxy.proxies list, if only `[]` (a key without a value is no list: see daemon.ts). */
+  proxiesListed: boolean;
 }
 
 export interface Deprecation {
@@ -30,6 +32,9 @@ const READ_ERRORS: Record<string, string> = {
   ENOENT: 'no such file',
   EACCES: 'permission denied',
   EISDIR: 'is a directory, expected a YAML file',
+  ENOTREG: 'not a regular file (a FIFO, socket or device), expected a YAML file',
+  ENXIO: 'not a regular file (a FIFO, socket or device), expected a YAML file',
+  EFBIG: 'larger than 16 MiB, expected a YAML file',
 };
 
 /** Settings given on the command line, which win over the file's. */
@@ -40,7 +45,7 @@ export interface ConfigOverrides {
 export function loadConfig(file: string, overrides: ConfigOverrides = {}): LoadedConfig {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readConfigText(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const why = READ_ERRORS[code] ?? (err as Error).message;
@@ -66,7 +71,7 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   // A key without a value ("proxies:" with every entry commented out) counts as absent, and so does
   // an empty file: both mean "the defaults".
   const value = toJS(doc, file);
-  const raw = dropNulls(value) ?? {};
+  const raw = dropNulls(value, file) ?? {};
   const isMapping = typeof raw === 'object' && !Array.isArray(raw);
   const data = isMapping ? { ...raw, ...overrides } : raw;
   const parsed = configSchema.safeParse(data, { reportInput: true });
@@ -75,7 +80,8 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   if (issues.length) throw new ConfigError(file, issues);
   const deprecations: Deprecation[] =
     isMapping && (raw as { log?: { level?: unknown } }).log?.level !== undefined ? [{ key: 'log.level', use: 'logger.level' }] : [];
-  return { file: resolve(file), config: parsed.data, proxies, deprecations, empty: value === null || value === undefined };
+  const proxiesListed = Array.isArray((value as { proxy?: { proxies?: unknown } } | null)?.proxy?.proxies);
+  return { file: resolve(file), config: parsed.data, proxies, deprecations, empty: value === null || value === undefined, proxiesListed };
 }
 
 /**
@@ -91,13 +97,27 @@ function toJS(doc: ReturnType<typeof parseDocument>, file: string): unknown {
   }
 }
 
-function dropNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(dropNulls);
+function dropNulls(value: unknown, file: string, path: (string | number)[] = [], within = new Set<object>()): unknown {
   if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    // defineProperty: a YAML key "__proto__" must stay a key (and be reported as unknown), not a prototype.
-    if (v !== null) Object.defineProperty(out, k, { value: dropNulls(v), enumerable: true, writable: true, configurable: true });
+  // An alias to a node that contains it (`a: &a [*a]`) makes the value contain itself.
+  if (within.has(value))
+    throw new ConfigError(file, [{ path: formatPath(path), message: 'invalid YAML: an alias refers to a node that contains it' }]);
+  within.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((v, i) => dropNulls(v, file, [...path, i], within));
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      // defineProperty: a YAML key "__proto__" must stay a key (and be reported as unknown), not a prototype.
+      if (v !== null)
+        Object.defineProperty(out, k, {
+          value: dropNulls(v, file, [...path, k], within),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+    }
+    return out;
+  } finally {
+    within.delete(value);
   }
-  return out;
 }

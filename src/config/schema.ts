@@ -101,7 +101,7 @@ const configShape = z.strictObject({
       /** Files of log.file kept, the live one included; older ones are deleted at rotation. */
       max_files: whole(1, 1_000).default(5),
       /** Captured proxy output lines per second per proxy; the rest is counted and dropped. */
-      output_rate: ranged(0.1, 100_000).default(50),
+      output_rate: ranged(0.1, 10_000).default(50),
     })
     .prefault({}),
 });

@@ -171,11 +171,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       let next: LoadedConfig;
       try {
         next = loadConfig(loaded.file, overrides);
-        // An empty file is the defaults: no proxy. Read while an editor or a script is rewriting it,
-        // it would stop and remove every proxy; removing them all takes a file that says so.
-        if (next.empty && supervisor.states().length > 0)
+        // An empty file is the defaults: no proxy; so is one cut off after "proxies:". Read while an
+        // editor or a script is rewriting it, it would stop and remove every proxy; removing them
+        // all takes a file that says so.
+        if (!next.proxiesListed && supervisor.states().length > 0)
           throw new Error(
-            `${loaded.file}: the file is empty: a reload would stop and remove every proxy (to remove them all, write "proxy: {proxies: []}")`,
+            `${loaded.file}: ${next.empty ? 'the file is empty' : 'proxy.proxies has no list'}: a reload would stop and remove every proxy (to remove them all, write "proxy: {proxies: []}")`,
           );
       } catch (error) {
         const message = (error as Error).message;

@@ -57,12 +57,18 @@ export function ticksSinceBoot(): number {
   return Math.floor(((performance.now() - bootAt) * TICKS_PER_SECOND) / 1000);
 }
 
+/** When the machine booted, in epoch ms (whole seconds, as the kernel gives it). */
+export function bootedAt(): number | undefined {
+  const bootTime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
+  return bootTime === undefined ? undefined : Number(bootTime) * 1000;
+}
+
 /** When the process started, in epoch ms (to the second: the kernel's boot time is whole seconds). */
 export function processStartedAt(pid: number): number | undefined {
   const ticks = processStartTime(pid);
-  const bootTime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
-  if (ticks === undefined || bootTime === undefined) return undefined;
-  return Number(bootTime) * 1000 + (ticks * 1000) / TICKS_PER_SECOND;
+  const boot = bootedAt();
+  if (ticks === undefined || boot === undefined) return undefined;
+  return boot + (ticks * 1000) / TICKS_PER_SECOND;
 }
 
 /** Z: exited, not yet reaped; X (x on old kernels): being torn down. */

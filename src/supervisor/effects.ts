@@ -41,6 +41,8 @@ export function createEffects(deps: EffectDeps) {
   const processes = new Map<string, ProcessHandle>();
   const wakeTimers = new Map<string, unknown>();
   const readiness = new Map<string, AbortController>();
+  /** Proxies whose check is in flight. */
+  const checking = new Set<string>();
   let tickTimer: unknown;
 
   // After shutdown the actors are stopped while processes still report their exits: drop those.
@@ -155,7 +157,11 @@ export function createEffects(deps: EffectDeps) {
     },
     cancelTick: () => clock.clearTimeout(tickTimer),
     checkProxies: ({ self }: { self: AnyActorRef }) => {
-      const due = proxiesDueForCheck(self.getSnapshot());
+      // A proxy whose last check has not answered yet (a health_timeout longer than the interval, a
+      // hung exec check) is not checked again meanwhile: its checks would pile up and take every
+      // slot of check_concurrency, and the other proxies' checks would wait behind them.
+      const due = proxiesDueForCheck(self.getSnapshot()).filter((view) => !checking.has(view.id));
+      for (const view of due) checking.add(view.id);
       const started = clock.now();
       // One measurement for the round, taken as it starts; the machine compares it with the limit.
       const usage = measure(due.flatMap((view) => view.context.pid ?? []));
@@ -165,6 +171,7 @@ export function createEffects(deps: EffectDeps) {
         return prober
           .limit(() => prober.probe(specOf(view.id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs(view.id) }))
           .then((result) => {
+            checking.delete(view.id);
             const at = clock.now();
             view.send(
               result.ok

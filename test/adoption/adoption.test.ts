@@ -112,7 +112,8 @@ describe('settleProcesses', () => {
     const stranger = spawn('/bin/sleep', ['301'], { detached: true, stdio: 'ignore' });
     groups.push(stranger.pid!);
     await waitUntil(() => processStartTime(stranger.pid!) !== undefined, 5_000);
-    const base = { token: 'x', proxyId: 'ss-2', command: JSON.stringify(['/bin/sleep', '300']), fingerprint: 'f', at: Date.now() };
+    // Recorded before this boot (at 0): the same pid and start time may name another process.
+    const base = { token: 'x', proxyId: 'ss-2', command: JSON.stringify(['/bin/sleep', '300']), fingerprint: 'f', at: 0 };
     store.recordProcess({ ...base, token: 'reused', pid: stranger.pid!, startTime: processStartTime(stranger.pid!)! - 1 });
     store.recordProcess({ ...base, token: 'other-cmd', proxyId: 'ss-3', pid: stranger.pid!, startTime: processStartTime(stranger.pid!)! });
 
@@ -120,10 +121,25 @@ describe('settleProcesses', () => {
     expect(plan.adopt.size).toBe(0);
     expect(plan.stop).toEqual([]);
     expect(plan.unproven.map(({ row, why }) => [row.proxyId, why])).toEqual([
-      ['ss-3', 'same pid and start time, but neither the command line we launched nor our token in its environment'],
+      [
+        'ss-3',
+        'same pid and start time, recorded before this boot, but neither the command line we launched nor our token in its environment',
+      ],
     ]);
     expect(store.processes()).toEqual([]);
     expect(processStartTime(stranger.pid!)).toBeDefined();
+  });
+
+  it('adopts a process recorded in this boot by pid and start time alone (a server that rewrote its title and environment)', async () => {
+    freshStore();
+    const spec = sleeper('ss-1');
+    const retitled = spawn('/bin/sleep', ['304'], { detached: true, stdio: 'ignore', env: {} });
+    groups.push(retitled.pid!);
+    await waitUntil(() => processStartTime(retitled.pid!) !== undefined, 5_000);
+    const startTime = processStartTime(retitled.pid!)!;
+    const row = { token: 't', proxyId: 'ss-1', command: JSON.stringify(['/opt/proxy']), fingerprint: executedFingerprint(spec) };
+    store.recordProcess({ ...row, at: Date.now(), pid: retitled.pid!, startTime });
+    expect(settleProcesses(store, specsOf(spec), allUp).adopt).toEqual(new Map([['ss-1', retitled.pid!]]));
   });
 
   it("adopts a recorded process whose command line is not the one launched when it carries our token (a wrapper that exec'd its server)", async () => {
@@ -135,9 +151,10 @@ describe('settleProcesses', () => {
     await waitUntil(() => processStartTime(wrapped.pid!) !== undefined, 5_000);
     const startTime = processStartTime(wrapped.pid!)!;
     const row = { token: 'wrapped', proxyId: 'ss-1', command: JSON.stringify(['/opt/proxy.sh']), fingerprint: executedFingerprint(spec) };
-    store.recordProcess({ ...row, at: Date.now(), pid: wrapped.pid!, startTime });
+    // Recorded before this boot (at 0), so the pid and start time need one more proof.
+    store.recordProcess({ ...row, at: 0, pid: wrapped.pid!, startTime });
     // Another token in the environment proves nothing.
-    store.recordProcess({ ...row, token: 'not-this-one', proxyId: 'ss-2', at: Date.now(), pid: wrapped.pid!, startTime });
+    store.recordProcess({ ...row, token: 'not-this-one', proxyId: 'ss-2', at: 0, pid: wrapped.pid!, startTime });
 
     const plan = settleProcesses(store, specsOf(spec, sleeper('ss-2')), allUp);
     expect(plan.adopt).toEqual(new Map([['ss-1', wrapped.pid!]]));

@@ -103,6 +103,11 @@ it('keeps the running config when the file is broken or empty, and logs why (SIG
   const emptied = await fetch(`${url}${API}/reload`, { method: 'POST' });
   expect(emptied.status).toBe(422);
   expect((await emptied.json()).message).toMatch(/the file is empty: a reload would stop and remove every proxy/);
+  // So would a file cut off right after "proxies:" (the key without a value).
+  writeFileSync(configFile, 'proxy:\n  proxies:\n');
+  const cut = await fetch(`${url}${API}/reload`, { method: 'POST' });
+  expect(cut.status).toBe(422);
+  expect((await cut.json()).message).toMatch(/proxy\.proxies has no list: a reload would stop and remove every proxy/);
   expect((await getJson(`${url}${API}/status`)).json.total_proxies).toBe(2);
   expect((await proxy('keep')).pid).toBe(pids.keep);
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -152,6 +153,19 @@ describe('errors: one line naming the file and the key path', () => {
     const missing = join(mkdtempSync(join(tmpdir(), 'pm-config-')), 'nope.yaml');
     expect(() => loadConfig(missing)).toThrow(new ConfigError(missing, [{ path: '', message: 'cannot read config file: no such file' }]));
     expect(() => loadConfig(missing)).toThrow(`${missing}: cannot read config file: no such file`);
+  });
+
+  it('refuses a FIFO, a device and a directory at once, without reading them', () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'pm-config-')), 'config.yaml');
+    execFileSync('mkfifo', [fifo]); // nothing ever writes to it: a blocking read would never return
+    const notRegular = 'cannot read config file: not a regular file (a FIFO, socket or device), expected a YAML file';
+    expect(() => loadConfig(fifo)).toThrow(`${fifo}: ${notRegular}`);
+    expect(() => loadConfig('/dev/zero')).toThrow(`/dev/zero: ${notRegular}`);
+    expect(() => loadConfig(tmpdir())).toThrow(`${tmpdir()}: cannot read config file: is a directory, expected a YAML file`);
+  });
+
+  it('reports an alias that refers to a node containing it, with its key path', () => {
+    expect(configError('a: &a [*a]\n').message).toBe(`${FILE}: a[0]: invalid YAML: an alias refers to a node that contains it`);
   });
 
   it('reports bad YAML with line and column', () => {

@@ -199,3 +199,26 @@ describe('timers', () => {
     expect(await firstReadinessProbe({ min_uptime: 8, start_grace: 5 })).toBeLessThan(1_000);
   });
 });
+
+describe('checks', () => {
+  it('a proxy whose check has not answered is not checked again: a hung check holds one slot, the others go on', async () => {
+    const calls: Record<string, number> = { a: 0, b: 0 };
+    let pidOfA: number | undefined;
+    const h = await startHarness({
+      specs: [fakeSpec('a'), fakeSpec('b')],
+      settings: { check_interval: 1, check_concurrency: 2 },
+      world: (world) => {
+        const { probe } = world.prober;
+        world.prober.probe = (spec, target) => {
+          const id = target.pid === pidOfA ? 'a' : 'b';
+          calls[id]++;
+          return id === 'a' ? new Promise(() => {}) : probe(spec, target);
+        };
+      },
+    });
+    pidOfA = h.proxy('a').context.pid!;
+    await h.advance(10_000);
+    expect(calls.a).toBe(1);
+    expect(calls.b).toBeGreaterThanOrEqual(9);
+  });
+});

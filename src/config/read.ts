@@ -1,0 +1,23 @@
+// Reading a config file without waiting on it: a FIFO would block the daemon's one thread until
+// something writes to it, and /dev/zero would fill its memory. Only a regular file is read.
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+
+/** Far above any real config (1000 proxies take ~200 KB). */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
+const fail = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+/** The file's text; throws an error with a `code`: an errno's, or ENOTREG / EFBIG from here. */
+export function readConfigText(file: string): string {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw fail('EISDIR', `${file} is a directory`);
+    if (!stat.isFile()) throw fail('ENOTREG', `${file} is not a regular file`);
+    if (stat.size > MAX_CONFIG_BYTES) throw fail('EFBIG', `${file} is larger than ${MAX_CONFIG_BYTES} bytes`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
