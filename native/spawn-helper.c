@@ -25,7 +25,7 @@
  * can read and hold its event loop (one core, measured): at most MAX_LINES lines and MAX_BYTES
  * bytes a second per stream are passed on, the rest is read, counted by its newlines and dropped,
  * and the count sent in a 'D' frame once its second is over (or at the stream's end). MAX_LINES is
- * the top of log.output_rate's range, so the budget never logs less than the config allows.
+ * above the top of log.output_rate's range, so the budget never logs less than the config allows.
  *
  * The proxies must outlive the daemon (the daemon's next run adopts them), so nothing here kills
  * them. When the daemon goes away (end of stdin, or a failed write) the helper stays, orphaned, for
@@ -49,7 +49,7 @@
 
 extern char **environ;
 
-#define MAX_LINES 10000
+#define MAX_LINES 100000
 #define MAX_BYTES (4 << 20)
 
 struct budget {

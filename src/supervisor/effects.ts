@@ -41,8 +41,8 @@ export function createEffects(deps: EffectDeps) {
   const processes = new Map<string, ProcessHandle>();
   const wakeTimers = new Map<string, unknown>();
   const readiness = new Map<string, AbortController>();
-  /** Proxies whose check is in flight. */
-  const checking = new Set<string>();
+  /** Checks in flight, by proxy. */
+  const checking = new Map<string, number>();
   let tickTimer: unknown;
 
   // After shutdown the actors are stopped while processes still report their exits: drop those.
@@ -157,28 +157,31 @@ export function createEffects(deps: EffectDeps) {
     },
     cancelTick: () => clock.clearTimeout(tickTimer),
     checkProxies: ({ self }: { self: AnyActorRef }) => {
-      // A proxy whose last check has not answered yet (a health_timeout longer than the interval, a
-      // hung exec check) is not checked again meanwhile: its checks would pile up and take every
-      // slot of check_concurrency, and the other proxies' checks would wait behind them.
-      const due = proxiesDueForCheck(self.getSnapshot()).filter((view) => !checking.has(view.id));
-      for (const view of due) checking.add(view.id);
+      const due = proxiesDueForCheck(self.getSnapshot());
       const started = clock.now();
       // One measurement for the round, taken as it starts; the machine compares it with the limit.
       const usage = measure(due.flatMap((view) => view.context.pid ?? []));
       const rounds = due.map((view) => {
         const used = view.context.pid === null ? undefined : usage.get(view.context.pid);
         const memory: MemoryReading | undefined = used && { bytes: used.memoryBytes, limit: memoryLimit(view.id) };
-        return prober
-          .limit(() => prober.probe(specOf(view.id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs(view.id) }))
-          .then((result) => {
-            checking.delete(view.id);
-            const at = clock.now();
-            view.send(
-              result.ok
-                ? { type: 'CHECK_PASSED', at, durationMs: result.durationMs, ...(memory && { memory }) }
-                : { type: 'CHECK_FAILED', at, durationMs: result.durationMs, error: result.error, ...(memory && { memory }) },
-            );
-          });
+        const probe = () => prober.probe(specOf(view.id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs(view.id) });
+        // A check that outlasts the interval (a health_timeout longer than it, a hung exec check)
+        // holds one slot of check_concurrency at most: the proxy's next checks run beside it,
+        // outside the limit, so its pile never takes every slot and stalls the other proxies'
+        // checks, and its failures still come once per interval (the hang detection's promise).
+        const inFlight = checking.get(view.id) ?? 0;
+        checking.set(view.id, inFlight + 1);
+        return (inFlight > 0 ? probe() : prober.limit(probe)).then((result) => {
+          const left = (checking.get(view.id) ?? 1) - 1;
+          if (left > 0) checking.set(view.id, left);
+          else checking.delete(view.id);
+          const at = clock.now();
+          view.send(
+            result.ok
+              ? { type: 'CHECK_PASSED', at, durationMs: result.durationMs, ...(memory && { memory }) }
+              : { type: 'CHECK_FAILED', at, durationMs: result.durationMs, error: result.error, ...(memory && { memory }) },
+          );
+        });
       });
       void Promise.all(rounds).then(() => hooks.onCheckRound(clock.now() - started, due.length));
     },

@@ -98,6 +98,8 @@ describe.skipIf(!root)('state_dir on a 1 MiB tmpfs that fills up', () => {
 
     rmSync(fill);
     await waitUntil(async () => (await health()).degraded.length === 0, 20_000, 100);
+    // The operator's restart is recorded once verified (min_uptime after its new process started).
+    await waitUntil(async () => (await getJson(`${url}${API}/history`)).json.records.length === 2, 10_000, 100);
     const history = (await getJson(`${url}${API}/history`)).json;
     // Both restarts are in the history: the crash's and the operator's (a manual restart is a restart).
     expect(history.records).toEqual(

@@ -201,7 +201,7 @@ describe('timers', () => {
 });
 
 describe('checks', () => {
-  it('a proxy whose check has not answered is not checked again: a hung check holds one slot, the others go on', async () => {
+  it('a hung check holds one slot of check_concurrency: the proxy is still checked every interval, and so are the others', async () => {
     const calls: Record<string, number> = { a: 0, b: 0 };
     let pidOfA: number | undefined;
     const h = await startHarness({
@@ -218,7 +218,7 @@ describe('checks', () => {
     });
     pidOfA = h.proxy('a').context.pid!;
     await h.advance(10_000);
-    expect(calls.a).toBe(1);
+    expect(calls.a).toBeGreaterThanOrEqual(9);
     expect(calls.b).toBeGreaterThanOrEqual(9);
   });
 });
