@@ -7,6 +7,7 @@ import type { Caller } from '../api/auth.ts';
 import { startControlPlane } from '../api/control-plane.ts';
 import { settingChanges } from '../config/changes.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import { killRunningChecks } from '../health/exec.ts';
 import { createRecent } from '../inspector/recent.ts';
 import { configuredLogger, setLogLevel, type Logger } from '../logging/logger.ts';
 import { createOutputLogger } from '../logging/output.ts';
@@ -168,6 +169,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     api: controlPlane.ready,
     lost,
     reload(by) {
+      // Nothing is started any more: a reload now would be audited and logged as applied.
+      if (stopping) {
+        logger.warn({ config_file: loaded.file }, 'config reload ignored: the daemon is stopping');
+        return { ok: false, error: 'the daemon is stopping' };
+      }
       let next: LoadedConfig;
       try {
         next = loadConfig(loaded.file, overrides);
@@ -209,6 +215,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         logger.info('proxy monitor stopping: stopping every proxy');
         await controlPlane.close();
         await supervisor.shutdown();
+        killRunningChecks(); // an exec check in flight (and what it started) does not outlive the daemon
         state.close();
         inspector?.stop();
         logger.info('proxy monitor stopped');

@@ -6,6 +6,15 @@ import { signalGroup } from '../process/signal.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
 
 const STDERR_TAIL = 4096;
+
+/** The process groups of the checks running now: a daemon that stops kills them (killRunningChecks). */
+const running = new Set<number>();
+
+/** SIGKILL to every check command still running, with whatever it started in its group. */
+export function killRunningChecks(): void {
+  for (const pid of running) signalGroup(pid, 'SIGKILL');
+  running.clear();
+}
 const MAX_ERROR_LINE = 300;
 
 function lastLine(text: string): string {
@@ -36,7 +45,13 @@ export async function probeExec(command: string[], target: ProbeTarget): Promise
   subprocess.stderr?.setEncoding('utf8');
   subprocess.stderr?.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-STDERR_TAIL)));
   const { pid } = subprocess;
-  if (pid !== undefined) subprocess.once('exit', () => signalGroup(pid, 'SIGKILL'));
+  if (pid !== undefined) {
+    running.add(pid);
+    subprocess.once('exit', () => {
+      running.delete(pid);
+      signalGroup(pid, 'SIGKILL');
+    });
+  }
 
   const result = await subprocess;
   const durationMs = performance.now() - began;

@@ -54,7 +54,11 @@ export function lockStateDir(dir: string): StateDirLock {
     inPlace,
     release() {
       // A recreated state_dir's pid file belongs to the lock that replaced this one.
-      if (inPlace()) rmSync(pidFile, { force: true });
+      try {
+        if (inPlace()) rmSync(pidFile, { force: true });
+      } catch {
+        // A disk that fails (EIO, EROFS) keeps a stale pid file; the lock is what counts.
+      }
       held.close();
     },
   };

@@ -4,7 +4,7 @@
 // loss can drop the last commits (never corrupting the file). FULL would fsync every commit: about
 // 3 ms each here, 0.6 s more for 200 spawns.
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync, rmdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { ProxyCounters, ProxyMemory, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
 import { HOUR_MS } from '../../machines/proxy/policy.ts';
@@ -99,8 +99,14 @@ export function openStore(stateDir: string, retention: Retention, seed?: (file: 
 }
 
 function openDatabase(file: string): Database.Database {
-  // Created 0600 before SQLite opens it: its -wal and -shm files take the database file's mode.
+  // Created 0600 before SQLite opens it: its -wal and -shm files take the database file's mode. One
+  // seeded by a copy (VACUUM INTO, when state_dir was recreated) is made 0600 too.
   closeSync(openSync(file, 'a', 0o600));
+  try {
+    chmodSync(file, 0o600);
+  } catch {
+    // Not ours to change (another owner): left as it is.
+  }
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');

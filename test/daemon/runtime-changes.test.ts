@@ -137,10 +137,16 @@ it('api.token is read again at a reload: set, then changed', async () => {
 it('at shutdown, a proxy that ignores SIGTERM is killed after stop_timeout (2 s), not before, and nothing is left', async () => {
   const pids = ['changed', 'same', 'stubborn'].map((id) => pidOf(id)!);
   const began = performance.now();
-  await daemon.stop();
+  const stopped = daemon.stop();
+  // A reload while stopping (a SIGHUP in those 2 s) is not applied, nor audited as if it were.
+  expect(daemon.reload(OPERATOR)).toEqual({ ok: false, error: 'the daemon is stopping' });
+  await stopped;
   const took = performance.now() - began;
   expect(took).toBeGreaterThanOrEqual(1_900);
   expect(took).toBeLessThan(2_000 + 5_000); // the grace, plus generous room for a loaded machine
   for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
   expect(lines.at(-1)).toMatchObject({ message: 'proxy monitor stopped' });
+  expect(lines.filter((l) => /^config reload/.test(String(l.message))).at(-1)).toMatchObject({
+    message: 'config reload ignored: the daemon is stopping',
+  });
 });

@@ -1,9 +1,11 @@
 // Why a check failed, in the words the operator reads in `why` and in the log, for each kind of
 // check; and the readiness wait's bounds. Killed by mutants Stryker found surviving in src/health
 // (docs/mutation.md).
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killRunningChecks } from '../../src/health/exec.ts';
 import { probe } from '../../src/health/probe.ts';
 import { waitUntilReady } from '../../src/health/ready.ts';
 
@@ -64,6 +66,26 @@ describe('a failed check says why', () => {
       ok: false,
       error: 'killed by SIGTERM',
     });
+  });
+
+  it('exec: a daemon that stops kills the checks still running, with what they started', async () => {
+    const seconds = 30_000 + Math.floor(Math.random() * 10_000); // names this test's sleeps in `ps`
+    const running = probe(
+      { kind: 'exec', command: ['/bin/sh', '-c', `sleep ${seconds} & exec sleep ${seconds + 1}`] },
+      { timeoutMs: 60_000 },
+    );
+    const pids = (s: number) => execFileSync('pgrep', ['-x', '-f', `sleep ${s}`], { encoding: 'utf8' }).trim();
+    const found = (s: number) => {
+      try {
+        return pids(s);
+      } catch {
+        return ''; // pgrep exits 1 when nothing matches
+      }
+    };
+    await expect.poll(() => found(seconds) !== '' && found(seconds + 1) !== '', { timeout: 5_000 }).toBe(true);
+    killRunningChecks();
+    expect(await running).toMatchObject({ ok: false, error: 'killed by SIGKILL' });
+    await expect.poll(() => found(seconds) + found(seconds + 1), { timeout: 5_000 }).toBe('');
   });
 
   it('process: no pid to look at', async () => {

@@ -128,6 +128,8 @@ describe('openDurableState', () => {
     ]);
     expect(state.open()).toBe(true);
     expect(readFileSync(join(dir, 'daemon.pid'), 'utf8')).toBe(`${process.pid}\n`);
+    // The copy is the database now, as private as the first one (VACUUM INTO creates it 0644).
+    expect(statSync(join(dir, 'state.db')).mode & 0o777).toBe(0o600);
     expect(() => openStore(dir, { maxAgeMs: 1, maxRecords: 1 })).toThrow(/in use by another proxy-monitor/);
     state.store.addRestart({ proxyId: 'ss-1', at: T0 + 1, reason: 'exited', manual: false, success: false, durationMs: 5 });
     expect(state.store.restarts({}).map((r) => r.at)).toEqual([T0 + 1, T0]);
