@@ -274,6 +274,26 @@ describe('proxy machine: an operator restart while a restart is being verified',
   });
 });
 
+describe('proxy machine: a restart of a running proxy', () => {
+  it('is reported as it begins, before its process is stopped, and verified before it succeeds', async () => {
+    const h = await startHarness({ settings: { min_uptime: 2 } });
+    const stubborn = h.proxy().context.pid!;
+    h.world.stubborn.add('ss-1'); // its stop takes stop_timeout: the restart is in flight meanwhile
+    h.supervisor.command('ss-1', 'RESTART');
+    await h.settle();
+    expect(h.state()).toBe('stopped.stopping');
+    // Begun and recorded now: a daemon killed during the stop leaves it failed (interrupted), not lost.
+    expect(h.reportsOf('restart_started')).toEqual([expect.objectContaining({ reason: 'operator', manual: true })]);
+    expect(h.reportsOf('restart_finished')).toEqual([]);
+    await h.advance(10_500);
+    expect(h.proxy().context.pid).not.toBe(stubborn);
+    expect(h.state()).toBe('running.verifying');
+    await h.advance(2_500);
+    expect(h.state()).toBe('running.up');
+    expect(h.reportsOf('restart_finished').map((r) => [r.record.reason, r.record.success])).toEqual([['operator', true]]);
+  });
+});
+
 describe('proxy machine: a change to what a crashed proxy executes', () => {
   it('restarts it at once with the new config, past the cap, recorded as config_changed', async () => {
     const h = await startHarness({ settings: { max_restarts: 1, restart_cooldown: 600 } });

@@ -196,9 +196,13 @@ export const proxyMachine = setup({
             // its process runs, and is stopped now.
             { guard: or(['wantedDown', 'retiring']), target: '#proxy.stopped.stopping', actions: 'stopProcess' },
             // Its config changed while that restart ran the old one: replace it now.
-            { guard: 'outdated', target: '#proxy.stopped.stopping', actions: ['beginReplacement', 'stopProcess'] },
+            { guard: 'outdated', target: '#proxy.stopped.stopping', actions: ['beginReplacement', 'reportRestartStarted', 'stopProcess'] },
             // Restarted by the operator while that restart ran: restart the process it started.
-            { guard: 'restartRequested', target: '#proxy.stopped.stopping', actions: ['beginOperatorRestart', 'stopProcess'] },
+            {
+              guard: 'restartRequested',
+              target: '#proxy.stopped.stopping',
+              actions: ['beginOperatorRestart', 'reportRestartStarted', 'stopProcess'],
+            },
           ],
           on: {
             CHECK_PASSED: [
@@ -231,8 +235,10 @@ export const proxyMachine = setup({
           { target: 'crashed', actions: ['noteCrash', 'reportCrash'] },
         ],
         STOP: { target: 'stopped.stopping', actions: ['wantDown', 'stopProcess'] },
-        RESTART: { target: 'stopped.stopping', actions: ['beginOperatorRestart', 'stopProcess'] },
-        REPLACE: { target: 'stopped.stopping', actions: ['beginReplacement', 'stopProcess'] },
+        // The restart is reported as it begins (its history record is in flight from now: a daemon
+        // killed before its outcome leaves it failed, as interrupted, not unrecorded).
+        RESTART: { target: 'stopped.stopping', actions: ['beginOperatorRestart', 'reportRestartStarted', 'stopProcess'] },
+        REPLACE: { target: 'stopped.stopping', actions: ['beginReplacement', 'reportRestartStarted', 'stopProcess'] },
         RETIRE: { target: 'stopped.stopping', actions: ['retire', 'stopProcess'] },
       },
     },
