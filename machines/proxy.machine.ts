@@ -156,6 +156,13 @@ export const proxyMachine = setup({
     unknown: {
       on: {
         BOOT: [
+          // Stopped by the operator, but its process outlived the last run (the daemon was killed
+          // during its stop): stopped here as its own, so that a start waits for its end.
+          {
+            guard: and(['wantedDown', 'hasProcessToAdopt']),
+            target: 'stopped.stopping',
+            actions: ['processStarted', 'adoptProcess', 'stopProcess'],
+          },
           { guard: 'wantedDown', target: 'stopped' },
           { guard: 'hasProcessToAdopt', target: 'running.up', actions: ['processStarted', 'adoptProcess'] },
           { target: 'running' },

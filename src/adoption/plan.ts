@@ -7,7 +7,10 @@ import { executedFingerprint } from '../supervisor/executed.ts';
 import type { ProcessRow, Store } from '../store/types.ts';
 
 export interface BootPlan {
-  /** Proxy id -> pid of its live process: the proxy starts as running, watching that process. */
+  /**
+   * Proxy id -> pid of its live process: the proxy starts as running, watching that process; or,
+   * stopped by the operator, stops it as its own (a start then waits for its end).
+   */
   adopt: Map<string, number>;
   /** Adopted proxies whose process was started from a different config: restart once supervised. */
   replace: string[];
@@ -38,17 +41,15 @@ export function settleProcesses(store: Store, specs: Map<string, ProxySpec>, wan
     const spec = specs.get(row.proxyId);
     const unwanted = !spec
       ? 'the proxy is no longer in the configuration'
-      : wanted(row.proxyId) === 'down'
-        ? 'the proxy was stopped by the operator'
-        : plan.adopt.has(row.proxyId)
-          ? 'a newer process of the same proxy is running'
-          : undefined;
+      : plan.adopt.has(row.proxyId)
+        ? 'a newer process of the same proxy is running'
+        : undefined;
     if (unwanted) {
       plan.stop.push({ row, why: unwanted });
       continue;
     }
     plan.adopt.set(row.proxyId, row.pid);
-    if (row.fingerprint !== executedFingerprint(spec!)) plan.replace.push(row.proxyId);
+    if (wanted(row.proxyId) === 'up' && row.fingerprint !== executedFingerprint(spec!)) plan.replace.push(row.proxyId);
   }
   return plan;
 }

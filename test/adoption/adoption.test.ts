@@ -84,18 +84,23 @@ describe('settleProcesses', () => {
     expect(plan.replace).toEqual(['ss-1']);
   });
 
-  it('plans to stop its processes of removed proxies, of proxies stopped by the operator, and older duplicates', async () => {
+  it('plans to stop its processes of removed proxies and older duplicates; a stopped proxy adopts its process to stop it itself', async () => {
     freshStore();
     const removed = await startRecorded(sleeper('gone-from-config'));
     const stopped = await startRecorded(sleeper('ss-down'));
     const older = await startRecorded(sleeper('ss-1'));
     const newer = await startRecorded(sleeper('ss-1'));
     const plan = settleProcesses(store, specsOf(sleeper('ss-down'), sleeper('ss-1')), (id) => (id === 'ss-down' ? 'down' : 'up'));
-    expect(plan.adopt).toEqual(new Map([['ss-1', newer]]));
+    // The stopped proxy's actor stops it (stopped.stopping), so that a start waits for its end.
+    expect(plan.adopt).toEqual(
+      new Map([
+        ['ss-1', newer],
+        ['ss-down', stopped],
+      ]),
+    );
     expect(plan.stop.map(({ row, why }) => [row.pid, why]).sort()).toEqual(
       [
         [removed, 'the proxy is no longer in the configuration'],
-        [stopped, 'the proxy was stopped by the operator'],
         [older, 'a newer process of the same proxy is running'],
       ].sort(),
     );

@@ -1,4 +1,4 @@
-// Invariants over every state the proxy model can reach (all three boots), not only the sampled
+// Invariants over every state the proxy model can reach (all four boots), not only the sampled
 // paths: the graph is small enough to check each of them.
 import { describe, expect, it } from 'vitest';
 import { monitoringActive } from '../../machines/proxy/context.ts';

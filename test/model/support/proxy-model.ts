@@ -34,11 +34,15 @@ export const modelSettings = {
 export const MEMORY = { within: { bytes: 2 ** 19, limit: 2 ** 20 }, above: { bytes: 2 ** 21, limit: 2 ** 20 } };
 export const modelPolicy = policyFrom(modelSettings);
 
-/** The three boots the machine tells apart: fresh, stopped by the operator last run, live process to adopt. */
+/**
+ * The four boots the machine tells apart: fresh, stopped by the operator last run, live process to
+ * adopt, and stopped by the operator with its process still there (the daemon was killed during its stop).
+ */
 export const boots: Record<string, Partial<ProxyMemory>> = {
   fresh: {},
   'stopped before': { wanted: 'down' },
   adopting: { adoptPid: 4242 },
+  'stopped before, its process still there': { wanted: 'down', adoptPid: 4242 },
 };
 
 export const modelInput = (memory: Partial<ProxyMemory>) => ({ id: PROXY_ID, policy: modelPolicy, monitored: true, memory });
