@@ -15,7 +15,9 @@ import type { ReadCache } from './read-cache.ts';
 
 export type ApiStore = Pick<Store, 'restarts' | 'audits' | 'addAudit' | 'setOverride' | 'setWanted'>;
 
-export type ReloadOutcome = { ok: true; changes: { added: string[]; removed: string[]; changed: string[] } } | { ok: false; error: string };
+export type ReloadOutcome =
+  | { ok: true; changes: { added: string[]; removed: string[]; changed: string[]; reconfigured: string[]; settings: string[] } }
+  | { ok: false; error: string };
 
 export interface ApiDeps {
   supervisor: Supervisor;

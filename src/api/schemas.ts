@@ -275,7 +275,16 @@ export const configReply = z.object({
   /** The keys changed, logger.level included. */
   changed: z.array(z.string()),
 });
-export const reloadReply = z.object({ added: z.array(z.string()), removed: z.array(z.string()), changed: z.array(z.string()) });
+export const reloadReply = z.object({
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+  /** Restarted: what they execute changed. */
+  changed: z.array(z.string()),
+  /** Changed in place (health check, `monitor:`, own settings): same process. */
+  reconfigured: z.array(z.string()),
+  /** The other settings changed, by key (`proxy.monitor.check_interval`, ...). */
+  settings: z.array(z.string()),
+});
 
 export const healthReply = z.object({
   ok: z.boolean(),

@@ -4,6 +4,7 @@
 import { adoptPreviousRun } from '../adoption/adoption.ts';
 import { createAudit } from '../api/audit.ts';
 import type { Caller } from '../api/auth.ts';
+import type { ReloadOutcome } from '../api/context.ts';
 import { startControlPlane } from '../api/control-plane.ts';
 import { settingChanges } from '../config/changes.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
@@ -42,7 +43,7 @@ export interface Daemon {
   /** Resolves (with why) if another daemon took over state_dir: this one must stop. */
   lost: Promise<string>;
   /** Re-read the config file (audited as `by`); on error the running config is kept and the error returned. */
-  reload(by: Caller): { ok: true; changes: ReturnType<Supervisor['reconcile']> } | { ok: false; error: string };
+  reload(by: Caller): ReloadOutcome;
   stop(): Promise<void>;
 }
 
@@ -208,7 +209,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       for (const id of changes.removed) recent.forget(id);
       logger.info({ ...changes, settings, config_file: next.file }, 'config reloaded');
       audit(by, { action: 'config_reload', reason: reloadReason(by), detail: { ...changes, settings } });
-      return { ok: true, changes };
+      return { ok: true, changes: { ...changes, settings: Object.keys(settings) } };
     },
     stop() {
       stopping ??= (async () => {

@@ -82,7 +82,7 @@ export function openStore(stateDir: string, retention: Retention, seed?: (file: 
   const lock = lockStateDir(dir);
   try {
     seed?.(join(dir, DATABASE_FILE));
-    return createStore(dir, openDatabase(join(dir, DATABASE_FILE)), retention, lock);
+    return createStore(dir, openDatabase(join(dir, DATABASE_FILE)), retention, lock, seed === undefined);
   } catch (error) {
     lock.release();
     if (error instanceof StateDirError) throw error;
@@ -136,7 +136,8 @@ export function isDamage(error: unknown): boolean {
   return /^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown }).code ?? ''));
 }
 
-function createStore(dir: string, db: Database.Database, initialRetention: Retention, lock: StateDirLock): Store {
+/** `boot`: a daemon starting on it (restarts left in flight were interrupted), not one carrying on in a recreated state_dir. */
+function createStore(dir: string, db: Database.Database, initialRetention: Retention, lock: StateDirLock, boot: boolean): Store {
   let retention = initialRetention;
   /** Sets one column of a proxy's row, creating the row with defaults for the rest. */
   const setProxyColumn = (column: 'override' | 'wanted') =>
@@ -193,7 +194,8 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
 
   const transaction = <T>(fn: () => T): T => db.transaction(fn)();
 
-  finishInterruptedRestarts(db);
+  // A copy seeded by the same daemon (state_dir recreated) holds its restarts in flight: still running.
+  if (boot) finishInterruptedRestarts(db);
 
   return {
     dir,

@@ -243,11 +243,12 @@ export function createSupervisor(options: SupervisorOptions) {
     /**
      * Bring the proxies in line with a new configuration: added ones start, removed ones stop, ones
      * whose executed spec changed (executed.ts) are replaced; any other change (health check,
-     * `monitor:`) applies in place from the next check. Unchanged ones keep their process and counters.
+     * `monitor:`, own settings) applies in place from the next check (`reconfigured`). Unchanged ones
+     * keep their process and counters.
      */
     reconcile(next: ProxySpec[], nextSettings: MonitorSettings) {
       const nextIds = new Set(next.map((s) => s.id));
-      const changes = { added: [] as string[], removed: [] as string[], changed: [] as string[] };
+      const changes = { added: [] as string[], removed: [] as string[], changed: [] as string[], reconfigured: [] as string[] };
       for (const id of configured) {
         if (nextIds.has(id)) continue;
         changes.removed.push(id);
@@ -260,8 +261,10 @@ export function createSupervisor(options: SupervisorOptions) {
         monitored[spec.id] = spec.monitor;
         proxySettings[spec.id] = spec.settings ?? {};
         // Only a change to what is executed restarts (executed.ts); its own settings apply in place.
+        const running = specs.get(spec.id);
         if (!configured.has(spec.id)) changes.added.push(spec.id);
-        else if (executedFingerprint(specs.get(spec.id)!) !== executedFingerprint(spec)) changes.changed.push(spec.id);
+        else if (executedFingerprint(running!) !== executedFingerprint(spec)) changes.changed.push(spec.id);
+        else if (JSON.stringify(running) !== JSON.stringify(spec)) changes.reconfigured.push(spec.id);
       }
       settings = nextSettings;
       revision++;

@@ -96,7 +96,16 @@ it('a reload restarts the proxy whose command changed, leaves the others, and ap
   const before = { changed: pidOf('changed')!, same: pidOf('same')! };
   writeFile({ check_interval: 2, max_restarts: 7 }, [sleeper('changed', 301), sleeper('same', 300), stubborn('stubborn')]);
   const outcome = daemon.reload(OPERATOR);
-  expect(outcome).toEqual({ ok: true, changes: { added: [], removed: [], changed: ['changed'] } });
+  expect(outcome).toEqual({
+    ok: true,
+    changes: {
+      added: [],
+      removed: [],
+      changed: ['changed'],
+      reconfigured: [],
+      settings: ['proxy.monitor.check_interval', 'proxy.monitor.max_restarts'],
+    },
+  });
   await waitUntil(() => pidOf('changed') !== before.changed && daemon.supervisor.proxy('changed')?.phase === 'running', 20_000, 20);
   await waitUntil(() => !alive(before.changed), 10_000, 20);
   expect(pidOf('same')).toBe(before.same);
@@ -115,6 +124,19 @@ it('a PATCH of the config lasts until the next reload: the file wins then', asyn
   expect(daemon.reload(OPERATOR)).toMatchObject({ ok: true, changes: { changed: [] } });
   expect(daemon.supervisor.settings()).toMatchObject({ check_interval: 2, max_restarts: 7 });
   expect((await call('GET', '/proxies/same')).json.max_restarts).toBe(7);
+});
+
+it('a reload names the proxies changed in place (monitor:, health:), which keep their process', async () => {
+  const same = pidOf('same');
+  writeFile({ check_interval: 2, max_restarts: 7 }, [
+    sleeper('changed', 301),
+    { ...sleeper('same', 300), monitor: false },
+    stubborn('stubborn'),
+  ]);
+  expect(daemon.reload(OPERATOR)).toMatchObject({ ok: true, changes: { changed: [], reconfigured: ['same'], settings: [] } });
+  writeFile({ check_interval: 2, max_restarts: 7 }, [sleeper('changed', 301), sleeper('same', 300), stubborn('stubborn')]);
+  expect(daemon.reload(OPERATOR)).toMatchObject({ ok: true, changes: { changed: [], reconfigured: ['same'] } });
+  expect(pidOf('same')).toBe(same);
 });
 
 it('api.token is read again at a reload: set, then changed', async () => {

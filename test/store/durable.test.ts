@@ -118,6 +118,8 @@ describe('openDurableState', () => {
     const dir = stateDirOf();
     const { state, said } = open(dir);
     state.store.addRestart({ proxyId: 'ss-1', at: T0, reason: 'exited', manual: false, success: true, durationMs: 40 });
+    // A restart in flight while the directory goes: it is still this daemon's, not interrupted.
+    state.store.beginRestart({ proxyId: 'ss-2', at: T0, reason: 'exited', manual: false });
     deleteDir(dir);
     await waitUntil(() => said('state_dir recreated: lock taken again, history copied from the database held open').length === 1);
     expect(said('state_dir was deleted while running: recreating it')).toEqual([
@@ -130,20 +132,22 @@ describe('openDurableState', () => {
     expect(readFileSync(join(dir, 'daemon.pid'), 'utf8')).toBe(`${process.pid}\n`);
     // The copy is the database now, as private as the first one (VACUUM INTO creates it 0644).
     expect(statSync(join(dir, 'state.db')).mode & 0o777).toBe(0o600);
+    state.store.addRestart({ proxyId: 'ss-2', at: T0, reason: 'exited', manual: false, success: true, durationMs: 5_000 });
+    expect(state.store.restarts({ proxyId: 'ss-2' })).toEqual([expect.objectContaining({ success: true, durationMs: 5_000 })]);
     expect(() => openStore(dir, { maxAgeMs: 1, maxRecords: 1 })).toThrow(/in use by another proxy-monitor/);
     state.store.addRestart({ proxyId: 'ss-1', at: T0 + 1, reason: 'exited', manual: false, success: false, durationMs: 5 });
-    expect(state.store.restarts({}).map((r) => r.at)).toEqual([T0 + 1, T0]);
+    expect(state.store.restarts({ proxyId: 'ss-1' }).map((r) => r.at)).toEqual([T0 + 1, T0]);
     // Deleted again: the watch was re-armed on the new directory.
     deleteDir(dir);
     await waitUntil(() => said('state_dir recreated: lock taken again, history copied from the database held open').length === 2);
-    expect(state.store.restarts({})).toHaveLength(2);
+    expect(state.store.restarts({ proxyId: 'ss-1' })).toHaveLength(2);
     expect(existsSync(join(dir, LOCK_FILE))).toBe(true);
     // Closed: the lock is free for the next daemon, which finds the whole history.
     state.close();
     expect(state.open()).toBe(false);
     const next = openStore(dir, { maxAgeMs: 86_400_000 * 30, maxRecords: 10 });
     opened.push(next);
-    expect(next.restarts({})).toHaveLength(2);
+    expect(next.restarts({ proxyId: 'ss-1' })).toHaveLength(2);
   });
 
   it('a state_dir it cannot recreate yet (a file in its place) is tried again, not given up', async () => {

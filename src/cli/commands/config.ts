@@ -62,9 +62,18 @@ export const reload: ClientCommand = {
   usage: 'reload [--json]',
   args: { min: 0, max: 0 },
   async run({ client, json: asJson, out }) {
-    const changes = await client.post<{ added: string[]; removed: string[]; changed: string[] }>('/reload');
+    const changes = await client.post<{
+      added: string[];
+      removed: string[];
+      changed: string[];
+      reconfigured: string[];
+      settings: string[];
+    }>('/reload');
     if (asJson) return out(json(changes));
     const list = (ids: string[]) => (ids.length ? ids.join(', ') : 'none');
-    out(`config reloaded: added ${list(changes.added)}; removed ${list(changes.removed)}; changed ${list(changes.changed)}\n`);
+    out(
+      `config reloaded: added ${list(changes.added)}; removed ${list(changes.removed)}; restarted (changed) ${list(changes.changed)}; ` +
+        `changed in place ${list(changes.reconfigured)}; settings ${list(changes.settings)}\n`,
+    );
   },
 };
