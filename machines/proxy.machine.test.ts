@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { whyReply } from '../src/api/views.ts';
 import { fakeSpec } from '../test/support/fake-world.ts';
 import { startHarness } from '../test/support/harness.ts';
 import { isCleanExit } from './proxy/policy.ts';
@@ -412,6 +413,9 @@ describe('proxy machine: restart always | on-failure (systemd Restart=)', () => 
     expect(h.reportsOf('crash_detected')).toHaveLength(1);
     expect(h.reportsOf('state_change').at(-1)).toMatchObject({ from: 'running', to: 'stopped' });
     expect(h.proxy().context.explanation).toMatch(/exited cleanly \(on signal SIGTERM\); restart is on-failure/);
+    // `why` has it: the exit (with an escape note, for a proxy that daemonized) and why no restart follows.
+    expect(h.proxy().context.lastExit).toBe('process exited on signal SIGTERM');
+    expect(whyReply(h.proxy(), h.world.clock.now()).message).toMatch(/^no restart: process exited cleanly \(on signal SIGTERM\)/);
     await h.advance(120_000);
     expect(h.state()).toBe('stopped.down');
     h.supervisor.command('ss-1', 'START');

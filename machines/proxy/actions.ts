@@ -77,14 +77,16 @@ function crashDescription(event: ProxyEvent, context: ProxyContext): string {
 export const processGone: Update = () => ({ pid: null, startedAt: null });
 
 /** A clean exit under `restart: on-failure`: the proxy is down until the operator starts it. */
-export const exitedCleanly: Update = (_context, event) => {
+export const exitedCleanly: Update = (context, event) => {
   const exited = eventOf(event, 'EXITED');
   const how = exited?.signal ? `on signal ${exited.signal}` : `with code ${exited?.code}`;
   return {
     pid: null,
     startedAt: null,
     wanted: 'down',
-    explanation: `process exited cleanly (${how}); restart is on-failure, so it stays stopped`,
+    // `why` shows it: a daemonizing proxy's main process exits 0 (its escape is in the note).
+    lastExit: crashDescription(event, context),
+    explanation: `process exited cleanly (${how}${exited?.escaped ? `; ${exited.escaped}` : ''}); restart is on-failure, so it stays stopped`,
   };
 };
 

@@ -129,7 +129,7 @@ export function initialContext(input: ProxyInput): ProxyContext {
     adoptPid: memory.adoptPid ?? null,
     adoptStartedAt: memory.adoptStartedAt ?? null,
     phase: 'unknown',
-    explanation: 'daemon started',
+    explanation: memory.wanted === 'down' ? 'stopped by the operator (kept across the daemon restart)' : 'daemon started',
     pid: null,
     startedAt: null,
     checkFailures: 0,

@@ -118,7 +118,7 @@ export function whyReply(view: ProxyView, now: number): WhyReply {
       ...base,
       decision: null,
       remaining: { now: iso(now), cooldown_ms: 0, backoff_ms: 0, next_attempt_in_ms: null },
-      message: 'no restart decision yet: the proxy has not crashed since the daemon started',
+      message: stoppedMessage(view) ?? 'no restart decision yet: the proxy has not crashed since the daemon started',
     };
   }
   // The inputs are kept as they were when the decision was taken; only the waits are brought to now.
@@ -157,5 +157,10 @@ export function whyReply(view: ProxyView, now: number): WhyReply {
 function whyMessage(view: ProxyView, decided: string, scheduled: number | null, now: number): string {
   if (scheduled !== null) return `${decided} (in ${Math.ceil(Math.max(0, scheduled - now) / 1000)}s)`;
   if (view.phase === 'crashed') return decided;
-  return `last decision: ${decided}; the proxy is ${statePath(view.state)} now`;
+  return stoppedMessage(view) ?? `last decision: ${decided}; the proxy is ${statePath(view.state)} now`;
+}
+
+/** Stopped to stay (by the operator, or a clean exit under restart: on-failure): why, first. */
+function stoppedMessage(view: ProxyView): string | undefined {
+  return view.phase === 'stopped' && view.context.wanted === 'down' ? `no restart: ${view.context.explanation}` : undefined;
 }

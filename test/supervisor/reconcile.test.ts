@@ -20,7 +20,7 @@ describe('reconcile', () => {
     );
     await h.advance(1_000);
 
-    expect(changes).toEqual({ added: ['added'], removed: ['removed'], changed: ['changed'] });
+    expect(changes).toEqual({ added: ['added'], removed: ['removed'], changed: ['changed'], reconfigured: [] });
     expect(h.world.log).toContain('kill removed');
     expect(count(h.world.log, 'spawn changed')).toBe(2);
     expect(count(h.world.log, 'spawn kept')).toBe(1);
