@@ -41,8 +41,9 @@ export function createEffects(deps: EffectDeps) {
   const processes = new Map<string, ProcessHandle>();
   const wakeTimers = new Map<string, unknown>();
   const readiness = new Map<string, AbortController>();
-  /** Checks in flight, by proxy. */
-  const checking = new Map<string, number>();
+  /** Proxies whose check waits for a slot of check_concurrency, and those whose check holds one. */
+  const waiting = new Set<string>();
+  const holding = new Set<string>();
   let tickTimer: unknown;
 
   // After shutdown the actors are stopped while processes still report their exits: drop those.
@@ -157,24 +158,29 @@ export function createEffects(deps: EffectDeps) {
     },
     cancelTick: () => clock.clearTimeout(tickTimer),
     checkProxies: ({ self }: { self: AnyActorRef }) => {
-      const due = proxiesDueForCheck(self.getSnapshot());
+      // A proxy whose check still waits for a slot has this round's check in that one.
+      const due = proxiesDueForCheck(self.getSnapshot()).filter((view) => !waiting.has(view.id));
       const started = clock.now();
       // One measurement for the round, taken as it starts; the machine compares it with the limit.
       const usage = measure(due.flatMap((view) => view.context.pid ?? []));
       const rounds = due.map((view) => {
         const used = view.context.pid === null ? undefined : usage.get(view.context.pid);
         const memory: MemoryReading | undefined = used && { bytes: used.memoryBytes, limit: memoryLimit(view.id) };
-        const probe = () => prober.probe(specOf(view.id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs(view.id) });
+        const { id } = view;
+        const probe = () => prober.probe(specOf(id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs(id) });
         // A check that outlasts the interval (a health_timeout longer than it, a hung exec check)
         // holds one slot of check_concurrency at most: the proxy's next checks run beside it,
         // outside the limit, so its pile never takes every slot and stalls the other proxies'
         // checks, and its failures still come once per interval (the hang detection's promise).
-        const inFlight = checking.get(view.id) ?? 0;
-        checking.set(view.id, inFlight + 1);
-        return (inFlight > 0 ? probe() : prober.limit(probe)).then((result) => {
-          const left = (checking.get(view.id) ?? 1) - 1;
-          if (left > 0) checking.set(view.id, left);
-          else checking.delete(view.id);
+        const limited = () => {
+          waiting.add(id);
+          return prober.limit(() => {
+            waiting.delete(id);
+            holding.add(id);
+            return probe().finally(() => holding.delete(id));
+          });
+        };
+        return (holding.has(id) ? probe() : limited()).then((result) => {
           const at = clock.now();
           view.send(
             result.ok

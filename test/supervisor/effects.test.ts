@@ -221,4 +221,18 @@ describe('checks', () => {
     expect(calls.a).toBeGreaterThanOrEqual(9);
     expect(calls.b).toBeGreaterThanOrEqual(9);
   });
+
+  it("checks slower than the interval keep to check_concurrency: a check still waiting for a slot is the round's check", async () => {
+    const specs = Array.from({ length: 20 }, (_, i) => fakeSpec(`p${i}`));
+    const h = await startHarness({
+      specs,
+      settings: { check_interval: 1, check_concurrency: 4 },
+      world: (world) => (world.probeMs = 2_500),
+    });
+    await h.advance(20_000);
+    // Each slot's proxy may start a check beside its own at each round while it holds the slot, and
+    // those last 2.5 s: at most 1 + 3 per slot, whatever the number of proxies (20 here).
+    expect(h.world.probes.peak).toBeLessThanOrEqual(4 * (1 + 3));
+    expect(h.reportsOf('check_finished').length).toBeGreaterThan(20);
+  });
 });
