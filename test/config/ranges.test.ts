@@ -54,6 +54,7 @@ describe('duration and count ranges', () => {
       'history: { max_records: 1e9 }',
       'log: { output_rate: 0 }',
       'log: { output_rate: 1e7 }',
+      'log: { output_rate: 10001 }', // a yes proxy allowed 100000 lines a second took the daemon to 1 GB
       'log: { max_files: 100000 }',
     ]) {
       expect(() => parseConfigText(`${text}\n`, FILE), text).toThrow(/expected .*from \S+ to \S+/);
