@@ -39,12 +39,13 @@ export function memoryLimitOf(spec: ProxySpec, settings: MonitorSettings): numbe
 export function createEffects(deps: EffectDeps) {
   const { clock, driver, prober, specs, hooks } = deps;
   const processes = new Map<string, ProcessHandle>();
-  const wakeTimers = new Map<string, unknown>();
+  /** Each pending timer's cancel. */
+  const wakeTimers = new Map<string, () => void>();
   const readiness = new Map<string, AbortController>();
   /** Proxies whose check waits for a slot of check_concurrency, and those whose check holds one. */
   const waiting = new Set<string>();
   const holding = new Set<string>();
-  let tickTimer: unknown;
+  let tickTimer: (() => void) | undefined; // its cancel
 
   // After shutdown the actors are stopped while processes still report their exits: drop those.
   const send = (self: AnyActorRef, event: ProxyEvent) => self.getSnapshot().status === 'active' && self.send(event);
@@ -57,6 +58,21 @@ export function createEffects(deps: EffectDeps) {
   const setting = <K extends 'health_timeout' | 'stop_timeout'>(id: string, key: K): number =>
     specs.get(id)?.settings?.[key] ?? deps.settings()[key];
   const timeoutMs = (id: string) => setting(id, 'health_timeout') * 1000;
+  /**
+   * Runs fn at `when` on the clock, never before; returns its cancel. Node's timers run on the
+   * loop's own millisecond clock, not Date.now(): one may fire a millisecond early (9 of 400 here),
+   * and a WAKE then would find the cooldown not over. A timer that fires early is armed again.
+   */
+  function at(when: number, fn: () => void): () => void {
+    let timer: unknown;
+    const fire = () => {
+      const early = when - clock.now();
+      if (early > 0) timer = clock.setTimeout(fire, early);
+      else fn();
+    };
+    timer = clock.setTimeout(fire, Math.max(0, when - clock.now()));
+    return () => clock.clearTimeout(timer);
+  }
 
   const memoryLimit = (id: string) => memoryLimitOf(specOf(id), deps.settings());
   const measure = (pids: number[]) => (pids.length && driver.measure ? driver.measure(pids) : new Map<number, never>());
@@ -112,10 +128,7 @@ export function createEffects(deps: EffectDeps) {
       const controller = new AbortController();
       const { signal } = controller;
       readiness.set(context.id, controller);
-      const at = (when: number, fn: () => void) => {
-        const timer = clock.setTimeout(fn, Math.max(0, when - clock.now()));
-        signal.addEventListener('abort', () => clock.clearTimeout(timer), { once: true });
-      };
+      const later = (when: number, fn: () => void) => signal.addEventListener('abort', at(when, fn), { once: true });
       const ready = () => !signal.aborted && send(self, { type: 'READY', at: clock.now() });
       const target = { pid: context.pid ?? undefined, timeoutMs: timeoutMs(context.id) };
       const probe = () =>
@@ -123,12 +136,12 @@ export function createEffects(deps: EffectDeps) {
           if (signal.aborted) return;
           if (!result.ok) return send(self, { type: 'NOT_READY', at: clock.now(), error: result.error });
           if (clock.now() >= params.notBefore) ready();
-          else at(params.notBefore, ready);
+          else later(params.notBefore, ready);
         });
       // A probe passed before min_uptime proves no more than one passed at min_uptime, so probing
       // starts then (a storm's servers are not probed every 50 ms while they start) unless
       // min_uptime reaches past start_grace, within which the probe must pass.
-      if (params.notBefore > clock.now() && params.notBefore < params.deadline) at(params.notBefore, probe);
+      if (params.notBefore > clock.now() && params.notBefore < params.deadline) later(params.notBefore, probe);
       else probe();
     },
     cancelReadiness: ({ context }: ProxyArgs) => {
@@ -136,27 +149,22 @@ export function createEffects(deps: EffectDeps) {
       readiness.delete(context.id);
     },
     armWakeTimer: ({ context, self }: ProxyArgs, params: { at: number }) => {
-      // Node's timers run on the loop's own millisecond clock, not Date.now(): one may fire a
-      // millisecond before `at`, and a WAKE then would find the cooldown not over (one more
-      // "withheld" report and a 1 ms timer). So a timer that fires early is armed again.
-      const wake = () => {
-        const early = params.at - clock.now();
-        if (early > 0) wakeTimers.set(context.id, clock.setTimeout(wake, early));
-        else send(self, { type: 'WAKE', at: clock.now() });
-      };
-      wakeTimers.set(context.id, clock.setTimeout(wake, Math.max(0, params.at - clock.now())));
+      wakeTimers.set(
+        context.id,
+        at(params.at, () => send(self, { type: 'WAKE', at: clock.now() })),
+      );
     },
     cancelWakeTimer: ({ context }: ProxyArgs) => {
-      clock.clearTimeout(wakeTimers.get(context.id));
+      wakeTimers.get(context.id)?.();
       wakeTimers.delete(context.id);
     },
   } satisfies ProxyEffects;
 
   const monitor = {
     armTick: ({ context, self }: { context: MonitorContext; self: AnyActorRef }) => {
-      tickTimer = clock.setTimeout(() => self.send({ type: 'TICK', at: clock.now() }), Math.max(0, context.nextTickAt - clock.now()));
+      tickTimer = at(context.nextTickAt, () => self.send({ type: 'TICK', at: clock.now() }));
     },
-    cancelTick: () => clock.clearTimeout(tickTimer),
+    cancelTick: () => tickTimer?.(),
     checkProxies: ({ self }: { self: AnyActorRef }) => {
       // A proxy whose check still waits for a slot has this round's check in that one.
       const due = proxiesDueForCheck(self.getSnapshot()).filter((view) => !waiting.has(view.id));
@@ -218,8 +226,8 @@ export function createEffects(deps: EffectDeps) {
 
   /** Stopping the actors runs no exit actions: cancel every pending timer and probe here. */
   function dispose() {
-    clock.clearTimeout(tickTimer);
-    for (const timer of wakeTimers.values()) clock.clearTimeout(timer);
+    tickTimer?.();
+    for (const cancel of wakeTimers.values()) cancel();
     wakeTimers.clear();
     for (const controller of readiness.values()) controller.abort();
     readiness.clear();
