@@ -57,10 +57,14 @@ export function ticksSinceBoot(): number {
   return Math.floor(((performance.now() - bootAt) * TICKS_PER_SECOND) / 1000);
 }
 
-/** When the machine booted, in epoch ms (whole seconds, as the kernel gives it). */
+let btime: number | undefined;
+/** When the machine booted, in epoch ms (whole seconds, as the kernel gives it); read once. */
 export function bootedAt(): number | undefined {
-  const bootTime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
-  return bootTime === undefined ? undefined : Number(bootTime) * 1000;
+  if (btime === undefined) {
+    const seconds = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
+    if (seconds !== undefined) btime = Number(seconds) * 1000;
+  }
+  return btime;
 }
 
 /** When the process started, in epoch ms (to the second: the kernel's boot time is whole seconds). */
