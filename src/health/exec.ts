@@ -6,6 +6,7 @@ import { signalGroup } from '../process/signal.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
 
 const STDERR_TAIL = 4096;
+const MAX_ERROR_LINE = 300;
 
 /** The process groups of the checks running now: a daemon that stops kills them (killRunningChecks). */
 const running = new Set<number>();
@@ -15,7 +16,6 @@ export function killRunningChecks(): void {
   for (const pid of running) signalGroup(pid, 'SIGKILL');
   running.clear();
 }
-const MAX_ERROR_LINE = 300;
 
 function lastLine(text: string): string {
   const lines = text

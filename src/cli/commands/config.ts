@@ -1,6 +1,7 @@
 // `proxy-monitor config set KEY=VALUE...` (runtime change of proxy.monitor and of logger.level) and
 // `reload` (re-read the config file, as SIGHUP does).
 import { parse } from 'yaml';
+import type { ReloadOutcome } from '../../api/context.ts';
 import type { MonitorSettings } from '../../config/schema.ts';
 import { json, UsageError, type ClientCommand } from './command.ts';
 
@@ -62,13 +63,7 @@ export const reload: ClientCommand = {
   usage: 'reload [--json]',
   args: { min: 0, max: 0 },
   async run({ client, json: asJson, out }) {
-    const changes = await client.post<{
-      added: string[];
-      removed: string[];
-      changed: string[];
-      reconfigured: string[];
-      settings: string[];
-    }>('/reload');
+    const changes = await client.post<Extract<ReloadOutcome, { ok: true }>['changes']>('/reload');
     if (asJson) return out(json(changes));
     const list = (ids: string[]) => (ids.length ? ids.join(', ') : 'none');
     out(
