@@ -27,6 +27,9 @@ export interface ControlPlaneOptions {
   degraded(): string[];
 }
 
+/** api.listen could not be bound (taken, or not an address of this host); already logged. */
+export class ApiListenError extends Error {}
+
 export function startControlPlane(options: ControlPlaneOptions) {
   const { supervisor, logger, clock, config } = options;
   const envToken = process.env.PROXY_MONITOR_TOKEN || undefined;
@@ -60,7 +63,7 @@ export function startControlPlane(options: ControlPlaneOptions) {
     },
     (error: Error) => {
       logger.error({ listen: config().api.listen, error: error.message }, 'api cannot listen');
-      throw error;
+      throw new ApiListenError(`api.listen ${config().api.listen}: ${error.message}`);
     },
   );
 

@@ -1,4 +1,5 @@
 // `proxy-monitor run --config FILE`: the foreground daemon.
+import { ApiListenError } from '../api/control-plane.ts';
 import { ConfigError } from '../config/errors.ts';
 import { startDaemon } from '../daemon/daemon.ts';
 import { closeLogger } from '../logging/logger.ts';
@@ -34,6 +35,8 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
       process.stderr.write(`${error.message}\n`);
       return 2;
     }
+    // Already logged; nothing was started. Exited here: the spawn helper's pipe keeps Node's loop alive.
+    if (error instanceof ApiListenError) process.exit(1);
     if (error instanceof StateDirError) {
       process.stderr.write(`proxy-monitor: ${error.message}\n`);
       return 1;
@@ -69,18 +72,6 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
       });
   });
   for (const signal of IGNORED_SIGNALS) process.on(signal, () => logger.warn({ signal }, 'signal ignored'));
-  // A daemon that cannot serve its API (port taken) is not what was asked for: stop, don't limp on.
-  // The reason is already logged.
-  if (
-    await daemon.api.then(
-      () => false,
-      () => true,
-    )
-  ) {
-    await daemon.stop();
-    await closeLogger(logger);
-    process.exit(1);
-  }
   const outcome = await Promise.race([signalled.then((signal) => ({ signal })), daemon.lost.then((lost) => ({ lost }))]);
   if ('signal' in outcome) logger.info({ signal: outcome.signal }, 'signal received');
   await daemon.stop();

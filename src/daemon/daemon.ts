@@ -10,7 +10,7 @@ import { settingChanges } from '../config/changes.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { killRunningChecks } from '../health/exec.ts';
 import { createRecent } from '../inspector/recent.ts';
-import { configuredLogger, setLogLevel, type Logger } from '../logging/logger.ts';
+import { closeLogger, configuredLogger, setLogLevel, type Logger } from '../logging/logger.ts';
 import { createOutputLogger } from '../logging/output.ts';
 import { createRedactor } from '../logging/redact.ts';
 import { createReportLogger, logCheckRound } from '../logging/reports.ts';
@@ -38,8 +38,8 @@ export interface Daemon {
   /** History, audit, overrides and operator intent, kept in state_dir across restarts. */
   store: Store;
   config(): LoadedConfig;
-  /** The HTTP API's base URL once it listens on api.listen; rejects if it cannot. */
-  api: Promise<string>;
+  /** The HTTP API's base URL, bound on api.listen. */
+  url: string;
   /** Resolves (with why) if another daemon took over state_dir: this one must stop. */
   lost: Promise<string>;
   /** Re-read the config file (audited as `by`); on error the running config is kept and the error returned. */
@@ -145,9 +145,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   for (const warning of hardeningWarnings(loaded)) logger.warn(warning.fields, warning.message);
   warnDeprecations(logger, loaded);
-  logger.info({ config: loaded.config.proxy.monitor, proxies: loaded.proxies.length, config_file: loaded.file }, 'proxy monitor started');
-  supervisor.start();
-  adoption.replaceOutdated(supervisor);
+  // The API is bound before any proxy is started: a daemon that cannot serve it (api.listen taken)
+  // exits having touched nothing, and the processes it would have adopted run on for the next one.
+  // Until supervisor.start() below (the same turn of the loop) a request sees no proxy.
   const controlPlane = startControlPlane({
     supervisor,
     store: state.store,
@@ -159,6 +159,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     reload: (by) => daemon.reload(by),
     degraded: () => state.degraded(),
   });
+  let url: string;
+  try {
+    url = await controlPlane.ready;
+  } catch (error) {
+    inspector?.stop();
+    state.close();
+    if (!options.logger) await closeLogger(logger);
+    throw error;
+  }
+  logger.info({ config: loaded.config.proxy.monitor, proxies: loaded.proxies.length, config_file: loaded.file }, 'proxy monitor started');
+  supervisor.start();
+  adoption.replaceOutdated(supervisor);
   const audit = createAudit(state.store, logger, world.clock, (id) => supervisor.typeOf(id));
 
   let stopping: Promise<void> | undefined;
@@ -167,7 +179,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logger,
     store: state.store,
     config: () => loaded,
-    api: controlPlane.ready,
+    url,
     lost,
     reload(by) {
       // Nothing is started any more: a reload now would be audited and logged as applied.

@@ -173,8 +173,8 @@ describe('a daemon whose api.listen is taken', () => {
     killEchoServers(ports);
   });
 
-  it('logs why, stops its proxies and exits 1', async () => {
-    ports = await freePorts(1);
+  it('logs why and exits 1, having started nothing', async () => {
+    ports = await freePorts(2);
     blocker = net.createServer();
     await new Promise<void>((done) => blocker!.listen(0, '127.0.0.1', done));
     const taken = (blocker.address() as net.AddressInfo).port;
@@ -187,5 +187,26 @@ describe('a daemon whose api.listen is taken', () => {
     expect(line).toMatchObject({ level: 'error', listen: `127.0.0.1:${taken}`, error: expect.stringMatching(/EADDRINUSE/) });
     expect(await daemon.exited).toBe(1);
     expect(pidsMatching(`--port ${ports[0]}`)).toEqual([]);
+    // No proxy was started, so none changed state.
+    expect(daemon.lines.filter((l) => l.message === 'proxy state changed')).toEqual([]);
+  });
+
+  it("leaves a previous run's proxy running for the next daemon, instead of stopping it", async () => {
+    const proxy = { proxy: { monitor: { enable: true }, proxies: [echoProxy('kept', ports[1])] } };
+    const { dir, configFile } = writeConfig({ ...proxy, api: { listen: '127.0.0.1:0' } });
+    const first = startDaemon(configFile, dir);
+    await waitUntil(() => pidsMatching(`--port ${ports[1]}`).length === 1, STARTUP_MS);
+    const [pid] = pidsMatching(`--port ${ports[1]}`);
+    await first.stop('SIGKILL'); // as a crash or an OOM kill would, leaving the proxy running
+    const taken = (blocker!.address() as net.AddressInfo).port;
+    writeConfig({ ...proxy, api: { listen: `127.0.0.1:${taken}` } }, dir);
+    daemon = startDaemon(configFile, dir);
+    expect(await daemon.exited).toBe(1);
+    expect(pidsMatching(`--port ${ports[1]}`)).toEqual([pid]);
+    // And the next daemon that can listen adopts it.
+    writeConfig({ ...proxy, api: { listen: '127.0.0.1:0' } }, dir);
+    daemon = startDaemon(configFile, dir);
+    await daemon.waitFor((l) => l.message === 'proxy process adopted from the previous run');
+    expect(pidsMatching(`--port ${ports[1]}`)).toEqual([pid]);
   });
 });

@@ -79,7 +79,7 @@ beforeAll(async () => {
   writeFile({}, [sleeper('changed', 300), sleeper('same', 300), stubborn('stubborn')]);
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
   daemon = await startDaemon({ configFile, logger });
-  url = await daemon.api;
+  url = daemon.url;
   await waitUntil(
     () => ['changed', 'same', 'stubborn'].every((id) => daemon.supervisor.proxy(id)?.phase === 'running' && pidOf(id) !== null),
     20_000,
