@@ -35,7 +35,7 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
       process.stderr.write(`${error.message}\n`);
       return 2;
     }
-    // Already logged; nothing was started. Exited here: the spawn helper's pipe keeps Node's loop alive.
+    // Already logged (and the log flushed); nothing was started. Exit now, whatever handle a library left open.
     if (error instanceof ApiListenError) process.exit(1);
     if (error instanceof StateDirError) {
       process.stderr.write(`proxy-monitor: ${error.message}\n`);
