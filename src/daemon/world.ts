@@ -2,7 +2,7 @@
 import { systemClock } from '../clock.ts';
 import { createLimiter } from '../health/limiter.ts';
 import { createLater } from '../later.ts';
-import { probe } from '../health/probe.ts';
+import { createProbe } from '../health/probe.ts';
 import { waitUntilReady } from '../health/ready.ts';
 import { cgroupUsage, proxyCgroupOf, type CgroupTree } from '../process/cgroup.ts';
 import { adoptProcess, startProcess, stopAll } from '../process/driver.ts';
@@ -32,6 +32,7 @@ function measure(pids: number[], tree: CgroupTree | undefined): Map<number, Proc
 /** `tree`: the delegated cgroup the proxies run under (cgroup mode); none: process groups. */
 export function createRealWorld(checkConcurrency: number, logger: Pick<Logger, 'error'>, spawner: Spawner, tree?: CgroupTree): World {
   const limiter = createLimiter(checkConcurrency);
+  const probe = createProbe(spawner.connect);
   return {
     clock: systemClock,
     later: createLater((error) => logger.error({ err: error }, 'internal error in work that follows an event')),
@@ -46,7 +47,7 @@ export function createRealWorld(checkConcurrency: number, logger: Pick<Logger, '
     ),
     prober: {
       probe,
-      waitUntilReady: (spec, target, deadline, signal) => waitUntilReady(spec, target, deadline, signal),
+      waitUntilReady: (spec, target, deadline, signal) => waitUntilReady(spec, target, deadline, signal, undefined, probe),
       limit: (task) => limiter.run(task),
       setConcurrency: (n) => limiter.setConcurrency(n),
     },

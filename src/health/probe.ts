@@ -1,4 +1,5 @@
 // One entry point for every health check kind.
+import type { Connector } from '../process/spawner.ts';
 import type { HealthSpec } from '../proxy-spec.ts';
 import { probeExec } from './exec.ts';
 import { probeHttp } from './http.ts';
@@ -8,14 +9,23 @@ import { probeShadowsocks } from './shadowsocks.ts';
 import { probeTcp } from './tcp.ts';
 import { probeTls } from './tls.ts';
 
+export type Probe = (spec: HealthSpec, target: ProbeTarget) => Promise<ProbeResult>;
+
+/** `connect`: where TCP checks connect, when not in the event loop (tcp.ts). */
+export function createProbe(connect?: Connector): Probe {
+  return (spec, target) => run(spec, target, connect);
+}
+
 /** Never rejects; settles within target.timeoutMs plus the time to tear the probe down. */
-export async function probe(spec: HealthSpec, target: ProbeTarget): Promise<ProbeResult> {
+export const probe: Probe = createProbe();
+
+async function run(spec: HealthSpec, target: ProbeTarget, connect: Connector | undefined): Promise<ProbeResult> {
   try {
     switch (spec.kind) {
       case 'process':
         return probeProcess(target);
       case 'tcp':
-        return await probeTcp(spec, target);
+        return await probeTcp(spec, target, connect);
       case 'http':
         return await probeHttp(spec, target);
       case 'exec':

@@ -1,7 +1,7 @@
 // After a (re)start the proxy needs a moment before it answers: poll its check until it passes,
 // so "running" means serving, not merely spawned.
 import type { HealthSpec } from '../proxy-spec.ts';
-import { probe } from './probe.ts';
+import { probe, type Probe } from './probe.ts';
 import type { ProbeResult } from './result.ts';
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -23,13 +23,14 @@ export async function waitUntilReady(
   deadlineMs: number,
   signal: AbortSignal,
   pollMs = 50,
+  check: Probe = probe,
 ): Promise<ProbeResult> {
   let last: ProbeResult | undefined;
   while (!signal.aborted) {
     const remaining = deadlineMs - Date.now();
     if (remaining <= 0) break;
     // No single probe may carry the wait past the deadline.
-    last = await probe(spec, { ...target, timeoutMs: Math.min(target.timeoutMs, remaining), signal });
+    last = await check(spec, { ...target, timeoutMs: Math.min(target.timeoutMs, remaining), signal });
     if (last.ok) return last;
     await sleep(Math.min(pollMs, Math.max(0, deadlineMs - Date.now())), signal);
   }

@@ -10,7 +10,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { watchUntilGone } from './proc.ts';
-import { childProcessSpawner, decodeWaitStatus, type SpawnCallbacks, type Spawner, type SpawnRequest } from './spawner.ts';
+import {
+  childProcessSpawner,
+  decodeWaitStatus,
+  type ConnectOutcome,
+  type Connector,
+  type SpawnCallbacks,
+  type Spawner,
+  type SpawnRequest,
+} from './spawner.ts';
 
 /** Beside the bundle in dist/; from the sources (tests), in dist/ too. */
 export const HELPER_CANDIDATES = [join(import.meta.dirname, 'spawn-helper'), join(import.meta.dirname, '../../dist/spawn-helper')];
@@ -19,16 +27,28 @@ const READY_TIMEOUT_MS = 5_000;
 const ORPHAN_POLL_MS = 250;
 const STREAMS = { 1: 'stdout', 2: 'stderr' } as const;
 
-function encodeRequest(id: number, request: SpawnRequest): Buffer {
+function encodeSpawn(id: number, request: SpawnRequest): Buffer {
   const env = Object.entries(request.env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
   const strings = [request.cwd ?? '', request.command, ...request.args, ...env].map((s) => `${s}\0`).join('');
   const body = Buffer.from(strings);
-  const head = Buffer.alloc(16);
-  head.writeUInt32LE(12 + body.length, 0);
-  head.writeUInt32LE(id, 4);
-  head.writeUInt32LE(1 + request.args.length, 8);
-  head.writeUInt32LE(env.length, 12);
+  const head = Buffer.alloc(17);
+  head.writeUInt32LE(13 + body.length, 0);
+  head.write('S', 4, 'latin1');
+  head.writeUInt32LE(id, 5);
+  head.writeUInt32LE(1 + request.args.length, 9);
+  head.writeUInt32LE(env.length, 13);
   return Buffer.concat([head, body]);
+}
+
+function encodeConnect(id: number, host: string, port: number, timeoutMs: number): Buffer {
+  const address = Buffer.from(`${host}\0`, 'latin1');
+  const head = Buffer.alloc(15);
+  head.writeUInt32LE(11 + address.length, 0);
+  head.write('C', 4, 'latin1');
+  head.writeUInt32LE(id, 5);
+  head.writeUInt32LE(Math.min(Math.max(Math.ceil(timeoutMs), 0), 0xffffffff), 9);
+  head.writeUInt16LE(port, 13);
+  return Buffer.concat([head, address]);
 }
 
 /** Splits the helper's stdout into frames: u32 length, then that many bytes. */
@@ -49,6 +69,7 @@ function frames(onFrame: (frame: Buffer) => void) {
 
 export interface HelperSpawner extends Spawner {
   readonly pid: number;
+  connect: Connector;
   /** Ends the helper (its processes live on). */
   close(): void;
 }
@@ -70,6 +91,7 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
     return Promise.reject(error);
   }
   const requests = new Map<number, { command: string; callbacks: SpawnCallbacks }>();
+  const connects = new Map<number, (outcome: ConnectOutcome | undefined) => void>();
   const running = new Map<number, SpawnCallbacks>();
   let nextId = 1;
   let ready = false;
@@ -88,17 +110,26 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
     };
     child.once('error', fail);
 
+    // The requests of one turn (a storm's restarts, a check round's connects) leave in one write:
+    // one wake-up of the helper. (Node's idiom: corks nest, and the last of the turn's uncorks writes them all.)
+    const send = (request: Buffer) => {
+      child.stdin!.cork();
+      child.stdin!.write(request);
+      process.nextTick(() => child.stdin!.uncork());
+    };
     const spawner: HelperSpawner = {
       pid: child.pid!,
       spawn(request, callbacks) {
         if (lost) return childProcessSpawner.spawn(request, callbacks);
         const id = nextId++;
         requests.set(id, { command: request.command, callbacks });
-        // The requests of one turn (a storm's restarts) leave in one write: one wake-up of the helper.
-        // (Node's idiom: corks nest, and the last of the turn's uncorks writes them all.)
-        child.stdin!.cork();
-        child.stdin!.write(encodeRequest(id, request));
-        process.nextTick(() => child.stdin!.uncork());
+        send(encodeSpawn(id, request));
+      },
+      connect(host, port, timeoutMs) {
+        if (lost) return Promise.resolve(undefined);
+        const id = nextId++;
+        send(encodeConnect(id, host, port, timeoutMs));
+        return new Promise((resolve) => connects.set(id, resolve));
       },
       close() {
         closing = true;
@@ -137,6 +168,11 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
           running.get(pid)?.outputDropped(STREAMS[frame[5] as 1 | 2], frame.readUInt32LE(6));
         } else if (type === 'E') {
           running.get(pid)?.outputEnd(STREAMS[frame[5] as 1 | 2]);
+        } else if (type === 'C') {
+          const id = pid;
+          const resolve = connects.get(id);
+          connects.delete(id);
+          resolve?.({ error: frame.readInt32LE(5), durationMs: frame.readUInt32LE(9) / 1000 });
         } else if (type === 'X') {
           const callbacks = running.get(pid);
           running.delete(pid);
@@ -154,6 +190,8 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
       lost = true;
       for (const { callbacks } of requests.values()) callbacks.failed(Object.assign(new Error(reason), { daemonFault: true }));
       requests.clear();
+      for (const resolve of connects.values()) resolve(undefined); // connected again by their callers
+      connects.clear();
       for (const [pid, callbacks] of running) {
         callbacks.outputEnd('stdout');
         callbacks.outputEnd('stderr');

@@ -28,7 +28,21 @@ export interface SpawnCallbacks {
 
 export interface Spawner {
   spawn(request: SpawnRequest, callbacks: SpawnCallbacks): void;
+  /** TCP connects made outside the daemon's event loop (the spawn helper); absent: Node's own. */
+  connect?: Connector;
 }
+
+/** `error`: 0 when it connected (then closed), else an errno (ETIMEDOUT: not within timeoutMs). */
+export interface ConnectOutcome {
+  error: number;
+  durationMs: number;
+}
+
+/**
+ * Connects to a numeric address and closes at once, settling within timeoutMs. Resolves undefined
+ * when it can no longer be made this way (the helper is gone): the caller connects itself.
+ */
+export type Connector = (host: string, port: number, timeoutMs: number) => Promise<ConnectOutcome | undefined>;
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name]));
 

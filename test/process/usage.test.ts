@@ -79,6 +79,8 @@ describe('/proc/<pid>/stat', () => {
     expect(Number(fields[1])).toBe(process.pid); // ppid
     expect(Number(fields[2])).toBe(child.pid); // its own process group
     expect(processStartTime(child.pid!)).toBe(Number(fields[19]));
+    // The check round's reading, which parses the same fields in place.
+    expect(groupUsage([child.pid!]).get(child.pid!)).toEqual(processUsage(child.pid!));
   });
 
   it('says when a process started, to the second, in epoch ms', () => {
