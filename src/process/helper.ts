@@ -25,6 +25,12 @@ export const HELPER_CANDIDATES = [join(import.meta.dirname, 'spawn-helper'), joi
 const READY_TIMEOUT_MS = 5_000;
 /** How often a process is looked at in /proc once its helper is gone. */
 const ORPHAN_POLL_MS = 250;
+/**
+ * A connect the helper has not answered this long after its own timeout (a helper stopped with
+ * SIGSTOP, or stuck) is given back to its caller, who connects itself: a check never waits on the
+ * helper for longer than its timeout and this.
+ */
+const CONNECT_GRACE_MS = 1_000;
 const STREAMS = { 1: 'stdout', 2: 'stderr' } as const;
 
 function encodeSpawn(id: number, request: SpawnRequest): Buffer {
@@ -91,7 +97,18 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
     return Promise.reject(error);
   }
   const requests = new Map<number, { command: string; callbacks: SpawnCallbacks }>();
-  const connects = new Map<number, (outcome: ConnectOutcome | undefined) => void>();
+  const connects = new Map<number, { resolve: (outcome: ConnectOutcome | undefined) => void; giveUpAt: number }>();
+  // One timer for every connect in flight, not one each: it looks for overdue ones while any is.
+  let sweep: NodeJS.Timeout | undefined;
+  const sweepOverdue = () => {
+    const now = performance.now();
+    for (const [id, { resolve, giveUpAt }] of connects) {
+      if (giveUpAt > now) continue;
+      connects.delete(id);
+      resolve(undefined);
+    }
+    sweep = connects.size > 0 ? setTimeout(sweepOverdue, CONNECT_GRACE_MS).unref() : undefined;
+  };
   const running = new Map<number, SpawnCallbacks>();
   let nextId = 1;
   let ready = false;
@@ -129,7 +146,8 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
         if (lost) return Promise.resolve(undefined);
         const id = nextId++;
         send(encodeConnect(id, host, port, timeoutMs));
-        return new Promise((resolve) => connects.set(id, resolve));
+        sweep ??= setTimeout(sweepOverdue, CONNECT_GRACE_MS).unref();
+        return new Promise((resolve) => connects.set(id, { resolve, giveUpAt: performance.now() + timeoutMs + CONNECT_GRACE_MS }));
       },
       close() {
         closing = true;
@@ -170,9 +188,9 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
           running.get(pid)?.outputEnd(STREAMS[frame[5] as 1 | 2]);
         } else if (type === 'C') {
           const id = pid;
-          const resolve = connects.get(id);
+          const pending = connects.get(id);
           connects.delete(id);
-          resolve?.({ error: frame.readInt32LE(5), durationMs: frame.readUInt32LE(9) / 1000 });
+          pending?.resolve({ error: frame.readInt32LE(5), durationMs: frame.readUInt32LE(9) / 1000 });
         } else if (type === 'X') {
           const callbacks = running.get(pid);
           running.delete(pid);
@@ -190,7 +208,7 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
       lost = true;
       for (const { callbacks } of requests.values()) callbacks.failed(Object.assign(new Error(reason), { daemonFault: true }));
       requests.clear();
-      for (const resolve of connects.values()) resolve(undefined); // connected again by their callers
+      for (const { resolve } of connects.values()) resolve(undefined); // connected again by their callers
       connects.clear();
       for (const [pid, callbacks] of running) {
         callbacks.outputEnd('stdout');

@@ -115,6 +115,21 @@ describe('tcp checks through the spawn helper', () => {
     expect(calls).toEqual([]);
   });
 
+  it('a helper that does not answer (stopped) holds a check no longer than its timeout and a grace: Node connects it', async () => {
+    const stuck = await startSpawnHelper(() => {});
+    process.kill(stuck.pid, 'SIGSTOP');
+    try {
+      const began = performance.now();
+      const result = await createProbe(stuck.connect)({ kind: 'tcp', host: '127.0.0.1', port: listening }, { timeoutMs: 300 });
+      expect(result).toMatchObject({ ok: true });
+      expect(performance.now() - began).toBeGreaterThanOrEqual(300 + 1000);
+      expect(performance.now() - began).toBeLessThan(300 + 2 * 1000 + 2_000);
+    } finally {
+      process.kill(stuck.pid, 'SIGCONT');
+      stuck.close();
+    }
+  });
+
   it('once the helper is gone, checks connect with Node and still pass', async () => {
     const lost = await startSpawnHelper(() => {});
     process.kill(lost.pid, 'SIGKILL');
