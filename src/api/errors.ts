@@ -1,5 +1,6 @@
 // Every error leaves the API as `{ error, message, issues? }`. Bad input is a 400 that names each
 // field with the same wording as config errors ("check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -5").
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import type * as z from 'zod';
 import { formatIssues } from '../config/errors.ts';
@@ -89,4 +90,25 @@ function describe(error: FastifyError | Error): ErrorReply {
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
   return reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}` } satisfies ErrorReply);
+}
+
+/**
+ * What Node's HTTP parser refuses before fastify sees a request (headers over Node's 16 KiB, a
+ * request that is not HTTP, one that did not arrive in time): answered in the same shape too.
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reply]: [number, ErrorReply] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, { error: 'headers_too_large', message: 'request headers over 16 KiB' }]
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, { error: 'request_timeout', message: 'the request did not arrive in time' }]
+        : [400, { error: 'invalid_request', message: 'not a valid HTTP request' }];
+  const body = JSON.stringify(reply);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

@@ -8,7 +8,7 @@ import { createAudit } from './audit.ts';
 import { requireAuthForMutations } from './auth.ts';
 import { refuseBrowsers } from './browsers.ts';
 import type { ApiApp, ApiDeps, RouteContext } from './context.ts';
-import { errorHandler, notFoundHandler, validatorCompiler } from './errors.ts';
+import { clientErrorHandler, errorHandler, notFoundHandler, validatorCompiler } from './errors.ts';
 import { lazyInspector } from './lazy-inspector.ts';
 import { configRoutes } from './routes/config.ts';
 import { controlRoutes } from './routes/control.ts';
@@ -54,6 +54,7 @@ export function createApiServer(deps: ApiDeps) {
     schemaController: { compilersFactory: ZOD_COMPILERS },
     // Errors the router raises before any route is chosen: in the same shape as every other.
     frameworkErrors: onError,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
   app.server.maxConnections = API_LIMITS.maxConnections;
   app.setErrorHandler(onError);

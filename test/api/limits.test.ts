@@ -30,6 +30,23 @@ it('a path the router refuses (an over-long id, a bad percent-encoding) answers 
   expect(bad.json).toMatchObject({ error: 'invalid_request', message: 'path: not a valid URL (a bad percent-encoding)' });
 });
 
+it('a request Node refuses before the router (headers too large, not HTTP) answers in the API error shape', async () => {
+  const { port } = new URL(api.url);
+  const raw = async (request: string) => {
+    const socket = net.connect(Number(port), '127.0.0.1');
+    socket.write(request);
+    let text = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    await new Promise((resolve) => socket.once('close', resolve));
+    const [head, body] = text.split('\r\n\r\n');
+    return { status: Number(head.split(' ')[1]), json: JSON.parse(body) };
+  };
+  const big = await raw(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+  expect(big).toEqual({ status: 431, json: { error: 'headers_too_large', message: 'request headers over 16 KiB' } });
+  const garbage = await raw('HELLO\r\n\r\n');
+  expect(garbage).toEqual({ status: 400, json: { error: 'invalid_request', message: 'not a valid HTTP request' } });
+});
+
 it('closes an idle keep-alive connection after a few seconds, and caps connections', async () => {
   expect(API_LIMITS.keepAliveTimeoutMs).toBeLessThanOrEqual(5_000);
   expect(api.server.server.maxConnections).toBe(API_LIMITS.maxConnections);
