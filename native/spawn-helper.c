@@ -315,10 +315,11 @@ static void connect_request(const char *buf, uint32_t len) {
   int64_t began = now_us();
   int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return reply_connect(id, errno, began);
-  if (connect(fd, (struct sockaddr *)&addr, addrlen) == 0 || errno != EINPROGRESS) {
+  int error = connect(fd, (struct sockaddr *)&addr, addrlen) == 0 ? 0 : errno;
+  if (error != EINPROGRESS) {
     /* At once: connected (loopback may be that quick), or refused before any packet left. */
     struct probe done = {.fd = fd, .id = id, .began = began};
-    return finish_probe(&done, errno == EINPROGRESS ? 0 : errno);
+    return finish_probe(&done, error);
   }
   if (nprobes == capprobes) {
     capprobes = capprobes ? capprobes * 2 : 64;
