@@ -59,8 +59,11 @@ function superviseOne(
 
   it('writes its config file with mode 0600 into the state directory', async () => {
     expect(statSync(s.file).mode & 0o777).toBe(0o600);
-    // `running` is logged as the start begins: the process follows within moments.
-    await waitUntil(() => pids().length > 0, 10_000, 20);
+    // `running` is logged as the start begins: the process follows within moments. While the shell
+    // that starts it execs the server, /proc shows an empty command line for an instant: one
+    // reading may miss it, so one process is waited for, then still one a moment later.
+    await waitUntil(() => pids().length === 1, 10_000, 20);
+    await new Promise((done) => setTimeout(done, 300));
     expect(pids()).toHaveLength(1);
   });
 
