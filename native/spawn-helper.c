@@ -19,9 +19,11 @@
  *             'S' spawn: u32 id, u32 argc, u32 envc, then cwd ("" for the helper's own), argv and
  *                 env as NUL-terminated strings;
  *             'C' connect: u32 id, u32 timeout (ms), u16 port, the address (IPv4 or IPv6, numeric)
- *                 as a NUL-terminated string.
+ *                 as a NUL-terminated string;
+ *             'P' ping: nothing (the daemon asks whether a helper that stopped answering is back).
  *   replies:  u32 length, u8 type, then
  *             'R' ready (sent once at start),
+ *             'P' the answer to a ping,
  *             'S' u32 id, i32 pid (> 0) or -errno when nothing was started,
  *             'C' u32 id, i32 0 (connected, then closed) or errno (ETIMEDOUT: not within the
  *                 timeout), u32 the time it took (us),
@@ -361,6 +363,7 @@ static char request(void) {
     type = buf[0];
     if (type == 'S') spawn_request(buf + 1, len - 1);
     else if (type == 'C') connect_request(buf + 1, len - 1);
+    else if (type == 'P') reply('P', NULL, 0, NULL, 0);
     else die();
   }
   free(buf);

@@ -35,8 +35,12 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
       process.stderr.write(`${error.message}\n`);
       return 2;
     }
-    // Already logged (and the log flushed); nothing was started. Exit now, whatever handle a library left open.
-    if (error instanceof ApiListenError) process.exit(1);
+    // Logged (and the log flushed), and said here too: the log may be a file. Nothing was started.
+    // Exit now, whatever handle a library left open.
+    if (error instanceof ApiListenError) {
+      process.stderr.write(`proxy-monitor: ${error.message}\n`);
+      process.exit(1);
+    }
     if (error instanceof StateDirError) {
       process.stderr.write(`proxy-monitor: ${error.message}\n`);
       return 1;

@@ -8,10 +8,16 @@ import { childProcessSpawner, type Spawner } from '../process/spawner.ts';
 export async function chooseSpawner(logger: Logger, env = process.env, candidates = HELPER_CANDIDATES): Promise<Spawner> {
   if (env.PROXY_MONITOR_SPAWN === 'child_process') return childProcessSpawner;
   try {
-    return await startSpawnHelper(
-      (reason) => logger.error({ reason }, 'spawn helper lost: its proxies are watched in /proc, new ones start with child_process'),
-      candidates,
-    );
+    return await startSpawnHelper((event) => {
+      if (event.type === 'lost')
+        logger.error({ reason: event.reason }, 'spawn helper lost: its proxies are watched in /proc, new ones start with child_process');
+      else if (event.type === 'stalled')
+        logger.error(
+          { reason: 'a health check connect went unanswered past its timeout' },
+          'spawn helper not answering (stopped?): checks connect from the daemon meanwhile; the proxies it starts and reaps wait for it',
+        );
+      else logger.info('spawn helper answering again');
+    }, candidates);
   } catch (error) {
     logger.warn(
       { reason: (error as Error).message },

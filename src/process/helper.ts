@@ -27,10 +27,15 @@ const READY_TIMEOUT_MS = 5_000;
 const ORPHAN_POLL_MS = 250;
 /**
  * A connect the helper has not answered this long after its own timeout (a helper stopped with
- * SIGSTOP, or stuck) is given back to its caller, who connects itself: a check never waits on the
- * helper for longer than its timeout and this.
+ * SIGSTOP, or stuck) is given back to its caller, who connects itself; the helper is then taken as
+ * stalled: checks connect from the daemon, and the helper is pinged this often until it answers.
  */
 const CONNECT_GRACE_MS = 1_000;
+/**
+ * The id of the request after `id`. Every check's connect takes one (200 checks a second: 2^31 in
+ * 124 days), and they stay below 2^31, where the replies carry them as 32-bit integers.
+ */
+export const nextRequestId = (id: number) => (id >= 0x7fffffff ? 1 : id + 1);
 const STREAMS = { 1: 'stdout', 2: 'stderr' } as const;
 
 function encodeSpawn(id: number, request: SpawnRequest): Buffer {
@@ -45,6 +50,9 @@ function encodeSpawn(id: number, request: SpawnRequest): Buffer {
   head.writeUInt32LE(env.length, 13);
   return Buffer.concat([head, body]);
 }
+
+/** A request that only asks for an answer ('P' back): is a stalled helper answering again? */
+const PING = Buffer.from([1, 0, 0, 0, 'P'.charCodeAt(0)]);
 
 function encodeConnect(id: number, host: string, port: number, timeoutMs: number): Buffer {
   const address = Buffer.from(`${host}\0`, 'latin1');
@@ -73,6 +81,9 @@ function frames(onFrame: (frame: Buffer) => void) {
   };
 }
 
+/** `lost`: it exited (its proxies are watched in /proc from then on); `stalled`: it stopped answering; `answering`: again. */
+export type HelperEvent = { type: 'lost'; reason: string } | { type: 'stalled' | 'answering' };
+
 export interface HelperSpawner extends Spawner {
   readonly pid: number;
   connect: Connector;
@@ -82,9 +93,9 @@ export interface HelperSpawner extends Spawner {
 
 /**
  * Starts the helper and resolves once it is ready; rejects (with the reason) when it cannot be
- * found or started. onLost is called once if it dies while the daemon runs.
+ * found or started. onEvent hears of it dying (once) or stalling while the daemon runs.
  */
-export function startSpawnHelper(onLost: (reason: string) => void, candidates = HELPER_CANDIDATES): Promise<HelperSpawner> {
+export function startSpawnHelper(onEvent: (event: HelperEvent) => void, candidates = HELPER_CANDIDATES): Promise<HelperSpawner> {
   const path = candidates.find((candidate) => existsSync(candidate));
   if (path === undefined)
     return Promise.reject(new Error(`no spawn helper at ${candidates.join(' or ')} (was it built? it needs a C compiler at npm install)`));
@@ -96,21 +107,36 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
   } catch (error) {
     return Promise.reject(error);
   }
+  // The requests of one turn (a storm's restarts, a check round's connects) leave in one write:
+  // one wake-up of the helper. (Node's idiom: corks nest, and the last of the turn's uncorks writes them all.)
+  function send(request: Buffer) {
+    child.stdin!.cork();
+    child.stdin!.write(request);
+    process.nextTick(() => child.stdin!.uncork());
+  }
   const requests = new Map<number, { command: string; callbacks: SpawnCallbacks }>();
   const connects = new Map<number, { resolve: (outcome: ConnectOutcome | undefined) => void; giveUpAt: number }>();
-  // One timer for every connect in flight, not one each: it looks for overdue ones while any is.
+  // One timer for every connect in flight, not one each: it looks for overdue ones while any is,
+  // and pings a stalled helper until it answers.
   let sweep: NodeJS.Timeout | undefined;
+  let stalled = false;
   const sweepOverdue = () => {
     const now = performance.now();
     for (const [id, { resolve, giveUpAt }] of connects) {
       if (giveUpAt > now) continue;
       connects.delete(id);
       resolve(undefined);
+      if (!stalled && !lost) {
+        stalled = true;
+        onEvent({ type: 'stalled' });
+      }
     }
-    sweep = connects.size > 0 ? setTimeout(sweepOverdue, CONNECT_GRACE_MS).unref() : undefined;
+    if (stalled && !lost) send(PING);
+    sweep = connects.size > 0 || (stalled && !lost) ? setTimeout(sweepOverdue, CONNECT_GRACE_MS).unref() : undefined;
   };
   const running = new Map<number, SpawnCallbacks>();
-  let nextId = 1;
+  let nextId = 0;
+  const takeId = () => (nextId = nextRequestId(nextId));
   let ready = false;
   let lost = false;
   let closing = false;
@@ -127,24 +153,17 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
     };
     child.once('error', fail);
 
-    // The requests of one turn (a storm's restarts, a check round's connects) leave in one write:
-    // one wake-up of the helper. (Node's idiom: corks nest, and the last of the turn's uncorks writes them all.)
-    const send = (request: Buffer) => {
-      child.stdin!.cork();
-      child.stdin!.write(request);
-      process.nextTick(() => child.stdin!.uncork());
-    };
     const spawner: HelperSpawner = {
       pid: child.pid!,
       spawn(request, callbacks) {
         if (lost) return childProcessSpawner.spawn(request, callbacks);
-        const id = nextId++;
+        const id = takeId();
         requests.set(id, { command: request.command, callbacks });
         send(encodeSpawn(id, request));
       },
       connect(host, port, timeoutMs) {
-        if (lost) return Promise.resolve(undefined);
-        const id = nextId++;
+        if (lost || stalled) return Promise.resolve(undefined);
+        const id = takeId();
         send(encodeConnect(id, host, port, timeoutMs));
         sweep ??= setTimeout(sweepOverdue, CONNECT_GRACE_MS).unref();
         return new Promise((resolve) => connects.set(id, { resolve, giveUpAt: performance.now() + timeoutMs + CONNECT_GRACE_MS }));
@@ -159,6 +178,10 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
       'data',
       frames((frame) => {
         const type = String.fromCharCode(frame[0]);
+        if (stalled) {
+          stalled = false;
+          onEvent({ type: 'answering' });
+        }
         if (type === 'R') {
           ready = true;
           clearTimeout(timer);
@@ -166,9 +189,10 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
           resolve(spawner);
           return;
         }
+        if (type === 'P') return; // a ping's answer: heard, that was all
         const pid = frame.readInt32LE(1);
         if (type === 'S') {
-          const id = pid;
+          const id = frame.readUInt32LE(1);
           const result = frame.readInt32LE(5);
           const { command, callbacks } = requests.get(id)!;
           requests.delete(id);
@@ -187,7 +211,7 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
         } else if (type === 'E') {
           running.get(pid)?.outputEnd(STREAMS[frame[5] as 1 | 2]);
         } else if (type === 'C') {
-          const id = pid;
+          const id = frame.readUInt32LE(1);
           const pending = connects.get(id);
           connects.delete(id);
           pending?.resolve({ error: frame.readInt32LE(5), durationMs: frame.readUInt32LE(9) / 1000 });
@@ -217,7 +241,7 @@ export function startSpawnHelper(onLost: (reason: string) => void, candidates = 
         watchUntilGone(pid, ORPHAN_POLL_MS, () => callbacks.exited(null, null));
       }
       running.clear();
-      onLost(reason);
+      onEvent({ type: 'lost', reason });
     });
     // The helper must never be what keeps the daemon (or a test) alive.
     child.unref();

@@ -186,6 +186,7 @@ describe('a daemon whose api.listen is taken', () => {
     const line = await daemon.waitFor((l) => l.message === 'api cannot listen');
     expect(line).toMatchObject({ level: 'error', listen: `127.0.0.1:${taken}`, error: expect.stringMatching(/EADDRINUSE/) });
     expect(await daemon.exited).toBe(1);
+    expect(daemon.stderr()).toMatch(new RegExp(`^proxy-monitor: api.listen 127.0.0.1:${taken}: .*EADDRINUSE`));
     expect(pidsMatching(`--port ${ports[0]}`)).toEqual([]);
     // No proxy was started, so none changed state.
     expect(daemon.lines.filter((l) => l.message === 'proxy state changed')).toEqual([]);

@@ -7,9 +7,9 @@ import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProbe } from '../../src/health/probe.ts';
-import { startSpawnHelper, type HelperSpawner } from '../../src/process/helper.ts';
+import { nextRequestId, startSpawnHelper, type HelperSpawner } from '../../src/process/helper.ts';
 import type { Connector } from '../../src/process/spawner.ts';
-import { freePorts } from '../support/daemon.ts';
+import { freePorts, waitUntil } from '../support/daemon.ts';
 
 /** A server whose accept queue (backlog 1) is full and never drained: the next connects hang in SYN. */
 async function blackHole(): Promise<{ port: number; child: ChildProcess; held: net.Socket[] }> {
@@ -115,19 +115,34 @@ describe('tcp checks through the spawn helper', () => {
     expect(calls).toEqual([]);
   });
 
-  it('a helper that does not answer (stopped) holds a check no longer than its timeout and a grace: Node connects it', async () => {
-    const stuck = await startSpawnHelper(() => {});
+  it('a helper that stops answering holds one check for its timeout and a grace, then checks connect from the daemon until it answers again', async () => {
+    const events: string[] = [];
+    const stuck = await startSpawnHelper((event) => events.push(event.type));
+    const check = createProbe(stuck.connect);
+    const spec = { kind: 'tcp', host: '127.0.0.1', port: listening } as const;
     process.kill(stuck.pid, 'SIGSTOP');
     try {
       const began = performance.now();
-      const result = await createProbe(stuck.connect)({ kind: 'tcp', host: '127.0.0.1', port: listening }, { timeoutMs: 300 });
-      expect(result).toMatchObject({ ok: true });
+      expect(await check(spec, { timeoutMs: 300 })).toMatchObject({ ok: true }); // given back, then Node's socket
       expect(performance.now() - began).toBeGreaterThanOrEqual(300 + 1000);
       expect(performance.now() - began).toBeLessThan(300 + 2 * 1000 + 2_000);
+      expect(events).toEqual(['stalled']);
+      // Stalled: the next checks do not wait on it.
+      const next = performance.now();
+      expect(await check(spec, { timeoutMs: 300 })).toMatchObject({ ok: true });
+      expect(performance.now() - next).toBeLessThan(300);
+      process.kill(stuck.pid, 'SIGCONT');
+      await waitUntil(() => events.length === 2, 5_000);
+      expect(events).toEqual(['stalled', 'answering']);
+      expect(await stuck.connect('127.0.0.1', listening, 1000)).toMatchObject({ error: 0 });
     } finally {
       process.kill(stuck.pid, 'SIGCONT');
       stuck.close();
     }
+  });
+
+  it('request ids wrap below 2^31, where the replies carry them', () => {
+    expect([1, 41, 0x7ffffffe, 0x7fffffff].map(nextRequestId)).toEqual([2, 42, 0x7fffffff, 1]);
   });
 
   it('once the helper is gone, checks connect with Node and still pass', async () => {

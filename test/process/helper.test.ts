@@ -47,7 +47,7 @@ function recordingLogger() {
 describe('the spawn helper', () => {
   it('keeps its proxies alive when it is SIGKILLed, reports their exits from /proc, and starts later ones with child_process', async () => {
     const { logger, lines } = recordingLogger();
-    const helper = await startSpawnHelper((reason) => logger.error({ reason }, 'lost'));
+    const helper = await startSpawnHelper((event) => event.type === 'lost' && logger.error({ reason: event.reason }, 'lost'));
     let exit: { code: number | null; signal: string | null } | undefined;
     let pid: number | undefined;
     const handle = startProcess(
