@@ -131,8 +131,9 @@ export function startSpawnHelper(onEvent: (event: HelperEvent) => void, candidat
         onEvent({ type: 'stalled' });
       }
     }
-    if (stalled && !lost) send(PING);
-    sweep = connects.size > 0 || (stalled && !lost) ? setTimeout(sweepOverdue, CONNECT_GRACE_MS).unref() : undefined;
+    const waiting = stalled && !lost && !closing;
+    if (waiting) send(PING);
+    sweep = connects.size > 0 || waiting ? setTimeout(sweepOverdue, CONNECT_GRACE_MS).unref() : undefined;
   };
   const running = new Map<number, SpawnCallbacks>();
   let nextId = 0;
