@@ -3,9 +3,8 @@
 // /proc serves every proxy of a check round.
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import type { ProcessUsage } from '../supervisor/ports.ts';
-import { statFields } from './proc.ts';
 
-// Fields of /proc/<pid>/stat as statFields() numbers them (field 3 is index 0).
+// Fields of /proc/<pid>/stat as proc.ts's statFields() numbers them (field 3 is index 0).
 const PROCESS_GROUP = 2;
 const UTIME = 11;
 const STIME = 12;
@@ -37,15 +36,9 @@ function pageBytes(): number {
   return pageSize;
 }
 
-const usageOf = (f: string[]): ProcessUsage => ({
-  memoryBytes: Number(f[RSS_PAGES]) * pageBytes(),
-  cpuSeconds: (Number(f[UTIME]) + Number(f[STIME])) / USER_HZ,
-});
-
 /** The usage of one process, undefined when it is gone. */
 export function processUsage(pid: number): ProcessUsage | undefined {
-  const f = statFields(pid);
-  return f && usageOf(f);
+  return readStat(pid) ? statUsage() : undefined;
 }
 
 export function addUsage(a: ProcessUsage, b: ProcessUsage): ProcessUsage {
@@ -68,10 +61,7 @@ export function groupUsage(pgids: Iterable<number>): Map<number, ProcessUsage> {
     if (!Number.isInteger(pid) || !readStat(pid)) continue;
     const pgid = statNumber(PROCESS_GROUP);
     if (!wanted.has(pgid)) continue;
-    const usage = {
-      memoryBytes: statNumber(RSS_PAGES) * pageBytes(),
-      cpuSeconds: (statNumber(UTIME) + statNumber(STIME)) / USER_HZ,
-    };
+    const usage = statUsage();
     const sum = out.get(pgid);
     out.set(pgid, sum ? addUsage(sum, usage) : usage);
   }
@@ -102,6 +92,12 @@ function readStat(pid: number): boolean {
   stat.fields = stat.bytes.lastIndexOf(CLOSE_PAREN, stat.length) + 2;
   return stat.fields > 1;
 }
+
+/** The usage the last stat read says. */
+const statUsage = (): ProcessUsage => ({
+  memoryBytes: statNumber(RSS_PAGES) * pageBytes(),
+  cpuSeconds: (statNumber(UTIME) + statNumber(STIME)) / USER_HZ,
+});
 
 /** Field `index` of the last stat read (statFields' numbering), a non-negative integer. */
 function statNumber(index: number): number {
