@@ -35,13 +35,9 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
       process.stderr.write(`${error.message}\n`);
       return 2;
     }
-    // Logged (and the log flushed), and said here too: the log may be a file. Nothing was started.
-    // Exit now, whatever handle a library left open.
-    if (error instanceof ApiListenError) {
-      process.stderr.write(`proxy-monitor: ${error.message}\n`);
-      process.exit(1);
-    }
-    if (error instanceof StateDirError) {
+    // An api.listen taken is logged too, and said here as well: the log may be a file. Either way
+    // nothing was started.
+    if (error instanceof StateDirError || error instanceof ApiListenError) {
       process.stderr.write(`proxy-monitor: ${error.message}\n`);
       return 1;
     }
