@@ -47,7 +47,7 @@ export function createRealWorld(checkConcurrency: number, logger: Pick<Logger, '
     ),
     prober: {
       probe,
-      waitUntilReady: (spec, target, deadline, signal) => waitUntilReady(spec, target, deadline, signal, undefined, probe),
+      waitUntilReady: (spec, target, deadline, signal) => waitUntilReady(spec, target, deadline, signal, probe),
       limit: (task) => limiter.run(task),
       setConcurrency: (n) => limiter.setConcurrency(n),
     },

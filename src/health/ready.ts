@@ -22,8 +22,8 @@ export async function waitUntilReady(
   target: { pid?: number; timeoutMs: number },
   deadlineMs: number,
   signal: AbortSignal,
-  pollMs = 50,
   check: Probe = probe,
+  pollMs = 50,
 ): Promise<ProbeResult> {
   let last: ProbeResult | undefined;
   while (!signal.aborted) {
