@@ -99,11 +99,19 @@ const statUsage = (): ProcessUsage => ({
   cpuSeconds: (statNumber(UTIME) + statNumber(STIME)) / USER_HZ,
 });
 
-/** Field `index` of the last stat read (statFields' numbering), a non-negative integer. */
+/**
+ * Field `index` of the last stat read (statFields' numbering), a non-negative integer. The spaces
+ * are found by a loop, not Buffer.indexOf: its argument checks allocate on every call, ~9,000
+ * calls a check round of 200 proxies, 8 % of an idle daemon's garbage (heap sampling).
+ */
 function statNumber(index: number): number {
+  const { bytes, length } = stat;
   let at = stat.fields;
-  for (let i = 0; i < index; i++) at = stat.bytes.indexOf(SPACE, at) + 1;
+  for (let i = 0; i < index; i++) {
+    while (at < length && bytes[at] !== SPACE) at++;
+    at++;
+  }
   let value = 0;
-  for (let byte = stat.bytes[at]; byte >= 0x30 && byte <= 0x39; byte = stat.bytes[++at]) value = value * 10 + byte - 0x30;
+  for (; at < length && bytes[at] >= 0x30 && bytes[at] <= 0x39; at++) value = value * 10 + bytes[at] - 0x30;
   return value;
 }
