@@ -6,7 +6,7 @@ import { chmodSync, copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { processStartedAt, processStartTime, processState, statFields } from '../../src/process/proc.ts';
+import { processStartedAt, processStartTime, processStartTimeAsync, processState, statFields } from '../../src/process/proc.ts';
 import { groupUsage, processUsage } from '../../src/process/usage.ts';
 import { waitUntil } from '../support/daemon.ts';
 
@@ -79,14 +79,17 @@ describe('/proc/<pid>/stat', () => {
     expect(Number(fields[1])).toBe(process.pid); // ppid
     expect(Number(fields[2])).toBe(child.pid); // its own process group
     expect(processStartTime(child.pid!)).toBe(Number(fields[19]));
+    // The read off the event loop, which a new process's start time is recorded with.
+    expect(await processStartTimeAsync(child.pid!)).toBe(Number(fields[19]));
     // The check round's reading, which parses the same fields in place.
     expect(groupUsage([child.pid!]).get(child.pid!)).toEqual(processUsage(child.pid!));
   });
 
-  it('says when a process started, to the second, in epoch ms', () => {
+  it('says when a process started, to the second, in epoch ms', async () => {
     const started = Date.now() - process.uptime() * 1000;
     expect(Math.abs(processStartedAt(process.pid)! - started)).toBeLessThan(1_500);
     expect(processStartedAt(2 ** 22 + 1)).toBeUndefined();
     expect(processStartTime(2 ** 22 + 1)).toBeUndefined();
+    expect(await processStartTimeAsync(2 ** 22 + 1)).toBeUndefined();
   });
 });
