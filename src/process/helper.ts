@@ -118,7 +118,7 @@ export function startSpawnHelper(onEvent: (event: HelperEvent) => void, candidat
   const connects = new Map<number, { resolve: (outcome: ConnectOutcome | undefined) => void; giveUpAt: number }>();
   // One timer for every connect in flight, not one each: it looks for overdue ones while any is,
   // and pings a stalled helper until it answers.
-  let sweep: NodeJS.Timeout | undefined;
+  let sweeping = false;
   let stalled = false;
   const sweepOverdue = () => {
     const now = performance.now();
@@ -133,7 +133,8 @@ export function startSpawnHelper(onEvent: (event: HelperEvent) => void, candidat
     }
     const waiting = stalled && !lost && !closing;
     if (waiting) send(PING);
-    sweep = connects.size > 0 || waiting ? setTimeout(sweepOverdue, CONNECT_GRACE_MS).unref() : undefined;
+    sweeping = connects.size > 0 || waiting;
+    if (sweeping) setTimeout(sweepOverdue, CONNECT_GRACE_MS).unref();
   };
   const running = new Map<number, SpawnCallbacks>();
   let nextId = 0;
@@ -166,7 +167,10 @@ export function startSpawnHelper(onEvent: (event: HelperEvent) => void, candidat
         if (lost || stalled) return Promise.resolve(undefined);
         const id = takeId();
         send(encodeConnect(id, host, port, timeoutMs));
-        sweep ??= setTimeout(sweepOverdue, CONNECT_GRACE_MS).unref();
+        if (!sweeping) {
+          sweeping = true;
+          setTimeout(sweepOverdue, CONNECT_GRACE_MS).unref();
+        }
         return new Promise((resolve) => connects.set(id, { resolve, giveUpAt: performance.now() + timeoutMs + CONNECT_GRACE_MS }));
       },
       close() {
