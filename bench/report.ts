@@ -106,7 +106,13 @@ function targets(r: Results): Target[] {
       measured: `p99 ${ms(percentile(r.statusDuringStorms, 99))} over ${r.statusDuringStorms.length} requests`,
       met: percentile(r.statusDuringStorms, 99) <= 20,
     },
-    { target: `idle CPU <= 2 % (${r.n} TCP checks every 5 s)`, measured: pct(ours.idle.cpuPct), met: ours.idle.cpuPct <= 2 },
+    {
+      target: `idle CPU <= 2 % (${r.n} TCP checks every 5 s)`,
+      measured: ours.idle.helper
+        ? `${pct(ours.idle.cpuPct)} (of which the spawn helper ${pct(ours.idle.helper.cpuPct)})`
+        : pct(ours.idle.cpuPct),
+      met: ours.idle.cpuPct <= 2,
+    },
     {
       target: `one tick of ${r.tick?.proxies ?? 1000} TCP checks <= 1 s, no failed check`,
       measured: r.tick ? `max ${ms(tickMax)} over ${r.tick.durationsMs.length} rounds, ${r.tick.crashes} crashes` : 'not measured',
@@ -152,8 +158,15 @@ function resourceRows(r: Results): string[][] {
     for (const other of r.systems.slice(1)) row.push(unit(pick(other)), ratio(ours, pick(other)));
     rows.push(row);
   };
-  fig('idle CPU', (s) => s.idle.cpuPct, pct);
+  fig('idle CPU (with its helper processes)', (s) => s.idle.cpuPct, pct);
   fig('daemon RSS, idle', (s) => s.idle.rssMiB, mib);
+  const helper = r.systems[0].idle.helper;
+  if (helper)
+    rows.push([
+      'its spawn helper: CPU (in the above), RSS',
+      `${pct(helper.cpuPct)}, ${mib(helper.rssMiB)}`,
+      ...r.systems.slice(1).flatMap(() => ['-', '-']),
+    ]);
   fig('RSS after its first storm', (s) => s.rssAfterFirstMiB, mib);
   fig('RSS after its last storm', (s) => s.rssAfterLastMiB, mib);
   return rows;
@@ -201,7 +214,7 @@ export function renderMarkdown(r: Results): string {
     '',
     table(['', 'proxy-monitor', ...theirHeaders(r)], resourceRows(r)),
     '',
-    `proxy-monitor with the default 30 s check interval: CPU ${pct(r.idleDefault.cpuPct)}, RSS ${mib(r.idleDefault.rssMiB)} (window ${Math.round(r.idleDefault.windowS)} s).`,
+    `proxy-monitor with the default 30 s check interval: CPU ${pct(r.idleDefault.cpuPct)} (with its spawn helper), RSS ${mib(r.idleDefault.rssMiB)} (window ${Math.round(r.idleDefault.windowS)} s).`,
     '',
     '## Crash detection (proxy-monitor)',
     '',

@@ -31,6 +31,11 @@ export function childrenOf(pid: number): number[] {
   return tasks.flatMap((tid) => readOr(`/proc/${pid}/task/${tid}/children`, '').split(' ').filter(Boolean).map(Number));
 }
 
+/** proxy-monitor's spawn helper (native/spawn-helper.c), a child of the daemon; undefined for the others. */
+export function spawnHelperOf(pid: number): number | undefined {
+  return childrenOf(pid).find((child) => readOr(`/proc/${child}/comm`, '').trim() === 'spawn-helper');
+}
+
 /** Live processes anywhere on the machine whose command line contains marker. */
 export function pidsWithMarker(marker: string): number[] {
   return readdirSync('/proc')
