@@ -105,10 +105,16 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: import(
         ? [408, { error: 'request_timeout', message: 'the request did not arrive in time' }]
         : [400, { error: 'invalid_request', message: 'not a valid HTTP request' }];
   const body = JSON.stringify(reply);
-  if (socket.writable) {
+  // Not on a keep-alive socket whose previous reply has begun (Node's socketOnError checks the same):
+  // written now, the error would land inside that reply; the client is only cut off.
+  if (socket.writable && !replyBegun(socket)) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy();
 }
+
+/** Node's http server keeps the reply in progress on its socket as `_httpMessage`. */
+const replyBegun = (socket: import('node:stream').Duplex) =>
+  (socket as { _httpMessage?: import('node:http').ServerResponse | null })._httpMessage?.headersSent === true;

@@ -1,8 +1,10 @@
 // Bad input and idle clients cannot hurt the API: an absurd `since` is a 400, not a 500; a path
 // the router refuses answers in the API's error shape; idle keep-alive sockets are closed after a
 // few seconds; the number of connections is capped.
+import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { clientErrorHandler } from '../../src/api/errors.ts';
 import { API_LIMITS } from '../../src/api/server.ts';
 import { API, startApi, type ApiHarness } from './api-harness.ts';
 
@@ -59,3 +61,27 @@ it('closes an idle keep-alive connection after a few seconds, and caps connectio
   const idle = Date.now() - began;
   expect(idle).toBeLessThan(API_LIMITS.keepAliveTimeoutMs + 3_000);
 }, 20_000);
+
+it('bad bytes after a request whose response has begun close the connection without a 400 inside that response', async () => {
+  // As Node's own handler: a 400 written now would land in the middle of the first reply's body.
+  let begun: () => void = () => {};
+  const responseBegun = new Promise<void>((resolve) => (begun = resolve));
+  const server = http.createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/plain' }).write('partial');
+    begun();
+  });
+  server.on('clientError', clientErrorHandler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  let text = '';
+  socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+  socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
+  await responseBegun;
+  socket.write('HELLO\r\n\r\n');
+  await new Promise((resolve) => socket.once('close', resolve));
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  expect(text).toContain('partial');
+  expect(text).not.toContain('HTTP/1.1 400');
+});
