@@ -3,7 +3,7 @@
 // else $PROXY_MONITOR_CONFIG, else the first of DEFAULT_CONFIGS that exists; --url/--token and
 // $PROXY_MONITOR_URL/$PROXY_MONITOR_TOKEN still win. Only yaml is loaded (lazily): the CLI must
 // start fast, so nothing of the daemon (schema, fastify, xstate, sqlite, pino) is imported here.
-import { connectableHost, parseHostPort } from '../config/host-port.ts';
+import { connectableHost, hostPortExpected, parseHostPort } from '../config/host-port.ts';
 import { readConfigText } from '../config/read.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -98,7 +98,7 @@ async function apiSection(file: string, text: string): Promise<{ listen?: string
 
 function urlOf(file: string, listen: string): string {
   const address = parseHostPort(listen, 0);
-  if (!address) throw new DiscoveryError(`${file}: api.listen: expected "host:port" with a port 0-65535, got "${listen}"`);
+  if (!address) throw new DiscoveryError(`${file}: api.listen: ${hostPortExpected(0)}, got "${listen}"`);
   if (address.port === 0) {
     throw new DiscoveryError(
       `${file}: api.listen is "${listen}": port 0 lets the daemon take any free port, which the file cannot tell; ` +

@@ -1,21 +1,15 @@
 // Schemas of the config's "host:port" strings and ports (the parsing itself is in host-port.ts).
 import * as z from 'zod';
-import { parseHostPort } from './host-port.ts';
+import { hostPortExpected, isHost, parseHostPort } from './host-port.ts';
 
-export const hostPortSchema = z
-  .string()
-  .refine((s) => parseHostPort(s) !== undefined, { error: 'expected "host:port" with a port 1-65535' });
+export const hostPortSchema = z.string().refine((s) => parseHostPort(s) !== undefined, { error: hostPortExpected() });
 
 /** A listen address: port 0 lets the kernel choose (the daemon logs the address it got). */
-export const listenSchema = z
-  .string()
-  .refine((s) => parseHostPort(s, 0) !== undefined, { error: 'expected "host:port" with a port 0-65535' });
+export const listenSchema = z.string().refine((s) => parseHostPort(s, 0) !== undefined, { error: hostPortExpected(0) });
 
 /** A DNS name or an IP address, without a port. */
-export const hostnameSchema = z
-  .string()
-  .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$|^[0-9A-Fa-f:.]+$/, {
-    error: 'expected a host name such as monitor.example.com (no port, no scheme)',
-  });
+export const hostnameSchema = z.string().refine(isHost, {
+  error: 'expected a host name such as monitor.example.com (no port, no scheme)',
+});
 
 export const portSchema = z.int().min(1).max(65535);

@@ -243,7 +243,7 @@ describe('findDaemon', () => {
       /listen\.yaml: api\.listen: expected "host:port", got 8080/,
     );
     await expect(find({ config: file('host.yaml', 'api: { listen: "nohost" }\n') })).rejects.toThrow(
-      /api\.listen: expected "host:port" with a port 0-65535, got "nohost"/,
+      /api\.listen: expected "host:port" with an IP address or host name and a port 0-65535, got "nohost"/,
     );
     await expect(find({ config: file('token.yaml', 'api: { token: 5 }\n') })).rejects.toThrow(/api\.token: expected a non-empty string/);
     const { url, warnings } = await find({}, {}, [dir]); // a directory: EISDIR, like a file we may not read

@@ -46,6 +46,24 @@ describe('host:port', () => {
     expect(parseHostPort('127.0.0.1:0', 0)).toEqual({ host: '127.0.0.1', port: 0 });
   });
 
+  it('takes an IP address or a host name as host, nothing that would only fail at connect or bind', () => {
+    for (const good of ['localhost:80', 'my_proxy:80', 'a-1.example.org.:80', '0.0.0.0:80', '[::]:80', '[::ffff:192.0.2.1]:80'])
+      expect(parseHostPort(good), good).toBeDefined();
+    // An all-digit last label is an IPv4 address (RFC 3696), so 999.1.1.1 is a bad one, not a name.
+    for (const bad of [
+      '999.1.1.1:80',
+      '1.2.3.256:80',
+      '010.1.1.1:80',
+      '127.1:80',
+      '[1.2.3.4]:80',
+      '[:::]:80',
+      '-a:80',
+      'a..b:80',
+      'a/b:80',
+    ])
+      expect(parseHostPort(bad), bad).toBeUndefined();
+  });
+
   it('connects to loopback for a wildcard bind address, to the address itself otherwise', () => {
     expect(connectableHost('0.0.0.0')).toBe('127.0.0.1');
     expect(connectableHost('')).toBe('127.0.0.1');

@@ -202,8 +202,22 @@ describe('errors: one line naming the file and the key path', () => {
     expect(configError('- 1\n').message).toBe(`${FILE}: expected a mapping, got a list`);
     expect(configError('api:\n  listen: 8080\n').message).toBe(`${FILE}: api.listen: expected a string, got 8080`);
     expect(configError('api:\n  listen: localhost\n').message).toBe(
-      `${FILE}: api.listen: expected "host:port" with a port 0-65535, got "localhost"`,
+      `${FILE}: api.listen: expected "host:port" with an IP address or host name and a port 0-65535, got "localhost"`,
     );
+  });
+
+  it('refuses a host that is neither an IP address nor a host name, where it would only fail at bind or connect', () => {
+    expect(configError('api:\n  listen: "999.1.1.1:80"\n').message).toBe(
+      `${FILE}: api.listen: expected "host:port" with an IP address or host name and a port 0-65535, got "999.1.1.1:80"`,
+    );
+    expect(configError(withProxies('{ id: a, type: exec, command: x, health: { tcp: "999.1.1.1:80" } }')).message).toBe(
+      `${FILE}: proxy.proxies[0].health.tcp: expected "host:port" with an IP address or host name and a port 1-65535, got "999.1.1.1:80"`,
+    );
+    expect(configError('api:\n  allowed_hosts: [999.1.1.1]\n').message).toBe(
+      `${FILE}: api.allowed_hosts[0]: expected a host name such as monitor.example.com (no port, no scheme), got "999.1.1.1"`,
+    );
+    const { api } = parseConfigText('api:\n  listen: "localhost:0"\n  allowed_hosts: [monitor.example.com, "::1"]\n', FILE).config;
+    expect(api).toEqual({ listen: 'localhost:0', allowed_hosts: ['monitor.example.com', '::1'] });
   });
 
   it('reports unknown keys at the top level, in monitor and in a proxy', () => {
