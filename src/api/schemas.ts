@@ -61,6 +61,13 @@ export const auditQuery = historyQuery.extend({
   action: z.enum(AUDIT_ACTIONS).optional(),
 });
 
+/**
+ * The body of a command (a proxy's or the monitor's stop, start, ..., a reload): none, or an empty
+ * object; anything else is refused like any bad body, rather than ignored as if it said nothing.
+ * Fastify validates a request without a body as null, so a JSON null passes as none too.
+ */
+export const noBody = z.strictObject({}).nullable();
+
 /** Any proxy.monitor key, and the log level as the config file's `logger` section names it. */
 export const configPatch = partialMonitorSettingsSchema
   .extend({

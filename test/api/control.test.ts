@@ -124,3 +124,37 @@ it('why names the command that lifts a hold; monitor start with enable: false tu
   await api.settle();
   expect((await why()).message).toMatch(/`proxy-monitor start ss-1`/);
 });
+
+it('a command refuses a body that is not an object, as any bad body: 400, nothing done, nothing audited', async () => {
+  const before = memory();
+  const pid = api.proxy().context.pid;
+  const commands = ['enable', 'disable', 'start', 'stop', 'restart'].map((name) => `${API}/proxies/ss-1/${name}`);
+  for (const path of [...commands, `${API}/stop`, `${API}/start`, `${API}/reload`]) {
+    for (const [rawBody, got] of [
+      ['[1]', 'a list'],
+      ['1', '1'],
+      ['"stop"', '"stop"'],
+      ['true', 'true'],
+    ]) {
+      const { status, json } = await api.call('POST', path, { rawBody });
+      expect([status, json], `${path} ${rawBody}`).toEqual([
+        400,
+        {
+          error: 'invalid_request',
+          message: `body: expected a mapping, got ${got}`,
+          issues: [{ in: 'body', field: '', message: `expected a mapping, got ${got}` }],
+        },
+      ]);
+    }
+    const unknown = await api.call('POST', path, { body: { force: true } });
+    expect([unknown.status, unknown.json.message], path).toEqual([400, 'body: force: unknown key']);
+  }
+  await api.settle();
+  expect(memory()).toEqual(before);
+  expect([api.phase(), api.proxy().context.pid, api.supervisor.status().running]).toEqual(['running', pid, true]);
+  expect(storedAudits()).toEqual([]);
+  // No body, an empty object or null is the command itself.
+  expect((await api.call('POST', `${API}/proxies/ss-1/disable`, { body: {} })).status).toBe(200);
+  expect((await api.call('POST', `${API}/proxies/ss-1/enable`, { rawBody: 'null' })).status).toBe(200);
+  expect((await api.call('POST', `${API}/proxies/ss-1/disable`)).status).toBe(200);
+});
