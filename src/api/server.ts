@@ -52,6 +52,12 @@ export function createApiServer(deps: ApiDeps) {
     requestTimeout: API_LIMITS.requestTimeoutMs,
     http: { headersTimeout: API_LIMITS.headersTimeoutMs, connectionsCheckingInterval: 2_000 },
     schemaController: { compilersFactory: ZOD_COMPILERS },
+    // A "__proto__" or "constructor" key stays a plain key (JSON.parse never sets a prototype), so the
+    // body's strict schema refuses it as an unknown key, as it does in the config file; fastify's
+    // default ("error") answered "invalid JSON". Safe while every body has a strict schema: zod
+    // rebuilds the object from its known keys before any handler sees it.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
     // Errors the router raises before any route is chosen: in the same shape as every other.
     frameworkErrors: onError,
     clientErrorHandler,

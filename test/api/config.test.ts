@@ -136,6 +136,25 @@ it.each([
   expect(api.store.audits({})).toEqual([]);
 });
 
+it('a __proto__ or constructor key is an unknown key like any other, not invalid JSON, and changes nothing', async () => {
+  api = await startApi();
+  const before = structuredClone(api.supervisor.settings());
+  for (const [rawBody, field] of [
+    ['{"__proto__": {"check_interval": 5}}', '__proto__'],
+    ['{"check_interval": 5, "backoff": {"__proto__": {"max": 1}}}', 'backoff.__proto__'],
+    ['{"constructor": {"prototype": {"check_interval": 5}}}', 'constructor'],
+  ]) {
+    const { status, json } = await api.call('PATCH', `${API}/config`, { rawBody });
+    expect([status, json], rawBody).toEqual([
+      400,
+      { error: 'invalid_request', message: `body: ${field}: unknown key`, issues: [{ in: 'body', field, message: 'unknown key' }] },
+    ]);
+  }
+  expect(api.supervisor.settings()).toEqual(before);
+  expect(({} as Record<string, unknown>).check_interval).toBeUndefined(); // no prototype was touched
+  expect(api.store.audits({})).toEqual([]);
+});
+
 it('a body that is not JSON is a 400; one over 64 KiB is a 413; nothing changes', async () => {
   api = await startApi();
   const before = structuredClone(api.supervisor.settings());
