@@ -46,6 +46,16 @@ async function exchange(method: string, target: URL, headers: Record<string, str
   });
 }
 
+/**
+ * `path` under the URL's own path, not in place of it: behind a reverse proxy the daemon may be at
+ * http://host/prefix (new URL('/api/...', base) would drop /prefix).
+ */
+function endpoint(url: string, path: string): URL {
+  const base = new URL(url);
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return new URL(path.replace(/^\//, ''), base);
+}
+
 export function createClient({ url, token, source, timeoutMs = 10_000 }: ClientOptions) {
   async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -53,7 +63,7 @@ export function createClient({ url, token, source, timeoutMs = 10_000 }: ClientO
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: { status: number; text: string };
     try {
-      response = await exchange(method, new URL(path, url), headers, body === undefined ? undefined : JSON.stringify(body), timeoutMs);
+      response = await exchange(method, endpoint(url, path), headers, body === undefined ? undefined : JSON.stringify(body), timeoutMs);
     } catch (error) {
       throw new ClientError(
         `cannot reach the proxy-monitor daemon at ${url}${source ? ` (${source})` : ''}: ${networkReason(error as NodeJS.ErrnoException)}`,

@@ -1,11 +1,13 @@
 // The client commands against the API over a real socket (the simulated supervisor behind it), and
 // the installed binary for what only a process shows: its output streams and exit codes.
 import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { assignments } from '../../src/cli/commands/config.ts';
 import { runClientCommand } from '../../src/cli/remote.ts';
-import { startApi, type ApiHarness } from '../api/api-harness.ts';
+import { API, startApi, type ApiHarness } from '../api/api-harness.ts';
 import { CLI, freePorts } from '../support/daemon.ts';
 
 const TOKEN = 'cli-token-77';
@@ -250,4 +252,29 @@ it('config set: KEY=VALUE pairs to a nested patch, values as YAML scalars', () =
   expect(() => assignments(['=5'])).toThrow(/expected KEY=VALUE/);
   expect(() => assignments(['a..b=1'])).toThrow(/expected KEY=VALUE/);
   expect(() => assignments(['backoff=1', 'backoff.max=2'])).toThrow(/backoff.max/);
+});
+
+it('a --url with a path (the daemon behind a reverse proxy) keeps that path in front of every request', async () => {
+  const seen: string[] = [];
+  const server = http.createServer((request, response) => {
+    seen.push(`${request.method} ${request.url}`);
+    response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","message":"recorded"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const io = { out: () => {}, err: () => {}, env: {}, configs: [] };
+    await runClientCommand('why', ['ss-1', '--url', `${base}/prefix`], io);
+    await runClientCommand('history', ['--since', '24h', '--url', `${base}/prefix/`], io);
+    await runClientCommand('stop', ['ss-1', '--url', `${base}/a/b`], io);
+    await runClientCommand('why', ['ss-1', '--url', base], io);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+  expect(seen).toEqual([
+    `GET /prefix${API}/proxies/ss-1/why`,
+    `GET /prefix${API}/history?since=24h`,
+    `POST /a/b${API}/proxies/ss-1/stop`,
+    `GET ${API}/proxies/ss-1/why`,
+  ]);
 });
