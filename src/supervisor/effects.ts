@@ -38,6 +38,7 @@ export function memoryLimitOf(spec: ProxySpec, settings: MonitorSettings): numbe
 
 export function createEffects(deps: EffectDeps) {
   const { clock, driver, prober, specs, hooks } = deps;
+  const afterThis = deps.later ?? ((job: () => void) => job());
   const processes = new Map<string, ProcessHandle>();
   /** Each pending timer's cancel. */
   const wakeTimers = new Map<string, () => void>();
@@ -190,13 +191,21 @@ export function createEffects(deps: EffectDeps) {
         };
         return (holding.has(id) ? probe() : limited()).then((result) => {
           const at = clock.now();
-          view.send(
-            result.ok
-              ? { type: 'CHECK_PASSED', at, durationMs: result.durationMs, ...(memory && { memory }) }
-              : { type: 'CHECK_FAILED', at, durationMs: result.durationMs, error: result.error, ...(memory && { memory }) },
+          const event: ProxyEvent = result.ok
+            ? { type: 'CHECK_PASSED', at, durationMs: result.durationMs, ...(memory && { memory }) }
+            : { type: 'CHECK_FAILED', at, durationMs: result.durationMs, error: result.error, ...(memory && { memory }) };
+          // Queued with what follows events, not sent from the probe's callback: a round's results
+          // come back together (64 in one read of the spawn helper, ~0.3 ms each), and an exit
+          // arriving meanwhile would wait for all of them; in the queue's slices it waits for one.
+          return new Promise<void>((sent) =>
+            afterThis(() => {
+              view.send(event);
+              sent();
+            }),
           );
         });
       });
+      // After the round's results have reached their proxies, so the round's reports come first.
       void Promise.all(rounds).then(() => hooks.onCheckRound(clock.now() - started, due.length));
     },
   } satisfies MonitorEffects;

@@ -3,8 +3,8 @@
 // order; nothing the machines asked for runs once the supervisor has shut down.
 import { describe, expect, it } from 'vitest';
 import { createLater } from '../../src/later.ts';
-import { fakeSpec } from '../support/fake-world.ts';
-import { startHarness } from '../support/harness.ts';
+import { fakeSpec, flush } from '../support/fake-world.ts';
+import { startHarness, testSettings } from '../support/harness.ts';
 
 const IDS = ['a', 'b', 'c', 'd', 'e'];
 /** Turns of the event loop until `done` or 50 turns. */
@@ -53,6 +53,54 @@ describe('exits first', () => {
     await turnsUntil(() => false);
     expect(h.spawns()).toBe(spawned);
     expect(h.reportsOf('crash_detected').map((r) => r.proxyId)).toEqual(['a']);
+    expect(h.errors).toEqual([]);
+  });
+});
+
+describe('check results', () => {
+  it('reach their proxies through the queue, so an exit that comes with them is not held behind them', async () => {
+    // A queue the test runs by hand: what is in it has not happened yet.
+    const jobs: (() => void)[] = [];
+    const later = Object.assign((job: () => void) => void jobs.push(job), {
+      flush: () => {
+        for (const job of jobs.splice(0)) job();
+      },
+    });
+    const drain = async () => {
+      for (let i = 0; i < 50 && jobs.length; i++) {
+        later.flush();
+        await flush();
+      }
+    };
+    const heard: string[] = [];
+    const h = await startHarness({
+      specs: IDS.map((id) => fakeSpec(id)),
+      settings: { min_uptime: 0 },
+      world: (world) => {
+        world.later = later;
+      },
+      hooks: {
+        onReport: (report) => void (report.type === 'check_finished' && heard.push(`check ${report.proxyId}`)),
+        onCheckRound: (_ms, checked) => void heard.push(`round of ${checked}`),
+      },
+    });
+    await drain();
+    expect(IDS.map((id) => h.state(id))).toEqual(IDS.map(() => 'running.up'));
+
+    await h.advance(testSettings.check_interval * 1000); // the tick: the round is queued
+    later.flush(); // the round starts; every probe answers at once
+    await flush();
+    expect(h.world.log.filter((line) => line.startsWith('probe')).length).toBeGreaterThanOrEqual(IDS.length);
+    // The answers are queued, not yet sent to the proxies; an exit now reaches its actor at once.
+    expect(IDS.map((id) => h.proxy(id).context.lastCheck)).toEqual(IDS.map(() => null));
+    h.world.crash('a');
+    expect(h.state('a')).toMatch(/^restarting/);
+
+    await drain();
+    for (const id of IDS.slice(1)) expect(h.proxy(id).context.lastCheck?.ok).toBe(true);
+    // The round is heard after the reports of its checks.
+    expect(heard.at(-1)).toBe(`round of ${IDS.length}`);
+    expect(heard.slice(0, -1).sort()).toEqual(IDS.slice(1).map((id) => `check ${id}`));
     expect(h.errors).toEqual([]);
   });
 });
