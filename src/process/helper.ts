@@ -38,31 +38,36 @@ const CONNECT_GRACE_MS = 1_000;
 export const nextRequestId = (id: number) => (id >= 0x7fffffff ? 1 : id + 1);
 const STREAMS = { 1: 'stdout', 2: 'stderr' } as const;
 
+/**
+ * A request's frame (native/spawn-helper.c): u32 length, type, u32 id, then `fields` bytes that
+ * `fill` writes from offset 9, then `tail`.
+ */
+function encodeRequest(type: 'S' | 'C', id: number, fields: number, tail: Buffer, fill: (head: Buffer) => void): Buffer {
+  const head = Buffer.alloc(9 + fields);
+  head.writeUInt32LE(5 + fields + tail.length, 0);
+  head.write(type, 4, 'latin1');
+  head.writeUInt32LE(id, 5);
+  fill(head);
+  return Buffer.concat([head, tail]);
+}
+
 function encodeSpawn(id: number, request: SpawnRequest): Buffer {
   const env = Object.entries(request.env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
   const strings = [request.cwd ?? '', request.command, ...request.args, ...env].map((s) => `${s}\0`).join('');
-  const body = Buffer.from(strings);
-  const head = Buffer.alloc(17);
-  head.writeUInt32LE(13 + body.length, 0);
-  head.write('S', 4, 'latin1');
-  head.writeUInt32LE(id, 5);
-  head.writeUInt32LE(1 + request.args.length, 9);
-  head.writeUInt32LE(env.length, 13);
-  return Buffer.concat([head, body]);
+  return encodeRequest('S', id, 8, Buffer.from(strings), (head) => {
+    head.writeUInt32LE(1 + request.args.length, 9);
+    head.writeUInt32LE(env.length, 13);
+  });
 }
 
 /** A request that only asks for an answer ('P' back): is a stalled helper answering again? */
 const PING = Buffer.from([1, 0, 0, 0, 'P'.charCodeAt(0)]);
 
 function encodeConnect(id: number, host: string, port: number, timeoutMs: number): Buffer {
-  const address = Buffer.from(`${host}\0`, 'latin1');
-  const head = Buffer.alloc(15);
-  head.writeUInt32LE(11 + address.length, 0);
-  head.write('C', 4, 'latin1');
-  head.writeUInt32LE(id, 5);
-  head.writeUInt32LE(Math.min(Math.max(Math.ceil(timeoutMs), 0), 0xffffffff), 9);
-  head.writeUInt16LE(port, 13);
-  return Buffer.concat([head, address]);
+  return encodeRequest('C', id, 6, Buffer.from(`${host}\0`, 'latin1'), (head) => {
+    head.writeUInt32LE(Math.min(Math.max(Math.ceil(timeoutMs), 0), 0xffffffff), 9);
+    head.writeUInt16LE(port, 13);
+  });
 }
 
 /** Splits the helper's stdout into frames: u32 length, then that many bytes. */
