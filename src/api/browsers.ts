@@ -40,7 +40,9 @@ function ownAddresses(): Set<string> {
 export function hostAllowed(hostname: string, bound: string, allowed: readonly string[]): boolean {
   if (hostname === 'localhost' || hostname === bound.toLowerCase()) return true;
   if (isIP(hostname) && (isLoopback(hostname) || (WILDCARDS.has(bound) && ownAddresses().has(hostname)))) return true;
-  return allowed.some((name) => hostnameOf(name) === hostname);
+  // An entry is a name or an address without a port (config: hostnameSchema): read as hostnameOf would,
+  // an IPv6 address ending in digits ("fd00::1") lost them as if they were a port.
+  return allowed.some((name) => name.toLowerCase().replace(/\.$/, '') === hostname);
 }
 
 function hasBody(request: FastifyRequest): boolean {

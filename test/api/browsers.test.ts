@@ -8,7 +8,7 @@ import { API, startApi, type ApiHarness } from './api-harness.ts';
 let api: ApiHarness;
 let port: number;
 beforeAll(async () => {
-  api = await startApi({ allowedHosts: ['monitor.internal'] });
+  api = await startApi({ allowedHosts: ['monitor.internal', 'fd00::1'] });
   port = Number(new URL(api.url).port);
 });
 afterAll(() => api.close());
@@ -160,6 +160,9 @@ describe('what keeps working', () => {
       `[::1]:${port}`,
       'monitor.internal',
       `Monitor.Internal.:${port}`,
+      // An IPv6 address listed as it is: its last digits are not a port.
+      `[fd00::1]:${port}`,
+      '[FD00::1]',
     ]) {
       expect((await patch(host)).status, host).toBe(200);
     }
