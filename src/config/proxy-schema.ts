@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { hostPortSchema, portSchema } from './address.ts';
 import { maxMemorySchema, proxyOverridesShape } from './monitor-shape.ts';
 import { sizeSchema } from './size.ts';
+import { PROXY_ID, PROXY_ID_EXPECTED } from './proxy-id.ts';
 
 export const PROXY_TYPES = ['shadowsocks', 'trojan', 'v2ray', 'snell', 'exec'] as const;
 
@@ -81,9 +82,7 @@ export const limitsSchema = z.strictObject({
 export { maxMemorySchema };
 
 const common = {
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
-    error: 'expected 1-64 letters, digits, "_", "." or "-", starting with a letter or digit',
-  }),
+  id: z.string().regex(PROXY_ID, { error: PROXY_ID_EXPECTED }),
   monitor: z.boolean().default(true),
   health: healthSchema.optional(),
   ...proxyOverridesShape,

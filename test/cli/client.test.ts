@@ -67,6 +67,23 @@ describe('against a running API', () => {
     expect(JSON.parse((await cli(['why', 'ss-1', '--json'])).out).decision.guard).toBe('cooldown');
   });
 
+  it('a word that cannot be a proxy id is a usage mistake, never a path: `stop ..` does not stop the monitor', async () => {
+    for (const args of [
+      ['stop', '..'],
+      ['start', '..'],
+      ['why', '..'],
+      ['show', '.'],
+      ['history', '..'],
+      ['restart', 'a/../..'],
+    ]) {
+      const { code, err } = await cli(args);
+      expect(code, args.join(' ')).toBe(2);
+      expect(err).toMatch(/is not a proxy id: expected 1-64 letters/);
+    }
+    expect(api.supervisor.monitorState()).toBe('watching');
+    expect(api.audits()).toEqual([]);
+  });
+
   it('audit: the trail newest first, filtered by proxy and action; bad filters are refused', async () => {
     await cli(['stop', 'ss-1']);
     await api.settle();

@@ -1,4 +1,5 @@
 // What a client command is: its usage line, its arguments, and what it does with the API client.
+import { PROXY_ID, PROXY_ID_EXPECTED } from '../../config/proxy-id.ts';
 import type { Client } from '../client.ts';
 
 export interface CommandContext {
@@ -27,3 +28,12 @@ export class UsageError extends Error {
 }
 
 export const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/**
+ * The API path of a proxy. A word that cannot be an id is a usage mistake: sent, ".." would be
+ * resolved by the URL and `stop ..` would stop the whole monitor.
+ */
+export function proxyPath(id: string): string {
+  if (!PROXY_ID.test(id)) throw new UsageError(`"${id}" is not a proxy id: ${PROXY_ID_EXPECTED}`);
+  return `/proxies/${encodeURIComponent(id)}`;
+}

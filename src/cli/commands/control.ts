@@ -1,7 +1,7 @@
 // Operator commands: one proxy (enable|disable|restart|stop|start ID) and the whole monitor
 // (monitor stop|start).
 import type { ProxyReply, StatusReply } from '../../api/schemas.ts';
-import { json, UsageError, type ClientCommand } from './command.ts';
+import { json, proxyPath, UsageError, type ClientCommand } from './command.ts';
 
 const EFFECT: Record<string, (proxy: ProxyReply) => string> = {
   enable: () => 'monitoring enabled',
@@ -23,7 +23,7 @@ export const proxyCommands: Record<string, ClientCommand> = Object.fromEntries(
       usage: `${verb} ID [--json]`,
       args: { min: 1, max: 1 },
       async run({ client, args: [id], json: asJson, out }) {
-        const reply = await client.post<{ action: string; proxy: ProxyReply }>(`/proxies/${encodeURIComponent(id)}/${verb}`);
+        const reply = await client.post<{ action: string; proxy: ProxyReply }>(`${proxyPath(id)}/${verb}`);
         out(asJson ? json(reply) : `${id}: ${effect(reply.proxy)}; now ${reply.proxy.sub_state}\n`);
       },
     } satisfies ClientCommand,

@@ -1,7 +1,7 @@
 // `proxy-monitor history [ID]`: restart records, newest first, and their analysis.
 import type { HistoryReply } from '../../api/schemas.ts';
 import { count, milliseconds, table } from '../format.ts';
-import { json, type ClientCommand } from './command.ts';
+import { json, proxyPath, type ClientCommand } from './command.ts';
 
 function analysis(a: HistoryReply['analysis']): string {
   if (a.total === 0) return 'no restarts recorded\n';
@@ -29,7 +29,7 @@ export const history: ClientCommand = {
     const query = new URLSearchParams();
     if (options.since !== undefined) query.set('since', options.since);
     if (options.limit !== undefined) query.set('limit', options.limit);
-    const path = `${id === undefined ? '' : `/proxies/${encodeURIComponent(id)}`}/history${query.size ? `?${query}` : ''}`;
+    const path = `${id === undefined ? '' : proxyPath(id)}/history${query.size ? `?${query}` : ''}`;
     const h = await client.get<HistoryReply>(path);
     if (asJson) return out(json(h));
     if (h.records.length) {

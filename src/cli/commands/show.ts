@@ -1,13 +1,13 @@
 // `proxy-monitor show ID`: everything the daemon knows about one proxy now.
 import type { ProxyReply } from '../../api/schemas.ts';
 import { count, duration, fields, memory, milliseconds, relative } from '../format.ts';
-import { json, type ClientCommand } from './command.ts';
+import { json, proxyPath, type ClientCommand } from './command.ts';
 
 export const show: ClientCommand = {
   usage: 'show ID [--json]',
   args: { min: 1, max: 1 },
   async run({ client, args: [id], json: asJson, out }) {
-    const p = await client.get<ProxyReply>(`/proxies/${encodeURIComponent(id)}`);
+    const p = await client.get<ProxyReply>(proxyPath(id));
     if (asJson) return out(json(p));
     const check = p.last_check;
     const restart = p.last_restart;

@@ -1,13 +1,13 @@
 // `proxy-monitor why ID`: the last restart decision, which guard decided it, with its inputs.
 import type { WhyReply } from '../../api/schemas.ts';
 import { duration, fields, memory, milliseconds, relative } from '../format.ts';
-import { json, type ClientCommand } from './command.ts';
+import { json, proxyPath, type ClientCommand } from './command.ts';
 
 export const why: ClientCommand = {
   usage: 'why ID [--json]',
   args: { min: 1, max: 1 },
   async run({ client, args: [id], json: asJson, out }) {
-    const w = await client.get<WhyReply>(`/proxies/${encodeURIComponent(id)}/why`);
+    const w = await client.get<WhyReply>(`${proxyPath(id)}/why`);
     if (asJson) return out(json(w));
     out(`${w.proxy_id}: ${w.sub_state}\n${w.message}\n${w.last_exit ? `last exit: ${w.last_exit}\n` : ''}`);
     const d = w.decision;
