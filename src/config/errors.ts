@@ -73,6 +73,8 @@ function expected(issue: z.core.$ZodIssue): string {
       if (issue.origin === 'string') return `expected a string of ${op} ${bound} characters`;
       return `expected a number ${op} ${bound}`;
     }
+    case 'invalid_key': // a record's key: say what the key's own schema expects
+      return issue.issues[0] ? expected(issue.issues[0]) : issue.message;
     default:
       return issue.message; // our own messages (formats, refinements), already phrased as expectations
   }

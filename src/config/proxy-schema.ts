@@ -94,17 +94,22 @@ const common = {
 };
 const COMMON_KEYS = new Set(['id', 'type', ...Object.keys(common)]);
 
+// A command line, its environment and its directory are NUL-terminated strings (execve, and the spawn
+// helper's request): a NUL inside one would cut it short and shift the ones after it.
+const noNul = (s: string) => !s.includes('\0');
+const NO_NUL = { error: 'expected no NUL character (a command line cannot carry one)' };
 // YAML types `8388` and `true` as number and boolean; a command line only has strings.
-const argString = z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string' }).transform(String);
+const argString = z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string' }).transform(String).refine(noNul, NO_NUL);
+const envName = z.string().regex(/^[^=\0]+$/, { error: 'expected a variable name: not empty, no "=" and no NUL' });
 const secret = z.string().min(1);
-const path = z.string().min(1);
+const path = z.string().min(1).refine(noNul, NO_NUL);
 
 const rawEntry = z.strictObject({
   ...common,
   type: z.enum(PROXY_TYPES),
-  command: z.string().min(1),
+  command: path,
   args: z.array(argString).default([]),
-  env: z.record(z.string(), argString).default({}),
+  env: z.record(envName, argString).default({}),
   cwd: path.optional(),
 });
 

@@ -53,7 +53,16 @@ function encodeRequest(type: 'S' | 'C', id: number, fields: number, tail: Buffer
 
 function encodeSpawn(id: number, request: SpawnRequest): Buffer {
   const env = Object.entries(request.env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
-  const strings = [request.cwd ?? '', request.command, ...request.args, ...env].map((s) => `${s}\0`).join('');
+  const fields = [request.cwd ?? '', request.command, ...request.args, ...env];
+  // Refused as Node's spawn refuses it: in the request a NUL would end its string early and shift the rest.
+  if (fields.some((field) => field.includes('\0')))
+    throw Object.assign(
+      new TypeError(`spawn ${request.command}: its arguments, environment and directory must be strings without null bytes`),
+      {
+        code: 'ERR_INVALID_ARG_VALUE',
+      },
+    );
+  const strings = fields.map((s) => `${s}\0`).join('');
   return encodeRequest('S', id, 8, Buffer.from(strings), (head) => {
     head.writeUInt32LE(1 + request.args.length, 9);
     head.writeUInt32LE(env.length, 13);
@@ -165,8 +174,9 @@ export function startSpawnHelper(onEvent: (event: HelperEvent) => void, candidat
       spawn(request, callbacks) {
         if (lost) return childProcessSpawner.spawn(request, callbacks);
         const id = takeId();
+        const frame = encodeSpawn(id, request);
         requests.set(id, { command: request.command, callbacks });
-        send(encodeSpawn(id, request));
+        send(frame);
       },
       connect(host, port, timeoutMs) {
         if (lost || stalled) return Promise.resolve(undefined);

@@ -220,6 +220,21 @@ describe('errors: one line naming the file and the key path', () => {
     expect(api).toEqual({ listen: 'localhost:0', allowed_hosts: ['monitor.example.com', '::1'] });
   });
 
+  it('refuses a NUL in what is executed (it would cut a string of the command line short) and "=" in a variable name', () => {
+    const entry = (keys: string) => configError(withProxies(`{ id: a, type: exec, command: x, ${keys} }`)).message;
+    expect(entry('args: ["a\\0b"]')).toBe(
+      `${FILE}: proxy.proxies[0].args[0]: expected no NUL character (a command line cannot carry one), got "a\\u0000b"`,
+    );
+    expect(entry('env: { V: "x\\0" }')).toMatch(/^config\/x\.yaml: proxy\.proxies\[0\]\.env\.V: expected no NUL character/);
+    expect(entry('env: { "A=B": x }')).toMatch(
+      /^config\/x\.yaml: proxy\.proxies\[0\]\.env\["A=B"\]: expected a variable name: not empty, no "=" and no NUL, got "A=B"$/,
+    );
+    expect(entry('cwd: "/tmp\\0x"')).toMatch(/^config\/x\.yaml: proxy\.proxies\[0\]\.cwd: expected no NUL character/);
+    expect(configError(withProxies('{ id: a, type: exec, command: "x\\0y" }')).message).toMatch(
+      /proxy\.proxies\[0\]\.command: expected no NUL/,
+    );
+  });
+
   it('reports unknown keys at the top level, in monitor and in a proxy', () => {
     expect(configError('proxies: []\n').message).toBe(`${FILE}: proxies: unknown key`);
     expect(configError('proxy:\n  monitor:\n    check_intervall: 30\n').message).toBe(

@@ -101,6 +101,17 @@ describe.each(['spawn helper', 'child_process'] as const)('with %s', (way) => {
       expect(() => handle.stop(100)).not.toThrow();
     });
 
+    it('refuses a NUL inside an argument or a variable, as Node does, and starts nothing', async () => {
+      for (const bad of [spec('echo', ['a\0b', 'c']), spec('echo', ['x'], { env: { PROXY_VAR: 'x\0y' } })]) {
+        const { log, events } = recorder();
+        const handle = start(bad, events);
+        await until(() => log.spawnError !== undefined);
+        expect(log.spawnError).toMatch(/null bytes/);
+        expect(handle.pid).toBeUndefined();
+        expect(log.spawned).toBeUndefined();
+      }
+    });
+
     it('names a missing working directory', async () => {
       const { log, events } = recorder();
       start(spec('sleep', ['1'], { cwd: '/nonexistent/dir' }), events);
