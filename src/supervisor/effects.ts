@@ -199,8 +199,11 @@ export function createEffects(deps: EffectDeps) {
           // arriving meanwhile would wait for all of them; in the queue's slices it waits for one.
           return new Promise<void>((sent) =>
             afterThis(() => {
-              view.send(event);
-              sent();
+              try {
+                view.send(event);
+              } finally {
+                sent(); // the round ends even if a send threw (a bug, reported by the queue)
+              }
             }),
           );
         });
