@@ -137,19 +137,19 @@ export function createSupervisor(options: SupervisorOptions) {
   };
   // XState tells of an actor created later (ADD_PROXY) only to an inspection observer, and while one
   // is attached it copies every inspection event of every actor for it (5 % of an idle daemon's
-  // thread, profiled): this one is attached only while such an event is sent.
+  // thread, profiled): this one is attached from an ADD_PROXY's sending until the actors it adds
+  // have been heard (sent from an observer of the monitor, an event is processed after the send
+  // returns, so the observer cannot be taken off when the send returns).
+  let adding = 0;
+  let hearing: Subscription | undefined;
   const hear: Observer<InspectionEvent> = {
     next: (event) => {
-      if (event.type === '@xstate.actor' && event.actorRef !== actor) hearProxy(event.actorRef as AnyActorRef);
+      if (event.type !== '@xstate.actor' || event.actorRef === actor) return;
+      hearProxy(event.actorRef as AnyActorRef);
+      if (--adding > 0) return;
+      hearing?.unsubscribe();
+      hearing = undefined;
     },
-  };
-  const creatingActors = (create: () => void) => {
-    const hearing = actor.system.inspect(hear);
-    try {
-      create();
-    } finally {
-      hearing.unsubscribe();
-    }
   };
   const actor = createActor(machine, {
     input: { settings, proxies: options.specs.map(entry) },
@@ -166,7 +166,11 @@ export function createSupervisor(options: SupervisorOptions) {
     },
     error: (error) => hooks.onError(error),
   });
-  const addProxy = (id: string) => creatingActors(() => actor.send({ type: 'ADD_PROXY', at: clock.now(), proxy: entry(specs.get(id)!) }));
+  const addProxy = (id: string) => {
+    adding++;
+    hearing ??= actor.system.inspect(hear);
+    actor.send({ type: 'ADD_PROXY', at: clock.now(), proxy: entry(specs.get(id)!) });
+  };
 
   /** Once a removed proxy's actor is gone (its process exited): forget it, or add it back if it returned. */
   function settleRemoved() {

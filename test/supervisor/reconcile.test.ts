@@ -75,6 +75,9 @@ describe('reconcile', () => {
     expect(count(h.world.log, 'spawn slow')).toBe(2);
     expect(h.phase('slow')).toBe('running');
     expect(h.supervisor.typeOf('slow')).toBe('v2ray');
+    // The returned proxy's new actor is heard like any other: its start is reported.
+    const started = h.reportsOf('state_change').filter((r) => r.proxyId === 'slow' && r.to === 'running');
+    expect(started).toHaveLength(2);
     expect(h.errors).toEqual([]);
   });
 
