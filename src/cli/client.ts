@@ -62,8 +62,9 @@ export function createClient({ url, token, source, timeoutMs = 10_000 }: ClientO
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: { status: number; text: string };
+    const target = endpoint(url, path);
     try {
-      response = await exchange(method, endpoint(url, path), headers, body === undefined ? undefined : JSON.stringify(body), timeoutMs);
+      response = await exchange(method, target, headers, body === undefined ? undefined : JSON.stringify(body), timeoutMs);
     } catch (error) {
       throw new ClientError(
         `cannot reach the proxy-monitor daemon at ${url}${source ? ` (${source})` : ''}: ${networkReason(error as NodeJS.ErrnoException)}`,
@@ -73,7 +74,8 @@ export function createClient({ url, token, source, timeoutMs = 10_000 }: ClientO
     try {
       payload = JSON.parse(response.text);
     } catch {
-      throw new ClientError(`${method} ${path}: HTTP ${response.status}, not a proxy-monitor API answer`);
+      // The whole URL: behind a reverse proxy, the path asked is not the API's own.
+      throw new ClientError(`${method} ${target.href}: HTTP ${response.status}, not a proxy-monitor API answer`);
     }
     if (response.status < 200 || response.status > 299) {
       const message = (payload as Partial<ErrorReply>).message ?? `HTTP ${response.status}`;

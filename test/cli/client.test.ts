@@ -275,7 +275,9 @@ it('a --url with a path (the daemon behind a reverse proxy) keeps that path in f
   const seen: string[] = [];
   const server = http.createServer((request, response) => {
     seen.push(`${request.method} ${request.url}`);
-    response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","message":"recorded"}');
+    // A proxy in front that answers in its own words: the error names the whole URL asked.
+    if (request.url?.startsWith('/html/')) response.writeHead(502, { 'content-type': 'text/html' }).end('<h1>Bad Gateway</h1>');
+    else response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","message":"recorded"}');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -285,6 +287,15 @@ it('a --url with a path (the daemon behind a reverse proxy) keeps that path in f
     await runClientCommand('history', ['--since', '24h', '--url', `${base}/prefix/`], io);
     await runClientCommand('stop', ['ss-1', '--url', `${base}/a/b`], io);
     await runClientCommand('why', ['ss-1', '--url', base], io);
+    let err = '';
+    const code = await runClientCommand('why', ['ss-1', '--url', `${base}/html`], {
+      ...io,
+      err: (text) => {
+        err += text;
+      },
+    });
+    expect(code).toBe(1);
+    expect(err).toContain(`GET ${base}/html${API}/proxies/ss-1/why: HTTP 502, not a proxy-monitor API answer`);
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
@@ -293,5 +304,6 @@ it('a --url with a path (the daemon behind a reverse proxy) keeps that path in f
     `GET /prefix${API}/history?since=24h`,
     `POST /a/b${API}/proxies/ss-1/stop`,
     `GET ${API}/proxies/ss-1/why`,
+    `GET /html${API}/proxies/ss-1/why`,
   ]);
 });
