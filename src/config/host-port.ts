@@ -12,7 +12,8 @@ const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/;
 
 // Labels of letters, digits, hyphens (RFC 1123) and underscores (names Docker's DNS resolves).
 const LABEL = '[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?';
-const HOST_NAME = new RegExp(`^(?=.{1,253}$)(?:${LABEL}\\.)*${LABEL}\\.?$`);
+// At most 253 characters, not counting the root's trailing dot.
+const HOST_NAME = new RegExp(`^(?=.{1,253}\\.?$)(?:${LABEL}\\.)*${LABEL}\\.?$`);
 // A name whose last label is all digits is an IPv4 address (RFC 3696 section 2): 999.1.1.1 is a bad
 // one, which getaddrinfo would only refuse at bind or connect.
 const NUMERIC_END = /(?:^|\.)\d+\.?$/;

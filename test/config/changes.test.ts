@@ -47,8 +47,20 @@ describe('host:port', () => {
   });
 
   it('takes an IP address or a host name as host, nothing that would only fail at connect or bind', () => {
-    for (const good of ['localhost:80', 'my_proxy:80', 'a-1.example.org.:80', '0.0.0.0:80', '[::]:80', '[::ffff:192.0.2.1]:80'])
+    // The longest name DNS takes: 253 characters, and its root's trailing dot besides.
+    const longest = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+    for (const good of [
+      'localhost:80',
+      'my_proxy:80',
+      'a-1.example.org.:80',
+      '0.0.0.0:80',
+      '[::]:80',
+      '[::ffff:192.0.2.1]:80',
+      `${longest}:80`,
+      `${longest}.:80`,
+    ])
       expect(parseHostPort(good), good).toBeDefined();
+    expect(parseHostPort(`${longest}e:80`)).toBeUndefined();
     // An all-digit last label is an IPv4 address (RFC 3696), so 999.1.1.1 is a bad one, not a name.
     for (const bad of [
       '999.1.1.1:80',
