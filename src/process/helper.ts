@@ -55,13 +55,10 @@ function encodeSpawn(id: number, request: SpawnRequest): Buffer {
   const env = Object.entries(request.env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
   const fields = [request.cwd ?? '', request.command, ...request.args, ...env];
   // Refused as Node's spawn refuses it: in the request a NUL would end its string early and shift the rest.
-  if (fields.some((field) => field.includes('\0')))
-    throw Object.assign(
-      new TypeError(`spawn ${request.command}: its arguments, environment and directory must be strings without null bytes`),
-      {
-        code: 'ERR_INVALID_ARG_VALUE',
-      },
-    );
+  if (fields.some((field) => field.includes('\0'))) {
+    const error = new TypeError(`spawn ${request.command}: its arguments, environment and directory must be strings without null bytes`);
+    throw Object.assign(error, { code: 'ERR_INVALID_ARG_VALUE' });
+  }
   const strings = fields.map((s) => `${s}\0`).join('');
   return encodeRequest('S', id, 8, Buffer.from(strings), (head) => {
     head.writeUInt32LE(1 + request.args.length, 9);
