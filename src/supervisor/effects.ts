@@ -23,10 +23,12 @@ export interface EffectHooks {
   onCheckRound(durationMs: number, checked: number): void;
 }
 
-export interface EffectDeps extends World {
+export interface EffectDeps extends Omit<World, 'later'> {
   specs: Map<string, ProxySpec>;
   settings(): MonitorSettings;
   hooks: EffectHooks;
+  /** Where what follows events is queued: the World's `later`, or at once without one (the supervisor's). */
+  later(job: () => void): void;
 }
 
 type ProxyArgs = { context: ProxyContext; self: AnyActorRef };
@@ -38,7 +40,6 @@ export function memoryLimitOf(spec: ProxySpec, settings: MonitorSettings): numbe
 
 export function createEffects(deps: EffectDeps) {
   const { clock, driver, prober, specs, hooks } = deps;
-  const afterThis = deps.later ?? ((job: () => void) => job());
   const processes = new Map<string, ProcessHandle>();
   /** Each pending timer's cancel. */
   const wakeTimers = new Map<string, () => void>();
@@ -198,7 +199,7 @@ export function createEffects(deps: EffectDeps) {
           // come back together (64 in one read of the spawn helper, ~0.3 ms each), and an exit
           // arriving meanwhile would wait for all of them; in the queue's slices it waits for one.
           return new Promise<void>((sent) =>
-            afterThis(() => {
+            deps.later(() => {
               try {
                 view.send(event);
               } finally {

@@ -97,6 +97,7 @@ export function createSupervisor(options: SupervisorOptions) {
       later(() => guarded(() => hook(...args)));
   const effects = createEffects({
     ...world,
+    later,
     specs,
     settings: () => settings,
     hooks: {
