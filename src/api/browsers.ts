@@ -24,11 +24,13 @@ export interface BrowserGuardOptions {
 
 const forbidden = (message: string) => new HttpError(403, 'forbidden', message);
 
+/** A name as Hosts are compared: lower-cased, without the root's trailing dot. */
+const canonical = (name: string) => name.toLowerCase().replace(/\.$/, '');
+
 /** "Host: [::1]:8080" -> "::1"; names lower-cased, without a trailing dot. */
 export function hostnameOf(host: string): string {
   const bracketed = /^\[([^\]]+)\](?::\d*)?$/.exec(host);
-  const name = bracketed ? bracketed[1] : host.replace(/:\d*$/, '');
-  return name.toLowerCase().replace(/\.$/, '');
+  return canonical(bracketed ? bracketed[1] : host.replace(/:\d*$/, ''));
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
@@ -42,7 +44,7 @@ export function hostAllowed(hostname: string, bound: string, allowed: readonly s
   if (isIP(hostname) && (isLoopback(hostname) || (WILDCARDS.has(bound) && ownAddresses().has(hostname)))) return true;
   // An entry is a name or an address without a port (config: hostnameSchema): read as hostnameOf would,
   // an IPv6 address ending in digits ("fd00::1") lost them as if they were a port.
-  return allowed.some((name) => name.toLowerCase().replace(/\.$/, '') === hostname);
+  return allowed.some((name) => canonical(name) === hostname);
 }
 
 function hasBody(request: FastifyRequest): boolean {
