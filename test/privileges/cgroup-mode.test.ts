@@ -69,6 +69,9 @@ const pgid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').s
     });
     await waitUntil(() => lines.some((l) => l.message === 'api listening'), 60_000, 50);
     url = lines.find((l) => l.message === 'api listening')!.url as string;
+    // The API is bound before any proxy starts: until the proxy's wrapper has joined its own cgroup,
+    // the new process is still in the helper's (<cgroup>/supervisor). The tests begin after that.
+    await waitUntil(() => procs(join(cg, 'proxy-escaper')).length > 0, 60_000, 50);
   }, 90_000);
 
   afterAll(async () => {
