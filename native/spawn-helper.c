@@ -83,7 +83,12 @@ struct child {
 static struct child *children;
 static size_t nchildren, capchildren;
 
-static void die(void) { _exit(0); }
+static void flush(void);
+
+static void die(void) {
+  flush();
+  _exit(0);
+}
 
 /* The daemon has gone: no more requests, replies dropped; the children are drained until they end. */
 static int orphaned;
@@ -101,15 +106,35 @@ static void write_all(const void *data, size_t len) {
   }
 }
 
+/* Replies are gathered and written together once the loop's turn is done (or the buffer is full):
+   one or two writes per turn rather than two or three per reply, so the daemon wakes once for a process's
+   output ends and its exit, and once for a whole storm's worth of them. */
+static char pending[1 << 17];
+static size_t npending;
+
+static void flush(void) {
+  write_all(pending, npending);
+  npending = 0;
+}
+
+static void gather(const void *data, size_t len) {
+  if (npending + len > sizeof pending) flush();
+  if (len > sizeof pending) write_all(data, len);
+  else {
+    memcpy(pending + npending, data, len);
+    npending += len;
+  }
+}
+
 static void reply(char type, const void *a, size_t alen, const void *b, size_t blen) {
   if (orphaned) return;
   char head[5];
   uint32_t len = (uint32_t)(1 + alen + blen);
   memcpy(head, &len, 4);
   head[4] = type;
-  write_all(head, 5);
-  if (alen) write_all(a, alen);
-  if (blen) write_all(b, blen);
+  gather(head, 5);
+  if (alen) gather(a, alen);
+  if (blen) gather(b, blen);
 }
 
 static void reply_ints(char type, int32_t x, int32_t y) {
@@ -471,6 +496,7 @@ int main(void) {
       owners[n].stream = 0;
       fds[n++] = (struct pollfd){.fd = probes[i].fd, .events = POLLOUT};
     }
+    flush();
     if (poll(fds, n, timeout) < 0) {
       if (errno == EINTR) continue;
       return 1;
@@ -482,6 +508,7 @@ int main(void) {
       else if (fds[k].revents) drain(&children[owners[k].child], owners[k].stream);
     }
     if (fds[1].revents) reap(sigfd);
+    flush(); /* the outputs and exits before this turn's requests, which may be a round of connects */
     if (fds[0].revents & POLLIN) requests();
     else if (fds[0].revents) orphaned = 1;
     forget_finished();
