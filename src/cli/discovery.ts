@@ -83,7 +83,7 @@ async function apiSection(file: string, text: string): Promise<{ listen?: string
   // yaml is CommonJS under Node: its exports are the module's `default`, natively and in the
   // bundle alike (esbuild's lazy chunk of a CommonJS module exports `default` only).
   const { parseDocument } = ((await import('yaml')) as unknown as { default: typeof import('yaml') }).default;
-  const doc = parseDocument(text);
+  const doc = parseDocument(text, { merge: true });
   if (doc.errors.length) throw new DiscoveryError(`${file}: not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
   const api = (doc.toJS() as { api?: unknown } | null)?.api;
   if (api === undefined || api === null) return {};

@@ -58,7 +58,8 @@ export function loadConfig(file: string, overrides: ConfigOverrides = {}): Loade
 /** `host`: who the daemon is (per-proxy users and capabilities are checked against it). */
 export function parseConfigText(text: string, file: string, overrides: ConfigOverrides = {}, host?: Host): LoadedConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  // merge: `<<: *defaults` (YAML 1.1's merge key), for the many proxies that share most settings.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   if (doc.errors.length) {
     throw new ConfigError(
       file,
@@ -73,7 +74,7 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   const value = toJS(doc, file);
   const raw = dropNulls(value, file) ?? {};
   const isMapping = typeof raw === 'object' && !Array.isArray(raw);
-  const data = isMapping ? { ...raw, ...overrides } : raw;
+  const data = isMapping ? { ...withoutExtensions(raw as Record<string, unknown>), ...overrides } : raw;
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
   const { proxies, issues } = resolveProxies(parsed.data, host);
@@ -82,6 +83,13 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
     isMapping && (raw as { log?: { level?: unknown } }).log?.level !== undefined ? [{ key: 'log.level', use: 'logger.level' }] : [];
   const proxiesListed = Array.isArray((value as { proxy?: { proxies?: unknown } } | null)?.proxy?.proxies);
   return { file: resolve(file), config: parsed.data, proxies, deprecations, empty: value === null || value === undefined, proxiesListed };
+}
+
+/** Top-level keys starting with `x-` are the file's own (a place for anchors), as in Compose files. */
+export const EXTENSION_KEY = /^x-/;
+
+function withoutExtensions(mapping: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(mapping).filter(([key]) => !EXTENSION_KEY.test(key)));
 }
 
 /**

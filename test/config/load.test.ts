@@ -164,6 +164,32 @@ describe('errors: one line naming the file and the key path', () => {
     expect(() => loadConfig(tmpdir())).toThrow(`${tmpdir()}: cannot read config file: is a directory, expected a YAML file`);
   });
 
+  it('merges `<<: *anchor` keys, and ignores top-level x- keys (a place for the anchors)', () => {
+    const text = [
+      'x-ss: &ss',
+      '  type: exec',
+      '  command: /usr/bin/ss-server',
+      '  health: { process: true }',
+      'proxy:',
+      '  proxies:',
+      '    - <<: *ss',
+      '      id: a',
+      '      args: ["-p", "1"]',
+      '    - { <<: *ss, id: b, command: /usr/bin/other }',
+      '',
+    ].join('\n');
+    const { proxies } = parseConfigText(text, FILE);
+    expect(proxies.map((p) => [p.id, p.command, p.args])).toEqual([
+      ['a', '/usr/bin/ss-server', ['-p', '1']],
+      ['b', '/usr/bin/other', []],
+    ]);
+    // What a merge brings in is checked like what is written out; only top-level x- keys are free.
+    expect(configError('x-e: &e { type: exec, command: /bin/true, bogus: 1 }\nproxy:\n  proxies:\n    - { <<: *e, id: a }\n').message).toBe(
+      `${FILE}: proxy.proxies[0].bogus: unknown key`,
+    );
+    expect(configError('proxy:\n  monitor:\n    x-note: 1\n').message).toBe(`${FILE}: proxy.monitor.x-note: unknown key`);
+  });
+
   it('reports an alias that refers to a node containing it, with its key path', () => {
     expect(configError('a: &a [*a]\n').message).toBe(`${FILE}: a[0]: invalid YAML: an alias refers to a node that contains it`);
   });
