@@ -25,6 +25,7 @@ const ASSETS: Record<string, string> = {
   'table.js': SCRIPT,
   'details.js': SCRIPT,
   'timeline.js': SCRIPT,
+  'paths.js': SCRIPT,
   'inspector.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
 };

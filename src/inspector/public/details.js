@@ -1,9 +1,9 @@
 // The panel of the selected proxy: its facts, the buttons, why its last restart decision went the
 // way it did, its restarts of the last hour, its statechart with the current state marked, and its
 // last output lines. The rest is read from the API when the panel opens and when the proxy changes.
+import { API } from './paths.js';
 import { ago, checkText, crashText, duration, monitoringText, ms, nextText, now, stateParts, SYMBOL, uptimeText } from './format.js';
 
-const API = '/api/v1/proxy/monitor';
 const HOUR_MS = 3600_000;
 /** The API is asked again at most this often while the proxy keeps changing. */
 const REFRESH_MS = 1000;

@@ -3,10 +3,10 @@
 // cards, a few a second at most); commands are POSTed to the API.
 import { createDetails, highlight } from './details.js';
 import { duration, elapsed, isProblem, ms, now, setDaemonTime } from './format.js';
+import { API, INSPECT } from './paths.js';
 import { createTable } from './table.js';
 import { createTimeline } from './timeline.js';
 
-const API = '/api/v1/proxy/monitor';
 const TOKEN_KEY = 'proxy-monitor-token';
 const LOG_ROWS = 500;
 const PHASES = ['crashed', 'restarting', 'running', 'stopped', 'unknown'];
@@ -19,7 +19,7 @@ const tokenInput = $('token');
 tokenInput.value = sessionStorage.getItem(TOKEN_KEY) ?? '';
 tokenInput.addEventListener('input', () => sessionStorage.setItem(TOKEN_KEY, tokenInput.value));
 
-const chartSvg = (name) => fetch(`/inspect/charts/${name}.svg`).then((reply) => reply.text());
+const chartSvg = (name) => fetch(`${INSPECT}/charts/${name}.svg`).then((reply) => reply.text());
 const proxyChart = chartSvg('proxy');
 const charts = Promise.all([
   proxyChart.then((svg) => ($('chart-proxy').innerHTML = svg)),
@@ -217,7 +217,7 @@ function onBatch(batch) {
   renderSummary();
 }
 
-const events = new EventSource('/inspect/events');
+const events = new EventSource(`${INSPECT}/events`);
 events.addEventListener('open', () => {
   $('connection').textContent = 'live';
   $('connection').className = 'live';

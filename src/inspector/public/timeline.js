@@ -2,7 +2,8 @@
 // history (GET /timeline), in the table's order and filter. One canvas for every strip: a storm is a
 // vertical band, a flapping proxy a dashed strip. Shapes differ as well as colours: running is a thin
 // line, crashed a full hatched bar, restarting a full bar, stopped an outline.
-const API = '/api/v1/proxy/monitor';
+import { API } from './paths.js';
+
 const STRIP_H = 14;
 const LABEL_W = 120;
 const REFRESH_MS = 10_000;
