@@ -53,7 +53,10 @@ async function exchange(method: string, target: URL, headers: Record<string, str
 function endpoint(url: string, path: string): URL {
   const base = new URL(url);
   if (!base.pathname.endsWith('/')) base.pathname += '/';
-  return new URL(path.replace(/^\//, ''), base);
+  const target = new URL(path.replace(/^\//, ''), base);
+  // A query in --url (a reverse proxy's own key, say) goes with every request, beside the command's.
+  for (const [key, value] of base.searchParams) if (!target.searchParams.has(key)) target.searchParams.append(key, value);
+  return target;
 }
 
 export function createClient({ url, token, source, timeoutMs = 10_000 }: ClientOptions) {

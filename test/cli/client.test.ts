@@ -271,7 +271,7 @@ it('config set: KEY=VALUE pairs to a nested patch, values as YAML scalars', () =
   expect(() => assignments(['backoff=1', 'backoff.max=2'])).toThrow(/backoff.max/);
 });
 
-it('a --url with a path (the daemon behind a reverse proxy) keeps that path in front of every request', async () => {
+it('a --url with a path (the daemon behind a reverse proxy) keeps that path in front of every request, and its query with it', async () => {
   const seen: string[] = [];
   const server = http.createServer((request, response) => {
     seen.push(`${request.method} ${request.url}`);
@@ -287,6 +287,7 @@ it('a --url with a path (the daemon behind a reverse proxy) keeps that path in f
     await runClientCommand('history', ['--since', '24h', '--url', `${base}/prefix/`], io);
     await runClientCommand('stop', ['ss-1', '--url', `${base}/a/b`], io);
     await runClientCommand('why', ['ss-1', '--url', base], io);
+    await runClientCommand('history', ['--since', '24h', '--url', `${base}/q?key=k1&since=never`], io);
     let err = '';
     const code = await runClientCommand('why', ['ss-1', '--url', `${base}/html`], {
       ...io,
@@ -304,6 +305,8 @@ it('a --url with a path (the daemon behind a reverse proxy) keeps that path in f
     `GET /prefix${API}/history?since=24h`,
     `POST /a/b${API}/proxies/ss-1/stop`,
     `GET ${API}/proxies/ss-1/why`,
+    // A query in --url goes with every request; the command's own keys win.
+    `GET /q${API}/history?since=24h&key=k1`,
     `GET /html${API}/proxies/ss-1/why`,
   ]);
 });
