@@ -68,6 +68,9 @@ export const auditQuery = historyQuery.extend({
  */
 export const noBody = z.strictObject({}).nullable();
 
+/** Commands take no query either: `?force=1` is refused, not ignored as if it had been applied. */
+export const noQuery = z.strictObject({});
+
 /** Any proxy.monitor key, and the log level as the config file's `logger` section names it. */
 export const configPatch = partialMonitorSettingsSchema
   .extend({

@@ -125,7 +125,7 @@ it('why names the command that lifts a hold; monitor start with enable: false tu
   expect((await why()).message).toMatch(/`proxy-monitor start ss-1`/);
 });
 
-it('a command refuses a body that is not an object, as any bad body: 400, nothing done, nothing audited', async () => {
+it('a command refuses a body that is not an object, and any query, as any bad request: 400, nothing done, nothing audited', async () => {
   const before = memory();
   const pid = api.proxy().context.pid;
   const commands = ['enable', 'disable', 'start', 'stop', 'restart'].map((name) => `${API}/proxies/ss-1/${name}`);
@@ -148,6 +148,8 @@ it('a command refuses a body that is not an object, as any bad body: 400, nothin
     }
     const unknown = await api.call('POST', path, { body: { force: true } });
     expect([unknown.status, unknown.json.message], path).toEqual([400, 'body: force: unknown key']);
+    const query = await api.call('POST', `${path}?force=1`);
+    expect([query.status, query.json.message], `${path}?force=1`).toEqual([400, 'querystring: force: unknown key']);
   }
   await api.settle();
   expect(memory()).toEqual(before);

@@ -5,7 +5,7 @@ import { monitorSettingsSchema } from '../../config/schema.ts';
 import { setLogLevel } from '../../logging/logger.ts';
 import { callerOf } from '../auth.ts';
 import { BadRequest, HttpError, issuesOf } from '../errors.ts';
-import { API_BASE, configPatch, configReply, errorReplies, noBody, reloadReply } from '../schemas.ts';
+import { API_BASE, configPatch, configReply, errorReplies, noBody, noQuery, reloadReply } from '../schemas.ts';
 import type { RoutePlugin } from '../context.ts';
 
 export const configRoutes: RoutePlugin = (app, { deps, audit }, done) => {
@@ -39,11 +39,15 @@ export const configRoutes: RoutePlugin = (app, { deps, audit }, done) => {
     return { config: next, logger: { level: deps.logger.level }, changed: Object.keys(after) };
   });
 
-  app.post(`${API_BASE}/reload`, { schema: { body: noBody, response: { 200: reloadReply, ...errorReplies } } }, (request) => {
-    // The daemon audits the reload, whoever asked (this request or SIGHUP).
-    const outcome = deps.reload(callerOf(request));
-    if (!outcome.ok) throw new HttpError(422, 'reload_failed', `config not reloaded, the running config is kept: ${outcome.error}`);
-    return outcome.changes;
-  });
+  app.post(
+    `${API_BASE}/reload`,
+    { schema: { querystring: noQuery, body: noBody, response: { 200: reloadReply, ...errorReplies } } },
+    (request) => {
+      // The daemon audits the reload, whoever asked (this request or SIGHUP).
+      const outcome = deps.reload(callerOf(request));
+      if (!outcome.ok) throw new HttpError(422, 'reload_failed', `config not reloaded, the running config is kept: ${outcome.error}`);
+      return outcome.changes;
+    },
+  );
   done();
 };

@@ -3,7 +3,7 @@
 import type { ProxyCommand } from '../../supervisor/supervisor.ts';
 import { callerOf } from '../auth.ts';
 import { notFound } from '../errors.ts';
-import { API_BASE, actionReply, errorReplies, noBody, proxyParams } from '../schemas.ts';
+import { API_BASE, actionReply, errorReplies, noBody, noQuery, proxyParams } from '../schemas.ts';
 import type { ApiStore, RoutePlugin } from '../context.ts';
 import { proxyReply } from '../views.ts';
 
@@ -18,7 +18,7 @@ const COMMANDS: Record<string, { command: ProxyCommand; reason: string; persist(
 export const controlRoutes: RoutePlugin = (app, { deps, audit }, done) => {
   const { supervisor, store, clock } = deps;
   for (const [name, { command, reason, persist }] of Object.entries(COMMANDS)) {
-    const schema = { params: proxyParams, body: noBody, response: { 200: actionReply, ...errorReplies } };
+    const schema = { params: proxyParams, querystring: noQuery, body: noBody, response: { 200: actionReply, ...errorReplies } };
     app.post(`${API_BASE}/proxies/:id/${name}`, { schema }, (request) => {
       const { id } = request.params;
       if (!supervisor.proxy(id)) throw notFound(`no proxy "${id}"`);

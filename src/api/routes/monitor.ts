@@ -1,7 +1,7 @@
 // The whole monitor: its status (the seed's shape), and stopping/starting it (checks and automatic
 // restarts off/on; the proxies keep running either way).
 import { callerOf } from '../auth.ts';
-import { API_BASE, errorReplies, monitorActionReply, noBody } from '../schemas.ts';
+import { API_BASE, errorReplies, monitorActionReply, noBody, noQuery } from '../schemas.ts';
 import { JSON_TYPE, type RoutePlugin } from '../context.ts';
 
 export const monitorRoutes: RoutePlugin = (app, { deps, audit, replies }, done) => {
@@ -15,11 +15,15 @@ export const monitorRoutes: RoutePlugin = (app, { deps, audit, replies }, done) 
     start: { act: () => supervisor.startMonitor(), reason: 'monitoring resumed by the operator' },
   };
   for (const [name, { act, reason }] of Object.entries(actions)) {
-    app.post(`${API_BASE}/${name}`, { schema: { body: noBody, response: { 200: monitorActionReply, ...errorReplies } } }, (request) => {
-      act();
-      audit(callerOf(request), { action: `monitor_${name}`, reason });
-      return { action: `monitor_${name}`, status: supervisor.status() };
-    });
+    app.post(
+      `${API_BASE}/${name}`,
+      { schema: { querystring: noQuery, body: noBody, response: { 200: monitorActionReply, ...errorReplies } } },
+      (request) => {
+        act();
+        audit(callerOf(request), { action: `monitor_${name}`, reason });
+        return { action: `monitor_${name}`, status: supervisor.status() };
+      },
+    );
   }
   done();
 };
