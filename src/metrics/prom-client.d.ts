@@ -16,7 +16,9 @@ declare module 'prom-client/lib/histogram.js' {
   import { Histogram } from 'prom-client';
   export = Histogram;
 }
-declare module 'prom-client/lib/defaultMetrics.js' {
-  import { collectDefaultMetrics } from 'prom-client';
-  export = collectDefaultMetrics;
+declare module 'prom-client/lib/metrics/*.js' {
+  import type { Registry } from 'prom-client';
+  /** Registers one family (or a few) of prom-client's default metrics on the registry. */
+  const register: (registry: Registry, config: object) => void;
+  export = register;
 }

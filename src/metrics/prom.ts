@@ -2,9 +2,8 @@
 // loads the Pushgateway (node:https and node:zlib with it), the cluster aggregator and Summary
 // (tdigest), none of which the daemon uses (bench/README.md, "Memory"). Types come from the index.
 import Counter from 'prom-client/lib/counter.js';
-import collectDefaultMetrics from 'prom-client/lib/defaultMetrics.js';
 import Gauge from 'prom-client/lib/gauge.js';
 import Histogram from 'prom-client/lib/histogram.js';
 import Registry from 'prom-client/lib/registry.js';
 
-export { Counter, collectDefaultMetrics, Gauge, Histogram, Registry };
+export { Counter, Gauge, Histogram, Registry };

@@ -1,6 +1,6 @@
 // Signals to the daemon process: none of the stray ones ends it (or opens Node's debugger), and a
 // second stop signal does not cut a stubborn proxy's stop_timeout short.
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -17,8 +17,9 @@ it('ignores stray signals with a log line, and stops once, waiting out stop_time
     {
       proxy: {
         monitor: { enable: true, stop_timeout: 2 },
-        // `dir` on its command line makes the process this test's own.
-        proxies: [{ id: 'stubborn', type: 'exec', command: '/bin/sh', args: ['-c', 'trap "" TERM; sleep 300; :', dir] }],
+        // `dir` on its command line ($0) makes the process this test's own; `trapped` says it ignores
+        // TERM from now on (a TERM sent before the shell ran `trap` would end it at once).
+        proxies: [{ id: 'stubborn', type: 'exec', command: '/bin/sh', args: ['-c', 'trap "" TERM; : > "$0/trapped"; sleep 300; :', dir] }],
       },
       api: { listen: '127.0.0.1:0' },
     },
@@ -26,7 +27,7 @@ it('ignores stray signals with a log line, and stops once, waiting out stop_time
   );
   daemon = startDaemon(configFile, dir);
   await daemon.waitFor((l) => l.message === 'proxy monitor started', 30_000);
-  await waitUntil(() => pidsMatching(dir).length > 0, 10_000);
+  await waitUntil(() => existsSync(join(dir, 'trapped')), 10_000);
 
   const stray = ['SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGVTALRM', 'SIGXFSZ'] as const;
   for (const signal of stray) daemon.child.kill(signal);
