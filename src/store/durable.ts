@@ -32,8 +32,9 @@ export type DurableState = ReturnType<typeof openDurableState>;
 
 export function openDurableState(options: DurableStateOptions) {
   const { config, now, logger } = options;
-  // Fails closed at start (a daemon without its state would run past the cap); after that, a write
-  // the disk refuses is held and retried, never in the way of supervision.
+  // Fails closed at start when the state cannot be read (a daemon without it would run past the cap);
+  // a write the disk refuses, from the first one on, is held and retried, never in the way of
+  // supervision: a daemon (re)started on a full disk supervises from the state it reads.
   let retention = retentionOf(config);
   let database = openStore(config.state_dir, retention);
   for (const dir of [database.dir, join(database.dir, 'generated')]) {
@@ -45,6 +46,7 @@ export function openDurableState(options: DurableStateOptions) {
       );
   }
   const store = createResilientStore(database, { logger, onWriteFailure: options.onWriteFailure });
+  store.finishInterruptedRestarts();
   let closed = false;
 
   /** state_dir was deleted: recreate it, lock it again, and copy in the database we still hold open. */

@@ -45,8 +45,13 @@ export function lockStateDir(dir: string): StateDirLock {
     }
     throw new StateDirError(`cannot lock state directory ${dir}: ${(error as Error).message}`);
   }
-  // The pid is only for that message: the lock, not this file, is what excludes a second daemon.
-  writeFileSync(pidFile, `${process.pid}\n`);
+  // The pid is only for that message: the lock, not this file, is what excludes a second daemon (and
+  // a full disk that refuses the file must not keep the daemon from starting).
+  try {
+    writeFileSync(pidFile, `${process.pid}\n`);
+  } catch {
+    // Left empty (the write truncates first) or stale: the message then says less.
+  }
   const held = db;
   const inode = inodeOf(lockFile);
   const inPlace = () => inode !== undefined && inodeOf(lockFile) === inode;

@@ -135,6 +135,7 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
   }
 
   const writes: Writes = {
+    finishInterruptedRestarts: () => write('interrupted restarts', () => current.finishInterruptedRestarts()),
     addRestart: (row) => write('restart', () => current.addRestart(row)),
     beginRestart: (start) => write('restart begun', () => current.beginRestart(start)),
     addAudit: (row) => write('audit', () => current.addAudit(row)),

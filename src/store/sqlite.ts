@@ -82,7 +82,7 @@ export function openStore(stateDir: string, retention: Retention, seed?: (file: 
   const lock = lockStateDir(dir);
   try {
     seed?.(join(dir, DATABASE_FILE));
-    return createStore(dir, openDatabase(join(dir, DATABASE_FILE)), retention, lock, seed === undefined);
+    return createStore(dir, openDatabase(join(dir, DATABASE_FILE)), retention, lock);
   } catch (error) {
     lock.release();
     if (error instanceof StateDirError) throw error;
@@ -120,10 +120,13 @@ function openDatabase(file: string): Database.Database {
         `state database ${file} was written by a newer proxy-monitor (schema ${version}, this one knows ${MIGRATIONS.length})`,
       );
     }
-    db.transaction(() => {
-      for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]);
-      db.pragma(`user_version = ${MIGRATIONS.length}`);
-    })();
+    // Only a schema to bring up to date is written here: a database that is current opens on a full
+    // disk, and the daemon supervises with its writes held (src/store/resilient.ts).
+    if (version < MIGRATIONS.length)
+      db.transaction(() => {
+        for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]);
+        db.pragma(`user_version = ${MIGRATIONS.length}`);
+      })();
     return db;
   } catch (error) {
     db.close();
@@ -136,8 +139,7 @@ export function isDamage(error: unknown): boolean {
   return /^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown }).code ?? ''));
 }
 
-/** `boot`: a daemon starting on it (restarts left in flight were interrupted), not one carrying on in a recreated state_dir. */
-function createStore(dir: string, db: Database.Database, initialRetention: Retention, lock: StateDirLock, boot: boolean): Store {
+function createStore(dir: string, db: Database.Database, initialRetention: Retention, lock: StateDirLock): Store {
   let retention = initialRetention;
   /** Sets one column of a proxy's row, creating the row with defaults for the rest. */
   const setProxyColumn = (column: 'override' | 'wanted') =>
@@ -194,9 +196,6 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
 
   const transaction = <T>(fn: () => T): T => db.transaction(fn)();
 
-  // A copy seeded by the same daemon (state_dir recreated) holds its restarts in flight: still running.
-  if (boot) finishInterruptedRestarts(db);
-
   return {
     dir,
     transaction,
@@ -206,6 +205,7 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
         prune('restarts', start.at);
       });
     },
+    finishInterruptedRestarts: () => finishInterruptedRestarts(db),
     addRestart(row) {
       transaction(() => {
         const outcome = [Number(row.success), row.durationMs, row.error ?? null] as const;

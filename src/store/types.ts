@@ -76,6 +76,11 @@ export interface Store {
   /** The state directory (absolute). */
   readonly dir: string;
   /** Committed before it returns: a kill right after loses nothing. Completes a begun restart. */
+  /**
+   * At a daemon's start: the restarts the last one left in flight were interrupted, and are recorded
+   * as failed. Not for a store carrying on in a recreated state_dir, whose restarts in flight still run.
+   */
+  finishInterruptedRestarts(): void;
   addRestart(row: RestartRow): void;
   beginRestart(start: RestartStart): void;
   /** Finished restarts, newest first. */

@@ -17,6 +17,7 @@ describe.skipIf(!root)('state_dir on a 1 MiB tmpfs that fills up', () => {
   let daemon: TestDaemon;
   let url: string;
   let stateDir: string;
+  let setup: { dir: string; configFile: string };
   const pids = new Set<number>();
 
   const proxy = async (id: string) => (await getJson(`${url}${API}/proxies/${id}`)).json;
@@ -44,7 +45,7 @@ describe.skipIf(!root)('state_dir on a 1 MiB tmpfs that fills up', () => {
 
   beforeAll(async () => {
     const sleeper = (id: string) => ({ id, type: 'exec', command: '/bin/sleep', args: ['300'] });
-    const setup = writeConfig({
+    setup = writeConfig({
       proxy: { monitor: { enable: true, check_interval: 1, restart_cooldown: 0, start_grace: 1 }, proxies: [sleeper('a'), sleeper('b')] },
       api: { listen: '127.0.0.1:0' },
     });
@@ -116,5 +117,32 @@ describe.skipIf(!root)('state_dir on a 1 MiB tmpfs that fills up', () => {
     } finally {
       db.close();
     }
+  }, 60_000);
+
+  it('full: a daemon killed meanwhile starts again on it, adopts the live proxies, restarts the dead one, and saves once space is freed', async () => {
+    const fill = join(stateDir, 'fill');
+    try {
+      writeFileSync(fill, Buffer.alloc(2 * 1024 * 1024));
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    }
+    const a = (await proxy('a')).pid;
+    const b = (await proxy('b')).pid;
+    await daemon.stop('SIGKILL');
+    process.kill(a, 'SIGKILL'); // dies while no daemon watches it
+
+    daemon = startDaemon(setup.configFile, setup.dir);
+    const line = await daemon.waitFor((l) => l.message === 'api listening', 30_000);
+    url = line.url as string;
+    expect((await proxy('b')).pid).toBe(b); // adopted, not started again
+    await restartedFrom('a', a);
+    await waitUntil(async () => (await health()).degraded?.length > 0, 10_000, 50);
+    expect((await health()).degraded[0]).toMatch(/^state_dir not writable/);
+    noCrashOfOurs();
+
+    rmSync(fill);
+    await waitUntil(async () => (await health()).degraded.length === 0, 20_000, 100);
+    const history = (await getJson(`${url}${API}/proxies/a/history`)).json;
+    expect(history.records[0]).toMatchObject({ proxy_id: 'a', reason: 'exited', success: true });
   }, 60_000);
 });

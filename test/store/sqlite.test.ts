@@ -218,6 +218,7 @@ describe('memory', () => {
     first.close();
 
     const second = open(dir);
+    second.finishInterruptedRestarts(); // as a daemon starting on it does
     expect(second.restarts({})).toEqual([restart('ss-1', T0, { success: false, durationMs: 0, error: INTERRUPTED })]);
     expect(second.memory('ss-1', T0 + MIN)).toMatchObject({
       attempts: [T0],

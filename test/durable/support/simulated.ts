@@ -30,6 +30,7 @@ export async function bootSimulated(stateDir: string, at: number, options: { set
   const world = createFakeWorld();
   world.clock.set(at);
   const store = openStore(stateDir, retention);
+  store.finishInterruptedRestarts();
   const reports: ProxyEmitted[] = [];
   const { record } = createRecorder(store, (text) => text);
   const supervisor = createSupervisor({
