@@ -3,7 +3,7 @@
 // A proxy that runs as its own user gets its file as that user's, mode 0400; the generated directory
 // and state_dir above it then let others through without listing them (0711; every file in both has
 // a mode of its own, 0600 or 0400), so only that user (and root) can read it.
-import { chmodSync, chownSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { GeneratedFile, RunAs } from '../proxy-spec.ts';
 import { tightenDir } from '../store/permissions.ts';
@@ -27,17 +27,46 @@ export function writeGeneratedFiles(files: GeneratedFile[], owner?: RunAs): void
     const dir = dirname(file.path);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     tightenDir(dir);
-    const tmp = `${file.path}.tmp-${process.pid}`;
-    rmSync(tmp, { force: true });
-    writeFileSync(tmp, file.content, { mode: 0o600, flag: 'wx' });
     if (owner) {
-      chownSync(tmp, owner.uid, owner.gid);
-      chmodSync(tmp, 0o400);
       chmodSync(dir, 0o711);
       const parent = dirname(dir);
       chmodSync(parent, (statSync(parent).mode & 0o7777) | 0o011);
       assertReachable(dir, owner);
     }
+    // A restart usually finds its file as it left it: not written again, so a full disk (which
+    // refuses the copy) does not keep a proxy whose config has not changed from starting.
+    if (!inPlace(file, owner)) replace(file, owner);
+  }
+}
+
+/** The file at its path already has this content, owner and mode. */
+function inPlace(file: GeneratedFile, owner?: RunAs): boolean {
+  try {
+    const st = statSync(file.path);
+    const [uid, gid, mode] = owner ? [owner.uid, owner.gid, 0o400] : [process.getuid?.(), st.gid, 0o600];
+    if (st.uid !== uid || st.gid !== gid || (st.mode & 0o7777) !== mode) return false;
+    return readFileSync(file.path, 'utf8') === file.content;
+  } catch {
+    return false;
+  }
+}
+
+function replace(file: GeneratedFile, owner?: RunAs): void {
+  const tmp = `${file.path}.tmp-${process.pid}`;
+  rmSync(tmp, { force: true });
+  try {
+    writeFileSync(tmp, file.content, { mode: 0o600, flag: 'wx' });
+    if (owner) {
+      chownSync(tmp, owner.uid, owner.gid);
+      chmodSync(tmp, 0o400);
+    }
     renameSync(tmp, file.path);
+  } catch (error) {
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // The disk that refused the copy may refuse this too; the next write starts by removing it.
+    }
+    throw error;
   }
 }

@@ -1,6 +1,6 @@
 // Generated server configs hold passwords: the file is 0600 in a 0700 directory, whatever the umask,
-// and a rewrite never leaves a wider mode or a temporary file behind.
-import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+// and a rewrite never leaves a wider mode or a temporary file behind (nor happens when nothing changed).
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -31,6 +31,26 @@ it('replaces a file that was made readable by others with a 0600 one, and leaves
   writeGeneratedFiles([{ path, content: 'new' }]);
   expect(mode(path)).toBe(0o600);
   expect(readFileSync(path, 'utf8')).toBe('new');
+  expect(readdirSync(join(state, 'generated'))).toEqual(['ss-1.json']);
+});
+
+it('leaves a file that already says the same as it is: a restart on a full disk needs no write', () => {
+  const state = mkdtempSync(join(tmpdir(), 'pm-files-'));
+  const path = join(state, 'generated', 'ss-1.json');
+  writeGeneratedFiles([{ path, content: 'same' }]);
+  const inode = statSync(path).ino;
+  writeGeneratedFiles([{ path, content: 'same' }]);
+  expect(statSync(path).ino).toBe(inode);
+  writeGeneratedFiles([{ path, content: 'changed' }]);
+  expect(statSync(path).ino).not.toBe(inode);
+  expect(readFileSync(path, 'utf8')).toBe('changed');
+});
+
+it('removes its temporary file when the write fails', () => {
+  const state = mkdtempSync(join(tmpdir(), 'pm-files-'));
+  const path = join(state, 'generated', 'ss-1.json');
+  mkdirSync(path, { recursive: true }); // a directory in the file's place: the rename fails
+  expect(() => writeGeneratedFiles([{ path, content: 'x' }])).toThrow(/EISDIR/);
   expect(readdirSync(join(state, 'generated'))).toEqual(['ss-1.json']);
 });
 
