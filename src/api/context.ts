@@ -16,7 +16,17 @@ import type { ReadCache } from './read-cache.ts';
 export type ApiStore = Pick<Store, 'restarts' | 'audits' | 'addAudit' | 'setOverride' | 'setWanted'>;
 
 export type ReloadOutcome =
-  | { ok: true; changes: { added: string[]; removed: string[]; changed: string[]; reconfigured: string[]; settings: string[] } }
+  | {
+      ok: true;
+      changes: {
+        added: string[];
+        removed: string[];
+        changed: string[];
+        reconfigured: string[];
+        settings: string[];
+        at_next_start: string[];
+      };
+    }
   | { ok: false; error: string };
 
 export interface ApiDeps {

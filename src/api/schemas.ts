@@ -294,6 +294,8 @@ export const reloadReply = z.object({
   reconfigured: z.array(z.string()),
   /** The other settings changed, by key (`proxy.monitor.check_interval`, ...). */
   settings: z.array(z.string()),
+  /** Those of them read only at start (`api.listen`, `state_dir`, `log.file`, ...): they wait for the next start. */
+  at_next_start: z.array(z.string()),
 });
 
 export const healthReply = z.object({

@@ -2,6 +2,9 @@
 // `{ "proxy.monitor.check_interval": { old: 30, new: 10 } }`. Secrets are named, never shown.
 import type { Config } from './schema.ts';
 
+/** Settings read once, at the daemon's start: a reload records their change, and that it waits for the next start. */
+export const READ_AT_START: readonly string[] = ['api.listen', 'state_dir', 'log.file', 'log.max_size', 'log.max_files'];
+
 export type SettingChanges = Record<string, { old: unknown; new: unknown }>;
 
 const SECRETS = new Set(['api.token']);

@@ -6,7 +6,7 @@ import { createAudit } from '../api/audit.ts';
 import type { Caller } from '../api/auth.ts';
 import type { ReloadOutcome } from '../api/context.ts';
 import { startControlPlane } from '../api/control-plane.ts';
-import { settingChanges } from '../config/changes.ts';
+import { READ_AT_START, settingChanges } from '../config/changes.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { killRunningChecks } from '../health/exec.ts';
 import { createRecent } from '../inspector/recent.ts';
@@ -206,12 +206,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       // Compared with what runs: a PATCH of proxy.monitor since the last load is undone here.
       const running = { ...loaded.config, proxy: { ...loaded.config.proxy, monitor: supervisor.settings() } };
       const settings = settingChanges(running, next.config);
-      if (next.config.api.listen !== loaded.config.api.listen) {
-        logger.warn(
-          { listen: loaded.config.api.listen, new_listen: next.config.api.listen },
-          'api.listen changed: it takes effect at the next daemon start',
-        );
-      }
+      const atNextStart = Object.keys(settings).filter((key) => READ_AT_START.includes(key));
+      for (const key of atNextStart)
+        logger.warn({ setting: key, ...settings[key] }, `${key} changed: it takes effect at the next daemon start`);
       loaded = next;
       warnDeprecations(logger, next);
       setLogLevel(logger, next.config.logger.level, 'config reload');
@@ -221,7 +218,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       for (const id of changes.removed) recent.forget(id);
       logger.info({ ...changes, settings, config_file: next.file }, 'config reloaded');
       audit(by, { action: 'config_reload', reason: reloadReason(by), detail: { ...changes, settings } });
-      return { ok: true, changes: { ...changes, settings: Object.keys(settings) } };
+      return { ok: true, changes: { ...changes, settings: Object.keys(settings), at_next_start: atNextStart } };
     },
     stop() {
       stopping ??= (async () => {

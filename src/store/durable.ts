@@ -1,7 +1,7 @@
 // The daemon's durable state, wired: the store opened (and locked) in state_dir, kept there if the
 // directory is deleted, each proxy's memory handed to the supervisor, reports recorded as they
 // happen. The processes of the previous run are src/adoption's.
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { ProxyMemory } from '../../machines/proxy/context.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -99,12 +99,6 @@ export function openDurableState(options: DurableStateOptions) {
     reload(next: Config) {
       retention = retentionOf(next);
       store.setRetention(retention);
-      if (resolve(next.state_dir) !== store.dir) {
-        logger.warn(
-          { state_dir: store.dir, new_state_dir: resolve(next.state_dir) },
-          'state_dir changed: it takes effect at the next daemon start',
-        );
-      }
     },
     close() {
       closed = true;

@@ -176,7 +176,14 @@ it('POST /reload answers with what changed, or 422 with the error when the file 
   const outcomes = [
     {
       ok: true as const,
-      changes: { added: ['ss-9'], removed: [], changed: [], reconfigured: ['ss-1'], settings: ['proxy.monitor.check_interval'] },
+      changes: {
+        added: ['ss-9'],
+        removed: [],
+        changed: [],
+        reconfigured: ['ss-1'],
+        settings: ['proxy.monitor.check_interval', 'log.file'],
+        at_next_start: ['log.file'],
+      },
     },
     { ok: false as const, error: 'config.yaml: proxy.monitor.check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -1' },
   ];
@@ -194,7 +201,8 @@ it('POST /reload answers with what changed, or 422 with the error when the file 
     removed: [],
     changed: [],
     reconfigured: ['ss-1'],
-    settings: ['proxy.monitor.check_interval'],
+    settings: ['proxy.monitor.check_interval', 'log.file'],
+    at_next_start: ['log.file'],
   });
   const failed = await api.call('POST', `${API}/reload`);
   expect(failed.status).toBe(422);

@@ -1,7 +1,7 @@
 // SIGHUP to a real daemon: one proxy added, one removed, one unchanged. The unchanged one keeps its
 // process and its restart counters; a broken file changes nothing and the error is logged.
 import Database from 'better-sqlite3';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { accepts, freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
@@ -16,13 +16,14 @@ let stateDir: string;
 const monitor = { enable: true, check_interval: 1, restart_cooldown: 0, failure_threshold: 10 };
 
 const proxy = async (id: string) => (await getJson(`${url}${API}/proxies/${id}`)).json;
-const writeProxies = (proxies: unknown[], extra: { monitor?: object; api?: object } = {}) =>
+const writeProxies = (proxies: unknown[], extra: { monitor?: object; api?: object; log?: object } = {}) =>
   writeFileSync(
     configFile,
     stringify({
       state_dir: stateDir,
       proxy: { monitor: { ...monitor, ...extra.monitor }, proxies },
       api: { listen: '127.0.0.1:0', ...extra.api },
+      ...(extra.log && { log: extra.log }),
     }),
   );
 
@@ -112,12 +113,13 @@ it('keeps the running config when the file is broken or empty, and logs why (SIG
   expect((await proxy('keep')).pid).toBe(pids.keep);
 });
 
-it('SIGHUP is audited like POST /reload; the log names each changed setting with old and new value, secrets redacted; api.listen needs a restart', async () => {
+it('SIGHUP is audited like POST /reload; the log names each changed setting with old and new value, secrets redacted; api.listen and log.file need a restart', async () => {
   const proxies = [echoProxy('keep', ports[0]), echoProxy('added', ports[2])];
   const [other] = await freePorts(1);
   writeProxies(proxies, {
     monitor: { check_interval: 2, backoff: { max: 60 } },
     api: { listen: `127.0.0.1:${other}`, token: 'reload-secret-31f' },
+    log: { file: `${stateDir}-logs/pm.log` },
   });
   const seen = daemon.lines.length;
   daemon.child.kill('SIGHUP');
@@ -127,9 +129,13 @@ it('SIGHUP is audited like POST /reload; the log names each changed setting with
     'proxy.monitor.backoff.max': { old: 300, new: 60 },
     'api.listen': { old: '127.0.0.1:0', new: `127.0.0.1:${other}` },
     'api.token': { old: null, new: '[redacted]' },
+    'log.file': { old: null, new: `${stateDir}-logs/pm.log` },
   });
   const warned = daemon.lines.slice(seen).find((l) => l.message === 'api.listen changed: it takes effect at the next daemon start');
-  expect(warned).toMatchObject({ level: 'warn', listen: '127.0.0.1:0', new_listen: `127.0.0.1:${other}` });
+  expect(warned).toMatchObject({ level: 'warn', setting: 'api.listen', old: '127.0.0.1:0', new: `127.0.0.1:${other}` });
+  // The logger was made at start: its file waits for the next one, and says so.
+  expect(daemon.lines.slice(seen).some((l) => l.message === 'log.file changed: it takes effect at the next daemon start')).toBe(true);
+  expect(existsSync(`${stateDir}-logs`)).toBe(false);
   const audit = daemon.lines.slice(seen).find((l) => l.audit === true);
   expect(audit).toMatchObject({ action: 'config_reload', user: 'signal:SIGHUP', auth: 'signal', added: [], changed: [] });
   expect(JSON.stringify(daemon.lines)).not.toContain('reload-secret-31f');

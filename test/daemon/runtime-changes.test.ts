@@ -104,6 +104,7 @@ it('a reload restarts the proxy whose command changed, leaves the others, and ap
       changed: ['changed'],
       reconfigured: [],
       settings: ['proxy.monitor.check_interval', 'proxy.monitor.max_restarts'],
+      at_next_start: [],
     },
   });
   await waitUntil(() => pidOf('changed') !== before.changed && daemon.supervisor.proxy('changed')?.phase === 'running', 20_000, 20);

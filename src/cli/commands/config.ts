@@ -68,7 +68,9 @@ export const reload: ClientCommand = {
     const list = (ids: string[]) => (ids.length ? ids.join(', ') : 'none');
     out(
       `config reloaded: added ${list(changes.added)}; removed ${list(changes.removed)}; restarted (changed) ${list(changes.changed)}; ` +
-        `changed in place ${list(changes.reconfigured)}; settings ${list(changes.settings)}\n`,
+        `changed in place ${list(changes.reconfigured)}; settings ${list(changes.settings)}` +
+        (changes.at_next_start.length ? ` (at the next daemon start: ${changes.at_next_start.join(', ')})` : '') +
+        '\n',
     );
   },
 };
