@@ -7,6 +7,7 @@ import type { Connector } from '../process/spawner.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
 import { timedProbe } from './timed.ts';
 
+/** The reply must hold `expect` within this much: a server that streams data without it fails here. */
 const MAX_REPLY = 64 * 1024;
 
 export interface TcpCheck {
@@ -61,8 +62,12 @@ function probeWithSocket(check: TcpCheck, target: ProbeTarget): Promise<ProbeRes
       socket.write(check.send);
     });
     socket.on('data', (chunk: string) => {
-      reply = (reply + chunk).slice(-MAX_REPLY);
-      if (check.expect === undefined || reply.includes(check.expect)) done();
+      reply += chunk;
+      if (check.expect === undefined || reply.includes(check.expect)) return done();
+      // Read on, and every chunk of a server that streams without saying it would be decoded and
+      // searched on the daemon's thread until health_timeout.
+      if (reply.length >= MAX_REPLY)
+        done(`no ${JSON.stringify(check.expect)} in the first 64 KiB of the reply ${JSON.stringify(reply.slice(0, 80))}`);
     });
     socket.on('close', () => {
       done(reply === '' ? 'closed without a reply' : `unexpected reply ${JSON.stringify(reply.slice(0, 80))}`);

@@ -66,6 +66,29 @@ describe('tcp probe', () => {
     }
   });
 
+  it('send/expect fails at once on a server that streams data without the expected reply', async () => {
+    const block = Buffer.alloc(16 * 1024, 'a');
+    const streamer = net
+      .createServer((socket) => {
+        const more = () => {
+          while (!socket.destroyed && socket.write(block));
+        };
+        socket.on('drain', more);
+        socket.on('error', () => {});
+        more();
+      })
+      .listen(0, '127.0.0.1');
+    await new Promise((resolve) => streamer.once('listening', resolve));
+    const { port } = streamer.address() as net.AddressInfo;
+    try {
+      const result = await probe({ kind: 'tcp', host: '127.0.0.1', port, send: 'PING\n', expect: 'PONG' }, { timeoutMs: 10_000 });
+      expect(result).toMatchObject({ ok: false, error: `no "PONG" in the first 64 KiB of the reply "${'a'.repeat(80)}"` });
+      expect(result.durationMs).toBeLessThan(5_000); // not the 10 s timeout
+    } finally {
+      streamer.close();
+    }
+  });
+
   it('shadowsocks needs a protocol round trip: a listener that is not a shadowsocks server fails', async () => {
     const spec = { kind: 'shadowsocks', host: '127.0.0.1', port: echo.port, password: 'pw', method: 'aes-256-gcm' } as const;
     expect(await probe(spec, { timeoutMs: 500 })).toMatchObject({ ok: false });
