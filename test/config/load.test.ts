@@ -164,6 +164,15 @@ describe('errors: one line naming the file and the key path', () => {
     expect(() => loadConfig(tmpdir())).toThrow(`${tmpdir()}: cannot read config file: is a directory, expected a YAML file`);
   });
 
+  it('refuses a file that is not UTF-8 (saved as Latin-1), naming the line, rather than reading U+FFFD into a path', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pm-config-')), 'config.yaml');
+    writeFileSync(
+      file,
+      Buffer.concat([Buffer.from('# caf\u00e9 is fine in UTF-8\n', 'utf8'), Buffer.from('state_dir: /var/lib/st\u00e9te\n', 'latin1')]),
+    );
+    expect(() => loadConfig(file)).toThrow(`${file}: cannot read config file: not UTF-8 text (line 2), expected a YAML file in UTF-8`);
+  });
+
   it('merges `<<: *anchor` keys, and ignores top-level x- keys (a place for the anchors)', () => {
     const text = [
       'x-ss: &ss',
