@@ -1,10 +1,12 @@
 // `proxy-monitor validate FILE`: check a config without starting anything.
 import { ConfigError } from '../config/errors.ts';
-import { loadConfig } from '../config/load.ts';
+import { loadConfig, refuseTruncated } from '../config/load.ts';
 
 export function validate(file: string): number {
   try {
-    const { proxies, config, deprecations } = loadConfig(file);
+    const loaded = loadConfig(file);
+    refuseTruncated(loaded, file);
+    const { proxies, config, deprecations } = loaded;
     for (const d of deprecations) process.stderr.write(`${file}: ${d.key}: deprecated, write ${d.use} instead\n`);
     process.stdout.write(`${file}: ok (${proxies.length} proxies, monitoring ${config.proxy.monitor.enable ? 'enabled' : 'disabled'})\n`);
     return 0;

@@ -21,6 +21,20 @@ export interface LoadedConfig {
   empty: boolean;
   /** The file has a proxy.proxies list, if only `[]` (a key without a value is no list: see daemon.ts). */
   proxiesListed: boolean;
+  /** `proxies:` with no value: a file cut off there, or every entry commented out. */
+  proxiesCut: boolean;
+}
+
+/**
+ * For a start and `validate`: an empty file, or one cut off after `proxies:`, loads as the defaults
+ * with no proxy, which is what a truncated file looks like, not what anyone writes to mean it (a
+ * reload refuses both while proxies run). No proxy at all is `proxy: {proxies: []}`.
+ */
+export function refuseTruncated(loaded: LoadedConfig, file: string): void {
+  const none = 'write "proxy: {proxies: []}" for a daemon with no proxy';
+  if (loaded.empty) throw new ConfigError(file, [{ path: '', message: `the file is empty: expected a configuration (${none})` }]);
+  if (loaded.proxiesCut)
+    throw new ConfigError(file, [{ path: 'proxy.proxies', message: `expected a list of proxies, got nothing (${none})` }]);
 }
 
 export interface Deprecation {
@@ -81,8 +95,11 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   if (issues.length) throw new ConfigError(file, issues);
   const deprecations: Deprecation[] =
     isMapping && (raw as { log?: { level?: unknown } }).log?.level !== undefined ? [{ key: 'log.level', use: 'logger.level' }] : [];
-  const proxiesListed = Array.isArray((value as { proxy?: { proxies?: unknown } } | null)?.proxy?.proxies);
-  return { file: resolve(file), config: parsed.data, proxies, deprecations, empty: value === null || value === undefined, proxiesListed };
+  const listed = (value as { proxy?: { proxies?: unknown } } | null)?.proxy;
+  const proxiesListed = Array.isArray(listed?.proxies);
+  const proxiesCut = typeof listed === 'object' && listed !== null && 'proxies' in listed && listed.proxies === null;
+  const empty = value === null || value === undefined;
+  return { file: resolve(file), config: parsed.data, proxies, deprecations, empty, proxiesListed, proxiesCut };
 }
 
 /** Top-level keys starting with `x-` are the file's own (a place for anchors), as in Compose files. */

@@ -7,7 +7,7 @@ import type { Caller } from '../api/auth.ts';
 import type { ReloadOutcome } from '../api/context.ts';
 import { startControlPlane } from '../api/control-plane.ts';
 import { READ_AT_START, settingChanges } from '../config/changes.ts';
-import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import { loadConfig, refuseTruncated, type LoadedConfig } from '../config/load.ts';
 import { killRunningChecks } from '../health/exec.ts';
 import { createRecent } from '../inspector/recent.ts';
 import { closeLogger, configuredLogger, setLogLevel, type Logger } from '../logging/logger.ts';
@@ -61,6 +61,7 @@ function reloadReason(by: Caller): string {
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const overrides = options.stateDir === undefined ? {} : { state_dir: options.stateDir };
   let loaded = loadConfig(options.configFile, overrides);
+  refuseTruncated(loaded, options.configFile);
   const logger = options.logger ?? configuredLogger(loaded.config, loaded.file);
   let redact = createRedactor(loaded.proxies.flatMap((p) => p.secrets));
   // Decided once per run: moving the daemon between cgroups is not something to redo on reload.

@@ -28,6 +28,13 @@ const cases: Array<[string, (file: string) => void, RegExp]> = [
     (f) => writeConfig({ proxy: { proxies: [proxy('a4'), proxy('a4')] } }, dirOf(f)),
     /proxy\.proxies\[1\]\.id: duplicate id "a4"/,
   ],
+  // What a truncated file looks like: the defaults and no proxy, which nobody writes to mean that.
+  ['an empty file', (f) => writeFileSync(f, '# nothing but a comment\n'), /: the file is empty: expected a configuration/],
+  [
+    'a file cut off after "proxies:"',
+    (f) => writeFileSync(f, 'proxy:\n  proxies:\n'),
+    /: proxy\.proxies: expected a list of proxies, got nothing \(write "proxy: \{proxies: \[\]\}" for a daemon with no proxy\)/,
+  ],
 ];
 
 function dirOf(file: string) {
