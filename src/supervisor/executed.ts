@@ -34,7 +34,7 @@ export function executedFingerprint(spec: ProxySpec): string {
 }
 
 /** JSON with object keys sorted: the order of `env` in the YAML file is not a change. */
-function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);

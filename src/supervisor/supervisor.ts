@@ -10,7 +10,7 @@ import { proxyMachine } from '../../machines/proxy.machine.ts';
 import { PROXY_OVERRIDES } from '../config/monitor-shape.ts';
 import type { ProxySpec, ProxyType } from '../proxy-spec.ts';
 import { createEffects, memoryLimitOf, type EffectHooks } from './effects.ts';
-import { executedFingerprint } from './executed.ts';
+import { canonicalJson, executedFingerprint } from './executed.ts';
 import type { ProxyReport } from './reports.ts';
 import type { World } from './ports.ts';
 
@@ -296,7 +296,7 @@ export function createSupervisor(options: SupervisorOptions) {
         const running = specs.get(spec.id);
         if (!configured.has(spec.id)) changes.added.push(spec.id);
         else if (executedFingerprint(running!) !== executedFingerprint(spec)) changes.changed.push(spec.id);
-        else if (JSON.stringify(running) !== JSON.stringify(spec)) changes.reconfigured.push(spec.id);
+        else if (canonicalJson(running) !== canonicalJson(spec)) changes.reconfigured.push(spec.id);
       }
       settings = nextSettings;
       revision++;

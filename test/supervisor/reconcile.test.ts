@@ -57,6 +57,17 @@ describe('reconcile', () => {
     expect(h.supervisor.proxy('a')?.ownSettings.sort()).toEqual(['failure_threshold', 'stop_timeout']);
   });
 
+  it('reports nothing for an entry that only lists its env in another order', async () => {
+    const h = await startHarness({ specs: [fakeSpec('a', { env: { A: '1', B: '2' }, settings: { stop_timeout: 3, restart: 'always' } })] });
+    const changes = h.supervisor.reconcile(
+      [fakeSpec('a', { env: { B: '2', A: '1' }, settings: { restart: 'always', stop_timeout: 3 } })],
+      testSettings,
+    );
+    expect(changes).toEqual({ added: [], removed: [], changed: [], reconfigured: [] });
+    await h.advance(100);
+    expect(count(h.world.log, 'spawn a')).toBe(1);
+  });
+
   it('a proxy removed and put back while its old process is still stopping returns once that process is gone', async () => {
     const h = await startHarness({ specs: [fakeSpec('other'), fakeSpec('slow', { settings: { stop_timeout: 5 } })] });
     h.world.stubborn.add('slow');
