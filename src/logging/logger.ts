@@ -24,9 +24,12 @@ export interface LoggerOptions {
 // Log files are written by a worker thread, which process.exit() ends wherever it is: closeLogger
 // waits for it.
 const fileStreams = new WeakMap<Logger, pino.DestinationStream & NodeJS.EventEmitter & { end(): void }>();
+type SonicBoom = ReturnType<typeof pino.destination>;
+const stdoutStreams = new WeakMap<Logger, SonicBoom>();
 
 export function createLogger(options: LoggerOptions): Logger {
   const file = options.destination === undefined && options.file ? rollingFile(options.file) : undefined;
+  const stdout = options.destination === undefined && !file ? pino.destination({ fd: 1, sync: false }) : undefined;
   const logger = pino(
     {
       level: options.level,
@@ -38,9 +41,10 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? file ?? pino.destination({ fd: 1, sync: false }),
+    options.destination ?? file ?? stdout,
   );
   if (file) fileStreams.set(logger, file);
+  if (stdout) stdoutStreams.set(logger, stdout);
   return logger;
 }
 
@@ -56,9 +60,32 @@ export function setLogLevel(logger: Logger, level: string, cause: string): void 
   if (!shownBefore && logger.isLevelEnabled('info')) say();
 }
 
+/**
+ * Writes what stdout's stream still holds, for at most `timeoutMs`, then closes it. A reader of
+ * stdout that stopped reading (a stuck journald, a `| tee` whose disk is full) must not keep the
+ * daemon from exiting: the lines not taken by then are dropped. Left open, the stream would be
+ * written by pino's exit hook, which retries a full pipe for as long as it stays full.
+ */
+function drainOrDrop(stream: SonicBoom, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  const retrying = stream as unknown as { retryEAGAIN: () => boolean };
+  retrying.retryEAGAIN = () => Date.now() < deadline;
+  try {
+    stream.flushSync();
+  } catch {
+    // Given up at the deadline (or not ready): what is left is dropped.
+  }
+  stream.destroy();
+}
+
 /** Resolves once every line logged so far is written: call it before process.exit(). */
 export function closeLogger(logger: Logger, timeoutMs = 5_000): Promise<void> {
   const file = fileStreams.get(logger);
+  const stdout = stdoutStreams.get(logger);
+  if (stdout) {
+    drainOrDrop(stdout, timeoutMs);
+    return Promise.resolve();
+  }
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, timeoutMs); // a stuck disk must not keep the daemon from exiting
     const done = () => {

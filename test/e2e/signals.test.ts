@@ -1,10 +1,11 @@
 // Signals to the daemon process: none of the stray ones ends it (or opens Node's debugger), and a
 // second stop signal does not cut a stubborn proxy's stop_timeout short.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+import { CLI, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
 
 let daemon: TestDaemon | undefined;
 afterAll(async () => {
@@ -48,4 +49,32 @@ it('ignores stray signals with a log line, and stops once, waiting out stop_time
   // The stubborn proxy had its whole stop_timeout (2 s), then SIGKILL: nothing is left.
   expect(took).toBeGreaterThanOrEqual(1_900);
   expect(pidsMatching(dir)).toEqual([]);
+}, 60_000);
+
+it('exits once stopped even when nobody reads its stdout: the log lines not taken within 5 s are dropped', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pm-signals-'));
+  const { configFile } = writeConfig(
+    {
+      proxy: {
+        monitor: { enable: true },
+        proxies: [{ id: 'chatty', type: 'exec', command: '/bin/sh', args: ['-c', 'yes chatty-line', dir] }],
+      },
+      api: { listen: '127.0.0.1:0' },
+      log: { output_rate: 10_000 },
+    },
+    dir,
+  );
+  // stdout is a pipe this test never reads (a stuck journald, a `| tee` on a full disk): it fills at once.
+  const child = spawn(process.execPath, [CLI, 'run', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    await waitUntil(() => pidsMatching(dir).length > 0, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(pidsMatching(dir)).toEqual([]);
+  } finally {
+    child.kill('SIGKILL');
+    child.stdout?.destroy();
+  }
 }, 60_000);
