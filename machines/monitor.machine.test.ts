@@ -2,6 +2,7 @@
 // probes, settings that must survive a runtime change, and totals that must survive a removal.
 // Killed by the mutants Stryker found surviving in machines/monitor* (docs/mutation.md).
 import { describe, expect, it } from 'vitest';
+import type { ProxyMemory } from './proxy/context.ts';
 import { fakeSpec, T0 } from '../test/support/fake-world.ts';
 import { startHarness, testSettings } from '../test/support/harness.ts';
 
@@ -49,5 +50,29 @@ describe('monitor', () => {
     await h.settle();
     expect(h.supervisor.proxy('ss-2')).toBeUndefined();
     expect(h.supervisor.status()).toMatchObject({ total_proxies: 1, stats: { total_restarts: 1, success_restarts: 1 } });
+  });
+
+  it('a removed proxy put back (its counters restored from the store) counts once in the totals, however often', async () => {
+    const memory: Record<string, Partial<ProxyMemory>> = {};
+    const h = await startHarness({ specs: [fakeSpec('ss-1'), fakeSpec('ss-2')], memory });
+    h.world.crash('ss-2');
+    await h.settle();
+    for (let i = 0; i < 3; i++) {
+      memory['ss-2'] = { stats: h.proxy('ss-2').context.stats }; // what the store keeps of it
+      h.supervisor.reconcile([fakeSpec('ss-1')], testSettings);
+      await h.settle();
+      h.supervisor.reconcile([fakeSpec('ss-1'), fakeSpec('ss-2')], testSettings);
+      await h.settle();
+      expect(h.supervisor.status().stats, `cycle ${i + 1}`).toMatchObject({ total_restarts: 1, success_restarts: 1 });
+    }
+  });
+
+  it('counts the stored counters of proxies removed before this run, not those of the configured ones twice', async () => {
+    const stats = {
+      'ss-1': { checks: 10, restarts: 2, successes: 2, failures: 0 },
+      gone: { checks: 5, restarts: 3, successes: 2, failures: 1 },
+    };
+    const h = await startHarness({ specs: [fakeSpec('ss-1')], memory: { 'ss-1': { stats: stats['ss-1'] } }, stats });
+    expect(h.supervisor.status().stats).toMatchObject({ total_checks: 15, total_restarts: 5, success_restarts: 4, failed_restarts: 1 });
   });
 });

@@ -7,7 +7,7 @@
 // Like the proxy machine it holds no timers: the tick timer and the probes are effects provided by
 // src/supervisor, and TICK comes back as an event carrying its time.
 import { assign, enqueueActions, setup, stopChild, type AnyActorRef } from 'xstate';
-import { initialContext, addStats, policyFrom, type MonitorContext, type MonitorInput, type ProxyEntry } from './monitor/context.ts';
+import { initialContext, policyFrom, type MonitorContext, type MonitorInput, type ProxyEntry } from './monitor/context.ts';
 import type { MonitorEvent } from './monitor/events.ts';
 import type { ProxyEvent } from './proxy/events.ts';
 import { proxyMachine } from './proxy.machine.ts';
@@ -77,7 +77,8 @@ export const monitorMachine = setup({
     addProxy: enqueueActions(({ context, event, enqueue, self }) => {
       if (event.type !== 'ADD_PROXY') return;
       const { id } = event.proxy;
-      enqueue.assign({ proxySettings: { ...context.proxySettings, [id]: event.proxy.settings ?? {} } });
+      const { [id]: _back, ...retiredStats } = context.retiredStats;
+      enqueue.assign({ proxySettings: { ...context.proxySettings, [id]: event.proxy.settings ?? {} }, retiredStats });
       enqueue.spawnChild('proxy', { id, systemId: id, input: proxyInput(context, event.proxy) });
       // The new child is not in our snapshot yet: address it by system id once spawned.
       const supervise: ProxyEvent = { type: 'SUPERVISE', at: event.at, active: self.getSnapshot().matches('watching') };
@@ -94,7 +95,7 @@ export const monitorMachine = setup({
     forgetProxy: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'PROXY_RETIRED') return;
       const { [event.id]: _forgotten, ...proxySettings } = context.proxySettings;
-      enqueue.assign({ retiredStats: addStats(context.retiredStats, event.stats), proxySettings });
+      enqueue.assign({ retiredStats: { ...context.retiredStats, [event.id]: event.stats }, proxySettings });
       enqueue(stopChild(event.id));
     }),
   },

@@ -1,5 +1,4 @@
 import type { ProxyMemory, ProxyStats } from '../proxy/context.ts';
-import { emptyStats } from '../proxy/context.ts';
 import { HOUR_MS, type RestartPolicy } from '../proxy/policy.ts';
 
 /** The `proxy.monitor` settings, in the config file's names and units (seconds). */
@@ -39,6 +38,8 @@ export interface ProxyEntry {
 export interface MonitorInput {
   settings: MonitorSettings;
   proxies: ProxyEntry[];
+  /** The stored counters of proxies removed before this run (not among `proxies`): the totals include them. */
+  retired?: Record<string, ProxyStats>;
 }
 
 export interface MonitorContext {
@@ -52,8 +53,11 @@ export interface MonitorContext {
   intervalStartedAt: number;
   /** When the pending check round is due (epoch ms). */
   nextTickAt: number;
-  /** Counters of proxies removed at run time: the totals must not shrink when a proxy leaves. */
-  retiredStats: ProxyStats;
+  /**
+   * Counters of the proxies removed, by id, as they were when removed: the totals must not shrink
+   * when a proxy leaves, nor count it twice when it comes back (its actor has them again).
+   */
+  retiredStats: Record<string, ProxyStats>;
   /** The proxies to spawn when the machine starts (consumed once). */
   initialProxies: ProxyEntry[];
 }
@@ -82,7 +86,7 @@ export function initialContext(input: MonitorInput): MonitorContext {
     intervalStartedAt: 0,
     nextTickAt: 0,
     proxySettings: Object.fromEntries(input.proxies.map((p) => [p.id, p.settings ?? {}])),
-    retiredStats: emptyStats,
+    retiredStats: Object.fromEntries(Object.entries(input.retired ?? {}).filter(([id]) => !input.proxies.some((p) => p.id === id))),
     initialProxies: input.proxies,
   };
 }

@@ -3,7 +3,7 @@
 // storm); reading is linear, and only when asked.
 import type { AnyActorRef, SnapshotFrom } from 'xstate';
 import type { ProxyEvent } from '../proxy/events.ts';
-import { monitoringActive, proxyEnabled, type ProxyContext, type ProxyPhase } from '../proxy/context.ts';
+import { emptyStats, monitoringActive, proxyEnabled, type ProxyContext, type ProxyPhase } from '../proxy/context.ts';
 import type { MonitorContext } from './context.ts';
 import { addStats } from './context.ts';
 
@@ -65,7 +65,7 @@ export function proxiesDueForCheck(snapshot: MonitorLikeSnapshot): ProxyView[] {
 export function summarize(snapshot: MonitorLikeSnapshot): MonitorStatus {
   const views = proxyViews(snapshot);
   const status_count = { unknown: 0, running: 0, stopped: 0, crashed: 0, restarting: 0 };
-  let stats = snapshot.context.retiredStats;
+  let stats = Object.values(snapshot.context.retiredStats).reduce(addStats, emptyStats);
   let enabled = 0;
   for (const view of views) {
     status_count[view.phase] += 1;

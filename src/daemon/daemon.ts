@@ -123,6 +123,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     settings: loaded.config.proxy.monitor,
     specs: loaded.proxies,
     memory: (id) => ({ ...state.memory(id), ...adoption.memory(id) }),
+    stats: state.store.stats(),
     inspect: inspector?.inspect,
     hooks: {
       onReport: (report) => {

@@ -49,7 +49,18 @@ interface HeldWrite {
 
 type Writes = Omit<
   Store,
-  'dir' | 'restarts' | 'audits' | 'memory' | 'pendingSpawns' | 'processes' | 'setRetention' | 'inPlace' | 'copyTo' | 'close' | 'transaction'
+  | 'dir'
+  | 'restarts'
+  | 'audits'
+  | 'memory'
+  | 'stats'
+  | 'pendingSpawns'
+  | 'processes'
+  | 'setRetention'
+  | 'inPlace'
+  | 'copyTo'
+  | 'close'
+  | 'transaction'
 >;
 
 export function createResilientStore(initial: Store, options: ResilientOptions): ResilientStore {
@@ -156,6 +167,7 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
     restarts: (query) => current.restarts(query),
     audits: (query) => current.audits(query),
     memory: (id, now) => current.memory(id, now),
+    stats: () => current.stats(),
     pendingSpawns: () => current.pendingSpawns(),
     processes: () => current.processes(),
     setRetention: (retention) => current.setRetention(retention),

@@ -159,6 +159,7 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
     lastAttemptAt: db.prepare('SELECT max(at) FROM restarts WHERE proxy_id = ?').pluck(),
     lastRestart: db.prepare('SELECT * FROM restarts WHERE proxy_id = ? AND success IS NOT NULL ORDER BY at DESC, id DESC LIMIT 1'),
     proxy: db.prepare('SELECT * FROM proxies WHERE proxy_id = ?'),
+    stats: db.prepare('SELECT proxy_id, checks, restarts, successes, failures FROM proxies'),
     setOverride: setProxyColumn('override'),
     setWanted: setProxyColumn('wanted'),
     saveCounters: db.prepare(`
@@ -249,6 +250,12 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
         consecutiveFailures: proxy.consecutive_failures,
         lastFailureAt: proxy.last_failure_at,
       };
+    },
+    stats() {
+      const rows = sql.stats.all() as ({ proxy_id: string } & Pick<ProxyTableRow, 'checks' | 'restarts' | 'successes' | 'failures'>)[];
+      return Object.fromEntries(
+        rows.map((r) => [r.proxy_id, { checks: r.checks, restarts: r.restarts, successes: r.successes, failures: r.failures }]),
+      );
     },
     setOverride(proxyId, enabled) {
       sql.setOverride.run(proxyId, enabled === null ? null : Number(enabled));

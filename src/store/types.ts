@@ -1,6 +1,6 @@
 // What the daemon keeps across restarts. The SQLite store implements it; the API, the hourly cap
 // and the audit log read and write through it.
-import type { ProxyCounters, ProxyMemory, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
+import type { ProxyCounters, ProxyMemory, ProxyStats, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
 
 export interface RestartRow extends RestartOutcome {
   proxyId: string;
@@ -90,6 +90,8 @@ export interface Store {
   audits(query: HistoryQuery): AuditRow[];
   /** What a proxy's actor starts from after a daemon restart (adoptPid excepted: see adoption.ts). */
   memory(proxyId: string, now: number): Partial<ProxyMemory>;
+  /** Every stored proxy's counters, by id, configured or not. */
+  stats(): Record<string, ProxyStats>;
   setOverride(proxyId: string, enabled: boolean | null): void;
   setWanted(proxyId: string, wanted: 'up' | 'down'): void;
   saveCounters(proxyId: string, counters: ProxyCounters): void;

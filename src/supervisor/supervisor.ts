@@ -4,7 +4,7 @@ import { type ActorRefFrom, createActor, type AnyActorRef, type InspectionEvent,
 import type { MonitorSettings, ProxyEntry, ProxySettings } from '../../machines/monitor/context.ts';
 import { proxyViews, statePath, summarize, type ProxyView } from '../../machines/monitor/status.ts';
 import { monitorMachine } from '../../machines/monitor.machine.ts';
-import type { ProxyMemory } from '../../machines/proxy/context.ts';
+import type { ProxyMemory, ProxyStats } from '../../machines/proxy/context.ts';
 import type { ProxyEmitted, ProxyEvent } from '../../machines/proxy/events.ts';
 import { proxyMachine } from '../../machines/proxy.machine.ts';
 import { PROXY_OVERRIDES } from '../config/monitor-shape.ts';
@@ -35,6 +35,8 @@ export interface SupervisorOptions {
   specs: ProxySpec[];
   /** What the store remembers of each proxy from earlier runs. */
   memory?: (id: string) => Partial<ProxyMemory> | undefined;
+  /** The stored counters of every proxy earlier runs knew (those no longer configured count in the totals). */
+  stats?: Record<string, ProxyStats>;
   hooks?: Partial<SupervisorHooks>;
   /** An extra inspection observer (the inspector), called for every actor event. */
   inspect?: (event: InspectionEvent) => void;
@@ -153,7 +155,7 @@ export function createSupervisor(options: SupervisorOptions) {
     },
   };
   const actor = createActor(machine, {
-    input: { settings, proxies: options.specs.map(entry) },
+    input: { settings, proxies: options.specs.map(entry), retired: options.stats },
     clock,
     ...(options.inspect && { inspect: options.inspect }),
   });

@@ -203,6 +203,9 @@ describe('memory', () => {
     store.setOverride('ss-1', null);
     store.setWanted('ss-1', 'up');
     expect(store.memory('ss-1', T0)).toMatchObject({ stats, override: null, wanted: 'up' });
+    // Every proxy's counters at once (a proxy removed from the config keeps its row): the monitor's totals.
+    store.setWanted('gone', 'down');
+    expect(store.stats()).toEqual({ 'ss-1': stats, gone: { checks: 0, restarts: 0, successes: 0, failures: 0 } });
   });
 
   it('counts a restart in flight against the cap, and one a dead daemon left unfinished as failed', () => {

@@ -1,6 +1,6 @@
 // The supervisor as the daemon builds it, on a fake world: tests drive it with events and time.
 import type { MonitorSettings } from '../../machines/monitor/context.ts';
-import type { ProxyMemory } from '../../machines/proxy/context.ts';
+import type { ProxyMemory, ProxyStats } from '../../machines/proxy/context.ts';
 import type { ProxyEmitted } from '../../machines/proxy/events.ts';
 import { createSupervisor, type SupervisorHooks } from '../../src/supervisor/supervisor.ts';
 import type { ProxySpec } from '../../src/proxy-spec.ts';
@@ -27,6 +27,8 @@ export interface HarnessOptions {
   settings?: Partial<MonitorSettings>;
   specs?: ProxySpec[];
   memory?: Record<string, Partial<ProxyMemory>>;
+  /** The stored counters of every proxy (the store's `stats()`). */
+  stats?: Record<string, ProxyStats>;
   /** More listeners (metrics, store), called after the harness has recorded the report. */
   hooks?: Partial<SupervisorHooks>;
   /** Changes to the world before the supervisor is built (a test watching what it is asked to do). */
@@ -44,6 +46,7 @@ export async function startHarness(options: HarnessOptions = {}) {
     settings,
     specs: options.specs ?? [fakeSpec('ss-1')],
     memory: (id) => options.memory?.[id],
+    stats: options.stats,
     hooks: {
       ...options.hooks,
       onReport: (r) => {

@@ -2,9 +2,9 @@
 // once, stopped processes exit only when the path says their proxy retired) and checks each step.
 import { expect } from 'vitest';
 import type { AnyTransitionDefinition, InspectionEvent } from 'xstate';
-import { addStats, policyFrom, type MonitorSettings } from '../../../machines/monitor/context.ts';
+import { policyFrom, type MonitorSettings } from '../../../machines/monitor/context.ts';
 import type { MonitorEvent } from '../../../machines/monitor/events.ts';
-import { emptyStats } from '../../../machines/proxy/context.ts';
+import type { ProxyStats } from '../../../machines/proxy/context.ts';
 import { createSupervisor, monitorActorOf } from '../../../src/supervisor/supervisor.ts';
 import { fakeSpec } from '../../support/fake-world.ts';
 import { monitorSettings, POOL, presentIds } from './monitor-model.ts';
@@ -43,7 +43,8 @@ export async function runMonitorPath(expected: MonitorExpected[]): Promise<Set<s
   const monitor = monitorActorOf(supervisor);
   monitor.start();
   let settings: MonitorSettings = monitorSettings;
-  let retiredStats = emptyStats;
+  // The counters of each removed proxy, until it is added back (its actor has them then).
+  let retiredStats: Record<string, ProxyStats> = {};
   const send = (event: MonitorEvent) => monitor.send({ ...event, at: world.clock.now() } as MonitorEvent);
 
   async function act(event: MonitorEvent) {
@@ -65,8 +66,14 @@ export async function runMonitorPath(expected: MonitorExpected[]): Promise<Set<s
         // The child says it retired once its process is gone; remove it first if the path did not.
         if (!world.killPending(event.id)) send({ type: 'REMOVE_PROXY', at: 0, id: event.id });
         await flush();
-        retiredStats = addStats(retiredStats, supervisor.proxy(event.id)!.context.stats);
+        retiredStats = { ...retiredStats, [event.id]: supervisor.proxy(event.id)!.context.stats };
         world.exited(event.id, 'SIGTERM');
+        break;
+      }
+      case 'ADD_PROXY': {
+        const { [event.proxy.id]: _back, ...rest } = retiredStats;
+        retiredStats = rest;
+        send(event);
         break;
       }
       default:
