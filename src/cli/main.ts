@@ -71,7 +71,9 @@ async function main(argv: string[]): Promise<number> {
       const { stateCommand } = await import('./state.ts');
       return stateCommand(rest);
     }
+    // No command is a usage mistake (a script's empty variable must not read as success); `help` is not.
     case undefined:
+      return usage(leading.length ? 'a command is needed after the options' : 'a command is needed');
     case 'help':
       return help();
     case 'version':

@@ -2,7 +2,7 @@
 // state.db. The daemon fails closed on one (without its history it would restart past the cap);
 // check says what is wrong, reset moves the database aside so the next start begins afresh.
 import Database from 'better-sqlite3';
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, renameSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/errors.ts';
@@ -48,6 +48,12 @@ export function stateCommand(argv: string[], io: StateIo = processIo): number {
 
 function check(dir: string, io: StateIo): number {
   const file = join(dir, DATABASE_FILE);
+  // A mistyped path in a backup or health script must not read as a sound database.
+  const kind = existsSync(dir) ? (statSync(dir).isDirectory() ? undefined : 'not a directory') : 'no such directory';
+  if (kind) {
+    io.err(`proxy-monitor: state_dir ${dir}: ${kind}\n`);
+    return 1;
+  }
   if (!existsSync(file)) {
     io.out(`${file}: no state database (the daemon creates one at start)\n`);
     return 0;

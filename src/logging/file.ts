@@ -2,7 +2,8 @@
 // keeping a bounded number of old files so the log cannot fill the disk. Files are numbered
 // (proxy-monitor.1.log, .2.log, ... the highest is the live one); `current.log` beside them always
 // points at the live file, for `tail -F`.
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
+import { makeDirs } from '../make-dirs.ts';
 import { dirname, resolve } from 'node:path';
 import { pino } from 'pino';
 
@@ -21,7 +22,7 @@ export interface LogFileOptions {
 export function rollingFile(options: LogFileOptions) {
   const file = resolve(options.file);
   try {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o750 });
+    makeDirs(dirname(file), 0o750);
     accessSync(dirname(file), constants.W_OK);
   } catch (error) {
     throw new Error(`cannot write to ${dirname(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);

@@ -3,7 +3,8 @@
 // A proxy that runs as its own user gets its file as that user's, mode 0400; the generated directory
 // and state_dir above it then let others through without listing them (0711; every file in both has
 // a mode of its own, 0600 or 0400), so only that user (and root) can read it.
-import { chmodSync, chownSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { makeDirs } from '../make-dirs.ts';
 import { dirname } from 'node:path';
 import type { GeneratedFile, RunAs } from '../proxy-spec.ts';
 import { tightenDir } from '../store/permissions.ts';
@@ -25,7 +26,7 @@ function assertReachable(dir: string, owner: RunAs): void {
 export function writeGeneratedFiles(files: GeneratedFile[], owner?: RunAs): void {
   for (const file of files) {
     const dir = dirname(file.path);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir, 0o700);
     tightenDir(dir);
     if (owner) {
       chmodSync(dir, 0o711);

@@ -4,9 +4,10 @@
 // loss can drop the last commits (never corrupting the file). FULL would fsync every commit: about
 // 3 ms each here, 0.6 s more for 200 spawns.
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { chmodSync, closeSync, openSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { ProxyCounters, ProxyMemory, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
+import { makeDirs } from '../make-dirs.ts';
 import { HOUR_MS } from '../../machines/proxy/policy.ts';
 import { lockStateDir, StateDirError, type StateDirLock } from './lock.ts';
 import { MIGRATIONS } from './schema.ts';
@@ -50,23 +51,6 @@ interface ProcessTableRow {
 }
 
 /**
- * Node's recursive mkdir reports ENOENT when a missing directory cannot be made for another reason
- * (a read-only file system, a parent we may not write): make the first missing one alone to learn why.
- */
-function realMkdirError(dir: string, error: unknown): unknown {
-  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return error;
-  let missing = dir;
-  while (dirname(missing) !== missing && !existsSync(dirname(missing))) missing = dirname(missing);
-  try {
-    mkdirSync(missing, { mode: 0o700 });
-    rmdirSync(missing);
-  } catch (real) {
-    return real;
-  }
-  return error;
-}
-
-/**
  * Opens (creating if needed) the state directory and its database, holding the single-daemon lock.
  * `seed`, called once the lock is held and before the database is opened, may write the database
  * file (a copy of the one a deleted state_dir still holds open).
@@ -75,9 +59,9 @@ export function openStore(stateDir: string, retention: Retention, seed?: (file: 
   const dir = resolve(stateDir);
   try {
     // 0700: generated proxy configs with their passwords live here too.
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir, 0o700);
   } catch (error) {
-    throw new StateDirError(`cannot create state directory ${dir}: ${(realMkdirError(dir, error) as Error).message}`);
+    throw new StateDirError(`cannot create state directory ${dir}: ${(error as Error).message}`);
   }
   const lock = lockStateDir(dir);
   try {

@@ -72,6 +72,17 @@ describe('validate on a good file', () => {
   // `validate` of bad files through the command line is run by test/e2e/config-errors.test.ts.
 });
 
+describe('usage', () => {
+  it('no command is a usage mistake (exit 2), as a script with an empty variable would call it; help is not', () => {
+    for (const args of [[], ['--json']]) {
+      const none = cli(...args);
+      expect(none.status).toBe(2);
+      expect(none.stderr).toMatch(/^proxy-monitor: a command is needed.*\nusage:/);
+    }
+    for (const args of [['help'], ['--help'], ['-h']]) expect(cli(...args)).toMatchObject({ status: 0, stderr: '' });
+  });
+});
+
 describe('graph', () => {
   it('prints the proxy chart as Mermaid by default, and either machine in every format', () => {
     expect(captured(() => graph([]))).toEqual({ code: 0, stdout: toMermaid(chartOf(proxyMachine)), stderr: '' });

@@ -99,5 +99,10 @@ describe('a log file that cannot be written', () => {
     const r = spawnSync(process.execPath, [CLI, 'run', '--config', configFile], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/log\.file: cannot write to \/etc\/hostname: (ENOTDIR|EEXIST)/);
+    // Under /proc, where Node's recursive mkdir never returns: refused the same way, at once.
+    const proc = writeConfig({ log: { file: '/proc/no-such-dir/pm.log' }, api: { listen: '127.0.0.1:0' } });
+    const p = spawnSync(process.execPath, [CLI, 'run', '--config', proc.configFile], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
+    expect(p.status).toBe(2);
+    expect(p.stderr).toMatch(/log\.file: cannot write to \/proc\/no-such-dir: ENOENT/);
   });
 });

@@ -67,6 +67,19 @@ describe('a damaged state.db', () => {
     expect(stateCommand(['frob', '--state-dir', dir], io().io)).toBe(2);
     expect(stateCommand(['check'], io().io)).toBe(2);
   });
+
+  it('state check of a directory that is not there, or not a directory, fails (exit 1): a mistyped path is not sound', () => {
+    const base = mkdtempSync(join(tmpdir(), 'pm-corrupt-'));
+    const missing = io();
+    expect(stateCommand(['check', '--state-dir', join(base, 'nope')], missing.io)).toBe(1);
+    expect(missing.err.join('')).toBe(`proxy-monitor: state_dir ${join(base, 'nope')}: no such directory\n`);
+    writeFileSync(join(base, 'file'), '');
+    const file = io();
+    expect(stateCommand(['check', '--state-dir', join(base, 'file')], file.io)).toBe(1);
+    expect(file.err.join('')).toMatch(/: not a directory\n$/);
+    // A state_dir the daemon has not started on yet: no database, nothing wrong.
+    expect(stateCommand(['check', '--state-dir', base], io().io)).toBe(0);
+  });
 });
 
 describe('permissions', () => {

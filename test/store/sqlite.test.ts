@@ -65,6 +65,10 @@ describe('opening', () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, '');
     expect(() => openStore(join(file, 'state'), roomy)).toThrow(`cannot create state directory ${file}/state: ENOTDIR`);
+    // Node's recursive mkdir never returns for this one (it loops on the main thread).
+    expect(() => openStore('/proc/no-such-dir/state', roomy)).toThrow(
+      "cannot create state directory /proc/no-such-dir/state: ENOENT: no such file or directory, mkdir '/proc/no-such-dir'",
+    );
   });
 
   it('refuses a database damaged inside (a page overwritten) at open, not in the middle of a restart', () => {
