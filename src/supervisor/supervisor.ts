@@ -74,11 +74,13 @@ export function createSupervisor(options: SupervisorOptions) {
     ...options.hooks,
   };
   // The spec of every proxy with an actor (a removed one's until its process is gone) and of every
-  // configured one. `configured` is the config's ids; `returning`, ids put back in the config while
-  // their removed actor was still stopping: they are added once it is gone.
+  // configured one. `configured` is the config's ids; `waiting`, ids a reload added while a proxy it
+  // (or an earlier one) removed was still stopping: they start once every removed one is gone, so
+  // that neither the same id put back nor a renamed proxy starts beside the old process, which may
+  // still hold its port and files.
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
   let configured = new Set(specs.keys());
-  const returning = new Set<string>();
+  const waiting = new Set<string>();
   // A removed proxy's spec is kept until its process is gone (settleRemoved), so its last reports still have a type.
   const typeOf = (id: string): ProxyType => specs.get(id)?.type ?? 'exec';
   let settings = options.settings;
@@ -175,15 +177,15 @@ export function createSupervisor(options: SupervisorOptions) {
     actor.send({ type: 'ADD_PROXY', at: clock.now(), proxy: entry(specs.get(id)!) });
   };
 
-  /** Once a removed proxy's actor is gone (its process exited): forget it, or add it back if it returned. */
+  /** Once a removed proxy's actor is gone (its process exited): forget it; once all are, start the waiting ones. */
   function settleRemoved() {
-    if (specs.size === configured.size && returning.size === 0) return;
+    if (specs.size === configured.size && waiting.size === 0) return;
     const live = new Set(views().map((v) => v.id));
-    for (const id of specs.keys()) {
-      if (live.has(id)) continue;
-      if (!configured.has(id)) specs.delete(id);
-      else if (returning.delete(id)) addProxy(id);
-    }
+    for (const id of specs.keys()) if (!live.has(id) && !configured.has(id)) specs.delete(id);
+    // Still stopping: a removed proxy, or the old actor of one put back.
+    if ([...live].some((id) => !configured.has(id) || waiting.has(id))) return;
+    for (const id of waiting) addProxy(id);
+    waiting.clear();
   }
 
   function guarded(fn: () => void) {
@@ -286,7 +288,7 @@ export function createSupervisor(options: SupervisorOptions) {
       for (const id of configured) {
         if (nextIds.has(id)) continue;
         changes.removed.push(id);
-        returning.delete(id);
+        waiting.delete(id);
         actor.send({ type: 'REMOVE_PROXY', at: clock.now(), id });
       }
       const monitored: Record<string, boolean> = {};
@@ -306,11 +308,7 @@ export function createSupervisor(options: SupervisorOptions) {
       actor.send({ type: 'CONFIGURE', at: clock.now(), settings: nextSettings, monitored, proxySettings });
       configured = nextIds;
       for (const spec of next) specs.set(spec.id, spec);
-      for (const id of changes.added) {
-        // Removed earlier and still stopping: it comes back once that process is gone.
-        if (view(id)) returning.add(id);
-        else addProxy(id);
-      }
+      for (const id of changes.added) waiting.add(id);
       for (const id of changes.changed) this.replace(id);
       settleRemoved();
       return changes;

@@ -1,6 +1,6 @@
 // A reload on the fake world, as the daemon applies it (supervisor.reconcile): added proxies start,
-// removed ones stop and are forgotten once their process is gone, a proxy put back while its old
-// process is still stopping comes back after it, and only a change to what is executed restarts.
+// removed ones stop and are forgotten once their process is gone, a proxy put back (or renamed) while
+// the old process is still stopping starts after it, and only a change to what is executed restarts.
 import { describe, expect, it } from 'vitest';
 import { policyFrom } from '../../machines/monitor/context.ts';
 import { fakeSpec } from '../support/fake-world.ts';
@@ -89,6 +89,25 @@ describe('reconcile', () => {
     // The returned proxy's new actor is heard like any other: its start is reported.
     const started = h.reportsOf('state_change').filter((r) => r.proxyId === 'slow' && r.to === 'running');
     expect(started).toHaveLength(2);
+    expect(h.errors).toEqual([]);
+  });
+
+  it('a renamed proxy starts once the old entry’s process is gone, not beside it (it may hold the port)', async () => {
+    const h = await startHarness({ specs: [fakeSpec('other'), fakeSpec('old-name', { settings: { stop_timeout: 5 } })] });
+    h.world.stubborn.add('old-name');
+    const changes = h.supervisor.reconcile([fakeSpec('other'), fakeSpec('new-name')], testSettings);
+    expect(changes).toMatchObject({ added: ['new-name'], removed: ['old-name'] });
+    await h.advance(1_000);
+    expect(count(h.world.log, 'spawn new-name')).toBe(0); // the old process still runs: TERM ignored
+    await h.advance(4_000);
+    expect(h.world.log).toContain('exit old-name SIGKILL');
+    expect(count(h.world.log, 'spawn new-name')).toBe(1);
+    expect(h.world.log.indexOf('spawn new-name')).toBeGreaterThan(h.world.log.indexOf('exit old-name SIGKILL'));
+    expect(h.phase('new-name')).toBe('running');
+    // With nothing stopping, an added proxy starts at once.
+    h.supervisor.reconcile([fakeSpec('other'), fakeSpec('new-name'), fakeSpec('third')], testSettings);
+    await h.settle();
+    expect(count(h.world.log, 'spawn third')).toBe(1);
     expect(h.errors).toEqual([]);
   });
 
