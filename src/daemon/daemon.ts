@@ -135,6 +135,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       onProcess: adoption.onProcess,
       onOutput: logOutput,
       onOutputDropped: logOutput.dropped,
+      // supervisord says so too: an operator tuning stop_timeout learns which proxies need it.
+      onKilled: (id, timeoutMs) =>
+        logger.warn(
+          { proxy_id: id, proxy_type: supervisor.typeOf(id), stop_timeout: timeoutMs / 1000 },
+          'proxy ignored SIGTERM for its stop_timeout: sent SIGKILL to its group',
+        ),
       onCheckRound: (durationMs, checked) => {
         state.onCheckRound();
         metrics.onCheckRound();

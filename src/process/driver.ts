@@ -42,8 +42,8 @@ function spawnErrorMessage(spec: ProxySpec, error: unknown): string {
  * Stops a cgroup as a process group is stopped (TERM, grace, KILL), reaching the processes that left
  * the group too; once the leader is gone, cgroup.kill ends whatever is left.
  */
-function cgroupStopper(pgid: number, dir: string) {
-  const group = createGroupStopper(pgid);
+function cgroupStopper(pgid: number, dir: string, onKill?: (timeoutMs: number) => void) {
+  const group = createGroupStopper(pgid, onKill);
   return {
     stop(timeoutMs: number): void {
       group.stop(timeoutMs);
@@ -62,7 +62,7 @@ function cgroupStopper(pgid: number, dir: string) {
  * started(pid) is called (a spawn helper tells the pid a moment after the request; a stop asked for
  * meanwhile waits for it). gone() when the leader has exited or was never started.
  */
-function groupHandle(cgroup: () => string | undefined = () => undefined) {
+function groupHandle(cgroup: () => string | undefined, onKill?: (timeoutMs: number) => void) {
   let pid: number | undefined;
   let stopper: ReturnType<typeof createGroupStopper> | undefined;
   let stopBefore: number | undefined;
@@ -86,7 +86,7 @@ function groupHandle(cgroup: () => string | undefined = () => undefined) {
     started(leader: number): void {
       pid = leader;
       const dir = cgroup();
-      stopper = dir === undefined ? createGroupStopper(leader) : cgroupStopper(leader, dir);
+      stopper = dir === undefined ? createGroupStopper(leader, onKill) : cgroupStopper(leader, dir, onKill);
       if (stopBefore !== undefined) stopper.stop(stopBefore);
     },
     gone(): void {
@@ -127,7 +127,10 @@ export function startProcess(
   tree?: CgroupTree,
 ): ProcessHandle {
   let procsFile: string | undefined;
-  const group = groupHandle(() => procsFile && dirname(procsFile));
+  const group = groupHandle(
+    () => procsFile && dirname(procsFile),
+    (timeoutMs) => events.onKilled?.(timeoutMs),
+  );
   const fail = (error: unknown) => {
     group.gone();
     events.onSpawnError(spawnErrorMessage(spec, error), isDaemonFault(error));
@@ -174,9 +177,17 @@ export function startProcess(
 }
 
 /** Watches a proxy started by an earlier run of the daemon. It is not our child: see watchUntilGone. */
-export function adoptProcess(pid: number, events: Pick<ProcessEvents, 'onExit'>, pollMs: number, tree?: CgroupTree): ProcessHandle {
+export function adoptProcess(
+  pid: number,
+  events: Pick<ProcessEvents, 'onExit' | 'onKilled'>,
+  pollMs: number,
+  tree?: CgroupTree,
+): ProcessHandle {
   const cgroup = tree && proxyCgroupOf(tree, pid);
-  const group = groupHandle(() => cgroup);
+  const group = groupHandle(
+    () => cgroup,
+    (timeoutMs) => events.onKilled?.(timeoutMs),
+  );
   group.started(pid);
   watchUntilGone(pid, pollMs, () => {
     group.gone();

@@ -13,7 +13,7 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
  * TERM and CONT (as s6 does, so a stopped process can act on TERM), KILL if the leader has not
  * exited by the deadline, and KILL once more when it has, for whatever it left behind.
  */
-export function createGroupStopper(pgid: number) {
+export function createGroupStopper(pgid: number, onKill?: (timeoutMs: number) => void) {
   let killTimer: LongTimeout | undefined;
   let killAt = Infinity;
   let leaderGone = false;
@@ -26,7 +26,10 @@ export function createGroupStopper(pgid: number) {
       if (Date.now() + timeoutMs >= killAt) return;
       killAt = Date.now() + timeoutMs;
       clearLongTimeout(killTimer);
-      killTimer = setLongTimeout(() => signalGroup(pgid, 'SIGKILL'), timeoutMs);
+      killTimer = setLongTimeout(() => {
+        onKill?.(timeoutMs);
+        signalGroup(pgid, 'SIGKILL');
+      }, timeoutMs);
     },
     leaderExited(): void {
       leaderGone = true;

@@ -17,6 +17,8 @@ export interface EffectHooks {
   onOutput(id: string, stream: 'stdout' | 'stderr', line: string): void;
   /** Lines of a proxy's output dropped before they reached the daemon. */
   onOutputDropped(id: string, stream: 'stdout' | 'stderr', lines: number): void;
+  /** A proxy's process group outlived its stop_timeout after TERM: it is being sent KILL. */
+  onKilled(id: string, timeoutMs: number): void;
   /** A proxy process was started or adopted (the store records it) or is gone. */
   onProcess(id: string, pid: number, event: 'started' | 'adopted' | 'exited'): void;
   /** One check round finished. */
@@ -105,6 +107,7 @@ export function createEffects(deps: EffectDeps) {
         },
         onOutput: (stream, line) => hooks.onOutput(id, stream, line),
         onOutputDropped: (stream, lines) => hooks.onOutputDropped(id, stream, lines),
+        onKilled: (timeoutMs) => hooks.onKilled(id, timeoutMs),
       });
       processes.set(id, handle);
     },
@@ -119,6 +122,7 @@ export function createEffects(deps: EffectDeps) {
           send(self, { type: 'EXITED', at: clock.now(), code, signal });
           hooks.onProcess(id, pid, 'exited');
         },
+        onKilled: (timeoutMs) => hooks.onKilled(id, timeoutMs),
       });
       processes.set(id, handle);
       hooks.onProcess(id, pid, 'adopted');

@@ -17,6 +17,8 @@ export interface ProcessEvents {
   onOutput(stream: 'stdout' | 'stderr', line: string): void;
   /** Lines dropped before they reached the daemon (the spawn helper's output budget). */
   onOutputDropped?(stream: 'stdout' | 'stderr', lines: number): void;
+  /** A stop's TERM went unheeded for its `timeoutMs`: KILL is being sent to the group. */
+  onKilled?(timeoutMs: number): void;
 }
 
 export interface ProcessHandle {
@@ -35,7 +37,7 @@ export interface ProcessUsage {
 export interface Driver {
   start(spec: ProxySpec, events: ProcessEvents): ProcessHandle;
   /** Watch a live process from an earlier run of the daemon (not our child). */
-  adopt(pid: number, events: Pick<ProcessEvents, 'onExit'>): ProcessHandle;
+  adopt(pid: number, events: Pick<ProcessEvents, 'onExit' | 'onKilled'>): ProcessHandle;
   /** Stop these processes and resolve once all of them are gone. */
   stopAll(handles: ProcessHandle[], timeoutMs: number): Promise<void>;
   /** Usage of the proxies led by these pids (those still there); absent: nothing is measured. */

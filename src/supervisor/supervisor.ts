@@ -69,6 +69,7 @@ export function createSupervisor(options: SupervisorOptions) {
     onError: noop,
     onOutput: noop,
     onOutputDropped: noop,
+    onKilled: noop,
     onProcess: noop,
     onCheckRound: noop,
     ...options.hooks,
@@ -109,6 +110,7 @@ export function createSupervisor(options: SupervisorOptions) {
       // (under child_process nothing limits its rate) would fill the queue faster than it empties.
       onOutput: hooks.onOutput,
       onOutputDropped: hooks.onOutputDropped,
+      onKilled: heard(hooks.onKilled),
       onProcess: heard(hooks.onProcess),
       onCheckRound: heard(hooks.onCheckRound),
     },

@@ -46,8 +46,13 @@ it('ignores stray signals with a log line, and stops once, waiting out stop_time
   expect(code).toBe(0);
   expect(daemon.lines.filter((l) => l.message === 'signal received while stopping: still stopping')).toHaveLength(2);
   expect(daemon.lines.some((l) => l.message === 'proxy monitor stopped')).toBe(true);
-  // The stubborn proxy had its whole stop_timeout (2 s), then SIGKILL: nothing is left.
+  // The stubborn proxy had its whole stop_timeout (2 s), then SIGKILL, which the log says: nothing is left.
   expect(took).toBeGreaterThanOrEqual(1_900);
+  expect(daemon.lines.find((l) => l.message === 'proxy ignored SIGTERM for its stop_timeout: sent SIGKILL to its group')).toMatchObject({
+    level: 'warn',
+    proxy_id: 'stubborn',
+    stop_timeout: 2,
+  });
   expect(pidsMatching(dir)).toEqual([]);
 }, 60_000);
 
