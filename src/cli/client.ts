@@ -59,6 +59,23 @@ function endpoint(url: string, path: string): URL {
   return target;
 }
 
+/**
+ * The URL as an error message may show it: a password in it and the values of its query (a reverse
+ * proxy's key) are secrets, and stderr ends up in cron mails and CI logs.
+ */
+export function shownUrl(url: string | URL): string {
+  let shown: URL;
+  try {
+    shown = new URL(url);
+  } catch {
+    return String(url);
+  }
+  if (!shown.password && !shown.search) return String(url);
+  if (shown.password) shown.password = '***';
+  for (const key of new Set(shown.searchParams.keys())) shown.searchParams.set(key, '***');
+  return shown.href.replace(/%2A%2A%2A/g, '***');
+}
+
 export function createClient({ url, token, source, timeoutMs = 10_000 }: ClientOptions) {
   async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -70,7 +87,7 @@ export function createClient({ url, token, source, timeoutMs = 10_000 }: ClientO
       response = await exchange(method, target, headers, body === undefined ? undefined : JSON.stringify(body), timeoutMs);
     } catch (error) {
       throw new ClientError(
-        `cannot reach the proxy-monitor daemon at ${url}${source ? ` (${source})` : ''}: ${networkReason(error as NodeJS.ErrnoException)}`,
+        `cannot reach the proxy-monitor daemon at ${shownUrl(url)}${source ? ` (${source})` : ''}: ${networkReason(error as NodeJS.ErrnoException)}`,
       );
     }
     let payload: unknown;
@@ -78,7 +95,7 @@ export function createClient({ url, token, source, timeoutMs = 10_000 }: ClientO
       payload = JSON.parse(response.text);
     } catch {
       // The whole URL: behind a reverse proxy, the path asked is not the API's own.
-      throw new ClientError(`${method} ${target.href}: HTTP ${response.status}, not a proxy-monitor API answer`);
+      throw new ClientError(`${method} ${shownUrl(target)}: HTTP ${response.status}, not a proxy-monitor API answer`);
     }
     if (response.status < 200 || response.status > 299) {
       const message = (payload as Partial<ErrorReply>).message ?? `HTTP ${response.status}`;

@@ -2,7 +2,7 @@
 // discovery.ts says (--url/--token, their variables, else the daemon's config file). Prefer the
 // variable for the token: a command line is visible to every local user in `ps`.
 import { parseArgs } from 'node:util';
-import { ClientError, createClient } from './client.ts';
+import { ClientError, createClient, shownUrl } from './client.ts';
 import { audit } from './commands/audit.ts';
 import { UsageError, type ClientCommand } from './commands/command.ts';
 import { config, reload } from './commands/config.ts';
@@ -68,7 +68,7 @@ export async function runClientCommand(name: string, argv: string[], io: Io = pr
     const flags = values as { url?: string; token?: string; config?: string };
     const { url, token, listenFrom } = await findDaemon({ flags, env: io.env, warn: io.err, defaults: io.configs });
     if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
-      throw new UsageError(`${flags.url ? '--url' : 'PROXY_MONITOR_URL'}: expected an http:// URL, got "${url}"`);
+      throw new UsageError(`${flags.url ? '--url' : 'PROXY_MONITOR_URL'}: expected an http:// URL, got "${shownUrl(url)}"`);
     }
     const options = Object.fromEntries((command.options ?? []).map((o) => [o, values[o] as string | undefined]));
     await command.run({

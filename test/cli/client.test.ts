@@ -242,6 +242,16 @@ describe('the proxy-monitor binary', () => {
     );
   });
 
+  it('never shows a password or query values of --url in its errors (stderr ends up in cron mails and CI logs)', async () => {
+    const [port] = await freePorts(1);
+    const result = await binary(['status', '--url', `http://user:hunter2@127.0.0.1:${port}/?key=hunter3`]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(`daemon at http://user:\\*\\*\\*@127\\.0\\.0\\.1:${port}/\\?key=\\*\\*\\*: connection refused`),
+    );
+    expect(result.stderr).not.toMatch(/hunter/);
+  });
+
   it('reads PROXY_MONITOR_URL and talks to the API', async () => {
     api = await startApi();
     try {
@@ -269,6 +279,9 @@ it('config set: KEY=VALUE pairs to a nested patch, values as YAML scalars', () =
   expect(() => assignments(['=5'])).toThrow(/expected KEY=VALUE/);
   expect(() => assignments(['a..b=1'])).toThrow(/expected KEY=VALUE/);
   expect(() => assignments(['backoff=1', 'backoff.max=2'])).toThrow(/backoff.max/);
+  expect(() => assignments(['check_interval=1e400'])).toThrow('check_interval: expected a finite number, got 1e400');
+  expect(() => assignments(['check_interval=.inf'])).toThrow('check_interval: expected a finite number, got .inf');
+  expect(() => assignments(['check_interval=5', 'proxy.monitor.check_interval=6'])).toThrow('check_interval: given twice');
 });
 
 it('a --url with a path (the daemon behind a reverse proxy) keeps that path in front of every request, and its query with it', async () => {

@@ -30,7 +30,13 @@ export function assignments(pairs: string[]): Record<string, unknown> {
       if (typeof next !== 'object') throw new UsageError(`${path.join('.')}: ${key} is set to a value above`);
       target = target[key] = next as Record<string, unknown>;
     }
-    target[path[path.length - 1]] = parse(pair.slice(eq + 1));
+    const key = path[path.length - 1];
+    if (key in target) throw new UsageError(`${path.join('.')}: given twice`);
+    const value = parse(pair.slice(eq + 1));
+    // JSON has no Infinity: sent, it would arrive as null, and the daemon's refusal would say null.
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new UsageError(`${path.join('.')}: expected a finite number, got ${pair.slice(eq + 1)}`);
+    target[key] = value;
   }
   return patch;
 }
