@@ -25,9 +25,15 @@ export const seconds = (min: number, max: number) =>
     .number()
     .refine(within(min, max), { error: `expected seconds from ${min} to ${max} (${readableSeconds(min)} to ${readableSeconds(max)})` });
 
-/** A whole number, min..max inclusive. */
+/**
+ * A whole number, min..max inclusive. Out of range, the message gives the range even far outside it
+ * (zod's own int check would name 2^53-1 first, a bound no setting documents).
+ */
 export const whole = (min: number, max: number) =>
-  z.int().refine(within(min, max), { error: `expected a whole number from ${min} to ${max}` });
+  z
+    .number()
+    .refine(within(min, max), { error: `expected a whole number from ${min} to ${max}`, abort: true })
+    .refine(Number.isInteger, { error: 'expected an integer' });
 
 /** Any number, min..max inclusive. */
 export const ranged = (min: number, max: number) =>

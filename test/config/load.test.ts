@@ -233,6 +233,10 @@ describe('errors: one line naming the file and the key path', () => {
     expect(configError('proxy:\n  monitor:\n    max_restarts: 2.5\n').message).toBe(
       `${FILE}: proxy.monitor.max_restarts: expected an integer, got 2.5`,
     );
+    // Far out of range, the range still (not zod's own 2^53-1 bound).
+    expect(configError('proxy:\n  monitor:\n    max_restarts: 99999999999999999999999\n').message).toBe(
+      `${FILE}: proxy.monitor.max_restarts: expected a whole number from 1 to 1000000, got 1e+23`,
+    );
     expect(configError('proxy:\n  proxies: {}\n').message).toBe(`${FILE}: proxy.proxies: expected a list, got a mapping`);
     expect(configError('- 1\n').message).toBe(`${FILE}: expected a mapping, got a list`);
     expect(configError('api:\n  listen: 8080\n').message).toBe(`${FILE}: api.listen: expected a string, got 8080`);
