@@ -73,7 +73,8 @@ const xstateGuardNames = {
 
 const result = await esbuild.build({
   absWorkingDir: ROOT,
-  entryPoints: { 'proxy-monitor': 'src/cli/main.ts', 'echo-server': 'demo/echo-server.ts' },
+  // config-worker: a reload reads the config file on a thread of its own (src/config/off-thread.ts).
+  entryPoints: { 'proxy-monitor': 'src/cli/main.ts', 'echo-server': 'demo/echo-server.ts', 'config-worker': 'src/config/worker.ts' },
   outdir: DIST,
   bundle: true,
   splitting: true,

@@ -40,7 +40,7 @@ export interface ApiDeps {
   recent: Recent;
   metrics: Exposition;
   /** Re-read the config file and reconcile (what SIGHUP does). */
-  reload(by: Caller): ReloadOutcome;
+  reload(by: Caller): ReloadOutcome | Promise<ReloadOutcome>;
   /** api.token, or PROXY_MONITOR_TOKEN; read per request so a reload can change it. */
   token(): string | undefined;
   /** Conditions that do not stop supervision but need the operator (/healthz `degraded`). */

@@ -44,7 +44,7 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
     throw error;
   }
   const { logger } = daemon;
-  const reloadBySignal = () => daemon.reload({ user: 'signal:SIGHUP', auth: 'signal' });
+  const reloadBySignal = () => void daemon.reload({ user: 'signal:SIGHUP', auth: 'signal' });
   process.on('SIGHUP', reloadBySignal);
   // A SIGHUP during start-up was only noted (bin/proxy-monitor.js): apply it now.
   const early = (globalThis as Record<symbol, { requested: boolean; listener: () => void } | undefined>)[

@@ -8,6 +8,7 @@ import type { ReloadOutcome } from '../api/context.ts';
 import { startControlPlane } from '../api/control-plane.ts';
 import { READ_AT_START, settingChanges } from '../config/changes.ts';
 import { loadConfig, refuseTruncated, type LoadedConfig } from '../config/load.ts';
+import { loadConfigOffThread } from '../config/off-thread.ts';
 import { killRunningChecks } from '../health/exec.ts';
 import { createRecent } from '../inspector/recent.ts';
 import { closeLogger, configuredLogger, setLogLevel, type Logger } from '../logging/logger.ts';
@@ -43,7 +44,7 @@ export interface Daemon {
   /** Resolves (with why) if another daemon took over state_dir: this one must stop. */
   lost: Promise<string>;
   /** Re-read the config file (audited as `by`); on error the running config is kept and the error returned. */
-  reload(by: Caller): ReloadOutcome;
+  reload(by: Caller): Promise<ReloadOutcome>;
   stop(): Promise<void>;
 }
 
@@ -182,6 +183,49 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const audit = createAudit(state.store, logger, world.clock, (id) => supervisor.typeOf(id));
 
   let stopping: Promise<void> | undefined;
+  let reloads: Promise<unknown> = Promise.resolve();
+  /** Reads the file (off this thread), then applies it: the outcome, audited as `by`. */
+  async function reloadNow(by: Caller): Promise<ReloadOutcome> {
+    // Nothing is started any more: a reload now would be audited and logged as applied.
+    const ignored = (): ReloadOutcome => {
+      logger.warn({ config_file: loaded.file }, 'config reload ignored: the daemon is stopping');
+      return { ok: false, error: 'the daemon is stopping' };
+    };
+    if (stopping) return ignored();
+    let next: LoadedConfig;
+    try {
+      next = await loadConfigOffThread(loaded.file, overrides);
+      if (stopping) return ignored(); // it began while the file was read
+      // An empty file is the defaults: no proxy; so is one cut off after "proxies:". Read while an
+      // editor or a script is rewriting it, it would stop and remove every proxy; removing them
+      // all takes a file that says so.
+      if (!next.proxiesListed && supervisor.states().length > 0)
+        throw new Error(
+          `${loaded.file}: ${next.empty ? 'the file is empty' : 'proxy.proxies has no list'}: a reload would stop and remove every proxy (to remove them all, write "proxy: {proxies: []}")`,
+        );
+    } catch (error) {
+      const message = (error as Error).message;
+      logger.error({ error: message, config_file: loaded.file }, 'config reload failed; keeping the running config');
+      audit(by, { action: 'config_reload', reason: reloadReason(by), detail: { error: message } });
+      return { ok: false, error: message };
+    }
+    // Compared with what runs: a PATCH of proxy.monitor since the last load is undone here.
+    const running = { ...loaded.config, proxy: { ...loaded.config.proxy, monitor: supervisor.settings() } };
+    const settings = settingChanges(running, next.config);
+    const atNextStart = Object.keys(settings).filter((key) => READ_AT_START.includes(key));
+    for (const key of atNextStart)
+      logger.warn({ setting: key, ...settings[key] }, `${key} changed: it takes effect at the next daemon start`);
+    loaded = next;
+    warnDeprecations(logger, next);
+    setLogLevel(logger, next.config.logger.level, 'config reload');
+    state.reload(next.config);
+    redact = createRedactor(next.proxies.flatMap((p) => p.secrets));
+    const changes = supervisor.reconcile(next.proxies, next.config.proxy.monitor);
+    for (const id of changes.removed) recent.forget(id);
+    logger.info({ ...changes, settings, config_file: next.file }, 'config reloaded');
+    audit(by, { action: 'config_reload', reason: reloadReason(by), detail: { ...changes, settings } });
+    return { ok: true, changes: { ...changes, settings: Object.keys(settings), at_next_start: atNextStart } };
+  }
   const daemon: Daemon = {
     supervisor,
     logger,
@@ -190,43 +234,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     url,
     lost,
     reload(by) {
-      // Nothing is started any more: a reload now would be audited and logged as applied.
-      if (stopping) {
-        logger.warn({ config_file: loaded.file }, 'config reload ignored: the daemon is stopping');
-        return { ok: false, error: 'the daemon is stopping' };
-      }
-      let next: LoadedConfig;
-      try {
-        next = loadConfig(loaded.file, overrides);
-        // An empty file is the defaults: no proxy; so is one cut off after "proxies:". Read while an
-        // editor or a script is rewriting it, it would stop and remove every proxy; removing them
-        // all takes a file that says so.
-        if (!next.proxiesListed && supervisor.states().length > 0)
-          throw new Error(
-            `${loaded.file}: ${next.empty ? 'the file is empty' : 'proxy.proxies has no list'}: a reload would stop and remove every proxy (to remove them all, write "proxy: {proxies: []}")`,
-          );
-      } catch (error) {
-        const message = (error as Error).message;
-        logger.error({ error: message, config_file: loaded.file }, 'config reload failed; keeping the running config');
-        audit(by, { action: 'config_reload', reason: reloadReason(by), detail: { error: message } });
-        return { ok: false, error: message };
-      }
-      // Compared with what runs: a PATCH of proxy.monitor since the last load is undone here.
-      const running = { ...loaded.config, proxy: { ...loaded.config.proxy, monitor: supervisor.settings() } };
-      const settings = settingChanges(running, next.config);
-      const atNextStart = Object.keys(settings).filter((key) => READ_AT_START.includes(key));
-      for (const key of atNextStart)
-        logger.warn({ setting: key, ...settings[key] }, `${key} changed: it takes effect at the next daemon start`);
-      loaded = next;
-      warnDeprecations(logger, next);
-      setLogLevel(logger, next.config.logger.level, 'config reload');
-      state.reload(next.config);
-      redact = createRedactor(next.proxies.flatMap((p) => p.secrets));
-      const changes = supervisor.reconcile(next.proxies, next.config.proxy.monitor);
-      for (const id of changes.removed) recent.forget(id);
-      logger.info({ ...changes, settings, config_file: next.file }, 'config reloaded');
-      audit(by, { action: 'config_reload', reason: reloadReason(by), detail: { ...changes, settings } });
-      return { ok: true, changes: { ...changes, settings: Object.keys(settings), at_next_start: atNextStart } };
+      // One at a time, in the order asked: each reads the file as it is when its turn comes.
+      const turn = reloads.then(() => reloadNow(by));
+      reloads = turn.catch(() => undefined);
+      return turn;
     },
     stop() {
       stopping ??= (async () => {

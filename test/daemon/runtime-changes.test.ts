@@ -95,7 +95,7 @@ afterAll(async () => {
 it('a reload restarts the proxy whose command changed, leaves the others, and applies the new proxy.monitor values', async () => {
   const before = { changed: pidOf('changed')!, same: pidOf('same')! };
   writeFile({ check_interval: 2, max_restarts: 7 }, [sleeper('changed', 301), sleeper('same', 300), stubborn('stubborn')]);
-  const outcome = daemon.reload(OPERATOR);
+  const outcome = await daemon.reload(OPERATOR);
   expect(outcome).toEqual({
     ok: true,
     changes: {
@@ -122,7 +122,7 @@ it('a PATCH of the config lasts until the next reload: the file wins then', asyn
   expect(daemon.supervisor.settings()).toMatchObject({ check_interval: 5, max_restarts: 3 });
   expect((await call('GET', '/proxies/same')).json.max_restarts).toBe(3);
 
-  expect(daemon.reload(OPERATOR)).toMatchObject({ ok: true, changes: { changed: [] } });
+  expect(await daemon.reload(OPERATOR)).toMatchObject({ ok: true, changes: { changed: [] } });
   expect(daemon.supervisor.settings()).toMatchObject({ check_interval: 2, max_restarts: 7 });
   expect((await call('GET', '/proxies/same')).json.max_restarts).toBe(7);
 });
@@ -134,9 +134,9 @@ it('a reload names the proxies changed in place (monitor:, health:), which keep 
     { ...sleeper('same', 300), monitor: false },
     stubborn('stubborn'),
   ]);
-  expect(daemon.reload(OPERATOR)).toMatchObject({ ok: true, changes: { changed: [], reconfigured: ['same'], settings: [] } });
+  expect(await daemon.reload(OPERATOR)).toMatchObject({ ok: true, changes: { changed: [], reconfigured: ['same'], settings: [] } });
   writeFile({ check_interval: 2, max_restarts: 7 }, [sleeper('changed', 301), sleeper('same', 300), stubborn('stubborn')]);
-  expect(daemon.reload(OPERATOR)).toMatchObject({ ok: true, changes: { changed: [], reconfigured: ['same'] } });
+  expect(await daemon.reload(OPERATOR)).toMatchObject({ ok: true, changes: { changed: [], reconfigured: ['same'] } });
   expect(pidOf('same')).toBe(same);
 });
 
@@ -146,12 +146,12 @@ it('api.token is read again at a reload: set, then changed', async () => {
   expect((await call('POST', '/proxies/same/enable')).status).toBe(200);
 
   writeFile({ check_interval: 2, max_restarts: 7 }, proxies, { token: 'first-token-3b9d' });
-  expect(daemon.reload(OPERATOR)).toMatchObject({ ok: true });
+  expect(await daemon.reload(OPERATOR)).toMatchObject({ ok: true });
   expect((await call('POST', '/proxies/same/disable')).status).toBe(401);
   expect((await call('POST', '/proxies/same/disable', { token: 'first-token-3b9d' })).status).toBe(200);
 
   writeFile({ check_interval: 2, max_restarts: 7 }, proxies, { token: 'second-token-77ea' });
-  expect(daemon.reload(OPERATOR)).toMatchObject({ ok: true, changes: { changed: [] } });
+  expect(await daemon.reload(OPERATOR)).toMatchObject({ ok: true, changes: { changed: [] } });
   expect((await call('POST', '/proxies/same/enable', { token: 'first-token-3b9d' })).status).toBe(401);
   expect((await call('POST', '/proxies/same/enable', { token: 'second-token-77ea' })).status).toBe(200);
   expect(JSON.stringify(lines)).not.toMatch(/first-token|second-token/);
@@ -162,7 +162,7 @@ it('at shutdown, a proxy that ignores SIGTERM is killed after stop_timeout (2 s)
   const began = performance.now();
   const stopped = daemon.stop();
   // A reload while stopping (a SIGHUP in those 2 s) is not applied, nor audited as if it were.
-  expect(daemon.reload(OPERATOR)).toEqual({ ok: false, error: 'the daemon is stopping' });
+  expect(await daemon.reload(OPERATOR)).toEqual({ ok: false, error: 'the daemon is stopping' });
   await stopped;
   const took = performance.now() - began;
   expect(took).toBeGreaterThanOrEqual(1_900);

@@ -42,9 +42,9 @@ export const configRoutes: RoutePlugin = (app, { deps, audit }, done) => {
   app.post(
     `${API_BASE}/reload`,
     { schema: { querystring: noQuery, body: noBody, response: { 200: reloadReply, ...errorReplies } } },
-    (request) => {
+    async (request) => {
       // The daemon audits the reload, whoever asked (this request or SIGHUP).
-      const outcome = deps.reload(callerOf(request));
+      const outcome = await deps.reload(callerOf(request));
       if (!outcome.ok) throw new HttpError(422, 'reload_failed', `config not reloaded, the running config is kept: ${outcome.error}`);
       return outcome.changes;
     },

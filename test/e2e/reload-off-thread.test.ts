@@ -1,0 +1,49 @@
+// A reload reads the config file on a thread of its own: an exit that happens while a large file is
+// parsed reaches its machine at once, not after the parse.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
+
+let daemon: TestDaemon | undefined;
+let marker = '';
+afterAll(async () => {
+  await daemon?.stop();
+  for (const pid of marker ? pidsMatching(marker) : []) process.kill(pid, 'SIGKILL');
+});
+
+it('an exit during a reload of a large file is seen before the reload ends', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pm-reload-'));
+  marker = join(dir, 'victim'); // on the proxy's command line only (the daemon's has the config's path)
+  // Anchors for 12,000 proxies that would share them (x- keys are the file's own): 1.3 MB, which
+  // takes Node more than a second to parse.
+  const bulk = Array.from({ length: 12_000 }, (_, i) => ({
+    id: `p${i}`,
+    settings: { stop_timeout: 5, restart: 'always' },
+    tags: [1, 2, 3],
+  }));
+  const { configFile } = writeConfig(
+    {
+      proxy: {
+        monitor: { enable: true, restart_cooldown: 0 },
+        proxies: [{ id: 'victim', type: 'exec', command: '/bin/sh', args: ['-c', 'sleep 300', marker] }],
+      },
+      api: { listen: '127.0.0.1:0' },
+      'x-bulk': bulk,
+    },
+    dir,
+  );
+  daemon = startDaemon(configFile, dir);
+  await daemon.waitFor((l) => l.message === 'proxy monitor started', 60_000);
+  await waitUntil(() => pidsMatching(marker).length > 0, 10_000);
+  const [victim] = pidsMatching(marker);
+
+  daemon.child.kill('SIGHUP');
+  await new Promise((resolve) => setTimeout(resolve, 300)); // the reload is under way
+
+  process.kill(victim, 'SIGKILL');
+  const reloaded = await daemon.waitFor((l) => l.message === 'config reloaded', 60_000);
+  const crash = await daemon.waitFor((l) => l.message === 'proxy crash detected', 30_000);
+  expect(daemon.lines.indexOf(crash)).toBeLessThan(daemon.lines.indexOf(reloaded));
+}, 120_000);
