@@ -293,6 +293,19 @@ describe('proxy machine: a restart of a running proxy', () => {
     expect(h.state()).toBe('running.up');
     expect(h.reportsOf('restart_finished').map((r) => [r.record.reason, r.record.success])).toEqual([['operator', true]]);
   });
+
+  it('that fails is retried automatically as what failed, not as the operator’s (nobody asked for those)', async () => {
+    const h = await startHarness({ settings: { restart_cooldown: 0, min_uptime: 2 } });
+    h.supervisor.command('ss-1', 'RESTART');
+    await h.advance(500);
+    expect(h.state()).toBe('running.verifying');
+    h.world.crash('ss-1'); // the new process dies before min_uptime: the operator's restart failed
+    await h.advance(5_000);
+    const started = h.reportsOf('restart_started').map((r) => [r.reason, r.manual]);
+    expect(started[0]).toEqual(['operator', true]);
+    expect(started[1]).toEqual(['exited', false]);
+    expect(h.reportsOf('restart_finished')[0].record).toMatchObject({ reason: 'operator', success: false });
+  });
 });
 
 describe('proxy machine: a change to what a crashed proxy executes', () => {

@@ -192,6 +192,17 @@ export const restartSucceeded: Update = (context, event) => {
   };
 };
 
+/**
+ * The cause the automatic retries of a failed restart carry: an automatic chain keeps the crash that
+ * began it; an operator's or a config change's restart that failed is not retried as theirs (the
+ * history would show restarts nobody asked for), but as what failed.
+ */
+function retryReason(context: ProxyContext, event: ProxyEvent): RestartReason {
+  if (context.restart && !context.restart.manual) return context.restart.reason;
+  if (!context.restart) return context.crashKind;
+  return event.type === 'EXITED' ? 'exited' : event.type === 'SPAWN_FAILED' ? 'spawn_failed' : 'health_check_failed';
+}
+
 /** A restart that failed because the daemon ran short of its own resources gives its attempt back. */
 function attemptsAfterFailure(context: ProxyContext, event: ProxyEvent): Partial<ProxyContext> {
   const spawnFailed = eventOf(event, 'SPAWN_FAILED');
@@ -208,7 +219,7 @@ export const restartFailed: Update = (context, event) => {
     restart: null,
     consecutiveFailures: context.consecutiveFailures + 1,
     lastFailureAt: event.at,
-    crashKind: context.restart?.reason ?? context.crashKind,
+    crashKind: retryReason(context, event),
     pid: event.type === 'NOT_READY' ? context.pid : null,
     stats: { ...context.stats, restarts: context.stats.restarts + 1, failures: context.stats.failures + 1 },
     explanation: `restart failed: ${outcome.error}`,
