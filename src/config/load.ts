@@ -1,7 +1,7 @@
 // Reading and validating the config file. Every failure is a ConfigError whose message is one line:
 // "<file>: <key path>: <expected ...>" or "<file>:<line>:<col>: invalid YAML: ...".
 import { resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { ProxySpec } from '../proxy-spec.ts';
 import { ConfigError, formatIssues, formatPath, type ConfigIssue } from './errors.ts';
 import type { Host } from './privileges.ts';
@@ -79,6 +79,8 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
       file,
       doc.errors.map((e): ConfigIssue => {
         const { line, col } = lineCounter.linePos(e.pos[0]);
+        if (e.code === 'DUPLICATE_KEY') return { path: keyPathAt(text, e.pos[0]) ?? '', line, col, message: 'the key is given twice' };
+        if (e.code === 'MULTIPLE_DOCS') return { path: '', line, col, message: 'expected one YAML document, found a second one here' };
         return { path: '', line, col, message: `invalid YAML: ${e.message.split('\n')[0]}` };
       }),
     );
@@ -100,6 +102,26 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   const proxiesCut = typeof listed === 'object' && listed !== null && 'proxies' in listed && listed.proxies === null;
   const empty = value === null || value === undefined;
   return { file: resolve(file), config: parsed.data, proxies, deprecations, empty, proxiesListed, proxiesCut };
+}
+
+/** The key path of the mapping key that starts at `offset` ("proxy.monitor.check_interval"). */
+function keyPathAt(text: string, offset: number): string | undefined {
+  let found: string | undefined;
+  visit(parseDocument(text, { uniqueKeys: false }), {
+    Pair(_, pair, ancestors) {
+      if (!isScalar(pair.key) || pair.key.range?.[0] !== offset) return undefined;
+      const path: PropertyKey[] = [];
+      const chain = [...ancestors, pair];
+      chain.forEach((node, i) => {
+        const next = chain[i + 1];
+        if (isPair(node) && isScalar(node.key)) path.push(String(node.key.value));
+        else if (isSeq(node) && next) path.push(node.items.indexOf(next as never));
+      });
+      found = formatPath(path);
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 /** Top-level keys starting with `x-` are the file's own (a place for anchors), as in Compose files. */

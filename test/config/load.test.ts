@@ -164,6 +164,18 @@ describe('errors: one line naming the file and the key path', () => {
     expect(() => loadConfig(tmpdir())).toThrow(`${tmpdir()}: cannot read config file: is a directory, expected a YAML file`);
   });
 
+  it('names a key given twice, and a second document, where it is', () => {
+    expect(configError('proxy:\n  monitor: { check_interval: 5, check_interval: 7 }\n').message).toBe(
+      `${FILE}:2:33: proxy.monitor.check_interval: the key is given twice`,
+    );
+    expect(configError('proxy:\n  proxies:\n    - id: a\n      command: x\n      command: y\n').message).toBe(
+      `${FILE}:5:7: proxy.proxies[0].command: the key is given twice`,
+    );
+    expect(configError('state_dir: /a\n---\nstate_dir: /b\n').message).toBe(
+      `${FILE}:2:1: expected one YAML document, found a second one here`,
+    );
+  });
+
   it('refuses a file that is not UTF-8 (saved as Latin-1), naming the line, rather than reading U+FFFD into a path', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'pm-config-')), 'config.yaml');
     writeFileSync(
@@ -205,7 +217,7 @@ describe('errors: one line naming the file and the key path', () => {
 
   it('reports bad YAML with line and column', () => {
     const e = configError('proxy:\n  monitor:\n    enable: true\n  monitor: {}\n');
-    expect(e.message).toBe(`${FILE}:4:3: invalid YAML: Map keys must be unique`);
+    expect(e.message).toBe(`${FILE}:4:3: proxy.monitor: the key is given twice`);
     expect(e.issues[0]).toMatchObject({ line: 4, col: 3 });
     expect(configError('proxy: [1, 2\n').message).toMatch(new RegExp(`^${FILE}:\\d+:\\d+: invalid YAML: `));
   });
