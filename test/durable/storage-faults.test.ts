@@ -41,6 +41,16 @@ describe.skipIf(!root)('state_dir on a 1 MiB tmpfs that fills up', () => {
     pids.add(pid);
     return pid;
   };
+  /** Fills the tmpfs to its last byte; returns the file to remove to free it. */
+  const fillUp = () => {
+    const fill = join(stateDir, 'fill');
+    try {
+      writeFileSync(fill, Buffer.alloc(2 * 1024 * 1024));
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    }
+    return fill;
+  };
   const noCrashOfOurs = () => expect(daemon.lines.filter((l) => /uncaught|unhandled|api request failed/.test(l.message))).toEqual([]);
 
   beforeAll(async () => {
@@ -71,12 +81,7 @@ describe.skipIf(!root)('state_dir on a 1 MiB tmpfs that fills up', () => {
   });
 
   it('full: restarts go on, healthz is degraded, failures are counted, and the history is complete once space is freed', async () => {
-    const fill = join(stateDir, 'fill');
-    try {
-      writeFileSync(fill, Buffer.alloc(2 * 1024 * 1024));
-    } catch (error) {
-      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
-    }
+    const fill = fillUp();
 
     const a = (await proxy('a')).pid;
     pids.add(a);
@@ -120,12 +125,7 @@ describe.skipIf(!root)('state_dir on a 1 MiB tmpfs that fills up', () => {
   }, 60_000);
 
   it('full: a daemon killed meanwhile starts again on it, adopts the live proxies, restarts the dead one, and saves once space is freed', async () => {
-    const fill = join(stateDir, 'fill');
-    try {
-      writeFileSync(fill, Buffer.alloc(2 * 1024 * 1024));
-    } catch (error) {
-      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
-    }
+    const fill = fillUp();
     const a = (await proxy('a')).pid;
     const b = (await proxy('b')).pid;
     await daemon.stop('SIGKILL');
