@@ -436,6 +436,30 @@ describe('proxy machine: restart always | on-failure (systemd Restart=)', () => 
     expect(h.state()).toBe('running.up');
   });
 
+  it('on-failure: a clean exit while a restart is verified fails that restart and leaves the proxy stopped, not retried', async () => {
+    const h = await startHarness({ settings: { restart: 'on-failure', restart_cooldown: 0, min_uptime: 2 } });
+    // After a crash (restarting.verifying) and after an operator's restart (running.verifying).
+    for (const [begin, verifying] of [
+      [() => h.world.crash('ss-1', 'SIGKILL'), 'restarting.verifying'],
+      [() => h.supervisor.command('ss-1', 'RESTART'), 'running.verifying'],
+    ] as const) {
+      h.supervisor.command('ss-1', 'START');
+      await h.settle();
+      const restarts = h.reportsOf('restart_started').length;
+      begin();
+      await h.advance(500);
+      expect(h.state()).toBe(verifying);
+      h.world.crash('ss-1', 'SIGTERM'); // a clean exit, before min_uptime
+      await h.settle();
+      expect(h.state(), verifying).toBe('stopped.down');
+      expect(h.reportsOf('restart_finished').at(-1)!.record).toMatchObject({ success: false });
+      expect(h.proxy().context.explanation).toMatch(/exited cleanly \(on signal SIGTERM\); restart is on-failure/);
+      await h.advance(120_000);
+      expect(h.state()).toBe('stopped.down');
+      expect(h.reportsOf('restart_started')).toHaveLength(restarts + 1); // the one that failed, no retry
+    }
+  });
+
   it('counts code 0 and the four signals systemd calls clean as clean, nothing else', () => {
     expect([isCleanExit(0, null), isCleanExit(1, null), isCleanExit(null, 'SIGKILL'), isCleanExit(null, 'SIGSEGV')]).toEqual([
       true,

@@ -62,15 +62,23 @@ const verifyingRestart = {
   },
 } as const;
 
-/** While a restart is in flight, the operator's commands wait for its outcome. */
-const duringRestart = {
-  EXITED: { target: '#proxy.crashed', actions: ['restartFailed', 'reportRestart'] },
-  START: { actions: 'wantUp' },
-  RESTART: { actions: 'requestRestartAfterThis' },
-  REPLACE: { actions: 'markOutdated' },
-  STOP: { actions: 'wantDownDuringRestart' },
-  RETIRE: { actions: 'retireDuringRestart' },
-} as const;
+/**
+ * While a restart is in flight, the operator's commands wait for its outcome. An exit fails it; a
+ * clean one under `restart: on-failure` then leaves the proxy stopped, as at any other time (from
+ * `restarting`, through `crashed`: the document's graph has no restarting -> stopped).
+ */
+const duringRestart = (cleanExitTo: '#proxy.stopped' | '#proxy.crashed') =>
+  ({
+    EXITED: [
+      { guard: 'exitWantsNoRestart', target: cleanExitTo, actions: ['restartFailed', 'reportRestart', 'exitedCleanly'] },
+      { target: '#proxy.crashed', actions: ['restartFailed', 'reportRestart'] },
+    ],
+    START: { actions: 'wantUp' },
+    RESTART: { actions: 'requestRestartAfterThis' },
+    REPLACE: { actions: 'markOutdated' },
+    STOP: { actions: 'wantDownDuringRestart' },
+    RETIRE: { actions: 'retireDuringRestart' },
+  }) as const;
 
 type EffectArgs = { context: ProxyContext; self: AnyActorRef };
 
@@ -196,7 +204,7 @@ export const proxyMachine = setup({
             ],
           },
         },
-        verifying: { ...verifyingRestart, on: { ...verifyingRestart.on, ...duringRestart } },
+        verifying: { ...verifyingRestart, on: { ...verifyingRestart.on, ...duringRestart('#proxy.stopped') } },
         up: {
           always: [
             // Stopped or removed while a restart was being verified (cut short, `verifying`):
@@ -296,6 +304,8 @@ export const proxyMachine = setup({
         },
         deciding: {
           always: [
+            // A clean exit under on-failure that failed a restart (duringRestart): stopped, not retried.
+            { guard: and(['wantedDown', 'exitWantsNoRestart']), target: '#proxy.stopped' },
             { guard: 'retiring', target: 'held', actions: 'reportRetired' },
             { guard: 'operatorAskedRestart', target: '#proxy.restarting', actions: 'beginManualRestart' },
             // Stopped by the operator: the process is gone (reaping waited for it), so this is a
@@ -342,7 +352,7 @@ export const proxyMachine = setup({
         },
         verifying: verifyingRestart,
       },
-      on: duringRestart,
+      on: duringRestart('#proxy.crashed'),
     },
   },
 });

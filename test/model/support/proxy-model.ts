@@ -94,7 +94,7 @@ export function environment(s: Snapshot): ProxyEvent[] {
   // A crash where a process runs; the end of a stop where one was killed.
   const verifying = where === 'restarting.verifying' || where === 'running.verifying';
   if (where === 'running.up' || verifying) events.push({ type: 'EXITED', at, code: null, signal: 'SIGKILL' });
-  if (where === 'running.up') events.push({ type: 'EXITED', at, code: 0, signal: null });
+  if (where === 'running.up' || verifying) events.push({ type: 'EXITED', at, code: 0, signal: null });
   if (where === 'stopped.stopping' || where === 'crashed.reaping') events.push({ type: 'EXITED', at, code: null, signal: 'SIGTERM' });
   // Checks run on ticks, only for running proxies whose monitoring is on.
   if (where === 'running.up' && monitoringActive(c)) {
