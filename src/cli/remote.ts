@@ -2,6 +2,7 @@
 // discovery.ts says (--url/--token, their variables, else the daemon's config file). Prefer the
 // variable for the token: a command line is visible to every local user in `ps`.
 import { parseArgs } from 'node:util';
+import { formatIssues } from '../config/errors.ts';
 import { ClientError, createClient, shownUrl } from './client.ts';
 import { audit } from './commands/audit.ts';
 import { UsageError, type ClientCommand } from './commands/command.ts';
@@ -65,12 +66,20 @@ export async function runClientCommand(name: string, argv: string[], io: Io = pr
     if (positionals.length < command.args.min || positionals.length > command.args.max) {
       throw new UsageError(`usage: proxy-monitor ${command.usage}`);
     }
+    const options = Object.fromEntries((command.options ?? []).map((o) => [o, values[o] as string | undefined]));
+    if (command.query) {
+      const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+      const checked = command.query.safeParse(given, { reportInput: true });
+      if (!checked.success) {
+        const issues = formatIssues(checked.error.issues);
+        throw new UsageError(issues.map((issue) => `--${issue.path}: ${issue.message}`).join('; '));
+      }
+    }
     const flags = values as { url?: string; token?: string; config?: string };
     const { url, token, listenFrom } = await findDaemon({ flags, env: io.env, warn: io.err, defaults: io.configs });
     if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
       throw new UsageError(`${flags.url ? '--url' : 'PROXY_MONITOR_URL'}: expected an http:// URL, got "${shownUrl(url)}"`);
     }
-    const options = Object.fromEntries((command.options ?? []).map((o) => [o, values[o] as string | undefined]));
     await command.run({
       client: createClient({ url, token, source: listenFrom }),
       args: positionals,

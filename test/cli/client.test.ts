@@ -121,9 +121,10 @@ describe('against a running API', () => {
       { user: 'system', proxy_type: 'exec', reason: 'exited', detail: { success: true, duration_ms: expect.any(Number) } },
     ]);
     expect((await cli(['audit', '--limit', '1', '--json'])).out).toContain('proxy_auto_restart');
+    // Checked before anything is sent: a usage mistake (exit 2) that names the options, as typed.
     const bad = await cli(['audit', '--limit', '0', '--action', 'DROP TABLE', '--proxy', '../x']);
-    expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/limit: expected .*1/);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--limit: expected a number >= 1, got 0/);
     expect(bad.err).toMatch(/action: expected one of "proxy_enable", .*, got "DROP TABLE"/);
     expect(bad.err).toMatch(/proxy: expected a proxy id/);
   });
@@ -216,6 +217,9 @@ describe('against a running API', () => {
     expect((await cli(['status', '--url', 'ftp://x'])).err).toMatch(/--url: expected an http:\/\/ URL/);
     expect((await cli(['monitor', 'pause'])).code).toBe(2);
     expect((await cli(['config', 'set', 'nokey'])).code).toBe(2);
+    expect((await cli(['history', '--since', 'yesterday'])).err).toMatch(
+      /^proxy-monitor history: --since: expected an ISO time .*, got "yesterday"\n/,
+    );
     expect(api.store.audits({})).toEqual([]);
   });
 });

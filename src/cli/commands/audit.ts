@@ -1,6 +1,6 @@
 // `proxy-monitor audit`: the audit trail (automatic restarts and every change made through the API),
 // newest first.
-import type { AuditReply } from '../../api/schemas.ts';
+import { auditQuery, type AuditReply } from '../../api/schemas.ts';
 import { table } from '../format.ts';
 import { json, type ClientCommand } from './command.ts';
 
@@ -8,6 +8,7 @@ export const audit: ClientCommand = {
   usage: 'audit [--since 24h|ISO-TIME] [--limit N] [--proxy ID] [--action ACTION] [--json]',
   args: { min: 0, max: 0 },
   options: ['since', 'limit', 'proxy', 'action'],
+  query: auditQuery,
   async run({ client, options, json: asJson, out }) {
     const query = new URLSearchParams();
     for (const key of ['since', 'limit', 'proxy', 'action'] as const) if (options[key] !== undefined) query.set(key, options[key]);

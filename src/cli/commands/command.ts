@@ -1,5 +1,6 @@
 // What a client command is: its usage line, its arguments, and what it does with the API client.
 import { PROXY_ID, PROXY_ID_EXPECTED } from '../../config/proxy-id.ts';
+import type * as z from 'zod';
 import type { Client } from '../client.ts';
 
 export interface CommandContext {
@@ -19,6 +20,8 @@ export interface ClientCommand {
   args: { min: number; max: number };
   /** Options of this command beyond --url, --token and --json (all take a value). */
   options?: string[];
+  /** The API's schema for those options: checked before anything is sent, so a mistake is a usage error. */
+  query?: z.ZodType;
   run(ctx: CommandContext): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 // `proxy-monitor history [ID]`: restart records, newest first, and their analysis.
-import type { HistoryReply } from '../../api/schemas.ts';
+import { historyQuery, type HistoryReply } from '../../api/schemas.ts';
 import { count, milliseconds, table } from '../format.ts';
 import { json, proxyPath, type ClientCommand } from './command.ts';
 
@@ -25,6 +25,7 @@ export const history: ClientCommand = {
   usage: 'history [ID] [--since 24h|ISO-TIME] [--limit N] [--json]',
   args: { min: 0, max: 1 },
   options: ['since', 'limit'],
+  query: historyQuery,
   async run({ client, args: [id], options, json: asJson, out }) {
     const query = new URLSearchParams();
     if (options.since !== undefined) query.set('since', options.since);
