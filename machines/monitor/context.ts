@@ -79,6 +79,7 @@ export function policyFrom(monitor: MonitorSettings, own: ProxySettings = {}): R
 }
 
 export function initialContext(input: MonitorInput): MonitorContext {
+  const configured = new Set(input.proxies.map((p) => p.id));
   return {
     settings: input.settings,
     checkRounds: 0,
@@ -86,7 +87,7 @@ export function initialContext(input: MonitorInput): MonitorContext {
     intervalStartedAt: 0,
     nextTickAt: 0,
     proxySettings: Object.fromEntries(input.proxies.map((p) => [p.id, p.settings ?? {}])),
-    retiredStats: Object.fromEntries(Object.entries(input.retired ?? {}).filter(([id]) => !input.proxies.some((p) => p.id === id))),
+    retiredStats: Object.fromEntries(Object.entries(input.retired ?? {}).filter(([id]) => !configured.has(id))),
     initialProxies: input.proxies,
   };
 }

@@ -27,10 +27,14 @@ export const processStarted: Update = (context, event) => {
 };
 
 /** A crash of a running proxy: name its cause, and forget old failures if it had stayed up long enough. */
+/** What failed, as a restart's reason: the process exited, could not start, or failed its checks. */
+const failureOf = (event: ProxyEvent): RestartReason =>
+  event.type === 'EXITED' ? 'exited' : event.type === 'SPAWN_FAILED' ? 'spawn_failed' : 'health_check_failed';
+
 export const noteCrash: Update = (context, event) => {
   const stable = context.startedAt !== null && event.at - context.startedAt >= context.policy.stableUptimeMs;
   const exited = eventOf(event, 'EXITED');
-  const kind: RestartReason = exited ? 'exited' : event.type === 'SPAWN_FAILED' ? 'spawn_failed' : 'health_check_failed';
+  const kind = failureOf(event);
   return {
     crashKind: kind,
     explanation: crashDescription(event, context),
@@ -200,7 +204,7 @@ export const restartSucceeded: Update = (context, event) => {
 function retryReason(context: ProxyContext, event: ProxyEvent): RestartReason {
   if (context.restart && !context.restart.manual) return context.restart.reason;
   if (!context.restart) return context.crashKind;
-  return event.type === 'EXITED' ? 'exited' : event.type === 'SPAWN_FAILED' ? 'spawn_failed' : 'health_check_failed';
+  return failureOf(event);
 }
 
 /** A restart that failed because the daemon ran short of its own resources gives its attempt back. */

@@ -2,6 +2,7 @@
 // routes know only these types.
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { FastifyPluginCallbackZod, ZodTypeProvider } from 'fastify-type-provider-zod';
+import type * as z from 'zod';
 import type { Clock } from '../clock.ts';
 import type { Recent } from '../inspector/recent.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -12,22 +13,12 @@ import type { Supervisor } from '../supervisor/supervisor.ts';
 import type { Audit } from './audit.ts';
 import type { Caller } from './auth.ts';
 import type { ReadCache } from './read-cache.ts';
+import type { reloadReply } from './schemas.ts';
 
 export type ApiStore = Pick<Store, 'restarts' | 'audits' | 'addAudit' | 'setOverride' | 'setWanted'>;
 
-export type ReloadOutcome =
-  | {
-      ok: true;
-      changes: {
-        added: string[];
-        removed: string[];
-        changed: string[];
-        reconfigured: string[];
-        settings: string[];
-        at_next_start: string[];
-      };
-    }
-  | { ok: false; error: string };
+/** A reload's outcome: what changed, as POST /reload answers it, or why nothing did. */
+export type ReloadOutcome = { ok: true; changes: z.infer<typeof reloadReply> } | { ok: false; error: string };
 
 export interface ApiDeps {
   supervisor: Supervisor;
@@ -40,7 +31,7 @@ export interface ApiDeps {
   recent: Recent;
   metrics: Exposition;
   /** Re-read the config file and reconcile (what SIGHUP does). */
-  reload(by: Caller): ReloadOutcome | Promise<ReloadOutcome>;
+  reload(by: Caller): Promise<ReloadOutcome>;
   /** api.token, or PROXY_MONITOR_TOKEN; read per request so a reload can change it. */
   token(): string | undefined;
   /** Conditions that do not stop supervision but need the operator (/healthz `degraded`). */

@@ -23,7 +23,7 @@ export interface ControlPlaneOptions {
   /** Timers too: the inspector's feed batches on it. */
   clock: Clock;
   config(): Config;
-  reload(by: Caller): ReloadOutcome | Promise<ReloadOutcome>;
+  reload(by: Caller): Promise<ReloadOutcome>;
   degraded(): string[];
 }
 

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ProxyCounters, ProxyMemory, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
+import type { ProxyCounters, ProxyMemory, ProxyStats, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
 import { makeDirs } from '../make-dirs.ts';
 import { HOUR_MS } from '../../machines/proxy/policy.ts';
 import { lockStateDir, StateDirError, type StateDirLock } from './lock.ts';
@@ -123,6 +123,13 @@ export function isDamage(error: unknown): boolean {
   return /^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown }).code ?? ''));
 }
 
+const statsOf = (row: Pick<ProxyTableRow, 'checks' | 'restarts' | 'successes' | 'failures'>): ProxyStats => ({
+  checks: row.checks,
+  restarts: row.restarts,
+  successes: row.successes,
+  failures: row.failures,
+});
+
 function createStore(dir: string, db: Database.Database, initialRetention: Retention, lock: StateDirLock): Store {
   let retention = initialRetention;
   /** Sets one column of a proxy's row, creating the row with defaults for the rest. */
@@ -230,16 +237,14 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
         ...memory,
         override: proxy.override === null ? null : proxy.override === 1,
         wanted: proxy.wanted,
-        stats: { checks: proxy.checks, restarts: proxy.restarts, successes: proxy.successes, failures: proxy.failures },
+        stats: statsOf(proxy),
         consecutiveFailures: proxy.consecutive_failures,
         lastFailureAt: proxy.last_failure_at,
       };
     },
     stats() {
       const rows = sql.stats.all() as ({ proxy_id: string } & Pick<ProxyTableRow, 'checks' | 'restarts' | 'successes' | 'failures'>)[];
-      return Object.fromEntries(
-        rows.map((r) => [r.proxy_id, { checks: r.checks, restarts: r.restarts, successes: r.successes, failures: r.failures }]),
-      );
+      return Object.fromEntries(rows.map((r) => [r.proxy_id, statsOf(r)]));
     },
     setOverride(proxyId, enabled) {
       sql.setOverride.run(proxyId, enabled === null ? null : Number(enabled));

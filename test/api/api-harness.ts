@@ -20,7 +20,7 @@ export interface ApiHarnessOptions extends HarnessOptions {
   token?: string;
   allowedHosts?: string[];
   listen?: string;
-  reload?: (by: Caller) => ReloadOutcome;
+  reload?: (by: Caller) => Promise<ReloadOutcome>;
 }
 
 export type LogLine = Record<string, unknown> & { message: string };
@@ -64,7 +64,7 @@ export async function startApi(options: ApiHarnessOptions = {}) {
     liveness,
     recent,
     metrics: metrics.registry,
-    reload: options.reload ?? (() => ({ ok: false, error: 'no config file in this test' })),
+    reload: options.reload ?? (async () => ({ ok: false, error: 'no config file in this test' })),
     token: () => options.token,
     allowedHosts: () => options.allowedHosts ?? [],
     degraded: () => [],

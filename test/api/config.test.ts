@@ -187,7 +187,7 @@ it('POST /reload answers with what changed, or 422 with the error when the file 
   ];
   const callers: unknown[] = [];
   api = await startApi({
-    reload: (by) => {
+    reload: async (by) => {
       callers.push(by);
       return outcomes.shift()!;
     },
