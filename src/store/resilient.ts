@@ -1,9 +1,11 @@
 // Supervision never waits on persistence. A write the disk refuses (full, read-only, I/O error) must
 // neither lose the event that caused it nor fail what was already done (an exit handled, a restart
 // made): it is held in memory, in order, and retried until the disk takes it; meanwhile new writes
-// queue behind it, so history is saved in the order it happened. /healthz and a metric say so.
+// queue behind it, so history is saved in the order it happened. /healthz and a metric say so, and
+// the history read meanwhile includes the held restarts and audits: an operator looking into a
+// crash while the disk is full sees it.
 import type { Logger } from '../logging/logger.ts';
-import type { Store } from './types.ts';
+import type { AuditRow, HistoryQuery, RestartRow, Store } from './types.ts';
 
 export interface StoreHealth {
   /** False while a write is held: the state on disk is behind. */
@@ -42,9 +44,41 @@ export function isStorageFault(error: unknown): boolean {
 
 const describe = (error: unknown) => `${(error as { code?: string }).code ?? 'error'}: ${(error as Error).message}`;
 
+/** The history rows a write adds: shown from memory while the write is held. */
+interface Rows {
+  restarts: RestartRow[];
+  audits: AuditRow[];
+}
+
 interface HeldWrite {
   name: string;
   run(): void;
+  rows: Rows;
+}
+
+/** A transaction's writes, gathered while its function runs, then written (or held) as one. */
+interface Batch {
+  runs: Array<() => void>;
+  rows: Rows;
+}
+
+/** Held rows matching a history query, newest first (the order the store answers in). */
+function matching<T extends { at: number; proxyId: string | null; action?: string }>(rows: T[], query: HistoryQuery): T[] {
+  return rows
+    .filter(
+      (row) =>
+        (query.proxyId === undefined || row.proxyId === query.proxyId) &&
+        (query.action === undefined || row.action === query.action) &&
+        (query.since === undefined || row.at >= query.since),
+    )
+    .reverse();
+}
+
+/** Held rows and stored ones as one answer: newest first, a held row before a stored one of the same time. */
+function merged<T extends { at: number }>(held: T[], stored: () => T[], query: HistoryQuery): T[] {
+  if (held.length === 0) return stored();
+  const all = [...held, ...stored()].sort((a, b) => b.at - a.at);
+  return query.limit === undefined ? all : all.slice(0, query.limit);
 }
 
 type Writes = Omit<
@@ -69,7 +103,7 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
   const pending: HeldWrite[] = [];
   let error: string | null = null;
   let dropped = 0;
-  let depth = 0;
+  let batch: Batch | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let remindedAt = 0;
 
@@ -109,14 +143,11 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
 
   /** Runs one write; true when it landed (or was dropped as a bug), false when the disk refused it. */
   function attempt(write: HeldWrite): boolean {
-    depth++;
     try {
       write.run();
       return true;
     } catch (cause) {
       return !refused(write.name, cause);
-    } finally {
-      depth--;
     }
   }
 
@@ -134,22 +165,26 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
     error = null;
   }
 
-  function write(name: string, run: () => void): void {
+  function write(name: string, run: () => void, rows?: Partial<Rows>): void {
     // Inside a transaction: the transaction as a whole succeeds, fails or is held.
-    if (depth > 0) {
-      run();
+    if (batch) {
+      batch.runs.push(run);
+      batch.rows.restarts.push(...(rows?.restarts ?? []));
+      batch.rows.audits.push(...(rows?.audits ?? []));
       return;
     }
-    const held = { name, run };
+    const held = { name, run, rows: { restarts: rows?.restarts ?? [], audits: rows?.audits ?? [] } };
     // With writes already held, this one waits behind them: the order is kept.
     if (pending.length || !attempt(held)) hold(held);
   }
 
+  const heldRows = <K extends keyof Rows>(kind: K): Rows[K] => pending.flatMap((held) => held.rows[kind]) as Rows[K];
+
   const writes: Writes = {
     finishInterruptedRestarts: () => write('interrupted restarts', () => current.finishInterruptedRestarts()),
-    addRestart: (row) => write('restart', () => current.addRestart(row)),
+    addRestart: (row) => write('restart', () => current.addRestart(row), { restarts: [row] }),
     beginRestart: (start) => write('restart begun', () => current.beginRestart(start)),
-    addAudit: (row) => write('audit', () => current.addAudit(row)),
+    addAudit: (row) => write('audit', () => current.addAudit(row), { audits: [row] }),
     setOverride: (id, enabled) => write('override', () => current.setOverride(id, enabled)),
     setWanted: (id, wanted) => write('wanted', () => current.setWanted(id, wanted)),
     saveCounters: (id, counters) => write('counters', () => current.saveCounters(id, counters)),
@@ -164,8 +199,8 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
     get dir() {
       return current.dir;
     },
-    restarts: (query) => current.restarts(query),
-    audits: (query) => current.audits(query),
+    restarts: (query) => merged(matching(heldRows('restarts'), query), () => current.restarts(query), query),
+    audits: (query) => merged(matching(heldRows('audits'), query), () => current.audits(query), query),
     memory: (id, now) => current.memory(id, now),
     stats: () => current.stats(),
     pendingSpawns: () => current.pendingSpawns(),
@@ -173,13 +208,26 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
     setRetention: (retention) => current.setRetention(retention),
     inPlace: () => current.inPlace(),
     copyTo: (file) => current.copyTo(file),
-    /** fn must only write: when the disk refuses, it runs again later and its result is lost. */
+    /**
+     * fn runs at once and must only write through this store: its writes are gathered, then
+     * written in one transaction of the store underneath, or held as one.
+     */
     transaction<T>(fn: () => T): T {
+      if (batch) return fn(); // nested: joins the outer one
+      const gathering: Batch = { runs: [], rows: { restarts: [], audits: [] } };
+      batch = gathering;
       let result: T | undefined;
-      write('transaction', () => {
-        result = current.transaction(fn);
-      });
-      return result as T;
+      try {
+        result = fn();
+      } catch (cause) {
+        logger.error({ err: cause, write: 'transaction' }, 'state write failed; not retried');
+        return undefined as T;
+      } finally {
+        batch = undefined;
+      }
+      const { runs, rows } = gathering;
+      if (runs.length) write('transaction', () => current.transaction(() => runs.forEach((run) => run())), rows);
+      return result;
     },
     health: () => ({ writable: error === null && pending.length === 0, error, pending: pending.length, dropped }),
     replace(next) {

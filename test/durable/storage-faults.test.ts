@@ -101,6 +101,10 @@ describe.skipIf(!root)('state_dir on a 1 MiB tmpfs that fills up', () => {
     expect(await failedWrites()).toBeGreaterThan(0);
     expect(daemon.lines.some((l) => l.level === 'error' && /state.*not writable|cannot save/.test(l.message))).toBe(true);
     noCrashOfOurs();
+    // The history read meanwhile shows what the disk has not taken yet.
+    const held = async () => (await getJson(`${url}${API}/history`)).json.records as Array<{ proxy_id: string }>;
+    await waitUntil(async () => (await held()).some((r) => r.proxy_id === 'a'), 10_000, 100);
+    expect((await health()).degraded.length).toBeGreaterThan(0);
 
     rmSync(fill);
     await waitUntil(async () => (await health()).degraded.length === 0, 20_000, 100);

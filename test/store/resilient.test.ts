@@ -182,7 +182,7 @@ describe('createResilientStore', () => {
       ['spawn forgotten', (s) => s.forgetSpawn('t')],
       ['process', (s) => s.recordProcess({ token: 't', proxyId: 'p', command: '[]', fingerprint: 'f', at: 1, pid: 1, startTime: 1 })],
       ['process forgotten', (s) => s.forgetProcess('p', 1)],
-      ['transaction', (s) => s.transaction(() => {})],
+      ['transaction', (s) => s.transaction(() => s.setWanted('p', 'up'))],
     ];
     for (const [name, write] of writes) {
       const { store, inner, lines, setFault } = setup();
@@ -214,6 +214,43 @@ describe('createResilientStore', () => {
     setFault(undefined);
     vi.advanceTimersByTime(2_000);
     expect(inner.memory('p', 1)).toMatchObject({ override: false, wanted: 'down' });
+    store.close();
+  });
+
+  it('history read while writes are held includes their restarts and audits, filtered and ordered as the store orders them', () => {
+    vi.useFakeTimers();
+    const { store, inner, setFault } = setup();
+    const restart = (proxyId: string, at: number) => ({ proxyId, at, reason: 'exited' as const, manual: false, success: true, durationMs: 5 });
+    const audit = (proxyId: string, at: number) => ({ at, user: 'system', action: 'proxy_auto_restart', proxyId, detail: {} });
+    store.addRestart(restart('p', 1_000));
+    store.addAudit(audit('p', 1_000));
+    setFault('SQLITE_FULL');
+    // As the recorder writes a finished restart: in one transaction, held whole.
+    store.transaction(() => {
+      store.beginRestart({ proxyId: 'q', at: 2_000, reason: 'exited', manual: false });
+      store.addRestart(restart('q', 2_000));
+      store.addAudit(audit('q', 2_005));
+    });
+    store.addRestart(restart('p', 3_000));
+    store.addAudit({ ...audit(null as unknown as string, 3_000), action: 'config_reload', proxyId: null });
+    expect(inner.restarts({})).toHaveLength(1);
+    expect(store.restarts({}).map((r) => [r.proxyId, r.at])).toEqual([
+      ['p', 3_000],
+      ['q', 2_000],
+      ['p', 1_000],
+    ]);
+    expect(store.restarts({ proxyId: 'p', limit: 2 }).map((r) => r.at)).toEqual([3_000, 1_000]);
+    expect(store.restarts({ since: 2_000 }).map((r) => r.at)).toEqual([3_000, 2_000]);
+    expect(store.restarts({ limit: 1 }).map((r) => r.at)).toEqual([3_000]);
+    expect(store.audits({}).map((a) => a.at)).toEqual([3_000, 2_005, 1_000]);
+    expect(store.audits({ action: 'config_reload' }).map((a) => a.proxyId)).toEqual([null]);
+    expect(store.audits({ proxyId: 'q' }).map((a) => a.at)).toEqual([2_005]);
+    // Once saved, each is read from the disk, once.
+    setFault(undefined);
+    vi.advanceTimersByTime(2_000);
+    expect(store.health().pending).toBe(0);
+    expect(store.restarts({}).map((r) => r.at)).toEqual([3_000, 2_000, 1_000]);
+    expect(store.audits({}).map((a) => a.at)).toEqual([3_000, 2_005, 1_000]);
     store.close();
   });
 
