@@ -178,7 +178,8 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
     if (pending.length || !attempt(held)) hold(held);
   }
 
-  const heldRows = <K extends keyof Rows>(kind: K): Rows[K] => pending.flatMap((held) => held.rows[kind]) as Rows[K];
+  const heldRestarts = () => pending.flatMap((held) => held.rows.restarts);
+  const heldAudits = () => pending.flatMap((held) => held.rows.audits);
 
   const writes: Writes = {
     finishInterruptedRestarts: () => write('interrupted restarts', () => current.finishInterruptedRestarts()),
@@ -199,8 +200,8 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
     get dir() {
       return current.dir;
     },
-    restarts: (query) => merged(matching(heldRows('restarts'), query), () => current.restarts(query), query),
-    audits: (query) => merged(matching(heldRows('audits'), query), () => current.audits(query), query),
+    restarts: (query) => merged(matching(heldRestarts(), query), () => current.restarts(query), query),
+    audits: (query) => merged(matching(heldAudits(), query), () => current.audits(query), query),
     memory: (id, now) => current.memory(id, now),
     stats: () => current.stats(),
     pendingSpawns: () => current.pendingSpawns(),
@@ -226,7 +227,10 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
         batch = undefined;
       }
       const { runs, rows } = gathering;
-      if (runs.length) write('transaction', () => current.transaction(() => runs.forEach((run) => run())), rows);
+      const runAll = () => {
+        for (const run of runs) run();
+      };
+      if (runs.length) write('transaction', () => current.transaction(runAll), rows);
       return result;
     },
     health: () => ({ writable: error === null && pending.length === 0, error, pending: pending.length, dropped }),

@@ -220,7 +220,14 @@ describe('createResilientStore', () => {
   it('history read while writes are held includes their restarts and audits, filtered and ordered as the store orders them', () => {
     vi.useFakeTimers();
     const { store, inner, setFault } = setup();
-    const restart = (proxyId: string, at: number) => ({ proxyId, at, reason: 'exited' as const, manual: false, success: true, durationMs: 5 });
+    const restart = (proxyId: string, at: number) => ({
+      proxyId,
+      at,
+      reason: 'exited' as const,
+      manual: false,
+      success: true,
+      durationMs: 5,
+    });
     const audit = (proxyId: string, at: number) => ({ at, user: 'system', action: 'proxy_auto_restart', proxyId, detail: {} });
     store.addRestart(restart('p', 1_000));
     store.addAudit(audit('p', 1_000));
