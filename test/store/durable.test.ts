@@ -88,9 +88,14 @@ describe('openDurableState', () => {
   it('a write the disk refuses shows in degraded() until it lands; it is counted', () => {
     const { state, failures } = open(stateDirOf());
     let refuse = true;
-    state.store.transaction(() => {
-      if (refuse) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
-    });
+    // Refused as the disk refuses it: while the write runs (its detail is serialized inside it).
+    const detail = {
+      toJSON: () => {
+        if (refuse) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+        return {};
+      },
+    };
+    state.store.addAudit({ at: T0, user: 'system', action: 'a', proxyId: null, detail });
     expect(failures).toHaveBeenCalledTimes(1);
     expect(state.degraded()).toEqual([
       'state_dir not writable: SQLITE_FULL: database or disk is full (1 writes held in memory and retried)',
