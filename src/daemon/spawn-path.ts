@@ -2,7 +2,7 @@
 // helper.ts), else Node's child_process, said once at warn. PROXY_MONITOR_SPAWN=child_process
 // chooses the latter on purpose (the bench compares both).
 import type { Logger } from '../logging/logger.ts';
-import { HELPER_CANDIDATES, startSpawnHelper } from '../process/helper.ts';
+import { HELPER_CANDIDATES, startSpawnHelper, WATCHDOG } from '../process/helper.ts';
 import { childProcessSpawner, type Spawner } from '../process/spawner.ts';
 
 export async function chooseSpawner(logger: Logger, env = process.env, candidates = HELPER_CANDIDATES): Promise<Spawner> {
@@ -13,9 +13,10 @@ export async function chooseSpawner(logger: Logger, env = process.env, candidate
         logger.error({ reason: event.reason }, 'spawn helper lost: its proxies are watched in /proc, new ones start with child_process');
       else if (event.type === 'stalled')
         logger.error(
-          { reason: 'a health check connect went unanswered past its timeout' },
-          'spawn helper not answering (stopped?): checks connect from the daemon meanwhile; the proxies it starts and reaps wait for it',
+          { reason: event.reason },
+          `spawn helper not answering: checks connect from the daemon meanwhile; the proxies it starts and reaps wait for it (continued if stopped, killed after ${WATCHDOG.killAfterMs / 1000} s)`,
         );
+      else if (event.type === 'continued') logger.warn('spawn helper was stopped by a signal: sent it SIGCONT');
       else logger.info('spawn helper answering again');
     }, candidates);
   } catch (error) {

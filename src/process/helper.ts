@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { getSystemErrorName } from 'node:util';
-import { watchUntilGone } from './proc.ts';
+import { processState, watchUntilGone } from './proc.ts';
 import {
   childProcessSpawner,
   decodeWaitStatus,
@@ -28,9 +28,22 @@ const ORPHAN_POLL_MS = 250;
 /**
  * A connect the helper has not answered this long after its own timeout (a helper stopped with
  * SIGSTOP, or stuck) is given back to its caller, who connects itself; the helper is then taken as
- * stalled: checks connect from the daemon, and the helper is pinged this often until it answers.
+ * stalled: checks connect from the daemon until it answers again.
  */
 const CONNECT_GRACE_MS = 1_000;
+
+/**
+ * The helper's watchdog. Its proxies' exits reach the daemon only through it, so a helper that stops
+ * answering holds every restart: one silent for `silentMs` is pinged, and one that leaves a ping
+ * unanswered `silentMs` is stalled. A helper stopped by a signal (SIGSTOP, `kill -STOP`) is then
+ * continued; any other is given `killAfterMs`, then killed: its proxies are watched in /proc from
+ * then on and later starts go through child_process, as when it dies.
+ */
+export interface Watchdog {
+  silentMs: number;
+  killAfterMs: number;
+}
+export const WATCHDOG: Watchdog = { silentMs: 3_000, killAfterMs: 30_000 };
 /**
  * The id of the request after `id`. Every check's connect takes one (200 checks a second: 2^31 in
  * 124 days), and they stay below 2^31, where the replies carry them as 32-bit integers.
@@ -92,8 +105,11 @@ function frames(onFrame: (frame: Buffer) => void) {
   };
 }
 
-/** `lost`: it exited (its proxies are watched in /proc from then on); `stalled`: it stopped answering; `answering`: again. */
-export type HelperEvent = { type: 'lost'; reason: string } | { type: 'stalled' | 'answering' };
+/**
+ * `lost`: it exited or was killed (its proxies are watched in /proc from then on); `stalled`: it
+ * stopped answering; `continued`: it was stopped by a signal, and sent SIGCONT; `answering`: again.
+ */
+export type HelperEvent = { type: 'lost' | 'stalled'; reason: string } | { type: 'continued' | 'answering' };
 
 export interface HelperSpawner extends Spawner {
   readonly pid: number;
@@ -106,7 +122,11 @@ export interface HelperSpawner extends Spawner {
  * Starts the helper and resolves once it is ready; rejects (with the reason) when it cannot be
  * found or started. onEvent hears of it dying (once) or stalling while the daemon runs.
  */
-export function startSpawnHelper(onEvent: (event: HelperEvent) => void, candidates = HELPER_CANDIDATES): Promise<HelperSpawner> {
+export function startSpawnHelper(
+  onEvent: (event: HelperEvent) => void,
+  candidates = HELPER_CANDIDATES,
+  watchdog = WATCHDOG,
+): Promise<HelperSpawner> {
   const path = candidates.find((candidate) => existsSync(candidate));
   if (path === undefined)
     return Promise.reject(new Error(`no spawn helper at ${candidates.join(' or ')} (was it built? it needs a C compiler at npm install)`));
@@ -127,26 +147,49 @@ export function startSpawnHelper(onEvent: (event: HelperEvent) => void, candidat
   }
   const requests = new Map<number, { command: string; callbacks: SpawnCallbacks }>();
   const connects = new Map<number, { resolve: (outcome: ConnectOutcome | undefined) => void; giveUpAt: number }>();
-  // One timer for every connect in flight, not one each: it looks for overdue ones while any is,
-  // and pings a stalled helper until it answers.
+  let stalledSince: number | undefined;
+  const stall = (reason: string) => {
+    if (stalledSince !== undefined || lost) return;
+    stalledSince = performance.now();
+    onEvent({ type: 'stalled', reason });
+  };
+  // One timer for every connect in flight, not one each: it looks for overdue ones while any is.
   let sweeping = false;
-  let stalled = false;
   const sweepOverdue = () => {
     const now = performance.now();
     for (const [id, { resolve, giveUpAt }] of connects) {
       if (giveUpAt > now) continue;
       connects.delete(id);
       resolve(undefined);
-      if (!stalled && !lost) {
-        stalled = true;
-        onEvent({ type: 'stalled' });
-      }
+      stall('a health check connect went unanswered past its timeout');
     }
-    const waiting = stalled && !lost && !closing;
-    if (waiting) send(PING);
-    sweeping = connects.size > 0 || waiting;
+    sweeping = connects.size > 0;
     if (sweeping) setTimeout(sweepOverdue, CONNECT_GRACE_MS).unref();
   };
+  let heardAt = performance.now();
+  let pingedAt: number | undefined;
+  let killedFor: string | undefined;
+  const watch = setInterval(() => {
+    const now = performance.now();
+    if (pingedAt === undefined) {
+      if (now - heardAt < watchdog.silentMs) return;
+      pingedAt = now;
+      return send(PING);
+    }
+    if (now - pingedAt < watchdog.silentMs) return;
+    stall(`a ping went unanswered for ${watchdog.silentMs} ms`);
+    const pid = child.pid!;
+    if (processState(pid) === 'T') {
+      try {
+        process.kill(pid, 'SIGCONT');
+        onEvent({ type: 'continued' });
+      } catch {} // gone meanwhile: its 'exit' says so
+    } else if (now - stalledSince! >= watchdog.killAfterMs) {
+      killedFor = `the spawn helper did not answer for ${Math.round((now - pingedAt) / 1000)} s and was killed`;
+      child.kill('SIGKILL');
+    }
+  }, watchdog.silentMs / 3);
+  watch.unref();
   const running = new Map<number, SpawnCallbacks>();
   let nextId = 0;
   const takeId = () => (nextId = nextRequestId(nextId));
@@ -176,7 +219,7 @@ export function startSpawnHelper(onEvent: (event: HelperEvent) => void, candidat
         send(frame);
       },
       connect(host, port, timeoutMs) {
-        if (lost || stalled) return Promise.resolve(undefined);
+        if (lost || stalledSince !== undefined) return Promise.resolve(undefined);
         const id = takeId();
         send(encodeConnect(id, host, port, timeoutMs));
         if (!sweeping) {
@@ -187,6 +230,7 @@ export function startSpawnHelper(onEvent: (event: HelperEvent) => void, candidat
       },
       close() {
         closing = true;
+        clearInterval(watch);
         child.stdin!.end();
       },
     };
@@ -195,8 +239,10 @@ export function startSpawnHelper(onEvent: (event: HelperEvent) => void, candidat
       'data',
       frames((frame) => {
         const type = String.fromCharCode(frame[0]);
-        if (stalled) {
-          stalled = false;
+        heardAt = performance.now();
+        pingedAt = undefined;
+        if (stalledSince !== undefined) {
+          stalledSince = undefined;
           onEvent({ type: 'answering' });
         }
         if (type === 'R') {
@@ -243,8 +289,9 @@ export function startSpawnHelper(onEvent: (event: HelperEvent) => void, candidat
     child.stdin!.on('error', () => {}); // EPIPE once the helper is gone: handled on 'exit'
 
     child.once('exit', (code, signal) => {
+      clearInterval(watch);
       if (closing) return;
-      const reason = `the spawn helper exited (${signal ?? `code ${code}`})`;
+      const reason = killedFor ?? `the spawn helper exited (${signal ?? `code ${code}`})`;
       if (!ready) return fail(new Error(`${reason} before it was ready`));
       lost = true;
       for (const { callbacks } of requests.values()) callbacks.failed(Object.assign(new Error(reason), { daemonFault: true }));

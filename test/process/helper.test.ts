@@ -1,7 +1,7 @@
 // What the spawn helper adds to the driver's cases (driver.test.ts runs those on it too): proxies
 // outlive the helper and the daemon, and the daemon falls back to child_process when it must.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -76,6 +76,42 @@ describe('the spawn helper', () => {
     );
     await waitUntil(() => later !== undefined, 5_000);
     owned.push(later!);
+  });
+
+  it('stopped with SIGSTOP, it is continued by its watchdog, and the exit of a proxy killed meanwhile arrives', async () => {
+    const events: string[] = [];
+    const helper = await startSpawnHelper((event) => events.push(event.type), undefined, { silentMs: 200, killAfterMs: 60_000 });
+    let exit: { code: number | null; signal: string | null } | undefined;
+    let pid: number | undefined;
+    handles.push(
+      startProcess(
+        sleep('300'),
+        { onSpawn: (p) => (pid = p), onSpawnError: () => {}, onExit: (code, signal) => (exit = { code, signal }), onOutput: () => {} },
+        helper,
+      ),
+    );
+    await waitUntil(() => pid !== undefined, 5_000);
+    owned.push(pid!);
+    process.kill(helper.pid, 'SIGSTOP');
+    process.kill(pid!, 'SIGKILL');
+    await waitUntil(() => exit !== undefined, 10_000);
+    expect(exit).toEqual({ code: null, signal: 'SIGKILL' }); // reaped by the helper: the real status
+    expect(events).toEqual(['stalled', 'continued', 'answering']);
+    helper.close();
+  });
+
+  it('stuck without being stopped, it is killed once its time is up, and taken as lost', async () => {
+    // Says it is ready, then never answers again.
+    const stuck = join(mkdtempSync(join(tmpdir(), 'pm-helper-')), 'spawn-helper');
+    writeFileSync(stuck, "#!/bin/sh\nprintf '\\001\\000\\000\\000R'\nexec sleep 300\n");
+    chmodSync(stuck, 0o755);
+    const events: Array<{ type: string; reason?: string }> = [];
+    const helper = await startSpawnHelper((event) => events.push(event), [stuck], { silentMs: 200, killAfterMs: 1_000 });
+    owned.push(helper.pid);
+    await waitUntil(() => events.some((e) => e.type === 'lost'), 10_000);
+    expect(events.map((e) => e.type)).toEqual(['stalled', 'lost']);
+    expect(events[1].reason).toMatch(/^the spawn helper did not answer for \d+ s and was killed$/);
+    expect(isAliveNotZombie(helper.pid)).toBe(false);
   });
 
   it('ends when its daemon is SIGKILLed, and the proxy lives on', async () => {
