@@ -376,6 +376,30 @@ describe('proxy machine: stopped means stopped', () => {
     expect(h.state()).toBe('running.up');
   });
 
+  for (const [begin, reason, cut, by] of [
+    ['RESTART', 'operator', 'stop', 'stopped by the operator'],
+    ['REPLACE', 'config_changed', 'stop', 'stopped by the operator'],
+    ['REPLACE', 'config_changed', 'removal', 'removed from the configuration'],
+  ] as const) {
+    it(`a ${cut} while a restart (${reason}) waits for the old process to end records it as cut short, not left in flight`, async () => {
+      const h = await startHarness({ specs: [fakeSpec('ss-1'), fakeSpec('ss-2')], settings: { stop_timeout: 10 } });
+      h.world.stubborn.add('ss-1'); // ignores SIGTERM: its stop takes stop_timeout
+      if (begin === 'RESTART') h.supervisor.command('ss-1', 'RESTART');
+      else h.supervisor.replace('ss-1');
+      await h.settle();
+      expect(h.state()).toBe('stopped.stopping');
+      expect(h.reportsOf('restart_started')).toHaveLength(1);
+      if (cut === 'stop') h.supervisor.command('ss-1', 'STOP');
+      else h.supervisor.reconcile([fakeSpec('ss-2')], h.supervisor.settings());
+      await h.advance(10_000);
+      if (cut === 'stop') expect(h.state()).toBe('stopped.down');
+      else expect(h.supervisor.proxy('ss-1')).toBeUndefined();
+      const finished = h.reportsOf('restart_finished');
+      expect(finished).toHaveLength(1);
+      expect(finished[0].record).toMatchObject({ reason, success: false, error: `${by} before it was ready` });
+    });
+  }
+
   it('a removal while a restart is being verified cuts it short too, and says so', async () => {
     const h = await startHarness({ specs: [fakeSpec('ss-1'), fakeSpec('ss-2')], settings: { min_uptime: 30, start_grace: 60 } });
     h.world.crash('ss-2');

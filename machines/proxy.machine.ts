@@ -280,8 +280,16 @@ export const proxyMachine = setup({
       on: {
         START: { actions: 'wantUp' },
         RESTART: { actions: 'wantRestart' },
-        STOP: { actions: 'wantDown' },
-        RETIRE: { actions: 'retire' },
+        // A restart of a live process, stopped or removed while its old process ends: its record
+        // (in flight since it began) is finished as cut short, not left for the next daemon start.
+        STOP: [
+          { guard: 'restartInFlight', actions: ['wantDownDuringRestart', 'restartCancelled', 'reportRestart'] },
+          { actions: 'wantDown' },
+        ],
+        RETIRE: [
+          { guard: 'restartInFlight', actions: ['retireDuringRestart', 'restartCancelled', 'reportRestart'] },
+          { actions: 'retire' },
+        ],
       },
     },
 

@@ -73,7 +73,7 @@ export const reload: ClientCommand = {
     if (asJson) return out(json(changes));
     const list = (ids: string[]) => (ids.length ? ids.join(', ') : 'none');
     out(
-      `config reloaded: added ${list(changes.added)}; removed ${list(changes.removed)}; restarted (changed) ${list(changes.changed)}; ` +
+      `config reloaded: added ${list(changes.added)}; removed ${list(changes.removed)}; changed (restarted unless stopped) ${list(changes.changed)}; ` +
         `changed in place ${list(changes.reconfigured)}; settings ${list(changes.settings)}` +
         (changes.at_next_start.length ? ` (at the next daemon start: ${changes.at_next_start.join(', ')})` : '') +
         '\n',
