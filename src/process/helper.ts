@@ -4,7 +4,8 @@
 // blocks the event loop (Node's spawn forks the whole daemon on it: bench/README.md, "Spawn path").
 //
 // Should the helper die, its proxies live on (reparented to init): the ones it started are watched
-// in /proc from then on, as adopted ones are, and later starts go through child_process.
+// in /proc from then on, as adopted ones are, and later starts go through child_process (until the
+// daemon has started a new helper: src/daemon/spawn-path.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

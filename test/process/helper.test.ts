@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chooseSpawner } from '../../src/daemon/spawn-path.ts';
 import { startProcess, stopAll } from '../../src/process/driver.ts';
-import { isAliveNotZombie } from '../../src/process/proc.ts';
+import { isAliveNotZombie, statFields } from '../../src/process/proc.ts';
 import type { ProcessHandle } from '../../src/supervisor/ports.ts';
 import { startSpawnHelper } from '../../src/process/helper.ts';
 import { childProcessSpawner } from '../../src/process/spawner.ts';
@@ -142,6 +142,30 @@ describe('chooseSpawner', () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatchObject({ level: 40, msg: expect.stringContaining('proxies start with child_process') });
     }
+  });
+
+  it('replaces a helper lost while the daemon runs: later proxies start through the new one', async () => {
+    const { logger, lines } = recordingLogger();
+    const spawner = await chooseSpawner(logger, {}, undefined, { first: 50, max: 100 });
+    /** Starts a sleep and answers its parent: the helper that started it. */
+    const parentOfNext = async () => {
+      let pid: number | undefined;
+      handles.push(
+        startProcess(sleep('300'), { onSpawn: (p) => (pid = p), onSpawnError: () => {}, onExit: () => {}, onOutput: () => {} }, spawner),
+      );
+      await waitUntil(() => pid !== undefined, 5_000);
+      owned.push(pid!);
+      return Number(statFields(pid!)![1]);
+    };
+    const first = await parentOfNext();
+    expect(first).not.toBe(process.pid);
+    process.kill(first, 'SIGKILL');
+    await waitUntil(() => lines.some((l) => l.msg.startsWith('spawn helper started again')), 5_000);
+    expect(lines.map((l) => l.msg.split(':')[0])).toEqual(['spawn helper lost', 'spawn helper started again']);
+    const second = await parentOfNext();
+    expect([first, process.pid]).not.toContain(second);
+    expect(await spawner.connect!('127.0.0.1', 1, 1_000)).toMatchObject({ error: expect.any(Number) }); // the new helper connects
+    owned.push(second);
   });
 
   it('uses child_process without a word when PROXY_MONITOR_SPAWN=child_process', async () => {
