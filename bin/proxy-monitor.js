@@ -11,14 +11,20 @@
 // --bytecode-old-age=1: the bytecode of a function not run since the last full collection is
 //   dropped (V8's default waits five), so start-up's and config loading's code does not stay
 //   resident; it is compiled again if it runs again (a reload). ~1-1.5 MiB less.
-// First of all: a SIGHUP (reload) that arrives while the daemon is still loading would kill it (Node's
-// default action). It is noted here, and `run` applies it once the daemon has started.
+// First of all: until the daemon has installed its own handlers (about a second, once its state is
+// read and its proxies started), Node's defaults would apply: SIGHUP (reload), SIGUSR2 and a stop
+// signal would kill it, SIGUSR1 would open Node's debugger to any local user. They are noted here,
+// and taken over by `run` once the daemon has started (src/cli/early-signals.ts), or handed back by
+// any other command.
 import { existsSync } from 'node:fs';
 
-const EARLY_SIGHUP = Symbol.for('proxy-monitor.early-sighup');
-const early = { requested: false, listener: () => (early.requested = true) };
-globalThis[EARLY_SIGHUP] = early;
-process.on('SIGHUP', early.listener);
+const early = {
+  signals: ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'],
+  received: [],
+  listener: (signal) => early.received.push(signal),
+};
+for (const signal of early.signals) process.on(signal, early.listener);
+globalThis[Symbol.for('proxy-monitor.early-signals')] = early;
 
 const main = new URL('../dist/proxy-monitor.js', import.meta.url);
 if (!existsSync(main)) {

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_INSPECT_URL, parseInspectUrl } from '../inspector/url.ts';
+import { handBackEarlySignals } from './early-signals.ts';
 import { exitQuietlyOnClosedPipe } from './pipe.ts';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './remote.ts';
 import { GRAPH_USAGE, STATE_USAGE } from './usage.ts';
@@ -34,7 +35,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const [command, ...after] = argv.slice(at);
   const rest = [...leading, ...after];
-  if (command !== 'run') exitQuietlyOnClosedPipe();
+  if (command !== 'run') {
+    handBackEarlySignals();
+    exitQuietlyOnClosedPipe();
+  }
   switch (command) {
     case 'run': {
       const { values } = parseArgs({

@@ -3,6 +3,7 @@ import { ApiListenError } from '../api/control-plane.ts';
 import { ConfigError } from '../config/errors.ts';
 import { startDaemon } from '../daemon/daemon.ts';
 import { closeLogger } from '../logging/logger.ts';
+import { takeEarlySignals } from './early-signals.ts';
 import { StateDirError } from '../store/lock.ts';
 
 /** Each stops the daemon and its proxies, as supervisord takes them. */
@@ -46,17 +47,6 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
   const { logger } = daemon;
   const reloadBySignal = () => void daemon.reload({ user: 'signal:SIGHUP', auth: 'signal' });
   process.on('SIGHUP', reloadBySignal);
-  // A SIGHUP during start-up was only noted (bin/proxy-monitor.js): apply it now.
-  const early = (globalThis as Record<symbol, { requested: boolean; listener: () => void } | undefined>)[
-    Symbol.for('proxy-monitor.early-sighup')
-  ];
-  if (early) {
-    process.off('SIGHUP', early.listener);
-    if (early.requested) {
-      logger.info('reload requested during start-up: applying it now');
-      reloadBySignal();
-    }
-  }
   // The daemon never dies on a proxy's misbehaviour; a bug of ours is logged, not fatal.
   process.on('uncaughtException', (error) => logger.error({ err: error }, 'uncaught exception'));
   process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled rejection'));
@@ -72,6 +62,11 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
       });
   });
   for (const signal of IGNORED_SIGNALS) process.on(signal, () => logger.warn({ signal }, 'signal ignored'));
+  // Signals received during start-up were only noted (bin/proxy-monitor.js): they act now, once each.
+  for (const signal of new Set(takeEarlySignals())) {
+    logger.info({ signal }, 'signal received during start-up: handled now');
+    process.emit(signal, signal);
+  }
   const outcome = await Promise.race([signalled.then((signal) => ({ signal })), daemon.lost.then((lost) => ({ lost }))]);
   if ('signal' in outcome) logger.info({ signal: outcome.signal }, 'signal received');
   await daemon.stop();
