@@ -8,6 +8,7 @@ import type { ProxySpec } from '../proxy-spec.ts';
 import type { Store } from '../store/types.ts';
 import type { World } from '../supervisor/ports.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
+import { startsAfter } from './gate.ts';
 import { createProcessJournal } from './journal.ts';
 import { type BootPlan, settleProcesses } from './plan.ts';
 
@@ -28,7 +29,7 @@ export function adoptPreviousRun(options: AdoptionOptions) {
   const journal = createProcessJournal(store, now, options.storeOpen);
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
   const plan = settleProcesses(store, specs, (id) => store.memory(id, now()).wanted ?? 'up');
-  stopLeftovers(plan, options);
+  const leftoversGone = stopLeftovers(plan, options);
   logger.info(
     { state_dir: store.dir, adopting: plan.adopt.size, replacing: plan.replace.length, stopping: plan.stop.length },
     'state loaded',
@@ -36,7 +37,7 @@ export function adoptPreviousRun(options: AdoptionOptions) {
 
   return {
     /** The world with a driver that records every spawn before it happens. */
-    world: { ...world, driver: journal.wrap(world.driver) },
+    world: { ...world, driver: startsAfter(journal.wrap(world.driver), leftoversGone) },
     /** The process a proxy adopts (part of its memory). A process is adopted once, by the first actor of its proxy. */
     memory(id: string): Pick<ProxyMemory, 'adoptPid' | 'adoptStartedAt'> | undefined {
       const adoptPid = plan.adopt.get(id);
@@ -59,18 +60,27 @@ export function adoptPreviousRun(options: AdoptionOptions) {
   };
 }
 
-function stopLeftovers(plan: BootPlan, { world, logger, stopTimeoutMs, store, storeOpen }: AdoptionOptions) {
+/** Stops the previous run's unwanted processes; resolves once they are gone (or given up on), undefined when there are none. */
+function stopLeftovers(plan: BootPlan, { world, logger, stopTimeoutMs, store, storeOpen }: AdoptionOptions): Promise<void> | undefined {
   for (const { row, why } of plan.unproven) {
     logger.warn(
       { proxy_id: row.proxyId, pid: row.pid, reason: why },
       'process recorded by the previous run is not provably ours: left alone',
     );
   }
-  for (const { row, why } of plan.stop) {
+  if (plan.stop.length === 0) return undefined;
+  const exits = plan.stop.map(({ row, why }) => {
     logger.info({ proxy_id: row.proxyId, pid: row.pid, reason: why }, 'stopping a proxy process left by the previous run');
-    const forget = () => {
-      if (storeOpen()) store.forgetProcess(row.proxyId, row.pid);
-    };
-    world.driver.adopt(row.pid, { onExit: forget }).stop(stopTimeoutMs);
-  }
+    return new Promise<void>((resolve) => {
+      const forget = () => {
+        if (storeOpen()) store.forgetProcess(row.proxyId, row.pid);
+        resolve();
+      };
+      world.driver.adopt(row.pid, { onExit: forget }).stop(stopTimeoutMs);
+    });
+  });
+  logger.info({ processes: plan.stop.length }, 'proxies start once the processes left by the previous run are gone');
+  // As stopAll does: past the SIGKILL and a second, a process that still has not gone is not waited for.
+  const giveUp = new Promise<void>((resolve) => setTimeout(resolve, stopTimeoutMs + 1_000).unref());
+  return Promise.race([Promise.all(exits).then(() => {}), giveUp]);
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { isAliveNotZombie } from '../../src/process/proc.ts';
-import { pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
+import { accepts, freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
 
 const marker = `${process.pid}${Date.now() % 100_000}`;
 const sleeper = (id: string, seconds: string, env: Record<string, string> = {}) => ({
@@ -79,3 +79,39 @@ it('adopts the unchanged, replaces the changed, stops the removed', async () => 
   expect(await second.stop('SIGTERM')).toBe(0);
   expect(pidsMatching(marker)).toEqual([]);
 }, 120_000);
+
+it('a proxy renamed while the daemon was down starts once the old process, which holds its port, is gone', async () => {
+  const [port] = await freePorts(1);
+  // Holds the port and ignores SIGTERM: gone only at stop_timeout's SIGKILL. A second copy exits 98.
+  const server = (id: string) => ({
+    id,
+    type: 'exec',
+    command: 'perl',
+    args: [
+      '-MIO::Socket::INET',
+      '-e',
+      `$SIG{TERM}="IGNORE"; my $s = IO::Socket::INET->new(LocalAddr=>"127.0.0.1",LocalPort=>${port},Listen=>5,ReuseAddr=>1) or exit 98; sleep 300; # ${marker}`,
+    ],
+    health: { tcp: `127.0.0.1:${port}` },
+  });
+  const monitor = { enable: true, check_interval: 30, stop_timeout: 2 };
+  const config = (id: string) => ({ api: { listen: '127.0.0.1:0' }, proxy: { monitor, proxies: [server(id)] } });
+  const { dir, configFile } = writeConfig(config('old'));
+  const first = startDaemon(configFile, dir);
+  daemons.push(first);
+  await waitUntil(() => accepts(port), STARTUP_MS);
+  const [old] = pidsMatching(marker);
+  first.child.kill('SIGKILL');
+  await first.exited;
+
+  writeFileSync(configFile, stringify({ ...config('new'), state_dir: join(dir, 'state') }));
+  const second = startDaemon(configFile, dir);
+  daemons.push(second);
+  await second.waitFor((l) => l.message === 'proxies start once the processes left by the previous run are gone');
+  await waitUntil(() => !isAliveNotZombie(old) && pidsMatching(marker).length === 1, 15_000);
+  await waitUntil(() => accepts(port), 5_000);
+  await new Promise((r) => setTimeout(r, 500));
+  // Started once, beside nothing: no exit 98, no failed restart.
+  expect(second.lines.filter((l) => l.proxy_id === 'new' && /crash|restart/.test(String(l.message)))).toEqual([]);
+  expect(await second.stop('SIGTERM')).toBe(0);
+}, 60_000);
