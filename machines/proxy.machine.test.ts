@@ -58,6 +58,8 @@ describe('proxy machine: the design document transitions', () => {
     expect(restart.record).toMatchObject({ success: false, reason: 'exited' });
     expect(restart.record.error).toMatch(/not ready/);
     expect(h.world.log).toContain('kill ss-1');
+    // `why` says what failed, not only which guard holds the next attempt.
+    expect(whyReply(h.proxy(), h.world.clock.now()).last_restart_failure).toBe(restart.record.error);
   });
 });
 

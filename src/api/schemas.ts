@@ -190,6 +190,8 @@ export const whyReply = z.object({
   sub_state: z.string(),
   /** How the process last exited, and what it left running if it daemonized itself; null if it has not. */
   last_exit: z.string().nullable(),
+  /** What made the last restart fail (an exit, a spawn error, a readiness check); null when it succeeded or there was none. */
+  last_restart_failure: z.string().nullable(),
   /** The last restart decision as it was taken; null before the first crash. */
   decision: z
     .object({

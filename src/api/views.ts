@@ -111,6 +111,7 @@ export function whyReply(view: ProxyView, now: number): WhyReply {
     state: view.phase,
     sub_state: statePath(view.state),
     last_exit: view.context.lastExit,
+    last_restart_failure: view.context.lastRestart?.success === false ? (view.context.lastRestart.error ?? null) : null,
     memory: memoryReply(view),
   };
   if (!decision) {

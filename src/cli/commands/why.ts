@@ -9,7 +9,11 @@ export const why: ClientCommand = {
   async run({ client, args: [id], json: asJson, out }) {
     const w = await client.get<WhyReply>(`${proxyPath(id)}/why`);
     if (asJson) return out(json(w));
-    out(`${w.proxy_id}: ${w.sub_state}\n${w.message}\n${w.last_exit ? `last exit: ${w.last_exit}\n` : ''}`);
+    out(
+      `${w.proxy_id}: ${w.sub_state}\n${w.message}\n` +
+        (w.last_exit ? `last exit: ${w.last_exit}\n` : '') +
+        (w.last_restart_failure ? `last restart failed: ${w.last_restart_failure}\n` : ''),
+    );
     const d = w.decision;
     if (!d) return w.memory ? out(fields([['memory', memory(w.memory)]])) : undefined;
     const r = w.remaining;
