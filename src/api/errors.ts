@@ -1,6 +1,6 @@
 // Every error leaves the API as `{ error, message, issues? }`. Bad input is a 400 that names each
 // field with the same wording as config errors ("check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -5").
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import type * as z from 'zod';
 import { formatIssues } from '../config/errors.ts';
@@ -118,3 +118,23 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: import(
 /** Node's http server keeps the reply in progress on its socket as `_httpMessage`. */
 const replyBegun = (socket: import('node:stream').Duplex) =>
   (socket as { _httpMessage?: import('node:http').ServerResponse | null })._httpMessage?.headersSent === true;
+
+/**
+ * A request that asks to send its body only if it will be taken (`Expect: 100-continue`, which curl
+ * sends for bodies over 1 KiB): one announced over `limit` is refused before it is sent, in the
+ * same shape as one that was sent; Node would answer 100 Continue, then drop the connection midway.
+ */
+export function checkContinue(limit: number, handle: (request: IncomingMessage, response: ServerResponse) => void) {
+  return (request: IncomingMessage, response: ServerResponse) => {
+    if (Number(request.headers['content-length']) > limit) {
+      const body = JSON.stringify({
+        error: 'body_too_large',
+        message: `Request body is too large (over ${limit} bytes)`,
+      } satisfies ErrorReply);
+      response.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' }).end(body);
+      return;
+    }
+    response.writeContinue();
+    handle(request, response);
+  };
+}

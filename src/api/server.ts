@@ -8,7 +8,7 @@ import { createAudit } from './audit.ts';
 import { requireAuthForMutations } from './auth.ts';
 import { refuseBrowsers } from './browsers.ts';
 import type { ApiApp, ApiDeps, RouteContext } from './context.ts';
-import { clientErrorHandler, errorHandler, notFoundHandler, validatorCompiler } from './errors.ts';
+import { checkContinue, clientErrorHandler, errorHandler, notFoundHandler, validatorCompiler } from './errors.ts';
 import { lazyInspector } from './lazy-inspector.ts';
 import { configRoutes } from './routes/config.ts';
 import { controlRoutes } from './routes/control.ts';
@@ -63,6 +63,10 @@ export function createApiServer(deps: ApiDeps) {
     clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
   app.server.maxConnections = API_LIMITS.maxConnections;
+  app.server.on(
+    'checkContinue',
+    checkContinue(API_LIMITS.bodyBytes, (request, response) => app.server.emit('request', request, response)),
+  );
   app.setErrorHandler(onError);
   app.setNotFoundHandler(notFoundHandler);
 

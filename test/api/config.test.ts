@@ -1,5 +1,6 @@
 // Runtime adjustment: PATCH /config validated like the config file, applied from the next tick with
 // no proxy restarted; POST /reload reports what the reload did or why it did not happen.
+import http from 'node:http';
 import { afterEach, expect, it } from 'vitest';
 import { fakeSpec } from '../support/fake-world.ts';
 import { API, startApi, type ApiHarness } from './api-harness.ts';
@@ -170,6 +171,34 @@ it('a body that is not JSON is a 400; one over 64 KiB is a 413; nothing changes'
   expect(huge.status).toBe(413);
   expect(huge.json.error).toBe('body_too_large');
   expect(api.supervisor.settings()).toEqual(before);
+});
+
+it('a body announced over 64 KiB with Expect: 100-continue is refused with 413 before it is sent; a small one is taken', async () => {
+  api = await startApi();
+  const before = structuredClone(api.supervisor.settings());
+  /** Sends the headers, waits for the server's first answer, then the body if it was asked for. */
+  const expecting = (body: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const request = http.request(`${api!.url}${API}/config`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+      });
+      request.on('continue', () => request.end(body));
+      request.on('response', (response) => {
+        let text = '';
+        response.setEncoding('utf8').on('data', (chunk) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, text }));
+      });
+      request.on('error', reject);
+      request.flushHeaders();
+    });
+  const huge = await expecting(JSON.stringify({ check_interval: 5, padding: 'x'.repeat(70_000) }));
+  expect(huge.status).toBe(413);
+  expect(JSON.parse(huge.text)).toMatchObject({ error: 'body_too_large' });
+  expect(api.supervisor.settings()).toEqual(before);
+  const small = await expecting(JSON.stringify({ check_interval: 7 }));
+  expect(small.status).toBe(200);
+  expect(api.supervisor.settings().check_interval).toBe(7);
 });
 
 it('POST /reload answers with what changed, or 422 with the error when the file is invalid; the caller goes to the audit', async () => {
