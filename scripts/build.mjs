@@ -109,6 +109,26 @@ for (const name of readdirSync(DIST)) {
 // The inspector page's files, read at run time from beside the chunk that serves them.
 cpSync(join(ROOT, 'src/inspector/public'), join(DIST, 'public'), { recursive: true });
 
+// The machines' charts, laid out now rather than by a running daemon (src/inspector/draw-charts.ts).
+const drawCharts = join(DIST, '.draw-charts.mjs');
+try {
+  await esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: ['src/inspector/draw-charts.ts'],
+    outfile: drawCharts,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    plugins: [xstateGuardNames],
+    logLevel: 'warning',
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  });
+  execFileSync(process.execPath, [drawCharts, join(DIST, 'charts')], { stdio: ['ignore', 'inherit', 'inherit'] });
+} finally {
+  rmSync(drawCharts, { force: true });
+}
+
 // Built beside and renamed over: a running daemon's helper keeps its inode (no ETXTBSY).
 const helper = join(DIST, 'spawn-helper');
 try {

@@ -1,13 +1,12 @@
 // The inspector page on the daemon's own HTTP server: the page, its script and style, the charts
-// (laid out here, once), and a server-sent event stream of the feed. Nothing is fetched elsewhere.
-import { readFileSync } from 'node:fs';
+// (laid out when dist/ is built), and a server-sent event stream of the feed. Nothing is fetched elsewhere.
+import { existsSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Counter, type Registry } from '../metrics/prom.ts';
 import { createFeed, type Batch, type FeedSources } from './feed.ts';
-import { chartOf, MACHINES } from './graph.ts';
-import { chartSvg } from './layout.ts';
+import { MACHINES, type MachineName } from './graph.ts';
 
 export interface InspectorOptions extends FeedSources {
   /** Where the count of dropped slow clients goes. */
@@ -29,11 +28,15 @@ const ASSETS: Record<string, string> = {
   'inspector.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
 };
-/** The charts the page shows: each machine whole (the proxy's also in the details panel). */
-const CHARTS: Record<string, () => Promise<string>> = {
-  proxy: () => chartSvg(chartOf(MACHINES.proxy)),
-  monitor: () => chartSvg(chartOf(MACHINES.monitor)),
-};
+/**
+ * The charts the page shows, each machine whole (the proxy's also in the details panel): laid out
+ * when dist/ was built (draw-charts.ts); from the sources (tests), here, on first request.
+ */
+async function chart(name: MachineName): Promise<string> {
+  const built = join(import.meta.dirname, 'charts', `${name}.svg`);
+  if (existsSync(built)) return readFileSync(built, 'utf8');
+  return (await import('./draw-charts.ts')).drawChart(name);
+}
 /** The page may load only what this server serves. */
 const CSP = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
@@ -60,11 +63,10 @@ export async function inspectorPlugin(app: FastifyInstance, options: InspectorOp
     return reply.type(ASSETS[file]).send(files.get(file));
   });
 
-  // Laid out on first request, once: the machines do not change while the daemon runs.
   app.get<{ Params: { file: string } }>('/inspect/charts/:file', async (request, reply) => {
-    const name = request.params.file.replace(/\.svg$/, '');
-    if (!Object.hasOwn(CHARTS, name)) return reply.callNotFound();
-    if (!charts.has(name)) charts.set(name, CHARTS[name]());
+    const name = request.params.file.replace(/\.svg$/, '') as MachineName;
+    if (!Object.hasOwn(MACHINES, name)) return reply.callNotFound();
+    if (!charts.has(name)) charts.set(name, chart(name));
     return reply.type('image/svg+xml').send(await charts.get(name));
   });
 

@@ -2,11 +2,24 @@
 import { describe, expect, it } from 'vitest';
 import { monitorMachine } from '../../machines/monitor.machine.ts';
 import { proxyMachine } from '../../machines/proxy.machine.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { drawChart } from '../../src/inspector/draw-charts.ts';
 import { chartOf, toDot, toMermaid } from '../../src/inspector/graph.ts';
+import { ROOT } from '../support/daemon.ts';
 
 const proxy = chartOf(proxyMachine);
 const edge = (source: string, target: string) =>
   proxy.edges.filter((e) => e.source === `proxy.${source}` && e.target === `proxy.${target}`).map((e) => e.label);
+
+describe('the charts in dist/', () => {
+  // Laid out by the build, so that a daemon never runs ELK (1-2.5 s of its event loop per chart).
+  for (const name of ['proxy', 'monitor'] as const) {
+    it(`${name}.svg is the machine's chart as laid out now`, async () => {
+      expect(readFileSync(join(ROOT, 'dist/charts', `${name}.svg`), 'utf8')).toBe(await drawChart(name));
+    });
+  }
+});
 
 describe('chartOf', () => {
   it('adds the always transitions with their guards', () => {
