@@ -52,10 +52,11 @@ describeWith(['/usr/bin/chromium'])('the /inspect page with 200 proxies', () => 
     await fleet?.stop();
   }, 60_000);
 
-  /** Row ids in the order shown (rows are absolutely placed: order by their row index). */
+  /** Row ids in the order shown, as drawn (rows are absolutely placed: order by their row index). */
   const shownIds = () =>
-    page.$$eval('.row:not([hidden])', (rows) =>
+    page.$$eval('.row', (rows) =>
       rows
+        .filter((row) => getComputedStyle(row).display !== 'none')
         .map((row) => [Number(row.getAttribute('aria-rowindex')), (row as HTMLElement).dataset.id!] as const)
         .sort((a, b) => a[0] - b[0])
         .map(([, id]) => id),
