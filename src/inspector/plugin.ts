@@ -15,6 +15,12 @@ export interface InspectorOptions extends FeedSources {
 
 /** Bytes a page's event stream may have queued (unsent) before the page is dropped as too slow. */
 export const SSE_MAX_QUEUED_BYTES = 1024 * 1024;
+/**
+ * Event streams open at once (a page holds one): each holds a connection for as long as the page is
+ * open, and reads need no token, so without a bound anyone on the host could take all the API's
+ * connections (128) and leave /healthz, /metrics and the CLI unanswered.
+ */
+export const SSE_MAX_STREAMS = 16;
 
 const PUBLIC = join(import.meta.dirname, 'public');
 const SCRIPT = 'text/javascript; charset=utf-8';
@@ -71,6 +77,11 @@ export async function inspectorPlugin(app: FastifyInstance, options: InspectorOp
   });
 
   app.get('/inspect/events', (request, reply) => {
+    if (streams.size >= SSE_MAX_STREAMS)
+      return reply
+        .code(503)
+        .header('retry-after', '30')
+        .send({ error: 'too_many_streams', message: `${SSE_MAX_STREAMS} inspector pages are open already: close one, or retry later` });
     reply.hijack();
     const stream = reply.raw;
     stream.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });

@@ -2,7 +2,7 @@
 // bounded, and once over the bound it is dropped and counted.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SSE_MAX_QUEUED_BYTES } from '../../src/inspector/plugin.ts';
+import { SSE_MAX_QUEUED_BYTES, SSE_MAX_STREAMS } from '../../src/inspector/plugin.ts';
 import { waitUntil } from '../support/daemon.ts';
 import { fakeSpec } from '../support/fake-world.ts';
 import { startApi, type ApiHarness } from '../api/api-harness.ts';
@@ -51,3 +51,30 @@ it('drops a client that does not read, and counts it', async () => {
     client.kill('SIGKILL');
   }
 }, 60_000);
+
+it('takes at most 16 event streams at once: the 17th is refused, and the API still answers', async () => {
+  const open: AbortController[] = [];
+  try {
+    for (let i = 0; i < SSE_MAX_STREAMS; i++) {
+      const controller = new AbortController();
+      open.push(controller);
+      const response = await fetch(`${api.url}/inspect/events`, { signal: controller.signal });
+      expect(response.status).toBe(200);
+    }
+    const refused = await fetch(`${api.url}/inspect/events`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('30');
+    expect(await refused.json()).toMatchObject({ error: 'too_many_streams' });
+    expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
+    // A page closed frees its place.
+    open.pop()!.abort();
+    await waitUntil(async () => {
+      const again = await fetch(`${api.url}/inspect/events`);
+      if (again.status !== 200) return false;
+      await again.body?.cancel();
+      return true;
+    }, 5_000, 50);
+  } finally {
+    for (const controller of open) controller.abort();
+  }
+});
