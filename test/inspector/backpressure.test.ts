@@ -68,12 +68,16 @@ it('takes at most 16 event streams at once: the 17th is refused, and the API sti
     expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
     // A page closed frees its place.
     open.pop()!.abort();
-    await waitUntil(async () => {
-      const again = await fetch(`${api.url}/inspect/events`);
-      if (again.status !== 200) return false;
-      await again.body?.cancel();
-      return true;
-    }, 5_000, 50);
+    await waitUntil(
+      async () => {
+        const again = await fetch(`${api.url}/inspect/events`);
+        if (again.status !== 200) return false;
+        await again.body?.cancel();
+        return true;
+      },
+      5_000,
+      50,
+    );
   } finally {
     for (const controller of open) controller.abort();
   }
