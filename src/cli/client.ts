@@ -7,6 +7,11 @@ export class ClientError extends Error {
   override name = 'ClientError';
 }
 
+/** A command that changes state was sent and not answered: it may have been carried out, or not. */
+export class OutcomeUnknown extends ClientError {
+  override name = 'OutcomeUnknown';
+}
+
 export interface ClientOptions {
   url: string;
   token?: string;
@@ -41,7 +46,8 @@ async function exchange(method: string, target: URL, headers: Record<string, str
       response.on('error', reject);
     });
     request.on('timeout', () => request.destroy(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' })));
-    request.on('error', reject);
+    // Written whole: from then on the daemon may act on it, answered or not.
+    request.on('error', (error) => reject(Object.assign(error, { sent: request.writableFinished })));
     request.end(body);
   });
 }
@@ -86,9 +92,14 @@ export function createClient({ url, token, source, timeoutMs = 10_000 }: ClientO
     try {
       response = await exchange(method, target, headers, body === undefined ? undefined : JSON.stringify(body), timeoutMs);
     } catch (error) {
-      throw new ClientError(
-        `cannot reach the proxy-monitor daemon at ${shownUrl(url)}${source ? ` (${source})` : ''}: ${networkReason(error as NodeJS.ErrnoException)}`,
-      );
+      const where = `the proxy-monitor daemon at ${shownUrl(url)}${source ? ` (${source})` : ''}`;
+      const reason = networkReason(error as NodeJS.ErrnoException);
+      // A read can be asked again; a change sent may have been made: asking again could make it twice.
+      if (method !== 'GET' && (error as { sent?: boolean }).sent)
+        throw new OutcomeUnknown(
+          `${method} ${path} was sent to ${where}, ${(error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `not answered within ${timeoutMs / 1000} s` : `and the connection ended (${reason})`}: it may still be carried out; check with \`proxy-monitor status\` before sending it again`,
+        );
+      throw new ClientError(`cannot reach ${where}: ${reason}`);
     }
     let payload: unknown;
     try {

@@ -19,7 +19,14 @@ ${STATE_USAGE}${GRAPH_USAGE}against a running daemon:
 ${CLIENT_USAGE}`;
 
 /** Options that may come before the command, as `supervisorctl -c FILE status` takes them; the ones after a name take a value. */
-const LEADING_OPTIONS: Record<string, boolean> = { '-c': true, '--config': true, '--url': true, '--token': true, '--json': false };
+const LEADING_OPTIONS: Record<string, boolean> = {
+  '-c': true,
+  '--config': true,
+  '--url': true,
+  '--token': true,
+  '--timeout': true,
+  '--json': false,
+};
 
 async function main(argv: string[]): Promise<number> {
   // `proxy-monitor -c FILE status` is `proxy-monitor status -c FILE`.

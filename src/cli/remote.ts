@@ -3,7 +3,7 @@
 // variable for the token: a command line is visible to every local user in `ps`.
 import { parseArgs } from 'node:util';
 import { formatIssues } from '../config/errors.ts';
-import { ClientError, createClient, shownUrl } from './client.ts';
+import { ClientError, createClient, OutcomeUnknown, shownUrl } from './client.ts';
 import { audit } from './commands/audit.ts';
 import { UsageError, type ClientCommand } from './commands/command.ts';
 import { config, reload } from './commands/config.ts';
@@ -32,8 +32,19 @@ export const CLIENT_USAGE = `${Object.values(CLIENT_COMMANDS)
   client options: --config FILE (the daemon's config: its api.listen and api.token; default $PROXY_MONITOR_CONFIG,
                   else the first of ${DEFAULT_CONFIGS.join(', ')} that exists),
                   --url URL (default $PROXY_MONITOR_URL, else from the config, else ${DEFAULT_URL}),
-                  --token TOKEN (default $PROXY_MONITOR_TOKEN, else from the config)
+                  --token TOKEN (default $PROXY_MONITOR_TOKEN, else from the config),
+                  --timeout SECONDS to wait for the daemon's answer, 1 to 3600 (default $PROXY_MONITOR_TIMEOUT, else 10)
 `;
+
+/** Seconds the CLI waits for an answer: --timeout, else $PROXY_MONITOR_TIMEOUT, else 10. */
+function timeoutMs(flag: string | undefined, env: Record<string, string | undefined>): number {
+  const [given, name] = flag !== undefined ? [flag, '--timeout'] : [env.PROXY_MONITOR_TIMEOUT, 'PROXY_MONITOR_TIMEOUT'];
+  if (given === undefined) return 10_000;
+  const seconds = Number(given);
+  if (given.trim() === '' || !Number.isFinite(seconds) || seconds < 1 || seconds > 3600)
+    throw new UsageError(`${name}: expected seconds from 1 to 3600, got "${given}"`);
+  return seconds * 1000;
+}
 
 export interface Io {
   out(text: string): void;
@@ -45,7 +56,10 @@ export interface Io {
 
 const processIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: process.env };
 
-/** Runs a client command; the exit code is 0, 1 (the daemon refused or is unreachable) or 2 (usage). */
+/**
+ * Runs a client command; the exit code is 0, 1 (the daemon refused or is unreachable), 2 (usage) or
+ * 3 (a change was sent and not answered: it may have been made).
+ */
 export async function runClientCommand(name: string, argv: string[], io: Io = processIo): Promise<number> {
   const command = CLIENT_COMMANDS[name];
   try {
@@ -56,6 +70,7 @@ export async function runClientCommand(name: string, argv: string[], io: Io = pr
       options: {
         url: { type: 'string' },
         token: { type: 'string' },
+        timeout: { type: 'string' },
         config: { type: 'string', short: 'c' },
         json: { type: 'boolean' },
         ...own,
@@ -75,13 +90,14 @@ export async function runClientCommand(name: string, argv: string[], io: Io = pr
         throw new UsageError(issues.map((issue) => `--${issue.path}: ${issue.message}`).join('; '));
       }
     }
-    const flags = values as { url?: string; token?: string; config?: string };
+    const flags = values as { url?: string; token?: string; config?: string; timeout?: string };
+    const waitMs = timeoutMs(flags.timeout, io.env);
     const { url, token, listenFrom } = await findDaemon({ flags, env: io.env, warn: io.err, defaults: io.configs });
     if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
       throw new UsageError(`${flags.url ? '--url' : 'PROXY_MONITOR_URL'}: expected an http:// URL, got "${shownUrl(url)}"`);
     }
     await command.run({
-      client: createClient({ url, token, source: listenFrom }),
+      client: createClient({ url, token, source: listenFrom, timeoutMs: waitMs }),
       args: positionals,
       json: values.json === true,
       options,
@@ -91,7 +107,7 @@ export async function runClientCommand(name: string, argv: string[], io: Io = pr
   } catch (error) {
     if (error instanceof ClientError) {
       io.err(`proxy-monitor: ${error.message}\n`);
-      return 1;
+      return error instanceof OutcomeUnknown ? 3 : 1;
     }
     if (error instanceof UsageError || error instanceof DiscoveryError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.err(`proxy-monitor ${name}: ${(error as Error).message}\n`);

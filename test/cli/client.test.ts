@@ -246,6 +246,31 @@ describe('the proxy-monitor binary', () => {
     );
   });
 
+  it('a change sent and not answered in --timeout exits 3, saying it may have been made; an unanswered read exits 1', async () => {
+    // Takes every request and never answers (a daemon stopped with SIGSTOP, say).
+    const silent = http.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const restart = await binary(['--timeout', '1', 'restart', 'ss-1', '--url', url]);
+      expect(restart.code).toBe(3);
+      expect(restart.stderr).toBe(
+        `proxy-monitor: POST /api/v1/proxy/monitor/proxies/ss-1/restart was sent to the proxy-monitor daemon at ${url}, not answered within 1 s: it may still be carried out; check with \`proxy-monitor status\` before sending it again\n`,
+      );
+      const status = await binary(['status', '--url', url], { PROXY_MONITOR_TIMEOUT: '1' });
+      expect(status.code).toBe(1);
+      expect(status.stderr).toMatch(/^proxy-monitor: cannot reach the proxy-monitor daemon at .*: no answer in time\n$/);
+      for (const bad of ['0', '3601', 'soon', '']) {
+        const refused = await binary(['status', '--url', url, '--timeout', bad]);
+        expect(refused.code, bad).toBe(2);
+        expect(refused.stderr).toContain(`--timeout: expected seconds from 1 to 3600, got "${bad}"`);
+      }
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
   it('never shows a password or query values of --url in its errors (stderr ends up in cron mails and CI logs)', async () => {
     const [port] = await freePorts(1);
     const result = await binary(['status', '--url', `http://user:hunter2@127.0.0.1:${port}/?key=hunter3`]);
