@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { whyReply } from '../src/api/views.ts';
-import { fakeSpec } from '../test/support/fake-world.ts';
+import { fakeSpec, T0 } from '../test/support/fake-world.ts';
 import { startHarness } from '../test/support/harness.ts';
 import { isCleanExit } from './proxy/policy.ts';
 
@@ -16,6 +16,22 @@ describe('proxy machine: the design document transitions', () => {
     const h = await startHarness({ memory: { 'ss-1': { wanted: 'down' } } });
     expect(h.state()).toBe('stopped.down');
     expect(h.world.log).not.toContain('spawn ss-1');
+  });
+
+  it('a process that ended while the daemon was down is a crash at boot: recorded, and its restart held by the stored guards', async () => {
+    const h = await startHarness({
+      settings: { restart_cooldown: 60 },
+      memory: { 'ss-1': { lostProcess: true, lastAttemptAt: T0 - 30_000 } },
+    });
+    expect(h.reportsOf('crash_detected')).toMatchObject([{ reason: 'process ended while the daemon was down (exit status unknown)' }]);
+    expect(h.reportsOf('state_change').map((r) => `${r.from}->${r.to}`)).toEqual(['unknown->running', 'running->crashed']);
+    expect(h.state()).toBe('crashed.waiting'); // its last attempt was 30 s ago: 30 s of cooldown left
+    expect(h.world.log).not.toContain('spawn ss-1');
+    await h.advance(29_000);
+    expect(h.state()).toBe('crashed.waiting');
+    await h.advance(6_000);
+    expect(h.state()).toBe('running.up');
+    expect(h.reportsOf('restart_finished')).toMatchObject([{ record: { reason: 'exited', success: true, manual: false } }]);
   });
 
   it('running -> crashed -> restarting -> running on an exit', async () => {

@@ -8,7 +8,7 @@
 // The machine holds no timers and does no I/O. Its effects (spawn, kill, readiness probe, wake-up
 // timer) are declared here as stubs and provided by src/supervisor; their results come back as
 // events carrying the time they happened. Sub-states only refine a top-level state.
-import { type AnyActorRef, and, assign, emit, or, sendParent, setup } from 'xstate';
+import { type AnyActorRef, and, assign, emit, or, raise, sendParent, setup } from 'xstate';
 import * as update from './proxy/actions.ts';
 import { countersOf, initialContext, currentRestart, type ProxyContext, type ProxyInput, type ProxyPhase } from './proxy/context.ts';
 import type { ProxyEmitted, ProxyEvent } from './proxy/events.ts';
@@ -123,6 +123,10 @@ export const proxyMachine = setup({
     // Context updates.
     ...assignEach(update),
 
+    // Its process ended while the daemon was down: that exit, as if seen now (from running, as the
+    // document's graph goes: there is no unknown -> crashed).
+    exitedWhileAway: raise(({ event }) => ({ type: 'EXITED' as const, at: event.at, code: null, signal: null, whileAway: true })),
+
     // Reports to the outside world.
     enterPhase: assign((_, params: { phase: ProxyPhase }) => ({ phase: params.phase })),
     announcePhase: emit(({ context, event }, params: { phase: ProxyPhase }) => ({
@@ -173,6 +177,7 @@ export const proxyMachine = setup({
           },
           { guard: 'wantedDown', target: 'stopped' },
           { guard: 'hasProcessToAdopt', target: 'running.up', actions: ['processStarted', 'adoptProcess'] },
+          { guard: 'processLostWhileAway', target: 'running.up', actions: 'exitedWhileAway' },
           { target: 'running' },
         ],
         START: { target: 'running', actions: 'wantUp' },

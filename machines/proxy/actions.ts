@@ -61,6 +61,7 @@ export const noteMemoryCrash: Update = (context, event) => {
 function crashDescription(event: ProxyEvent, context: ProxyContext): string {
   switch (event.type) {
     case 'EXITED': {
+      if (event.whileAway) return 'process ended while the daemon was down (exit status unknown)';
       // Only a process's parent learns its status: an adopted one (not our child) exits without one.
       const how = event.signal
         ? `on signal ${event.signal}`

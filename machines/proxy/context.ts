@@ -66,6 +66,11 @@ export interface ProxyMemory {
   adoptPid: number | null;
   /** When that process started (epoch ms), so that its uptime does not restart from the adoption. */
   adoptStartedAt: number | null;
+  /**
+   * Its process of the previous run ended while the daemon was down (same boot of the machine): a
+   * crash nobody saw, handled as one at boot (recorded, and its restart held by the stored guards).
+   */
+  lostProcess: boolean;
 }
 
 export interface ProxyInput {
@@ -128,6 +133,7 @@ export function initialContext(input: ProxyInput): ProxyContext {
     lastRestart: memory.lastRestart ?? null,
     adoptPid: memory.adoptPid ?? null,
     adoptStartedAt: memory.adoptStartedAt ?? null,
+    lostProcess: memory.lostProcess ?? false,
     phase: 'unknown',
     explanation: memory.wanted === 'down' ? 'stopped by the operator (kept across the daemon restart)' : 'daemon started',
     pid: null,

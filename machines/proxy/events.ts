@@ -28,7 +28,8 @@ export type ProxyEvent =
   // `daemonFault`: the daemon lacked a resource of its own (file descriptors, memory, disk space):
   // not the proxy's failure, so it is not counted against the proxy's restart cap.
   | { type: 'SPAWN_FAILED'; at: number; error: string; daemonFault?: boolean }
-  | { type: 'EXITED'; at: number; code: number | null; signal: string | null; escaped?: string }
+  /** `whileAway`: it ended while the daemon was down (raised at boot): no status is known. */
+  | { type: 'EXITED'; at: number; code: number | null; signal: string | null; escaped?: string; whileAway?: boolean }
   // From the health probes
   // (with the memory reading taken at the same time, when the process could be measured)
   | { type: 'CHECK_PASSED'; at: number; durationMs: number; memory?: MemoryReading }

@@ -34,6 +34,7 @@ export const guards = {
   wantedDown: ({ context }: GuardArgs) => context.wanted === 'down',
   retiring: ({ context }: GuardArgs) => context.retiring,
   hasProcessToAdopt: ({ context }: GuardArgs) => context.adoptPid !== null,
+  processLostWhileAway: ({ context }: GuardArgs) => context.lostProcess,
   /** `restart: on-failure` and the process exited cleanly: it stays stopped, as systemd leaves such a unit. */
   exitWantsNoRestart: ({ context, event }: GuardArgs) =>
     event.type === 'EXITED' && context.policy.restart === 'on-failure' && isCleanExit(event.code, event.signal),

@@ -30,6 +30,8 @@ export function adoptPreviousRun(options: AdoptionOptions) {
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
   const plan = settleProcesses(store, specs, (id) => store.memory(id, now()).wanted ?? 'up');
   const leftoversGone = stopLeftovers(plan, options);
+  for (const [id, row] of plan.lost)
+    logger.warn({ proxy_id: id, pid: row.pid }, 'proxy process ended while the daemon was down: handled as a crash');
   logger.info(
     { state_dir: store.dir, adopting: plan.adopt.size, replacing: plan.replace.length, stopping: plan.stop.length },
     'state loaded',
@@ -38,8 +40,12 @@ export function adoptPreviousRun(options: AdoptionOptions) {
   return {
     /** The world with a driver that records every spawn before it happens. */
     world: { ...world, driver: startsAfter(journal.wrap(world.driver), leftoversGone) },
-    /** The process a proxy adopts (part of its memory). A process is adopted once, by the first actor of its proxy. */
-    memory(id: string): Pick<ProxyMemory, 'adoptPid' | 'adoptStartedAt'> | undefined {
+    /**
+     * The process a proxy adopts, or the one it lost while the daemon was down (part of its memory).
+     * Either is taken once, by the first actor of its proxy.
+     */
+    memory(id: string): Partial<Pick<ProxyMemory, 'adoptPid' | 'adoptStartedAt' | 'lostProcess'>> | undefined {
+      if (plan.lost.delete(id)) return { lostProcess: true };
       const adoptPid = plan.adopt.get(id);
       plan.adopt.delete(id);
       // Its uptime counts from its own start, not from the adoption.

@@ -2,6 +2,7 @@
 // to stop, which recorded ones to leave alone. The process table is settled on the way: rows of
 // processes that are gone (or not ours) are dropped.
 import type { ProxySpec } from '../proxy-spec.ts';
+import { bootedAt } from '../process/proc.ts';
 import { checkProcess, findSpawnTokens } from './identity.ts';
 import { executedFingerprint } from '../supervisor/executed.ts';
 import type { ProcessRow, Store } from '../store/types.ts';
@@ -18,6 +19,11 @@ export interface BootPlan {
   stop: Array<{ row: ProcessRow; why: string }>;
   /** Recorded, alive, but not provably ours: left alone and reported. */
   unproven: Array<{ row: ProcessRow; why: string }>;
+  /**
+   * Configured proxies whose recorded process ended while the daemon was down, since the machine
+   * booted (a reboot ends every process: that is no crash of theirs), and none of whose is left.
+   */
+  lost: Map<string, ProcessRow>;
 }
 
 export function settleProcesses(store: Store, specs: Map<string, ProxySpec>, wanted: (id: string) => 'up' | 'down'): BootPlan {
@@ -29,13 +35,16 @@ export function settleProcesses(store: Store, specs: Map<string, ProxySpec>, wan
     else store.forgetSpawn(intent.token);
   }
 
-  const plan: BootPlan = { adopt: new Map(), replace: [], stop: [], unproven: [] };
+  const plan: BootPlan = { adopt: new Map(), replace: [], stop: [], unproven: [], lost: new Map() };
+  const booted = bootedAt();
   // Newest first: should a proxy have two live processes, the newer one is kept.
   for (const row of store.processes().reverse()) {
     const verdict = checkProcess(row);
     if (verdict.kind !== 'ours') {
       store.forgetProcess(row.proxyId, row.pid);
       if (verdict.kind === 'unproven') plan.unproven.push({ row, why: verdict.why });
+      else if (specs.has(row.proxyId) && booted !== undefined && row.at >= booted && !plan.lost.has(row.proxyId))
+        plan.lost.set(row.proxyId, row);
       continue;
     }
     const spec = specs.get(row.proxyId);
@@ -51,5 +60,7 @@ export function settleProcesses(store: Store, specs: Map<string, ProxySpec>, wan
     plan.adopt.set(row.proxyId, row.pid);
     if (wanted(row.proxyId) === 'up' && row.fingerprint !== executedFingerprint(spec!)) plan.replace.push(row.proxyId);
   }
+  // A newer process of the proxy lives on: the one that ended was an older one's.
+  for (const id of plan.adopt.keys()) plan.lost.delete(id);
   return plan;
 }

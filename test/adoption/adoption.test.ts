@@ -70,7 +70,7 @@ describe('settleProcesses', () => {
     const spec = sleeper('ss-1');
     const pid = await startRecorded(spec);
     const plan = settleProcesses(store, specsOf(spec), allUp);
-    expect(plan).toEqual({ adopt: new Map([['ss-1', pid]]), replace: [], stop: [], unproven: [] });
+    expect(plan).toEqual({ adopt: new Map([['ss-1', pid]]), replace: [], stop: [], unproven: [], lost: new Map() });
     expect(store.processes().map((p) => p.pid)).toEqual([pid]);
   });
 
@@ -125,6 +125,9 @@ describe('settleProcesses', () => {
     const plan = settleProcesses(store, specsOf(spec, sleeper('ss-2'), sleeper('ss-3')), allUp);
     expect(plan.adopt.size).toBe(0);
     expect(plan.stop).toEqual([]);
+    // Died in this boot: a crash the next daemon handles; gone since before it (a reboot): no crash of its own.
+    expect([...plan.lost.keys()]).toEqual(['ss-1']);
+    expect(plan.lost.get('ss-1')!.pid).toBe(dead);
     expect(plan.unproven.map(({ row, why }) => [row.proxyId, why])).toEqual([
       [
         'ss-3',

@@ -35,14 +35,16 @@ export const MEMORY = { within: { bytes: 2 ** 19, limit: 2 ** 20 }, above: { byt
 export const modelPolicy = policyFrom(modelSettings);
 
 /**
- * The four boots the machine tells apart: fresh, stopped by the operator last run, live process to
- * adopt, and stopped by the operator with its process still there (the daemon was killed during its stop).
+ * The five boots the machine tells apart: fresh, stopped by the operator last run, live process to
+ * adopt, stopped by the operator with its process still there (the daemon was killed during its
+ * stop), and its process ended while the daemon was down (a crash nobody saw).
  */
 export const boots: Record<string, Partial<ProxyMemory>> = {
   fresh: {},
   'stopped before': { wanted: 'down' },
   adopting: { adoptPid: 4242 },
   'stopped before, its process still there': { wanted: 'down', adoptPid: 4242 },
+  'its process ended while the daemon was down': { lostProcess: true },
 };
 
 export const modelInput = (memory: Partial<ProxyMemory>) => ({ id: PROXY_ID, policy: modelPolicy, monitored: true, memory });

@@ -1,0 +1,47 @@
+// A proxy whose process ended while the daemon was down (killed, or being restarted by systemd) is a
+// crash nobody saw: the next daemon says so, records it, and restarts it as it restarts any crash.
+import { writeFileSync } from 'node:fs';
+import { afterAll, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
+
+const marker = `${process.pid}${Date.now() % 100_000}`;
+const daemons: TestDaemon[] = [];
+afterAll(async () => {
+  for (const daemon of daemons) await daemon.stop('SIGKILL');
+  for (const pid of pidsMatching(`sleep ${marker}`)) process.kill(pid, 'SIGKILL');
+});
+
+it('a process that ended while the daemon was down is logged, recorded and restarted as a crash', async () => {
+  const config = {
+    api: { listen: '127.0.0.1:0' },
+    proxy: { monitor: { enable: true, check_interval: 30 }, proxies: [{ id: 'p', type: 'exec', command: '/bin/sleep', args: [marker] }] },
+  };
+  const { dir, configFile } = writeConfig(config);
+  const first = startDaemon(configFile, dir);
+  daemons.push(first);
+  await waitUntil(() => pidsMatching(`sleep ${marker}`).length === 1, STARTUP_MS);
+  const [before] = pidsMatching(`sleep ${marker}`);
+  first.child.kill('SIGKILL');
+  await first.exited;
+  process.kill(before, 'SIGKILL');
+  await waitUntil(() => pidsMatching(`sleep ${marker}`).length === 0, 5_000);
+  writeFileSync(configFile, stringify({ ...config, state_dir: `${dir}/state` }));
+
+  const second = startDaemon(configFile, dir);
+  daemons.push(second);
+  expect(await second.waitFor((l) => l.message === 'proxy process ended while the daemon was down: handled as a crash')).toMatchObject({
+    proxy_id: 'p',
+    pid: before,
+  });
+  expect(await second.waitFor((l) => l.message === 'proxy crash detected')).toMatchObject({
+    proxy_id: 'p',
+    reason: 'process ended while the daemon was down (exit status unknown)',
+  });
+  await second.waitFor((l) => l.message === 'proxy restart succeeded' && l.proxy_id === 'p');
+  expect(pidsMatching(`sleep ${marker}`)).toHaveLength(1);
+  const url = (await second.waitFor((l) => l.message === 'api listening')).url as string;
+  const history = (await (await fetch(`${url}/api/v1/proxy/monitor/proxies/p/history`)).json()) as { records: unknown[] };
+  expect(history.records).toMatchObject([{ proxy_id: 'p', reason: 'exited', success: true, manual: false }]);
+  expect(await second.stop('SIGTERM')).toBe(0);
+}, 60_000);
