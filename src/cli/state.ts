@@ -2,7 +2,7 @@
 // state.db. The daemon fails closed on one (without its history it would restart past the cap);
 // check says what is wrong, reset moves the database aside so the next start begins afresh.
 import Database from 'better-sqlite3';
-import { existsSync, renameSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, renameSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/errors.ts';
@@ -70,12 +70,29 @@ function check(dir: string, io: StateIo): number {
     );
     return 0;
   } catch (error) {
+    // Not opened at all on a read-only file system (SQLite writes its -shm file beside a WAL
+    // database even to read it): nothing says it is damaged, and a reset would throw it away.
+    const readOnly = /^SQLITE_(CANTOPEN|READONLY)/.test(String((error as { code?: string }).code)) && readOnlyReason(dir);
+    if (readOnly) {
+      io.err(`${file}: cannot be opened: ${readOnly}; it is not known to be damaged: remount the file system read-write\n`);
+      return 1;
+    }
     io.err(
       `${file}: state.db is damaged: ${(error as Error).message}\n  stop the daemon, then: proxy-monitor state reset --state-dir ${dir}   (or restore a backup of it)\n`,
     );
     return 1;
   } finally {
     db?.close();
+  }
+}
+
+/** Why the directory cannot be written to, when that is its file system's doing (EROFS). */
+function readOnlyReason(dir: string): string | undefined {
+  try {
+    accessSync(dir, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EROFS' ? 'its directory is on a read-only file system' : undefined;
   }
 }
 
@@ -97,7 +114,12 @@ function reset(dir: string, io: StateIo): number {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const aside = `${file}.damaged-${stamp}`;
     // The WAL and shared-memory files belong to that database: they go with it.
-    for (const suffix of ['', '-wal', '-shm']) if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
+    try {
+      for (const suffix of ['', '-wal', '-shm']) if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
+    } catch (error) {
+      io.err(`proxy-monitor: cannot move ${file} aside: ${(error as Error).message}\n`);
+      return 1;
+    }
     io.out(
       `moved ${file} aside to ${basename(aside)}; the next start begins with an empty history: restart counts, ` +
         `operator stops and enable/disable are forgotten; proxy processes a killed daemon left running are not adopted: stop them before the next start\n`,

@@ -1,5 +1,6 @@
 // A damaged state.db: the daemon keeps failing closed (without its history it would run past the
 // restart cap), but says how to recover, and `proxy-monitor state check|reset` does it.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,5 +95,34 @@ describe('permissions', () => {
 
     writeGeneratedFiles([{ path: join(dir, 'generated', 'x.json'), content: '{}' }]);
     expect(statSync(join(dir, 'generated')).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('a sound state.db on a file system remounted read-only', () => {
+  it('state check does not call it damaged (exit 1, says why); state reset fails in one line and moves nothing', () => {
+    const mount = mkdtempSync(join(tmpdir(), 'pm-ro-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mount]);
+    try {
+      const dir = join(mount, 'state');
+      const store = openStore(dir, retention);
+      store.addAudit({ at: 1, user: 'system', action: 'config_reload', proxyId: null, detail: {} });
+      store.close();
+      execFileSync('mount', ['-o', 'remount,ro', mount]);
+      const check = io();
+      expect(stateCommand(['check', '--state-dir', dir], check.io)).toBe(1);
+      expect(check.err.join('')).toBe(
+        `${join(dir, 'state.db')}: cannot be opened: its directory is on a read-only file system; it is not known to be damaged: remount the file system read-write\n`,
+      );
+      const reset = io();
+      expect(stateCommand(['reset', '--state-dir', dir], reset.io)).toBe(1);
+      expect(reset.err.join('')).toMatch(/^proxy-monitor: (cannot move .*state\.db aside|cannot lock state directory).*read-only file system.*\n$/);
+      expect(reset.err.join('').split('\n')).toHaveLength(2);
+      expect(readdirSync(dir)).toContain('state.db');
+      execFileSync('mount', ['-o', 'remount,rw', mount]);
+      const sound = io();
+      expect(stateCommand(['check', '--state-dir', dir], sound.io)).toBe(0);
+    } finally {
+      execFileSync('umount', ['-l', mount]);
+    }
   });
 });
