@@ -115,7 +115,9 @@ describe.skipIf(process.getuid?.() !== 0)('a sound state.db on a file system rem
       );
       const reset = io();
       expect(stateCommand(['reset', '--state-dir', dir], reset.io)).toBe(1);
-      expect(reset.err.join('')).toMatch(/^proxy-monitor: (cannot move .*state\.db aside|cannot lock state directory).*read-only file system.*\n$/);
+      expect(reset.err.join('')).toMatch(
+        /^proxy-monitor: (cannot move .*state\.db aside|cannot lock state directory).*read-only file system.*\n$/,
+      );
       expect(reset.err.join('').split('\n')).toHaveLength(2);
       expect(readdirSync(dir)).toContain('state.db');
       execFileSync('mount', ['-o', 'remount,rw', mount]);
