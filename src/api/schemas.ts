@@ -228,6 +228,8 @@ export const historyReply = z.object({
   proxy_id: z.string().nullable(),
   since: time.nullable(),
   records: z.array(restartRecord),
+  /** More records matched than `limit`: the records, and so the analysis, are the newest of them. */
+  truncated: z.boolean(),
   /** Of the records returned. Hours are UTC. */
   analysis: z.object({
     total: z.int(),

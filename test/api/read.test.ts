@@ -203,6 +203,12 @@ describe('GET /history and /proxies/:id/history', () => {
     expect(json.analysis.by_hour[0]).toBe(3);
     expect(json.analysis.by_hour.reduce((a: number, b: number) => a + b)).toBe(3);
     expect(json.analysis.duration_ms).toEqual({ p50: expect.any(Number), p95: expect.any(Number), max: expect.any(Number) });
+    expect(json.truncated).toBe(false);
+    // Limited: the newest records, and the reply says more matched.
+    const two = (await api.get(`${API}/history?limit=2`)).json;
+    expect(two).toMatchObject({ truncated: true, analysis: { total: 2 } });
+    expect(two.records).toEqual(json.records.slice(0, 2));
+    expect((await api.get(`${API}/history?limit=3`)).json.truncated).toBe(false);
   });
 
   it('reports nearest-rank percentiles of the restarts as they took (known startup times)', async () => {

@@ -138,6 +138,9 @@ describe('against a running API', () => {
     expect(all.out).toMatch(/^TIME\s+PROXY\s+REASON\s+RESULT\s+DURATION\s+ERROR$/m);
     expect(all.out).toMatch(/2 restarts, 100% succeeded \(0 failed\)/);
     expect(all.out).toMatch(/by reason: exited 2/);
+    expect((await cli(['history', '--limit', '1'])).out).toMatch(
+      /^1 restart, 100% succeeded \(0 failed\) \(the newest 1 only: more matched, raise --limit for all\)$/m,
+    );
     const one = JSON.parse((await cli(['history', 'ss-1', '--since', '30s', '--limit', '5', '--json'])).out);
     expect(one).toMatchObject({ proxy_id: 'ss-1', analysis: { total: 1 } });
     expect((await cli(['history', '--since', 'soon'])).err).toMatch(/since: expected an ISO time/);

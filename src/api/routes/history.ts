@@ -11,12 +11,20 @@ export const historyRoutes: RoutePlugin = (app, { deps }, done) => {
 
   function history(proxyId: string | undefined, query: { since?: string; limit: number }) {
     const since = query.since === undefined ? undefined : parseSince(query.since, clock.now());
-    const filter: HistoryQuery = { limit: query.limit, ...(proxyId !== undefined && { proxyId }), ...(since !== undefined && { since }) };
+    // One more than asked: whether more matched is said, not guessed.
+    const filter: HistoryQuery = {
+      limit: query.limit + 1,
+      ...(proxyId !== undefined && { proxyId }),
+      ...(since !== undefined && { since }),
+    };
     const rows = store.restarts(filter);
+    const truncated = rows.length > query.limit;
+    if (truncated) rows.pop();
     return {
       proxy_id: proxyId ?? null,
       since: since === undefined ? null : iso(since),
       records: rows.map((row) => restartReply(row.proxyId, row)),
+      truncated,
       analysis: analyzeRestarts(rows),
     };
   }

@@ -3,8 +3,9 @@ import { historyQuery, type HistoryReply } from '../../api/schemas.ts';
 import { count, milliseconds, table } from '../format.ts';
 import { json, proxyPath, type ClientCommand } from './command.ts';
 
-function analysis(a: HistoryReply['analysis']): string {
+function analysis(a: HistoryReply['analysis'], truncated: boolean): string {
   if (a.total === 0) return 'no restarts recorded\n';
+  const of = truncated ? ` (the newest ${a.total} only: more matched, raise --limit for all)` : '';
   const reasons = Object.entries(a.by_reason)
     .map(([reason, n]) => `${reason} ${n}`)
     .join(', ');
@@ -15,7 +16,7 @@ function analysis(a: HistoryReply['analysis']): string {
     .join(', ');
   const d = a.duration_ms!;
   return (
-    `${count(a.total, 'restart')}, ${Math.round(a.success_rate! * 100)}% succeeded (${a.failures} failed)\n` +
+    `${count(a.total, 'restart')}, ${Math.round(a.success_rate! * 100)}% succeeded (${a.failures} failed)${of}\n` +
     `by reason: ${reasons}\nby hour (UTC): ${hours}\n` +
     `duration: p50 ${milliseconds(d.p50)}, p95 ${milliseconds(d.p95)}, max ${milliseconds(d.max)}\n`
   );
@@ -44,6 +45,6 @@ export const history: ClientCommand = {
       ]);
       out(table(['TIME', 'PROXY', 'REASON', 'RESULT', 'DURATION', 'ERROR'], rows));
     }
-    out(analysis(h.analysis));
+    out(analysis(h.analysis, h.truncated));
   },
 };
