@@ -91,12 +91,12 @@ const result = await esbuild.build({
   metafile: true,
   plugins: [lazyBuiltins, xstateGuardNames],
   logLevel: 'warning',
-  // better-sqlite3 finds its compiled addon relative to its own files; pino starts transports
-  // (pino-roll) in a worker thread that loads them by path from node_modules. Fastify's JSON-schema
+  // better-sqlite3 finds its compiled addon relative to its own files; pino is loaded from
+  // node_modules as it is published (its thread-stream and worker files). Fastify's JSON-schema
   // compilers and its test injector are never loaded by the daemon (src/api/server.ts gives it the
   // zod compilers; inject() is for tests): left in node_modules, their 480 KB of source are not
   // held in memory (bench/README.md, "Memory").
-  external: ['better-sqlite3', 'pino', 'pino-roll', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler', 'light-my-request'],
+  external: ['better-sqlite3', 'pino', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler', 'light-my-request'],
   // Bundled CommonJS dependencies call require() for Node's built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 });

@@ -11,7 +11,7 @@ import { loadConfig, refuseTruncated, type LoadedConfig } from '../config/load.t
 import { loadConfigOffThread } from '../config/off-thread.ts';
 import { killRunningChecks } from '../health/exec.ts';
 import { createRecent } from '../inspector/recent.ts';
-import { closeLogger, configuredLogger, setLogLevel, type Logger } from '../logging/logger.ts';
+import { closeLogger, configuredLogger, logDegraded, setLogLevel, type Logger } from '../logging/logger.ts';
 import { createOutputLogger } from '../logging/output.ts';
 import { createRedactor } from '../logging/redact.ts';
 import { createReportLogger, logCheckRound } from '../logging/reports.ts';
@@ -166,7 +166,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     clock: world.clock,
     config: () => loaded.config,
     reload: (by) => daemon.reload(by),
-    degraded: () => state.degraded(),
+    degraded: () => [...state.degraded(), ...logDegraded(logger)],
   });
   let url: string;
   try {

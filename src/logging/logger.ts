@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import { ConfigError } from '../config/errors.ts';
 import type { Config } from '../config/schema.ts';
 import { sizeBytes } from '../config/size.ts';
-import { rollingFile, type LogFileOptions } from './file.ts';
+import { type LogFileOptions, type RollingFile, rollingFile } from './file.ts';
 
 export type { Logger };
 
@@ -21,9 +21,9 @@ export interface LoggerOptions {
   destination?: pino.DestinationStream;
 }
 
-// Log files are written by a worker thread, which process.exit() ends wherever it is: closeLogger
-// waits for it.
-const fileStreams = new WeakMap<Logger, pino.DestinationStream & NodeJS.EventEmitter & { end(): void }>();
+// Log files are written asynchronously, which process.exit() ends wherever they are: closeLogger
+// waits for them.
+const fileStreams = new WeakMap<Logger, RollingFile>();
 type SonicBoom = ReturnType<typeof pino.destination>;
 const stdoutStreams = new WeakMap<Logger, SonicBoom>();
 
@@ -94,10 +94,16 @@ export function closeLogger(logger: Logger, timeoutMs = 5_000): Promise<void> {
     };
     logger.flush(() => {
       if (!file) return done();
-      file.once('close', done);
-      file.end();
+      file.end(done);
     });
   });
+}
+
+/** log.file refusing its lines, as /healthz lists conditions that need the operator. */
+export function logDegraded(logger: Logger): string[] {
+  const health = fileStreams.get(logger)?.health();
+  if (!health || health.error === null) return [];
+  return [`log.file not writable: ${health.error} (${health.dropped} lines dropped)`];
 }
 
 /** The daemon's logger as the config's `logger` and `log` sections ask; a log file it cannot write is a config error. */
