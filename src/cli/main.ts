@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_INSPECT_URL, parseInspectUrl } from '../inspector/url.ts';
 import { handBackEarlySignals } from './early-signals.ts';
-import { exitQuietlyOnClosedPipe } from './pipe.ts';
+import { endOnOutputErrors } from './pipe.ts';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './remote.ts';
 import { GRAPH_USAGE, STATE_USAGE } from './usage.ts';
 
@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
   const rest = [...leading, ...after];
   if (command !== 'run') {
     handBackEarlySignals();
-    exitQuietlyOnClosedPipe();
+    endOnOutputErrors();
   }
   switch (command) {
     case 'run': {
@@ -103,11 +103,13 @@ function withInspectDefault(args: string[]): string[] {
 }
 
 function help(): number {
+  endOnOutputErrors();
   process.stdout.write(USAGE);
   return 0;
 }
 
 function version(): number {
+  endOnOutputErrors();
   const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   process.stdout.write(`proxy-monitor ${version}\n`);
   return 0;
@@ -118,8 +120,11 @@ function usage(message: string): number {
   return 2;
 }
 
-// A mistyped option (parseArgs throws) is a usage error, not a stack trace.
-process.exitCode = await main(process.argv.slice(2)).catch((error: { code?: string; message: string }) => {
+// A mistyped option (parseArgs throws) is a usage error, not a stack trace; so is an output that
+// cannot be written (`status --json > report.json` on a full disk) an error in one line.
+process.exitCode = await main(process.argv.slice(2)).catch((error: { code?: string; syscall?: string; message: string }) => {
   if (error.code?.startsWith('ERR_PARSE_ARGS')) return usage(error.message);
+  // A write to a file (stdout redirected) fails at once: its stream's error event says it (pipe.ts).
+  if (error.syscall === 'write') return 1;
   throw error;
 });

@@ -3,7 +3,7 @@
 // ./config/default.yaml), flags and variables still win, it is on PATH the ways the README says,
 // and a reader that goes away (`| head -1`) ends it quietly.
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -207,6 +207,14 @@ describe('the proxy-monitor binary against a daemon on a non-default port with a
     },
     SLOW,
   );
+});
+
+it('an output that cannot be written (a full disk: /dev/full) is one line on stderr and exit 1, for every kind of command', () => {
+  for (const args of [['graph'], ['--help'], ['--version'], ['validate', join(ROOT, 'config/default.yaml')]]) {
+    const r = spawnSync(process.execPath, [CLI, ...args], { stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'], encoding: 'utf8' });
+    expect(r.status, args.join(' ')).toBe(1);
+    expect(r.stderr, args.join(' ')).toBe('proxy-monitor: cannot write the output: ENOSPC: no space left on device, write\n');
+  }
 });
 
 describe('findDaemon', () => {
