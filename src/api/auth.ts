@@ -27,9 +27,9 @@ function sameToken(given: string, expected: string): boolean {
 }
 
 export interface Caller {
-  /** For the audit log: "api:<remote address>", or "signal:SIGHUP" for a reload by signal. */
+  /** For the audit log: "api:<remote address>", "signal:SIGHUP" for a reload by signal, "system" for the daemon's own. */
   user: string;
-  auth: 'token' | 'loopback' | 'signal';
+  auth: 'token' | 'loopback' | 'signal' | 'none';
 }
 
 declare module 'fastify' {

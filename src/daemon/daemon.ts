@@ -181,6 +181,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   supervisor.start();
   adoption.replaceOutdated(supervisor);
   const audit = createAudit(state.store, logger, world.clock, (id) => supervisor.typeOf(id));
+  // The daemon's own life in the trail: the time between a stop (or the last record of a run that
+  // was killed) and the next start is time nothing supervised.
+  const SYSTEM: Caller = { user: 'system', auth: 'none' };
+  audit(SYSTEM, { action: 'daemon_start', reason: 'the daemon started', detail: { pid: process.pid, proxies: loaded.proxies.length } });
 
   let stopping: Promise<void> | undefined;
   let reloads: Promise<unknown> = Promise.resolve();
@@ -245,6 +249,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await controlPlane.close();
         await supervisor.shutdown();
         killRunningChecks(); // an exec check in flight (and what it started) does not outlive the daemon
+        audit(SYSTEM, { action: 'daemon_stop', reason: 'the daemon stopped, and its proxies with it', detail: { pid: process.pid } });
         state.close();
         inspector?.stop();
         logger.info('proxy monitor stopped');

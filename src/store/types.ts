@@ -27,6 +27,8 @@ export const AUDIT_ACTIONS = [
   'monitor_start',
   'config_update',
   'config_reload',
+  'daemon_start',
+  'daemon_stop',
 ] as const;
 
 export interface AuditRow {

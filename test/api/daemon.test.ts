@@ -110,6 +110,12 @@ describe('a real daemon serving the API', () => {
     await waitUntil(async () => (await proxy('demo-1')).state === 'running', 15_000, 100);
     expect(await proxy('demo-1')).toMatchObject({ enabled: false, monitoring_active: false });
     expect(await proxy('demo-2')).toMatchObject({ state: 'stopped', wanted: 'down', pid: null });
+    // The daemon's own stop and start are in the trail: the gap between them went unsupervised.
+    const trail = (await (await fetch(`${url}${API}/audit?limit=3`)).json()) as { records: Array<{ action: string; user: string }> };
+    expect(trail.records.slice(0, 2).map((r) => [r.action, r.user])).toEqual([
+      ['daemon_start', 'system'],
+      ['daemon_stop', 'system'],
+    ]);
   });
 
   describeWith(['/usr/bin/promtool'])('GET /metrics', () => {
