@@ -44,9 +44,15 @@ export function count(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** A memory figure against the watchdog's limit: "300MiB (limit 256MiB, 2 checks above it)". */
-export function memory(m: { bytes: number; limit_bytes: number | null; checks_above_limit: number } | null): string {
+/**
+ * A memory figure against the watchdog's limit: "300MiB (limit 256MiB, 2 checks above it)". Of a
+ * process no longer there (`live` false), it is said to be its last reading.
+ */
+export function memory(m: { bytes: number; limit_bytes: number | null; checks_above_limit: number } | null, live = true): string {
   if (!m) return '-';
-  if (m.limit_bytes === null) return `${formatSize(m.bytes)} (no limit)`;
-  return `${formatSize(m.bytes)} (limit ${formatSize(m.limit_bytes)}, ${count(m.checks_above_limit, 'check')} in a row above it)`;
+  const figure =
+    m.limit_bytes === null
+      ? `${formatSize(m.bytes)} (no limit)`
+      : `${formatSize(m.bytes)} (limit ${formatSize(m.limit_bytes)}, ${count(m.checks_above_limit, 'check')} in a row above it)`;
+  return live ? figure : `${figure}, at the last check of its process, which has ended`;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { monitorMachine } from '../../machines/monitor.machine.ts';
 import { proxyMachine } from '../../machines/proxy.machine.ts';
+import { memory } from '../../src/cli/format.ts';
 import { graph } from '../../src/cli/graph.ts';
 import { validate } from '../../src/cli/validate.ts';
 import { chartOf, toDot, toMermaid } from '../../src/inspector/graph.ts';
@@ -113,5 +114,14 @@ describe('graph', () => {
     const result = cli('graph', '--format', 'dot');
     expect(result.status).toBe(0);
     expect(result.stdout).toBe(toDot(chartOf(proxyMachine)));
+  });
+});
+
+describe('a memory figure', () => {
+  it("of a process that has ended is said to be its last reading, not a process's use now", () => {
+    const reading = { bytes: 5 * 1024 * 1024, limit_bytes: null, checks_above_limit: 0 };
+    expect(memory(reading)).toBe('5MiB (no limit)');
+    expect(memory(reading, false)).toBe('5MiB (no limit), at the last check of its process, which has ended');
+    expect(memory(null, false)).toBe('-');
   });
 });

@@ -35,7 +35,7 @@ export const show: ClientCommand = {
         ['restarts', `${p.restarts_in_window}/${p.max_restarts} in the last ${duration(p.window_s)}`],
         ['cooldown', p.cooldown_ends_at ? `ends ${relative(p.cooldown_ends_at, p.as_of)}` : 'none'],
         ['next attempt', relative(p.next_attempt_at, p.as_of)],
-        ['memory', memory(p.memory)],
+        ['memory', memory(p.memory, p.pid !== null)],
         ['runs as', p.privileges?.user ?? (p.privileges?.uid != null ? `uid ${p.privileges.uid}` : "the daemon's user")],
         [
           'totals',

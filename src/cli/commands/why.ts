@@ -15,7 +15,7 @@ export const why: ClientCommand = {
         (w.last_restart_failure ? `last restart failed: ${w.last_restart_failure}\n` : ''),
     );
     const d = w.decision;
-    if (!d) return w.memory ? out(fields([['memory', memory(w.memory)]])) : undefined;
+    if (!d) return w.memory ? out(fields([['memory', memory(w.memory, w.state === 'running')]])) : undefined;
     const r = w.remaining;
     out(
       fields([
@@ -29,7 +29,7 @@ export const why: ClientCommand = {
           `${milliseconds(d.inputs.backoff_ms)} after ${d.inputs.consecutive_failures} failed restart(s), ${milliseconds(r.backoff_ms)} remaining`,
         ],
         ['next attempt', r.next_attempt_in_ms === null ? 'none scheduled' : `in ${milliseconds(r.next_attempt_in_ms)}`],
-        ['memory', memory(w.memory)],
+        ['memory', memory(w.memory, w.state === 'running')],
       ]),
     );
   },
