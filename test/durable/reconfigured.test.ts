@@ -94,7 +94,7 @@ it('a proxy renamed while the daemon was down starts once the old process, which
     ],
     health: { tcp: `127.0.0.1:${port}` },
   });
-  const monitor = { enable: true, check_interval: 30, stop_timeout: 2 };
+  const monitor = { enable: true, check_interval: 30, stop_timeout: 1 };
   const config = (id: string) => ({ api: { listen: '127.0.0.1:0' }, proxy: { monitor, proxies: [server(id)] } });
   const { dir, configFile } = writeConfig(config('old'));
   const first = startDaemon(configFile, dir);
