@@ -49,9 +49,26 @@ export function openDurableState(options: DurableStateOptions) {
   store.finishInterruptedRestarts();
   let closed = false;
 
+  /**
+   * state.db alone was deleted (`rm state.db*`, the directory and its lock in place): its history
+   * would go into deleted files and the next start would find none. A copy of the database held
+   * open is put back, and written from then on.
+   */
+  function restoreFile() {
+    logger.error({ state_dir: store.dir }, 'state.db was deleted while running: putting back the database held open');
+    try {
+      database = database.restoreFile();
+      store.replace(database);
+      logger.warn({ state_dir: store.dir }, 'state.db restored from the database held open');
+    } catch (error) {
+      logger.error({ state_dir: store.dir, error: (error as Error).message }, 'cannot restore state.db; trying again');
+    }
+  }
+
   /** state_dir was deleted: recreate it, lock it again, and copy in the database we still hold open. */
   function recreate() {
     if (closed) return;
+    if (database.inPlace()) return restoreFile();
     logger.error({ state_dir: store.dir }, 'state_dir was deleted while running: recreating it');
     try {
       const next = openStore(store.dir, retention, (file) => database.copyTo(file));
@@ -76,7 +93,7 @@ export function openDurableState(options: DurableStateOptions) {
       }
     }
   }
-  const stateDirWatch = watchStateDir(store.dir, () => database.inPlace(), recreate);
+  const stateDirWatch = watchStateDir(store.dir, () => database.inPlace() && database.fileInPlace(), recreate);
 
   const recorder = createRecorder(store, (text) => options.redact()(text));
 

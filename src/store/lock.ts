@@ -18,7 +18,8 @@ export interface StateDirLock {
   release(): void;
 }
 
-const inodeOf = (file: string) => {
+/** The inode at a path, undefined when nothing is there: a file deleted or replaced under an open handle is told by it. */
+export const inodeOf = (file: string) => {
   try {
     return statSync(file).ino;
   } catch {

@@ -4,12 +4,12 @@
 // loss can drop the last commits (never corrupting the file). FULL would fsync every commit: about
 // 3 ms each here, 0.6 s more for 200 spawns.
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ProxyCounters, ProxyMemory, ProxyStats, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
 import { makeDirs } from '../make-dirs.ts';
 import { HOUR_MS } from '../../machines/proxy/policy.ts';
-import { lockStateDir, StateDirError, type StateDirLock } from './lock.ts';
+import { inodeOf, lockStateDir, StateDirError, type StateDirLock } from './lock.ts';
 import { MIGRATIONS } from './schema.ts';
 import type { HistoryQuery, Retention, RestartRow, SpawnIntent, Store } from './types.ts';
 
@@ -55,7 +55,18 @@ interface ProcessTableRow {
  * `seed`, called once the lock is held and before the database is opened, may write the database
  * file (a copy of the one a deleted state_dir still holds open).
  */
-export function openStore(stateDir: string, retention: Retention, seed?: (file: string) => void): Store {
+/** The store on its database file, which it can put back should the file alone be deleted. */
+export interface DatabaseStore extends Store {
+  /** False once the database file alone was deleted or replaced (`rm state.db*`), the lock in place. */
+  fileInPlace(): boolean;
+  /**
+   * Puts a copy of the database held open back at its path and returns the store on it, under the
+   * same lock; this one is not to be used (nor closed) after.
+   */
+  restoreFile(): DatabaseStore;
+}
+
+export function openStore(stateDir: string, retention: Retention, seed?: (file: string) => void): DatabaseStore {
   const dir = resolve(stateDir);
   try {
     // 0700: generated proxy configs with their passwords live here too.
@@ -130,8 +141,10 @@ const statsOf = (row: Pick<ProxyTableRow, 'checks' | 'restarts' | 'successes' | 
   failures: row.failures,
 });
 
-function createStore(dir: string, db: Database.Database, initialRetention: Retention, lock: StateDirLock): Store {
+function createStore(dir: string, db: Database.Database, initialRetention: Retention, lock: StateDirLock): DatabaseStore {
   let retention = initialRetention;
+  const file = join(dir, DATABASE_FILE);
+  const inode = inodeOf(file);
   /** Sets one column of a proxy's row, creating the row with defaults for the rest. */
   const setProxyColumn = (column: 'override' | 'wanted') =>
     db.prepare(
@@ -281,6 +294,17 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
       retention = next;
     },
     inPlace: () => lock.inPlace(),
+    fileInPlace: () => inode !== undefined && inodeOf(file) === inode,
+    restoreFile() {
+      const copy = `${file}.restoring`;
+      rmSync(copy, { force: true });
+      db.prepare('VACUUM INTO ?').run(copy);
+      db.close();
+      // What is left of the file that went (its -wal or -shm) belongs to it, not to the copy.
+      for (const suffix of ['-wal', '-shm']) rmSync(file + suffix, { force: true });
+      renameSync(copy, file);
+      return createStore(dir, openDatabase(file), retention, lock);
+    },
     copyTo(file) {
       db.prepare('VACUUM INTO ?').run(file);
     },

@@ -150,6 +150,28 @@ describe('openDurableState', () => {
     expect(next.restarts({ proxyId: 'ss-1' })).toHaveLength(2);
   });
 
+  it('puts state.db back when it alone is deleted (rm state.db*), with the history it held open; later writes land there', async () => {
+    const dir = stateDirOf();
+    const { state, said, lost } = open(dir);
+    state.store.addRestart({ proxyId: 'ss-1', at: T0, reason: 'exited', manual: false, success: true, durationMs: 40 });
+    for (const suffix of ['', '-wal', '-shm']) rmSync(join(dir, `state.db${suffix}`), { force: true });
+    await waitUntil(() => said('state.db restored from the database held open').length === 1);
+    expect(said('state.db was deleted while running: putting back the database held open')).toEqual([
+      expect.objectContaining({ level: 'error', state_dir: dir }),
+    ]);
+    expect(statSync(join(dir, 'state.db')).mode & 0o777).toBe(0o600);
+    state.store.addRestart({ proxyId: 'ss-1', at: T0 + 1, reason: 'exited', manual: false, success: false, durationMs: 5 });
+    expect(state.open()).toBe(true);
+    expect(lost).not.toHaveBeenCalled();
+    // Past a poll: in place now, not restored again.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(said('state.db restored from the database held open')).toHaveLength(1);
+    state.close();
+    const next = openStore(dir, { maxAgeMs: 86_400_000 * 30, maxRecords: 10 });
+    opened.push(next);
+    expect(next.restarts({ proxyId: 'ss-1' }).map((r) => r.at)).toEqual([T0 + 1, T0]);
+  });
+
   it('a state_dir it cannot recreate yet (a file in its place) is tried again, not given up', async () => {
     const dir = stateDirOf();
     const { state, said, lost } = open(dir);
