@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { monitorSettingsSchema } from '../../src/config/schema.ts';
 import { describeWith } from '../support/binaries.ts';
-import { NODE_FLAGS, ROOT } from '../support/daemon.ts';
+import { CLI, NODE_FLAGS, ROOT, writeConfig } from '../support/daemon.ts';
 
 const UNIT = join(ROOT, 'deploy/proxy-monitor.service');
 const text = readFileSync(UNIT, 'utf8');
@@ -27,6 +27,17 @@ it('runs the daemon with the Node flags of the bin (its shebang), as `npm start`
   expect(values('ExecStart')).toEqual([
     `/usr/bin/${node}/opt/proxy-monitor/bin/proxy-monitor.js run --config /etc/proxy-monitor/config.yaml`,
   ]);
+  // A reload through the API: `systemctl reload` fails, saying why, when the file is refused.
+  const [reload] = values('ExecReload');
+  expect(reload).toBe('/usr/bin/node /opt/proxy-monitor/bin/proxy-monitor.js --config /etc/proxy-monitor/config.yaml --timeout 60 reload');
+  // Those words are a command the CLI takes (here with a file of its own, and no daemon to answer).
+  const { configFile } = writeConfig({ api: { listen: '127.0.0.1:1' } });
+  const words = reload.split(' ').slice(2);
+  const r = spawnSync(process.execPath, [CLI, ...words.map((w) => (w === '/etc/proxy-monitor/config.yaml' ? configFile : w))], {
+    encoding: 'utf8',
+  });
+  expect(r.stderr).toMatch(/^proxy-monitor: cannot reach the proxy-monitor daemon at http:\/\/127\.0\.0\.1:1 /);
+  expect(r.status).toBe(1);
   const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   expect(scripts.start).toBe(`${node}bin/proxy-monitor.js run --config config/default.yaml`);
 });
