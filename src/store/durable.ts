@@ -24,6 +24,9 @@ export interface DurableStateOptions {
   onLost?: (reason: string) => void;
 }
 
+/** A state_dir that cannot be put back is said again this often, not at every try. */
+const REMIND_MS = 60_000;
+
 export function retentionOf(config: Config): Retention {
   return { maxAgeMs: config.history.max_age * 1000, maxRecords: config.history.max_records };
 }
@@ -48,6 +51,20 @@ export function openDurableState(options: DurableStateOptions) {
   const store = createResilientStore(database, { logger, onWriteFailure: options.onWriteFailure });
   store.finishInterruptedRestarts();
   let closed = false;
+  /** Why state_dir (or state.db) could not be put back yet: said once, then every minute, and in /healthz. */
+  let unrecoverable: string | null = null;
+  let remindedAt = 0;
+  function stillFailing(message: string, error: string) {
+    const now = Date.now();
+    if (unrecoverable === null || now - remindedAt >= REMIND_MS) {
+      logger.error({ state_dir: store.dir, error }, message);
+      remindedAt = now;
+    }
+    unrecoverable = error;
+  }
+  function recovered() {
+    unrecoverable = null;
+  }
 
   /**
    * state.db alone was deleted (`rm state.db*`, the directory and its lock in place): its history
@@ -55,13 +72,15 @@ export function openDurableState(options: DurableStateOptions) {
    * open is put back, and written from then on.
    */
   function restoreFile() {
-    logger.error({ state_dir: store.dir }, 'state.db was deleted while running: putting back the database held open');
+    if (unrecoverable === null)
+      logger.error({ state_dir: store.dir }, 'state.db was deleted while running: putting back the database held open');
     try {
       database = database.restoreFile();
       store.replace(database);
+      recovered();
       logger.warn({ state_dir: store.dir }, 'state.db restored from the database held open');
     } catch (error) {
-      logger.error({ state_dir: store.dir, error: (error as Error).message }, 'cannot restore state.db; trying again');
+      stillFailing('cannot restore state.db; trying again', (error as Error).message);
     }
   }
 
@@ -69,7 +88,7 @@ export function openDurableState(options: DurableStateOptions) {
   function recreate() {
     if (closed) return;
     if (database.inPlace()) return restoreFile();
-    logger.error({ state_dir: store.dir }, 'state_dir was deleted while running: recreating it');
+    if (unrecoverable === null) logger.error({ state_dir: store.dir }, 'state_dir was deleted while running: recreating it');
     try {
       const next = openStore(store.dir, retention, (file) => database.copyTo(file));
       const old = database;
@@ -77,6 +96,7 @@ export function openDurableState(options: DurableStateOptions) {
       store.replace(next);
       old.close();
       stateDirWatch.rearm();
+      recovered();
       logger.warn({ state_dir: store.dir }, 'state_dir recreated: lock taken again, history copied from the database held open');
     } catch (error) {
       const message = (error as Error).message;
@@ -89,7 +109,7 @@ export function openDurableState(options: DurableStateOptions) {
         );
         options.onLost?.(message);
       } else {
-        logger.error({ state_dir: store.dir, error: message }, 'cannot recreate state_dir; trying again');
+        stillFailing('cannot recreate state_dir; trying again', message);
       }
     }
   }
@@ -110,8 +130,12 @@ export function openDurableState(options: DurableStateOptions) {
     /** Conditions that do not stop supervision but need the operator (for /healthz). */
     degraded(): string[] {
       const health = store.health();
-      if (health.writable) return [];
-      return [`state_dir not writable: ${health.error ?? 'writes pending'} (${health.pending} writes held in memory and retried)`];
+      const lost =
+        unrecoverable === null
+          ? []
+          : [`state_dir deleted and not recreated yet (${unrecoverable}): history goes to the deleted files meanwhile`];
+      if (health.writable) return lost;
+      return [...lost, `state_dir not writable: ${health.error ?? 'writes pending'} (${health.pending} writes held in memory and retried)`];
     },
     reload(next: Config) {
       retention = retentionOf(next);

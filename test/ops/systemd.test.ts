@@ -65,6 +65,12 @@ describeWith(['/usr/bin/systemd-analyze'])('the systemd unit', () => {
     expect(values('Restart')).toEqual(['always']);
     expect(values('KillMode')).toEqual(['mixed']);
     const defaultStopTimeout = monitorSettingsSchema.parse({}).stop_timeout;
-    expect(Number.parseInt(values('TimeoutStopSec')[0], 10)).toBeGreaterThan(defaultStopTimeout);
+    const unitStop = Number.parseInt(values('TimeoutStopSec')[0], 10);
+    expect(unitStop).toBeGreaterThan(defaultStopTimeout);
+    // With room for the README's own examples (stop_timeout: 30) and the daemon's last writes after them.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const examples = [...readme.matchAll(/stop_timeout: (\d+)/g)].map((m) => Number(m[1]));
+    expect(Math.max(...examples)).toBe(30);
+    expect(unitStop).toBeGreaterThanOrEqual(Math.max(...examples) + 5);
   });
 });

@@ -184,9 +184,15 @@ describe('openDurableState', () => {
       error: expect.stringContaining(`cannot create state directory ${dir}`),
     });
     expect(lost).not.toHaveBeenCalled();
+    expect(state.degraded()).toEqual([expect.stringMatching(/^state_dir deleted and not recreated yet \(cannot create state directory/)]);
+    // Tried at every poll (and file event), said once: not two lines a second for as long as it lasts.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(said('cannot recreate state_dir; trying again')).toHaveLength(1);
+    expect(said('state_dir was deleted while running: recreating it')).toHaveLength(1);
     rmSync(dir);
     await waitUntil(() => said('state_dir recreated: lock taken again, history copied from the database held open').length === 1);
     expect(state.open()).toBe(true);
+    expect(state.degraded()).toEqual([]);
   });
 
   it('stores errors through the redactor of the moment', () => {
