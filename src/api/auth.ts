@@ -65,7 +65,13 @@ export function requireAuthForMutations(options: AuthOptions) {
     const match = /^Bearer +(.+)$/i.exec(request.headers.authorization ?? '');
     if (!match || !sameToken(match[1], token)) {
       reply.header('www-authenticate', 'Bearer');
-      throw new HttpError(401, 'unauthorized', 'this request changes state: send "Authorization: Bearer <token>" with the api.token');
+      throw new HttpError(
+        401,
+        'unauthorized',
+        match
+          ? 'the token sent is not the api.token: this request changes state and is refused'
+          : 'this request changes state: send "Authorization: Bearer <token>" with the api.token',
+      );
     }
     request.caller = { user, auth: 'token' };
   };

@@ -27,6 +27,8 @@ export function lazyInspector(app: ApiApp, options: InspectorOptions, logger: Lo
     page.routing(request.raw, reply.raw);
   };
   app.get('/inspect', handOver);
+  // What people type: relative, so that it also lands behind a reverse proxy's prefix.
+  app.get('/inspect/', (_request, reply) => reply.redirect('../inspect'));
   app.get('/inspect/*', handOver);
   // Its event streams are connections of our server: the page's own preClose ends them.
   app.addHook('preClose', async () => {

@@ -110,7 +110,8 @@ export function createClient({ url, token, source, timeoutMs = 10_000 }: ClientO
     }
     if (response.status < 200 || response.status > 299) {
       const message = (payload as Partial<ErrorReply>).message ?? `HTTP ${response.status}`;
-      const hint = response.status === 401 ? ' (pass --token or set PROXY_MONITOR_TOKEN)' : '';
+      // Without a token, where to give one; with one, the daemon says it was refused.
+      const hint = response.status === 401 && !token ? ' (pass --token or set PROXY_MONITOR_TOKEN)' : '';
       throw new ClientError(`${message}${hint}`);
     }
     return payload as T;

@@ -158,9 +158,10 @@ export function watchForEscapes<D extends Pick<Driver, 'start'> & Partial<Pick<D
           const stop = (escaped: number[]) => {
             escaped.forEach(kill);
             const note = escapeNote(spec, escaped);
+            // The message is the same every time (log aggregation groups by it); the pids are fields.
             logger.error(
-              { proxy_id: spec.id, proxy_type: spec.type, escaped_pids: escaped, exit_code: code },
-              `proxy escaped its process group: ${note}`,
+              { proxy_id: spec.id, proxy_type: spec.type, escaped_pids: escaped, exit_code: code, escaped: note },
+              'proxy escaped its process group',
             );
             return note;
           };

@@ -26,6 +26,12 @@ describe('with api.token set', () => {
       expect(status, `${method} ${path}`).toBe(401);
       expect(json.error).toBe('unauthorized');
       expect(headers.get('www-authenticate')).toBe('Bearer');
+      // A token sent and refused is told apart from none sent.
+      expect(json.message, `${method} ${path}`).toBe(
+        init.token === undefined
+          ? 'this request changes state: send "Authorization: Bearer <token>" with the api.token'
+          : 'the token sent is not the api.token: this request changes state and is refused',
+      );
     }
     expect(api.phase()).toBe('running');
     expect(api.proxy().context.override).toBeNull();

@@ -212,6 +212,11 @@ describe('against a running API', () => {
     expect(noToken.code).toBe(1);
     expect(noToken.err).toMatch(/Bearer.*\(pass --token or set PROXY_MONITOR_TOKEN\)\n$/);
     expect(api.phase()).toBe('running');
+    const wrong = await cli(['stop', 'ss-1', '--token', 'wrong'], { PROXY_MONITOR_TOKEN: undefined });
+    expect(wrong).toMatchObject({
+      code: 1,
+      err: 'proxy-monitor: the token sent is not the api.token: this request changes state and is refused\n',
+    });
     expect((await cli(['stop', 'ss-1', '--token', TOKEN], { PROXY_MONITOR_TOKEN: undefined })).code).toBe(0);
   });
 

@@ -82,3 +82,10 @@ it('takes at most 16 event streams at once: the 17th is refused, and the API sti
     for (const controller of open) controller.abort();
   }
 });
+
+it('sends /inspect/ (with the slash people type) to the page, by a relative redirect that keeps a proxy prefix', async () => {
+  const response = await fetch(`${api.url}/inspect/`, { redirect: 'manual' });
+  expect(response.status).toBe(302);
+  expect(response.headers.get('location')).toBe('../inspect');
+  expect(new URL('../inspect', 'http://h/prefix/inspect/').pathname).toBe('/prefix/inspect');
+});

@@ -58,7 +58,7 @@ describe('escaped processes', () => {
     );
     const pid = Number(/pid (\d+)/.exec(exit.escaped!)![1]);
     expect(errors).toEqual([
-      expect.objectContaining({ proxy_id: 'esc', escaped_pids: [pid], message: `proxy escaped its process group: ${exit.escaped}` }),
+      expect.objectContaining({ proxy_id: 'esc', escaped_pids: [pid], message: 'proxy escaped its process group', escaped: exit.escaped }),
     ]);
     await waitUntil(() => !isAliveNotZombie(pid), 5_000);
     expect(findEscaped(s.env[SPAWN_TOKEN_ENV], -1)).toEqual([]);
