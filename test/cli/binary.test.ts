@@ -100,9 +100,10 @@ describe('the proxy-monitor binary against a daemon on a non-default port with a
       ]);
       expect(url.code).toBe(1);
       expect(url.stderr).toMatch(`cannot reach the proxy-monitor daemon at http://127.0.0.1:${closed}: connection refused`);
+      // The token given (by the flag, or the variable over the file's) is the one the daemon refused.
       for (const refused of [token, envToken]) {
         expect(refused.code).toBe(1);
-        expect(refused.stderr).toMatch(/\(pass --token or set PROXY_MONITOR_TOKEN\)/);
+        expect(refused.stderr).toBe('proxy-monitor: the token sent is not the api.token: this request changes state and is refused\n');
       }
     },
     SLOW,

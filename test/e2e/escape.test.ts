@@ -36,7 +36,8 @@ it('kills the escaped copy, logs it at error and explains it in why', async () =
   const url = (await daemon.waitFor((l) => l.message === 'api listening', 30_000)).url as string;
   const error = await daemon.waitFor((l) => l.proxy_id === 'forker' && Array.isArray(l.escaped_pids), 15_000);
   expect(error.level).toBe('error');
-  expect(error.message).toMatch(/must run in the foreground/);
+  expect(error.message).toBe('proxy escaped its process group');
+  expect(error.escaped).toMatch(/must run in the foreground/);
   await waitUntil(() => pidsMatching(`sleep 300; : ${marker}`).length === 0, 5_000);
   const why = (await getJson(`${url}${API}/proxies/forker/why`)).json;
   expect(why.last_exit).toMatch(
