@@ -28,13 +28,15 @@ describe('a failed check says why', () => {
   };
 
   beforeAll(async () => {
-    const spare = net.createServer();
-    closed = await listen(spare);
-    await new Promise((resolve) => spare.close(resolve));
     silent = await open(net.createServer((socket) => socket.resume()));
     hangsUp = await open(net.createServer((socket) => socket.end()));
     garbage = await open(net.createServer((socket) => socket.once('data', () => socket.write(Buffer.alloc(64, 7)))));
     status400 = await open(http.createServer((_request, response) => response.writeHead(400).end()));
+    // Last: a port freed before the servers above were opened could be handed to one of them (it
+    // was, once: the "refused" connection reached the garbage server).
+    const spare = net.createServer();
+    closed = await listen(spare);
+    await new Promise((resolve) => spare.close(resolve));
   });
   afterAll(() => {
     for (const server of servers) {
