@@ -179,7 +179,7 @@ export function rollingFile(options: LogFileOptions, warn: (line: string) => voi
       busy = true;
       void drain();
     },
-    flush: (callback) => flush(() => callback()),
+    flush,
     end(callback) {
       ending = true;
       // A disk that still refuses: what is queued is dropped, not waited for.

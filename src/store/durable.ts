@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createRecorder } from './recorder.ts';
 import { tightenDir } from './permissions.ts';
-import { createResilientStore } from './resilient.ts';
+import { createResilientStore, REMIND_MS } from './resilient.ts';
 import { openStore } from './sqlite.ts';
 import { watchStateDir } from './watch.ts';
 import type { Retention } from './types.ts';
@@ -23,9 +23,6 @@ export interface DurableStateOptions {
   /** state_dir was recreated by another daemon before this one could: this one must stop. */
   onLost?: (reason: string) => void;
 }
-
-/** A state_dir that cannot be put back is said again this often, not at every try. */
-const REMIND_MS = 60_000;
 
 export function retentionOf(config: Config): Retention {
   return { maxAgeMs: config.history.max_age * 1000, maxRecords: config.history.max_records };
@@ -62,9 +59,6 @@ export function openDurableState(options: DurableStateOptions) {
     }
     unrecoverable = error;
   }
-  function recovered() {
-    unrecoverable = null;
-  }
 
   /**
    * state.db alone was deleted (`rm state.db*`, the directory and its lock in place): its history
@@ -77,7 +71,7 @@ export function openDurableState(options: DurableStateOptions) {
     try {
       database = database.restoreFile();
       store.replace(database);
-      recovered();
+      unrecoverable = null;
       logger.warn({ state_dir: store.dir }, 'state.db restored from the database held open');
     } catch (error) {
       stillFailing('cannot restore state.db; trying again', (error as Error).message);
@@ -96,7 +90,7 @@ export function openDurableState(options: DurableStateOptions) {
       store.replace(next);
       old.close();
       stateDirWatch.rearm();
-      recovered();
+      unrecoverable = null;
       logger.warn({ state_dir: store.dir }, 'state_dir recreated: lock taken again, history copied from the database held open');
     } catch (error) {
       const message = (error as Error).message;

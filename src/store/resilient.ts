@@ -32,8 +32,8 @@ export interface ResilientOptions {
 
 /** Bounded: at 200 proxies crash-looping, an hour of a full disk. */
 const MAX_PENDING = 50_000;
-/** A disk that stays full is reported again this often, not at every retry. */
-const REMIND_MS = 60_000;
+/** A disk that stays full (or a state_dir that stays gone: durable.ts) is reported again this often, not at every retry. */
+export const REMIND_MS = 60_000;
 
 // Errors of the disk or the file system, which go away once an operator frees space or remounts.
 const STORAGE_FAULT = /^(SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY|LOCKED|PROTOCOL|NOMEM|CORRUPT|NOTADB)|ENOSPC|EROFS|EIO|EDQUOT)/;
