@@ -79,7 +79,9 @@ export const monitorMachine = setup({
       const { id } = event.proxy;
       const { [id]: _back, ...retiredStats } = context.retiredStats;
       enqueue.assign({ proxySettings: { ...context.proxySettings, [id]: event.proxy.settings ?? {} }, retiredStats });
-      enqueue.spawnChild('proxy', { id, systemId: id, input: proxyInput(context, event.proxy) });
+      // Added by a reload, it is started: only a daemon start carries a crash over (the operator added it).
+      const proxy = { ...event.proxy, memory: { ...event.proxy.memory, carriedCrash: null } };
+      enqueue.spawnChild('proxy', { id, systemId: id, input: proxyInput(context, proxy) });
       // The new child is not in our snapshot yet: address it by system id once spawned.
       const supervise: ProxyEvent = { type: 'SUPERVISE', at: event.at, active: self.getSnapshot().matches('watching') };
       const boot: ProxyEvent = { type: 'BOOT', at: event.at };
@@ -113,14 +115,16 @@ export const monitorMachine = setup({
   states: {
     booting: {
       on: {
+        // Supervised (or not) before they boot: one booted down after a crash decides its restart
+        // at once, as it would have without the daemon's restart, not first "held" by the monitor.
         BOOT: [
-          { guard: 'monitoringOn', target: 'watching', actions: 'bootProxies' },
-          { target: 'paused', actions: ['bootProxies', 'releaseProxies'] },
+          { guard: 'monitoringOn', target: 'watching', actions: ['superviseProxies', 'bootProxies'] },
+          { target: 'paused', actions: ['releaseProxies', 'bootProxies'] },
         ],
       },
     },
     watching: {
-      entry: ['superviseProxies', 'startInterval', 'scheduleTick', 'armTick'],
+      entry: ['startInterval', 'scheduleTick', 'armTick'],
       exit: 'cancelTick',
       on: {
         TICK: {
@@ -138,11 +142,15 @@ export const monitorMachine = setup({
         ],
       },
     },
-    // Every way in releases the proxies (in its transition, so that it can come before new settings).
+    // Every way in releases the proxies, every way out supervises them (in the transition, so that
+    // the order with the new settings and the boot is the transition's own).
     paused: {
       on: {
-        START: 'watching',
-        CONFIGURE: [{ guard: 'turnsMonitoringOn', target: 'watching', actions: 'applySettings' }, { actions: 'applySettings' }],
+        START: { target: 'watching', actions: 'superviseProxies' },
+        CONFIGURE: [
+          { guard: 'turnsMonitoringOn', target: 'watching', actions: ['applySettings', 'superviseProxies'] },
+          { actions: 'applySettings' },
+        ],
       },
     },
   },

@@ -34,6 +34,34 @@ describe('proxy machine: the design document transitions', () => {
     expect(h.reportsOf('restart_finished')).toMatchObject([{ record: { reason: 'exited', success: true, manual: false } }]);
   });
 
+  it('down after a crash when the daemon stopped: not started at boot, its restart waits for the stored guards', async () => {
+    const carriedCrash = { kind: 'health_check_failed' as const, reason: 'health check failed 3 times in a row: refused' };
+    const h = await startHarness({ settings: { restart_cooldown: 60 }, memory: { 'ss-1': { carriedCrash, lastAttemptAt: T0 - 30_000 } } });
+    expect(h.reportsOf('state_change').map((r) => `${r.from}->${r.to}`)).toEqual(['unknown->running', 'running->crashed']);
+    expect(h.reportsOf('state_change')[1].reason).toMatch(/^crashed before the daemon stopped \(health check failed 3 times/);
+    expect(h.reportsOf('crash_detected')).toEqual([]); // not a new crash
+    expect(h.state()).toBe('crashed.waiting');
+    expect(h.world.log).not.toContain('spawn ss-1');
+    await h.advance(29_000);
+    expect(h.world.log).not.toContain('spawn ss-1');
+    await h.advance(6_000);
+    expect(h.state()).toBe('running.up');
+    expect(h.reportsOf('restart_finished')).toMatchObject([{ record: { reason: 'health_check_failed', success: true, manual: false } }]);
+  });
+
+  it('a crash carried over yields to a live process of its own (adopted), and is not carried by a proxy a reload adds', async () => {
+    const carriedCrash = { kind: 'exited' as const, reason: 'process exited with code 1' };
+    const adopting = await startHarness({ memory: { 'ss-1': { carriedCrash, adoptPid: 4242 } } });
+    expect(adopting.state()).toBe('running.up');
+    expect(adopting.world.log).toEqual(['adopt pid-4242 4242']);
+
+    const h = await startHarness({ specs: [], memory: { 'ss-2': { carriedCrash } } });
+    h.supervisor.reconcile([fakeSpec('ss-2')], h.supervisor.settings());
+    await h.settle();
+    expect(h.state('ss-2')).toBe('running.up');
+    expect(h.world.log).toContain('spawn ss-2');
+  });
+
   it('running -> crashed -> restarting -> running on an exit', async () => {
     const h = await startHarness();
     h.world.crash('ss-1');

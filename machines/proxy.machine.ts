@@ -136,6 +136,7 @@ export const proxyMachine = setup({
       from: context.phase,
       to: params.phase,
       reason: context.explanation,
+      crashKind: context.crashKind,
     })),
     reportCrash: emit(({ context, event }) => ({
       type: 'crash_detected' as const,
@@ -178,6 +179,8 @@ export const proxyMachine = setup({
           { guard: 'wantedDown', target: 'stopped' },
           { guard: 'hasProcessToAdopt', target: 'running.up', actions: ['processStarted', 'adoptProcess'] },
           { guard: 'processLostWhileAway', target: 'running.up', actions: 'exitedWhileAway' },
+          // Down after a crash when the daemon stopped: crashed again at once (running.up), not started.
+          { guard: 'crashCarriedOver', target: 'running.up' },
           { target: 'running' },
         ],
         START: { target: 'running', actions: 'wantUp' },
@@ -212,6 +215,9 @@ export const proxyMachine = setup({
         verifying: { ...verifyingRestart, on: { ...verifyingRestart.on, ...duringRestart('#proxy.stopped') } },
         up: {
           always: [
+            // Booted down after a crash (unknown.BOOT): back to crashed, through running as the
+            // document's graph goes, where its restart policy decides.
+            { guard: 'crashCarriedOver', target: '#proxy.crashed', actions: 'resumeCrash' },
             // Stopped or removed while a restart was being verified (cut short, `verifying`):
             // its process runs, and is stopped now.
             { guard: or(['wantedDown', 'retiring']), target: '#proxy.stopped.stopping', actions: 'stopProcess' },

@@ -23,6 +23,18 @@ export const processStarted: Update = (context, event) => {
     memoryStrikes: 0,
     adoptPid: null,
     adoptStartedAt: null,
+    carriedCrash: null,
+  };
+};
+
+/** The crash it was down after when the daemon stopped, taken up again at boot (not a new crash: not reported as one). */
+export const resumeCrash: Update = (context) => {
+  const crash = context.carriedCrash!;
+  return {
+    carriedCrash: null,
+    crashKind: crash.kind,
+    lastExit: crash.kind === 'exited' || crash.kind === 'spawn_failed' ? crash.reason : context.lastExit,
+    explanation: `crashed before the daemon stopped (${crash.reason}): its restart policy carries on`,
   };
 };
 

@@ -71,6 +71,14 @@ export interface ProxyMemory {
    * crash nobody saw, handled as one at boot (recorded, and its restart held by the stored guards).
    */
   lostProcess: boolean;
+  /**
+   * It was down after a crash (crashed, or restarting) when the daemon last stopped or died: why,
+   * and what its restart is recorded as. The daemon's start does not start it: the restart policy
+   * carries on from the stored attempts, as if the daemon had never stopped. Only a daemon start
+   * carries a crash over (a proxy a reload adds is started), and a live process of its own, adopted
+   * or lost while the daemon was down, tells more than the phase stored.
+   */
+  carriedCrash: { kind: RestartReason; reason: string } | null;
 }
 
 export interface ProxyInput {
@@ -118,6 +126,7 @@ export const emptyStats: ProxyStats = { checks: 0, restarts: 0, successes: 0, fa
 
 export function initialContext(input: ProxyInput): ProxyContext {
   const memory = input.memory ?? {};
+  const carriedCrash = memory.adoptPid || memory.lostProcess ? null : (memory.carriedCrash ?? null);
   return {
     id: input.id,
     policy: input.policy,
@@ -134,8 +143,14 @@ export function initialContext(input: ProxyInput): ProxyContext {
     adoptPid: memory.adoptPid ?? null,
     adoptStartedAt: memory.adoptStartedAt ?? null,
     lostProcess: memory.lostProcess ?? false,
+    carriedCrash,
     phase: 'unknown',
-    explanation: memory.wanted === 'down' ? 'stopped by the operator (kept across the daemon restart)' : 'daemon started',
+    explanation:
+      memory.wanted === 'down'
+        ? 'stopped by the operator (kept across the daemon restart)'
+        : carriedCrash
+          ? 'daemon started: the proxy was down after a crash, so it is not started'
+          : 'daemon started',
     pid: null,
     startedAt: null,
     checkFailures: 0,

@@ -45,7 +45,8 @@ export type ProxyEvent =
  * none reads an actor's context back.
  */
 export type ProxyEmitted = { proxyId: string; counters: import('./context.ts').ProxyCounters } & (
-  | { type: 'state_change'; at: number; from: string; to: string; reason: string }
+  // crashKind: what the next restart is recorded as (the store keeps it with a crash, for the next daemon start).
+  | { type: 'state_change'; at: number; from: string; to: string; reason: string; crashKind: import('./context.ts').RestartReason }
   | { type: 'crash_detected'; at: number; reason: string; exitCode: number | null; signal: string | null }
   /** A restart through the `restarting` state began: it counts against the hourly cap from now. */
   | { type: 'restart_started'; at: number; reason: import('./context.ts').RestartReason; manual: boolean }

@@ -35,6 +35,7 @@ export const guards = {
   retiring: ({ context }: GuardArgs) => context.retiring,
   hasProcessToAdopt: ({ context }: GuardArgs) => context.adoptPid !== null,
   processLostWhileAway: ({ context }: GuardArgs) => context.lostProcess,
+  crashCarriedOver: ({ context }: GuardArgs) => context.carriedCrash !== null,
   /** `restart: on-failure` and the process exited cleanly: it stays stopped, as systemd leaves such a unit. */
   exitWantsNoRestart: ({ context, event }: GuardArgs) =>
     event.type === 'EXITED' && context.policy.restart === 'on-failure' && isCleanExit(event.code, event.signal),

@@ -47,6 +47,10 @@ export function openDurableState(options: DurableStateOptions) {
   }
   const store = createResilientStore(database, { logger, onWriteFailure: options.onWriteFailure });
   store.finishInterruptedRestarts();
+  // Only a configured proxy has a state to carry over to the next start (one removed while crashed,
+  // and put back later, is started).
+  const configured = (next: Config) => next.proxy.proxies.map((proxy) => proxy.id);
+  store.keepPhases(configured(config));
   let closed = false;
   /** Why state_dir (or state.db) could not be put back yet: said once, then every minute, and in /healthz. */
   let unrecoverable: string | null = null;
@@ -134,6 +138,7 @@ export function openDurableState(options: DurableStateOptions) {
     reload(next: Config) {
       retention = retentionOf(next);
       store.setRetention(retention);
+      store.keepPhases(configured(next));
     },
     close() {
       closed = true;

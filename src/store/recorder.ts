@@ -55,8 +55,14 @@ export function createRecorder(store: Store, redact: (text: string) => string) {
             audit: restartAudit(proxyId, report.proxyType, report.record, redact),
           }
         : undefined;
-    if (!begun && !finished && !counters) return;
+    // The state it entered: a crash it is down after is carried over by the next daemon start.
+    const phase =
+      report.type === 'state_change'
+        ? { phase: report.to, crash: report.to === 'crashed' ? { kind: report.crashKind, reason: redact(report.reason) } : undefined }
+        : undefined;
+    if (!begun && !finished && !counters && !phase) return;
     store.transaction(() => {
+      if (phase) store.setPhase(proxyId, phase.phase, phase.crash);
       if (begun) store.beginRestart(begun);
       if (finished) {
         store.addRestart(finished.row);

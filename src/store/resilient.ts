@@ -189,6 +189,8 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
     setOverride: (id, enabled) => write('override', () => current.setOverride(id, enabled)),
     setWanted: (id, wanted) => write('wanted', () => current.setWanted(id, wanted)),
     saveCounters: (id, counters) => write('counters', () => current.saveCounters(id, counters)),
+    setPhase: (id, phase, crash) => write('phase', () => current.setPhase(id, phase, crash)),
+    keepPhases: (ids) => write('phases', () => current.keepPhases(ids)),
     recordSpawn: (intent) => write('spawn', () => current.recordSpawn(intent)),
     forgetSpawn: (token) => write('spawn forgotten', () => current.forgetSpawn(token)),
     recordProcess: (row) => write('process', () => current.recordProcess(row)),

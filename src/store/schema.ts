@@ -51,4 +51,12 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX processes_by_proxy ON processes (proxy_id);
   `,
+  `
+  -- The last state each proxy entered, and the crash it was down after: a proxy crashed (or
+  -- restarting) when the daemon stopped is not started at the next daemon start, its restart
+  -- policy carries on. NULL: not known (a proxy not configured at the last start or reload).
+  ALTER TABLE proxies ADD COLUMN phase TEXT;
+  ALTER TABLE proxies ADD COLUMN crash_kind TEXT;
+  ALTER TABLE proxies ADD COLUMN crash_reason TEXT;
+  `,
 ];

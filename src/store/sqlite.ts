@@ -38,6 +38,9 @@ interface ProxyTableRow {
   failures: number;
   consecutive_failures: number;
   last_failure_at: number | null;
+  phase: string | null;
+  crash_kind: RestartReason | null;
+  crash_reason: string | null;
 }
 
 interface ProcessTableRow {
@@ -171,6 +174,13 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
       VALUES (@proxyId, @checks, @restarts, @successes, @failures, @consecutiveFailures, @lastFailureAt)
       ON CONFLICT (proxy_id) DO UPDATE SET checks = excluded.checks, restarts = excluded.restarts, successes = excluded.successes,
         failures = excluded.failures, consecutive_failures = excluded.consecutive_failures, last_failure_at = excluded.last_failure_at`),
+    // The crash's columns are kept through `restarting`: a restart in flight at a daemon stop is
+    // still down after that crash. A phase without a crash leaves them, unread.
+    setPhase: db.prepare(`
+      INSERT INTO proxies (proxy_id, phase, crash_kind, crash_reason) VALUES (?, ?, ?, ?)
+      ON CONFLICT (proxy_id) DO UPDATE SET phase = excluded.phase,
+        crash_kind = coalesce(excluded.crash_kind, crash_kind), crash_reason = coalesce(excluded.crash_reason, crash_reason)`),
+    keepPhases: db.prepare('UPDATE proxies SET phase = NULL WHERE phase IS NOT NULL AND proxy_id NOT IN (SELECT value FROM json_each(?))'),
     recordSpawn: db.prepare(
       'INSERT INTO processes (token, proxy_id, command, fingerprint, at) VALUES (@token, @proxyId, @command, @fingerprint, @at)',
     ),
@@ -253,6 +263,10 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
         stats: statsOf(proxy),
         consecutiveFailures: proxy.consecutive_failures,
         lastFailureAt: proxy.last_failure_at,
+        carriedCrash:
+          (proxy.phase === 'crashed' || proxy.phase === 'restarting') && proxy.crash_kind !== null
+            ? { kind: proxy.crash_kind, reason: proxy.crash_reason ?? '' }
+            : null,
       };
     },
     stats() {
@@ -272,6 +286,12 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
         consecutiveFailures: counters.consecutiveFailures,
         lastFailureAt: counters.lastFailureAt,
       });
+    },
+    setPhase(proxyId, phase, crash) {
+      sql.setPhase.run(proxyId, phase, crash?.kind ?? null, crash?.reason ?? null);
+    },
+    keepPhases(proxyIds) {
+      sql.keepPhases.run(JSON.stringify(proxyIds));
     },
     recordSpawn(intent) {
       transaction(() => {

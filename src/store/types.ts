@@ -97,6 +97,10 @@ export interface Store {
   setOverride(proxyId: string, enabled: boolean | null): void;
   setWanted(proxyId: string, wanted: 'up' | 'down'): void;
   saveCounters(proxyId: string, counters: ProxyCounters): void;
+  /** The state it entered, with the crash it is down after when that is `crashed`. */
+  setPhase(proxyId: string, phase: string, crash?: { kind: RestartReason; reason: string }): void;
+  /** Forgets the state of every proxy not named: one that is not configured has none to carry over. */
+  keepPhases(proxyIds: string[]): void;
   recordSpawn(intent: SpawnIntent): void;
   /** Spawns whose pid was never recorded. */
   pendingSpawns(): SpawnIntent[];

@@ -198,6 +198,12 @@ export function daemonStart(m: Model, adopt: boolean) {
       continue;
     }
     p.wasConfigured = true;
+    // Down after a crash when the daemon went away (a crashed proxy was configured): not started,
+    // its restart policy carries on.
+    if (!live && p.phase === 'crashed' && p.wanted === 'up') {
+      decide(p);
+      continue;
+    }
     if (!live) {
       boot(p);
       continue;

@@ -31,11 +31,12 @@ it('no further restart after the daemon restart: the cap is counted from the sto
 
   const second = startDaemon(configFile, dir);
   daemons.push(second);
-  // Started at boot (unknown -> running), it exits again: the restart is withheld by the same cap,
-  // with the same slot, instead of three fresh attempts.
-  const withheld = await second.waitFor((l) => l.message === 'proxy restart withheld', 10_000);
+  // Down after a crash at its cap when the daemon died: not started at boot, its restart withheld
+  // by the same cap, with the same slot (no "held" line first: the monitor watches from the start).
+  const withheld = await second.waitFor((l) => /^proxy restart (withheld|held)$/.test(l.message), 10_000);
   expect(withheld).toMatchObject({ guard: 'restart_cap', restarts_in_window: 3, max_restarts: 3, next_attempt_at: capped.next_attempt_at });
   await new Promise((done) => setTimeout(done, 2_000));
   expect(restartLines(second)).toEqual([]);
+  expect(second.lines.filter((l) => l.message === 'proxy crash detected')).toEqual([]); // never started, so never ended
   expect(readState(join(dir, 'state')).restarts).toHaveLength(3);
 }, 60_000);

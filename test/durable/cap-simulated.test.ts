@@ -40,11 +40,9 @@ describe('the hourly cap survives a daemon restart', () => {
     expect(second.view().context.stats).toEqual(statsBefore);
     expect(second.store.restarts({ proxyId: 'ss-1' })).toHaveLength(3);
 
-    // The proxy is started at boot (unknown -> running), crashes at once: still capped.
-    expect(second.state()).toBe('running.up');
-    second.world.crash('ss-1');
-    await flush();
+    // It was down after a crash, at its cap: not started at boot, it waits for the same slot.
     expect(second.state()).toBe('crashed.waiting');
+    expect(second.world.log.filter((e) => e === 'spawn ss-1')).toEqual([]);
     expect(second.view().context.decision).toMatchObject({
       verdict: 'withheld',
       blocker: 'restart_cap',
@@ -94,11 +92,10 @@ describe('the failure backoff survives a daemon restart', () => {
     expect(first.view().context.decision).toMatchObject({ blocker: 'backoff', nextAttemptAt: failedAt + 120_000 });
     await first.stop();
 
-    // Back 10 s later: the proxy starts at boot and crashes at once; its next attempt still waits.
+    // Back 10 s later: down after that failed restart, it is not started at boot; its next attempt still waits.
     const second = await bootSimulated(stateDir, failedAt + 10_000, { settings: backoff });
     expect(second.view().context).toMatchObject({ consecutiveFailures: 1, lastFailureAt: failedAt });
-    second.world.crash('ss-1');
-    await flush();
+    expect(second.state()).toBe('crashed.waiting');
     expect(second.view().context.decision).toMatchObject({ verdict: 'withheld', blocker: 'backoff', nextAttemptAt: failedAt + 120_000 });
     await second.world.advance(failedAt + 120_000 - second.world.clock.now() - 100);
     expect(second.restarts()).toHaveLength(0);

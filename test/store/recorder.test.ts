@@ -159,7 +159,7 @@ describe('recorder', () => {
     checkRoundFinished();
     record({ ...proxy, type: 'check_finished', at: 4, ok: true, durationMs: 1, counters: counters(3) });
     checkRoundFinished();
-    record({ ...proxy, type: 'state_change', at: 5, from: 'running', to: 'running', reason: 'x', counters: counters(3) });
+    record({ ...proxy, type: 'crash_detected', at: 5, reason: 'x', exitCode: 1, signal: null, counters: counters(3) });
     expect(writes).toEqual([]);
 
     const finished = { at: 40, reason: 'exited', manual: false, success: true, durationMs: 250 } as const;

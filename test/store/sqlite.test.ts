@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HOUR_MS } from '../../machines/proxy/policy.ts';
 import { StateDirError } from '../../src/store/lock.ts';
 import { DATABASE_FILE, INTERRUPTED, openStore } from '../../src/store/sqlite.ts';
+import { MIGRATIONS } from '../../src/store/schema.ts';
 import type { RestartRow, Retention, Store } from '../../src/store/types.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -59,7 +60,7 @@ describe('opening', () => {
     db.close();
     expect(() => openStore(join(dir, 'state'), roomy)).toThrow(
       new StateDirError(
-        `state database ${join(dir, 'state', DATABASE_FILE)} was written by a newer proxy-monitor (schema 99, this one knows 1)`,
+        `state database ${join(dir, 'state', DATABASE_FILE)} was written by a newer proxy-monitor (schema 99, this one knows ${MIGRATIONS.length})`,
       ),
     );
     const file = join(dir, 'a-file');
@@ -210,6 +211,25 @@ describe('memory', () => {
     // Every proxy's counters at once (a proxy removed from the config keeps its row): the monitor's totals.
     store.setWanted('gone', 'down');
     expect(store.stats()).toEqual({ 'ss-1': stats, gone: { checks: 0, restarts: 0, successes: 0, failures: 0 } });
+  });
+
+  it('keeps the crash a proxy is down after, through its restart in flight, for the next start', () => {
+    const store = open();
+    const crash = { kind: 'health_check_failed' as const, reason: 'health check failed 3 times in a row' };
+    store.setPhase('ss-1', 'running');
+    expect(store.memory('ss-1', T0).carriedCrash).toBeNull();
+    store.setPhase('ss-1', 'crashed', crash);
+    expect(store.memory('ss-1', T0).carriedCrash).toEqual(crash);
+    store.setPhase('ss-1', 'restarting'); // the restart of that crash: still down after it
+    expect(store.memory('ss-1', T0).carriedCrash).toEqual(crash);
+    store.setPhase('ss-1', 'running');
+    expect(store.memory('ss-1', T0).carriedCrash).toBeNull();
+    // A proxy no longer configured has no state to carry over, should it be put back later.
+    store.setPhase('ss-1', 'crashed', crash);
+    store.setPhase('gone', 'crashed', crash);
+    store.keepPhases(['ss-1']);
+    expect(store.memory('ss-1', T0).carriedCrash).toEqual(crash);
+    expect(store.memory('gone', T0).carriedCrash).toBeNull();
   });
 
   it('counts a restart in flight against the cap, and one a dead daemon left unfinished as failed', () => {

@@ -35,9 +35,10 @@ export const MEMORY = { within: { bytes: 2 ** 19, limit: 2 ** 20 }, above: { byt
 export const modelPolicy = policyFrom(modelSettings);
 
 /**
- * The five boots the machine tells apart: fresh, stopped by the operator last run, live process to
+ * The six boots the machine tells apart: fresh, stopped by the operator last run, live process to
  * adopt, stopped by the operator with its process still there (the daemon was killed during its
- * stop), and its process ended while the daemon was down (a crash nobody saw).
+ * stop), its process ended while the daemon was down (a crash nobody saw), and down after a crash
+ * when the daemon stopped (its restart policy carries on).
  */
 export const boots: Record<string, Partial<ProxyMemory>> = {
   fresh: {},
@@ -45,6 +46,7 @@ export const boots: Record<string, Partial<ProxyMemory>> = {
   adopting: { adoptPid: 4242 },
   'stopped before, its process still there': { wanted: 'down', adoptPid: 4242 },
   'its process ended while the daemon was down': { lostProcess: true },
+  'crashed before the daemon stopped': { carriedCrash: { kind: 'health_check_failed', reason: 'health check failed 3 times in a row' } },
 };
 
 export const modelInput = (memory: Partial<ProxyMemory>) => ({ id: PROXY_ID, policy: modelPolicy, monitored: true, memory });

@@ -15,12 +15,12 @@ export interface Expected {
 }
 
 /**
- * What the machine receives for one model event. Booting the (paused) monitor also tells each proxy
+ * What the machine receives for one model event. Booting the (paused) monitor first tells each proxy
  * it is unsupervised; SUPERVISE(true) is starting the monitor, which is booted first if it was not.
  */
 export function delivered(event: ProxyEvent, booted: boolean): ProxyEvent[] {
   const release: ProxyEvent = { type: 'SUPERVISE', at: event.at, active: false };
-  if (event.type === 'BOOT') return [event, release];
+  if (event.type === 'BOOT') return [release, event];
   if (event.type === 'SUPERVISE' && event.active && !booted) return [release, event];
   return [event];
 }
