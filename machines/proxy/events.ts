@@ -42,10 +42,10 @@ export type ProxyEvent =
 /**
  * What the machine reports to the outside world: logs, history, store, metrics listen to these.
  * Each carries what its listeners need (the counters after the step that emitted it included), so
- * none reads an actor's context back.
+ * none reads an actor's context back. A state change's `crashKind` is what the next restart is
+ * recorded as (the store keeps it with a crash, for the next daemon start).
  */
 export type ProxyEmitted = { proxyId: string; counters: import('./context.ts').ProxyCounters } & (
-  // crashKind: what the next restart is recorded as (the store keeps it with a crash, for the next daemon start).
   | { type: 'state_change'; at: number; from: string; to: string; reason: string; crashKind: import('./context.ts').RestartReason }
   | { type: 'crash_detected'; at: number; reason: string; exitCode: number | null; signal: string | null }
   /** A restart through the `restarting` state began: it counts against the hourly cap from now. */
