@@ -3,12 +3,14 @@
 // that the next run can do the same. The store only keeps the rows; this module reads /proc and acts.
 import type { ProxyMemory } from '../../machines/proxy/context.ts';
 import type { Logger } from '../logging/logger.ts';
-import { processStartedAt } from '../process/proc.ts';
+import { isAliveNotZombie, processStartedAt } from '../process/proc.ts';
+import { signalGroup } from '../process/signal.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { Store } from '../store/types.ts';
 import type { World } from '../supervisor/ports.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { startsAfter } from './gate.ts';
+import { findOrphans } from './identity.ts';
 import { createProcessJournal } from './journal.ts';
 import { type BootPlan, settleProcesses } from './plan.ts';
 
@@ -29,7 +31,7 @@ export function adoptPreviousRun(options: AdoptionOptions) {
   const journal = createProcessJournal(store, now, options.storeOpen);
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
   const plan = settleProcesses(store, specs, (id) => store.memory(id, now()).wanted ?? 'up');
-  const leftoversGone = stopLeftovers(plan, options);
+  const leftoversGone = settled([stopLeftovers(plan, options), killOrphans(plan, logger)]);
   for (const [id, row] of plan.lost)
     logger.warn({ proxy_id: id, pid: row.pid }, 'proxy process ended while the daemon was down: handled as a crash');
   logger.info(
@@ -64,6 +66,49 @@ export function adoptPreviousRun(options: AdoptionOptions) {
       }
     },
   };
+}
+
+/** Settles once every promise given has (undefined: none was given). */
+function settled(waits: Array<Promise<void> | undefined>): Promise<void> | undefined {
+  const pending = waits.filter((wait) => wait !== undefined);
+  return pending.length === 0 ? undefined : Promise.all(pending).then(() => {});
+}
+
+/**
+ * Kills what the processes that ended while the daemon was down left running (their group's other
+ * members, copies that escaped it), as the driver does when a leader exits under the daemon's eye:
+ * a pre-forking server's worker would keep the port, and the proxy's new process fail beside it.
+ * Resolves once they are gone, or a second after the KILL (a process in uninterruptible sleep).
+ */
+function killOrphans(plan: BootPlan, logger: Logger): Promise<void> | undefined {
+  const orphans = findOrphans(plan.ended);
+  if (orphans.size === 0) return undefined;
+  const pids = [...orphans.values()].flat();
+  for (const row of plan.ended) {
+    const left = orphans.get(row.token);
+    if (!left) continue;
+    logger.warn(
+      { proxy_id: row.proxyId, pid: row.pid, left_pids: left },
+      'proxy process ended while the daemon was down, leaving processes running: killing them',
+    );
+    signalGroup(row.pid, 'SIGKILL');
+    for (const pid of left) {
+      signalGroup(pid, 'SIGKILL'); // an escaped copy may lead a group (setsid) of its own helpers
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  return new Promise<void>((resolve) => {
+    const deadline = Date.now() + 1_000;
+    const poll = () => {
+      if (pids.every((pid) => !isAliveNotZombie(pid)) || Date.now() >= deadline) resolve();
+      else setTimeout(poll, 10).unref();
+    };
+    poll();
+  });
 }
 
 /** Stops the previous run's unwanted processes; resolves once they are gone (or given up on), undefined when there are none. */

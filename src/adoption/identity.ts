@@ -64,3 +64,34 @@ export function findSpawnTokens(tokens: Set<string>): Map<string, { pid: number;
   }
   return found;
 }
+
+/**
+ * What recorded processes that ended while the daemon was down left running, by token: the other
+ * members of each one's process group (a pre-forking server's workers, which keep its port), and
+ * copies that escaped the group, found by the token they inherited. Only a group whose leader's pid
+ * is free again is taken: Linux hands out no pid still in use as a process group's id, so such a
+ * group is the one the leader led. Rows must be from this boot (their leaders ended while it ran).
+ */
+export function findOrphans(ended: ProcessRow[]): Map<string, number[]> {
+  const found = new Map<string, number[]>();
+  if (ended.length === 0) return found;
+  const byGroup = new Map(ended.filter((row) => statFields(row.pid) === undefined).map((row) => [row.pid, row.token]));
+  const tokens = new Set(ended.map((row) => row.token));
+  // Nothing a proxy left can be older than the proxy (/proc start times, in ticks since boot).
+  const oldest = Math.min(...ended.map((row) => row.startTime));
+  const add = (token: string, pid: number) => found.set(token, [...(found.get(token) ?? []), pid]);
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const fields = statFields(pid);
+    if (!fields || isDeadState(fields[STATE]) || Number(fields[START_TIME]) < oldest) continue;
+    const groupToken = byGroup.get(Number(fields[PROCESS_GROUP]));
+    if (groupToken !== undefined) {
+      add(groupToken, pid);
+      continue;
+    }
+    const token = tokenOf(pid);
+    if (token !== undefined && tokens.has(token)) add(token, pid);
+  }
+  return found;
+}

@@ -24,6 +24,8 @@ export interface BootPlan {
    * booted (a reboot ends every process: that is no crash of theirs), and none of whose is left.
    */
   lost: Map<string, ProcessRow>;
+  /** Every recorded process that ended while the daemon was down, since the machine booted: what it left running is killed. */
+  ended: ProcessRow[];
 }
 
 export function settleProcesses(store: Store, specs: Map<string, ProxySpec>, wanted: (id: string) => 'up' | 'down'): BootPlan {
@@ -35,7 +37,7 @@ export function settleProcesses(store: Store, specs: Map<string, ProxySpec>, wan
     else store.forgetSpawn(intent.token);
   }
 
-  const plan: BootPlan = { adopt: new Map(), replace: [], stop: [], unproven: [], lost: new Map() };
+  const plan: BootPlan = { adopt: new Map(), replace: [], stop: [], unproven: [], lost: new Map(), ended: [] };
   const booted = bootedAt();
   // Newest first: should a proxy have two live processes, the newer one is kept.
   for (const row of store.processes().reverse()) {
@@ -43,8 +45,10 @@ export function settleProcesses(store: Store, specs: Map<string, ProxySpec>, wan
     if (verdict.kind !== 'ours') {
       store.forgetProcess(row.proxyId, row.pid);
       if (verdict.kind === 'unproven') plan.unproven.push({ row, why: verdict.why });
-      else if (specs.has(row.proxyId) && booted !== undefined && row.at >= booted && !plan.lost.has(row.proxyId))
-        plan.lost.set(row.proxyId, row);
+      else if (booted !== undefined && row.at >= booted) {
+        plan.ended.push(row);
+        if (specs.has(row.proxyId) && !plan.lost.has(row.proxyId)) plan.lost.set(row.proxyId, row);
+      }
       continue;
     }
     const spec = specs.get(row.proxyId);

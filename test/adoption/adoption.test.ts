@@ -70,7 +70,7 @@ describe('settleProcesses', () => {
     const spec = sleeper('ss-1');
     const pid = await startRecorded(spec);
     const plan = settleProcesses(store, specsOf(spec), allUp);
-    expect(plan).toEqual({ adopt: new Map([['ss-1', pid]]), replace: [], stop: [], unproven: [], lost: new Map() });
+    expect(plan).toEqual({ adopt: new Map([['ss-1', pid]]), replace: [], stop: [], unproven: [], lost: new Map(), ended: [] });
     expect(store.processes().map((p) => p.pid)).toEqual([pid]);
   });
 

@@ -9,19 +9,24 @@ const marker = `${process.pid}${Date.now() % 100_000}`;
 const daemons: TestDaemon[] = [];
 afterAll(async () => {
   for (const daemon of daemons) await daemon.stop('SIGKILL');
-  for (const pid of pidsMatching(`sleep ${marker}`)) process.kill(pid, 'SIGKILL');
+  for (const pid of [...pidsMatching(`sleep ${marker}`), ...pidsMatching(`sleep 1${marker}`)]) process.kill(pid, 'SIGKILL');
 });
 
 it('a process that ended while the daemon was down is logged, recorded and restarted as a crash', async () => {
   const config = {
     api: { listen: '127.0.0.1:0' },
-    proxy: { monitor: { enable: true, check_interval: 30 }, proxies: [{ id: 'p', type: 'exec', command: '/bin/sleep', args: [marker] }] },
+    proxy: {
+      monitor: { enable: true, check_interval: 30 },
+      // A worker forked into the proxy's group (as a pre-forking server's, which would keep its port).
+      proxies: [{ id: 'p', type: 'exec', command: '/bin/sh', args: ['-c', `/bin/sleep 1${marker} & exec /bin/sleep ${marker}`] }],
+    },
   };
   const { dir, configFile } = writeConfig(config);
   const first = startDaemon(configFile, dir);
   daemons.push(first);
-  await waitUntil(() => pidsMatching(`sleep ${marker}`).length === 1, STARTUP_MS);
+  await waitUntil(() => pidsMatching(`sleep ${marker}`).length === 1 && pidsMatching(`sleep 1${marker}`).length === 1, STARTUP_MS);
   const [before] = pidsMatching(`sleep ${marker}`);
+  const [worker] = pidsMatching(`sleep 1${marker}`);
   first.child.kill('SIGKILL');
   await first.exited;
   process.kill(before, 'SIGKILL');
@@ -38,8 +43,14 @@ it('a process that ended while the daemon was down is logged, recorded and resta
     proxy_id: 'p',
     reason: 'process ended while the daemon was down (exit status unknown)',
   });
+  // What it left in its group is killed before the proxy starts again, as when it ends under the daemon's eye.
+  expect(
+    await second.waitFor((l) => l.message === 'proxy process ended while the daemon was down, leaving processes running: killing them'),
+  ).toMatchObject({ proxy_id: 'p', pid: before, left_pids: [worker] });
   await second.waitFor((l) => l.message === 'proxy restart succeeded' && l.proxy_id === 'p');
   expect(pidsMatching(`sleep ${marker}`)).toHaveLength(1);
+  expect(pidsMatching(`sleep 1${marker}`)).toHaveLength(1);
+  expect(pidsMatching(`sleep 1${marker}`)).not.toContain(worker);
   const url = (await second.waitFor((l) => l.message === 'api listening')).url as string;
   const history = (await (await fetch(`${url}/api/v1/proxy/monitor/proxies/p/history`)).json()) as { records: unknown[] };
   expect(history.records).toMatchObject([{ proxy_id: 'p', reason: 'exited', success: true, manual: false }]);
