@@ -43,6 +43,12 @@ export function memoryLimitOf(spec: ProxySpec, settings: MonitorSettings): numbe
 export function createEffects(deps: EffectDeps) {
   const { clock, driver, prober, specs, hooks } = deps;
   const processes = new Map<string, ProcessHandle>();
+  /**
+   * The spec each proxy's current process was started from: its readiness is probed as that process
+   * serves (a reload that changes the password or port while a restart is verified must not fail
+   * the process started before it; the change replaces it once it is up).
+   */
+  const startedFrom = new Map<string, ProxySpec>();
   /** Each pending timer's cancel. */
   const wakeTimers = new Map<string, () => void>();
   const readiness = new Map<string, AbortController>();
@@ -91,7 +97,9 @@ export function createEffects(deps: EffectDeps) {
       const { id } = context;
       let handle: ProcessHandle | undefined;
       const isCurrent = current(id, () => handle);
-      handle = driver.start(specOf(id), {
+      const spec = specOf(id);
+      startedFrom.set(id, spec);
+      handle = driver.start(spec, {
         // The machine hears of it first: recording it (onProcess) must not delay or lose it.
         onSpawn: (pid) => {
           if (!isCurrent()) return;
@@ -114,6 +122,7 @@ export function createEffects(deps: EffectDeps) {
     adoptProcess: ({ context, self }: ProxyArgs) => {
       const { id, pid } = context;
       if (pid === null) return;
+      startedFrom.delete(id); // started by an earlier run: from the spec it was adopted under
       let handle: ProcessHandle | undefined;
       const isCurrent = current(id, () => handle);
       handle = driver.adopt(pid, {
@@ -138,12 +147,14 @@ export function createEffects(deps: EffectDeps) {
       const ready = () => !signal.aborted && send(self, { type: 'READY', at: clock.now() });
       const target = { pid: context.pid ?? undefined, timeoutMs: timeoutMs(context.id) };
       const probe = () =>
-        void prober.waitUntilReady(specOf(context.id).health, target, params.deadline, signal).then((result) => {
-          if (signal.aborted) return;
-          if (!result.ok) return send(self, { type: 'NOT_READY', at: clock.now(), error: result.error });
-          if (clock.now() >= params.notBefore) ready();
-          else later(params.notBefore, ready);
-        });
+        void prober
+          .waitUntilReady((startedFrom.get(context.id) ?? specOf(context.id)).health, target, params.deadline, signal)
+          .then((result) => {
+            if (signal.aborted) return;
+            if (!result.ok) return send(self, { type: 'NOT_READY', at: clock.now(), error: result.error });
+            if (clock.now() >= params.notBefore) ready();
+            else later(params.notBefore, ready);
+          });
       // A probe passed before min_uptime proves no more than one passed at min_uptime, so probing
       // starts then (a storm's servers are not probed every 50 ms while they start) unless
       // min_uptime reaches past start_grace, within which the probe must pass.

@@ -236,3 +236,29 @@ describe('checks', () => {
     expect(h.reportsOf('check_finished').length).toBeGreaterThan(20);
   });
 });
+
+describe('readiness of a restart', () => {
+  it('is probed as its process was started, not as a reload made meanwhile changed the spec', async () => {
+    const ports: number[] = [];
+    const h = await startHarness({
+      settings: { min_uptime: 2 },
+      world: (world) => {
+        const { waitUntilReady } = world.prober;
+        world.prober.waitUntilReady = (health, target, deadline, signal) => {
+          if (health.kind === 'tcp') ports.push(health.port);
+          return waitUntilReady(health, target, deadline, signal);
+        };
+      },
+    });
+    const moved = (port: number) => fakeSpec('ss-1', { args: [`--port=${port}`], health: { kind: 'tcp', host: '127.0.0.1', port } });
+    h.supervisor.reconcile([moved(2)], h.supervisor.settings());
+    await h.settle();
+    expect(h.state()).toBe('running.verifying'); // replaced; its readiness is probed at min_uptime
+    h.supervisor.reconcile([moved(3)], h.supervisor.settings()); // changed again while it is verified
+    await h.advance(5_000);
+    await h.settle();
+    // The process started on port 2 is ready on port 2; the second change then replaces it.
+    expect(h.reportsOf('restart_finished').map((r) => r.record.success)).toEqual([true, true]);
+    expect(ports).toEqual([2, 3]);
+  });
+});
