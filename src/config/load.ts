@@ -56,7 +56,13 @@ export interface ConfigOverrides {
   state_dir?: string;
 }
 
-export function loadConfig(file: string, overrides: ConfigOverrides = {}): LoadedConfig {
+/** How a running daemon reads its file again: the state_dir it uses stays the one typed proxies' files are generated in. */
+export interface ReloadOptions extends ConfigOverrides {
+  /** A state_dir changed in the file takes effect at the next start, its generated files with it. */
+  stateDirInUse?: string;
+}
+
+export function loadConfig(file: string, overrides: ReloadOptions = {}): LoadedConfig {
   let text: string;
   try {
     text = readConfigText(file);
@@ -70,7 +76,8 @@ export function loadConfig(file: string, overrides: ConfigOverrides = {}): Loade
 
 /** `file` only names the source in messages and in the result. */
 /** `host`: who the daemon is (per-proxy users and capabilities are checked against it). */
-export function parseConfigText(text: string, file: string, overrides: ConfigOverrides = {}, host?: Host): LoadedConfig {
+export function parseConfigText(text: string, file: string, options: ReloadOptions = {}, host?: Host): LoadedConfig {
+  const { stateDirInUse, ...overrides } = options;
   const lineCounter = new LineCounter();
   // merge: `<<: *defaults` (YAML 1.1's merge key), for the many proxies that share most settings.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
@@ -93,7 +100,7 @@ export function parseConfigText(text: string, file: string, overrides: ConfigOve
   const data = isMapping ? { ...withoutExtensions(raw as Record<string, unknown>), ...overrides } : raw;
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
-  const { proxies, issues } = resolveProxies(parsed.data, host);
+  const { proxies, issues } = resolveProxies(parsed.data, host, stateDirInUse);
   if (issues.length) throw new ConfigError(file, issues);
   const deprecations: Deprecation[] =
     isMapping && (raw as { log?: { level?: unknown } }).log?.level !== undefined ? [{ key: 'log.level', use: 'logger.level' }] : [];

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ConfigError, type ConfigIssue } from './errors.ts';
-import { loadConfig, type ConfigOverrides, type LoadedConfig } from './load.ts';
+import { loadConfig, type LoadedConfig, type ReloadOptions } from './load.ts';
 
 const WORKER = new URL('./config-worker.js', import.meta.url);
 /** A file that needs more to load is refused, not allowed to grow the daemon without bound. */
@@ -15,7 +15,7 @@ const TIMEOUT_MS = 60_000;
 
 type Reply = { loaded: LoadedConfig } | { configError: { file: string; issues: ConfigIssue[] } } | { error: string };
 
-export function loadConfigOffThread(file: string, overrides: ConfigOverrides = {}): Promise<LoadedConfig> {
+export function loadConfigOffThread(file: string, overrides: ReloadOptions = {}): Promise<LoadedConfig> {
   if (!existsSync(fileURLToPath(WORKER))) return Promise.resolve().then(() => loadConfig(file, overrides));
   return new Promise((resolve, reject) => {
     const refuse = (why: string) => reject(new ConfigError(file, [{ path: '', message: `cannot load config file: ${why}` }]));

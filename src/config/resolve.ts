@@ -83,9 +83,12 @@ export function resolveProxy(e: ProxyEntry, stateDir: string, host: Host): { spe
   return { spec, issues };
 }
 
-/** state_dir is taken relative to the daemon's working directory. Issues name the entry's keys in full. */
-export function resolveProxies(config: Config, host: Host = realHost()): { proxies: ProxySpec[]; issues: ConfigIssue[] } {
-  const stateDir = resolve(config.state_dir);
+/**
+ * state_dir is taken relative to the daemon's working directory; `stateDir`, the one a running
+ * daemon uses, wins (generated files go where its state is). Issues name the entry's keys in full.
+ */
+export function resolveProxies(config: Config, host: Host = realHost(), inUse?: string): { proxies: ProxySpec[]; issues: ConfigIssue[] } {
+  const stateDir = resolve(inUse ?? config.state_dir);
   const issues: ConfigIssue[] = [];
   const proxies = config.proxy.proxies.map((e, i) => {
     const resolved = resolveProxy(e, stateDir, host);

@@ -2,9 +2,9 @@
 // daemon's event loop, where exits reach their machines, never waits on a YAML parse.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConfigError } from './errors.ts';
-import { loadConfig, type ConfigOverrides } from './load.ts';
+import { loadConfig, type ReloadOptions } from './load.ts';
 
-const { file, overrides } = workerData as { file: string; overrides: ConfigOverrides };
+const { file, overrides } = workerData as { file: string; overrides: ReloadOptions };
 try {
   parentPort!.postMessage({ loaded: loadConfig(file, overrides) });
 } catch (error) {

@@ -198,7 +198,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     if (stopping) return ignored();
     let next: LoadedConfig;
     try {
-      next = await loadConfigOffThread(loaded.file, overrides);
+      next = await loadConfigOffThread(loaded.file, { ...overrides, stateDirInUse: state.store.dir });
       if (stopping) return ignored(); // it began while the file was read
       // An empty file is the defaults: no proxy; so is one cut off after "proxies:". Read while an
       // editor or a script is rewriting it, it would stop and remove every proxy; removing them

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { settingChanges } from '../../src/config/changes.ts';
 import { connectableHost, parseHostPort } from '../../src/config/host-port.ts';
 import { parseConfigText } from '../../src/config/load.ts';
+import { executedFingerprint } from '../../src/supervisor/executed.ts';
 import { FILE } from './helpers.ts';
 
 const config = (text: string) => parseConfigText(text, FILE).config;
@@ -33,6 +34,18 @@ describe('settingChanges', () => {
     const before = config('proxy:\n  proxies:\n    - { id: a, type: exec, command: /bin/true }\n');
     const after = config('proxy:\n  proxies:\n    - { id: a, type: exec, command: /bin/false }\n');
     expect(settingChanges(before, after)).toEqual({});
+  });
+});
+
+describe('state_dir changed in the file', () => {
+  it('is read at the next start: a reload generates typed proxies in the state_dir in use, so none of them restarts', () => {
+    const file = (dir: string) =>
+      `state_dir: ${dir}\nproxy:\n  proxies:\n    - { id: ss, type: shadowsocks, server_port: 8388, password: pw }\n`;
+    const running = parseConfigText(file('/var/lib/pm-a'), FILE).proxies[0];
+    const reloaded = parseConfigText(file('/var/lib/pm-b'), FILE, { stateDirInUse: '/var/lib/pm-a' });
+    expect(reloaded.config.state_dir).toBe('/var/lib/pm-b'); // reported as changed, for the next start
+    expect(executedFingerprint(reloaded.proxies[0])).toBe(executedFingerprint(running));
+    expect(reloaded.proxies[0].args.join(' ')).toContain('/var/lib/pm-a/generated/');
   });
 });
 
