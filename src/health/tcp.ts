@@ -13,7 +13,7 @@ const MAX_REPLY = 64 * 1024;
 export interface TcpCheck {
   host: string;
   port: number;
-  /** Written verbatim once connected. */
+  /** Written verbatim once connected; unset with `expect` set, the server must speak first (a banner). */
   send?: string;
   /** The reply must contain this; unset, any byte will do. */
   expect?: string;
@@ -58,8 +58,9 @@ function probeWithSocket(check: TcpCheck, target: ProbeTarget): Promise<ProbeRes
     socket.setEncoding('utf8');
     socket.on('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
     socket.on('connect', () => {
-      if (check.send === undefined) return done();
-      socket.write(check.send);
+      // expect without send: the server speaks first (a banner), and must, within the timeout.
+      if (check.send !== undefined) socket.write(check.send);
+      else if (check.expect === undefined) done();
     });
     socket.on('data', (chunk: string) => {
       reply += chunk;

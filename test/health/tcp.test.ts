@@ -54,6 +54,20 @@ describe('tcp probe', () => {
     }
   });
 
+  it('expect without send waits for the server to speak first (a banner), and fails on a mute one', async () => {
+    const banner = net.createServer((socket) => socket.end('SSH-2.0-banner\r\n')).listen(0, '127.0.0.1');
+    const mute = net.createServer(() => {}).listen(0, '127.0.0.1');
+    await Promise.all([banner, mute].map((server) => new Promise((resolve) => server.once('listening', resolve))));
+    const portOf = (server: net.Server) => (server.address() as net.AddressInfo).port;
+    try {
+      const check = (port: number) => ({ kind: 'tcp', host: '127.0.0.1', port, expect: 'SSH-2.0' }) as const;
+      expect(await probe(check(portOf(banner)), { timeoutMs: 2_000 })).toMatchObject({ ok: true });
+      expect(await probe(check(portOf(mute)), { timeoutMs: 300 })).toMatchObject({ ok: false, error: 'timed out after 300 ms' });
+    } finally {
+      for (const server of [banner, mute]) server.close();
+    }
+  });
+
   it('send/expect fails on a wrong reply followed by a close, naming the reply', async () => {
     const wrong = net.createServer((socket) => socket.once('data', () => socket.end('HELLO\n'))).listen(0, '127.0.0.1');
     await new Promise((resolve) => wrong.once('listening', resolve));
