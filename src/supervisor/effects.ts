@@ -52,9 +52,10 @@ export function createEffects(deps: EffectDeps) {
   /** Each pending timer's cancel. */
   const wakeTimers = new Map<string, () => void>();
   const readiness = new Map<string, AbortController>();
-  /** Proxies whose check waits for a slot of check_concurrency, and those whose check holds one. */
+  /** Proxies whose check waits for a slot of check_concurrency, those whose check holds one, and when each one's latest check began. */
   const waiting = new Set<string>();
   const holding = new Set<string>();
+  const lastBegan = new Map<string, number>();
   let tickTimer: (() => void) | undefined; // its cancel
 
   // After shutdown the actors are stopped while processes still report their exits: drop those.
@@ -183,16 +184,23 @@ export function createEffects(deps: EffectDeps) {
     },
     cancelTick: () => tickTimer?.(),
     checkProxies: ({ self }: { self: AnyActorRef }) => {
-      // A proxy whose check still waits for a slot has this round's check in that one.
-      const due = proxiesDueForCheck(self.getSnapshot()).filter((view) => !waiting.has(view.id));
       const started = clock.now();
+      const intervalMs = deps.settings().check_interval * 1000;
+      // A proxy whose check still waits for a slot, or began within half an interval (it waited for
+      // one), has this round's check in that one: two checks side by side are not two failures an
+      // interval apart.
+      const checkedLately = (id: string) => started - (lastBegan.get(id) ?? Number.NEGATIVE_INFINITY) < intervalMs / 2;
+      const due = proxiesDueForCheck(self.getSnapshot()).filter((view) => !waiting.has(view.id) && !checkedLately(view.id));
       // One measurement for the round, taken as it starts; the machine compares it with the limit.
       const usage = measure(due.flatMap((view) => view.context.pid ?? []));
       const rounds = due.map((view) => {
         const used = view.context.pid === null ? undefined : usage.get(view.context.pid);
         const memory: MemoryReading | undefined = used && { bytes: used.memoryBytes, limit: memoryLimit(view.id) };
         const { id } = view;
-        const probe = () => prober.probe(specOf(id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs(id) });
+        const probe = () => {
+          lastBegan.set(id, clock.now());
+          return prober.probe(specOf(id).health, { pid: view.context.pid ?? undefined, timeoutMs: timeoutMs(id) });
+        };
         // A check that outlasts the interval (a health_timeout longer than it, a hung exec check)
         // holds one slot of check_concurrency at most: the proxy's next checks run beside it,
         // outside the limit, so its pile never takes every slot and stalls the other proxies'

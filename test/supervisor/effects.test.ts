@@ -237,6 +237,31 @@ describe('checks', () => {
   });
 });
 
+describe('a check that waited for a slot', () => {
+  it("is the round's check: the next round does not start a second one beside it (two failures a few ms apart)", async () => {
+    const began: Record<string, number[]> = { a: [], b: [] };
+    let pidOfA: number | undefined;
+    const h = await startHarness({
+      specs: [fakeSpec('a'), fakeSpec('b')],
+      settings: { check_interval: 1, check_concurrency: 1, health_timeout: 20 },
+      world: (world) => {
+        world.prober.probe = (_spec, target) => {
+          const id = target.pid === pidOfA ? 'a' : 'b';
+          began[id].push(world.clock.now());
+          // a's checks take 2.6 s and hold the one slot: b's wait for it, then take 0.8 s.
+          const ms = id === 'a' ? 2_600 : 800;
+          return new Promise((resolve) => world.clock.setTimeout(() => resolve({ ok: true, durationMs: ms }), ms));
+        };
+      },
+    });
+    pidOfA = h.proxy('a').context.pid!;
+    await h.advance(12_000);
+    expect(began.b.length).toBeGreaterThanOrEqual(2);
+    const gaps = began.b.slice(1).map((at, i) => at - began.b[i]);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(500);
+  });
+});
+
 describe('readiness of a restart', () => {
   it('is probed as its process was started, not as a reload made meanwhile changed the spec', async () => {
     const ports: number[] = [];
