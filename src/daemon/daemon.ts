@@ -1,6 +1,7 @@
 // The daemon: load the config, start the supervisor on the real world, log what happens; stop() stops
 // every proxy, reload() re-reads the config (cli/run.ts calls them on signals, the API on requests).
 // It owns wiring only; decisions are the machines'.
+import { join } from 'node:path';
 import { adoptPreviousRun } from '../adoption/adoption.ts';
 import { createAudit } from '../api/audit.ts';
 import type { Caller } from '../api/auth.ts';
@@ -17,6 +18,8 @@ import { createRedactor } from '../logging/redact.ts';
 import { createReportLogger, logCheckRound } from '../logging/reports.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { setUpContainment } from '../process/cgroup.ts';
+import { removeUnlisted } from '../process/files.ts';
+import type { ProxySpec } from '../proxy-spec.ts';
 import { openDurableState } from '../store/durable.ts';
 import type { Store } from '../store/types.ts';
 import { createSupervisor, type Supervisor } from '../supervisor/supervisor.ts';
@@ -180,7 +183,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   logger.info({ config: loaded.config.proxy.monitor, proxies: loaded.proxies.length, config_file: loaded.file }, 'proxy monitor started');
   supervisor.start();
   adoption.replaceOutdated(supervisor);
+  sweepGenerated(loaded.proxies);
   const audit = createAudit(state.store, logger, world.clock, (id) => supervisor.typeOf(id));
+  /** The generated configs (with their passwords) of proxies no longer configured are deleted. */
+  function sweepGenerated(proxies: ProxySpec[]) {
+    const dir = join(state.store.dir, 'generated');
+    try {
+      const gone = removeUnlisted(
+        dir,
+        proxies.flatMap((proxy) => proxy.files.map((file) => file.path)),
+      );
+      if (gone.length) logger.info({ dir, files: gone }, 'generated configs of proxies no longer configured deleted');
+    } catch (error) {
+      logger.warn({ dir, error: (error as Error).message }, 'cannot delete the generated configs of proxies no longer configured');
+    }
+  }
   // The daemon's own life in the trail: the time between a stop (or the last record of a run that
   // was killed) and the next start is time nothing supervised.
   const SYSTEM: Caller = { user: 'system', auth: 'none' };
@@ -225,6 +242,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     state.reload(next.config);
     redact = createRedactor(next.proxies.flatMap((p) => p.secrets));
     const changes = supervisor.reconcile(next.proxies, next.config.proxy.monitor);
+    sweepGenerated(next.proxies);
     for (const id of changes.removed) recent.forget(id);
     logger.info({ ...changes, settings, config_file: next.file }, 'config reloaded');
     audit(by, { action: 'config_reload', reason: reloadReason(by), detail: { ...changes, settings } });

@@ -3,9 +3,9 @@
 // A proxy that runs as its own user gets its file as that user's, mode 0400; the generated directory
 // and state_dir above it then let others through without listing them (0711; every file in both has
 // a mode of its own, 0600 or 0400), so only that user (and root) can read it.
-import { chmodSync, chownSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { makeDirs } from '../make-dirs.ts';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { GeneratedFile, RunAs } from '../proxy-spec.ts';
 import { tightenDir } from '../store/permissions.ts';
 
@@ -70,4 +70,21 @@ function replace(file: GeneratedFile, owner?: RunAs): void {
     }
     throw error;
   }
+}
+
+/**
+ * Deletes the files in `dir` (state_dir/generated) that no configured proxy's spec lists: those of
+ * removed proxies hold their passwords and would stay for ever. Returns the names deleted.
+ */
+export function removeUnlisted(dir: string, listed: Iterable<string>): string[] {
+  const keep = new Set(listed);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return []; // no generated file yet
+  }
+  const gone = names.filter((name) => !keep.has(join(dir, name)));
+  for (const name of gone) rmSync(join(dir, name), { force: true });
+  return gone;
 }

@@ -4,8 +4,8 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import { afterEach, expect, it } from 'vitest';
-import { writeGeneratedFiles } from '../../src/process/files.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { removeUnlisted, writeGeneratedFiles } from '../../src/process/files.ts';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 // A worker thread (the mutation run's pool) may not set the umask: there the process's own applies
@@ -88,3 +88,14 @@ it.skipIf(process.getuid?.() !== 0)(
     expect(mode(path)).toBe(0o400);
   },
 );
+
+describe('removeUnlisted', () => {
+  it('deletes the generated files no configured proxy lists (a removed proxy took its password with it), and keeps the rest', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pm-generated-')), 'generated');
+    const kept = { path: join(dir, 'ss-1.json'), content: '{"password":"a"}' };
+    writeGeneratedFiles([kept, { path: join(dir, 'gone.json'), content: '{"password":"b"}' }]);
+    expect(removeUnlisted(dir, [kept.path])).toEqual(['gone.json']);
+    expect(readdirSync(dir)).toEqual(['ss-1.json']);
+    expect(removeUnlisted(join(dir, 'none-yet'), [])).toEqual([]);
+  });
+});
