@@ -40,3 +40,28 @@ export function assertExecutable(command: string, cwd: string | undefined, path:
   }
   throw Object.assign(new Error(`spawn ${command} ${code}`), { code });
 }
+
+/**
+ * The proxies whose command cannot be exec'd as things are, each with the config key that names it
+ * (`command` of a raw entry, `binary` of a typed one) and why, in the words a spawn would use
+ * ("spawn /usr/bin/perll ENOENT"): looked up as the driver does, on the PATH the proxy gets.
+ */
+export function unexecutable(
+  specs: Array<{ id: string; type: string; command: string; cwd?: string; env: Record<string, string> }>,
+): Array<{ index: number; id: string; key: string; why: string }> {
+  return specs.flatMap((spec, index) => {
+    try {
+      assertExecutable(spec.command, spec.cwd, spec.env.PATH ?? process.env.PATH);
+      return [];
+    } catch (error) {
+      return [
+        {
+          index,
+          id: spec.id,
+          key: `proxy.proxies[${index}].${spec.type === 'exec' ? 'command' : 'binary'}`,
+          why: (error as Error).message,
+        },
+      ];
+    }
+  });
+}

@@ -111,6 +111,13 @@ it('keeps the running config when the file is broken or empty, and logs why (SIG
   expect((await cut.json()).message).toMatch(/proxy\.proxies has no list: a reload would stop and remove every proxy/);
   expect((await getJson(`${url}${API}/status`)).json.total_proxies).toBe(2);
   expect((await proxy('keep')).pid).toBe(pids.keep);
+
+  // A typo in a program's path: the running process is kept, not stopped for a spawn that fails.
+  writeProxies([{ ...echoProxy('keep', ports[0]), command: `${process.execPath}x` }, echoProxy('added', ports[2])]);
+  const typo = await fetch(`${url}${API}/reload`, { method: 'POST' });
+  expect(typo.status).toBe(422);
+  expect((await typo.json()).message).toMatch(/proxy\.proxies\[0\]\.command: spawn \S+x ENOENT: cannot be run/);
+  expect((await proxy('keep')).pid).toBe(pids.keep);
 });
 
 it('SIGHUP is audited like POST /reload; the log names each changed setting with old and new value, secrets redacted; api.listen and log.file need a restart', async () => {

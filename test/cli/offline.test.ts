@@ -58,6 +58,14 @@ describe('validate on a good file', () => {
       expect(result.stdout, preset).toMatch(/: ok \(\d+ proxies, monitoring (enabled|disabled)\)\n$/);
     }
   });
+  it('warns of a program that cannot be run (exit 0: it may be installed before the daemon starts)', () => {
+    const { configFile } = writeConfig({ proxy: { proxies: [{ id: 'a', type: 'exec', command: '/usr/bin/perll' }] } });
+    expect(captured(() => validate(configFile))).toEqual({
+      code: 0,
+      stdout: `${configFile}: ok (1 proxies, monitoring disabled)\n`,
+      stderr: `${configFile}: proxy.proxies[0].command: warning: spawn /usr/bin/perll ENOENT: the proxy cannot be started as things are\n`,
+    });
+  });
   it('takes the file as run does, after --config or -c, through the command line', () => {
     const file = join(ROOT, 'config/default.yaml');
     for (const args of [
