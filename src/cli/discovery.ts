@@ -73,18 +73,26 @@ export async function findDaemon(input: DiscoveryInput): Promise<DaemonTarget> {
       `proxy-monitor: cannot read ${found.file} (${found.error.code}), so its api.listen and api.token are unknown; using ${url ?? DEFAULT_URL} (pass --config FILE, or --url and --token)\n`,
     );
   }
-  const api = found && 'text' in found ? await apiSection(found.file, found.text) : {};
+  const api = found && 'text' in found ? await apiSection(found.file, found.text, input.warn) : {};
   if (url !== undefined || api.listen === undefined) return { url: url ?? DEFAULT_URL, token: token ?? api.token };
   return { url: urlOf(found!.file, api.listen), token: token ?? api.token, listenFrom: `api.listen in ${found!.file}` };
 }
 
 /** api.listen and api.token of a config file, checked just enough to connect. */
-async function apiSection(file: string, text: string): Promise<{ listen?: string; token?: string }> {
+async function apiSection(file: string, text: string, warn: (text: string) => void): Promise<{ listen?: string; token?: string }> {
   // yaml is CommonJS under Node: its exports are the module's `default`, natively and in the
   // bundle alike (esbuild's lazy chunk of a CommonJS module exports `default` only).
   const { parseDocument } = ((await import('yaml')) as unknown as { default: typeof import('yaml') }).default;
   const doc = parseDocument(text, { merge: true });
-  if (doc.errors.length) throw new DiscoveryError(`${file}: not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+  if (doc.errors.length) {
+    const error = `${file}: not valid YAML: ${doc.errors[0].message.split('\n')[0].replace(/:$/, '')}`;
+    // A file being edited (the daemon runs on the config it loaded): its api.listen, when it can
+    // still be read, finds the daemon, so that `status` works meanwhile.
+    const [listen, token] = [doc.getIn(['api', 'listen']), doc.getIn(['api', 'token'])];
+    if (typeof listen !== 'string') throw new DiscoveryError(error);
+    warn(`proxy-monitor: ${error}; its api.listen (${listen}) was still read\n`);
+    return { listen, ...(typeof token === 'string' && token !== '' && { token }) };
+  }
   const api = (doc.toJS() as { api?: unknown } | null)?.api;
   if (api === undefined || api === null) return {};
   if (typeof api !== 'object') throw new DiscoveryError(`${file}: api: expected a mapping`);

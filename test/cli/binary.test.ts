@@ -248,6 +248,13 @@ describe('findDaemon', () => {
 
   it('refuses bad YAML or a bad api.listen, naming the file and the key; warns on an unreadable default', async () => {
     await expect(find({ config: file('bad.yaml', 'api: [\n') })).rejects.toThrow(/bad\.yaml: not valid YAML/);
+    // Mid-edit, broken further down: its api section still finds the daemon (status works meanwhile), said on stderr.
+    const editing = file('editing.yaml', 'api: { listen: "127.0.0.1:9003", token: t3 }\nproxy:\n  proxies:\n    - { id: a, args: ["x }\n');
+    const found = await find({ config: editing });
+    expect(found).toMatchObject({ url: 'http://127.0.0.1:9003', token: 't3' });
+    expect(found.warnings).toEqual([
+      expect.stringMatching(/editing\.yaml: not valid YAML: .*; its api\.listen \(127\.0\.0\.1:9003\) was still read\n$/),
+    ]);
     await expect(find({ config: file('listen.yaml', 'api: { listen: 8080 }\n') })).rejects.toThrow(
       /listen\.yaml: api\.listen: expected "host:port", got 8080/,
     );
