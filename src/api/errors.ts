@@ -1,7 +1,7 @@
 // Every error leaves the API as `{ error, message, issues? }`. Bad input is a 400 that names each
 // field with the same wording as config errors ("check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -5").
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import type * as z from 'zod';
 import { formatIssues } from '../config/errors.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -88,8 +88,37 @@ function describe(error: FastifyError | Error): ErrorReply {
   return { error: code ? code.replace(/^FST_ERR_/, '').toLowerCase() : 'bad_request', message: error.message };
 }
 
-export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
-  return reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}` } satisfies ErrorReply);
+/**
+ * No route for this method and path: 405 with `Allow` when the path is served under other methods
+ * (GET of a command, say), 404 otherwise. `methodsOf` names the methods a path is served under.
+ */
+export function notFoundHandler(methodsOf: (path: string) => string[]) {
+  return (request: FastifyRequest, reply: FastifyReply) => {
+    const allowed = methodsOf(request.url.split('?')[0]);
+    if (allowed.length)
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({
+          error: 'method_not_allowed',
+          message: `${request.method} ${request.url}: expected ${allowed.join(' or ')}`,
+        } satisfies ErrorReply);
+    return reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}` } satisfies ErrorReply);
+  };
+}
+
+/** Every route's path as a pattern with its methods, as routes are added (`onRoute`): for notFoundHandler. */
+export function routeMethods(app: Pick<FastifyInstance, 'addHook'>) {
+  const routes: Array<{ pattern: RegExp; methods: string[] }> = [];
+  app.addHook('onRoute', (route) => {
+    // Parameters (":id") match one segment, a wildcard ("*") the rest.
+    const escaped = route.url
+      .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/:[^/]+/g, '[^/]+')
+      .replace(/\\\*/g, '.*');
+    routes.push({ pattern: new RegExp(`^${escaped}$`), methods: [route.method].flat() });
+  });
+  return (path: string) => [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods))];
 }
 
 /**

@@ -5,7 +5,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { InspectorOptions } from '../inspector/plugin.ts';
 import type { Logger } from '../logging/logger.ts';
-import { errorHandler, notFoundHandler } from './errors.ts';
+import { errorHandler, notFoundHandler, routeMethods } from './errors.ts';
 import type { ApiApp } from './context.ts';
 
 export function lazyInspector(app: ApiApp, options: InspectorOptions, logger: Logger): void {
@@ -15,7 +15,7 @@ export function lazyInspector(app: ApiApp, options: InspectorOptions, logger: Lo
       const { inspectorPlugin } = await import('../inspector/plugin.ts');
       const page = Fastify({ logger: false });
       page.setErrorHandler(errorHandler(logger));
-      page.setNotFoundHandler(notFoundHandler);
+      page.setNotFoundHandler(notFoundHandler(routeMethods(page)));
       await page.register(inspectorPlugin, options);
       await page.ready();
       return page;

@@ -8,7 +8,7 @@ import { createAudit } from './audit.ts';
 import { requireAuthForMutations } from './auth.ts';
 import { refuseBrowsers } from './browsers.ts';
 import type { ApiApp, ApiDeps, RouteContext } from './context.ts';
-import { checkContinue, clientErrorHandler, errorHandler, notFoundHandler, validatorCompiler } from './errors.ts';
+import { checkContinue, clientErrorHandler, errorHandler, notFoundHandler, routeMethods, validatorCompiler } from './errors.ts';
 import { lazyInspector } from './lazy-inspector.ts';
 import { configRoutes } from './routes/config.ts';
 import { controlRoutes } from './routes/control.ts';
@@ -68,7 +68,7 @@ export function createApiServer(deps: ApiDeps) {
     checkContinue(API_LIMITS.bodyBytes, (request, response) => app.server.emit('request', request, response)),
   );
   app.setErrorHandler(onError);
-  app.setNotFoundHandler(notFoundHandler);
+  app.setNotFoundHandler(notFoundHandler(routeMethods(app)));
 
   const boundAddress = () => (app.server.address() as AddressInfo).address;
   app.addHook('onRequest', refuseBrowsers({ boundAddress, allowedHosts: deps.allowedHosts }));

@@ -133,6 +133,18 @@ describe('GET /proxies and /proxies/:id', () => {
     expect(status).toBe(404);
     expect(json.error).toBe('not_found');
   });
+
+  it('answers 405 with Allow for a path served under other methods (GET of a command, POST of a read)', async () => {
+    const command = await api.get(`${API}/proxies/ss-1/stop`);
+    expect(command.status).toBe(405);
+    expect(command.headers.get('allow')).toBe('POST');
+    expect(command.json).toEqual({ error: 'method_not_allowed', message: `GET ${API}/proxies/ss-1/stop: expected POST` });
+    const read = await api.call('DELETE', `${API}/status?x=1`);
+    expect(read.status).toBe(405);
+    expect(read.headers.get('allow')).toBe('GET, HEAD');
+    expect((await api.call('POST', '/inspect/anything')).headers.get('allow')).toBe('GET, HEAD');
+    expect(api.server.hasRoute({ method: 'GET', url: `${API}/proxies/:id/stop` })).toBe(false); // no route was added for it
+  });
 });
 
 describe('GET /proxies/:id/why', () => {

@@ -55,14 +55,14 @@ describe('tcp checks through the spawn helper', () => {
   });
 
   it('passes on a connect, made by the helper, and the server sees the connection end', async () => {
-    const accepted = once(server, 'connection');
+    // Listened for as the connection comes: it may close before the probe's answer is read.
+    const ended = once(server, 'connection').then(([socket]) => once(socket as net.Socket, 'close'));
     calls.length = 0;
     const result = await probe({ kind: 'tcp', host: '127.0.0.1', port: listening }, { timeoutMs: 1000 });
     expect(result).toMatchObject({ ok: true });
     expect(result.durationMs).toBeGreaterThan(0);
     expect(calls).toEqual([`127.0.0.1:${listening}`]);
-    const [socket] = (await accepted) as [net.Socket];
-    await once(socket, 'close');
+    await ended;
   });
 
   it('fails with ECONNREFUSED on a port nobody listens on, as Node words it', async () => {
