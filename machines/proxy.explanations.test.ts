@@ -82,6 +82,25 @@ describe('crash and restart explanations', () => {
     ]);
   });
 
+  it('an automatic restart names the crash it recovers from, not the wait before it (cooldown, monitoring off)', async () => {
+    const h = await startHarness({ settings: { restart_cooldown: 60 } });
+    h.world.crash('ss-1');
+    await h.settle();
+    h.world.crash('ss-1', 'SIGSEGV'); // inside the cooldown of the first restart: waits
+    await h.settle();
+    expect(h.state()).toBe('crashed.waiting');
+    await h.advance(61_000);
+    expect(reasons(h).at(-2)).toBe('crashed->restarting: automatic restart after: process exited on signal SIGSEGV');
+    h.supervisor.command('ss-1', 'DISABLE');
+    h.world.crash('ss-1', 'SIGABRT');
+    await h.settle();
+    expect(h.state()).toBe('crashed.held');
+    await h.advance(61_000);
+    h.supervisor.command('ss-1', 'ENABLE');
+    await h.settle();
+    expect(reasons(h).at(-2)).toBe('crashed->restarting: automatic restart after: process exited on signal SIGABRT');
+  });
+
   it('operator stop, start, restart and removal are explained as such', async () => {
     const h = await startHarness({ specs: [fakeSpec('ss-1'), fakeSpec('ss-2')] });
     const said = (id: string) =>

@@ -35,6 +35,7 @@ export const resumeCrash: Update = (context) => {
     crashKind: crash.kind,
     lastExit: crash.kind === 'exited' || crash.kind === 'spawn_failed' ? crash.reason : context.lastExit,
     explanation: `crashed before the daemon stopped (${crash.reason}): its restart policy carries on`,
+    cause: crash.reason,
   };
 };
 
@@ -50,6 +51,7 @@ export const noteCrash: Update = (context, event) => {
   return {
     crashKind: kind,
     explanation: crashDescription(event, context),
+    cause: crashDescription(event, context),
     // A process that could not be started "exited" at its spawn: `why` must say so, not an older exit.
     lastExit: exited || kind === 'spawn_failed' ? crashDescription(event, context) : context.lastExit,
     consecutiveFailures: stable ? 0 : context.consecutiveFailures,
@@ -63,11 +65,8 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 /** The watchdog's crash: a process too big for its limit, stopped and restarted like any crash. */
 export const noteMemoryCrash: Update = (context, event) => {
   const memory = memoryAboveLimit(event)!;
-  return {
-    ...noteCrash(context, event),
-    crashKind: 'memory',
-    explanation: `memory ${mib(memory.bytes)} above the limit of ${mib(memory.limit!)} for ${context.memoryStrikes + 1} checks in a row`,
-  };
+  const why = `memory ${mib(memory.bytes)} above the limit of ${mib(memory.limit!)} for ${context.memoryStrikes + 1} checks in a row`;
+  return { ...noteCrash(context, event), crashKind: 'memory', explanation: why, cause: why };
 };
 
 function crashDescription(event: ProxyEvent, context: ProxyContext): string {
@@ -125,7 +124,7 @@ export const beginAutomaticRestart: Update = (context, event) => ({
   lastAttemptAt: event.at,
   restart: { reason: context.crashKind, manual: false, startedAt: event.at },
   decision: decideRestart(context, context.policy, event.at),
-  explanation: `automatic restart after: ${context.explanation}`,
+  explanation: `automatic restart after: ${context.cause}`,
 });
 
 export const beginManualRestart: Update = (context, event) => {
@@ -240,6 +239,7 @@ export const restartFailed: Update = (context, event) => {
     pid: event.type === 'NOT_READY' ? context.pid : null,
     stats: { ...context.stats, restarts: context.stats.restarts + 1, failures: context.stats.failures + 1 },
     explanation: `restart failed: ${outcome.error}`,
+    cause: `restart failed: ${outcome.error}`,
     lastExit: event.type === 'EXITED' || event.type === 'SPAWN_FAILED' ? crashDescription(event, context) : context.lastExit,
   };
 };

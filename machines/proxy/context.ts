@@ -99,6 +99,11 @@ export interface ProxyContext extends ProxyMemory {
   phase: ProxyPhase;
   /** Why the machine is doing what it does now, in words: the `reason` of the next state change. */
   explanation: string;
+  /**
+   * What it is down after, in words: its crash, or the restart that failed. An automatic restart
+   * names it, however long it waited meanwhile (the explanation then is the wait's).
+   */
+  cause: string;
   pid: number | null;
   startedAt: number | null;
   checkFailures: number;
@@ -151,6 +156,7 @@ export function initialContext(input: ProxyInput): ProxyContext {
         : carriedCrash
           ? 'daemon started: the proxy was down after a crash, so it is not started'
           : 'daemon started',
+    cause: '',
     pid: null,
     startedAt: null,
     checkFailures: 0,
