@@ -79,9 +79,7 @@ export const monitorMachine = setup({
       const { id } = event.proxy;
       const { [id]: _back, ...retiredStats } = context.retiredStats;
       enqueue.assign({ proxySettings: { ...context.proxySettings, [id]: event.proxy.settings ?? {} }, retiredStats });
-      // Added by a reload, it is started: only a daemon start carries a crash over (the operator added it).
-      const proxy = { ...event.proxy, memory: { ...event.proxy.memory, carriedCrash: null } };
-      enqueue.spawnChild('proxy', { id, systemId: id, input: proxyInput(context, proxy) });
+      enqueue.spawnChild('proxy', { id, systemId: id, input: { ...proxyInput(context, event.proxy), added: true } });
       // The new child is not in our snapshot yet: address it by system id once spawned.
       const supervise: ProxyEvent = { type: 'SUPERVISE', at: event.at, active: self.getSnapshot().matches('watching') };
       const boot: ProxyEvent = { type: 'BOOT', at: event.at };

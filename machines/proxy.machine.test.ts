@@ -60,6 +60,9 @@ describe('proxy machine: the design document transitions', () => {
     await h.settle();
     expect(h.state('ss-2')).toBe('running.up');
     expect(h.world.log).toContain('spawn ss-2');
+    expect(h.reportsOf('state_change').map((r) => `${r.from}->${r.to}: ${r.reason}`)).toEqual([
+      'unknown->running: added to the configuration',
+    ]);
   });
 
   it('running -> crashed -> restarting -> running on an exit', async () => {

@@ -87,6 +87,8 @@ export interface ProxyInput {
   /** The config's per-proxy `monitor` flag. */
   monitored: boolean;
   memory?: Partial<ProxyMemory>;
+  /** Added by a reload, not booted with the daemon: it is started (only a daemon start carries a crash over). */
+  added?: boolean;
 }
 
 export interface ProxyContext extends ProxyMemory {
@@ -131,7 +133,7 @@ export const emptyStats: ProxyStats = { checks: 0, restarts: 0, successes: 0, fa
 
 export function initialContext(input: ProxyInput): ProxyContext {
   const memory = input.memory ?? {};
-  const carriedCrash = memory.adoptPid || memory.lostProcess ? null : (memory.carriedCrash ?? null);
+  const carriedCrash = input.added || memory.adoptPid || memory.lostProcess ? null : (memory.carriedCrash ?? null);
   return {
     id: input.id,
     policy: input.policy,
@@ -155,7 +157,9 @@ export function initialContext(input: ProxyInput): ProxyContext {
         ? 'stopped by the operator (kept across the daemon restart)'
         : carriedCrash
           ? 'daemon started: the proxy was down after a crash, so it is not started'
-          : 'daemon started',
+          : input.added
+            ? 'added to the configuration'
+            : 'daemon started',
     cause: '',
     pid: null,
     startedAt: null,
