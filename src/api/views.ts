@@ -98,7 +98,11 @@ export function timedFields(view: ProxyView, now: number): TimedFields {
   const cooldownEnd = cooldownEndsAt(c, c.policy);
   return {
     as_of: iso(now),
-    uptime_s: view.phase === 'running' && c.startedAt !== null ? (now - c.startedAt) / 1000 : null,
+    // A restart's new process too (restarting.verifying), as a running one's: the pid shown has an age.
+    uptime_s:
+      (view.phase === 'running' || view.phase === 'restarting') && c.pid !== null && c.startedAt !== null
+        ? (now - c.startedAt) / 1000
+        : null,
     restarts_in_window: attemptsInWindow(c, c.policy, now).length,
     cooldown_ends_at: cooldownEnd > now ? iso(cooldownEnd) : null,
   };

@@ -147,6 +147,21 @@ describe('GET /proxies and /proxies/:id', () => {
   });
 });
 
+describe('uptime', () => {
+  it("is the new process's while a restart verifies it, and none before it has a pid", async () => {
+    const verifying = await startApi({ specs: [fakeSpec('v-1')], settings: { min_uptime: 5 } });
+    try {
+      verifying.world.crash('v-1');
+      await verifying.settle();
+      await verifying.advance(2_000);
+      const { json } = await verifying.get(`${API}/proxies/v-1`);
+      expect(json).toMatchObject({ state: 'restarting', uptime_s: 2 });
+    } finally {
+      await verifying.close();
+    }
+  });
+});
+
 describe('GET /proxies/:id/why', () => {
   it('before any crash: no decision, and says so', async () => {
     const { json } = await api.get(`${API}/proxies/ss-1/why`);
