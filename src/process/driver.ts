@@ -50,9 +50,10 @@ function cgroupStopper(pgid: number, dir: string, onKill?: (timeoutMs: number) =
       signalCgroup(dir, 'SIGTERM');
       signalCgroup(dir, 'SIGCONT');
     },
-    leaderExited(): void {
-      group.leaderExited();
+    leaderExited(): boolean {
+      const left = group.leaderExited();
       killCgroup(dir);
+      return left;
     },
   };
 }
@@ -62,6 +63,10 @@ function cgroupStopper(pgid: number, dir: string, onKill?: (timeoutMs: number) =
  * started(pid) is called (a spawn helper tells the pid a moment after the request; a stop asked for
  * meanwhile waits for it). gone() when the leader has exited or was never started.
  */
+/** What a leader that exited left in its group: a fork that outlived it (a proxy that forks and exits, or workers). */
+const LEFT_IN_GROUP =
+  'it left processes running in its process group, which were killed (a proxy that forks and exits must run in the foreground)';
+
 function groupHandle(cgroup: () => string | undefined, onKill?: (timeoutMs: number) => void) {
   let pid: number | undefined;
   let stopper: ReturnType<typeof createGroupStopper> | undefined;
@@ -89,10 +94,12 @@ function groupHandle(cgroup: () => string | undefined, onKill?: (timeoutMs: numb
       stopper = dir === undefined ? createGroupStopper(leader, onKill) : cgroupStopper(leader, dir, onKill);
       if (stopBefore !== undefined) stopper.stop(stopBefore);
     },
-    gone(): void {
+    /** The leader exited: what it left in its group is killed, and said (a note for its exit). */
+    gone(): string | undefined {
       exited = true;
-      stopper?.leaderExited();
+      const left = stopper?.leaderExited() ?? false;
       resolveExit();
+      return left ? LEFT_IN_GROUP : undefined;
     },
   };
 }
@@ -164,10 +171,7 @@ export function startProcess(
           events.onOutputDropped?.(stream, count);
         },
         outputEnd: (stream) => lines[stream].end(),
-        exited: (code, signal) => {
-          group.gone();
-          events.onExit(code, signal);
-        },
+        exited: (code, signal) => events.onExit(code, signal, group.gone()),
       },
     );
   } catch (error) {
@@ -189,11 +193,8 @@ export function adoptProcess(
     (timeoutMs) => events.onKilled?.(timeoutMs),
   );
   group.started(pid);
-  watchUntilGone(pid, pollMs, () => {
-    group.gone();
-    // Only the real parent learns the exit status.
-    events.onExit(null, null);
-  });
+  // Only the real parent learns the exit status.
+  watchUntilGone(pid, pollMs, () => events.onExit(null, null, group.gone()));
   return group.handle;
 }
 

@@ -152,8 +152,8 @@ export function watchForEscapes<D extends Pick<Driver, 'start'> & Partial<Pick<D
           liveLeaders.add(pid);
           events.onSpawn(pid);
         },
-        onExit: (code, signal) => {
-          if (leader === undefined) return events.onExit(code, signal);
+        onExit: (code, signal, leftInGroup) => {
+          if (leader === undefined) return events.onExit(code, signal, leftInGroup);
           liveLeaders.delete(leader.leader);
           const stop = (escaped: number[]) => {
             escaped.forEach(kill);
@@ -169,10 +169,13 @@ export function watchForEscapes<D extends Pick<Driver, 'start'> & Partial<Pick<D
           // that it names what escaped. Any other exit is a crash, reported at once (its restart
           // must not wait on a pass over /proc); whatever it left outside its group is stopped after.
           if (code !== 0) {
-            events.onExit(code, signal);
+            events.onExit(code, signal, leftInGroup);
             return scanSoon(token, leader, (escaped) => escaped.length > 0 && stop(escaped));
           }
-          scanSoon(token, leader, (escaped) => events.onExit(code, signal, escaped.length > 0 ? stop(escaped) : undefined));
+          scanSoon(token, leader, (escaped) => {
+            const notes = [leftInGroup, escaped.length > 0 ? stop(escaped) : undefined].filter((note) => note !== undefined);
+            events.onExit(code, signal, notes.length ? notes.join('; ') : undefined);
+          });
         },
       });
     },

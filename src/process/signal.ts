@@ -9,6 +9,16 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Is any process still in the group (signal 0 checks without sending)? */
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // there, but not ours to signal
+  }
+}
+
 /**
  * TERM and CONT (as s6 does, so a stopped process can act on TERM), KILL if the leader has not
  * exited by the deadline, and KILL once more when it has, for whatever it left behind.
@@ -31,10 +41,13 @@ export function createGroupStopper(pgid: number, onKill?: (timeoutMs: number) =>
         signalGroup(pgid, 'SIGKILL');
       }, timeoutMs);
     },
-    leaderExited(): void {
+    /** Kills what the leader left in its group; true when it left anything (a fork that outlived it). */
+    leaderExited(): boolean {
       leaderGone = true;
       clearLongTimeout(killTimer);
+      const left = groupExists(pgid);
       signalGroup(pgid, 'SIGKILL');
+      return left;
     },
   };
 }

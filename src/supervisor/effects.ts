@@ -127,9 +127,9 @@ export function createEffects(deps: EffectDeps) {
       let handle: ProcessHandle | undefined;
       const isCurrent = current(id, () => handle);
       handle = driver.adopt(pid, {
-        onExit: (code, signal) => {
+        onExit: (code, signal, escaped) => {
           if (!isCurrent()) return;
-          send(self, { type: 'EXITED', at: clock.now(), code, signal });
+          send(self, { type: 'EXITED', at: clock.now(), code, signal, ...(escaped !== undefined && { escaped }) });
           hooks.onProcess(id, pid, 'exited');
         },
         onKilled: (timeoutMs) => hooks.onKilled(id, timeoutMs),

@@ -11,7 +11,7 @@ export interface ProcessEvents {
    * of the daemon's own resources (EMFILE, ENOMEM...), not because of the proxy.
    */
   onSpawnError(error: string, daemonFault?: boolean): void;
-  /** `escaped`: what the proxy left running outside its group (it daemonizes itself), already killed. */
+  /** `escaped`: what the proxy left running in its group or outside it (it daemonizes itself), already killed. */
   onExit(code: number | null, signal: string | null, escaped?: string): void;
   /** One call per line, lines cut at 4096 characters; may still arrive shortly after onExit. */
   onOutput(stream: 'stdout' | 'stderr', line: string): void;

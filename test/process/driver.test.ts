@@ -30,14 +30,14 @@ function recorder() {
   const log = {
     spawned: undefined as number | undefined,
     spawnError: undefined as string | undefined,
-    exit: undefined as { code: number | null; signal: string | null; at: number } | undefined,
+    exit: undefined as { code: number | null; signal: string | null; at: number; left?: string } | undefined,
     lines: [] as { stream: string; line: string }[],
     dropped: 0,
   };
   const events: ProcessEvents = {
     onSpawn: (pid) => (log.spawned = pid),
     onSpawnError: (error) => (log.spawnError = error),
-    onExit: (code, signal) => (log.exit = { code, signal, at: performance.now() }),
+    onExit: (code, signal, left) => (log.exit = { code, signal, at: performance.now(), ...(left !== undefined && { left }) }),
     onOutput: (stream, line) => log.lines.push({ stream, line }),
     onOutputDropped: (_stream, lines) => (log.dropped += lines),
   };
@@ -88,6 +88,30 @@ describe.each(['spawn helper', 'child_process'] as const)('with %s', (way) => {
       expect(log.exit!.at - killedAt).toBeLessThan(2_000); // an exit event, not a poll: well under the 2 s slack a loaded machine needs
       expect(log.exit).toMatchObject({ code: null, signal: 'SIGKILL' });
       expect(handle.exited).toBe(true);
+    });
+
+    it('kills what a leader that forks and exits left in its group, and says so with its exit', async () => {
+      const { log, events } = recorder();
+      const handle = track(start(spec('sh', ['-c', 'sleep 300 & exit 0']), events));
+      await until(() => log.exit !== undefined);
+      expect(log.exit).toMatchObject({
+        code: 0,
+        left: expect.stringMatching(/^it left processes running in its process group, which were killed/),
+      });
+      await until(() => {
+        try {
+          process.kill(-handle.pid!, 0);
+          return false;
+        } catch {
+          return true; // the group is gone
+        }
+      });
+      // A leader alone in its group leaves nothing to say.
+      const alone = recorder();
+      track(start(spec('sh', ['-c', 'exit 3']), alone.events));
+      await until(() => alone.log.exit !== undefined);
+      expect(alone.log.exit).toMatchObject({ code: 3 });
+      expect(alone.log.exit!.left).toBeUndefined();
     });
 
     it('reports a missing binary through onSpawnError, without onExit', async () => {
