@@ -63,9 +63,14 @@ function cgroupStopper(pgid: number, dir: string, onKill?: (timeoutMs: number) =
  * started(pid) is called (a spawn helper tells the pid a moment after the request; a stop asked for
  * meanwhile waits for it). gone() when the leader has exited or was never started.
  */
-/** What a leader that exited left in its group: a fork that outlived it (a proxy that forks and exits, or workers). */
-const LEFT_IN_GROUP =
-  'it left processes running in its process group, which were killed (a proxy that forks and exits must run in the foreground)';
+/**
+ * What a leader that exited left in its group, killed: a fork that outlived it. A clean exit that
+ * leaves one is a proxy that forks and exits (daemonizes without leaving its group).
+ */
+function leftInGroup(code: number | null): string {
+  const what = 'it left processes running in its process group, which were killed';
+  return code === 0 ? `${what}: it forks and exits, and must run in the foreground` : what;
+}
 
 function groupHandle(cgroup: () => string | undefined, onKill?: (timeoutMs: number) => void) {
   let pid: number | undefined;
@@ -94,12 +99,12 @@ function groupHandle(cgroup: () => string | undefined, onKill?: (timeoutMs: numb
       stopper = dir === undefined ? createGroupStopper(leader, onKill) : cgroupStopper(leader, dir, onKill);
       if (stopBefore !== undefined) stopper.stop(stopBefore);
     },
-    /** The leader exited: what it left in its group is killed, and said (a note for its exit). */
-    gone(): string | undefined {
+    /** The leader exited with `code`: what it left in its group is killed, and said (a note for its exit). */
+    gone(code: number | null = null): string | undefined {
       exited = true;
       const left = stopper?.leaderExited() ?? false;
       resolveExit();
-      return left ? LEFT_IN_GROUP : undefined;
+      return left ? leftInGroup(code) : undefined;
     },
   };
 }
@@ -171,7 +176,7 @@ export function startProcess(
           events.onOutputDropped?.(stream, count);
         },
         outputEnd: (stream) => lines[stream].end(),
-        exited: (code, signal) => events.onExit(code, signal, group.gone()),
+        exited: (code, signal) => events.onExit(code, signal, group.gone(code)),
       },
     );
   } catch (error) {
