@@ -32,6 +32,11 @@ export function adoptPreviousRun(options: AdoptionOptions) {
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
   const plan = settleProcesses(store, specs, (id) => store.memory(id, now()).wanted ?? 'up');
   const leftoversGone = settled([stopLeftovers(plan, options), killOrphans(plan, logger)]);
+  for (const row of plan.unrecorded)
+    logger.warn(
+      { proxy_id: row.proxyId, pid: row.pid },
+      "proxy process of this state_dir found by its spawn token, though the state had no record of it: taken as the previous run's",
+    );
   for (const [id, row] of plan.lost)
     logger.warn({ proxy_id: id, pid: row.pid }, 'proxy process ended while the daemon was down: handled as a crash');
   logger.info(

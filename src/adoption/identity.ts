@@ -6,7 +6,9 @@
 // launched, or the random token we put in its environment. The token is what proves a wrapper that
 // exec'd its server, a script run by its interpreter (`/bin/sh script`) or a shim, whose command line
 // is not ours. A spawn whose pid never got recorded is found by that token too.
+import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { launchedCommandLines } from '../process/launch.ts';
 import { SPAWN_TOKEN_ENV } from '../process/escape.ts';
 import { bootedAt, isDeadState, statFields } from '../process/proc.ts';
@@ -18,6 +20,11 @@ export type Verdict = { kind: 'ours' } | { kind: 'gone' } | { kind: 'unproven'; 
 const STATE = 0;
 const PROCESS_GROUP = 2;
 const START_TIME = 19;
+
+/** The process's command line as it runs (empty when it cannot be read). */
+export function commandLineOf(pid: number): string[] {
+  return readArgs(pid, 'cmdline') ?? [];
+}
 
 function readArgs(pid: number, file: 'cmdline' | 'environ'): string[] | undefined {
   try {
@@ -50,17 +57,37 @@ function tokenOf(pid: number): string | undefined {
     ?.slice(SPAWN_TOKEN_ENV.length + 1);
 }
 
-/** Live process-group leaders (each proxy leads its own group) carrying one of these tokens. */
-export function findSpawnTokens(tokens: Set<string>): Map<string, { pid: number; startTime: number }> {
+/**
+ * A spawn token says whose it is: `<state key>:<fingerprint, 16 hex>:<uuid>:<proxy id>`, the state
+ * key naming the state_dir of the daemon that started it. A process the state never recorded (the
+ * disk refused the write, state.db was reset or lost its last writes) is still found as ours, with
+ * its proxy and what it was started from.
+ */
+export function stateKey(stateDir: string): string {
+  return createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 12);
+}
+
+export function spawnToken(stateDir: string, proxyId: string, fingerprint: string): string {
+  return `${stateKey(stateDir)}:${fingerprint.slice(0, 16)}:${randomUUID()}:${proxyId}`;
+}
+
+/** The proxy and fingerprint (its first 16 hex) a token of this state_dir names; undefined for another's, or an older token (a bare uuid). */
+export function describeToken(token: string, stateDir: string): { proxyId: string; fingerprint: string } | undefined {
+  const [key, fingerprint, uuid, ...id] = token.split(':');
+  if (key !== stateKey(stateDir) || uuid === undefined || id.length === 0) return undefined;
+  return { proxyId: id.join(':'), fingerprint };
+}
+
+/** Live process-group leaders (each proxy leads its own group) carrying a token `wanted` takes. */
+export function findSpawnTokens(wanted: (token: string) => boolean): Map<string, { pid: number; startTime: number }> {
   const found = new Map<string, { pid: number; startTime: number }>();
-  if (tokens.size === 0) return found;
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     const fields = statFields(pid);
     if (!fields || isDeadState(fields[STATE]) || Number(fields[PROCESS_GROUP]) !== pid) continue;
     const token = tokenOf(pid);
-    if (token !== undefined && tokens.has(token)) found.set(token, { pid, startTime: Number(fields[START_TIME]) });
+    if (token !== undefined && wanted(token)) found.set(token, { pid, startTime: Number(fields[START_TIME]) });
   }
   return found;
 }

@@ -3,12 +3,12 @@
 // fork and learning the pid still leaves enough behind to find the child. The pid and start time
 // are recorded once the start time is read, off the event loop; until then (or if the daemon dies
 // first) the token is what finds the child.
-import { randomUUID } from 'node:crypto';
 import { processStartTimeAsync } from '../process/proc.ts';
 import { executedFingerprint } from '../supervisor/executed.ts';
 import type { Driver } from '../supervisor/ports.ts';
 import { SPAWN_TOKEN_ENV } from '../process/escape.ts';
 import type { SpawnIntent, Store } from '../store/types.ts';
+import { spawnToken } from './identity.ts';
 
 /** `storeOpen`: false once the store is closed; a start time read after that is not written. */
 export function createProcessJournal(store: Store, now: () => number, storeOpen: () => boolean = () => true) {
@@ -21,12 +21,13 @@ export function createProcessJournal(store: Store, now: () => number, storeOpen:
       return {
         ...driver,
         start(spec, events) {
+          // What the process was started from: a different one at the next boot means the config changed.
+          const fingerprint = executedFingerprint(spec);
           const intent: SpawnIntent = {
-            token: randomUUID(),
+            token: spawnToken(store.dir, spec.id, fingerprint),
             proxyId: spec.id,
             command: JSON.stringify([spec.command, ...spec.args]),
-            // What the process was started from: a different one at the next boot means the config changed.
-            fingerprint: executedFingerprint(spec),
+            fingerprint,
             at: now(),
           };
           store.recordSpawn(intent);

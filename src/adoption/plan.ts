@@ -2,10 +2,10 @@
 // to stop, which recorded ones to leave alone. The process table is settled on the way: rows of
 // processes that are gone (or not ours) are dropped.
 import type { ProxySpec } from '../proxy-spec.ts';
-import { bootedAt } from '../process/proc.ts';
-import { checkProcess, findSpawnTokens } from './identity.ts';
+import { bootedAt, processStartedAt } from '../process/proc.ts';
+import { checkProcess, commandLineOf, describeToken, findSpawnTokens } from './identity.ts';
 import { executedFingerprint } from '../supervisor/executed.ts';
-import type { ProcessRow, Store } from '../store/types.ts';
+import type { ProcessRow, SpawnIntent, Store } from '../store/types.ts';
 
 export interface BootPlan {
   /**
@@ -26,21 +26,33 @@ export interface BootPlan {
   lost: Map<string, ProcessRow>;
   /** Every recorded process that ended while the daemon was down, since the machine booted: what it left running is killed. */
   ended: ProcessRow[];
+  /** Live processes of this state_dir the state had no record of, found by their spawn token (adopted or stopped as the rest). */
+  unrecorded: ProcessRow[];
 }
 
 export function settleProcesses(store: Store, specs: Map<string, ProxySpec>, wanted: (id: string) => 'up' | 'down'): BootPlan {
-  const pending = store.pendingSpawns();
-  const found = findSpawnTokens(new Set(pending.map((intent) => intent.token)));
-  for (const intent of pending) {
-    const hit = found.get(intent.token);
-    if (hit) store.recordProcess({ ...intent, ...hit });
-    else store.forgetSpawn(intent.token);
+  const pending = new Map(store.pendingSpawns().map((intent) => [intent.token, intent]));
+  const recorded = store.processes();
+  const known = new Set(recorded.map((row) => row.token));
+  // The spawns whose pid was never recorded, and the processes of this state_dir the state never
+  // recorded at all (a write the disk refused, state.db reset or short of its last writes): found
+  // by their token, kept in memory here, and written down (should the disk take it).
+  const found = findSpawnTokens((token) => pending.has(token) || (!known.has(token) && describeToken(token, store.dir) !== undefined));
+  const plan: BootPlan = { adopt: new Map(), replace: [], stop: [], unproven: [], lost: new Map(), ended: [], unrecorded: [] };
+  const rows = [...recorded];
+  for (const [token, hit] of found) {
+    const intent = pending.get(token) ?? unrecordedIntent(token, store.dir, hit.pid);
+    if (!intent) continue;
+    const row = { ...intent, ...hit };
+    if (!pending.has(token)) plan.unrecorded.push(row);
+    rows.push(row);
+    store.recordProcess(row);
   }
+  for (const token of pending.keys()) if (!found.has(token)) store.forgetSpawn(token);
 
-  const plan: BootPlan = { adopt: new Map(), replace: [], stop: [], unproven: [], lost: new Map(), ended: [] };
   const booted = bootedAt();
   // Newest first: should a proxy have two live processes, the newer one is kept.
-  for (const row of store.processes().reverse()) {
+  for (const row of rows.sort((a, b) => b.at - a.at)) {
     const verdict = checkProcess(row);
     if (verdict.kind !== 'ours') {
       store.forgetProcess(row.proxyId, row.pid);
@@ -62,9 +74,18 @@ export function settleProcesses(store: Store, specs: Map<string, ProxySpec>, wan
       continue;
     }
     plan.adopt.set(row.proxyId, row.pid);
-    if (wanted(row.proxyId) === 'up' && row.fingerprint !== executedFingerprint(spec!)) plan.replace.push(row.proxyId);
+    // A fingerprint read off a token is its first 16 hex digits.
+    if (wanted(row.proxyId) === 'up' && !executedFingerprint(spec!).startsWith(row.fingerprint)) plan.replace.push(row.proxyId);
   }
   // A newer process of the proxy lives on: the one that ended was an older one's.
   for (const id of plan.adopt.keys()) plan.lost.delete(id);
   return plan;
+}
+
+/** What a live process's token of this state_dir tells of its spawn, for one the state never recorded. */
+function unrecordedIntent(token: string, stateDir: string, pid: number): SpawnIntent | undefined {
+  const named = describeToken(token, stateDir);
+  const startedAt = processStartedAt(pid);
+  if (!named || startedAt === undefined) return undefined;
+  return { token, proxyId: named.proxyId, fingerprint: named.fingerprint, command: JSON.stringify(commandLineOf(pid)), at: startedAt };
 }

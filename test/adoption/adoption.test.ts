@@ -70,7 +70,15 @@ describe('settleProcesses', () => {
     const spec = sleeper('ss-1');
     const pid = await startRecorded(spec);
     const plan = settleProcesses(store, specsOf(spec), allUp);
-    expect(plan).toEqual({ adopt: new Map([['ss-1', pid]]), replace: [], stop: [], unproven: [], lost: new Map(), ended: [] });
+    expect(plan).toEqual({
+      adopt: new Map([['ss-1', pid]]),
+      replace: [],
+      stop: [],
+      unproven: [],
+      lost: new Map(),
+      ended: [],
+      unrecorded: [],
+    });
     expect(store.processes().map((p) => p.pid)).toEqual([pid]);
   });
 
