@@ -49,11 +49,16 @@ describe('proxy machine: the design document transitions', () => {
     expect(h.reportsOf('restart_finished')).toMatchObject([{ record: { reason: 'health_check_failed', success: true, manual: false } }]);
   });
 
-  it('a crash carried over yields to a live process of its own (adopted), and is not carried by a proxy a reload adds', async () => {
+  it('a crash carried over yields to a process of its own (adopted, or lost while away), and is not carried by a proxy a reload adds', async () => {
     const carriedCrash = { kind: 'exited' as const, reason: 'process exited with code 1' };
     const adopting = await startHarness({ memory: { 'ss-1': { carriedCrash, adoptPid: 4242 } } });
     expect(adopting.state()).toBe('running.up');
     expect(adopting.world.log).toEqual(['adopt pid-4242 4242']);
+
+    // Down after a crash, its restart's process then lost while the daemon was down: that exit is the crash.
+    const lost = await startHarness({ memory: { 'ss-1': { carriedCrash, lostProcess: true } } });
+    expect(lost.reportsOf('crash_detected')).toMatchObject([{ reason: 'process ended while the daemon was down (exit status unknown)' }]);
+    expect(lost.reportsOf('restart_finished')).toMatchObject([{ record: { success: true } }]);
 
     const h = await startHarness({ specs: [], memory: { 'ss-2': { carriedCrash } } });
     h.supervisor.reconcile([fakeSpec('ss-2')], h.supervisor.settings());

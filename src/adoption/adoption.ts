@@ -4,7 +4,7 @@
 import type { ProxyMemory } from '../../machines/proxy/context.ts';
 import type { Logger } from '../logging/logger.ts';
 import { isAliveNotZombie, processStartedAt } from '../process/proc.ts';
-import { signalGroup } from '../process/signal.ts';
+import { killWithGroup } from '../process/escape.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { Store } from '../store/types.ts';
 import type { World } from '../supervisor/ports.ts';
@@ -96,15 +96,8 @@ function killOrphans(plan: BootPlan, logger: Logger): Promise<void> | undefined 
       { proxy_id: row.proxyId, pid: row.pid, left_pids: left },
       'proxy process ended while the daemon was down, leaving processes running: killing them',
     );
-    signalGroup(row.pid, 'SIGKILL');
-    for (const pid of left) {
-      signalGroup(pid, 'SIGKILL'); // an escaped copy may lead a group (setsid) of its own helpers
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    // One by one: the ended leader's pid may name another process's group by now.
+    left.forEach(killWithGroup);
   }
   return new Promise<void>((resolve) => {
     const deadline = Date.now() + 1_000;

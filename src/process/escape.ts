@@ -111,8 +111,9 @@ export function escapeNote(spec: Pick<ProxySpec, 'command'>, pids: number[]): st
   return `it left ${what}: it daemonizes itself and must run in the foreground${how}; the escaped copies were killed`;
 }
 
-function kill(pid: number): void {
-  signalGroup(pid, 'SIGKILL'); // the escapee may lead a group (setsid) of its own helpers
+/** SIGKILL to a process of ours and to the group it may lead (an escapee's setsid'd helpers). */
+export function killWithGroup(pid: number): void {
+  signalGroup(pid, 'SIGKILL');
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
@@ -156,7 +157,7 @@ export function watchForEscapes<D extends Pick<Driver, 'start'> & Partial<Pick<D
           if (leader === undefined) return events.onExit(code, signal, leftInGroup);
           liveLeaders.delete(leader.leader);
           const stop = (escaped: number[]) => {
-            escaped.forEach(kill);
+            escaped.forEach(killWithGroup);
             const note = escapeNote(spec, escaped);
             // The message is the same every time (log aggregation groups by it); the pids are fields.
             logger.error(

@@ -10,6 +10,7 @@ import type { MonitorEffects } from '../../machines/monitor.machine.ts';
 import type { ProxyEffects } from '../../machines/proxy.machine.ts';
 import { sizeBytes } from '../config/size.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
+import { executedFingerprint } from './executed.ts';
 import type { ProcessHandle, ProcessUsage, World } from './ports.ts';
 
 export interface EffectHooks {
@@ -44,11 +45,17 @@ export function createEffects(deps: EffectDeps) {
   const { clock, driver, prober, specs, hooks } = deps;
   const processes = new Map<string, ProcessHandle>();
   /**
-   * The spec each proxy's current process was started from: its readiness is probed as that process
-   * serves (a reload that changes the password or port while a restart is verified must not fail
-   * the process started before it; the change replaces it once it is up).
+   * The spec each proxy's current process was started from, while it runs. When what it executes
+   * has changed since (a reload changed the password or port while a restart is verified), its
+   * readiness is probed as it serves, with that spec's check: the change replaces it once it is up.
+   * A change of the check alone applies at once, as it does to every check.
    */
   const startedFrom = new Map<string, ProxySpec>();
+  const readinessCheck = (id: string) => {
+    const started = startedFrom.get(id);
+    const current = specOf(id);
+    return started && executedFingerprint(started) !== executedFingerprint(current) ? started.health : current.health;
+  };
   /** Each pending timer's cancel. */
   const wakeTimers = new Map<string, () => void>();
   const readiness = new Map<string, AbortController>();
@@ -100,6 +107,7 @@ export function createEffects(deps: EffectDeps) {
       const isCurrent = current(id, () => handle);
       const spec = specOf(id);
       startedFrom.set(id, spec);
+      lastBegan.delete(id); // the new process's first check is not skipped for the old one's
       handle = driver.start(spec, {
         // The machine hears of it first: recording it (onProcess) must not delay or lose it.
         onSpawn: (pid) => {
@@ -111,6 +119,7 @@ export function createEffects(deps: EffectDeps) {
           isCurrent() && send(self, { type: 'SPAWN_FAILED', at: clock.now(), error, ...(daemonFault && { daemonFault }) }),
         onExit: (code, signal, escaped) => {
           if (!isCurrent()) return;
+          startedFrom.delete(id);
           send(self, { type: 'EXITED', at: clock.now(), code, signal, ...(escaped !== undefined && { escaped }) });
           if (handle?.pid !== undefined) hooks.onProcess(id, handle.pid, 'exited');
         },
@@ -123,7 +132,7 @@ export function createEffects(deps: EffectDeps) {
     adoptProcess: ({ context, self }: ProxyArgs) => {
       const { id, pid } = context;
       if (pid === null) return;
-      startedFrom.delete(id); // started by an earlier run: from the spec it was adopted under
+      startedFrom.delete(id); // started by an earlier run: its checks are the current spec's
       let handle: ProcessHandle | undefined;
       const isCurrent = current(id, () => handle);
       handle = driver.adopt(pid, {
@@ -148,14 +157,12 @@ export function createEffects(deps: EffectDeps) {
       const ready = () => !signal.aborted && send(self, { type: 'READY', at: clock.now() });
       const target = { pid: context.pid ?? undefined, timeoutMs: timeoutMs(context.id) };
       const probe = () =>
-        void prober
-          .waitUntilReady((startedFrom.get(context.id) ?? specOf(context.id)).health, target, params.deadline, signal)
-          .then((result) => {
-            if (signal.aborted) return;
-            if (!result.ok) return send(self, { type: 'NOT_READY', at: clock.now(), error: result.error });
-            if (clock.now() >= params.notBefore) ready();
-            else later(params.notBefore, ready);
-          });
+        void prober.waitUntilReady(readinessCheck(context.id), target, params.deadline, signal).then((result) => {
+          if (signal.aborted) return;
+          if (!result.ok) return send(self, { type: 'NOT_READY', at: clock.now(), error: result.error });
+          if (clock.now() >= params.notBefore) ready();
+          else later(params.notBefore, ready);
+        });
       // A probe passed before min_uptime proves no more than one passed at min_uptime, so probing
       // starts then (a storm's servers are not probed every 50 ms while they start) unless
       // min_uptime reaches past start_grace, within which the probe must pass.

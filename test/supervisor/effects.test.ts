@@ -285,5 +285,12 @@ describe('readiness of a restart', () => {
     // The process started on port 2 is ready on port 2; the second change then replaces it.
     expect(h.reportsOf('restart_finished').map((r) => r.record.success)).toEqual([true, true]);
     expect(ports).toEqual([2, 3]);
+
+    // A change of the check alone (applied in place) while a restart is verified: the new check.
+    h.supervisor.reconcile([moved(4)], h.supervisor.settings());
+    await h.settle();
+    h.supervisor.reconcile([{ ...moved(4), health: { kind: 'tcp', host: '127.0.0.1', port: 5 } }], h.supervisor.settings());
+    await h.advance(2_500);
+    expect(ports).toEqual([2, 3, 5]);
   });
 });
