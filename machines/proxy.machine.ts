@@ -136,7 +136,7 @@ export const proxyMachine = setup({
       from: context.phase,
       to: params.phase,
       reason: context.explanation,
-      crashKind: context.crashKind,
+      ...(params.phase === 'crashed' && { crash: { kind: context.crashKind, reason: context.crashReason } }),
     })),
     reportCrash: emit(({ context, event }) => ({
       type: 'crash_detected' as const,
@@ -153,6 +153,7 @@ export const proxyMachine = setup({
     reportRestart: emit(({ context }) => ({ type: 'restart_finished' as const, ...reportOf(context), record: context.lastRestart! })),
     reportWithheld: emit(({ context }) => ({ type: 'restart_withheld' as const, ...reportOf(context), decision: context.decision! })),
     reportCheck: emit(({ context }) => ({ type: 'check_finished' as const, ...reportOf(context), ...context.lastCheck! })),
+    announceRetired: emit(({ context, event }) => ({ type: 'retired' as const, ...reportOf(context), at: event.at })),
     reportRetired: sendParent(({ context, event }) => ({
       type: 'PROXY_RETIRED' as const,
       at: event.at,
@@ -286,7 +287,7 @@ export const proxyMachine = setup({
             { guard: 'wantedUp', target: '#proxy.running' },
           ],
         },
-        retired: { entry: 'reportRetired' },
+        retired: { entry: ['announceRetired', 'reportRetired'] },
       },
       on: {
         START: { actions: 'wantUp' },
@@ -325,7 +326,7 @@ export const proxyMachine = setup({
           always: [
             // A clean exit under on-failure that failed a restart (duringRestart): stopped, not retried.
             { guard: and(['wantedDown', 'exitWantsNoRestart']), target: '#proxy.stopped' },
-            { guard: 'retiring', target: 'held', actions: 'reportRetired' },
+            { guard: 'retiring', target: 'held', actions: ['announceRetired', 'reportRetired'] },
             { guard: 'operatorAskedRestart', target: '#proxy.restarting', actions: 'beginManualRestart' },
             // Stopped by the operator: the process is gone (reaping waited for it), so this is a
             // normal stop, not a crash that waits. `why` still tells why no restart follows.

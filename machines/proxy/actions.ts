@@ -33,9 +33,8 @@ export const resumeCrash: Update = (context) => {
   return {
     carriedCrash: null,
     crashKind: crash.kind,
-    lastExit: crash.kind === 'exited' || crash.kind === 'spawn_failed' ? crash.reason : context.lastExit,
     explanation: `crashed before the daemon stopped (${crash.reason}): its restart policy carries on`,
-    cause: crash.reason,
+    crashReason: crash.reason,
   };
 };
 
@@ -48,12 +47,13 @@ export const noteCrash: Update = (context, event) => {
   const stable = context.startedAt !== null && event.at - context.startedAt >= context.policy.stableUptimeMs;
   const exited = eventOf(event, 'EXITED');
   const kind = failureOf(event);
+  const reason = crashDescription(event, context);
   return {
     crashKind: kind,
-    explanation: crashDescription(event, context),
-    cause: crashDescription(event, context),
+    explanation: reason,
+    crashReason: reason,
     // A process that could not be started "exited" at its spawn: `why` must say so, not an older exit.
-    lastExit: exited || kind === 'spawn_failed' ? crashDescription(event, context) : context.lastExit,
+    lastExit: exited || kind === 'spawn_failed' ? reason : context.lastExit,
     consecutiveFailures: stable ? 0 : context.consecutiveFailures,
     pid: exited || kind === 'spawn_failed' ? null : context.pid,
     restart: null,
@@ -66,7 +66,7 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 export const noteMemoryCrash: Update = (context, event) => {
   const memory = memoryAboveLimit(event)!;
   const why = `memory ${mib(memory.bytes)} above the limit of ${mib(memory.limit!)} for ${context.memoryStrikes + 1} checks in a row`;
-  return { ...noteCrash(context, event), crashKind: 'memory', explanation: why, cause: why };
+  return { ...noteCrash(context, event), crashKind: 'memory', explanation: why, crashReason: why };
 };
 
 function crashDescription(event: ProxyEvent, context: ProxyContext): string {
@@ -124,7 +124,7 @@ export const beginAutomaticRestart: Update = (context, event) => ({
   lastAttemptAt: event.at,
   restart: { reason: context.crashKind, manual: false, startedAt: event.at },
   decision: decideRestart(context, context.policy, event.at),
-  explanation: `automatic restart after: ${context.cause}`,
+  explanation: `automatic restart after: ${context.crashReason}`,
 });
 
 export const beginManualRestart: Update = (context, event) => {
@@ -239,7 +239,7 @@ export const restartFailed: Update = (context, event) => {
     pid: event.type === 'NOT_READY' ? context.pid : null,
     stats: { ...context.stats, restarts: context.stats.restarts + 1, failures: context.stats.failures + 1 },
     explanation: `restart failed: ${outcome.error}`,
-    cause: `restart failed: ${outcome.error}`,
+    crashReason: `restart failed: ${outcome.error}`,
     lastExit: event.type === 'EXITED' || event.type === 'SPAWN_FAILED' ? crashDescription(event, context) : context.lastExit,
   };
 };

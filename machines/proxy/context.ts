@@ -102,10 +102,11 @@ export interface ProxyContext extends ProxyMemory {
   /** Why the machine is doing what it does now, in words: the `reason` of the next state change. */
   explanation: string;
   /**
-   * What it is down after, in words: its crash, or the restart that failed. An automatic restart
-   * names it, however long it waited meanwhile (the explanation then is the wait's).
+   * What it is down after, in words: its crash, or the restart that failed (`crashKind` is what its
+   * restart is recorded as). An automatic restart names it, however long it waited meanwhile (the
+   * explanation then is the wait's), and a daemon start carries it over.
    */
-  cause: string;
+  crashReason: string;
   pid: number | null;
   startedAt: number | null;
   checkFailures: number;
@@ -160,7 +161,7 @@ export function initialContext(input: ProxyInput): ProxyContext {
           : input.added
             ? 'added to the configuration'
             : 'daemon started',
-    cause: '',
+    crashReason: '',
     pid: null,
     startedAt: null,
     checkFailures: 0,

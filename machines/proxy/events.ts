@@ -42,15 +42,24 @@ export type ProxyEvent =
 /**
  * What the machine reports to the outside world: logs, history, store, metrics listen to these.
  * Each carries what its listeners need (the counters after the step that emitted it included), so
- * none reads an actor's context back. A state change's `crashKind` is what the next restart is
- * recorded as (the store keeps it with a crash, for the next daemon start).
+ * none reads an actor's context back. A state change to `crashed` carries the crash it is down
+ * after (the store keeps it, for the next daemon start to carry over).
  */
 export type ProxyEmitted = { proxyId: string; counters: import('./context.ts').ProxyCounters } & (
-  | { type: 'state_change'; at: number; from: string; to: string; reason: string; crashKind: import('./context.ts').RestartReason }
+  | {
+      type: 'state_change';
+      at: number;
+      from: import('./context.ts').ProxyPhase;
+      to: import('./context.ts').ProxyPhase;
+      reason: string;
+      crash?: { kind: import('./context.ts').RestartReason; reason: string };
+    }
   | { type: 'crash_detected'; at: number; reason: string; exitCode: number | null; signal: string | null }
   /** A restart through the `restarting` state began: it counts against the hourly cap from now. */
   | { type: 'restart_started'; at: number; reason: import('./context.ts').RestartReason; manual: boolean }
   | { type: 'restart_finished'; record: import('./context.ts').RestartOutcome }
   | { type: 'restart_withheld'; decision: import('./policy.ts').RestartDecision }
   | { type: 'check_finished'; at: number; ok: boolean; durationMs: number; error?: string; memory?: MemoryReading }
+  /** Removed from the configuration, its process gone: it has no state to carry over any more. */
+  | { type: 'retired'; at: number }
 );

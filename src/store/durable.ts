@@ -47,10 +47,9 @@ export function openDurableState(options: DurableStateOptions) {
   }
   const store = createResilientStore(database, { logger, onWriteFailure: options.onWriteFailure });
   store.finishInterruptedRestarts();
-  // Only a configured proxy has a state to carry over to the next start (one removed while crashed,
-  // and put back later, is started).
-  const configured = (next: Config) => next.proxy.proxies.map((proxy) => proxy.id);
-  store.keepPhases(configured(config));
+  // Only a configured proxy has a state to carry over to the next start: one removed while the
+  // daemon was down, and put back later, is started (one a reload removes says so: `retired`).
+  store.keepPhases(config.proxy.proxies.map((proxy) => proxy.id));
   let closed = false;
   /** Why state_dir (or state.db) could not be put back yet: said once, then every minute, and in /healthz. */
   let unrecoverable: string | null = null;
@@ -138,7 +137,6 @@ export function openDurableState(options: DurableStateOptions) {
     reload(next: Config) {
       retention = retentionOf(next);
       store.setRetention(retention);
-      store.keepPhases(configured(next));
     },
     close() {
       closed = true;

@@ -58,8 +58,10 @@ export function createRecorder(store: Store, redact: (text: string) => string) {
     // The state it entered: a crash it is down after is carried over by the next daemon start.
     const phase =
       report.type === 'state_change'
-        ? { phase: report.to, crash: report.to === 'crashed' ? { kind: report.crashKind, reason: redact(report.reason) } : undefined }
-        : undefined;
+        ? { phase: report.to, crash: report.crash && { kind: report.crash.kind, reason: redact(report.crash.reason) } }
+        : report.type === 'retired'
+          ? { phase: null, crash: undefined }
+          : undefined;
     if (!begun && !finished && !counters && !phase) return;
     store.transaction(() => {
       if (phase) store.setPhase(proxyId, phase.phase, phase.crash);

@@ -1,6 +1,6 @@
 // What the daemon keeps across restarts. The SQLite store implements it; the API, the hourly cap
 // and the audit log read and write through it.
-import type { ProxyCounters, ProxyMemory, ProxyStats, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
+import type { ProxyCounters, ProxyMemory, ProxyPhase, ProxyStats, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
 
 export interface RestartRow extends RestartOutcome {
   proxyId: string;
@@ -97,8 +97,8 @@ export interface Store {
   setOverride(proxyId: string, enabled: boolean | null): void;
   setWanted(proxyId: string, wanted: 'up' | 'down'): void;
   saveCounters(proxyId: string, counters: ProxyCounters): void;
-  /** The state it entered, with the crash it is down after when that is `crashed`. */
-  setPhase(proxyId: string, phase: string, crash?: { kind: RestartReason; reason: string }): void;
+  /** The state it entered, with the crash it is down after when that is `crashed`; null once it is removed. */
+  setPhase(proxyId: string, phase: ProxyPhase | null, crash?: { kind: RestartReason; reason: string }): void;
   /** Forgets the state of every proxy not named: one that is not configured has none to carry over. */
   keepPhases(proxyIds: string[]): void;
   recordSpawn(intent: SpawnIntent): void;

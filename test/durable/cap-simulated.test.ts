@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HOUR_MS } from '../../machines/proxy/policy.ts';
-import { flush } from '../support/fake-world.ts';
+import { fakeSpec, flush } from '../support/fake-world.ts';
 import { bootSimulated } from './support/simulated.ts';
 
 const settings = { max_restarts: 3, restart_cooldown: 60 };
@@ -35,7 +35,7 @@ describe('the hourly cap survives a daemon restart', () => {
     // The daemon goes down for ten minutes and comes back on the same state directory.
     const downAt = first.world.clock.now();
     await first.stop();
-    const second = await boot(stateDir, downAt + 10 * 60_000);
+    let second = await boot(stateDir, downAt + 10 * 60_000);
     expect(second.view().context.attempts).toEqual(attempts);
     expect(second.view().context.stats).toEqual(statsBefore);
     expect(second.store.restarts({ proxyId: 'ss-1' })).toHaveLength(3);
@@ -43,6 +43,15 @@ describe('the hourly cap survives a daemon restart', () => {
     // It was down after a crash, at its cap: not started at boot, it waits for the same slot.
     expect(second.state()).toBe('crashed.waiting');
     expect(second.world.log.filter((e) => e === 'spawn ss-1')).toEqual([]);
+    // Carried over once more, it is still that crash (not "crashed before ... (crashed before ...)").
+    await second.stop();
+    const again = await boot(stateDir, downAt + 11 * 60_000);
+    expect(again.view().context.crashReason).toBe('process exited on signal SIGKILL');
+    await again.stop();
+    const third = await boot(stateDir, downAt + 12 * 60_000);
+    expect(third.view().context.crashReason).toBe('process exited on signal SIGKILL');
+    await third.stop();
+    second = await boot(stateDir, downAt + 13 * 60_000);
     expect(second.view().context.decision).toMatchObject({
       verdict: 'withheld',
       blocker: 'restart_cap',
@@ -76,6 +85,28 @@ describe('the hourly cap survives a daemon restart', () => {
     expect(second.restarts()).toHaveLength(0);
     await second.world.advance(200);
     expect(second.restarts()).toHaveLength(1);
+  });
+});
+
+describe('a proxy removed while crashed', () => {
+  it('keeps no crash to carry over: put back in the file, it is started at the next daemon start', async () => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), 'pm-retired-')), 'state');
+    const first = await bootSimulated(stateDir, Date.UTC(2026, 0, 1), { settings: { restart_cooldown: 600 }, ids: ['ss-1', 'ss-2'] });
+    first.world.crash('ss-1');
+    await flush();
+    first.world.crash('ss-1'); // inside the cooldown: crashed, waiting
+    await flush();
+    expect(first.state()).toBe('crashed.waiting');
+    expect(first.store.memory('ss-1', first.world.clock.now()).carriedCrash).not.toBeNull();
+    first.supervisor.reconcile([fakeSpec('ss-2')], first.supervisor.settings());
+    await flush();
+    expect(first.store.memory('ss-1', first.world.clock.now()).carriedCrash).toBeNull();
+    await first.stop();
+    const second = await bootSimulated(stateDir, Date.UTC(2026, 0, 1) + 60_000, {
+      settings: { restart_cooldown: 600 },
+      ids: ['ss-1', 'ss-2'],
+    });
+    expect(second.state()).toBe('running.up');
   });
 });
 

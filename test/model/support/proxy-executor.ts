@@ -55,6 +55,8 @@ export function normalize(r: ProxyEmitted): string {
       return `restart_withheld ${r.decision.verdict} ${r.decision.blocker}: ${mask(r.decision.message)}`;
     case 'check_finished':
       return `check_finished ok=${r.ok}`;
+    case 'retired':
+      return 'retired';
   }
 }
 
