@@ -82,18 +82,22 @@ export async function findDaemon(input: DiscoveryInput): Promise<DaemonTarget> {
 async function apiSection(file: string, text: string, warn: (text: string) => void): Promise<{ listen?: string; token?: string }> {
   // yaml is CommonJS under Node: its exports are the module's `default`, natively and in the
   // bundle alike (esbuild's lazy chunk of a CommonJS module exports `default` only).
-  const { parseDocument } = ((await import('yaml')) as unknown as { default: typeof import('yaml') }).default;
+  const { isMap, parseDocument } = ((await import('yaml')) as unknown as { default: typeof import('yaml') }).default;
   const doc = parseDocument(text, { merge: true });
+  let api: unknown;
   if (doc.errors.length) {
     const error = `${file}: not valid YAML: ${doc.errors[0].message.split('\n')[0].replace(/:$/, '')}`;
-    // A file being edited (the daemon runs on the config it loaded): its api.listen, when it can
-    // still be read, finds the daemon, so that `status` works meanwhile.
-    const [listen, token] = [doc.getIn(['api', 'listen']), doc.getIn(['api', 'token'])];
-    if (typeof listen !== 'string') throw new DiscoveryError(error);
-    warn(`proxy-monitor: ${error}; its api.listen (${listen}) was still read\n`);
-    return { listen, ...(typeof token === 'string' && token !== '' && { token }) };
+    // A file being edited (the daemon runs on the config it loaded): its api section finds the
+    // daemon, so that `status` works meanwhile, if it is whole: a mapping the errors all come after
+    // (an error inside it, an unclosed quote say, would make the rest of the file its token).
+    const node = doc.get('api', true);
+    const whole = isMap(node) && node.range && doc.errors.every((e) => e.code !== 'DUPLICATE_KEY' && e.pos[0] > node.range![2]);
+    if (!whole) throw new DiscoveryError(error);
+    api = node.toJSON();
+    warn(`proxy-monitor: ${error}; its api section, before the error, was still read\n`);
+  } else {
+    api = (doc.toJS() as { api?: unknown } | null)?.api;
   }
-  const api = (doc.toJS() as { api?: unknown } | null)?.api;
   if (api === undefined || api === null) return {};
   if (typeof api !== 'object') throw new DiscoveryError(`${file}: api: expected a mapping`);
   const { listen, token } = api as Record<string, unknown>;

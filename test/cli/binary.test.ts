@@ -253,8 +253,18 @@ describe('findDaemon', () => {
     const found = await find({ config: editing });
     expect(found).toMatchObject({ url: 'http://127.0.0.1:9003', token: 't3' });
     expect(found.warnings).toEqual([
-      expect.stringMatching(/editing\.yaml: not valid YAML: .*; its api\.listen \(127\.0\.0\.1:9003\) was still read\n$/),
+      expect.stringMatching(/editing\.yaml: not valid YAML: .*; its api section, before the error, was still read\n$/),
     ]);
+    // Not when the error is inside it (the rest of the file would be its token), nor given twice.
+    await expect(
+      find({ config: file('quote.yaml', 'api:\n  listen: "127.0.0.1:9003"\n  token: "abc\nproxy:\n  proxies: []\n') }),
+    ).rejects.toThrow(/quote\.yaml: not valid YAML/);
+    await expect(
+      find({ config: file('twice.yaml', 'api: { listen: "127.0.0.1:9003" }\napi: { listen: "127.0.0.1:9004" }\n') }),
+    ).rejects.toThrow(/twice\.yaml: not valid YAML/);
+    await expect(find({ config: file('token5.yaml', 'api: { listen: "127.0.0.1:9003", token: 5 }\nproxy: [\n') })).rejects.toThrow(
+      /api\.token: expected a non-empty string/,
+    );
     await expect(find({ config: file('listen.yaml', 'api: { listen: 8080 }\n') })).rejects.toThrow(
       /listen\.yaml: api\.listen: expected "host:port", got 8080/,
     );
