@@ -1,18 +1,17 @@
 // `proxy-monitor validate FILE`: check a config without starting anything.
 import { ConfigError } from '../config/errors.ts';
 import { loadConfig, refuseTruncated } from '../config/load.ts';
-import { unexecutable } from '../process/launch.ts';
 
 export function validate(file: string): number {
   try {
     const loaded = loadConfig(file);
     refuseTruncated(loaded, file);
-    const { proxies, config, deprecations } = loaded;
+    const { proxies, config, deprecations, unexecutable } = loaded;
     for (const d of deprecations) process.stderr.write(`${file}: ${d.key}: deprecated, write ${d.use} instead\n`);
     // Not refused here (the program may be installed before the daemon starts), but said: a reload
     // that would run it refuses it.
-    for (const u of unexecutable(proxies))
-      process.stderr.write(`${file}: ${u.key}: warning: ${u.why}: the proxy cannot be started as things are\n`);
+    for (const u of unexecutable)
+      process.stderr.write(`${file}: ${u.key}: warning: ${u.why} (on this shell's PATH): the proxy cannot be started as things are\n`);
     process.stdout.write(`${file}: ok (${proxies.length} proxies, monitoring ${config.proxy.monitor.enable ? 'enabled' : 'disabled'})\n`);
     return 0;
   } catch (error) {

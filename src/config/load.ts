@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { ProxySpec } from '../proxy-spec.ts';
+import { type Unexecutable, unexecutable } from '../executable.ts';
 import { ConfigError, formatIssues, formatPath, type ConfigIssue } from './errors.ts';
 import type { Host } from './privileges.ts';
 import { resolveProxies } from './resolve.ts';
@@ -23,6 +24,8 @@ export interface LoadedConfig {
   proxiesListed: boolean;
   /** `proxies:` with no value: a file cut off there, or every entry commented out. */
   proxiesCut: boolean;
+  /** Proxies whose program cannot be run as things are (checked as the file is loaded, off the daemon's thread on a reload). */
+  unexecutable: Unexecutable[];
 }
 
 /**
@@ -108,7 +111,16 @@ export function parseConfigText(text: string, file: string, options: ReloadOptio
   const proxiesListed = Array.isArray(listed?.proxies);
   const proxiesCut = typeof listed === 'object' && listed !== null && 'proxies' in listed && listed.proxies === null;
   const empty = value === null || value === undefined;
-  return { file: resolve(file), config: parsed.data, proxies, deprecations, empty, proxiesListed, proxiesCut };
+  return {
+    file: resolve(file),
+    config: parsed.data,
+    proxies,
+    deprecations,
+    empty,
+    proxiesListed,
+    proxiesCut,
+    unexecutable: unexecutable(proxies),
+  };
 }
 
 /** The key path of the mapping key that starts at `offset` ("proxy.monitor.check_interval"). */

@@ -19,11 +19,9 @@ import { createReportLogger, logCheckRound } from '../logging/reports.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { setUpContainment } from '../process/cgroup.ts';
 import { removeUnlisted } from '../process/files.ts';
-import { unexecutable } from '../process/launch.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
 import { openDurableState } from '../store/durable.ts';
 import type { Store } from '../store/types.ts';
-import { executedFingerprint } from '../supervisor/executed.ts';
 import { createSupervisor, type Supervisor } from '../supervisor/supervisor.ts';
 import { hardeningWarnings } from './hardening.ts';
 import { chooseSpawner } from './spawn-path.ts';
@@ -182,7 +180,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     if (!options.logger) await closeLogger(logger);
     throw error;
   }
-  for (const u of unexecutable(loaded.proxies))
+  for (const u of loaded.unexecutable)
     logger.warn({ proxy_id: u.id, key: u.key, error: u.why }, 'proxy command cannot be run: the proxy fails to start until it can');
   logger.info({ config: loaded.config.proxy.monitor, proxies: loaded.proxies.length, config_file: loaded.file }, 'proxy monitor started');
   supervisor.start();
@@ -230,11 +228,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         );
       // A program that cannot be run, in an entry the reload would start or restart: the running
       // process is kept rather than stopped for a spawn that fails (a typo in a path, say).
-      const starts = (id: string) => {
-        const running = supervisor.spec(id);
-        return !running || executedFingerprint(running) !== executedFingerprint(next.proxies.find((spec) => spec.id === id)!);
-      };
-      const refused = unexecutable(next.proxies).filter((u) => starts(u.id));
+      const starting = new Set(supervisor.wouldStart(next.proxies));
+      const refused = next.unexecutable.filter((u) => starting.has(u.id));
       if (refused.length) throw new Error(`${loaded.file}: ${refused.map((u) => `${u.key}: ${u.why}`).join('; ')}: cannot be run`);
     } catch (error) {
       const message = (error as Error).message;

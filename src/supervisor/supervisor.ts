@@ -212,6 +212,23 @@ export function createSupervisor(options: SupervisorOptions) {
     return found && supervised(found, inherited());
   };
 
+  /**
+   * How `next` differs from the configured proxies. Only a change to what is executed restarts
+   * (executed.ts); any other (its own settings, its check, `monitor:`) applies in place.
+   */
+  function changesTo(next: ProxySpec[]) {
+    const nextIds = new Set(next.map((spec) => spec.id));
+    const changes = { added: [] as string[], removed: [] as string[], changed: [] as string[], reconfigured: [] as string[] };
+    for (const id of configured) if (!nextIds.has(id)) changes.removed.push(id);
+    for (const spec of next) {
+      const running = specs.get(spec.id);
+      if (!configured.has(spec.id)) changes.added.push(spec.id);
+      else if (executedFingerprint(running!) !== executedFingerprint(spec)) changes.changed.push(spec.id);
+      else if (canonicalJson(running) !== canonicalJson(spec)) changes.reconfigured.push(spec.id);
+    }
+    return changes;
+  }
+
   function configure(next: MonitorSettings) {
     settings = next;
     revision++;
@@ -284,12 +301,15 @@ export function createSupervisor(options: SupervisorOptions) {
      * `monitor:`, own settings) applies in place from the next check (`reconfigured`). Unchanged ones
      * keep their process and counters.
      */
+    /** The proxies a reconcile to `next` would start or restart (added, or what they execute changed), unless stopped by the operator. */
+    wouldStart(next: ProxySpec[]): string[] {
+      const { added, changed } = changesTo(next);
+      const wantedUp = (id: string) => (view(id)?.context.wanted ?? options.memory?.(id)?.wanted) !== 'down';
+      return [...added, ...changed].filter(wantedUp);
+    },
     reconcile(next: ProxySpec[], nextSettings: MonitorSettings) {
-      const nextIds = new Set(next.map((s) => s.id));
-      const changes = { added: [] as string[], removed: [] as string[], changed: [] as string[], reconfigured: [] as string[] };
-      for (const id of configured) {
-        if (nextIds.has(id)) continue;
-        changes.removed.push(id);
+      const changes = changesTo(next);
+      for (const id of changes.removed) {
         waiting.delete(id);
         actor.send({ type: 'REMOVE_PROXY', at: clock.now(), id });
       }
@@ -298,17 +318,12 @@ export function createSupervisor(options: SupervisorOptions) {
       for (const spec of next) {
         monitored[spec.id] = spec.monitor;
         proxySettings[spec.id] = spec.settings ?? {};
-        // Only a change to what is executed restarts (executed.ts); its own settings apply in place.
-        const running = specs.get(spec.id);
-        if (!configured.has(spec.id)) changes.added.push(spec.id);
-        else if (executedFingerprint(running!) !== executedFingerprint(spec)) changes.changed.push(spec.id);
-        else if (canonicalJson(running) !== canonicalJson(spec)) changes.reconfigured.push(spec.id);
       }
       settings = nextSettings;
       revision++;
       world.prober.setConcurrency(nextSettings.check_concurrency);
       actor.send({ type: 'CONFIGURE', at: clock.now(), settings: nextSettings, monitored, proxySettings });
-      configured = nextIds;
+      configured = new Set(next.map((spec) => spec.id));
       for (const spec of next) specs.set(spec.id, spec);
       for (const id of changes.added) waiting.add(id);
       for (const id of changes.changed) this.replace(id);

@@ -118,6 +118,16 @@ it('keeps the running config when the file is broken or empty, and logs why (SIG
   expect(typo.status).toBe(422);
   expect((await typo.json()).message).toMatch(/proxy\.proxies\[0\]\.command: spawn \S+x ENOENT: cannot be run/);
   expect((await proxy('keep')).pid).toBe(pids.keep);
+  // A proxy the operator stopped is not started by a reload: its program is not asked for.
+  expect((await fetch(`${url}${API}/proxies/added/stop`, { method: 'POST' })).status).toBe(200);
+  writeProxies([echoProxy('keep', ports[0]), { ...echoProxy('added', ports[2]), command: `${process.execPath}x` }]);
+  expect((await fetch(`${url}${API}/reload`, { method: 'POST' })).status).toBe(200);
+  expect((await proxy('keep')).pid).toBe(pids.keep);
+  writeProxies([echoProxy('keep', ports[0]), echoProxy('added', ports[2])]);
+  expect((await fetch(`${url}${API}/reload`, { method: 'POST' })).status).toBe(200);
+  expect((await fetch(`${url}${API}/proxies/added/start`, { method: 'POST' })).status).toBe(200);
+  await daemon.waitFor((l) => l.audit === true && l.action === 'proxy_start' && l.proxy_id === 'added');
+  await waitUntil(async () => (await proxy('added')).state === 'running', 10_000, 50);
 });
 
 it('SIGHUP is audited like POST /reload; the log names each changed setting with old and new value, secrets redacted; api.listen and log.file need a restart', async () => {

@@ -63,7 +63,7 @@ describe('validate on a good file', () => {
     expect(captured(() => validate(configFile))).toEqual({
       code: 0,
       stdout: `${configFile}: ok (1 proxies, monitoring disabled)\n`,
-      stderr: `${configFile}: proxy.proxies[0].command: warning: spawn /usr/bin/perll ENOENT: the proxy cannot be started as things are\n`,
+      stderr: `${configFile}: proxy.proxies[0].command: warning: spawn /usr/bin/perll ENOENT (on this shell's PATH): the proxy cannot be started as things are\n`,
     });
   });
   it('takes the file as run does, after --config or -c, through the command line', () => {

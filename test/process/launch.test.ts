@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDaemonFault } from '../../src/process/driver.ts';
-import { assertExecutable } from '../../src/process/launch.ts';
+import { assertExecutable } from '../../src/executable.ts';
 import { decodeWaitStatus } from '../../src/process/spawner.ts';
 import { daemonPowers, PRLIMIT, SETPRIV, wrapperArgv } from '../../src/process/wrappers.ts';
 
