@@ -84,8 +84,8 @@ export function resolveProxy(e: ProxyEntry, stateDir: string, host: Host): { spe
 }
 
 /**
- * state_dir is taken relative to the daemon's working directory; `stateDir`, the one a running
- * daemon uses, wins (generated files go where its state is). Issues name the entry's keys in full.
+ * state_dir is taken relative to the daemon's working directory; `stateDirInUse`, a running
+ * daemon's, wins (generated files go where its state is). Issues name the entry's keys in full.
  */
 export function resolveProxies(config: Config, host: Host = realHost(), inUse?: string): { proxies: ProxySpec[]; issues: ConfigIssue[] } {
   const stateDir = resolve(inUse ?? config.state_dir);

@@ -84,7 +84,12 @@ export function removeUnlisted(dir: string, listed: Iterable<string>): string[] 
   } catch {
     return []; // no generated file yet
   }
-  const gone = names.filter((name) => !keep.has(join(dir, name)));
-  for (const name of gone) rmSync(join(dir, name), { force: true });
+  const gone: string[] = [];
+  for (const name of names.filter((name) => !keep.has(join(dir, name)))) {
+    try {
+      rmSync(join(dir, name)); // a directory someone put there is not ours to delete: EISDIR, skipped
+      gone.push(name);
+    } catch {}
+  }
   return gone;
 }

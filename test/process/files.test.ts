@@ -97,5 +97,8 @@ describe('removeUnlisted', () => {
     expect(removeUnlisted(dir, [kept.path])).toEqual(['gone.json']);
     expect(readdirSync(dir)).toEqual(['ss-1.json']);
     expect(removeUnlisted(join(dir, 'none-yet'), [])).toEqual([]);
+    mkdirSync(join(dir, 'someone-elses'));
+    expect(removeUnlisted(dir, [kept.path])).toEqual([]); // a directory is not ours to delete, and stops nothing
+    expect(readdirSync(dir).sort()).toEqual(['someone-elses', 'ss-1.json']);
   });
 });

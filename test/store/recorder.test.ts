@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ProxyPhase } from '../../machines/proxy/context.ts';
 import type { ProxyEmitted } from '../../machines/proxy/events.ts';
 import { createRecorder } from '../../src/store/recorder.ts';
 import { openStore } from '../../src/store/sqlite.ts';
@@ -101,6 +102,22 @@ describe('recorder', () => {
     });
     expect(store.restarts({ proxyId: 'ss-9' })[0].error).toBe('bad password [REDACTED]');
     expect(store.audits({ proxyId: 'ss-9' })[0].detail.error).toBe('bad password [REDACTED]');
+  });
+
+  it('keeps the crash a proxy is down after (redacted) through its restart, and forgets it once it is up or removed', async () => {
+    await setup();
+    const { record } = createRecorder(store, (text) => text.replaceAll('hunter2', '[REDACTED]'));
+    const counters = { stats: { checks: 0, restarts: 0, successes: 0, failures: 0 }, consecutiveFailures: 0, lastFailureAt: null };
+    const change = (from: ProxyPhase, to: ProxyPhase, crash?: { kind: 'exited'; reason: string }) =>
+      record({ proxyId: 'ss-7', proxyType: 'exec', type: 'state_change', at: 1, from, to, reason: 'x', counters, ...(crash && { crash }) });
+    change('running', 'crashed', { kind: 'exited', reason: 'process exited with code 1; password hunter2' });
+    change('crashed', 'restarting');
+    expect(store.memory('ss-7', 2).carriedCrash).toEqual({ kind: 'exited', reason: 'process exited with code 1; password [REDACTED]' });
+    change('restarting', 'running');
+    expect(store.memory('ss-7', 2).carriedCrash).toBeNull();
+    change('running', 'crashed', { kind: 'exited', reason: 'again' });
+    record({ proxyId: 'ss-7', proxyType: 'exec', type: 'retired', at: 3, counters });
+    expect(store.memory('ss-7', 4).carriedCrash).toBeNull();
   });
 
   it('needs nothing but the reports: a restart counts from restart_started, and the newest counters win', async () => {
