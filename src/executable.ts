@@ -41,6 +41,8 @@ export function assertExecutable(command: string, cwd: string | undefined, path:
  */
 export function unexecutable(specs: ProxySpec[]): Unexecutable[] {
   return specs.flatMap((spec, index) => {
+    if (spec.cwd !== undefined && !isDirectory(spec.cwd))
+      return [{ id: spec.id, key: `proxy.proxies[${index}].cwd`, why: `working directory ${spec.cwd} does not exist` }];
     try {
       assertExecutable(spec.command, spec.cwd, spec.env.PATH ?? process.env.PATH);
       return [];
@@ -49,4 +51,12 @@ export function unexecutable(specs: ProxySpec[]): Unexecutable[] {
       return [{ id: spec.id, key, why: (error as Error).message }];
     }
   });
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -10,8 +10,10 @@ export function validate(file: string): number {
     for (const d of deprecations) process.stderr.write(`${file}: ${d.key}: deprecated, write ${d.use} instead\n`);
     // Not refused here (the program may be installed before the daemon starts), but said: a reload
     // that would run it refuses it.
-    for (const u of unexecutable)
-      process.stderr.write(`${file}: ${u.key}: warning: ${u.why} (on this shell's PATH): the proxy cannot be started as things are\n`);
+    for (const u of unexecutable) {
+      const where = u.key.endsWith('.cwd') ? '' : " (on this shell's PATH)";
+      process.stderr.write(`${file}: ${u.key}: warning: ${u.why}${where}: the proxy cannot be started as things are\n`);
+    }
     process.stdout.write(`${file}: ok (${proxies.length} proxies, monitoring ${config.proxy.monitor.enable ? 'enabled' : 'disabled'})\n`);
     return 0;
   } catch (error) {

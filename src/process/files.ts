@@ -72,9 +72,13 @@ function replace(file: GeneratedFile, owner?: RunAs): void {
   }
 }
 
+/** The names the daemon gives generated files (generate.ts), and their temporary copies (replace()). */
+const GENERATED_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.(json|conf)(\.tmp-\d+)?$/;
+
 /**
- * Deletes the files in `dir` (state_dir/generated) that no configured proxy's spec lists: those of
- * removed proxies hold their passwords and would stay for ever. Returns the names deleted.
+ * Deletes the generated files in `dir` (state_dir/generated) that no configured proxy's spec lists:
+ * those of removed proxies hold their passwords and would stay for ever. Only names the daemon gives
+ * are taken (an operator's notes or backups there are left). Returns the names deleted.
  */
 export function removeUnlisted(dir: string, listed: Iterable<string>): string[] {
   const keep = new Set(listed);
@@ -85,7 +89,7 @@ export function removeUnlisted(dir: string, listed: Iterable<string>): string[] 
     return []; // no generated file yet
   }
   const gone: string[] = [];
-  for (const name of names.filter((name) => !keep.has(join(dir, name)))) {
+  for (const name of names.filter((name) => GENERATED_NAME.test(name) && !keep.has(join(dir, name)))) {
     try {
       rmSync(join(dir, name)); // a directory someone put there is not ours to delete: EISDIR, skipped
       gone.push(name);

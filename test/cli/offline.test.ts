@@ -59,11 +59,20 @@ describe('validate on a good file', () => {
     }
   });
   it('warns of a program that cannot be run (exit 0: it may be installed before the daemon starts)', () => {
-    const { configFile } = writeConfig({ proxy: { proxies: [{ id: 'a', type: 'exec', command: '/usr/bin/perll' }] } });
+    const { configFile } = writeConfig({
+      proxy: {
+        proxies: [
+          { id: 'a', type: 'exec', command: '/usr/bin/perll' },
+          { id: 'b', type: 'exec', command: '/bin/true', cwd: '/nonexistent/dir' },
+        ],
+      },
+    });
     expect(captured(() => validate(configFile))).toEqual({
       code: 0,
-      stdout: `${configFile}: ok (1 proxies, monitoring disabled)\n`,
-      stderr: `${configFile}: proxy.proxies[0].command: warning: spawn /usr/bin/perll ENOENT (on this shell's PATH): the proxy cannot be started as things are\n`,
+      stdout: `${configFile}: ok (2 proxies, monitoring disabled)\n`,
+      stderr:
+        `${configFile}: proxy.proxies[0].command: warning: spawn /usr/bin/perll ENOENT (on this shell's PATH): the proxy cannot be started as things are\n` +
+        `${configFile}: proxy.proxies[1].cwd: warning: working directory /nonexistent/dir does not exist: the proxy cannot be started as things are\n`,
     });
   });
   it('takes the file as run does, after --config or -c, through the command line', () => {

@@ -1,6 +1,6 @@
 // Generated server configs hold passwords: the file is 0600 in a 0700 directory, whatever the umask,
 // and a rewrite never leaves a wider mode or a temporary file behind (nor happens when nothing changed).
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -97,8 +97,10 @@ describe('removeUnlisted', () => {
     expect(removeUnlisted(dir, [kept.path])).toEqual(['gone.json']);
     expect(readdirSync(dir)).toEqual(['ss-1.json']);
     expect(removeUnlisted(join(dir, 'none-yet'), [])).toEqual([]);
+    writeFileSync(join(dir, 'NOTES.txt'), 'mine');
+    writeFileSync(join(dir, 'ss-1.json.bak'), 'mine too');
     mkdirSync(join(dir, 'someone-elses'));
     expect(removeUnlisted(dir, [kept.path])).toEqual([]); // a directory is not ours to delete, and stops nothing
-    expect(readdirSync(dir).sort()).toEqual(['someone-elses', 'ss-1.json']);
+    expect(readdirSync(dir).sort()).toEqual(['NOTES.txt', 'someone-elses', 'ss-1.json', 'ss-1.json.bak']);
   });
 });
