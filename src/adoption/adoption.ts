@@ -30,7 +30,12 @@ export function adoptPreviousRun(options: AdoptionOptions) {
   const now = () => world.clock.now();
   const journal = createProcessJournal(store, now, options.storeOpen);
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
-  const plan = settleProcesses(store, specs, (id) => store.memory(id, now()).wanted ?? 'up');
+  const plan = settleProcesses(
+    store,
+    specs,
+    (id) => store.memory(id, now()).wanted ?? 'up',
+    (id) => (store.memory(id, now()).carriedCrash ?? null) !== null,
+  );
   const leftoversGone = settled([stopLeftovers(plan, options), killOrphans(plan, logger)]);
   for (const row of plan.unrecorded)
     logger.warn(
@@ -66,7 +71,8 @@ export function adoptPreviousRun(options: AdoptionOptions) {
     /** Once the supervisor runs: replace the adopted processes that run an outdated config. */
     replaceOutdated(supervisor: Supervisor) {
       for (const id of plan.replace) {
-        logger.info({ proxy_id: id }, 'adopted proxy process was started from a different configuration: restarting it');
+        const what = plan.adopt.has(id) ? 'adopted proxy process was' : 'proxy down after a crash was last';
+        logger.info({ proxy_id: id }, `${what} started from a different configuration: restarting it`);
         supervisor.replace(id, 'configuration changed while the daemon was down');
       }
     },

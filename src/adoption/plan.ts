@@ -13,7 +13,10 @@ export interface BootPlan {
    * stopped by the operator, stops it as its own (a start then waits for its end).
    */
   adopt: Map<string, number>;
-  /** Adopted proxies whose process was started from a different config: restart once supervised. */
+  /**
+   * Proxies whose process was started from a different config: restart once supervised (an adopted
+   * one, or one down after a crash, carried over).
+   */
   replace: string[];
   /** Ours, but no longer wanted: stop them. */
   stop: Array<{ row: ProcessRow; why: string }>;
@@ -30,7 +33,13 @@ export interface BootPlan {
   unrecorded: ProcessRow[];
 }
 
-export function settleProcesses(store: Store, specs: Map<string, ProxySpec>, wanted: (id: string) => 'up' | 'down'): BootPlan {
+/** `crashed`: the proxy was down after a crash when the last run ended (it carries it over). */
+export function settleProcesses(
+  store: Store,
+  specs: Map<string, ProxySpec>,
+  wanted: (id: string) => 'up' | 'down',
+  crashed: (id: string) => boolean = () => false,
+): BootPlan {
   const pending = new Map(store.pendingSpawns().map((intent) => [intent.token, intent]));
   const recorded = store.processes();
   const known = new Set(recorded.map((row) => row.token));
@@ -79,6 +88,13 @@ export function settleProcesses(store: Store, specs: Map<string, ProxySpec>, wan
   }
   // A newer process of the proxy lives on: the one that ended was an older one's.
   for (const id of plan.adopt.keys()) plan.lost.delete(id);
+  // Down after a crash, its entry changed while the daemon was down (its command fixed, say): not
+  // left to wait out its cooldown or cap, but restarted at once with the new one, as a reload does.
+  for (const [id, spec] of specs) {
+    if (plan.adopt.has(id) || plan.lost.has(id) || wanted(id) !== 'up' || !crashed(id)) continue;
+    const from = store.startedFrom(id);
+    if (from !== null && !executedFingerprint(spec).startsWith(from)) plan.replace.push(id);
+  }
   return plan;
 }
 

@@ -89,6 +89,7 @@ type Writes = Omit<
   | 'memory'
   | 'stats'
   | 'pendingSpawns'
+  | 'startedFrom'
   | 'processes'
   | 'setRetention'
   | 'inPlace'
@@ -207,6 +208,7 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
     memory: (id, now) => current.memory(id, now),
     stats: () => current.stats(),
     pendingSpawns: () => current.pendingSpawns(),
+    startedFrom: (id) => current.startedFrom(id),
     processes: () => current.processes(),
     setRetention: (retention) => current.setRetention(retention),
     inPlace: () => current.inPlace(),

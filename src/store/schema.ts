@@ -58,5 +58,8 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE proxies ADD COLUMN phase TEXT;
   ALTER TABLE proxies ADD COLUMN crash_kind TEXT;
   ALTER TABLE proxies ADD COLUMN crash_reason TEXT;
+  -- What its last process was started from (executed.ts): a crash carried over to a start whose
+  -- config changed meanwhile is restarted at once with the new one, as a reload would.
+  ALTER TABLE proxies ADD COLUMN started_from TEXT;
   `,
 ];

@@ -181,6 +181,10 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
       ON CONFLICT (proxy_id) DO UPDATE SET phase = excluded.phase,
         crash_kind = coalesce(excluded.crash_kind, crash_kind), crash_reason = coalesce(excluded.crash_reason, crash_reason)`),
     keepPhases: db.prepare('UPDATE proxies SET phase = NULL WHERE phase IS NOT NULL AND proxy_id NOT IN (SELECT value FROM json_each(?))'),
+    startedFrom: db.prepare(
+      'INSERT INTO proxies (proxy_id, started_from) VALUES (?, ?) ON CONFLICT (proxy_id) DO UPDATE SET started_from = excluded.started_from',
+    ),
+    lastStartedFrom: db.prepare('SELECT started_from FROM proxies WHERE proxy_id = ?').pluck(),
     recordSpawn: db.prepare(
       'INSERT INTO processes (token, proxy_id, command, fingerprint, at) VALUES (@token, @proxyId, @command, @fingerprint, @at)',
     ),
@@ -297,8 +301,10 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
       transaction(() => {
         sql.dropUnconfirmed.run(intent.proxyId);
         sql.recordSpawn.run(intent);
+        sql.startedFrom.run(intent.proxyId, intent.fingerprint);
       });
     },
+    startedFrom: (proxyId) => (sql.lastStartedFrom.get(proxyId) as string | null | undefined) ?? null,
     pendingSpawns: () => (sql.pendingSpawns.all() as ProcessTableRow[]).map(toIntent),
     forgetSpawn(token) {
       sql.forgetSpawn.run(token);

@@ -102,6 +102,8 @@ export interface Store {
   /** Forgets the state of every proxy not named: one that is not configured has none to carry over. */
   keepPhases(proxyIds: string[]): void;
   recordSpawn(intent: SpawnIntent): void;
+  /** The fingerprint (executed.ts) its last process was started from; null if none was recorded. */
+  startedFrom(proxyId: string): string | null;
   /** Spawns whose pid was never recorded. */
   pendingSpawns(): SpawnIntent[];
   forgetSpawn(token: string): void;

@@ -13,14 +13,15 @@ afterAll(async () => {
 const restartLines = (daemon: TestDaemon) => daemon.lines.filter((l) => /^proxy restart (succeeded|failed)$/.test(l.message));
 
 it('no further restart after the daemon restart: the cap is counted from the stored history', async () => {
-  const { dir, configFile } = writeConfig({
+  const config = (script: string) => ({
     api: { listen: '127.0.0.1:0' }, // the API on a free port: 8080 may be taken
     proxy: {
       // min_uptime 0: up for 0.3 s, then exits, so that every restart succeeds and the next crash follows at once.
       monitor: { enable: true, check_interval: 30, restart_cooldown: 0, max_restarts: 3, start_grace: 2, min_uptime: 0 },
-      proxies: [{ id: 'flaky', type: 'exec', command: '/bin/sh', args: ['-c', 'sleep 0.3; exit 3'] }],
+      proxies: [{ id: 'flaky', type: 'exec', command: '/bin/sh', args: ['-c', script] }],
     },
   });
+  const { dir, configFile } = writeConfig(config('sleep 0.3; exit 3'));
   const first = startDaemon(configFile, dir);
   daemons.push(first);
   const capped = await first.waitFor((l) => l.message === 'proxy restart withheld' && l.guard === 'restart_cap', 20_000);
@@ -40,4 +41,15 @@ it('no further restart after the daemon restart: the cap is counted from the sto
   expect(restartLines(second)).toEqual([]);
   expect(second.lines.filter((l) => l.message === 'proxy crash detected')).toEqual([]); // never started, so never ended
   expect(readState(join(dir, 'state')).restarts).toHaveLength(3);
+
+  // Its entry fixed while the daemon is down: restarted at once with the new one, as a reload would.
+  second.child.kill('SIGTERM');
+  await second.exited;
+  writeConfig(config('sleep 60'), dir);
+  const third = startDaemon(configFile, dir);
+  daemons.push(third);
+  expect(await third.waitFor((l) => l.message === 'proxy restart succeeded', 10_000)).toMatchObject({
+    reason: 'config_changed',
+    manual: true,
+  });
 }, 60_000);
