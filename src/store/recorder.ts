@@ -1,7 +1,7 @@
 // Turns what the proxy machines report into rows: a fold over reports, which carry all it needs.
 // Called before the report is logged, so every restart and audit line the daemon prints is already
 // committed.
-import type { ProxyCounters, RestartOutcome } from '../../machines/proxy/context.ts';
+import type { ProxyCounters, ProxyPhase, RestartOutcome } from '../../machines/proxy/context.ts';
 import type { ProxyType } from '../proxy-spec.ts';
 import { type ProxyReport, restartActor } from '../supervisor/reports.ts';
 import type { Store } from './types.ts';
@@ -21,6 +21,9 @@ function restartAudit(proxyId: string, proxyType: ProxyType, record: RestartOutc
     },
   };
 }
+
+/** The states in which a proxy is down after a crash (what a daemon start carries over). */
+const downAfterCrash = (phase: ProxyPhase) => phase === 'crashed' || phase === 'restarting';
 
 export function createRecorder(store: Store, redact: (text: string) => string) {
   const saved = new Map<string, string>();
@@ -56,8 +59,10 @@ export function createRecorder(store: Store, redact: (text: string) => string) {
           }
         : undefined;
     // The state it entered: a crash it is down after is carried over by the next daemon start.
+    // Written when that can change (a storm's crashed -> restarting, say, is not: 200 writes less).
     const phase =
-      report.type === 'state_change'
+      report.type === 'state_change' &&
+      (report.crash || report.from === 'unknown' || downAfterCrash(report.from) !== downAfterCrash(report.to))
         ? { phase: report.to, crash: report.crash && { kind: report.crash.kind, reason: redact(report.crash.reason) } }
         : report.type === 'retired'
           ? { phase: null, crash: undefined }

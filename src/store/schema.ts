@@ -52,7 +52,8 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX processes_by_proxy ON processes (proxy_id);
   `,
   `
-  -- The last state each proxy entered, and the crash it was down after: a proxy crashed (or
+  -- The last state each proxy entered (written when whether it is down after a crash may change),
+  -- and the crash it was down after: a proxy crashed (or
   -- restarting) when the daemon stopped is not started at the next daemon start, its restart
   -- policy carries on. NULL: not known (a proxy not configured at the last start or reload).
   ALTER TABLE proxies ADD COLUMN phase TEXT;
