@@ -53,9 +53,9 @@ export const MIGRATIONS: string[] = [
   `,
   `
   -- The last state each proxy entered (written when whether it is down after a crash may change),
-  -- and the crash it was down after: a proxy crashed (or
-  -- restarting) when the daemon stopped is not started at the next daemon start, its restart
-  -- policy carries on. NULL: not known (a proxy not configured at the last start or reload).
+  -- and the crash it was down after: a proxy crashed (or restarting) when the daemon stopped is not
+  -- started at the next daemon start, its restart policy carries on. NULL: not known (a proxy
+  -- removed, or not configured at the last start).
   ALTER TABLE proxies ADD COLUMN phase TEXT;
   ALTER TABLE proxies ADD COLUMN crash_kind TEXT;
   ALTER TABLE proxies ADD COLUMN crash_reason TEXT;
