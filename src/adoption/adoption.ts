@@ -36,6 +36,8 @@ export function adoptPreviousRun(options: AdoptionOptions) {
     (id) => store.memory(id, now()).wanted ?? 'up',
     (id) => (store.memory(id, now()).carriedCrash ?? null) !== null,
   );
+  // The proxies memory() hands a process to adopt (it takes each once).
+  const adopted = new Set(plan.adopt.keys());
   const leftoversGone = settled([stopLeftovers(plan, options), killOrphans(plan, logger)]);
   for (const row of plan.unrecorded)
     logger.warn(
@@ -71,7 +73,7 @@ export function adoptPreviousRun(options: AdoptionOptions) {
     /** Once the supervisor runs: replace the adopted processes that run an outdated config. */
     replaceOutdated(supervisor: Supervisor) {
       for (const id of plan.replace) {
-        const what = plan.adopt.has(id) ? 'adopted proxy process was' : 'proxy down after a crash was last';
+        const what = adopted.has(id) ? 'adopted proxy process was' : 'proxy down after a crash was last';
         logger.info({ proxy_id: id }, `${what} started from a different configuration: restarting it`);
         supervisor.replace(id, 'configuration changed while the daemon was down');
       }
