@@ -227,8 +227,9 @@ function attemptsAfterFailure(context: ProxyContext, event: ProxyEvent): Partial
 }
 
 export const restartFailed: Update = (context, event) => {
-  const outcome = restartOutcome(context, event, false);
   const given = attemptsAfterFailure(context, event);
+  // Given back here, and not counted by the next daemon either (the record says so).
+  const outcome = { ...restartOutcome(context, event, false), ...(given.attempts && { uncounted: true as const }) };
   return {
     ...given,
     lastRestart: outcome,

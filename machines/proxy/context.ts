@@ -17,6 +17,8 @@ export interface RestartOutcome {
   success: boolean;
   durationMs: number;
   error?: string;
+  /** An automatic restart that failed for want of the daemon's own resources: its attempt is not counted against the hourly cap. */
+  uncounted?: true;
 }
 
 interface CheckResult {

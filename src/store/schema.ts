@@ -62,5 +62,8 @@ export const MIGRATIONS: string[] = [
   -- What its last process was started from (executed.ts): a crash carried over to a start whose
   -- config changed meanwhile is restarted at once with the new one, as a reload would.
   ALTER TABLE proxies ADD COLUMN started_from TEXT;
+  -- 0: an automatic restart that failed for want of the daemon's own resources (EMFILE, ENOSPC...):
+  -- not the proxy's failure, so not counted against its hourly cap, by this daemon or the next.
+  ALTER TABLE restarts ADD COLUMN counted INTEGER NOT NULL DEFAULT 1;
   `,
 ];

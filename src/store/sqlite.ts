@@ -27,6 +27,7 @@ interface RestartTableRow {
   success: number;
   duration_ms: number;
   error: string | null;
+  counted: number;
 }
 
 interface ProxyTableRow {
@@ -156,13 +157,13 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
   const sql = {
     beginRestart: db.prepare('INSERT INTO restarts (proxy_id, at, reason, manual) VALUES (?, ?, ?, ?)'),
     finishRestart: db.prepare(
-      'UPDATE restarts SET success = ?, duration_ms = ?, error = ? WHERE id = (SELECT max(id) FROM restarts WHERE proxy_id = ? AND at = ? AND success IS NULL)',
+      'UPDATE restarts SET success = ?, duration_ms = ?, error = ?, counted = ? WHERE id = (SELECT max(id) FROM restarts WHERE proxy_id = ? AND at = ? AND success IS NULL)',
     ),
     insertRestart: db.prepare(
-      'INSERT INTO restarts (proxy_id, at, reason, manual, success, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO restarts (proxy_id, at, reason, manual, success, duration_ms, error, counted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     insertAudit: db.prepare('INSERT INTO audit (at, user, action, proxy_id, detail) VALUES (?, ?, ?, ?, ?)'),
-    attempts: db.prepare('SELECT at FROM restarts WHERE proxy_id = ? AND manual = 0 AND at > ? ORDER BY at').pluck(),
+    attempts: db.prepare('SELECT at FROM restarts WHERE proxy_id = ? AND manual = 0 AND counted = 1 AND at > ? ORDER BY at').pluck(),
     lastAttemptAt: db.prepare('SELECT max(at) FROM restarts WHERE proxy_id = ?').pluck(),
     lastRestart: db.prepare('SELECT * FROM restarts WHERE proxy_id = ? AND success IS NOT NULL ORDER BY at DESC, id DESC LIMIT 1'),
     proxy: db.prepare('SELECT * FROM proxies WHERE proxy_id = ?'),
@@ -227,7 +228,7 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
     finishInterruptedRestarts: () => finishInterruptedRestarts(db),
     addRestart(row) {
       transaction(() => {
-        const outcome = [Number(row.success), row.durationMs, row.error ?? null] as const;
+        const outcome = [Number(row.success), row.durationMs, row.error ?? null, Number(!row.uncounted)] as const;
         const finished = sql.finishRestart.run(...outcome, row.proxyId, row.at).changes;
         if (!finished) sql.insertRestart.run(row.proxyId, row.at, row.reason, Number(row.manual), ...outcome);
         prune('restarts', row.at);
@@ -391,6 +392,7 @@ function outcomeOf(r: RestartTableRow): RestartOutcome {
     success: r.success === 1,
     durationMs: r.duration_ms,
     ...(r.error !== null && { error: r.error }),
+    ...(r.counted === 0 && { uncounted: true as const }),
   };
 }
 

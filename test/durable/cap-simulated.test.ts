@@ -88,6 +88,22 @@ describe('the hourly cap survives a daemon restart', () => {
   });
 });
 
+describe("a restart that failed for want of the daemon's own resources", () => {
+  it('is not counted against the cap by the next daemon either', async () => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), 'pm-fault-')), 'state');
+    const first = await boot(stateDir, Date.UTC(2026, 0, 1));
+    first.world.daemonShort.add('ss-1');
+    first.world.crash('ss-1');
+    await flush();
+    expect(first.restarts()).toMatchObject([{ record: { success: false, uncounted: true } }]);
+    expect(first.view().context.attempts).toEqual([]);
+    await first.stop();
+    const second = await boot(stateDir, Date.UTC(2026, 0, 1) + 1_000);
+    expect(second.view().context.attempts).toEqual([]);
+    expect(second.store.restarts({ proxyId: 'ss-1' })).toMatchObject([{ success: false, uncounted: true }]);
+  });
+});
+
 describe('a proxy removed while crashed', () => {
   it('keeps no crash to carry over: put back in the file, it is started at the next daemon start', async () => {
     const stateDir = join(mkdtempSync(join(tmpdir(), 'pm-retired-')), 'state');
