@@ -100,10 +100,15 @@ function scanWaiting(): void {
   for (const [token, { done }] of batch) done(found.get(token) ?? []);
 }
 
-export function escapeNote(spec: Pick<ProxySpec, 'command'>, pids: number[]): string {
+/** How a known server is kept in the foreground: " (ss-server: remove -f)", or the general advice. */
+function foregroundHint(spec: Pick<ProxySpec, 'command'>): string {
   const program = basename(spec.command);
   const flag = DAEMON_FLAGS[program];
-  const how = flag ? ` (${program}: remove ${flag})` : ' (no daemon or fork option, no "&" or setsid in a wrapper)';
+  return flag ? ` (${program}: remove ${flag})` : ' (no daemon or fork option, no "&" or setsid in a wrapper)';
+}
+
+export function escapeNote(spec: Pick<ProxySpec, 'command'>, pids: number[]): string {
+  const how = foregroundHint(spec);
   const what =
     pids.length === 1
       ? `1 process running outside its process group (pid ${pids[0]})`
@@ -174,7 +179,9 @@ export function watchForEscapes<D extends Pick<Driver, 'start'> & Partial<Pick<D
             return scanSoon(token, leader, (escaped) => escaped.length > 0 && stop(escaped));
           }
           scanSoon(token, leader, (escaped) => {
-            const notes = [leftInGroup, escaped.length > 0 ? stop(escaped) : undefined].filter((note) => note !== undefined);
+            // Caught before its copy left the group (a daemonizer's fork, then setsid): the same advice.
+            const inGroup = leftInGroup && `${leftInGroup}${foregroundHint(spec)}`;
+            const notes = [inGroup, escaped.length > 0 ? stop(escaped) : undefined].filter((note) => note !== undefined);
             events.onExit(code, signal, notes.length ? notes.join('; ') : undefined);
           });
         },

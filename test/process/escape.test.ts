@@ -130,8 +130,8 @@ describe('escaped processes', () => {
       'shadowsocks',
     );
     // ss-server forks, the parent exits, and the child calls setsid. If the leader's exit is handled
-    // before that setsid, the child is still in the group and dies with it (nothing escaped, nothing to
-    // name): correct, but then there is no note. Either way nothing may be left; the note must come.
+    // before that setsid, the child is still in the group and dies with it (it is named as left in
+    // the group); after, it escaped and is killed. Either way nothing may be left, and the note names -f.
     const notes: Array<string | undefined> = [];
     for (let attempt = 0; attempt < 5 && !notes.some(Boolean); attempt++) {
       s.env[SPAWN_TOKEN_ENV] = randomUUID();
