@@ -30,11 +30,15 @@ export function adoptPreviousRun(options: AdoptionOptions) {
   const now = () => world.clock.now();
   const journal = createProcessJournal(store, now, options.storeOpen);
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
+  // Each proxy's stored memory, read once (a read is several queries): its operator intent, and
+  // whether it was down after a crash.
+  const memories = new Map<string, ReturnType<Store['memory']>>();
+  const memoryOf = (id: string) => memories.get(id) ?? memories.set(id, store.memory(id, now())).get(id)!;
   const plan = settleProcesses(
     store,
     specs,
-    (id) => store.memory(id, now()).wanted ?? 'up',
-    (id) => (store.memory(id, now()).carriedCrash ?? null) !== null,
+    (id) => memoryOf(id).wanted ?? 'up',
+    (id) => (memoryOf(id).carriedCrash ?? null) !== null,
   );
   // The proxies memory() hands a process to adopt (it takes each once).
   const adopted = new Set(plan.adopt.keys());
