@@ -136,7 +136,7 @@ describe('proxy machine: guards', () => {
   });
 
   it('at the hourly cap the proxy stays crashed, says when a slot frees, and restarts then', async () => {
-    const h = await startHarness({ settings: { restart_cooldown: 1, max_restarts: 3 } });
+    const h = await startHarness({ settings: { restart_cooldown: 1, max_restarts: 3, stable_uptime: 1 } }); // each restart holds
     const attempts: number[] = [];
     for (let i = 0; i < 3; i++) {
       h.world.crash('ss-1');
@@ -211,6 +211,21 @@ describe('proxy machine: guards', () => {
     await h.settle();
     expect(h.state()).toBe('running.up');
     expect(h.proxy().context.consecutiveFailures).toBe(0);
+  });
+
+  it('a crash within stable_uptime of a restart that succeeded grows the backoff (min_uptime 0, no cooldown: no thrash)', async () => {
+    const h = await startHarness({ settings: { restart_cooldown: 0, min_uptime: 0, stable_uptime: 60, max_restarts: 1000 } });
+    const t0 = h.world.clock.now();
+    // A process that exits 10 ms after each start, for 20 s.
+    for (let at = 0; at < 20_000; at += 10) {
+      if (h.phase() === 'running') h.world.crash('ss-1');
+      await h.advance(10);
+    }
+    const restarts = h.reportsOf('restart_finished').map((r) => r.record);
+    expect(restarts.every((r) => r.success)).toBe(true); // each one came up (min_uptime 0) ...
+    // ... and did not hold: 1 s, 2 s, 4 s, 8 s between them, not one per exit.
+    expect(restarts.map((r) => r.at - t0)).toEqual([0, 1_010, 3_010, 7_010, 15_010]);
+    expect(h.proxy().context.decision?.message).toMatch(/backed off after 5 restart\(s\) that failed or did not stay up stable_uptime/);
   });
 
   it('a disabled proxy is never checked nor restarted, and resumes when enabled', async () => {

@@ -38,13 +38,21 @@ export const resumeCrash: Update = (context) => {
   };
 };
 
-/** A crash of a running proxy: name its cause, and forget old failures if it had stayed up long enough. */
 /** What failed, as a restart's reason: the process exited, could not start, or failed its checks. */
 const failureOf = (event: ProxyEvent): RestartReason =>
   event.type === 'EXITED' ? 'exited' : event.type === 'SPAWN_FAILED' ? 'spawn_failed' : 'health_check_failed';
 
+/**
+ * A crash of a running proxy: name its cause, and forget old failures if it had stayed up
+ * `stable_uptime`. A crash within `stable_uptime` of the last restart is that restart not holding:
+ * it counts as a failed one, so the backoff grows (PM2's exp_backoff_restart_delay, systemd's
+ * RestartSteps). Without it, a process that exits at once with `min_uptime: 0` and no cooldown was
+ * restarted as fast as it could exit, each restart "succeeded".
+ */
 export const noteCrash: Update = (context, event) => {
-  const stable = context.startedAt !== null && event.at - context.startedAt >= context.policy.stableUptimeMs;
+  const { stableUptimeMs } = context.policy;
+  const stable = context.startedAt !== null && event.at - context.startedAt >= stableUptimeMs;
+  const unheld = !stable && context.lastAttemptAt !== null && event.at - context.lastAttemptAt < stableUptimeMs;
   const exited = eventOf(event, 'EXITED');
   const kind = failureOf(event);
   const reason = crashDescription(event, context);
@@ -54,7 +62,8 @@ export const noteCrash: Update = (context, event) => {
     crashReason: reason,
     // A process that could not be started "exited" at its spawn: `why` must say so, not an older exit.
     lastExit: exited || kind === 'spawn_failed' ? reason : context.lastExit,
-    consecutiveFailures: stable ? 0 : context.consecutiveFailures,
+    consecutiveFailures: stable ? 0 : unheld ? context.consecutiveFailures + 1 : context.consecutiveFailures,
+    lastFailureAt: unheld ? event.at : context.lastFailureAt,
     pid: exited || kind === 'spawn_failed' ? null : context.pid,
     restart: null,
   };

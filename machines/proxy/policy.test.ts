@@ -138,7 +138,7 @@ describe('decideRestart', () => {
     const cap = decideRestart(record({ attempts: [T0, T0 + S, T0 + 2 * S], lastAttemptAt: T0 + 2 * S }), policy, T0 + 100 * S);
     expect(cap.message).toMatch(/restart cap reached \(3\/3/);
     const backoff = decideRestart(record({ consecutiveFailures: 2, lastFailureAt: T0 }), policy, T0);
-    expect(backoff.message).toMatch(/backed off after 2 failed restart/);
+    expect(backoff.message).toMatch(/backed off after 2 restart\(s\) that failed/);
   });
 });
 

@@ -37,7 +37,7 @@ export interface RestartHistory {
   /** Automatic restart attempts inside the current window, oldest first. */
   attempts: number[];
   lastAttemptAt: number | null;
-  /** Failed restarts since the proxy last stayed up for `stableUptimeMs`. */
+  /** Restarts that failed, or crashed within `stableUptimeMs`, since the proxy last stayed up that long. */
   consecutiveFailures: number;
   lastFailureAt: number | null;
 }
@@ -159,6 +159,6 @@ function withheldMessage(blocker: Blocker, inputs: RestartDecision['inputs'], el
     case 'restart_cap':
       return `restart cap reached (${inputs.restartsInWindow}/${inputs.maxRestarts} in the last ${inputs.windowS}s); a slot frees at ${when}`;
     case 'backoff':
-      return `restart backed off after ${inputs.consecutiveFailures} failed restart(s) (${inputs.backoffMs}ms); next attempt at ${when}`;
+      return `restart backed off after ${inputs.consecutiveFailures} restart(s) that failed or did not stay up stable_uptime (${inputs.backoffMs}ms); next attempt at ${when}`;
   }
 }
