@@ -59,7 +59,7 @@ it('/healthz: 200 and says why when the monitor is paused on purpose or disabled
 });
 
 it('/metrics: counters move with checks and restarts, gauges describe the present', async () => {
-  api = await startApi({ settings: { max_restarts: 2, restart_cooldown: 0 } });
+  api = await startApi({ settings: { max_restarts: 2, restart_cooldown: 0, backoff: { initial: 0.1, factor: 1, max: 0.1 } } });
   const response = await api.get('/metrics');
   expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0.0.4/);
   const before = samples(response.text);

@@ -185,8 +185,8 @@ describe('GET /proxies/:id/why', () => {
         window_s: 3600,
         cooldown_s: 60,
         cooldown_remaining_ms: 59_800,
-        backoff_ms: 0,
-        consecutive_failures: 0,
+        backoff_ms: 1_000, // the restart did not stay up stable_uptime: a failure, but the cooldown is longer
+        consecutive_failures: 1,
       },
     });
     expect(first.remaining).toMatchObject({ cooldown_ms: 59_800, next_attempt_in_ms: 59_800 });
@@ -240,13 +240,14 @@ describe('GET /history and /proxies/:id/history', () => {
 
   it('reports nearest-rank percentiles of the restarts as they took (known startup times)', async () => {
     await api.close();
-    api = await startApi({ settings: { restart_cooldown: 0, max_restarts: 50 } });
+    api = await startApi({ settings: { restart_cooldown: 0, max_restarts: 50, stable_uptime: 1 } });
     // Twenty restarts taking 100, 200, ..., 2000 ms of simulated time from crash to ready.
     for (let i = 1; i <= 20; i++) {
       api.world.startupMs.set('ss-1', i * 100);
       api.world.crash('ss-1');
       await api.advance(i * 100 + 100);
       expect(api.state()).toBe('running.up');
+      await api.advance(1_000); // up stable_uptime: the next crash is not this restart failing
     }
     const { json } = await api.get(`${API}/history`);
     expect(json.records.map((r: { duration_ms: number }) => r.duration_ms)).toEqual(Array.from({ length: 20 }, (_, i) => (20 - i) * 100));
