@@ -1,8 +1,9 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // Two projects, run side by side by `npm test` (scripts/test.mjs), each one file at a time.
-// `unit`: the machines, their models, and the supervisor, the API and the config on a fake world:
-// no process of their own, no fixed port, no wall-clock bound. `real`: everything else spawns
+// `unit`: the machines, their models, and the supervisor, the API and the config on a fake world
+// (no process of their own, no fixed port, no wall-clock bound), in one worker that imports the
+// code once. `real`: everything else spawns
 // daemons and proxies and binds loopback ports; it gets a core of its own, as its bounds assume.
 const unit = [
   'machines/**/*.test.ts',
@@ -21,7 +22,7 @@ export default defineConfig({
     hookTimeout: 90_000,
     fileParallelism: false,
     projects: [
-      { extends: true, test: { name: 'unit', include: unit } },
+      { extends: true, test: { name: 'unit', include: unit, isolate: false } },
       {
         extends: true,
         // Tests that start the daemon or the CLI run dist/, built from the current sources first.
