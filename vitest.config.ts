@@ -3,8 +3,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // Two projects, run side by side by `npm test` (scripts/test.mjs), each one file at a time.
 // `unit`: the machines, their models, and the supervisor, the API and the config on a fake world
 // (no process of their own, no fixed port, no wall-clock bound), in one worker that imports the
-// code once. `real`: everything else spawns
-// daemons and proxies and binds loopback ports; it gets a core of its own, as its bounds assume.
+// code once. `real`: everything else spawns daemons and proxies and binds loopback ports; it gets a
+// core of its own, as its bounds assume.
 const unit = [
   'machines/**/*.test.ts',
   'test/model/!(real-processes).test.ts',
