@@ -3,7 +3,7 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import type * as z from 'zod';
-import { formatIssues } from '../config/errors.ts';
+import { formatIssues, parseOptions } from '../config/errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ErrorReply } from './schemas.ts';
 
@@ -34,7 +34,7 @@ class ValidationFailure extends Error {
 export const validatorCompiler: FastifySchemaCompiler<z.ZodType> =
   ({ schema }) =>
   (data) => {
-    const result = schema.safeParse(data, { reportInput: true });
+    const result = schema.safeParse(data, parseOptions);
     return result.success ? { value: result.data } : { error: new ValidationFailure(result.error.issues) };
   };
 

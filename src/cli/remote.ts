@@ -2,7 +2,7 @@
 // discovery.ts says (--url/--token, their variables, else the daemon's config file). Prefer the
 // variable for the token: a command line is visible to every local user in `ps`.
 import { parseArgs } from 'node:util';
-import { formatIssues } from '../config/errors.ts';
+import { formatIssues, parseOptions } from '../config/errors.ts';
 import { ClientError, createClient, OutcomeUnknown, shownUrl } from './client.ts';
 import { audit } from './commands/audit.ts';
 import { UsageError, type ClientCommand } from './commands/command.ts';
@@ -84,7 +84,7 @@ export async function runClientCommand(name: string, argv: string[], io: Io = pr
     const options = Object.fromEntries((command.options ?? []).map((o) => [o, values[o] as string | undefined]));
     if (command.query) {
       const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
-      const checked = command.query.safeParse(given, { reportInput: true });
+      const checked = command.query.safeParse(given, parseOptions);
       if (!checked.success) {
         const issues = formatIssues(checked.error.issues);
         throw new UsageError(issues.map((issue) => `--${issue.path}: ${issue.message}`).join('; '));

@@ -1,6 +1,6 @@
 // `proxy-monitor run --config FILE`: the foreground daemon.
 import { ApiListenError } from '../api/control-plane.ts';
-import { ConfigError } from '../config/errors.ts';
+import { ConfigError, summary } from '../config/errors.ts';
 import { startDaemon } from '../daemon/daemon.ts';
 import { closeLogger } from '../logging/logger.ts';
 import { takeEarlySignals } from './early-signals.ts';
@@ -33,7 +33,7 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
     daemon = await startDaemon({ configFile, stateDir, inspectUrl });
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
+      process.stderr.write(`${summary(error)}\n`);
       return 2;
     }
     // An api.listen taken is logged too, and said here as well: the log may be a file. Either way

@@ -1,5 +1,5 @@
 // `proxy-monitor validate FILE`: check a config without starting anything.
-import { ConfigError } from '../config/errors.ts';
+import { ConfigError, renderIssue } from '../config/errors.ts';
 import { loadConfig, refuseTruncated } from '../config/load.ts';
 
 export function validate(file: string): number {
@@ -18,7 +18,9 @@ export function validate(file: string): number {
     return 0;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
+    // Every problem, one per line (a start says the first and how many more).
+    const lines = error.issues.length ? error.issues.map((issue) => renderIssue(error.file, issue)) : [error.message];
+    process.stderr.write(`${lines.join('\n')}\n`);
     return 2;
   }
 }

@@ -22,6 +22,12 @@ export class ConfigError extends Error {
   }
 }
 
+/** The first problem, saying how many more there are (the daemon's one line at a refused start). */
+export function summary(error: ConfigError): string {
+  const more = error.issues.length - 1;
+  return more > 0 ? `${error.message} (and ${more} more: \`proxy-monitor validate ${error.file}\` lists every one)` : error.message;
+}
+
 export function renderIssue(file: string, issue: ConfigIssue): string {
   const where = issue.line !== undefined ? `${file}:${issue.line}:${issue.col ?? 1}` : file;
   return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
@@ -80,13 +86,56 @@ function expected(issue: z.core.$ZodIssue): string {
   }
 }
 
+/** An unknown-keys issue, with the keys its object knows (copied by `parseOptions`' error map). */
+type UnknownKeys = z.core.$ZodIssueUnrecognizedKeys & { known?: string[] };
+
+/**
+ * Options for every parse of what an operator wrote (config file, API body, CLI options): the input
+ * kept, to say what was found, and an unknown key's object's keys, to suggest the one meant. Zod drops
+ * the schema from its issues once they are made; the error map sees the raw issue, and copies the keys
+ * onto it (it returns nothing: the message is ours, made below).
+ */
+export const parseOptions = {
+  reportInput: true,
+  error: (issue: z.core.$ZodRawIssue) => {
+    const shape = (issue.inst as { _zod?: { def?: { shape?: object } } } | undefined)?._zod?.def?.shape;
+    if (issue.code === 'unrecognized_keys' && shape) (issue as UnknownKeys).known = Object.keys(shape);
+    return undefined;
+  },
+} as const;
+
+/** Edits (insert, delete, replace, swap two neighbours) that turn `a` into `b`. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** "unknown key", with the key meant when one is a typo away, else the keys allowed there (when few). */
+function unknownKey(key: string, known: string[] = []): string {
+  const [nearest] = known
+    .map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) }))
+    .filter(({ d }) => d <= Math.min(3, Math.max(1, Math.floor(key.length / 3))))
+    .sort((a, b) => a.d - b.d);
+  if (nearest) return `unknown key, did you mean ${nearest.k}?`;
+  return known.length && known.length <= 24 ? `unknown key, expected one of ${known.join(', ')}` : 'unknown key';
+}
+
 /** Zod issues as ConfigIssues; an unknown-keys issue becomes one "unknown key" issue per key. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ path: formatPath([...path, key]), message: 'unknown key' });
+      const { known } = issue as UnknownKeys;
+      for (const key of issue.keys) out.push({ path: formatPath([...path, key]), message: unknownKey(key, known) });
       continue;
     }
     const input = (issue as { input?: unknown }).input;

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { ProxySpec } from '../proxy-spec.ts';
 import { type Unexecutable, unexecutable } from '../executable.ts';
-import { ConfigError, formatIssues, formatPath, type ConfigIssue } from './errors.ts';
+import { ConfigError, formatIssues, formatPath, type ConfigIssue, parseOptions } from './errors.ts';
 import type { Host } from './privileges.ts';
 import { resolveProxies } from './resolve.ts';
 import { readConfigText } from './read.ts';
@@ -101,7 +101,7 @@ export function parseConfigText(text: string, file: string, options: ReloadOptio
   const raw = dropNulls(value, file) ?? {};
   const isMapping = typeof raw === 'object' && !Array.isArray(raw);
   const data = isMapping ? { ...withoutExtensions(raw as Record<string, unknown>), ...overrides } : raw;
-  const parsed = configSchema.safeParse(data, { reportInput: true });
+  const parsed = configSchema.safeParse(data, parseOptions);
   if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
   const { proxies, issues } = resolveProxies(parsed.data, host, stateDirInUse);
   if (issues.length) throw new ConfigError(file, issues);

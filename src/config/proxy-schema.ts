@@ -3,6 +3,7 @@
 // health blocks are dispatched by hand rather than with z.union, so that an error names the exact key
 // ("proxy.proxies[0].server_port") instead of "no union member matched".
 import * as z from 'zod';
+import { parseOptions } from './errors.ts';
 import { hostPortSchema, portSchema } from './address.ts';
 import { maxMemorySchema, proxyOverridesShape } from './monitor-shape.ts';
 import { sizeSchema } from './size.ts';
@@ -12,7 +13,7 @@ export const PROXY_TYPES = ['shadowsocks', 'trojan', 'v2ray', 'snell', 'exec'] a
 
 /** Parse `input` with `schema`, re-reporting its issues (paths relative to here) into `ctx`. */
 function forward<S extends z.ZodType>(schema: S, input: unknown, ctx: z.RefinementCtx): z.output<S> {
-  const r = schema.safeParse(input, { reportInput: true });
+  const r = schema.safeParse(input, parseOptions);
   if (r.success) return r.data;
   for (const issue of r.error.issues) ctx.issues.push(issue as never);
   return z.NEVER;

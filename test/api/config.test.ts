@@ -123,7 +123,7 @@ it.each([
   [{ enable: 'yes' }, 'enable', /expected true or false/],
   [{ backoff: { initial: 10, max: 5 } }, 'backoff.max', /backoff.initial/],
   [{ backoff: { max: 0.5 } }, 'backoff.max', /backoff.initial \(1\)/], // only wrong once merged with the running config
-  [{ check_intervall: 5 }, 'check_intervall', /unknown key/],
+  [{ check_intervall: 5 }, 'check_intervall', /unknown key, did you mean check_interval\?/],
   [{}, '', /at least one setting/],
 ])('PATCH %j is refused with 400 naming %s, and changes nothing', async (body, field, message) => {
   api = await startApi();
@@ -146,9 +146,14 @@ it('a __proto__ or constructor key is an unknown key like any other, not invalid
     ['{"constructor": {"prototype": {"check_interval": 5}}}', 'constructor'],
   ]) {
     const { status, json } = await api.call('PATCH', `${API}/config`, { rawBody });
+    const message = expect.stringMatching(/^unknown key, expected one of /); // the keys of the mapping it is in
     expect([status, json], rawBody).toEqual([
       400,
-      { error: 'invalid_request', message: `body: ${field}: unknown key`, issues: [{ in: 'body', field, message: 'unknown key' }] },
+      {
+        error: 'invalid_request',
+        message: expect.stringMatching(`^body: ${field}: unknown key`),
+        issues: [{ in: 'body', field, message }],
+      },
     ]);
   }
   expect(api.supervisor.settings()).toEqual(before);

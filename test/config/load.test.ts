@@ -205,10 +205,12 @@ describe('errors: one line naming the file and the key path', () => {
       ['b', '/usr/bin/other', []],
     ]);
     // What a merge brings in is checked like what is written out; only top-level x- keys are free.
-    expect(configError('x-e: &e { type: exec, command: /bin/true, bogus: 1 }\nproxy:\n  proxies:\n    - { <<: *e, id: a }\n').message).toBe(
-      `${FILE}: proxy.proxies[0].bogus: unknown key`,
+    expect(
+      configError('x-e: &e { type: exec, command: /bin/true, bogus: 1 }\nproxy:\n  proxies:\n    - { <<: *e, id: a }\n').message,
+    ).toMatch(`${FILE}: proxy.proxies[0].bogus: unknown key, expected one of id, monitor, health,`);
+    expect(configError('proxy:\n  monitor:\n    x-note: 1\n').message).toMatch(
+      `${FILE}: proxy.monitor.x-note: unknown key, expected one of enable,`,
     );
-    expect(configError('proxy:\n  monitor:\n    x-note: 1\n').message).toBe(`${FILE}: proxy.monitor.x-note: unknown key`);
   });
 
   it('reports an alias that refers to a node containing it, with its key path', () => {
@@ -287,15 +289,21 @@ describe('errors: one line naming the file and the key path', () => {
   });
 
   it('reports unknown keys at the top level, in monitor and in a proxy', () => {
-    expect(configError('proxies: []\n').message).toBe(`${FILE}: proxies: unknown key`);
-    expect(configError('proxy:\n  monitor:\n    check_intervall: 30\n').message).toBe(
-      `${FILE}: proxy.monitor.check_intervall: unknown key`,
+    // The key meant, when one is a typo away; else the keys allowed there.
+    expect(configError('proxies: []\n').message).toBe(
+      `${FILE}: proxies: unknown key, expected one of proxy, api, state_dir, history, logger, log`,
     );
-    expect(configError(withProxies('{ id: a, type: exec, command: x, restart_cooldown: 5 }')).message).toBe(
-      `${FILE}: proxy.proxies[0].restart_cooldown: unknown key`,
+    expect(configError('proxy:\n  monitor:\n    check_intervall: 30\n').message).toBe(
+      `${FILE}: proxy.monitor.check_intervall: unknown key, did you mean check_interval?`,
+    );
+    expect(configError('proxy:\n  monitor:\n    chekc-interval: 30\n').message).toBe(
+      `${FILE}: proxy.monitor.chekc-interval: unknown key, did you mean check_interval?`,
+    );
+    expect(configError(withProxies('{ id: a, type: exec, command: x, restart_cooldown: 5 }')).message).toMatch(
+      `${FILE}: proxy.proxies[0].restart_cooldown: unknown key, expected one of id, monitor, health, stop_timeout,`,
     );
     expect(configError(withProxies('{ id: a, type: exec, command: x, health: { tcp: "a:1", timeout: 1 } }')).message).toBe(
-      `${FILE}: proxy.proxies[0].health.timeout: unknown key`,
+      `${FILE}: proxy.proxies[0].health.timeout: unknown key, expected one of tcp, send, expect`,
     );
   });
 

@@ -178,7 +178,7 @@ describe('limits', () => {
       '{ core: 12XB }',
       'limits.core: expected a size such as "256MiB", "64k" or "1G" (a plain number is bytes) between 0B and 1TiB or "unlimited", got "12XB"',
     ],
-    ['{ stack: 1 }', 'limits.stack: unknown key'],
+    ['{ stack: 1 }', 'limits.stack: unknown key, expected one of nofile, nproc, core, memlock'],
   ])('refuses limits %s', (limits, message) => {
     expect(refusal(`{ ${RAW}, limits: ${limits} }`, host(0))).toBe(`${FILE}: proxy.proxies[0].${message}`);
   });

@@ -79,6 +79,6 @@ describe('logger.level', () => {
     expect(configError('logger: { level: verbose }\n').message).toMatch(
       /logger\.level: expected one of "trace", "debug", "info", "warn", "error", "fatal"/,
     );
-    expect(configError('logger: { levels: debug }\n').message).toBe(`${FILE}: logger.levels: unknown key`);
+    expect(configError('logger: { levels: debug }\n').message).toBe(`${FILE}: logger.levels: unknown key, did you mean level?`);
   });
 });

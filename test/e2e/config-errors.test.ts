@@ -59,4 +59,23 @@ describe('config errors', () => {
       expect(validate.stderr.trim()).toBe(lines[0]);
     });
   }
+
+  it('several problems: a start names the first and how many more, validate lists every one, each with the key meant', () => {
+    const { configFile } = writeConfig({
+      proxy: { monitor: { chek_interval: 5 }, proxies: [{ ...proxy('a5'), comand: 'x' }] },
+      api: { listne: 1 },
+    });
+    const run = spawnSync(process.execPath, [CLI, 'run', '--config', configFile], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe(
+      `${configFile}: proxy.monitor.chek_interval: unknown key, did you mean check_interval? (and 2 more: \`proxy-monitor validate ${configFile}\` lists every one)\n`,
+    );
+    const validate = spawnSync(process.execPath, [CLI, 'validate', configFile], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
+    expect(validate.status).toBe(2);
+    expect(validate.stderr.trim().split('\n')).toEqual([
+      `${configFile}: proxy.monitor.chek_interval: unknown key, did you mean check_interval?`,
+      `${configFile}: proxy.proxies[0].comand: unknown key, did you mean command?`,
+      `${configFile}: api.listne: unknown key, did you mean listen?`,
+    ]);
+  });
 });

@@ -1,6 +1,7 @@
 // Runtime changes: PATCH of proxy.monitor (no proxy restarted; a new check_interval counts from the
 // last check round) and a reload of the config file (what SIGHUP does). A PATCH lasts until the next reload or restart,
 // which take the file's values again.
+import { parseOptions } from '../../config/errors.ts';
 import { monitorSettingsSchema } from '../../config/schema.ts';
 import { setLogLevel } from '../../logging/logger.ts';
 import { callerOf } from '../auth.ts';
@@ -16,7 +17,7 @@ export const configRoutes: RoutePlugin = (app, { deps, audit }, done) => {
     const { logger: loggerPatch, ...patch } = request.body;
     const candidate = { ...current, ...patch, backoff: { ...current.backoff, ...patch.backoff } };
     if (candidate.max_memory === null) delete candidate.max_memory; // null removes the limit
-    const merged = monitorSettingsSchema.safeParse(candidate, { reportInput: true });
+    const merged = monitorSettingsSchema.safeParse(candidate, parseOptions);
     if (!merged.success) throw new BadRequest(issuesOf(merged.error.issues, 'body'));
     const next = merged.data;
     // Both sides' keys: a removed max_memory is a change too.
