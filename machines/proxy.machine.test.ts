@@ -40,6 +40,7 @@ describe('proxy machine: the design document transitions', () => {
     expect(h.reportsOf('state_change').map((r) => `${r.from}->${r.to}`)).toEqual(['unknown->running', 'running->crashed']);
     expect(h.reportsOf('state_change')[1].reason).toMatch(/^crashed before the daemon stopped \(health check failed 3 times/);
     expect(h.reportsOf('crash_detected')).toEqual([]); // not a new crash
+    expect(h.reportsOf('state_change').map((r) => r.carriedOver)).toEqual([true, true]); // and its steps say so
     expect(h.state()).toBe('crashed.waiting');
     expect(h.world.log).not.toContain('spawn ss-1');
     await h.advance(29_000);
@@ -59,6 +60,7 @@ describe('proxy machine: the design document transitions', () => {
     const lost = await startHarness({ memory: { 'ss-1': { carriedCrash, lostProcess: true } } });
     expect(lost.reportsOf('crash_detected')).toMatchObject([{ reason: 'process ended while the daemon was down (exit status unknown)' }]);
     expect(lost.reportsOf('restart_finished')).toMatchObject([{ record: { success: true } }]);
+    expect(lost.reportsOf('state_change').filter((r) => r.carriedOver)).toEqual([]); // a crash seen now
 
     const h = await startHarness({ specs: [], memory: { 'ss-2': { carriedCrash } } });
     h.supervisor.reconcile([fakeSpec('ss-2')], h.supervisor.settings());

@@ -137,6 +137,9 @@ export const proxyMachine = setup({
       to: params.phase,
       reason: context.explanation,
       ...(params.phase === 'crashed' && { crash: { kind: context.crashKind, reason: context.crashReason } }),
+      // Booted down after a crash: both steps of its way back to crashed (unknown -> running ->
+      // crashed) say so, so that an alert on crashes need not count one per daemon start.
+      ...(event.type === 'BOOT' && (context.carriedCrash !== null || params.phase === 'crashed') && { carriedOver: true as const }),
     })),
     reportCrash: emit(({ context, event }) => ({
       type: 'crash_detected' as const,

@@ -53,6 +53,8 @@ export type ProxyEmitted = { proxyId: string; counters: import('./context.ts').P
       to: import('./context.ts').ProxyPhase;
       reason: string;
       crash?: { kind: import('./context.ts').RestartReason; reason: string };
+      /** A step of a daemon start's way back to the crash a proxy was down after (no new crash). */
+      carriedOver?: true;
     }
   | { type: 'crash_detected'; at: number; reason: string; exitCode: number | null; signal: string | null }
   /** A restart through the `restarting` state began: it counts against the hourly cap from now. */

@@ -30,6 +30,7 @@ export function createReportLogger(logger: Logger, redact: () => Redactor) {
             state_from: report.from,
             state_to: report.to,
             reason: redact()(report.reason),
+            ...(report.carriedOver && { carried_over: true }),
             state_change: true,
           },
           'proxy state changed',
