@@ -2,6 +2,9 @@ import type { RestartDecision, RestartPolicy } from './policy.ts';
 
 export type ProxyPhase = 'unknown' | 'running' | 'stopped' | 'crashed' | 'restarting';
 
+/** The states in which a proxy is down after a crash: what a daemon start carries over. */
+export const downAfterCrash = (phase: ProxyPhase) => phase === 'crashed' || phase === 'restarting';
+
 /**
  * Why a restart happened: a crash of some kind (memory: above its memory limit for
  * failure_threshold checks in a row, the watchdog), or the operator (by hand, or by changing what

@@ -1,8 +1,9 @@
 // Typed entries -> command line, generated server config file, default health check and secrets.
 // Secrets go into a file (written 0600 by the process driver), never into argv: argv is world-readable
 // through ps and /proc.
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { GeneratedFile, HealthSpec } from '../proxy-spec.ts';
+import { generatedFile } from '../state-dir.ts';
 import { connectableHost, parseHostPort } from './host-port.ts';
 import type { ShadowsocksEntry, SnellEntry, TrojanEntry, TypedEntry, V2rayEntry } from './proxy-schema.ts';
 
@@ -90,7 +91,7 @@ function snell(e: SnellEntry, file: string): BuiltProxy {
 
 /** `stateDir` should be absolute; files land in `<stateDir>/generated/<id>.{json,conf}`. */
 export function buildTyped(e: TypedEntry, stateDir: string): BuiltProxy {
-  const file = (ext: string) => join(stateDir, 'generated', `${e.id}.${ext}`);
+  const file = (ext: 'json' | 'conf') => generatedFile(stateDir, e.id, ext);
   switch (e.type) {
     case 'shadowsocks':
       return shadowsocks(e, file('json'));

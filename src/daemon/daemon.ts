@@ -1,7 +1,6 @@
 // The daemon: load the config, start the supervisor on the real world, log what happens; stop() stops
 // every proxy, reload() re-reads the config (cli/run.ts calls them on signals, the API on requests).
 // It owns wiring only; decisions are the machines'.
-import { join } from 'node:path';
 import { adoptPreviousRun } from '../adoption/adoption.ts';
 import { createAudit } from '../api/audit.ts';
 import type { Caller } from '../api/auth.ts';
@@ -26,6 +25,7 @@ import { createSupervisor, type Supervisor } from '../supervisor/supervisor.ts';
 import { hardeningWarnings } from './hardening.ts';
 import { chooseSpawner } from './spawn-path.ts';
 import { createRealWorld } from './world.ts';
+import { generatedDir } from '../state-dir.ts';
 
 export interface DaemonOptions {
   configFile: string;
@@ -189,7 +189,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const audit = createAudit(state.store, logger, world.clock, (id) => supervisor.typeOf(id));
   /** The generated configs (with their passwords) of proxies no longer configured are deleted. */
   function sweepGenerated(proxies: ProxySpec[]) {
-    const dir = join(state.store.dir, 'generated');
+    const dir = generatedDir(state.store.dir);
     try {
       const gone = removeUnlisted(
         dir,

@@ -8,6 +8,7 @@ import { makeDirs } from '../make-dirs.ts';
 import { dirname, join } from 'node:path';
 import type { GeneratedFile, RunAs } from '../proxy-spec.ts';
 import { tightenDir } from '../store/permissions.ts';
+import { isGeneratedName } from '../state-dir.ts';
 
 /** Throws unless `uid`/`gid` may search every directory from the root down to `dir`. */
 function assertReachable(dir: string, owner: RunAs): void {
@@ -72,9 +73,6 @@ function replace(file: GeneratedFile, owner?: RunAs): void {
   }
 }
 
-/** The names the daemon gives generated files (generate.ts), and their temporary copies (replace()). */
-const GENERATED_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.(json|conf)(\.tmp-\d+)?$/;
-
 /**
  * Deletes the generated files in `dir` (state_dir/generated) that no configured proxy's spec lists:
  * those of removed proxies hold their passwords and would stay for ever. Only names the daemon gives
@@ -89,7 +87,7 @@ export function removeUnlisted(dir: string, listed: Iterable<string>): string[] 
     return []; // no generated file yet
   }
   const gone: string[] = [];
-  for (const name of names.filter((name) => GENERATED_NAME.test(name) && !keep.has(join(dir, name)))) {
+  for (const name of names.filter((name) => isGeneratedName(name) && !keep.has(join(dir, name)))) {
     try {
       rmSync(join(dir, name)); // a directory someone put there is not ours to delete: EISDIR, skipped
       gone.push(name);

@@ -1,10 +1,10 @@
 // The daemon's durable state, wired: the store opened (and locked) in state_dir, kept there if the
 // directory is deleted, each proxy's memory handed to the supervisor, reports recorded as they
 // happen. The processes of the previous run are src/adoption's.
-import { join } from 'node:path';
 import type { ProxyMemory } from '../../machines/proxy/context.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
+import { generatedDir } from '../state-dir.ts';
 import { createRecorder } from './recorder.ts';
 import { tightenDir } from './permissions.ts';
 import { createResilientStore, REMIND_MS } from './resilient.ts';
@@ -37,7 +37,7 @@ export function openDurableState(options: DurableStateOptions) {
   // supervision: a daemon (re)started on a full disk supervises from the state it reads.
   let retention = retentionOf(config);
   let database = openStore(config.state_dir, retention);
-  for (const dir of [database.dir, join(database.dir, 'generated')]) {
+  for (const dir of [database.dir, generatedDir(database.dir)]) {
     const mode = tightenDir(dir);
     if (mode !== undefined)
       logger.warn(

@@ -1,7 +1,7 @@
 // Turns what the proxy machines report into rows: a fold over reports, which carry all it needs.
 // Called before the report is logged, so every restart and audit line the daemon prints is already
 // committed.
-import type { ProxyCounters, ProxyPhase, RestartOutcome } from '../../machines/proxy/context.ts';
+import { downAfterCrash, type ProxyCounters, type RestartOutcome } from '../../machines/proxy/context.ts';
 import type { ProxyType } from '../proxy-spec.ts';
 import { type ProxyReport, restartActor } from '../supervisor/reports.ts';
 import type { Store } from './types.ts';
@@ -21,9 +21,6 @@ function restartAudit(proxyId: string, proxyType: ProxyType, record: RestartOutc
     },
   };
 }
-
-/** The states in which a proxy is down after a crash (what a daemon start carries over). */
-const downAfterCrash = (phase: ProxyPhase) => phase === 'crashed' || phase === 'restarting';
 
 export function createRecorder(store: Store, redact: (text: string) => string) {
   const saved = new Map<string, string>();

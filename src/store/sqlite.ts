@@ -6,7 +6,15 @@
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ProxyCounters, ProxyMemory, ProxyStats, RestartOutcome, RestartReason } from '../../machines/proxy/context.ts';
+import {
+  downAfterCrash,
+  type ProxyCounters,
+  type ProxyMemory,
+  type ProxyPhase,
+  type ProxyStats,
+  type RestartOutcome,
+  type RestartReason,
+} from '../../machines/proxy/context.ts';
 import { makeDirs } from '../make-dirs.ts';
 import { HOUR_MS } from '../../machines/proxy/policy.ts';
 import { inodeOf, lockStateDir, StateDirError, type StateDirLock } from './lock.ts';
@@ -269,7 +277,7 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
         consecutiveFailures: proxy.consecutive_failures,
         lastFailureAt: proxy.last_failure_at,
         carriedCrash:
-          (proxy.phase === 'crashed' || proxy.phase === 'restarting') && proxy.crash_kind !== null
+          downAfterCrash(proxy.phase as ProxyPhase) && proxy.crash_kind !== null
             ? { kind: proxy.crash_kind, reason: proxy.crash_reason ?? '' }
             : null,
       };
