@@ -46,7 +46,12 @@ export function openDurableState(options: DurableStateOptions) {
       );
   }
   const store = createResilientStore(database, { logger, onWriteFailure: options.onWriteFailure });
-  store.finishInterruptedRestarts();
+  const interrupted = store.finishInterruptedRestarts();
+  if (interrupted.length)
+    logger.warn(
+      { restarts: interrupted.map((r) => ({ proxy_id: r.proxyId, reason: r.reason, started_at: new Date(r.at).toISOString() })) },
+      'restarts in flight when the daemon last stopped recorded as failed (interrupted)',
+    );
   // Only a configured proxy has a state to carry over to the next start: one removed while the
   // daemon was down, and put back later, is started (one a reload removes says so: `retired`).
   store.keepPhases(config.proxy.proxies.map((proxy) => proxy.id));

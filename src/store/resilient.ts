@@ -183,7 +183,13 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
   const heldAudits = () => pending.flatMap((held) => held.rows.audits);
 
   const writes: Writes = {
-    finishInterruptedRestarts: () => write('interrupted restarts', () => current.finishInterruptedRestarts()),
+    finishInterruptedRestarts: () => {
+      let interrupted: ReturnType<Store['finishInterruptedRestarts']> = [];
+      write('interrupted restarts', () => {
+        interrupted = current.finishInterruptedRestarts();
+      });
+      return interrupted;
+    },
     addRestart: (row) => write('restart', () => current.addRestart(row), { restarts: [row] }),
     beginRestart: (start) => write('restart begun', () => current.beginRestart(start)),
     addAudit: (row) => write('audit', () => current.addAudit(row), { audits: [row] }),

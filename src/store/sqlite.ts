@@ -355,8 +355,13 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
  * Restarts begun by a daemon that died before their outcome: failed, as far as anyone can tell.
  * They already counted against the cap; now they count in the history and the counters too.
  */
-function finishInterruptedRestarts(db: Database.Database): void {
-  db.transaction(() => {
+function finishInterruptedRestarts(db: Database.Database): { proxyId: string; at: number; reason: string }[] {
+  return db.transaction(() => {
+    const interrupted = db.prepare('SELECT proxy_id AS proxyId, at, reason FROM restarts WHERE success IS NULL ORDER BY at').all() as {
+      proxyId: string;
+      at: number;
+      reason: string;
+    }[];
     const counts = db.prepare('SELECT proxy_id, count(*) AS n FROM restarts WHERE success IS NULL GROUP BY proxy_id').all() as {
       proxy_id: string;
       n: number;
@@ -366,6 +371,7 @@ function finishInterruptedRestarts(db: Database.Database): void {
       ON CONFLICT (proxy_id) DO UPDATE SET restarts = restarts + @n, failures = failures + @n`);
     for (const count of counts) bump.run(count);
     db.prepare('UPDATE restarts SET success = 0, duration_ms = 0, error = ? WHERE success IS NULL').run(INTERRUPTED);
+    return interrupted;
   })();
 }
 

@@ -81,8 +81,9 @@ export interface Store {
   /**
    * At a daemon's start: the restarts the last one left in flight were interrupted, and are recorded
    * as failed. Not for a store carrying on in a recreated state_dir, whose restarts in flight still run.
+   * Returns them (none when the write is held: the disk refused it).
    */
-  finishInterruptedRestarts(): void;
+  finishInterruptedRestarts(): { proxyId: string; at: number; reason: string }[];
   addRestart(row: RestartRow): void;
   beginRestart(start: RestartStart): void;
   /** Finished restarts, newest first. */

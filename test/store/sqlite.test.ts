@@ -245,7 +245,9 @@ describe('memory', () => {
     first.close();
 
     const second = open(dir);
-    second.finishInterruptedRestarts(); // as a daemon starting on it does
+    // As a daemon starting on it does; it logs what it returns.
+    expect(second.finishInterruptedRestarts()).toEqual([{ proxyId: 'ss-1', at: T0, reason: 'exited' }]);
+    expect(second.finishInterruptedRestarts()).toEqual([]);
     expect(second.restarts({})).toEqual([restart('ss-1', T0, { success: false, durationMs: 0, error: INTERRUPTED })]);
     expect(second.memory('ss-1', T0 + MIN)).toMatchObject({
       attempts: [T0],
