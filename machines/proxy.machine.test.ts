@@ -34,6 +34,22 @@ describe('proxy machine: the design document transitions', () => {
     expect(h.reportsOf('restart_finished')).toMatchObject([{ record: { reason: 'exited', success: true, manual: false } }]);
   });
 
+  it('crashed, its hung process being stopped when the daemon died: adopted and stopped again at boot, no new crash', async () => {
+    const carriedCrash = { kind: 'health_check_failed' as const, reason: 'health check failed 3 times in a row: refused' };
+    const h = await startHarness({
+      settings: { restart_cooldown: 0, stop_timeout: 10 },
+      memory: { 'ss-1': { carriedCrash, adoptPid: 4242, consecutiveFailures: 2, lastFailureAt: T0 - 1_000 } },
+      world: (world) => world.stubborn.add('pid-4242'), // the adopted process, by its pid
+    });
+    expect(h.state()).toBe('crashed.reaping');
+    expect(h.world.log).toEqual(['adopt pid-4242 4242', 'kill pid-4242']);
+    expect(h.reportsOf('crash_detected')).toEqual([]); // the same hang, not a second crash
+    expect(h.proxy().context.consecutiveFailures).toBe(2); // nor a second failure
+    await h.advance(10_500); // stop_timeout: killed, then restarted as its policy allows
+    expect(h.state()).toBe('running.up');
+    expect(h.reportsOf('restart_finished')).toMatchObject([{ record: { reason: 'health_check_failed', success: true } }]);
+  });
+
   it('down after a crash when the daemon stopped: not started at boot, its restart waits for the stored guards', async () => {
     const carriedCrash = { kind: 'health_check_failed' as const, reason: 'health check failed 3 times in a row: refused' };
     const h = await startHarness({ settings: { restart_cooldown: 60 }, memory: { 'ss-1': { carriedCrash, lastAttemptAt: T0 - 30_000 } } });
@@ -50,9 +66,10 @@ describe('proxy machine: the design document transitions', () => {
     expect(h.reportsOf('restart_finished')).toMatchObject([{ record: { reason: 'health_check_failed', success: true, manual: false } }]);
   });
 
-  it('a crash carried over yields to a process of its own (adopted, or lost while away), and is not carried by a proxy a reload adds', async () => {
+  it('a crash carried over yields to a process of its own (a restart in flight, or lost while away), and is not carried by a proxy a reload adds', async () => {
     const carriedCrash = { kind: 'exited' as const, reason: 'process exited with code 1' };
-    const adopting = await startHarness({ memory: { 'ss-1': { carriedCrash, adoptPid: 4242 } } });
+    // Its restart's new process, running when the daemon died: adopted, up.
+    const adopting = await startHarness({ memory: { 'ss-1': { carriedCrash: { ...carriedCrash, restarting: true }, adoptPid: 4242 } } });
     expect(adopting.state()).toBe('running.up');
     expect(adopting.world.log).toEqual(['adopt pid-4242 4242']);
 
@@ -228,6 +245,46 @@ describe('proxy machine: guards', () => {
     // ... and did not hold: 1 s, 2 s, 4 s, 8 s between them, not one per exit.
     expect(restarts.map((r) => r.at - t0)).toEqual([0, 1_010, 3_010, 7_010, 15_010]);
     expect(h.proxy().context.decision?.message).toMatch(/backed off after 5 restart\(s\) that failed or did not stay up stable_uptime/);
+  });
+
+  it("the operator's start or restart, and a change to what it executes, start the backoff over", async () => {
+    const h = await startHarness({ settings: { restart_cooldown: 0, backoff: { initial: 2, factor: 2, max: 300 } } });
+    h.world.spawnFails.add('ss-1');
+    h.world.crash('ss-1');
+    await h.advance(20_000); // failed at 0, 2, 6, 14 s: 16 s of backoff pending
+    expect(h.proxy().context.consecutiveFailures).toBe(4);
+    h.world.spawnFails.delete('ss-1');
+    for (const command of ['RESTART', 'STOP', 'START'] as const) {
+      h.supervisor.command('ss-1', command);
+      await h.settle();
+    }
+    expect(h.proxy().context.consecutiveFailures).toBe(0);
+    // The fixed proxy's first crash, within stable_uptime of the operator's restart: the backoff's
+    // first step (2 s), not the fifth (32 s).
+    h.world.crash('ss-1');
+    await h.settle();
+    expect(h.proxy().context.decision?.inputs.backoffMs).toBe(2_000);
+    await h.advance(2_100);
+    expect(h.state()).toBe('running.up');
+
+    h.world.spawnFails.add('ss-1');
+    h.world.crash('ss-1');
+    await h.advance(20_000);
+    expect(h.proxy().context.consecutiveFailures).toBeGreaterThan(1);
+    h.world.spawnFails.delete('ss-1');
+    h.supervisor.replace('ss-1'); // a reload fixed its command
+    await h.settle();
+    expect(h.state()).toBe('running.up');
+    expect(h.proxy().context.consecutiveFailures).toBe(0);
+  });
+
+  it("an operator's restart whose program cannot be started counts once in the backoff", async () => {
+    const h = await startHarness({ settings: { restart_cooldown: 0, backoff: { initial: 2, factor: 2, max: 300 } } });
+    h.world.spawnFails.add('ss-1');
+    h.supervisor.command('ss-1', 'RESTART');
+    await h.settle();
+    expect(h.proxy().context.consecutiveFailures).toBe(1);
+    expect(h.proxy().context.decision?.inputs.backoffMs).toBe(2_000);
   });
 
   it('a disabled proxy is never checked nor restarted, and resumes when enabled', async () => {

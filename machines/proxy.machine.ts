@@ -220,7 +220,9 @@ export const proxyMachine = setup({
         up: {
           always: [
             // Booted down after a crash (unknown.BOOT): back to crashed, through running as the
-            // document's graph goes, where its restart policy decides.
+            // document's graph goes, where its restart policy decides; its crashed process adopted
+            // (the daemon died while stopping it) is stopped first.
+            { guard: and(['crashCarriedOver', 'hasProcess']), target: '#proxy.crashed.reaping', actions: ['resumeCrash', 'stopProcess'] },
             { guard: 'crashCarriedOver', target: '#proxy.crashed', actions: 'resumeCrash' },
             // Stopped or removed while a restart was being verified (cut short, `verifying`):
             // its process runs, and is stopped now.

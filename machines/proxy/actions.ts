@@ -23,7 +23,6 @@ export const processStarted: Update = (context, event) => {
     memoryStrikes: 0,
     adoptPid: null,
     adoptStartedAt: null,
-    carriedCrash: null,
   };
 };
 
@@ -47,12 +46,14 @@ const failureOf = (event: ProxyEvent): RestartReason =>
  * `stable_uptime`. A crash within `stable_uptime` of the last restart is that restart not holding:
  * it counts as a failed one, so the backoff grows (PM2's exp_backoff_restart_delay, systemd's
  * RestartSteps). Without it, a process that exits at once with `min_uptime: 0` and no cooldown was
- * restarted as fast as it could exit, each restart "succeeded".
+ * restarted as fast as it could exit, each restart "succeeded". A process that could not be started
+ * neither held nor failed to: its restart's failure, if it was one, is counted by restartFailed.
  */
 export const noteCrash: Update = (context, event) => {
   const { stableUptimeMs } = context.policy;
-  const stable = context.startedAt !== null && event.at - context.startedAt >= stableUptimeMs;
-  const unheld = !stable && context.lastAttemptAt !== null && event.at - context.lastAttemptAt < stableUptimeMs;
+  const ran = event.type !== 'SPAWN_FAILED';
+  const stable = ran && context.startedAt !== null && event.at - context.startedAt >= stableUptimeMs;
+  const unheld = ran && !stable && context.lastAttemptAt !== null && event.at - context.lastAttemptAt < stableUptimeMs;
   const exited = eventOf(event, 'EXITED');
   const kind = failureOf(event);
   const reason = crashDescription(event, context);
@@ -136,9 +137,17 @@ export const beginAutomaticRestart: Update = (context, event) => ({
   explanation: `automatic restart after: ${context.crashReason}`,
 });
 
+/**
+ * The operator's start or restart, or a change to what the proxy executes, starts the failure
+ * backoff over: a fixed proxy's first crash is not held back by the loop before the fix (systemd
+ * flushes a unit's restart counter at the next start in the same way).
+ */
+const freshBackoff = { consecutiveFailures: 0, lastFailureAt: null } as const;
+
 export const beginManualRestart: Update = (context, event) => {
   const replacing = context.restart?.reason === 'config_changed';
   return {
+    ...freshBackoff,
     lastAttemptAt: event.at,
     // Asked for while a hung process was being reaped (or while the restart that just failed ran),
     // the attempt starts now, not at the request: the record's `at` is the attempt time, as for
@@ -269,7 +278,7 @@ export const restartCancelled: Update = (context, event) => {
 };
 
 // Operator commands and settings from the monitor.
-export const wantUp: Update = () => ({ wanted: 'up', explanation: 'started by the operator' });
+export const wantUp: Update = () => ({ ...freshBackoff, wanted: 'up', explanation: 'started by the operator' });
 
 /**
  * A restart of a live process, by the operator or because what it executes changed: a restart like
@@ -278,6 +287,7 @@ export const wantUp: Update = () => ({ wanted: 'up', explanation: 'started by th
  */
 function beginRestartOfLiveProcess(reason: 'operator' | 'config_changed', at: number, message: string): Partial<ProxyContext> {
   return {
+    ...freshBackoff,
     restart: { reason, manual: true, startedAt: at },
     lastAttemptAt: at,
     outdated: false,
@@ -293,7 +303,7 @@ export const beginReplacement: Update = (_context, event) =>
   beginRestartOfLiveProcess('config_changed', event.at, eventOf(event, 'REPLACE')?.reason ?? CONFIG_CHANGED);
 export const markOutdated: Update = () => ({ outdated: true });
 export const spawning: Update = () => ({ outdated: false });
-export const wantRestart: Update = () => ({ wanted: 'up', explanation: OPERATOR_RESTART });
+export const wantRestart: Update = () => ({ ...freshBackoff, wanted: 'up', explanation: OPERATOR_RESTART });
 /** RESTART while a restart is in flight: that restart's process predates the request, so another follows it. */
 export const requestRestartAfterThis: Update = () => ({
   wanted: 'up',

@@ -80,10 +80,12 @@ export interface ProxyMemory {
    * It was down after a crash (crashed, or restarting) when the daemon last stopped or died: why,
    * and what its restart is recorded as. The daemon's start does not start it: the restart policy
    * carries on from the stored attempts, as if the daemon had never stopped. Only a daemon start
-   * carries a crash over (a proxy a reload adds is started), and a live process of its own, adopted
-   * or lost while the daemon was down, tells more than the phase stored.
+   * carries a crash over (a proxy a reload adds is started), and a process lost while the daemon
+   * was down tells more than the phase stored. A live process of its own is the new process of the
+   * restart in flight (`restarting`): adopted, it tells more too; or else the crashed process that
+   * was being stopped (the daemon died during its stop_timeout): adopted and stopped again.
    */
-  carriedCrash: { kind: RestartReason; reason: string } | null;
+  carriedCrash: { kind: RestartReason; reason: string; restarting?: true } | null;
 }
 
 export interface ProxyInput {
@@ -139,7 +141,8 @@ export const emptyStats: ProxyStats = { checks: 0, restarts: 0, successes: 0, fa
 
 export function initialContext(input: ProxyInput): ProxyContext {
   const memory = input.memory ?? {};
-  const carriedCrash = input.added || memory.adoptPid || memory.lostProcess ? null : (memory.carriedCrash ?? null);
+  const yields = input.added || memory.lostProcess || (memory.adoptPid && memory.carriedCrash?.restarting);
+  const carriedCrash = yields ? null : (memory.carriedCrash ?? null);
   return {
     id: input.id,
     policy: input.policy,

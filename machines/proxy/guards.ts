@@ -34,6 +34,7 @@ export const guards = {
   wantedDown: ({ context }: GuardArgs) => context.wanted === 'down',
   retiring: ({ context }: GuardArgs) => context.retiring,
   hasProcessToAdopt: ({ context }: GuardArgs) => context.adoptPid !== null,
+  hasProcess: ({ context }: GuardArgs) => context.pid !== null,
   processLostWhileAway: ({ context }: GuardArgs) => context.lostProcess,
   crashCarriedOver: ({ context }: GuardArgs) => context.carriedCrash !== null,
   /** `restart: on-failure` and the process exited cleanly: it stays stopped, as systemd leaves such a unit. */

@@ -81,7 +81,8 @@ describe('recorder', () => {
     expect(automatic).toMatchObject({ manual: false, success: false, error: 'spawn /opt/ss-1 ENOENT' });
     expect(manual).toMatchObject({ manual: true, reason: 'operator', success: false });
     expect(store.audits({ limit: 1 })[0]).toMatchObject({ user: 'operator', action: 'proxy_manual_restart' });
-    expect(store.memory('ss-1', world.clock.now())).toMatchObject({ attempts: [automatic.at], consecutiveFailures: 2 });
+    // The operator's restart started the backoff over; its own failure is the first since.
+    expect(store.memory('ss-1', world.clock.now())).toMatchObject({ attempts: [automatic.at], consecutiveFailures: 1 });
   });
 
   it('stores the counters the checks move', async () => {
@@ -111,8 +112,16 @@ describe('recorder', () => {
     const change = (from: ProxyPhase, to: ProxyPhase, crash?: { kind: 'exited'; reason: string }) =>
       record({ proxyId: 'ss-7', proxyType: 'exec', type: 'state_change', at: 1, from, to, reason: 'x', counters, ...(crash && { crash }) });
     change('running', 'crashed', { kind: 'exited', reason: 'process exited with code 1; password hunter2' });
-    change('crashed', 'restarting');
+    // Crashed: a live process found at the next start is the crashed one, still being stopped.
     expect(store.memory('ss-7', 2).carriedCrash).toEqual({ kind: 'exited', reason: 'process exited with code 1; password [REDACTED]' });
+    record({ proxyId: 'ss-7', proxyType: 'exec', type: 'restart_started', at: 2, reason: 'exited', manual: false, counters });
+    change('crashed', 'restarting');
+    // Its restart begun: a live process is that restart's.
+    expect(store.memory('ss-7', 2).carriedCrash).toEqual({
+      kind: 'exited',
+      reason: 'process exited with code 1; password [REDACTED]',
+      restarting: true,
+    });
     change('restarting', 'running');
     expect(store.memory('ss-7', 2).carriedCrash).toBeNull();
     change('running', 'crashed', { kind: 'exited', reason: 'again' });

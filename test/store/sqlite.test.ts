@@ -221,9 +221,13 @@ describe('memory', () => {
     store.setPhase('ss-1', 'crashed', crash);
     expect(store.memory('ss-1', T0).carriedCrash).toEqual(crash);
     store.setPhase('ss-1', 'restarting'); // the restart of that crash: still down after it
-    expect(store.memory('ss-1', T0).carriedCrash).toEqual(crash);
+    expect(store.memory('ss-1', T0).carriedCrash).toEqual({ ...crash, restarting: true });
     store.setPhase('ss-1', 'running');
     expect(store.memory('ss-1', T0).carriedCrash).toBeNull();
+    // A restart of a crashed proxy begun marks it restarting (the state change is not written).
+    store.setPhase('ss-1', 'crashed', crash);
+    store.beginRestart({ proxyId: 'ss-1', at: T0, reason: 'health_check_failed', manual: false });
+    expect(store.memory('ss-1', T0).carriedCrash).toEqual({ ...crash, restarting: true });
     // A proxy no longer configured has no state to carry over, should it be put back later.
     store.setPhase('ss-1', 'crashed', crash);
     store.setPhase('gone', 'crashed', crash);

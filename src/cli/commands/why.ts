@@ -26,7 +26,7 @@ export const why: ClientCommand = {
         ['cooldown', `${duration(d.inputs.cooldown_s)}, ${milliseconds(r.cooldown_ms)} remaining`],
         [
           'backoff',
-          `${milliseconds(d.inputs.backoff_ms)} after ${d.inputs.consecutive_failures} failed restart(s), ${milliseconds(r.backoff_ms)} remaining`,
+          `${milliseconds(d.inputs.backoff_ms)} after ${d.inputs.consecutive_failures} restart(s) that failed or did not stay up stable_uptime, ${milliseconds(r.backoff_ms)} remaining`,
         ],
         ['next attempt', r.next_attempt_in_ms === null ? 'none scheduled' : `in ${milliseconds(r.next_attempt_in_ms)}`],
         ['memory', memory(w.memory, w.state === 'running')],

@@ -35,10 +35,11 @@ export const MEMORY = { within: { bytes: 2 ** 19, limit: 2 ** 20 }, above: { byt
 export const modelPolicy = policyFrom(modelSettings);
 
 /**
- * The six boots the machine tells apart: fresh, stopped by the operator last run, live process to
+ * The seven boots the machine tells apart: fresh, stopped by the operator last run, live process to
  * adopt, stopped by the operator with its process still there (the daemon was killed during its
- * stop), its process ended while the daemon was down (a crash nobody saw), and down after a crash
- * when the daemon stopped (its restart policy carries on).
+ * stop), its process ended while the daemon was down (a crash nobody saw), down after a crash when
+ * the daemon stopped (its restart policy carries on), and that with its crashed process still there
+ * (the daemon was killed while stopping it).
  */
 export const boots: Record<string, Partial<ProxyMemory>> = {
   fresh: {},
@@ -47,6 +48,10 @@ export const boots: Record<string, Partial<ProxyMemory>> = {
   'stopped before, its process still there': { wanted: 'down', adoptPid: 4242 },
   'its process ended while the daemon was down': { lostProcess: true },
   'crashed before the daemon stopped': { carriedCrash: { kind: 'health_check_failed', reason: 'health check failed 3 times in a row' } },
+  'crashed before the daemon stopped, its hung process still there': {
+    carriedCrash: { kind: 'health_check_failed', reason: 'health check failed 3 times in a row' },
+    adoptPid: 4242,
+  },
 };
 
 export const modelInput = (memory: Partial<ProxyMemory>) => ({ id: PROXY_ID, policy: modelPolicy, monitored: true, memory });
