@@ -123,7 +123,8 @@ export function whyReply(view: ProxyView, now: number): WhyReply {
       ...base,
       decision: null,
       remaining: { now: iso(now), cooldown_ms: 0, backoff_ms: 0, next_attempt_in_ms: null },
-      message: stoppedMessage(view) ?? 'no restart decision yet: the proxy has not crashed since the daemon started',
+      message:
+        reapingMessage(view) ?? stoppedMessage(view) ?? 'no restart decision yet: the proxy has not crashed since the daemon started',
     };
   }
   // The inputs are kept as they were when the decision was taken; only the waits are brought to now.
@@ -160,9 +161,19 @@ export function whyReply(view: ProxyView, now: number): WhyReply {
 }
 
 function whyMessage(view: ProxyView, decided: string, scheduled: number | null, now: number): string {
+  const reaping = reapingMessage(view);
+  if (reaping) return reaping;
   if (scheduled !== null) return `${decided} (in ${Math.ceil(Math.max(0, scheduled - now) / 1000)}s)`;
   if (view.phase === 'crashed') return decided;
   return stoppedMessage(view) ?? `last decision: ${decided}; the proxy is ${statePath(view.state)} now`;
+}
+
+/** Crashed, its (hung or unready) process still being stopped: no restart is decided before it is gone. */
+function reapingMessage(view: ProxyView): string | undefined {
+  if (statePath(view.state) !== 'crashed.reaping') return undefined;
+  const { pid, crashReason } = view.context;
+  const which = pid === null ? 'its process' : `its process ${pid}`;
+  return `crashed (${crashReason}); ${which} is being stopped (SIGTERM, then SIGKILL to its group after stop_timeout): the restart is decided once it has exited`;
 }
 
 /** Stopped to stay (by the operator, or a clean exit under restart: on-failure): why, first. */

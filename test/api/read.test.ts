@@ -169,6 +169,19 @@ describe('GET /proxies/:id/why', () => {
     expect(json.message).toMatch(/no restart decision yet/);
   });
 
+  it('while a hung process is being stopped: says so, not an earlier decision', async () => {
+    api.world.crash('ss-1'); // an earlier crash and restart: a decision "allowed" on record
+    await api.settle();
+    api.world.unhealthy.add('ss-1');
+    api.world.stubborn.add('ss-1');
+    await api.advance(3 * 30_000); // three failed checks: crashed, its process sent SIGTERM
+    expect(api.state()).toBe('crashed.reaping');
+    const { json } = await api.get(`${API}/proxies/ss-1/why`);
+    expect(json.message).toMatch(
+      /^crashed \(health check failed 3 times in a row: connection refused\); its process \d+ is being stopped .*: the restart is decided once it has exited$/,
+    );
+  });
+
   it('names the guard holding a restart back with its inputs, and counts the remaining wait down from now', async () => {
     api.world.crash('ss-1');
     await api.advance(200);
