@@ -90,12 +90,14 @@ function describe(error: FastifyError | Error): ErrorReply {
 
 /**
  * No route for this method and path: 405 with `Allow` when the path is served under other methods
- * (GET of a command, say), 404 otherwise. `methodsOf` names the methods a path is served under.
+ * (GET of a command, say), 404 otherwise, and when a route of this method found nothing for the
+ * path (`callNotFound`: an inspector asset that does not exist). `methodsOf` names the methods a
+ * path is served under.
  */
 export function notFoundHandler(methodsOf: (path: string) => string[]) {
   return (request: FastifyRequest, reply: FastifyReply) => {
     const allowed = methodsOf(request.url.split('?')[0]);
-    if (allowed.length)
+    if (allowed.length && !allowed.includes(request.method))
       return reply
         .code(405)
         .header('allow', allowed.join(', '))

@@ -144,6 +144,11 @@ describe('GET /proxies and /proxies/:id', () => {
     expect(read.headers.get('allow')).toBe('GET, HEAD');
     expect((await api.call('POST', '/inspect/anything')).headers.get('allow')).toBe('GET, HEAD');
     expect(api.server.hasRoute({ method: 'GET', url: `${API}/proxies/:id/stop` })).toBe(false); // no route was added for it
+    // A route of the method asked that has nothing at the path: 404, not 405.
+    for (const path of ['/inspect/charts/nope.svg', '/inspect/assets/missing.css']) {
+      const missing = await api.get(path);
+      expect([missing.status, missing.json?.error], path).toEqual([404, 'not_found']);
+    }
   });
 });
 

@@ -319,6 +319,13 @@ it('config set: KEY=VALUE pairs to a nested patch, values as YAML scalars', () =
   expect(() => assignments(['check_interval=1e400'])).toThrow('check_interval: expected a finite number, got 1e400');
   expect(() => assignments(['check_interval=.inf'])).toThrow('check_interval: expected a finite number, got .inf');
   expect(() => assignments(['check_interval=5', 'proxy.monitor.check_interval=6'])).toThrow('check_interval: given twice');
+  // What YAML cannot read is one line naming the key (an unquoted alias or flow collection).
+  expect(() => assignments(['check_interval=*a'])).toThrow(/^check_interval: expected a YAML value .*, got "\*a": /);
+  expect(() => assignments(['backoff.max=[1'])).toThrow(/^backoff\.max: expected a YAML value/);
+  // Keys an object inherits are keys like any other: sent as given, for the daemon to refuse by name.
+  expect(JSON.stringify(assignments(['constructor=1', '__proto__.max_restarts=1', 'toString=2']))).toBe(
+    '{"constructor":1,"__proto__":{"max_restarts":1},"toString":2}',
+  );
 });
 
 it('a --url with a path (the daemon behind a reverse proxy) keeps that path in front of every request, and its query with it', async () => {

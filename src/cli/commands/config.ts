@@ -11,7 +11,8 @@ import { json, UsageError, type ClientCommand } from './command.ts';
  * (`proxy.monitor.check_interval`).
  */
 export function assignments(pairs: string[]): Record<string, unknown> {
-  const patch: Record<string, unknown> = {};
+  // No prototype: `constructor` or `__proto__` is a key like any other, which the daemon refuses by name.
+  const patch: Record<string, unknown> = Object.create(null);
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     const path =
@@ -26,19 +27,31 @@ export function assignments(pairs: string[]): Record<string, unknown> {
     }
     let target = patch;
     for (const key of path.slice(0, -1)) {
-      const next = target[key] ?? {};
-      if (typeof next !== 'object') throw new UsageError(`${path.join('.')}: ${key} is set to a value above`);
+      const next = Object.hasOwn(target, key) ? target[key] : Object.create(null);
+      if (typeof next !== 'object' || next === null) throw new UsageError(`${path.join('.')}: ${key} is set to a value above`);
       target = target[key] = next as Record<string, unknown>;
     }
     const key = path[path.length - 1];
-    if (key in target) throw new UsageError(`${path.join('.')}: given twice`);
-    const value = parse(pair.slice(eq + 1));
+    if (Object.hasOwn(target, key)) throw new UsageError(`${path.join('.')}: given twice`);
+    const value = scalar(path.join('.'), pair.slice(eq + 1));
     // JSON has no Infinity: sent, it would arrive as null, and the daemon's refusal would say null.
     if (typeof value === 'number' && !Number.isFinite(value))
       throw new UsageError(`${path.join('.')}: expected a finite number, got ${pair.slice(eq + 1)}`);
     target[key] = value;
   }
   return patch;
+}
+
+/** A value as YAML reads it; what it cannot read is the user's mistake, said in one line. */
+function scalar(key: string, text: string): unknown {
+  try {
+    return parse(text);
+  } catch (error) {
+    const why = (error as Error).message.split('\n')[0];
+    throw new UsageError(
+      `${key}: expected a YAML value (a number, true/false, a string; quote it if it holds *, &, [ or {), got ${JSON.stringify(text)}: ${why}`,
+    );
+  }
 }
 
 export const config: ClientCommand = {
