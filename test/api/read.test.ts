@@ -291,5 +291,10 @@ describe('GET /history and /proxies/:id/history', () => {
     expect(bad.status).toBe(400);
     expect(bad.json.issues.map((i: { field: string }) => i.field).sort()).toEqual(['extra', 'limit', 'since']);
     expect(bad.json.issues.every((i: { in: string }) => i.in === 'querystring')).toBe(true);
+    // A proxy's routes take no query: an option meant as a filter is refused, not ignored.
+    for (const path of ['ss-1?x=1', 'ss-1/why?x=1', 'ss-1/output?lines=5']) {
+      const unknown = await api.get(`${API}/proxies/${path}`);
+      expect([unknown.status, unknown.json.message], path).toEqual([400, `querystring: ${path.split('?')[1].split('=')[0]}: unknown key`]);
+    }
   });
 });

@@ -2,7 +2,17 @@
 // proxy's last output lines.
 import type { ProxyView } from '../../../machines/monitor/status.ts';
 import { BadRequest, notFound } from '../errors.ts';
-import { API_BASE, errorReplies, outputReply, parseSince, proxyParams, TIMELINE_MAX_MS, timelineQuery, timelineReply } from '../schemas.ts';
+import {
+  API_BASE,
+  errorReplies,
+  noQuery,
+  outputReply,
+  parseSince,
+  proxyParams,
+  TIMELINE_MAX_MS,
+  timelineQuery,
+  timelineReply,
+} from '../schemas.ts';
 import type { RoutePlugin } from '../context.ts';
 import { timelineOf, type CurrentState, type TimelineEvent } from '../timeline.ts';
 import { iso } from '../views.ts';
@@ -66,7 +76,7 @@ export const fleetRoutes: RoutePlugin = (app, { deps }, done) => {
 
   app.get(
     `${API_BASE}/proxies/:id/output`,
-    { schema: { params: proxyParams, response: { 200: outputReply, ...errorReplies } } },
+    { schema: { params: proxyParams, querystring: noQuery, response: { 200: outputReply, ...errorReplies } } },
     (request) => {
       const { id } = request.params;
       if (!supervisor.proxy(id)) throw notFound(`no proxy "${id}"`);

@@ -1,6 +1,6 @@
 // Reading proxies: all of them, one, and why its last restart decision went the way it did.
 import { notFound } from '../errors.ts';
-import { API_BASE, errorReplies, proxyParams, whyReply } from '../schemas.ts';
+import { API_BASE, errorReplies, noQuery, proxyParams, whyReply } from '../schemas.ts';
 import { JSON_TYPE, type RoutePlugin } from '../context.ts';
 import * as views from '../views.ts';
 
@@ -16,15 +16,17 @@ export const proxyRoutes: RoutePlugin = (app, { deps, replies }, done) => {
   // proxyReply once per change of the proxy (read-cache.ts).
   app.get(`${API_BASE}/proxies`, (_request, reply) => reply.type(JSON_TYPE).send(replies.proxies(clock.now())));
 
-  app.get(`${API_BASE}/proxies/:id`, { schema: { params: proxyParams } }, (request, reply) => {
+  app.get(`${API_BASE}/proxies/:id`, { schema: { params: proxyParams, querystring: noQuery } }, (request, reply) => {
     const { id } = request.params;
     const json = replies.proxy(id, clock.now());
     if (json === undefined) throw notFound(`no proxy "${id}"`);
     return reply.type(JSON_TYPE).send(json);
   });
 
-  app.get(`${API_BASE}/proxies/:id/why`, { schema: { params: proxyParams, response: { 200: whyReply, ...errorReplies } } }, (request) =>
-    views.whyReply(find(request.params.id), clock.now()),
+  app.get(
+    `${API_BASE}/proxies/:id/why`,
+    { schema: { params: proxyParams, querystring: noQuery, response: { 200: whyReply, ...errorReplies } } },
+    (request) => views.whyReply(find(request.params.id), clock.now()),
   );
   done();
 };
