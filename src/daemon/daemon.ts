@@ -248,7 +248,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     setLogLevel(logger, next.config.logger.level, 'config reload');
     state.reload(next.config);
     redact = createRedactor(next.proxies.flatMap((p) => p.secrets));
+    const monitorBefore = supervisor.monitorState();
     const changes = supervisor.reconcile(next.proxies, next.config.proxy.monitor);
+    // The file wins over `monitor stop`/`start`: said like the runtime settings a reload reverts.
+    const monitorNow = supervisor.monitorState();
+    if (monitorNow !== monitorBefore) {
+      settings.monitor = { old: monitorBefore, new: monitorNow };
+      logger.warn(
+        { from: monitorBefore, to: monitorNow, enable: next.config.proxy.monitor.enable },
+        monitorNow === 'watching'
+          ? 'the monitor, paused by the operator, watches again: the file says proxy.monitor.enable: true'
+          : 'the monitor no longer watches: the file says proxy.monitor.enable: false',
+      );
+    }
     sweepGenerated(next.proxies);
     for (const id of changes.removed) recent.forget(id);
     logger.info({ ...changes, settings, config_file: next.file }, 'config reloaded');

@@ -176,3 +176,14 @@ it('SIGHUP is audited like POST /reload; the log names each changed setting with
     db.close();
   }
 });
+
+it('a reload that resumes a monitor the operator paused says so (the file wins)', async () => {
+  const auth = { authorization: 'Bearer reload-secret-31f' }; // the token the test before set
+  expect((await fetch(`${url}${API}/stop`, { method: 'POST', headers: auth })).status).toBe(200); // monitor stop
+  const seen = daemon.lines.length;
+  const reply = await fetch(`${url}${API}/reload`, { method: 'POST', headers: auth });
+  expect((await reply.json()).settings).toEqual(['monitor']);
+  const reloaded = await daemon.waitFor((l) => l.message === 'config reloaded' && daemon.lines.indexOf(l) >= seen);
+  expect(reloaded.settings).toEqual({ monitor: { old: 'paused', new: 'watching' } });
+  expect(daemon.lines.slice(seen).find((l) => l.level === 'warn' && /paused by the operator, watches again/.test(l.message))).toBeDefined();
+});
