@@ -16,9 +16,11 @@ const server = net.createServer((socket) => {
   sockets.add(socket);
   socket.on('close', () => sockets.delete(socket));
   socket.on('error', () => socket.destroy());
-  createInterface({ input: socket, crlfDelay: Infinity }).on('line', (line) =>
-    socket.write(line.trim() === 'PING' ? 'PONG\n' : `${line}\n`),
-  );
+  createInterface({ input: socket, crlfDelay: Infinity })
+    .on('line', (line) => socket.write(line.trim() === 'PING' ? 'PONG\n' : `${line}\n`))
+    // readline passes the socket's errors on (a client that resets, as an HTTP check may): the
+    // socket's own handler has dealt with it.
+    .on('error', () => {});
 });
 
 // The port actually bound is logged, so --port 0 works for tests.

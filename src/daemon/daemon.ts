@@ -183,6 +183,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   for (const u of loaded.unexecutable)
     logger.warn({ proxy_id: u.id, key: u.key, error: u.why }, 'proxy command cannot be run: the proxy fails to start until it can');
   logger.info({ config: loaded.config.proxy.monitor, proxies: loaded.proxies.length, config_file: loaded.file }, 'proxy monitor started');
+  // The design document's default: nothing in the log would otherwise say that crashes stay down.
+  if (!loaded.config.proxy.monitor.enable && loaded.proxies.length > 0)
+    logger.warn(
+      { config_file: loaded.file },
+      'monitoring is off (proxy.monitor.enable: false, the default): proxies are started but not checked, and a crashed one is not restarted; set enable: true, or run `proxy-monitor monitor start`',
+    );
   supervisor.start();
   adoption.replaceOutdated(supervisor);
   sweepGenerated(loaded.proxies);

@@ -26,6 +26,17 @@ describe('demo echo server', () => {
     expect(await converse(server.port, 'PING\nhello there\n', 2)).toBe('PONG\nhello there\n');
   });
 
+  it('outlives a client that resets its connection (as an HTTP check may)', async () => {
+    server = await startEchoServer();
+    const client = net.connect({ host: '127.0.0.1', port: server.port });
+    await new Promise((resolve) => client.once('connect', resolve));
+    client.write('GET / HTTP/1.1\r\n');
+    client.resetAndDestroy();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.child.exitCode).toBeNull();
+    expect(await converse(server.port, 'PING\n', 1)).toBe('PONG\n');
+  });
+
   it('exits 0 on SIGTERM even with a client connected', async () => {
     server = await startEchoServer();
     const client = net.connect({ host: '127.0.0.1', port: server.port });
