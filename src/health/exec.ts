@@ -1,11 +1,17 @@
 // Runs an operator's check command; exit 0 is healthy. The command leads its own process group,
 // which is killed once the command exits, so a helper it left behind cannot hold stderr open and
-// keep the probe waiting past its timeout. execa is loaded by the first such check: ~5 MiB of RSS
-// (bench/README.md, "Memory") that a daemon with no exec check does not pay.
+// keep the probe waiting past its timeout. One that left the group (setsid, a daemonizing tool)
+// carries the check's token in its environment: if stderr is still open shortly after the exit, it
+// is found by that token and killed, and the check ends all the same. execa is loaded by the first
+// such check: ~5 MiB of RSS (bench/README.md, "Memory") that a daemon with no exec check does not pay.
+import { randomUUID } from 'node:crypto';
+import { findEscaped, killWithGroup, SPAWN_TOKEN_ENV } from '../process/escape.ts';
 import { signalGroup } from '../process/signal.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
 
 const STDERR_TAIL = 4096;
+/** How long stderr may stay open after the command's group is gone before its holder is looked for. */
+const STDERR_GRACE_MS = 100;
 const MAX_ERROR_LINE = 300;
 
 /** The process groups of the checks running now: a daemon that stops kills them (killRunningChecks). */
@@ -31,7 +37,9 @@ export async function probeExec(command: string[], target: ProbeTarget): Promise
   const { execa } = await import('execa');
   const began = performance.now();
 
+  const token = `check:${randomUUID()}`;
   const subprocess = execa(file, args, {
+    env: { [SPAWN_TOKEN_ENV]: token },
     timeout: target.timeoutMs,
     cancelSignal: target.signal,
     killSignal: 'SIGKILL',
@@ -50,6 +58,12 @@ export async function probeExec(command: string[], target: ProbeTarget): Promise
     subprocess.once('exit', () => {
       running.delete(pid);
       signalGroup(pid, 'SIGKILL');
+      if (!subprocess.stderr || subprocess.stderr.closed) return;
+      const holder = setTimeout(() => {
+        for (const escaped of findEscaped(token, pid)) killWithGroup(escaped);
+        subprocess.stderr?.destroy();
+      }, STDERR_GRACE_MS);
+      subprocess.stderr?.once('close', () => clearTimeout(holder));
     });
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { probe } from '../../src/health/probe.ts';
 import { isAliveNotZombie } from '../../src/process/proc.ts';
-import { waitUntil } from '../support/daemon.ts';
+import { pidsMatching, waitUntil } from '../support/daemon.ts';
 import type { HealthSpec } from '../../src/proxy-spec.ts';
 
 const exec = (script: string): HealthSpec => ({ kind: 'exec', command: ['sh', '-c', script] });
@@ -26,6 +26,21 @@ describe('exec probe', () => {
     const helper = Number(result.error.split(': ')[1]);
     // KILLed with its group at the timeout; on a loaded machine it may take a moment to be gone.
     await waitUntil(() => !isAliveNotZombie(helper), 2_000);
+  });
+
+  it('ends at its timeout though a process it set out of its group holds stderr, and kills that process', async () => {
+    const began = performance.now();
+    const result = await probe(exec('setsid sleep 30 & echo $! >&2; sleep 30'), { timeoutMs: 300 });
+    expect(performance.now() - began).toBeLessThan(300 + 2_000);
+    expect(result).toMatchObject({ ok: false, error: expect.stringMatching(/^timed out after 300 ms: \d+$/) });
+    const escaped = Number((result as { error: string }).error.split(': ')[1]);
+    await waitUntil(() => !isAliveNotZombie(escaped), 2_000);
+  });
+
+  it('passes on exit 0 though a process it set out of its group holds stderr, and kills that process', async () => {
+    const result = await probe(exec("setsid sh -c 'sleep 30; : exec-check-escapee' & exit 0"), { timeoutMs: 2000 });
+    expect(result).toMatchObject({ ok: true });
+    await waitUntil(() => pidsMatching('exec-check-escapee').length === 0, 2_000);
   });
 
   it('fails on a missing binary', async () => {
