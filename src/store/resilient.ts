@@ -94,6 +94,7 @@ type Writes = Omit<
   | 'setRetention'
   | 'inPlace'
   | 'copyTo'
+  | 'checkpoint'
   | 'close'
   | 'transaction'
 >;
@@ -155,6 +156,11 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
   function retry() {
     retryTimer = undefined;
     const held = pending.length;
+    try {
+      current.checkpoint(); // what the WAL holds moves into the database, and the WAL's room is free again
+    } catch {
+      // still full: the writes below say so
+    }
     while (pending.length) {
       if (!attempt(pending[0])) {
         retryTimer = setTimeout(retry, retryMs).unref();
@@ -219,6 +225,7 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
     setRetention: (retention) => current.setRetention(retention),
     inPlace: () => current.inPlace(),
     copyTo: (file) => current.copyTo(file),
+    checkpoint: () => current.checkpoint(),
     /**
      * fn runs at once and must only write through this store: its writes are gathered, then
      * written in one transaction of the store underneath, or held as one.

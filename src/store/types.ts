@@ -117,6 +117,8 @@ export interface Store {
   inPlace(): boolean;
   /** Writes a consistent copy of the database to `file` (it still can when its files were deleted). */
   copyTo(file: string): void;
+  /** Moves the WAL into the database and empties it (after a full disk: frees what the WAL holds). */
+  checkpoint(): void;
   /** Runs fn in one transaction (nested calls join it). */
   transaction<T>(fn: () => T): T;
   close(): void;
