@@ -14,7 +14,8 @@ export function validate(file: string): number {
       const where = u.key.endsWith('.cwd') ? '' : " (on this shell's PATH)";
       process.stderr.write(`${file}: ${u.key}: warning: ${u.why}${where}: the proxy cannot be started as things are\n`);
     }
-    process.stdout.write(`${file}: ok (${proxies.length} proxies, monitoring ${config.proxy.monitor.enable ? 'enabled' : 'disabled'})\n`);
+    const count = `${proxies.length} ${proxies.length === 1 ? 'proxy' : 'proxies'}`;
+    process.stdout.write(`${file}: ok (${count}, monitoring ${config.proxy.monitor.enable ? 'enabled' : 'disabled'})\n`);
     return 0;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

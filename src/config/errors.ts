@@ -47,7 +47,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 const SECRET_KEY = /pass|secret|token|key|psk|uuid/i;
 
 function show(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null) return 'null (an empty value: remove the key for its default)';
   if (Array.isArray(value)) return value.length ? 'a list' : 'an empty list';
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
@@ -142,7 +142,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: readon
     const secret = path.some((seg) => typeof seg === 'string' && SECRET_KEY.test(seg));
     let message = expected(issue);
     if (input === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) message = `missing, ${message}`;
-    else if (input !== undefined && !secret) message += `, got ${show(input)}`;
+    else if (input !== undefined && (!secret || input === null)) message += `, got ${show(input)}`;
     out.push({ path: formatPath(path), message });
   }
   return out;

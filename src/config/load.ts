@@ -95,8 +95,9 @@ export function parseConfigText(text: string, file: string, options: ReloadOptio
       }),
     );
   }
-  // A key without a value ("proxies:" with every entry commented out) counts as absent, and so does
-  // an empty file: both mean "the defaults".
+  // A section without a value ("monitor:" with every key commented out, "proxies:" with every entry)
+  // counts as absent, and so does an empty file: both mean "the defaults". A setting without one
+  // ("token:", a template's unset variable) is refused: read as absent, it switched the API's token off.
   const value = toJS(doc, file);
   const raw = dropNulls(value, file) ?? {};
   const isMapping = typeof raw === 'object' && !Array.isArray(raw);
@@ -163,6 +164,24 @@ function toJS(doc: ReturnType<typeof parseDocument>, file: string): unknown {
   }
 }
 
+/** The keys whose value is a mapping or a list: left empty, they are absent (their defaults). */
+const SECTIONS = new Set([
+  'proxy',
+  'monitor',
+  'proxies',
+  'backoff',
+  'api',
+  'allowed_hosts',
+  'history',
+  'logger',
+  'log',
+  'health',
+  'limits',
+  'env',
+  'args',
+  'capabilities',
+]);
+
 function dropNulls(value: unknown, file: string, path: (string | number)[] = [], within = new Set<object>()): unknown {
   if (value === null || typeof value !== 'object') return value;
   // An alias to a node that contains it (`a: &a [*a]`) makes the value contain itself.
@@ -174,7 +193,7 @@ function dropNulls(value: unknown, file: string, path: (string | number)[] = [],
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       // defineProperty: a YAML key "__proto__" must stay a key (and be reported as unknown), not a prototype.
-      if (v !== null)
+      if (v !== null || !SECTIONS.has(k))
         Object.defineProperty(out, k, {
           value: dropNulls(v, file, [...path, k], within),
           enumerable: true,

@@ -55,7 +55,7 @@ describe('validate on a good file', () => {
     for (const preset of ['development', 'production', 'high-availability']) {
       const result = captured(() => validate(join(ROOT, `config/${preset}.yaml`)));
       expect(result.code, preset).toBe(0);
-      expect(result.stdout, preset).toMatch(/: ok \(\d+ proxies, monitoring (enabled|disabled)\)\n$/);
+      expect(result.stdout, preset).toMatch(/: ok \(\d+ prox(y|ies), monitoring (enabled|disabled)\)\n$/);
     }
   });
   it('warns of a program that cannot be run (exit 0: it may be installed before the daemon starts)', () => {

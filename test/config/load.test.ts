@@ -69,10 +69,17 @@ describe('accepted configs', () => {
     });
   });
 
-  it('treats a key without a value as absent', () => {
-    const { config } = parseConfigText('proxy:\n  monitor:\n    check_interval:\n  proxies:\n', FILE);
+  it('treats a section without a value as absent, and refuses a setting without one', () => {
+    const { config } = parseConfigText('proxy:\n  monitor:\n    backoff:\n  proxies:\napi:\nlogger:\n', FILE);
     expect(config.proxy.monitor.check_interval).toBe(30);
     expect(config.proxy.proxies).toEqual([]);
+    // "token:" left empty (a template's unset variable) would switch the API's token off.
+    expect(() => parseConfigText('api:\n  token:\n', FILE)).toThrow(
+      `${FILE}: api.token: expected a string, got null (an empty value: remove the key for its default)`,
+    );
+    expect(() => parseConfigText('proxy:\n  monitor:\n    check_interval:\n', FILE)).toThrow(
+      `${FILE}: proxy.monitor.check_interval: expected a number, got null`,
+    );
   });
 
   it('keeps backoff defaults when only one backoff key is given', () => {
