@@ -1,5 +1,7 @@
 // Signals go to the whole process group (the proxy leads its own), so helpers it forked stop with it.
+import { readdirSync } from 'node:fs';
 import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../timers.ts';
+import { isDeadState, statFields } from './proc.ts';
 
 export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
@@ -17,6 +19,23 @@ function groupExists(pgid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'; // there, but not ours to signal
   }
+}
+
+/**
+ * Is anything but its exited leader left in the group? An adopted leader (watched in /proc, another
+ * process's child) may still be a zombie when its exit is seen, and signal 0 finds the group by it:
+ * then only a look at /proc tells (a single-process proxy was said to have left processes behind).
+ */
+function groupOutlivesLeader(pgid: number): boolean {
+  if (!groupExists(pgid)) return false;
+  const leader = statFields(pgid);
+  if (leader === undefined || !isDeadState(leader[0])) return true;
+  return readdirSync('/proc').some((entry) => {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === pgid) return false;
+    const fields = statFields(pid);
+    return fields !== undefined && !isDeadState(fields[0]) && Number(fields[2]) === pgid;
+  });
 }
 
 /**
@@ -45,7 +64,7 @@ export function createGroupStopper(pgid: number, onKill?: (timeoutMs: number) =>
     leaderExited(): boolean {
       leaderGone = true;
       clearLongTimeout(killTimer);
-      const left = groupExists(pgid);
+      const left = groupOutlivesLeader(pgid);
       signalGroup(pgid, 'SIGKILL');
       return left;
     },
