@@ -43,6 +43,21 @@ describe('exec probe', () => {
     await waitUntil(() => pidsMatching('exec-check-escapee').length === 0, 2_000);
   });
 
+  it('passes when it exited 0 in time though the daemon, stalled, saw the exit after the deadline', async () => {
+    const pending = probe(exec('sleep 0.1; exit 0'), { timeoutMs: 300 });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // started
+    // The daemon stalls past the deadline (in the check phase: the next turn runs its timers, the
+    // deadline's among them, before the exit's I/O), and the check ends meanwhile.
+    await new Promise<void>((resolve) =>
+      setImmediate(() => {
+        const until = performance.now() + 600;
+        while (performance.now() < until);
+        resolve();
+      }),
+    );
+    expect(await pending).toMatchObject({ ok: true });
+  });
+
   it('fails on a missing binary', async () => {
     const result = await probe({ kind: 'exec', command: ['/nonexistent/check'] }, { timeoutMs: 2000 });
     expect(result).toMatchObject({ ok: false });
