@@ -64,9 +64,11 @@ function config(options: OursOptions, dir: string, checkInterval: number) {
         restart_cooldown: 0,
         max_restarts: 1_000_000,
         health_timeout: 5,
-        // As supervisord runs here (startsecs=0): a server killed again soon after its restart (the
-        // next storm, the next isolated crash) is a new crash, not a failed start to back off from.
+        // As supervisord runs here (startsecs=0, and no backoff once a program is RUNNING): a server
+        // killed again soon after its restart (the next storm, the next isolated crash) is a new
+        // crash, not a failed start or a restart that did not hold, to back off from.
         min_uptime: 0,
+        stable_uptime: 1,
       },
       proxies: options.ports.map((port) => ({
         id: `srv-${port}`,
