@@ -73,13 +73,18 @@ export async function findDaemon(input: DiscoveryInput): Promise<DaemonTarget> {
       `proxy-monitor: cannot read ${found.file} (${found.error.code}), so its api.listen and api.token are unknown; using ${url ?? DEFAULT_URL} (pass --config FILE, or --url and --token)\n`,
     );
   }
-  const api = found && 'text' in found ? await apiSection(found.file, found.text, input.warn) : {};
+  const api = found && 'text' in found ? await apiSection(found.file, found.text, input.warn, url !== undefined) : {};
   if (url !== undefined || api.listen === undefined) return { url: url ?? DEFAULT_URL, token: token ?? api.token };
   return { url: urlOf(found!.file, api.listen), token: token ?? api.token, listenFrom: `api.listen in ${found!.file}` };
 }
 
 /** api.listen and api.token of a config file, checked just enough to connect. */
-async function apiSection(file: string, text: string, warn: (text: string) => void): Promise<{ listen?: string; token?: string }> {
+async function apiSection(
+  file: string,
+  text: string,
+  warn: (text: string) => void,
+  urlGiven: boolean,
+): Promise<{ listen?: string; token?: string }> {
   // yaml is CommonJS under Node: its exports are the module's `default`, natively and in the
   // bundle alike (esbuild's lazy chunk of a CommonJS module exports `default` only).
   const { isMap, parseDocument } = ((await import('yaml')) as unknown as { default: typeof import('yaml') }).default;
@@ -96,7 +101,13 @@ async function apiSection(file: string, text: string, warn: (text: string) => vo
     api = node.toJSON();
     warn(`proxy-monitor: ${error}; its api section, before the error, was still read\n`);
   } else {
-    api = (doc.toJS() as { api?: unknown } | null)?.api;
+    const value = doc.toJS() as { api?: unknown; proxy?: { proxies?: unknown } } | null;
+    // Empty, or cut off after "proxies:" (as an editor or a script leaves it mid-write: the daemon
+    // keeps its config then): it cannot say where the daemon listens, and the default may be another's.
+    const cut = value === null || typeof value !== 'object' || Array.isArray(value) || value.proxy?.proxies === null;
+    if (cut && !urlGiven)
+      throw new DiscoveryError(`${file} is empty or cut off (mid-edit?): it does not say where the daemon listens; pass --url`);
+    api = cut ? undefined : value.api;
   }
   if (api === undefined || api === null) return {};
   if (typeof api !== 'object') throw new DiscoveryError(`${file}: api: expected a mapping`);

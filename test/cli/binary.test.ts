@@ -272,6 +272,15 @@ describe('findDaemon', () => {
       /api\.listen: expected "host:port" with an IP address or host name and a port 0-65535, got "nohost"/,
     );
     await expect(find({ config: file('token.yaml', 'api: { token: 5 }\n') })).rejects.toThrow(/api\.token: expected a non-empty string/);
+    // Empty or cut off mid-write: it cannot say where the daemon listens (the default may be another's).
+    for (const [name, text] of [
+      ['empty.yaml', ''],
+      ['cut.yaml', 'proxy:\n  proxies:\n'],
+      ['scalar.yaml', 'hello\n'],
+    ]) {
+      await expect(find({ config: file(name, text) })).rejects.toThrow(`${join(dir, name)} is empty or cut off (mid-edit?)`);
+      expect((await find({ config: join(dir, name), url: 'http://127.0.0.1:9005' })).url).toBe('http://127.0.0.1:9005');
+    }
     const { url, warnings } = await find({}, {}, [dir]); // a directory: EISDIR, like a file we may not read
     expect(url).toBe('http://127.0.0.1:8080');
     expect(warnings).toEqual([
