@@ -4,7 +4,7 @@
 // ("proxy.proxies[0].server_port") instead of "no union member matched".
 import * as z from 'zod';
 import { parseOptions } from './errors.ts';
-import { hostPortSchema, portSchema } from './address.ts';
+import { hostPortSchema, hostSchema, portSchema } from './address.ts';
 import { maxMemorySchema, proxyOverridesShape } from './monitor-shape.ts';
 import { sizeSchema } from './size.ts';
 import { PROXY_ID, PROXY_ID_EXPECTED } from './proxy-id.ts';
@@ -123,7 +123,7 @@ const shadowsocksEntry = z.strictObject({
   ...common,
   type: z.literal('shadowsocks'),
   binary: path.default('/usr/bin/ss-server').describe('the ss-server executable (shadowsocks-libev)'),
-  server: z.string().min(1).default('127.0.0.1').describe('address to listen on'),
+  server: hostSchema.default('127.0.0.1').describe('address to listen on'),
   server_port: portSchema.describe('port to listen on'),
   password: secret.describe('the shared password (secret: written to the generated file only)'),
   method: z.enum(SS_METHODS).default('chacha20-ietf-poly1305').describe('AEAD cipher'),
@@ -138,14 +138,14 @@ const trojanEntry = z.strictObject({
   ...common,
   type: z.literal('trojan'),
   binary: path.default('/usr/bin/trojan').describe('the trojan executable'),
-  local_addr: z.string().min(1).default('127.0.0.1').describe('address to listen on'),
+  local_addr: hostSchema.default('127.0.0.1').describe('address to listen on'),
   local_port: portSchema.describe('port to listen on (TLS)'),
   password: z
     .union([secret.transform((p) => [p]), z.array(secret).min(1)], { error: 'expected a non-empty string or a list of them' })
     .describe('one password or a list (secret)'),
   cert: path.describe('TLS certificate chain file (PEM), readable by the proxy'),
   key: path.describe('TLS private key file (PEM), readable by the proxy'),
-  remote_addr: z.string().min(1).default('127.0.0.1').describe('where non-trojan traffic is forwarded (a web server)'),
+  remote_addr: hostSchema.default('127.0.0.1').describe('where non-trojan traffic is forwarded (a web server)'),
   remote_port: portSchema.default(80).describe('port of remote_addr'),
 });
 
@@ -154,7 +154,7 @@ const v2rayEntry = z
     ...common,
     type: z.literal('v2ray'),
     binary: path.default('/usr/bin/v2ray').describe('the v2ray executable (4.x, started with `-config FILE`)'),
-    listen: z.string().min(1).default('127.0.0.1').describe('address of the inbound'),
+    listen: hostSchema.default('127.0.0.1').describe('address of the inbound'),
     port: portSchema.describe('port of the inbound'),
     protocol: z.enum(['vmess', 'vless', 'shadowsocks']).default('vmess').describe('the inbound protocol'),
     uuid: z

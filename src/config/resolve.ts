@@ -83,6 +83,48 @@ export function resolveProxy(e: ProxyEntry, stateDir: string, host: Host): { spe
   return { spec, issues };
 }
 
+/** Where a typed entry's server listens, and the key that says so (raw entries: unknown). */
+function listenOf(e: ProxyEntry): { host: string; port: number; key: string } | undefined {
+  if ('command' in e) return undefined;
+  switch (e.type) {
+    case 'shadowsocks':
+      return { host: e.server, port: e.server_port, key: 'server_port' };
+    case 'trojan':
+      return { host: e.local_addr, port: e.local_port, key: 'local_port' };
+    case 'v2ray':
+      return { host: e.listen, port: e.port, key: 'port' };
+    case 'snell': {
+      const { host, port } = parseHostPort(e.listen)!; // validated by the schema
+      return { host, port, key: 'listen' };
+    }
+  }
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '']);
+const overlap = (a: string, b: string) => a === b || WILDCARDS.has(a) || WILDCARDS.has(b);
+
+/**
+ * Typed entries that would listen on the same port (same address, or one of them every address), or
+ * on the API's: one of them cannot bind it, and would crash-loop to its cap. Refused at load.
+ */
+function portClashes(config: Config): ConfigIssue[] {
+  const api = parseHostPort(config.api.listen, 0);
+  const taken: Array<{ host: string; port: number; what: string }> = api && api.port !== 0 ? [{ ...api, what: 'api.listen' }] : [];
+  const issues: ConfigIssue[] = [];
+  config.proxy.proxies.forEach((e, i) => {
+    const listen = listenOf(e);
+    if (!listen) return;
+    const other = taken.find((t) => t.port === listen.port && overlap(t.host, listen.host));
+    if (other)
+      issues.push({
+        path: `proxy.proxies[${i}].${listen.key}`,
+        message: `port ${listen.port} is also taken by ${other.what}: only one of them can listen on it`,
+      });
+    taken.push({ ...listen, what: `${e.id} (proxy.proxies[${i}])` });
+  });
+  return issues;
+}
+
 /**
  * state_dir is taken relative to the daemon's working directory; `stateDirInUse`, a running
  * daemon's, wins (generated files go where its state is). Issues name the entry's keys in full.
@@ -95,5 +137,6 @@ export function resolveProxies(config: Config, host: Host = realHost(), inUse?: 
     issues.push(...resolved.issues.map((issue) => ({ ...issue, path: `proxy.proxies[${i}].${issue.path}` })));
     return resolved.spec;
   });
+  issues.push(...portClashes(config));
   return { proxies, issues };
 }

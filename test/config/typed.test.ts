@@ -139,3 +139,39 @@ describe('state_dir', () => {
     expect(p.files[0].path).toBe(resolve('state', 'generated', 'sn.conf'));
   });
 });
+
+describe('where typed servers listen', () => {
+  const refused =
+    (entries: string[], extra = '') =>
+    () =>
+      parseConfigText(`${extra}${withProxies(...entries)}`, FILE);
+
+  it('refuses an address that is neither an IP address nor a host name, at load', () => {
+    expect(refused(['{ id: a, type: shadowsocks, server: 999.0.0.1, server_port: 1, password: p }'])).toThrow(
+      `${FILE}: proxy.proxies[0].server: expected an IP address (such as 0.0.0.0 or ::) or a host name, got "999.0.0.1"`,
+    );
+    expect(() =>
+      parseConfigText(withProxies('{ id: a, type: shadowsocks, server: "::", server_port: 1, password: p }'), FILE),
+    ).not.toThrow();
+  });
+
+  it('refuses two on one port (the same address, or one of them every address), or on the API port', () => {
+    expect(
+      refused([
+        '{ id: a, type: shadowsocks, server_port: 7001, password: p }',
+        '{ id: b, type: trojan, local_addr: 0.0.0.0, local_port: 7001, password: p, cert: /c, key: /k }',
+      ]),
+    ).toThrow(`${FILE}: proxy.proxies[1].local_port: port 7001 is also taken by a (proxy.proxies[0]): only one of them can listen on it`);
+    expect(refused(['{ id: a, type: snell, listen: "127.0.0.1:8080", psk: k }'], 'api: { listen: "0.0.0.0:8080" }\n')).toThrow(
+      `${FILE}: proxy.proxies[0].listen: port 8080 is also taken by api.listen: only one of them can listen on it`,
+    );
+    // Different addresses, or different ports: no clash.
+    expect(
+      refused([
+        '{ id: a, type: shadowsocks, server: 127.0.0.1, server_port: 7001, password: p }',
+        '{ id: b, type: shadowsocks, server: 127.0.0.2, server_port: 7001, password: p }',
+        '{ id: c, type: v2ray, port: 7002, uuid: 0a8b9c3e-1f2d-4e5f-8a9b-0c1d2e3f4a5b }',
+      ]),
+    ).not.toThrow();
+  });
+});
