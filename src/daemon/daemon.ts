@@ -26,6 +26,7 @@ import { hardeningWarnings } from './hardening.ts';
 import { chooseSpawner } from './spawn-path.ts';
 import { createRealWorld } from './world.ts';
 import { generatedDir } from '../state-dir.ts';
+import { writeGeneratedFiles } from '../process/files.ts';
 
 export interface DaemonOptions {
   configFile: string;
@@ -237,6 +238,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const starting = new Set(supervisor.wouldStart(next.proxies));
       const refused = next.unexecutable.filter((u) => starting.has(u.id));
       if (refused.length) throw new Error(`${loaded.file}: ${refused.map((u) => `${u.key}: ${u.why}`).join('; ')}: cannot be run`);
+      // Their generated configs are written now, before a process is stopped for them (the one
+      // running read its own at its start): a disk that refuses one keeps the running config,
+      // rather than leave the proxy down until it has room.
+      for (const proxy of next.proxies.filter((p) => starting.has(p.id))) {
+        try {
+          writeGeneratedFiles(proxy.files, proxy.privileges?.runAs);
+        } catch (error) {
+          throw new Error(`${loaded.file}: cannot write the generated config of ${proxy.id}: ${(error as Error).message}`);
+        }
+      }
     } catch (error) {
       const message = (error as Error).message;
       logger.error({ error: message, config_file: loaded.file }, 'config reload failed; keeping the running config');
