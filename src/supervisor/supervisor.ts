@@ -324,7 +324,16 @@ export function createSupervisor(options: SupervisorOptions) {
       world.prober.setConcurrency(nextSettings.check_concurrency);
       actor.send({ type: 'CONFIGURE', at: clock.now(), settings: nextSettings, monitored, proxySettings });
       configured = new Set(next.map((spec) => spec.id));
+      // A crashed proxy whose health check changed (the check that failed it, fixed): its restart
+      // is not left to wait out the backoff of the old check's failures.
+      const recheck = next.filter(
+        (spec) =>
+          changes.reconfigured.includes(spec.id) &&
+          view(spec.id)?.phase === 'crashed' &&
+          JSON.stringify(specs.get(spec.id)?.health) !== JSON.stringify(spec.health),
+      );
       for (const spec of next) specs.set(spec.id, spec);
+      for (const spec of recheck) this.replace(spec.id, 'restart: its health check changed in the configuration');
       for (const id of changes.added) waiting.add(id);
       for (const id of changes.changed) this.replace(id);
       settleRemoved();

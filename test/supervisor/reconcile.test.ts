@@ -9,6 +9,25 @@ import { startHarness, testSettings } from '../support/harness.ts';
 const count = (log: string[], line: string) => log.filter((l) => l === line).length;
 
 describe('reconcile', () => {
+  it("restarts a crashed proxy whose health check changed at once, not after the old check failures' backoff", async () => {
+    const settings = { ...testSettings, check_interval: 1, failure_threshold: 1, restart_cooldown: 0, min_uptime: 0 };
+    const h = await startHarness({ settings, specs: [fakeSpec('ss-1'), fakeSpec('other')] });
+    h.world.unhealthy.add('ss-1');
+    h.world.unhealthy.add('other');
+    await h.advance(8_000); // fails its check after every restart: backed off
+    expect(h.state('ss-1')).toBe('crashed.waiting');
+    expect(h.proxy('ss-1').context.decision?.blocker).toBe('backoff');
+    h.world.unhealthy.delete('ss-1');
+    h.world.unhealthy.delete('other');
+    const fixed = fakeSpec('ss-1', { health: { kind: 'process' } });
+    const changes = h.supervisor.reconcile([fixed, fakeSpec('other', { monitor: true, settings: { stop_timeout: 5 } })], settings);
+    await h.settle();
+    expect(changes.reconfigured).toEqual(['ss-1', 'other']);
+    expect(h.state('ss-1')).toBe('running.up'); // restarted at once
+    expect(h.reportsOf('restart_finished').at(-1)!.record).toMatchObject({ reason: 'config_changed', success: true });
+    expect(h.state('other')).toBe('crashed.waiting'); // its check did not change: its backoff holds
+  });
+
   it('starts an added proxy, stops a removed one, replaces a changed one and leaves the rest alone', async () => {
     const h = await startHarness({ specs: [fakeSpec('kept'), fakeSpec('changed'), fakeSpec('removed')] });
     expect(h.supervisor.proxies().map((p) => p.id)).toEqual(['kept', 'changed', 'removed']);
