@@ -300,6 +300,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     stop() {
       stopping ??= (async () => {
         logger.info('proxy monitor stopping: stopping every proxy');
+        // Recorded first: a daemon killed during its stop must not take the ends it caused for crashes.
+        state.store.forgetProcesses();
         await controlPlane.close();
         await supervisor.shutdown();
         killRunningChecks(); // an exec check in flight (and what it started) does not outlive the daemon

@@ -208,6 +208,7 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
     forgetSpawn: (token) => write('spawn forgotten', () => current.forgetSpawn(token)),
     recordProcess: (row) => write('process', () => current.recordProcess(row)),
     forgetProcess: (id, pid) => write('process forgotten', () => current.forgetProcess(id, pid)),
+    forgetProcesses: () => write('processes forgotten', () => current.forgetProcesses()),
   };
 
   return {

@@ -214,6 +214,7 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
       VALUES (@token, @proxyId, @pid, @startTime, @command, @fingerprint, @at)
       ON CONFLICT (token) DO UPDATE SET pid = excluded.pid, start_time = excluded.start_time`),
     forgetProcess: db.prepare('DELETE FROM processes WHERE proxy_id = ? AND pid = ?'),
+    forgetProcesses: db.prepare('DELETE FROM processes'),
     processes: db.prepare('SELECT * FROM processes WHERE pid IS NOT NULL ORDER BY at'),
   };
 
@@ -333,6 +334,9 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
     },
     recordProcess(row) {
       sql.recordProcess.run(row);
+    },
+    forgetProcesses() {
+      sql.forgetProcesses.run();
     },
     forgetProcess(proxyId, pid) {
       sql.forgetProcess.run(proxyId, pid);

@@ -111,6 +111,12 @@ export interface Store {
   /** Upserts by token: the pid of a recorded spawn, or a process found at boot. */
   recordProcess(row: ProcessRow): void;
   forgetProcess(proxyId: string, pid: number): void;
+  /**
+   * At an orderly stop, before the proxies are signalled: their ends are the daemon's doing, not
+   * crashes, even should the daemon be killed before it records them (one still alive at the next
+   * start is found by its spawn token and adopted).
+   */
+  forgetProcesses(): void;
   processes(): ProcessRow[];
   setRetention(retention: Retention): void;
   /** False once state_dir (with the lock file) was deleted or replaced under the daemon. */

@@ -83,3 +83,24 @@ it('exits once stopped even when nobody reads its stdout: the log lines not take
     child.stdout?.destroy();
   }
 }, 60_000);
+
+it('killed right after its stop began: the ends of the proxies it stopped are not crashes at the next start', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pm-signals-'));
+  const proxies = ['a', 'b', 'c'].map((id) => ({ id, type: 'exec', command: '/bin/sh', args: ['-c', 'sleep 300; :', dir, id] }));
+  const { configFile } = writeConfig({ proxy: { monitor: { enable: true }, proxies }, api: { listen: '127.0.0.1:0' } }, dir);
+  const proxyPids = () => pidsMatching(`sleep 300; : ${dir}`); // not the daemon's, whose config is in dir
+  const first = startDaemon(configFile, dir);
+  await waitUntil(() => proxyPids().length === 3, 30_000);
+  first.child.kill('SIGTERM');
+  await first.waitFor((l) => l.message === 'proxy monitor stopping: stopping every proxy', 10_000);
+  first.child.kill('SIGKILL'); // before it could record the exits it caused
+  await first.exited;
+  await waitUntil(() => proxyPids().length === 0, 10_000);
+  daemon = startDaemon(configFile, dir);
+  await waitUntil(() => proxyPids().length === 3, 30_000);
+  await daemon.waitFor((l) => l.message === 'health check round finished' || l.message === 'proxy monitor started', 10_000);
+  expect(daemon.lines.filter((l) => l.message === 'proxy crash detected')).toEqual([]);
+  expect(daemon.lines.filter((l) => /ended while the daemon was down/.test(String(l.message)))).toEqual([]);
+  await daemon.stop('SIGTERM');
+  daemon = undefined;
+}, 60_000);
