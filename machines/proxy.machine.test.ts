@@ -50,6 +50,17 @@ describe('proxy machine: the design document transitions', () => {
     expect(h.reportsOf('restart_finished')).toMatchObject([{ record: { reason: 'health_check_failed', success: true } }]);
   });
 
+  it('crashed, then stopped by the operator, when the daemon died: stopped at boot, and a later start is a plain start', async () => {
+    const carriedCrash = { kind: 'health_check_failed' as const, reason: 'health check failed 3 times in a row' };
+    const h = await startHarness({ memory: { 'ss-1': { carriedCrash, adoptPid: 4242, wanted: 'down' } } });
+    await h.settle();
+    expect(h.state()).toBe('stopped.down'); // its hung process stopped
+    h.supervisor.command('ss-1', 'START');
+    await h.settle();
+    expect(h.state()).toBe('running.up'); // not taken for the crash carried over, its new process killed
+    expect(h.reportsOf('state_change').some((r) => r.carriedOver)).toBe(false);
+  });
+
   it('down after a crash when the daemon stopped: not started at boot, its restart waits for the stored guards', async () => {
     const carriedCrash = { kind: 'health_check_failed' as const, reason: 'health check failed 3 times in a row: refused' };
     const h = await startHarness({ settings: { restart_cooldown: 60 }, memory: { 'ss-1': { carriedCrash, lastAttemptAt: T0 - 30_000 } } });
@@ -276,6 +287,21 @@ describe('proxy machine: guards', () => {
     await h.settle();
     expect(h.state()).toBe('running.up');
     expect(h.proxy().context.consecutiveFailures).toBe(0);
+  });
+
+  it('a start while a restart is in flight starts nothing, and leaves the backoff as it is', async () => {
+    const h = await startHarness({ settings: { restart_cooldown: 0, backoff: { initial: 2, factor: 2, max: 300 } } });
+    h.world.spawnFails.add('ss-1');
+    h.world.crash('ss-1');
+    await h.advance(7_000); // failed at 0, 2, 6 s
+    expect(h.proxy().context.consecutiveFailures).toBe(3);
+    h.world.startupMs.set('ss-1', 5_000);
+    h.world.spawnFails.delete('ss-1');
+    await h.advance(7_100); // the next attempt (at 14 s) is in flight
+    expect(h.phase()).toBe('restarting');
+    h.supervisor.command('ss-1', 'START');
+    await h.settle();
+    expect(h.proxy().context.consecutiveFailures).toBe(3);
   });
 
   it("an operator's restart whose program cannot be started counts once in the backoff", async () => {

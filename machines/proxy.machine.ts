@@ -187,7 +187,7 @@ export const proxyMachine = setup({
           { guard: 'crashCarriedOver', target: 'running.up' },
           { target: 'running' },
         ],
-        START: { target: 'running', actions: 'wantUp' },
+        START: { target: 'running', actions: 'startByOperator' },
         STOP: { target: 'stopped', actions: 'wantDown' },
         RETIRE: { target: 'stopped', actions: 'retire' },
       },
@@ -295,7 +295,7 @@ export const proxyMachine = setup({
         retired: { entry: ['announceRetired', 'reportRetired'] },
       },
       on: {
-        START: { actions: 'wantUp' },
+        START: { actions: 'startByOperator' },
         RESTART: { actions: 'wantRestart' },
         // A restart of a live process, stopped or removed while its old process ends: its record
         // (in flight since it began) is finished as cut short, not left for the next daemon start.

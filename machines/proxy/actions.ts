@@ -155,7 +155,7 @@ export const beginManualRestart: Update = (context, event) => {
     restart: { ...(context.restart ?? { reason: 'operator', manual: true }), startedAt: event.at },
     restartRequested: false,
     decision: {
-      ...decideRestart(context, context.policy, event.at),
+      ...decideRestart({ ...context, ...freshBackoff }, context.policy, event.at),
       verdict: 'allowed',
       blocker: null,
       nextAttemptAt: event.at,
@@ -278,7 +278,9 @@ export const restartCancelled: Update = (context, event) => {
 };
 
 // Operator commands and settings from the monitor.
-export const wantUp: Update = () => ({ ...freshBackoff, wanted: 'up', explanation: 'started by the operator' });
+export const wantUp: Update = () => ({ wanted: 'up', explanation: 'started by the operator' });
+/** A start that starts a process (of a stopped proxy): the backoff starts over, as for a restart. */
+export const startByOperator: Update = (context, event) => ({ ...wantUp(context, event), ...freshBackoff });
 
 /**
  * A restart of a live process, by the operator or because what it executes changed: a restart like

@@ -141,7 +141,8 @@ export const emptyStats: ProxyStats = { checks: 0, restarts: 0, successes: 0, fa
 
 export function initialContext(input: ProxyInput): ProxyContext {
   const memory = input.memory ?? {};
-  const yields = input.added || memory.lostProcess || (memory.adoptPid && memory.carriedCrash?.restarting);
+  // Stopped by the operator: stopped it stays, and a start later starts it afresh.
+  const yields = input.added || memory.lostProcess || memory.wanted === 'down' || (memory.adoptPid && memory.carriedCrash?.restarting);
   const carriedCrash = yields ? null : (memory.carriedCrash ?? null);
   return {
     id: input.id,
