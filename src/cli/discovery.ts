@@ -101,10 +101,13 @@ async function apiSection(
     api = node.toJSON();
     warn(`proxy-monitor: ${error}; its api section, before the error, was still read\n`);
   } else {
-    const value = doc.toJS() as { api?: unknown; proxy?: { proxies?: unknown } } | null;
-    // Empty, or cut off after "proxies:" (as an editor or a script leaves it mid-write: the daemon
-    // keeps its config then): it cannot say where the daemon listens, and the default may be another's.
-    const cut = value === null || typeof value !== 'object' || Array.isArray(value) || value.proxy?.proxies === null;
+    const value = doc.toJS() as { api?: { listen?: unknown } | null; proxy?: { proxies?: unknown } | null } | null;
+    // Empty, or cut off after "proxy:" or "proxies:" with no api.listen before (as an editor or a
+    // script leaves it mid-write: the daemon keeps its config then): it cannot say where the daemon
+    // listens, and the default may be another's. (A file whose proxies are all commented out, with
+    // its api.listen, says where.)
+    const mapping = value !== null && typeof value === 'object' && !Array.isArray(value);
+    const cut = !mapping || ((value.proxy === null || value.proxy?.proxies === null) && value.api?.listen === undefined);
     if (cut && !urlGiven)
       throw new DiscoveryError(`${file} is empty or cut off (mid-edit?): it does not say where the daemon listens; pass --url`);
     api = cut ? undefined : value.api;

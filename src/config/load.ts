@@ -164,23 +164,25 @@ function toJS(doc: ReturnType<typeof parseDocument>, file: string): unknown {
   }
 }
 
-/** The keys whose value is a mapping or a list: left empty, they are absent (their defaults). */
+/** The keys whose value is a mapping or a list, by path (a proxy's index left out): left empty, they are absent (their defaults). */
 const SECTIONS = new Set([
   'proxy',
-  'monitor',
-  'proxies',
-  'backoff',
+  'proxy.monitor',
+  'proxy.monitor.backoff',
+  'proxy.proxies',
+  'proxy.proxies.health',
+  'proxy.proxies.limits',
+  'proxy.proxies.env',
+  'proxy.proxies.args',
+  'proxy.proxies.capabilities',
   'api',
-  'allowed_hosts',
+  'api.allowed_hosts',
   'history',
   'logger',
   'log',
-  'health',
-  'limits',
-  'env',
-  'args',
-  'capabilities',
 ]);
+const isSection = (path: (string | number)[], key: string) =>
+  SECTIONS.has([...path, key].filter((segment) => typeof segment === 'string').join('.'));
 
 function dropNulls(value: unknown, file: string, path: (string | number)[] = [], within = new Set<object>()): unknown {
   if (value === null || typeof value !== 'object') return value;
@@ -193,7 +195,7 @@ function dropNulls(value: unknown, file: string, path: (string | number)[] = [],
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       // defineProperty: a YAML key "__proto__" must stay a key (and be reported as unknown), not a prototype.
-      if (v !== null || !SECTIONS.has(k))
+      if (v !== null || !isSection(path, k))
         Object.defineProperty(out, k, {
           value: dropNulls(v, file, [...path, k], within),
           enumerable: true,

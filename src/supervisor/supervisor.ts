@@ -4,7 +4,7 @@ import { type ActorRefFrom, createActor, type AnyActorRef, type InspectionEvent,
 import type { MonitorSettings, ProxyEntry, ProxySettings } from '../../machines/monitor/context.ts';
 import { proxyViews, statePath, summarize, type ProxyView } from '../../machines/monitor/status.ts';
 import { monitorMachine } from '../../machines/monitor.machine.ts';
-import type { ProxyMemory, ProxyStats } from '../../machines/proxy/context.ts';
+import { monitoringActive, type ProxyMemory, type ProxyStats } from '../../machines/proxy/context.ts';
 import type { ProxyEmitted, ProxyEvent } from '../../machines/proxy/events.ts';
 import { proxyMachine } from '../../machines/proxy.machine.ts';
 import { PROXY_OVERRIDES } from '../config/monitor-shape.ts';
@@ -324,12 +324,16 @@ export function createSupervisor(options: SupervisorOptions) {
       world.prober.setConcurrency(nextSettings.check_concurrency);
       actor.send({ type: 'CONFIGURE', at: clock.now(), settings: nextSettings, monitored, proxySettings });
       configured = new Set(next.map((spec) => spec.id));
-      // A crashed proxy whose health check changed (the check that failed it, fixed): its restart
-      // is not left to wait out the backoff of the old check's failures.
+      // A proxy crashed by its health check, whose check changed (fixed): its restart is not left to
+      // wait out the backoff of the old check's failures (unless its restarts are held).
+      const failedByItsCheck = (id: string) => {
+        const context = view(id)?.phase === 'crashed' ? view(id)!.context : undefined;
+        return context?.crashKind === 'health_check_failed' && context.wanted === 'up' && monitoringActive(context);
+      };
       const recheck = next.filter(
         (spec) =>
           changes.reconfigured.includes(spec.id) &&
-          view(spec.id)?.phase === 'crashed' &&
+          failedByItsCheck(spec.id) &&
           JSON.stringify(specs.get(spec.id)?.health) !== JSON.stringify(spec.health),
       );
       for (const spec of next) specs.set(spec.id, spec);

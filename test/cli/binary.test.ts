@@ -276,11 +276,15 @@ describe('findDaemon', () => {
     for (const [name, text] of [
       ['empty.yaml', ''],
       ['cut.yaml', 'proxy:\n  proxies:\n'],
+      ['cut2.yaml', 'proxy:\n'],
       ['scalar.yaml', 'hello\n'],
     ]) {
       await expect(find({ config: file(name, text) })).rejects.toThrow(`${join(dir, name)} is empty or cut off (mid-edit?)`);
       expect((await find({ config: join(dir, name), url: 'http://127.0.0.1:9005' })).url).toBe('http://127.0.0.1:9005');
     }
+    // Every proxy commented out, its api.listen given: it says where.
+    const none = file('no-proxies.yaml', 'api: { listen: "127.0.0.1:9006" }\nproxy:\n  proxies:\n');
+    expect((await find({ config: none })).url).toBe('http://127.0.0.1:9006');
     const { url, warnings } = await find({}, {}, [dir]); // a directory: EISDIR, like a file we may not read
     expect(url).toBe('http://127.0.0.1:8080');
     expect(warnings).toEqual([

@@ -80,6 +80,10 @@ describe('accepted configs', () => {
     expect(() => parseConfigText('proxy:\n  monitor:\n    check_interval:\n', FILE)).toThrow(
       `${FILE}: proxy.monitor.check_interval: expected a number, got null`,
     );
+    // By path: a proxy's own `monitor` is a setting (true or false), not the monitor's section.
+    expect(() => parseConfigText(withProxies('{ id: a, type: exec, command: /bin/true, monitor: }'), FILE)).toThrow(
+      `${FILE}: proxy.proxies[0].monitor: expected true or false, got null`,
+    );
   });
 
   it('keeps backoff defaults when only one backoff key is given', () => {

@@ -26,6 +26,18 @@ describe('reconcile', () => {
     expect(h.state('ss-1')).toBe('running.up'); // restarted at once
     expect(h.reportsOf('restart_finished').at(-1)!.record).toMatchObject({ reason: 'config_changed', success: true });
     expect(h.state('other')).toBe('crashed.waiting'); // its check did not change: its backoff holds
+
+    // Crashed by an exit, or held (monitoring disabled): a changed check restarts nothing.
+    h.world.crash('ss-1');
+    h.supervisor.command('other', 'DISABLE');
+    await h.settle();
+    const [exitedBefore, otherBefore] = [h.state('ss-1'), h.state('other')];
+    h.supervisor.reconcile(
+      [fakeSpec('ss-1', { health: { kind: 'exec', command: ['true'] } }), fakeSpec('other', { health: { kind: 'process' } })],
+      settings,
+    );
+    await h.settle();
+    expect([h.state('ss-1'), h.state('other')]).toEqual([exitedBefore, otherBefore]);
   });
 
   it('starts an added proxy, stops a removed one, replaces a changed one and leaves the rest alone', async () => {
