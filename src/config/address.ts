@@ -1,4 +1,5 @@
 // Schemas of the config's "host:port" strings and ports (the parsing itself is in host-port.ts).
+import { isIPv6 } from 'node:net';
 import * as z from 'zod';
 import { hostPortExpected, isHost, parseHostPort } from './host-port.ts';
 
@@ -14,5 +15,9 @@ export const hostnameSchema = z.string().refine(isHost, {
 
 export const portSchema = z.int().min(1).max(65535);
 
-/** An address a typed server listens on or forwards to: refused at load, not at the server's bind. */
-export const hostSchema = z.string().refine(isHost, { error: 'expected an IP address (such as 0.0.0.0 or ::) or a host name' });
+/** An address a typed server listens on or forwards to: refused at load, not at the server's bind. An IPv6 address may be in brackets. */
+export const hostSchema = z
+  .string()
+  .refine((h) => isHost(h) || isIPv6(h.replace(/^\[(.*)\]$/, '$1')), {
+    error: 'expected an IP address (such as 0.0.0.0 or ::) or a host name',
+  });

@@ -154,7 +154,10 @@ const v2rayEntry = z
     ...common,
     type: z.literal('v2ray'),
     binary: path.default('/usr/bin/v2ray').describe('the v2ray executable (4.x, started with `-config FILE`)'),
-    listen: hostSchema.default('127.0.0.1').describe('address of the inbound'),
+    listen: z
+      .union([hostSchema, z.string().regex(/^\//)], { error: 'expected an IP address, a host name or a unix socket path' })
+      .default('127.0.0.1')
+      .describe('address of the inbound (or a unix socket path)'),
     port: portSchema.describe('port of the inbound'),
     protocol: z.enum(['vmess', 'vless', 'shadowsocks']).default('vmess').describe('the inbound protocol'),
     uuid: z

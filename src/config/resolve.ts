@@ -1,4 +1,5 @@
 // Validated config entries -> ProxySpec, the form the process driver and health probes consume.
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { HealthSpec, ProxySpec } from '../proxy-spec.ts';
 import { parseHostPort } from './host-port.ts';
@@ -88,11 +89,11 @@ function listenOf(e: ProxyEntry): { host: string; port: number; key: string } | 
   if ('command' in e) return undefined;
   switch (e.type) {
     case 'shadowsocks':
-      return { host: e.server, port: e.server_port, key: 'server_port' };
+      return e.mode === 'udp_only' ? undefined : { host: e.server, port: e.server_port, key: 'server_port' }; // TCP ports only
     case 'trojan':
       return { host: e.local_addr, port: e.local_port, key: 'local_port' };
     case 'v2ray':
-      return { host: e.listen, port: e.port, key: 'port' };
+      return e.listen.startsWith('/') ? undefined : { host: e.listen, port: e.port, key: 'port' };
     case 'snell': {
       const { host, port } = parseHostPort(e.listen)!; // validated by the schema
       return { host, port, key: 'listen' };
@@ -100,8 +101,13 @@ function listenOf(e: ProxyEntry): { host: string; port: number; key: string } | 
   }
 }
 
-const WILDCARDS = new Set(['0.0.0.0', '::', '']);
-const overlap = (a: string, b: string) => a === b || WILDCARDS.has(a) || WILDCARDS.has(b);
+/** Two binds of one port conflict on the same address, or when one is a wildcard of the other's family (`::` covers both). */
+function overlap(a: string, b: string): boolean {
+  const [x, y] = [a, b].map((h) => h.replace(/^\[(.*)\]$/, '$1'));
+  if (x === y || x === '::' || y === '::') return true;
+  const v4 = (h: string) => isIP(h) === 4;
+  return (x === '0.0.0.0' && (v4(y) || isIP(y) === 0)) || (y === '0.0.0.0' && (v4(x) || isIP(x) === 0));
+}
 
 /**
  * Typed entries that would listen on the same port (same address, or one of them every address), or

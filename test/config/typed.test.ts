@@ -165,13 +165,25 @@ describe('where typed servers listen', () => {
     expect(refused(['{ id: a, type: snell, listen: "127.0.0.1:8080", psk: k }'], 'api: { listen: "0.0.0.0:8080" }\n')).toThrow(
       `${FILE}: proxy.proxies[0].listen: port 8080 is also taken by api.listen: only one of them can listen on it`,
     );
-    // Different addresses, or different ports: no clash.
+    // Different addresses (an IPv4 wildcard and an IPv6 address among them), different ports, UDP
+    // alone or a unix socket: no clash.
     expect(
       refused([
         '{ id: a, type: shadowsocks, server: 127.0.0.1, server_port: 7001, password: p }',
         '{ id: b, type: shadowsocks, server: 127.0.0.2, server_port: 7001, password: p }',
         '{ id: c, type: v2ray, port: 7002, uuid: 0a8b9c3e-1f2d-4e5f-8a9b-0c1d2e3f4a5b }',
+        '{ id: d, type: shadowsocks, server: 0.0.0.0, server_port: 7003, password: p }',
+        '{ id: e, type: v2ray, listen: "::1", port: 7003, uuid: 0a8b9c3e-1f2d-4e5f-8a9b-0c1d2e3f4a5b }',
+        '{ id: f, type: shadowsocks, server: "[::1]", server_port: 7004, password: p, mode: udp_only }',
+        '{ id: g, type: v2ray, listen: "::1", port: 7004, uuid: 0a8b9c3e-1f2d-4e5f-8a9b-0c1d2e3f4a5b }',
+        '{ id: h, type: v2ray, listen: /run/v2ray.sock, port: 7004, uuid: 0a8b9c3e-1f2d-4e5f-8a9b-0c1d2e3f4a5b }',
       ]),
     ).not.toThrow();
+    expect(
+      refused([
+        '{ id: a, type: shadowsocks, server: "::", server_port: 7005, password: p }',
+        '{ id: b, type: snell, listen: "127.0.0.1:7005", psk: k }',
+      ]),
+    ).toThrow(/proxy\.proxies\[1\]\.listen: port 7005 is also taken by a/);
   });
 });
