@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process';
 
 const vitest = (project, stdio) =>
-  spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--project', project, ...process.argv.slice(2)], {
+  // --passWithNoTests: a file named on the command line is in one project only.
+  spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--project', project, '--passWithNoTests', ...process.argv.slice(2)], {
     stdio: ['ignore', stdio, stdio],
   });
 

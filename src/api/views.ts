@@ -171,9 +171,14 @@ function whyMessage(view: ProxyView, decided: string, scheduled: number | null, 
 /** Crashed, its (hung or unready) process still being stopped: no restart is decided before it is gone. */
 function reapingMessage(view: ProxyView): string | undefined {
   if (statePath(view.state) !== 'crashed.reaping') return undefined;
-  const { pid, crashReason } = view.context;
+  const { pid, crashReason, wanted, retiring } = view.context;
   const which = pid === null ? 'its process' : `its process ${pid}`;
-  return `crashed (${crashReason}); ${which} is being stopped (SIGTERM, then SIGKILL to its group after stop_timeout): the restart is decided once it has exited`;
+  const then = retiring
+    ? 'then it is removed'
+    : wanted === 'down'
+      ? 'then it stays stopped (stopped by the operator)'
+      : 'the restart is decided once it has exited';
+  return `crashed (${crashReason}); ${which} is being stopped (SIGTERM, then SIGKILL to its group after stop_timeout): ${then}`;
 }
 
 /** Stopped to stay (by the operator, or a clean exit under restart: on-failure): why, first. */

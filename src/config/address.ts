@@ -16,8 +16,6 @@ export const hostnameSchema = z.string().refine(isHost, {
 export const portSchema = z.int().min(1).max(65535);
 
 /** An address a typed server listens on or forwards to: refused at load, not at the server's bind. An IPv6 address may be in brackets. */
-export const hostSchema = z
-  .string()
-  .refine((h) => isHost(h) || isIPv6(h.replace(/^\[(.*)\]$/, '$1')), {
-    error: 'expected an IP address (such as 0.0.0.0 or ::) or a host name',
-  });
+export const hostSchema = z.string().refine((h) => isHost(h) || isIPv6(h.replace(/^\[(.*)\]$/, '$1')), {
+  error: 'expected an IP address (such as 0.0.0.0 or ::) or a host name',
+});

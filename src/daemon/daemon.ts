@@ -188,7 +188,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   if (!loaded.config.proxy.monitor.enable && loaded.proxies.length > 0)
     logger.warn(
       { config_file: loaded.file },
-      'monitoring is off (proxy.monitor.enable: false, the default): proxies are started but not checked, and a crashed one is not restarted; set enable: true, or run `proxy-monitor monitor start`',
+      'monitoring is off (proxy.monitor.enable: false, also its default when unset): proxies are started but not checked, and a crashed one is not restarted; set enable: true, or run `proxy-monitor monitor start`',
     );
   supervisor.start();
   adoption.replaceOutdated(supervisor);

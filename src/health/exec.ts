@@ -6,6 +6,7 @@
 // such check: ~5 MiB of RSS (bench/README.md, "Memory") that a daemon with no exec check does not pay.
 import { randomUUID } from 'node:crypto';
 import { findEscaped, killWithGroup, SPAWN_TOKEN_ENV } from '../process/escape.ts';
+import { ticksSinceBoot } from '../process/proc.ts';
 import { signalGroup } from '../process/signal.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
 
@@ -38,6 +39,8 @@ export async function probeExec(command: string[], target: ProbeTarget): Promise
   const began = performance.now();
 
   const token = `check:${randomUUID()}`;
+  // What it leaves is no older than this: the search for it reads only younger processes.
+  const startedAt = ticksSinceBoot() - 1;
   const subprocess = execa(file, args, {
     env: { [SPAWN_TOKEN_ENV]: token },
     timeout: target.timeoutMs,
@@ -60,7 +63,7 @@ export async function probeExec(command: string[], target: ProbeTarget): Promise
       signalGroup(pid, 'SIGKILL');
       if (!subprocess.stderr || subprocess.stderr.closed) return;
       const holder = setTimeout(() => {
-        for (const escaped of findEscaped(token, pid)) killWithGroup(escaped);
+        for (const escaped of findEscaped(token, pid, startedAt)) killWithGroup(escaped);
         subprocess.stderr?.destroy();
       }, STDERR_GRACE_MS);
       subprocess.stderr?.once('close', () => clearTimeout(holder));

@@ -73,8 +73,8 @@ function scan(searches: Map<string, Search>): Map<string, number[]> {
 }
 
 /** Live processes carrying `token` in their environment, outside the process group of `leaderPid`. */
-export function findEscaped(token: string, leaderPid: number): number[] {
-  return scan(new Map([[token, { leader: leaderPid, startedAt: 0 }]])).get(token) ?? [];
+export function findEscaped(token: string, leaderPid: number, startedAt = 0): number[] {
+  return scan(new Map([[token, { leader: leaderPid, startedAt }]])).get(token) ?? [];
 }
 
 /**

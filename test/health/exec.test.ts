@@ -55,7 +55,9 @@ describe('exec probe', () => {
         resolve();
       }),
     );
-    expect(await pending).toMatchObject({ ok: true });
+    const result = await pending;
+    expect(result).toMatchObject({ ok: true });
+    expect(result.durationMs).toBeGreaterThan(300); // it was seen after the deadline
   });
 
   it('fails on a missing binary', async () => {

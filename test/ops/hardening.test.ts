@@ -72,6 +72,8 @@ describe('the daemon at start', () => {
     if (warning) expect(warning).toMatchObject({ level: 'warn', config_file: configFile, mode: '0644', hardening: true });
     expect(JSON.stringify(daemon.lines)).not.toContain('p4ssw0rd-in-the-file');
     // No `enable` in the file: the monitor is off, and the start says what that means.
-    await daemon.waitFor((l) => l.level === 'warn' && /^monitoring is off \(proxy\.monitor\.enable: false, the default\)/.test(l.message));
+    await daemon.waitFor(
+      (l) => l.level === 'warn' && /^monitoring is off \(proxy\.monitor\.enable: false, also its default when unset\)/.test(l.message),
+    );
   });
 });
