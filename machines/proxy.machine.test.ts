@@ -463,6 +463,22 @@ describe('proxy machine: a restart of a running proxy', () => {
 });
 
 describe('proxy machine: a change to what a crashed proxy executes', () => {
+  it('made while its restart ran the old entry, which then fails: the new entry is tried at once, not after the backoff', async () => {
+    const h = await startHarness({ settings: { restart_cooldown: 0, min_uptime: 2, backoff: { initial: 30, factor: 2, max: 300 } } });
+    h.world.crash('ss-1');
+    await h.advance(500);
+    expect(h.state()).toBe('restarting.verifying'); // the automatic restart, on the old entry
+    h.supervisor.replace('ss-1'); // a reload fixed the entry meanwhile
+    h.world.crash('ss-1'); // the old entry's process dies before min_uptime: that restart failed
+    await h.advance(2_500);
+    expect(h.state()).toBe('running.up'); // the new entry, at once: not 30 s of backoff later
+    const records = h.reportsOf('restart_finished').map((r) => [r.record.reason, r.record.success]);
+    expect(records).toEqual([
+      ['exited', false],
+      ['config_changed', true],
+    ]);
+  });
+
   it('restarts it at once with the new config, past the cap, recorded as config_changed', async () => {
     const h = await startHarness({ settings: { max_restarts: 1, restart_cooldown: 600 } });
     h.world.spawnFails.add('ss-1');

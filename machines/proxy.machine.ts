@@ -58,7 +58,7 @@ const verifyingRestart = {
   always: { guard: or(['wantedDown', 'retiring']), target: '#proxy.running.up', actions: ['restartCancelled', 'reportRestart'] },
   on: {
     READY: { target: '#proxy.running.up', actions: ['restartSucceeded', 'reportRestart'] },
-    NOT_READY: { target: '#proxy.crashed.reaping', actions: ['restartFailed', 'reportRestart', 'stopProcess'] },
+    NOT_READY: { target: '#proxy.crashed.reaping', actions: ['restartFailed', 'reportRestart', 'replaceIfOutdated', 'stopProcess'] },
   },
 } as const;
 
@@ -71,7 +71,7 @@ const duringRestart = (cleanExitTo: '#proxy.stopped' | '#proxy.crashed') =>
   ({
     EXITED: [
       { guard: 'exitWantsNoRestart', target: cleanExitTo, actions: ['restartFailed', 'reportRestart', 'exitedCleanly'] },
-      { target: '#proxy.crashed', actions: ['restartFailed', 'reportRestart'] },
+      { target: '#proxy.crashed', actions: ['restartFailed', 'reportRestart', 'replaceIfOutdated'] },
     ],
     START: { actions: 'wantUp' },
     RESTART: { actions: 'requestRestartAfterThis' },
@@ -210,7 +210,7 @@ export const proxyMachine = setup({
               {
                 guard: 'restartInFlight',
                 target: '#proxy.crashed',
-                actions: ['restartFailed', 'reportRestart', 'noteCrash', 'reportCrash'],
+                actions: ['restartFailed', 'reportRestart', 'noteCrash', 'reportCrash', 'replaceIfOutdated'],
               },
               { target: '#proxy.crashed', actions: ['noteCrash', 'reportCrash'] },
             ],
@@ -372,7 +372,7 @@ export const proxyMachine = setup({
         spawning: {
           on: {
             SPAWNED: { target: 'verifying', actions: 'processStarted' },
-            SPAWN_FAILED: { target: '#proxy.crashed', actions: ['restartFailed', 'reportRestart'] },
+            SPAWN_FAILED: { target: '#proxy.crashed', actions: ['restartFailed', 'reportRestart', 'replaceIfOutdated'] },
           },
         },
         verifying: verifyingRestart,

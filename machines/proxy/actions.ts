@@ -329,6 +329,14 @@ export const wantDownDuringRestart: Update = (context, event) => ({ ...wantDown(
 export const retireDuringRestart: Update = (context, event) => ({ ...retire(context, event), restart: context.restart });
 
 /**
+ * A restart that failed running the old config, what the proxy executes having changed meanwhile (a
+ * reload fixed its command): the new one is tried at once, as a crashed proxy's changed entry is,
+ * not after this failure's backoff.
+ */
+export const replaceIfOutdated: Update = (context, event) =>
+  context.outdated && context.wanted === 'up' ? { restart: { reason: 'config_changed', manual: true, startedAt: event.at } } : {};
+
+/**
  * What a crashed proxy executes changed (a reload fixed its command, say): it restarts at once with
  * the new config, as a running one is replaced, not counted against the cap.
  */
