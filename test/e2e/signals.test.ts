@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { API, apiUrl, getJson } from '../api/real-daemon.ts';
 import { CLI, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
 
 let daemon: TestDaemon | undefined;
@@ -90,7 +91,11 @@ it('killed right after its stop began: the ends of the proxies it stopped are no
   const { configFile } = writeConfig({ proxy: { monitor: { enable: true }, proxies }, api: { listen: '127.0.0.1:0' } }, dir);
   const proxyPids = () => pidsMatching(`sleep 300; : ${dir}`); // not the daemon's, whose config is in dir
   const first = startDaemon(configFile, dir);
-  await waitUntil(() => proxyPids().length === 3, 30_000);
+  const url = await apiUrl(first);
+  // Its processes known to the daemon (recorded), not only started.
+  const recorded = async () =>
+    ((await getJson(`${url}${API}/proxies`)).json.proxies as Array<{ pid: number | null }>).every((p) => p.pid !== null);
+  await waitUntil(recorded, 30_000);
   first.child.kill('SIGTERM');
   await first.waitFor((l) => l.message === 'proxy monitor stopping: stopping every proxy', 10_000);
   first.child.kill('SIGKILL'); // before it could record the exits it caused

@@ -198,7 +198,8 @@ function status(pid: number) {
       },
     );
     expect(r.stderr.trim()).toBe(
-      `${configFile}: proxy.proxies[0].user: expected the daemon's own user (uid ${NOBODY}): only a daemon running as root can start a proxy as another user ("root" is uid 0)`,
+      `${configFile}: proxy.proxies[0].user: expected the daemon's own user (uid ${NOBODY}): only a daemon running as root can start a proxy as another user ("root" is uid 0)` +
+        ` (and 1 more: \`proxy-monitor validate ${configFile}\` lists every one)`, // its group, the same way
     );
     expect(r.status).toBe(2);
   }, 40_000);
