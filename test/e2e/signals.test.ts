@@ -91,21 +91,27 @@ it('killed right after its stop began: the ends of the proxies it stopped are no
   const { configFile } = writeConfig({ proxy: { monitor: { enable: true }, proxies }, api: { listen: '127.0.0.1:0' } }, dir);
   const proxyPids = () => pidsMatching(`sleep 300; : ${dir}`); // not the daemon's, whose config is in dir
   const first = startDaemon(configFile, dir);
-  const url = await apiUrl(first);
-  // Its processes known to the daemon (recorded), not only started.
-  const recorded = async () =>
-    ((await getJson(`${url}${API}/proxies`)).json.proxies as Array<{ pid: number | null }>).every((p) => p.pid !== null);
-  await waitUntil(recorded, 30_000);
-  first.child.kill('SIGTERM');
-  await first.waitFor((l) => l.message === 'proxy monitor stopping: stopping every proxy', 10_000);
-  first.child.kill('SIGKILL'); // before it could record the exits it caused
-  await first.exited;
-  await waitUntil(() => proxyPids().length === 0, 10_000);
-  daemon = startDaemon(configFile, dir);
-  await waitUntil(() => proxyPids().length === 3, 30_000);
-  await daemon.waitFor((l) => l.message === 'health check round finished' || l.message === 'proxy monitor started', 10_000);
-  expect(daemon.lines.filter((l) => l.message === 'proxy crash detected')).toEqual([]);
-  expect(daemon.lines.filter((l) => /ended while the daemon was down/.test(String(l.message)))).toEqual([]);
-  await daemon.stop('SIGTERM');
-  daemon = undefined;
+  try {
+    const url = await apiUrl(first);
+    // Its processes known to the daemon (recorded), not only started.
+    const recorded = async () =>
+      ((await getJson(`${url}${API}/proxies`)).json.proxies as Array<{ pid: number | null }>).every((p) => p.pid !== null);
+    await waitUntil(recorded, 30_000);
+    first.child.kill('SIGTERM');
+    await first.waitFor((l) => l.message === 'proxy monitor stopping: stopping every proxy', 10_000);
+    first.child.kill('SIGKILL'); // before it could record the exits it caused
+    await first.exited;
+    await waitUntil(() => proxyPids().length === 0, 10_000);
+    daemon = startDaemon(configFile, dir);
+    await waitUntil(() => proxyPids().length === 3, 30_000);
+    await daemon.waitFor((l) => l.message === 'health check round finished' || l.message === 'proxy monitor started', 10_000);
+    expect(daemon.lines.filter((l) => l.message === 'proxy crash detected')).toEqual([]);
+    expect(daemon.lines.filter((l) => /ended while the daemon was down/.test(String(l.message)))).toEqual([]);
+    await daemon.stop('SIGTERM');
+    daemon = undefined;
+  } finally {
+    // Whatever failed, nothing of this test is left running.
+    first.child.kill('SIGKILL');
+    for (const pid of proxyPids()) process.kill(pid, 'SIGKILL');
+  }
 }, 60_000);
