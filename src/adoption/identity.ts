@@ -11,15 +11,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { launchedCommandLines } from '../process/launch.ts';
 import { SPAWN_TOKEN_ENV } from '../process/escape.ts';
-import { bootedAt, isDeadState, statFields } from '../process/proc.ts';
+import { bootedAt, isDeadState, PROCESS_GROUP, START_TIME, STATE, statFields } from '../process/proc.ts';
 import type { ProcessRow } from '../store/types.ts';
 
 export type Verdict = { kind: 'ours' } | { kind: 'gone' } | { kind: 'unproven'; why: string };
-
-// Fields of /proc/<pid>/stat as statFields() numbers them (field 3 is index 0).
-const STATE = 0;
-const PROCESS_GROUP = 2;
-const START_TIME = 19;
 
 /** The process's command line as it runs (empty when it cannot be read). */
 export function commandLineOf(pid: number): string[] {

@@ -10,16 +10,11 @@ import { basename } from 'node:path';
 import type { Logger } from '../logging/logger.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { Driver } from '../supervisor/ports.ts';
-import { isDeadState, statFields, ticksSinceBoot } from './proc.ts';
+import { isDeadState, PROCESS_GROUP, START_TIME, STATE, statFields, ticksSinceBoot } from './proc.ts';
 import { signalGroup } from './signal.ts';
 
 /** The environment variable carrying a proxy's spawn token (set by adoption/journal.ts). */
 export const SPAWN_TOKEN_ENV = 'PROXY_MONITOR_SPAWN';
-
-// Fields of /proc/<pid>/stat as statFields() numbers them (field 3 is index 0).
-const STATE = 0;
-const PROCESS_GROUP = 2;
-const START_TIME = 19;
 
 /** The flag that makes a known server daemonize itself. */
 const DAEMON_FLAGS: Record<string, string> = {

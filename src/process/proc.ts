@@ -2,6 +2,12 @@
 // has a pid) and, across its own restarts, its proxy from an unrelated process that reused the pid.
 import { close, open, read, readFileSync } from 'node:fs';
 
+// Fields of /proc/<pid>/stat as statFields() numbers them (field 3, the state, is index 0).
+export const STATE = 0;
+export const PROCESS_GROUP = 2;
+/** Field 22, starttime in clock ticks since boot: with the pid it names one process for good. */
+export const START_TIME = 19;
+
 /** The fields after "pid (comm) "; comm may itself contain spaces and parentheses. */
 const fieldsOf = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 
@@ -17,10 +23,10 @@ export function statFields(pid: number): string[] | undefined {
 
 /** The one-letter state (R, S, D, T, Z, X...), undefined when there is no such process. */
 export function processState(pid: number): string | undefined {
-  return statFields(pid)?.[0];
+  return statFields(pid)?.[STATE];
 }
 
-/** Field 22, starttime in clock ticks since boot: with the pid it names one process for good. */
+/** Its starttime (START_TIME). */
 export function processStartTime(pid: number): number | undefined {
   return startTimeOf(statFields(pid));
 }
@@ -46,7 +52,7 @@ export function processStartTimeAsync(pid: number): Promise<number | undefined> 
   });
 }
 
-const startTimeOf = (fields: string[] | undefined) => (fields?.[19] === undefined ? undefined : Number(fields[19]));
+const startTimeOf = (fields: string[] | undefined) => (fields?.[START_TIME] === undefined ? undefined : Number(fields[START_TIME]));
 
 // starttime counts USER_HZ ticks, 100 per second on every Linux architecture (a fixed part of the ABI).
 const TICKS_PER_SECOND = 100;

@@ -1,7 +1,7 @@
 // Signals go to the whole process group (the proxy leads its own), so helpers it forked stop with it.
 import { readdirSync } from 'node:fs';
 import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../timers.ts';
-import { isDeadState, statFields } from './proc.ts';
+import { isDeadState, PROCESS_GROUP, STATE, statFields } from './proc.ts';
 
 export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
@@ -29,12 +29,12 @@ function groupExists(pgid: number): boolean {
 function groupOutlivesLeader(pgid: number): boolean {
   if (!groupExists(pgid)) return false;
   const leader = statFields(pgid);
-  if (leader === undefined || !isDeadState(leader[0])) return true;
+  if (leader === undefined || !isDeadState(leader[STATE])) return true;
   return readdirSync('/proc').some((entry) => {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === pgid) return false;
     const fields = statFields(pid);
-    return fields !== undefined && !isDeadState(fields[0]) && Number(fields[2]) === pgid;
+    return fields !== undefined && !isDeadState(fields[STATE]) && Number(fields[PROCESS_GROUP]) === pgid;
   });
 }
 

@@ -3,9 +3,9 @@
 // /proc serves every proxy of a check round.
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import type { ProcessUsage } from '../supervisor/ports.ts';
+import { PROCESS_GROUP } from './proc.ts';
 
-// Fields of /proc/<pid>/stat as proc.ts's statFields() numbers them (field 3 is index 0).
-const PROCESS_GROUP = 2;
+// More fields of /proc/<pid>/stat, numbered as proc.ts numbers them.
 const UTIME = 11;
 const STIME = 12;
 const RSS_PAGES = 21;
