@@ -1,7 +1,7 @@
 // Schemas of the config's "host:port" strings and ports (the parsing itself is in host-port.ts).
 import { isIPv6 } from 'node:net';
 import * as z from 'zod';
-import { hostPortExpected, isHost, parseHostPort } from './host-port.ts';
+import { hostPortExpected, isHost, parseHostPort, unbracketed } from './host-port.ts';
 
 export const hostPortSchema = z.string().refine((s) => parseHostPort(s) !== undefined, { error: hostPortExpected() });
 
@@ -16,6 +16,6 @@ export const hostnameSchema = z.string().refine(isHost, {
 export const portSchema = z.int().min(1).max(65535);
 
 /** An address a typed server listens on or forwards to: refused at load, not at the server's bind. An IPv6 address may be in brackets. */
-export const hostSchema = z.string().refine((h) => isHost(h) || isIPv6(h.replace(/^\[(.*)\]$/, '$1')), {
+export const hostSchema = z.string().refine((h) => isHost(h) || isIPv6(unbracketed(h)), {
   error: 'expected an IP address (such as 0.0.0.0 or ::) or a host name',
 });

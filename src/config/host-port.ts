@@ -38,6 +38,9 @@ export function parseHostPort(text: string, minPort = 1): HostPort | undefined {
   return { host, port };
 }
 
+/** An IPv6 address as written in brackets ("[::]"), without them; any other host as it is. */
+export const unbracketed = (host: string) => host.replace(/^\[(.*)\]$/, '$1');
+
 /** A wildcard bind address cannot be connected to: connect to loopback instead. */
 export function connectableHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';

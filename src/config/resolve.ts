@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { HealthSpec, ProxySpec } from '../proxy-spec.ts';
-import { parseHostPort } from './host-port.ts';
+import { parseHostPort, unbracketed } from './host-port.ts';
 import type { ConfigIssue } from './errors.ts';
 import { buildTyped } from './generate.ts';
 import { PROXY_OVERRIDES } from './monitor-shape.ts';
@@ -103,7 +103,7 @@ function listenOf(e: ProxyEntry): { host: string; port: number; key: string } | 
 
 /** Two binds of one port conflict on the same address, or when one is a wildcard of the other's family (`::` covers both). */
 function overlap(a: string, b: string): boolean {
-  const [x, y] = [a, b].map((h) => h.replace(/^\[(.*)\]$/, '$1'));
+  const [x, y] = [a, b].map(unbracketed);
   if (x === y || x === '::' || y === '::') return true;
   const v4 = (h: string) => isIP(h) === 4;
   return (x === '0.0.0.0' && (v4(y) || isIP(y) === 0)) || (y === '0.0.0.0' && (v4(x) || isIP(x) === 0));

@@ -327,7 +327,8 @@ export function createSupervisor(options: SupervisorOptions) {
       // A proxy crashed by its health check, whose check changed (fixed): its restart is not left to
       // wait out the backoff of the old check's failures (unless its restarts are held).
       const failedByItsCheck = (id: string) => {
-        const context = view(id)?.phase === 'crashed' ? view(id)!.context : undefined;
+        const proxy = view(id);
+        const context = proxy?.phase === 'crashed' ? proxy.context : undefined;
         return context?.crashKind === 'health_check_failed' && context.wanted === 'up' && monitoringActive(context);
       };
       const recheck = next.filter(
