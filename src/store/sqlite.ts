@@ -384,14 +384,13 @@ function finishInterruptedRestarts(db: Database.Database): { proxyId: string; at
       at: number;
       reason: string;
     }[];
-    const counts = db.prepare('SELECT proxy_id, count(*) AS n FROM restarts WHERE success IS NULL GROUP BY proxy_id').all() as {
-      proxy_id: string;
-      n: number;
-    }[];
+    // Each proxy's count, from the rows read: not read again grouped.
+    const counts = new Map<string, number>();
+    for (const { proxyId } of interrupted) counts.set(proxyId, (counts.get(proxyId) ?? 0) + 1);
     const bump = db.prepare(`
       INSERT INTO proxies (proxy_id, restarts, failures) VALUES (@proxy_id, @n, @n)
       ON CONFLICT (proxy_id) DO UPDATE SET restarts = restarts + @n, failures = failures + @n`);
-    for (const count of counts) bump.run(count);
+    for (const [proxy_id, n] of counts) bump.run({ proxy_id, n });
     db.prepare('UPDATE restarts SET success = 0, duration_ms = 0, error = ? WHERE success IS NULL').run(INTERRUPTED);
     return interrupted;
   })();
