@@ -137,7 +137,7 @@ function stopLeftovers(plan: BootPlan, { world, logger, stopTimeoutMs, store, st
         if (storeOpen()) store.forgetProcess(row.proxyId, row.pid);
         resolve();
       };
-      world.driver.adopt(row.pid, { onExit: forget }).stop(stopTimeoutMs);
+      world.driver.adopt(row.pid, { onExit: forget }, { id: row.proxyId }).stop(stopTimeoutMs);
     });
   });
   logger.info({ processes: plan.stop.length }, 'proxies start once the processes left by the previous run are gone');

@@ -5,7 +5,7 @@ import { hostnameSchema, listenSchema } from './address.ts';
 import { backoffShape, monitorShape } from './monitor-shape.ts';
 import { proxyEntrySchema } from './proxy-schema.ts';
 import { DAY, ranged, seconds, whole } from './ranges.ts';
-import { sizeBytes } from './size.ts';
+import { sizeSchema } from './size.ts';
 
 const backoffOrder = (b: { initial?: number; max?: number }, ctx: z.RefinementCtx) => {
   if (b.initial !== undefined && b.max !== undefined && b.max < b.initial) {
@@ -94,10 +94,7 @@ const configShape = z.strictObject({
       level: logLevel.optional(),
       file: z.string().min(1).optional(),
       /** Rotation size of log.file. */
-      max_size: z
-        .string()
-        .refine((size) => sizeBytes(size) !== undefined, { error: 'expected a size such as "10m", "512k" or "1g"' })
-        .default('10m'),
+      max_size: sizeSchema(2 ** 10, 2 ** 40).default('10m'),
       /** Files of log.file kept, the live one included; older ones are deleted at rotation. */
       max_files: whole(1, 1_000).default(5),
       /** Captured proxy output lines per second per proxy; the rest is counted and dropped. */

@@ -32,6 +32,16 @@ interface Search {
   startedAt: number;
 }
 
+const MARKER = `${SPAWN_TOKEN_ENV}=`;
+
+/** The spawn token in a process's environment (NUL-separated, as /proc/<pid>/environ holds it). */
+function tokenIn(environ: string): string | undefined {
+  const at = environ.indexOf(MARKER);
+  if (at === -1 || (at > 0 && environ[at - 1] !== '\0')) return undefined;
+  const end = environ.indexOf('\0', at);
+  return environ.slice(at + MARKER.length, end === -1 ? undefined : end);
+}
+
 /**
  * One pass over /proc for many exited leaders at once. Only processes no older than the youngest
  * possible ancestor have their environment read: on a host, nearly every process is older than a
@@ -42,7 +52,6 @@ function scan(searches: Map<string, Search>): Map<string, number[]> {
   const found = new Map<string, number[]>();
   if (searches.size === 0) return found;
   const oldest = Math.min(...[...searches.values()].map((s) => s.startedAt));
-  const marker = `${SPAWN_TOKEN_ENV}=`;
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid || liveLeaders.has(pid)) continue;
@@ -56,10 +65,7 @@ function scan(searches: Map<string, Search>): Map<string, number[]> {
     } catch {
       continue; // gone, or not ours to read
     }
-    const at = environ.indexOf(marker);
-    if (at === -1 || (at > 0 && environ[at - 1] !== '\0')) continue;
-    const end = environ.indexOf('\0', at);
-    const token = environ.slice(at + marker.length, end === -1 ? undefined : end);
+    const token = tokenIn(environ) ?? '';
     const search = searches.get(token);
     if (!search || Number(fields[PROCESS_GROUP]) === search.leader || Number(fields[START_TIME]) < search.startedAt) continue;
     found.set(token, [...(found.get(token) ?? []), pid]);
@@ -96,13 +102,13 @@ function scanWaiting(): void {
 }
 
 /** How a known server is kept in the foreground: " (ss-server: remove -f)", or the general advice. */
-function foregroundHint(spec: Pick<ProxySpec, 'command'>): string {
-  const program = basename(spec.command);
+function foregroundHint(spec: Partial<Pick<ProxySpec, 'command'>>): string {
+  const program = spec.command === undefined ? '' : basename(spec.command);
   const flag = DAEMON_FLAGS[program];
   return flag ? ` (${program}: remove ${flag})` : ' (no daemon or fork option, no "&" or setsid in a wrapper)';
 }
 
-export function escapeNote(spec: Pick<ProxySpec, 'command'>, pids: number[]): string {
+export function escapeNote(spec: Partial<Pick<ProxySpec, 'command'>>, pids: number[]): string {
   const how = foregroundHint(spec);
   const what =
     pids.length === 1
@@ -121,18 +127,67 @@ export function killWithGroup(pid: number): void {
   }
 }
 
+/** A proxy whose process exits: named in the log; its command names the flag to remove, if known. */
+type Owner = Pick<ProxySpec, 'id'> & Partial<Pick<ProxySpec, 'type' | 'command'>>;
+
+/** Kills what escaped and logs it at error level; returns the note its machine hears. */
+function stopEscaped(owner: Owner, escaped: number[], code: number | null, logger: Pick<Logger, 'error'>): string {
+  escaped.forEach(killWithGroup);
+  const note = escapeNote(owner, escaped);
+  // The message is the same every time (log aggregation groups by it); the pids are fields.
+  logger.error(
+    { proxy_id: owner.id, proxy_type: owner.type, escaped_pids: escaped, exit_code: code, escaped: note },
+    'proxy escaped its process group',
+  );
+  return note;
+}
+
+/** The token and start of a live process of an earlier run, read from /proc; undefined when it has none. */
+function searchOf(pid: number): { token: string; leader: Search } | undefined {
+  const fields = statFields(pid);
+  if (!fields || isDeadState(fields[STATE])) return undefined;
+  let token: string | undefined;
+  try {
+    token = tokenIn(readFileSync(`/proc/${pid}/environ`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  return token === undefined ? undefined : { token, leader: { leader: pid, startedAt: Number(fields[START_TIME]) } };
+}
+
 /**
- * The driver, with every exit checked for escaped copies of the proxy. At shutdown the scan of the
- * last exits runs before stopAll resolves: the daemon exits next, and a copy that escaped from a
- * proxy it stopped would be left running for good.
+ * The driver, with every exit checked for escaped copies of the proxy, of the processes it starts
+ * and of those it adopts from an earlier run alike. At shutdown the scan of the last exits runs
+ * before stopAll resolves: the daemon exits next, and a copy that escaped from a proxy it stopped
+ * would be left running for good.
  */
-export function watchForEscapes<D extends Pick<Driver, 'start'> & Partial<Pick<Driver, 'stopAll'>>>(
+export function watchForEscapes<D extends Pick<Driver, 'start'> & Partial<Pick<Driver, 'stopAll' | 'adopt'>>>(
   driver: D,
   logger: Pick<Logger, 'error'>,
 ): D {
-  const stopAll = driver.stopAll;
+  const { stopAll, adopt } = driver;
   return {
     ...driver,
+    ...(adopt && {
+      adopt: (pid: number, events: Parameters<Driver['adopt']>[1], owner: Owner) => {
+        const search = searchOf(pid);
+        if (search === undefined) return adopt(pid, events, owner);
+        liveLeaders.add(pid);
+        return adopt(
+          pid,
+          {
+            ...events,
+            // An adopted process's exit status is not ours to learn: reported at once, as a crash is.
+            onExit: (code, signal, leftInGroup) => {
+              liveLeaders.delete(pid);
+              events.onExit(code, signal, leftInGroup);
+              scanSoon(search.token, search.leader, (escaped) => escaped.length > 0 && stopEscaped(owner, escaped, code, logger));
+            },
+          },
+          owner,
+        );
+      },
+    }),
     ...(stopAll && {
       stopAll: async (handles: Parameters<Driver['stopAll']>[0], timeoutMs: number) => {
         await stopAll(handles, timeoutMs);
@@ -156,16 +211,7 @@ export function watchForEscapes<D extends Pick<Driver, 'start'> & Partial<Pick<D
         onExit: (code, signal, leftInGroup) => {
           if (leader === undefined) return events.onExit(code, signal, leftInGroup);
           liveLeaders.delete(leader.leader);
-          const stop = (escaped: number[]) => {
-            escaped.forEach(killWithGroup);
-            const note = escapeNote(spec, escaped);
-            // The message is the same every time (log aggregation groups by it); the pids are fields.
-            logger.error(
-              { proxy_id: spec.id, proxy_type: spec.type, escaped_pids: escaped, exit_code: code, escaped: note },
-              'proxy escaped its process group',
-            );
-            return note;
-          };
+          const stop = (escaped: number[]) => stopEscaped(spec, escaped, code, logger);
           // A daemonizing leader exits 0 once its copy is detached: the exit waits for the scan, so
           // that it names what escaped. Any other exit is a crash, reported at once (its restart
           // must not wait on a pass over /proc); whatever it left outside its group is stopped after.

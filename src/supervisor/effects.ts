@@ -135,14 +135,18 @@ export function createEffects(deps: EffectDeps) {
       startedFrom.delete(id); // started by an earlier run: its checks are the current spec's
       let handle: ProcessHandle | undefined;
       const isCurrent = current(id, () => handle);
-      handle = driver.adopt(pid, {
-        onExit: (code, signal, escaped) => {
-          if (!isCurrent()) return;
-          send(self, { type: 'EXITED', at: clock.now(), code, signal, ...(escaped !== undefined && { escaped }) });
-          hooks.onProcess(id, pid, 'exited');
+      handle = driver.adopt(
+        pid,
+        {
+          onExit: (code, signal, escaped) => {
+            if (!isCurrent()) return;
+            send(self, { type: 'EXITED', at: clock.now(), code, signal, ...(escaped !== undefined && { escaped }) });
+            hooks.onProcess(id, pid, 'exited');
+          },
+          onKilled: (timeoutMs) => hooks.onKilled(id, timeoutMs),
         },
-        onKilled: (timeoutMs) => hooks.onKilled(id, timeoutMs),
-      });
+        specOf(id),
+      );
       processes.set(id, handle);
       hooks.onProcess(id, pid, 'adopted');
     },

@@ -36,8 +36,8 @@ export interface ProcessUsage {
 
 export interface Driver {
   start(spec: ProxySpec, events: ProcessEvents): ProcessHandle;
-  /** Watch a live process from an earlier run of the daemon (not our child). */
-  adopt(pid: number, events: Pick<ProcessEvents, 'onExit' | 'onKilled'>): ProcessHandle;
+  /** Watch a live process of `proxy` from an earlier run of the daemon (not our child). */
+  adopt(pid: number, events: Pick<ProcessEvents, 'onExit' | 'onKilled'>, proxy: Pick<ProxySpec, 'id'> & Partial<ProxySpec>): ProcessHandle;
   /** Stop these processes and resolve once all of them are gone. */
   stopAll(handles: ProcessHandle[], timeoutMs: number): Promise<void>;
   /** Usage of the proxies led by these pids (those still there); absent: nothing is measured. */

@@ -58,4 +58,16 @@ describe('sizeBytes (log.max_size too)', () => {
     expect(sizeBytes('1gb')).toBe(1024 ** 3);
     expect(sizeBytes('100')).toBe(100);
   });
+
+  it('log.max_size takes a plain number of bytes as max_memory does, and has a range', () => {
+    expect(configSchema.parse({ log: { max_size: 1048576 } }).log.max_size).toBe(1048576);
+    for (const max_size of [0, '0', 512, '2t', 'big']) {
+      const bad = configSchema.safeParse({ log: { max_size } });
+      expect(bad.success).toBe(false);
+      expect(formatIssues(bad.error!.issues)[0]).toMatchObject({
+        path: 'log.max_size',
+        message: expect.stringContaining('between 1KiB and 1TiB'),
+      });
+    }
+  });
 });

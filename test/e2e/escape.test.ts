@@ -48,3 +48,34 @@ it('kills the escaped copy, logs it at error and explains it in why', async () =
   expect(await daemon.stop('SIGTERM')).toBe(0);
   await waitUntil(() => carrying().length === 0, 5_000);
 }, 60_000);
+
+it('kills what an adopted proxy left outside its group when that proxy is stopped', async () => {
+  const escapee = `pm-escape-adopted-${randomUUID()}`;
+  const { dir, configFile } = writeConfig({
+    proxy: {
+      monitor: { enable: true, check_interval: 1 },
+      // Detaches a copy into its own session and keeps running: stopping its group leaves the copy.
+      proxies: [
+        {
+          id: 'forker',
+          type: 'exec',
+          command: '/bin/sh',
+          args: ['-c', `setsid /bin/sh -c 'sleep 300; : ${escapee}' & exec sleep 300`, marker],
+          env: { PM_ESCAPE_TEST: marker },
+        },
+      ],
+    },
+    api: { listen: '127.0.0.1:0' },
+  });
+  const first = startDaemon(configFile, dir);
+  await first.waitFor((l) => l.proxy_id === 'forker' && l.state_to === 'running', 30_000);
+  await waitUntil(() => pidsMatching(`sleep 300; : ${escapee}`).length === 1, 5_000);
+  await first.stop('SIGKILL');
+  daemon = startDaemon(configFile, dir);
+  await daemon.waitFor((l) => l.message === 'proxy process adopted from the previous run' && l.proxy_id === 'forker', 30_000);
+  const url = (await daemon.waitFor((l) => l.message === 'api listening', 30_000)).url as string;
+  expect((await fetch(`${url}${API}/proxies/forker/stop`, { method: 'POST' })).status).toBe(200);
+  const error = await daemon.waitFor((l) => l.proxy_id === 'forker' && Array.isArray(l.escaped_pids), 15_000);
+  expect(error).toMatchObject({ level: 'error', message: 'proxy escaped its process group' });
+  await waitUntil(() => carrying().length === 0, 5_000);
+}, 60_000);
