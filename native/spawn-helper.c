@@ -86,6 +86,7 @@ static size_t nchildren, capchildren;
 static void flush(void);
 
 static void die(void) {
+  fcntl(1, F_SETFL, 0); /* what is owed is written out, however long the daemon takes to read it */
   flush();
   _exit(0);
 }
@@ -93,37 +94,45 @@ static void die(void) {
 /* The daemon has gone: no more requests, replies dropped; the children are drained until they end. */
 static int orphaned;
 
-static void write_all(const void *data, size_t len) {
-  const char *p = data;
-  while (len > 0 && !orphaned) {
-    ssize_t n = write(1, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) orphaned = 1; /* the daemon is gone */
-    else {
-      p += n;
-      len -= (size_t)n;
-    }
-  }
-}
-
-/* Replies are gathered and written together once the loop's turn is done (or the buffer is full):
-   one or two writes per turn rather than two or three per reply, so the daemon wakes once for a process's
-   output ends and its exit, and once for a whole storm's worth of them. */
-static char pending[1 << 17];
-static size_t npending;
+/* Replies not yet written. They are gathered and written together once the loop's turn is done: one
+   or two writes per turn rather than two or three per reply, so the daemon wakes once for a process's
+   output ends and its exit, and once for a whole storm's worth of them. stdout is non-blocking: a
+   daemon that stops reading (stopped by a signal, its event loop held) must not stop the helper,
+   which would stop draining the proxies' pipes and so stall every proxy that writes to its output.
+   What waits is kept here; past MAX_BACKLOG, output is dropped and counted ('D'), never a spawn's
+   result, an exit or a connect's result. */
+#define MAX_BACKLOG (1 << 20)
+static char *out;
+static size_t nout, sent, capout;
 
 static void flush(void) {
-  write_all(pending, npending);
-  npending = 0;
+  while (sent < nout && !orphaned) {
+    ssize_t n = write(1, out + sent, nout - sent);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break; /* the daemon is not reading: the rest waits for POLLOUT */
+    if (n <= 0) orphaned = 1;              /* the daemon is gone */
+    else sent += (size_t)n;
+  }
+  if (orphaned || sent == nout) nout = sent = 0;
+}
+
+static int backlogged(void) {
+  return nout - sent > MAX_BACKLOG;
 }
 
 static void gather(const void *data, size_t len) {
-  if (npending + len > sizeof pending) flush();
-  if (len > sizeof pending) write_all(data, len);
-  else {
-    memcpy(pending + npending, data, len);
-    npending += len;
+  if (nout + len > capout) {
+    memmove(out, out + sent, nout - sent); /* what was written makes room first */
+    nout -= sent;
+    sent = 0;
+    if (nout + len > capout) {
+      capout = (nout + len) * 2 > (1 << 17) ? (nout + len) * 2 : (1 << 17);
+      out = realloc(out, capout);
+      if (!out) _exit(1);
+    }
   }
+  memcpy(out + nout, data, len);
+  nout += len;
 }
 
 static void reply(char type, const void *a, size_t alen, const void *b, size_t blen) {
@@ -179,7 +188,7 @@ static void pass_on(struct child *c, int stream, const char *data, size_t len) {
     *b = (struct budget){.second = second};
   }
   uint32_t lines = newlines(data, len);
-  if (!b->cut && b->lines + lines <= MAX_LINES && b->bytes + len <= MAX_BYTES) {
+  if (!b->cut && b->lines + lines <= MAX_LINES && b->bytes + len <= MAX_BYTES && !backlogged()) {
     b->lines += lines;
     b->bytes += len;
     reply_stream('O', c->pid, stream, data, len);
@@ -447,6 +456,7 @@ int main(void) {
      daemon's process group, Ctrl-C included, does not reach it) when a write to it fails with
      EPIPE or stdin ends; it then stays until its last child has ended. */
   signal(SIGPIPE, SIG_IGN);
+  fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
@@ -463,7 +473,7 @@ int main(void) {
       for (size_t i = 0; i < nprobes; i++) close(probes[i].fd);
       nprobes = 0;
     }
-    size_t need = 2 + 2 * nchildren + nprobes;
+    size_t need = 3 + 2 * nchildren + nprobes;
     if (need > capfds) {
       capfds = need * 2;
       fds = realloc(fds, capfds * sizeof *fds);
@@ -475,6 +485,8 @@ int main(void) {
     /* Orphaned, stdin is no longer polled (its end would wake every poll): a negative fd is skipped. */
     fds[n++] = (struct pollfd){.fd = orphaned ? -1 : 0, .events = POLLIN};
     fds[n++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+    /* Replies the daemon has not taken yet: written as it reads them. */
+    fds[n++] = (struct pollfd){.fd = nout > sent ? 1 : -1, .events = POLLOUT};
     /* Drops not yet reported: wake within a second to report them, should the stream fall silent. */
     int timeout = -1;
     for (size_t i = 0; i < nchildren; i++) {
@@ -503,7 +515,7 @@ int main(void) {
     }
     /* Output first: what a process wrote before it exited is reported before its exit, as far as
        it was already in the pipe. */
-    for (size_t k = 2; k < n; k++) {
+    for (size_t k = 3; k < n; k++) {
       if (owners[k].stream == 0) settle_probe(&probes[owners[k].child], fds[k].revents);
       else if (fds[k].revents) drain(&children[owners[k].child], owners[k].stream);
     }

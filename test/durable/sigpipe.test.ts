@@ -1,10 +1,8 @@
 // A proxy must outlive the daemon that started it (the next run adopts it), even though its output
 // went to pipes that nobody reads any more.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { isAliveNotZombie } from '../../src/process/proc.ts';
-import { ROOT, waitUntil } from '../support/daemon.ts';
+import { standIn } from './support/stand-in.ts';
 
 const groups: number[] = [];
 afterEach(() => {
@@ -19,15 +17,7 @@ afterEach(() => {
 
 /** Starts `argv` from a stand-in daemon, SIGKILLs the daemon, and says whether the proxy lived on. */
 async function outlivesTheDaemon(argv: string[], spawner: 'helper' | 'child_process'): Promise<boolean> {
-  const daemon = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'support/spawner.ts'), ...argv], {
-    cwd: ROOT,
-    env: { ...process.env, SPAWNER: spawner },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  daemon.stdout!.on('data', (chunk) => (out += chunk));
-  await waitUntil(() => out.includes('\n'), 10_000);
-  const pid = Number(out.trim());
+  const { daemon, pid } = await standIn(argv, spawner);
   groups.push(pid);
   expect(isAliveNotZombie(pid)).toBe(true);
 

@@ -10,8 +10,10 @@ const marker = `pm-escape-${randomUUID()}`;
 /** Every process of this test's proxy, escaped ones and their children included: they inherit its environment. */
 const carrying = () => pidsMatching(marker, 'environ');
 let daemon: TestDaemon | undefined;
+/** Daemons a failed test may leave running. */
+const started: TestDaemon[] = [];
 afterAll(async () => {
-  await daemon?.stop('SIGTERM');
+  for (const d of [...started, daemon]) await d?.stop('SIGTERM');
   for (const pid of carrying()) process.kill(pid, 'SIGKILL');
 });
 
@@ -68,6 +70,7 @@ it('kills what an adopted proxy left outside its group when that proxy is stoppe
     api: { listen: '127.0.0.1:0' },
   });
   const first = startDaemon(configFile, dir);
+  started.push(first);
   await first.waitFor((l) => l.proxy_id === 'forker' && l.state_to === 'running', 30_000);
   await waitUntil(() => pidsMatching(`sleep 300; : ${escapee}`).length === 1, 5_000);
   await first.stop('SIGKILL');
