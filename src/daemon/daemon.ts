@@ -26,7 +26,7 @@ import { hardeningWarnings } from './hardening.ts';
 import { chooseSpawner } from './spawn-path.ts';
 import { createRealWorld } from './world.ts';
 import { generatedDir } from '../state-dir.ts';
-import { writeGeneratedFiles } from '../process/files.ts';
+import { type Staged, stageGeneratedFiles } from '../process/files.ts';
 
 export interface DaemonOptions {
   configFile: string;
@@ -240,12 +240,25 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       if (refused.length) throw new Error(`${loaded.file}: ${refused.map((u) => `${u.key}: ${u.why}`).join('; ')}: cannot be run`);
       // Their generated configs are written now, before a process is stopped for them (the one
       // running read its own at its start): a disk that refuses one keeps the running config,
-      // rather than leave the proxy down until it has room.
+      // rather than leave the proxy down until it has room. All of them or none: the others' files
+      // stay as their running processes read them.
+      const staged: { id: string; files: Staged }[] = [];
+      const refuse = (id: string, error: unknown) => {
+        for (const { files } of staged) files.abort();
+        return new Error(`${loaded.file}: cannot write the generated config of ${id}: ${(error as Error).message}`);
+      };
       for (const proxy of next.proxies.filter((p) => starting.has(p.id))) {
         try {
-          writeGeneratedFiles(proxy.files, proxy.privileges?.runAs);
+          staged.push({ id: proxy.id, files: stageGeneratedFiles(proxy.files, proxy.privileges?.runAs) });
         } catch (error) {
-          throw new Error(`${loaded.file}: cannot write the generated config of ${proxy.id}: ${(error as Error).message}`);
+          throw refuse(proxy.id, error);
+        }
+      }
+      for (const { id, files } of staged) {
+        try {
+          files.commit();
+        } catch (error) {
+          throw refuse(id, error); // a rename refused: rarer than a copy refused, and not undone
         }
       }
     } catch (error) {

@@ -25,19 +25,75 @@ function assertReachable(dir: string, owner: RunAs): void {
 }
 
 export function writeGeneratedFiles(files: GeneratedFile[], owner?: RunAs): void {
-  for (const file of files) {
-    const dir = dirname(file.path);
-    makeDirs(dir, 0o700);
-    tightenDir(dir);
-    if (owner) {
-      chmodSync(dir, 0o711);
-      const parent = dirname(dir);
-      chmodSync(parent, (statSync(parent).mode & 0o7777) | 0o011);
-      assertReachable(dir, owner);
+  stageGeneratedFiles(files, owner).commit();
+}
+
+/** Generated files written beside their paths, not yet in place. */
+export interface Staged {
+  /** Puts every staged file in place (a rename each). */
+  commit(): void;
+  /** Deletes the staged copies: the files in place are as they were. */
+  abort(): void;
+}
+
+/**
+ * Writes each file that differs from the one at its path to a copy beside it; throws (deleting the
+ * copies made) if the disk refuses one. So a reload that changes many proxies writes all their
+ * files or none: one refused leaves every proxy's file as the process running it read it.
+ */
+export function stageGeneratedFiles(files: GeneratedFile[], owner?: RunAs): Staged {
+  const copies: { tmp: string; path: string }[] = [];
+  const abort = () => {
+    for (const { tmp } of copies.splice(0)) {
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // The disk that refused the copy may refuse this too; the next write starts by removing it.
+      }
     }
-    // A restart usually finds its file as it left it: not written again, so a full disk (which
-    // refuses the copy) does not keep a proxy whose config has not changed from starting.
-    if (!inPlace(file, owner)) replace(file, owner);
+  };
+  try {
+    for (const file of files) {
+      const dir = dirname(file.path);
+      makeDirs(dir, 0o700);
+      tightenDir(dir);
+      if (owner) {
+        chmodSync(dir, 0o711);
+        const parent = dirname(dir);
+        chmodSync(parent, (statSync(parent).mode & 0o7777) | 0o011);
+        assertReachable(dir, owner);
+      }
+      // A restart usually finds its file as it left it: not written again, so a full disk (which
+      // refuses the copy) does not keep a proxy whose config has not changed from starting.
+      if (inPlace(file, owner)) continue;
+      // What a rename cannot replace is found now, before any file is put in place.
+      if (isDirectory(file.path)) throw Object.assign(new Error(`EISDIR: ${file.path} is a directory`), { code: 'EISDIR' });
+      const tmp = `${file.path}.tmp-${process.pid}`;
+      copies.push({ tmp, path: file.path });
+      rmSync(tmp, { force: true });
+      writeFileSync(tmp, file.content, { mode: 0o600, flag: 'wx' });
+      if (owner) {
+        chownSync(tmp, owner.uid, owner.gid);
+        chmodSync(tmp, 0o400);
+      }
+    }
+  } catch (error) {
+    abort();
+    throw error;
+  }
+  return {
+    commit: () => {
+      for (const { tmp, path } of copies.splice(0)) renameSync(tmp, path);
+    },
+    abort,
+  };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -50,26 +106,6 @@ function inPlace(file: GeneratedFile, owner?: RunAs): boolean {
     return readFileSync(file.path, 'utf8') === file.content;
   } catch {
     return false;
-  }
-}
-
-function replace(file: GeneratedFile, owner?: RunAs): void {
-  const tmp = `${file.path}.tmp-${process.pid}`;
-  rmSync(tmp, { force: true });
-  try {
-    writeFileSync(tmp, file.content, { mode: 0o600, flag: 'wx' });
-    if (owner) {
-      chownSync(tmp, owner.uid, owner.gid);
-      chmodSync(tmp, 0o400);
-    }
-    renameSync(tmp, file.path);
-  } catch (error) {
-    try {
-      rmSync(tmp, { force: true });
-    } catch {
-      // The disk that refused the copy may refuse this too; the next write starts by removing it.
-    }
-    throw error;
   }
 }
 

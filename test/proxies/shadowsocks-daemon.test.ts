@@ -96,16 +96,22 @@ describeWith(['/usr/bin/ss-server', '/usr/bin/ss-local', '/usr/bin/curl'])('shad
     expect(await curlSocks(servers['ss-b'].socks, web.url)).toEqual({ ok: true, body: PAGE });
   });
 
-  it('a reload whose new generated config cannot be written (a full disk, here a directory in its way) keeps the running server', async () => {
-    const [pid] = serverPid('ss-a');
-    rmSync(configOf('ss-a'));
-    mkdirSync(join(configOf('ss-a'), 'in-the-way'), { recursive: true });
+  it('a reload whose new generated config cannot be written (a full disk, here a directory in its way) keeps the running servers and their files', async () => {
+    const pids = [serverPid('ss-a'), serverPid('ss-b')];
+    const before = readFileSync(configOf('ss-a'), 'utf8');
+    rmSync(configOf('ss-b'));
+    mkdirSync(join(configOf('ss-b'), 'in-the-way'), { recursive: true });
     const file = readFileSync(daemon.configFile, 'utf8');
-    writeFileSync(daemon.configFile, file.replace(servers['ss-a'].password, 'changed secret'));
+    writeFileSync(
+      daemon.configFile,
+      file.replace(servers['ss-a'].password, 'changed secret').replace(servers['ss-b'].password, 'changed secret too'),
+    );
     const failed = next(daemon, (l) => l.message === 'config reload failed; keeping the running config');
     daemon.child.kill('SIGHUP');
-    expect(String((await failed).error)).toMatch(/: cannot write the generated config of ss-a: /);
-    expect(serverPid('ss-a')).toEqual([pid]); // not stopped for a start that could not happen
-    expect(await curlSocks(servers['ss-a'].socks, web.url)).toEqual({ ok: true, body: PAGE });
+    expect(String((await failed).error)).toMatch(/: cannot write the generated config of ss-b: EISDIR/);
+    // Not stopped for a start that could not happen; ss-a's file is as its server read it, not half a reload.
+    expect([serverPid('ss-a'), serverPid('ss-b')]).toEqual(pids);
+    expect(readFileSync(configOf('ss-a'), 'utf8')).toBe(before);
+    expect(await curlSocks(servers['ss-b'].socks, web.url)).toEqual({ ok: true, body: PAGE });
   });
 });
