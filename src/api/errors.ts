@@ -11,11 +11,19 @@ import type { ErrorReply } from './schemas.ts';
 export class BadRequest extends Error {
   readonly statusCode = 400;
   constructor(readonly issues: NonNullable<ErrorReply['issues']>) {
-    super(issues.map(render).join('; '));
+    super(renderIssues(issues));
   }
 }
 
 const render = (issue: { field: string; message: string }) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message);
+
+/** "querystring: since: expected ...; until: expected ...": where the input was, then each field. */
+function renderIssues(issues: NonNullable<ErrorReply['issues']>): string {
+  const where = new Set(issues.map((issue) => issue.in));
+  return where.size === 1
+    ? `${issues[0].in}: ${issues.map(render).join('; ')}`
+    : issues.map((issue) => `${issue.in}: ${render(issue)}`).join('; ');
+}
 
 export function issuesOf(zodIssues: readonly z.core.$ZodIssue[], where: string): NonNullable<ErrorReply['issues']> {
   return formatIssues(zodIssues).map((issue) => ({ in: where, field: issue.path, message: issue.message }));
@@ -73,7 +81,7 @@ function describe(error: FastifyError | Error): ErrorReply {
   if (error instanceof ValidationFailure) {
     const where = (error as { validationContext?: string }).validationContext ?? 'request';
     const issues = issuesOf(error.zodIssues, where);
-    return { error: 'invalid_request', message: `${where}: ${issues.map(render).join('; ')}`, issues };
+    return { error: 'invalid_request', message: renderIssues(issues), issues };
   }
   if (error instanceof BadRequest) return { error: 'invalid_request', message: error.message, issues: error.issues };
   if (error instanceof HttpError) return { error: error.code, message: error.message };

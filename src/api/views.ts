@@ -52,10 +52,17 @@ export function privilegesReply(spec: ProxySpec): NonNullable<ProxyReply['privil
 const scheduledAttempt = (view: ProxyView): number | null =>
   statePath(view.state) === 'crashed.waiting' ? (view.context.decision?.nextAttemptAt ?? null) : null;
 
-/** A proxy as the API shows it. */
-export function proxyReply(view: SupervisedProxy, now: number): ProxyReply {
+/** A proxy as the API shows it (read-cache.ts builds the same reply in two parts, for GET). */
+export function proxyReply(view: SupervisedProxy, now: number, spec: ProxySpec | undefined): ProxyReply {
   const { id, ...state } = proxyState(view, now);
-  return { id, proxy_type: view.type, ...state, settings: view.settings, own_settings: view.ownSettings };
+  return {
+    id,
+    proxy_type: view.type,
+    ...state,
+    settings: view.settings,
+    own_settings: view.ownSettings,
+    ...(spec && { privileges: privilegesReply(spec) }),
+  };
 }
 
 /** The fields of a proxy's reply that move with the clock alone, with no event: read at each request. */

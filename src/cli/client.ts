@@ -5,6 +5,13 @@ import type { ErrorReply } from '../api/schemas.ts';
 
 export class ClientError extends Error {
   override name = 'ClientError';
+  constructor(
+    message: string,
+    /** The fields the daemon refused, when it named them (a 400). */
+    readonly issues?: ErrorReply['issues'],
+  ) {
+    super(message);
+  }
 }
 
 /** A command that changes state was sent and not answered: it may have been carried out, or not. */
@@ -112,7 +119,7 @@ export function createClient({ url, token, source, timeoutMs = 10_000 }: ClientO
       const message = (payload as Partial<ErrorReply>).message ?? `HTTP ${response.status}`;
       // Without a token, where to give one; with one, the daemon says it was refused.
       const hint = response.status === 401 && !token ? ' (pass --token or set PROXY_MONITOR_TOKEN)' : '';
-      throw new ClientError(`${message}${hint}`);
+      throw new ClientError(`${message}${hint}`, (payload as Partial<ErrorReply>).issues);
     }
     return payload as T;
   }

@@ -189,7 +189,7 @@ export function resolvePrivileges(e: ProxyEntry, host: Host, typed: boolean): Re
       if ((value === 'unlimited' ? Infinity : value) > hard) {
         issues.push({
           path: `limits.${name}`,
-          message: `expected at most ${hard}, the daemon's own hard limit: raising it needs CAP_SYS_RESOURCE, which this daemon does not hold`,
+          message: `expected at most ${hard}, the daemon's own hard limit: raising it needs CAP_SYS_RESOURCE, which this daemon does not hold; got ${value === 'unlimited' ? '"unlimited"' : value}`,
         });
       }
     }

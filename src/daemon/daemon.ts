@@ -8,6 +8,7 @@ import type { ReloadOutcome } from '../api/context.ts';
 import { startControlPlane } from '../api/control-plane.ts';
 import { READ_AT_START, settingChanges } from '../config/changes.ts';
 import { loadConfig, refuseTruncated, type LoadedConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
 import { loadConfigOffThread } from '../config/off-thread.ts';
 import { killRunningChecks } from '../health/exec.ts';
 import { createRecent } from '../inspector/recent.ts';
@@ -267,8 +268,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       audit(by, { action: 'config_reload', reason: reloadReason(by), detail: { error: message } });
       return { ok: false, error: message };
     }
-    // Compared with what runs: a PATCH of proxy.monitor since the last load is undone here.
-    const running = { ...loaded.config, proxy: { ...loaded.config.proxy, monitor: supervisor.settings() } };
+    // Compared with what runs: a PATCH of proxy.monitor or logger.level since the last load is undone here.
+    const running = {
+      ...loaded.config,
+      proxy: { ...loaded.config.proxy, monitor: supervisor.settings() },
+      logger: { level: logger.level as Config['logger']['level'] },
+    };
     const settings = settingChanges(running, next.config);
     const atNextStart = Object.keys(settings).filter((key) => READ_AT_START.includes(key));
     for (const key of atNextStart)

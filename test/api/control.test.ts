@@ -36,6 +36,10 @@ it('stop / start / restart act on the process and persist what the operator want
   const pid = api.proxy().context.pid;
   const stopped = await api.call('POST', `${API}/proxies/ss-1/stop`);
   expect(stopped.json).toMatchObject({ action: 'proxy_stop', proxy: { wanted: 'down' } });
+  // The proxy in the fields GET /proxies/ID shows, privileges included.
+  const shown = (await api.call('GET', `${API}/proxies/ss-1`)).json;
+  expect(Object.keys(stopped.json.proxy).sort()).toEqual(Object.keys(shown).sort());
+  expect(stopped.json.proxy.privileges).toEqual(shown.privileges);
   await api.settle();
   expect(api.phase()).toBe('stopped');
   expect(memory().wanted).toBe('down');

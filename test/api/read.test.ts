@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeSpec } from '../support/fake-world.ts';
 import { proxiesReply, statusReply } from '../../src/api/schemas.ts';
-import { iso, privilegesReply, proxyReply } from '../../src/api/views.ts';
+import { iso, proxyReply } from '../../src/api/views.ts';
 import { API, startApi, type ApiHarness } from './api-harness.ts';
 
 let api: ApiHarness;
@@ -89,9 +89,7 @@ describe('GET /proxies and /proxies/:id', () => {
   it('replies from the read cache: equal to a reply built afresh, changed by any change at once, by time within a second', async () => {
     const fresh = () => {
       const now = api.world.clock.now();
-      const proxies = api.supervisor
-        .proxies()
-        .map((view) => ({ ...proxyReply(view, now), privileges: privilegesReply(api.supervisor.spec(view.id)!) }));
+      const proxies = api.supervisor.proxies().map((view) => proxyReply(view, now, api.supervisor.spec(view.id)));
       return proxiesReply.parse({ as_of: iso(now), proxies });
     };
     await api.advance(30_000);

@@ -187,3 +187,18 @@ it('a reload that resumes a monitor the operator paused says so (the file wins)'
   expect(reloaded.settings).toEqual({ monitor: { old: 'paused', new: 'watching' } });
   expect(daemon.lines.slice(seen).find((l) => l.level === 'warn' && /paused by the operator, watches again/.test(l.message))).toBeDefined();
 });
+
+it('a reload that puts back the log level a PATCH changed lists logger.level among its settings', async () => {
+  const auth = { authorization: 'Bearer reload-secret-31f', 'content-type': 'application/json' };
+  const patch = await fetch(`${url}${API}/config`, {
+    method: 'PATCH',
+    headers: auth,
+    body: JSON.stringify({ logger: { level: 'debug' } }),
+  });
+  expect(patch.status).toBe(200);
+  const seen = daemon.lines.length;
+  const reply = await fetch(`${url}${API}/reload`, { method: 'POST', headers: { authorization: auth.authorization } });
+  expect((await reply.json()).settings).toEqual(['logger.level']);
+  const reloaded = await daemon.waitFor((l) => l.message === 'config reloaded' && daemon.lines.indexOf(l) >= seen);
+  expect(reloaded.settings).toEqual({ 'logger.level': { old: 'debug', new: 'info' } });
+});

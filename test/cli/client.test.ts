@@ -198,7 +198,12 @@ describe('against a running API', () => {
 
     const bad = await cli(['config', 'set', 'check_interval=-1']);
     expect(bad).toMatchObject({ code: 1, out: '' });
-    expect(bad.err).toBe('proxy-monitor: body: check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -1\n');
+    // The keys as the config file and the Ranges table write them, not as fields of the API's body.
+    expect(bad.err).toBe('proxy-monitor: proxy.monitor.check_interval: expected seconds from 1 to 86400 (1 s to 1 day), got -1\n');
+    expect((await cli(['config', 'set', 'proxy.monitor.chek_interval=5'])).err).toBe(
+      'proxy-monitor: proxy.monitor.chek_interval: unknown key, did you mean check_interval?\n',
+    );
+    expect((await cli(['config', 'set', 'logger.level=loud'])).err).toMatch(/^proxy-monitor: logger\.level: expected one of "trace"/);
 
     const reload = await cli(['reload']);
     expect(reload.code).toBe(1);

@@ -186,7 +186,7 @@ describe('limits', () => {
   it("refuses a limit above the daemon's own hard limit when it lacks CAP_SYS_RESOURCE", () => {
     const noSysResource = host(0, { permitted: ((1n << 41n) - 1n) & ~(1n << 24n) });
     expect(refusal(`{ ${RAW}, limits: { nproc: unlimited } }`, noSysResource)).toBe(
-      `${FILE}: proxy.proxies[0].limits.nproc: expected at most 4096, the daemon's own hard limit: raising it needs CAP_SYS_RESOURCE, which this daemon does not hold`,
+      `${FILE}: proxy.proxies[0].limits.nproc: expected at most 4096, the daemon's own hard limit: raising it needs CAP_SYS_RESOURCE, which this daemon does not hold; got "unlimited"`,
     );
     expect(load(`{ ${RAW}, limits: { nproc: unlimited } }`, host(0)).proxies[0].privileges?.limits).toEqual({ nproc: 'unlimited' });
   });

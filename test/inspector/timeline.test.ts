@@ -90,6 +90,7 @@ describe('GET /timeline and /proxies/:id/output', () => {
       const { status, json } = await api.get(`${API}/timeline?since=${since}`);
       expect(status).toBe(400);
       expect(json.issues).toEqual([expect.objectContaining({ in: 'querystring', field: 'since' })]);
+      expect(json.message).toMatch(/^querystring: since: expected /); // as every route says where the bad input was
     }
     expect((await api.get(`${API}/timeline?until=1h`)).status).toBe(400);
   });

@@ -26,7 +26,7 @@ export const controlRoutes: RoutePlugin = (app, { deps, audit }, done) => {
       supervisor.command(id, command);
       const action = `proxy_${name}`;
       audit(callerOf(request), { action, reason, proxyId: id });
-      return { action, proxy: proxyReply(supervisor.proxy(id)!, clock.now()) };
+      return { action, proxy: proxyReply(supervisor.proxy(id)!, clock.now(), supervisor.spec(id)) };
     });
   }
   done();

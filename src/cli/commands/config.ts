@@ -3,6 +3,7 @@
 import { parse } from 'yaml';
 import type { ReloadOutcome } from '../../api/context.ts';
 import type { MonitorSettings } from '../../config/schema.ts';
+import { ClientError } from '../client.ts';
 import { json, UsageError, type ClientCommand } from './command.ts';
 
 /**
@@ -54,15 +55,26 @@ function scalar(key: string, text: string): unknown {
   }
 }
 
+/**
+ * The daemon's refusal of a PATCH names fields of its body (`body: check_interval: ...`); said to
+ * the operator, they are the keys as the config file and the Ranges table write them.
+ */
+function asKeysInFile(error: unknown): unknown {
+  if (!(error instanceof ClientError) || !error.issues?.length || !error.issues.every((issue) => issue.in === 'body')) return error;
+  const key = (field: string) => (field === 'logger' || field.startsWith('logger.') ? field : `proxy.monitor.${field}`);
+  return new ClientError(error.issues.map((issue) => (issue.field ? `${key(issue.field)}: ${issue.message}` : issue.message)).join('; '));
+}
+
 export const config: ClientCommand = {
   usage: 'config set KEY=VALUE... [--json]',
   args: { min: 2, max: Infinity },
   async run({ client, args: [sub, ...pairs], json: asJson, out }) {
     if (sub !== 'set') throw new UsageError(`config takes "set KEY=VALUE...", got "${sub}"`);
-    const reply = await client.patch<{ config: MonitorSettings; logger: { level: string }; changed: string[] }>(
-      '/config',
-      assignments(pairs),
-    );
+    const reply = await client
+      .patch<{ config: MonitorSettings; logger: { level: string }; changed: string[] }>('/config', assignments(pairs))
+      .catch((error: unknown) => {
+        throw asKeysInFile(error);
+      });
     if (asJson) return out(json(reply));
     if (reply.changed.length === 0) return out('nothing changed\n');
     const newValue = (key: string) => (key === 'logger.level' ? reply.logger.level : (reply.config[key as keyof MonitorSettings] ?? null));

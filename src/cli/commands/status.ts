@@ -10,9 +10,16 @@ function summary(s: StatusReply, asOf: string): string {
       ? 'paused by the operator'
       : 'disabled (enable: false)';
   const { stats } = s;
+  // The total counts the daemon's earlier runs too; the last round's time is this run's.
+  const last =
+    stats.last_check_time === null
+      ? stats.total_checks > 0
+        ? 'none yet since the daemon started'
+        : '-'
+      : relative(stats.last_check_time, asOf);
   return (
     `monitor: ${mode}; ${count(s.total_proxies, 'proxy', 'proxies')}, ${s.enabled_proxies} monitored; ` +
-    `${count(stats.total_checks, 'check')}, last ${relative(stats.last_check_time, asOf)}; ` +
+    `${count(stats.total_checks, 'check')}, last ${last}; ` +
     `${count(stats.total_restarts, 'restart')} (${stats.success_restarts} ok, ${stats.failed_restarts} failed)\n`
   );
 }
