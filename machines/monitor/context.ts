@@ -23,7 +23,18 @@ export interface MonitorSettings {
 
 /** The settings a proxy entry may set for itself; the monitor's settings are the defaults. */
 export type ProxySettings = Partial<
-  Pick<MonitorSettings, 'stop_timeout' | 'health_timeout' | 'failure_threshold' | 'start_grace' | 'min_uptime' | 'restart'>
+  Pick<
+    MonitorSettings,
+    | 'stop_timeout'
+    | 'health_timeout'
+    | 'failure_threshold'
+    | 'start_grace'
+    | 'min_uptime'
+    | 'restart'
+    | 'restart_cooldown'
+    | 'max_restarts'
+    | 'stable_uptime'
+  >
 >;
 
 /** A proxy as the monitor knows it: no command, no secrets, just what the decisions need. */

@@ -41,7 +41,17 @@ export const monitorShape = {
 };
 
 /** The settings a proxy entry may set for itself; the global proxy.monitor values are their defaults. */
-export const PROXY_OVERRIDES = ['stop_timeout', 'health_timeout', 'failure_threshold', 'start_grace', 'min_uptime', 'restart'] as const;
+export const PROXY_OVERRIDES = [
+  'stop_timeout',
+  'health_timeout',
+  'failure_threshold',
+  'start_grace',
+  'min_uptime',
+  'restart',
+  'restart_cooldown',
+  'max_restarts',
+  'stable_uptime',
+] as const;
 
 export const proxyOverridesShape = Object.fromEntries(PROXY_OVERRIDES.map((key) => [key, monitorShape[key].optional()])) as {
   [K in (typeof PROXY_OVERRIDES)[number]]: z.ZodOptional<(typeof monitorShape)[K]>;

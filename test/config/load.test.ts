@@ -310,8 +310,8 @@ describe('errors: one line naming the file and the key path', () => {
     expect(configError('proxy:\n  monitor:\n    chekc-interval: 30\n').message).toBe(
       `${FILE}: proxy.monitor.chekc-interval: unknown key, did you mean check_interval?`,
     );
-    expect(configError(withProxies('{ id: a, type: exec, command: x, restart_cooldown: 5 }')).message).toMatch(
-      `${FILE}: proxy.proxies[0].restart_cooldown: unknown key, expected one of id, monitor, health, stop_timeout,`,
+    expect(configError(withProxies('{ id: a, type: exec, command: x, check_interval: 5 }')).message).toMatch(
+      `${FILE}: proxy.proxies[0].check_interval: unknown key, expected one of id, monitor, health, stop_timeout,`,
     );
     expect(configError(withProxies('{ id: a, type: exec, command: x, health: { tcp: "a:1", timeout: 1 } }')).message).toBe(
       `${FILE}: proxy.proxies[0].health.timeout: unknown key, expected one of tcp, send, expect`,

@@ -47,6 +47,25 @@ describe('per-proxy settings at run time', () => {
     expect(policy).toMatchObject({ minUptimeMs: 2_500, startGraceMs: 9_000, failureThreshold: config.proxy.monitor.failure_threshold });
   });
 
+  it("a proxy's own cooldown, hourly cap and stable_uptime are its policy's (the design document's parameters, per proxy)", () => {
+    const { config, proxies } = parseConfigText(
+      withProxies(
+        '{ id: a, type: exec, command: x, restart_cooldown: 0, max_restarts: 3, stable_uptime: 5 }',
+        '{ id: b, type: exec, command: y }',
+      ),
+      FILE,
+    );
+    expect(policyFrom(config.proxy.monitor, proxies[0].settings)).toMatchObject({ cooldownMs: 0, maxRestarts: 3, stableUptimeMs: 5_000 });
+    expect(policyFrom(config.proxy.monitor, proxies[1].settings)).toMatchObject({
+      cooldownMs: 60_000,
+      maxRestarts: 10,
+      stableUptimeMs: 60_000,
+    });
+    expect(configError(withProxies('{ id: a, type: exec, command: x, max_restarts: 0 }')).message).toMatch(
+      /^config\/x\.yaml: proxy\.proxies\[0\]\.max_restarts: expected a whole number from 1 to 1000000/,
+    );
+  });
+
   it('are not part of what is executed: changing them restarts nothing', () => {
     const [before] = parseConfigText(withProxies('{ id: a, type: exec, command: x }'), FILE).proxies;
     const [after] = parseConfigText(

@@ -88,6 +88,28 @@ describe('reconcile', () => {
     expect(h.supervisor.proxy('a')?.ownSettings.sort()).toEqual(['failure_threshold', 'stop_timeout']);
   });
 
+  it('holds each proxy to its own hourly cap and cooldown', async () => {
+    const settings = { ...testSettings, restart_cooldown: 0, max_restarts: 10, min_uptime: 0 };
+    const h = await startHarness({
+      settings,
+      specs: [
+        fakeSpec('capped', { settings: { max_restarts: 1 } }),
+        fakeSpec('free'),
+        fakeSpec('slow', { settings: { restart_cooldown: 600 } }),
+      ],
+    });
+    await h.advance(100);
+    for (let i = 0; i < 2; i++) {
+      for (const id of ['capped', 'free', 'slow']) h.world.crash(id);
+      await h.advance(61_000); // past the stable_uptime: the backoff starts over
+    }
+    expect(h.state('capped')).toBe('crashed.waiting');
+    expect(h.proxy('capped').context.decision?.blocker).toBe('restart_cap');
+    expect(h.state('slow')).toBe('crashed.waiting');
+    expect(h.proxy('slow').context.decision?.blocker).toBe('cooldown');
+    expect(h.state('free')).toBe('running.up');
+  });
+
   it('reports nothing for an entry that only lists its env in another order', async () => {
     const h = await startHarness({ specs: [fakeSpec('a', { env: { A: '1', B: '2' }, settings: { stop_timeout: 3, restart: 'always' } })] });
     const changes = h.supervisor.reconcile(
