@@ -1,11 +1,13 @@
 // Runs an operator's check command; exit 0 is healthy. The command leads its own process group,
 // which is killed once the command exits, so a helper it left behind cannot hold stderr open and
 // keep the probe waiting past its timeout. One that left the group (setsid, a daemonizing tool)
-// carries the check's token in its environment: if stderr is still open shortly after the exit, it
-// is found by that token and killed, and the check ends all the same. execa is loaded by the first
+// carries the check's token in its environment: it is found by that token once the command exits
+// and killed, whether or not it kept stderr open (one started in the background with its output
+// redirected would otherwise be left running, one per check round), and the check ends all the
+// same. execa is loaded by the first
 // such check: ~5 MiB of RSS (bench/README.md, "Memory") that a daemon with no exec check does not pay.
 import { randomUUID } from 'node:crypto';
-import { findEscaped, killWithGroup, SPAWN_TOKEN_ENV } from '../process/escape.ts';
+import { escapedSoon, killWithGroup, SPAWN_TOKEN_ENV } from '../process/escape.ts';
 import { ticksSinceBoot } from '../process/proc.ts';
 import { signalGroup } from '../process/signal.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
@@ -61,11 +63,10 @@ export async function probeExec(command: string[], target: ProbeTarget): Promise
     subprocess.once('exit', () => {
       running.delete(pid);
       signalGroup(pid, 'SIGKILL');
+      void escapedSoon(token, pid, startedAt).then((escaped) => escaped.forEach(killWithGroup));
+      // A holder of stderr that carries no token (its environment replaced) is not waited for.
       if (!subprocess.stderr || subprocess.stderr.closed) return;
-      const holder = setTimeout(() => {
-        for (const escaped of findEscaped(token, pid, startedAt)) killWithGroup(escaped);
-        subprocess.stderr?.destroy();
-      }, STDERR_GRACE_MS);
+      const holder = setTimeout(() => subprocess.stderr?.destroy(), STDERR_GRACE_MS);
       subprocess.stderr?.once('close', () => clearTimeout(holder));
     });
   }

@@ -73,11 +73,6 @@ function scan(searches: Map<string, Search>): Map<string, number[]> {
   return found;
 }
 
-/** Live processes carrying `token` in their environment, outside the process group of `leaderPid`. */
-export function findEscaped(token: string, leaderPid: number, startedAt = 0): number[] {
-  return scan(new Map([[token, { leader: leaderPid, startedAt }]])).get(token) ?? [];
-}
-
 /**
  * The leaders started through the watch and still running. Each carries its own token, never
  * another's, so a scan skips them: after a storm they are the 200 restarted proxies, the youngest
@@ -92,6 +87,14 @@ const waiting = new Map<string, Search & { done: (escaped: number[]) => void }>(
 function scanSoon(token: string, search: Search, done: (escaped: number[]) => void): void {
   if (waiting.size === 0) setImmediate(scanWaiting);
   waiting.set(token, { ...search, done });
+}
+
+/**
+ * The live processes carrying `token` outside the group of `leaderPid`, looked for in the next pass
+ * over /proc (shared by every exit of the same moment).
+ */
+export function escapedSoon(token: string, leaderPid: number, startedAt: number): Promise<number[]> {
+  return new Promise((resolve) => scanSoon(token, { leader: leaderPid, startedAt }, resolve));
 }
 
 function scanWaiting(): void {

@@ -43,6 +43,16 @@ describe('exec probe', () => {
     await waitUntil(() => pidsMatching('exec-check-escapee').length === 0, 2_000);
   });
 
+  it('kills what it set out of its group with its output redirected (nothing holds stderr), pass or fail', async () => {
+    for (const [script, ok] of [
+      ["setsid sh -c 'sleep 30; : exec-check-quiet-escapee' >/dev/null 2>&1 </dev/null & exit 0", true],
+      ["setsid sh -c 'sleep 30; : exec-check-quiet-escapee' >/dev/null 2>&1 </dev/null & exit 3", false],
+    ] as const) {
+      expect(await probe(exec(script), { timeoutMs: 2000 })).toMatchObject({ ok });
+      await waitUntil(() => pidsMatching('exec-check-quiet-escapee').length === 0, 2_000);
+    }
+  });
+
   it('passes when it exited 0 in time though the daemon, stalled, saw the exit after the deadline', async () => {
     const pending = probe(exec('sleep 0.1; exit 0'), { timeoutMs: 300 });
     await new Promise((resolve) => setTimeout(resolve, 50)); // started

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.ts';
 import type { Logger } from '../../src/logging/logger.ts';
 import { startProcess } from '../../src/process/driver.ts';
-import { escapeNote, findEscaped, watchForEscapes } from '../../src/process/escape.ts';
+import { escapeNote, escapedSoon, watchForEscapes } from '../../src/process/escape.ts';
 import { isAliveNotZombie, processStartTime, ticksSinceBoot } from '../../src/process/proc.ts';
 import type { ProxySpec } from '../../src/proxy-spec.ts';
 import { SPAWN_TOKEN_ENV } from '../../src/process/escape.ts';
@@ -61,7 +61,7 @@ describe('escaped processes', () => {
       expect.objectContaining({ proxy_id: 'esc', escaped_pids: [pid], message: 'proxy escaped its process group', escaped: exit.escaped }),
     ]);
     await waitUntil(() => !isAliveNotZombie(pid), 5_000);
-    expect(findEscaped(s.env[SPAWN_TOKEN_ENV], -1)).toEqual([]);
+    expect(await escapedSoon(s.env[SPAWN_TOKEN_ENV], -1, 0)).toEqual([]);
   });
 
   it('two proxies escaping at the same moment are each found and named (one scan serves both)', async () => {
@@ -73,7 +73,7 @@ describe('escaped processes', () => {
     const exits = await Promise.all([run(a, errors), run(b, errors)]);
     for (const exit of exits) expect(exit.escaped).toMatch(/left 1 process running outside its process group/);
     expect(errors).toHaveLength(2);
-    for (const s of [a, b]) await waitUntil(() => findEscaped(s.env[SPAWN_TOKEN_ENV], -1).length === 0, 5_000);
+    for (const s of [a, b]) await waitUntil(async () => (await escapedSoon(s.env[SPAWN_TOKEN_ENV], -1, 0)).length === 0, 5_000);
   });
 
   it('a crash is reported at once, without waiting for the scan; what it left outside its group is stopped after', async () => {
@@ -82,7 +82,7 @@ describe('escaped processes', () => {
     expect(await run(s, errors)).toEqual({ code: 3, escaped: undefined });
     await waitUntil(() => errors.length === 1, 5_000);
     expect(errors[0]).toMatchObject({ proxy_id: 'esc', exit_code: 3 });
-    await waitUntil(() => findEscaped(s.env[SPAWN_TOKEN_ENV], -1).length === 0, 5_000);
+    await waitUntil(async () => (await escapedSoon(s.env[SPAWN_TOKEN_ENV], -1, 0)).length === 0, 5_000);
   });
 
   it('a proxy that keeps to its group leaves nothing behind and gets no note, crashing or not', async () => {
@@ -112,7 +112,7 @@ describe('escaped processes', () => {
       start('exec sleep 300', { [`X${SPAWN_TOKEN_ENV}`]: token }); // another variable that ends like it
       start('exec sleep 300', { [SPAWN_TOKEN_ENV]: `${token}-2` }); // another token that begins like it
       await waitUntil(() => started.every((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep')), 5_000);
-      expect(findEscaped(token, leader)).toEqual([escaped]);
+      expect(await escapedSoon(token, leader, 0)).toEqual([escaped]);
     } finally {
       for (const pid of started) {
         try {
@@ -136,7 +136,7 @@ describe('escaped processes', () => {
     for (let attempt = 0; attempt < 5 && !notes.some(Boolean); attempt++) {
       s.env[SPAWN_TOKEN_ENV] = randomUUID();
       notes.push((await run(s, [])).escaped);
-      await waitUntil(() => findEscaped(s.env[SPAWN_TOKEN_ENV], -1).length === 0, 5_000);
+      await waitUntil(async () => (await escapedSoon(s.env[SPAWN_TOKEN_ENV], -1, 0)).length === 0, 5_000);
     }
     expect(notes.find(Boolean)).toMatch(/remove -f/);
   });
