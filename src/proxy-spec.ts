@@ -6,6 +6,8 @@ import type { ProxySettings } from '../machines/monitor/context.ts';
 export type HealthSpec =
   | { kind: 'process' }
   | { kind: 'tcp'; host: string; port: number; send?: string; expect?: string }
+  /** A connect to a unix socket (a typed entry that listens on one: v2ray's `listen: /path`). */
+  | { kind: 'unix'; path: string }
   | { kind: 'http'; url: string; status?: number }
   | { kind: 'exec'; command: string[] }
   | { kind: 'shadowsocks'; host: string; port: number; password: string; method: string }

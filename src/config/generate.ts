@@ -53,9 +53,10 @@ function trojan(e: TrojanEntry, file: string): BuiltProxy {
 }
 
 function v2ray(e: V2rayEntry, file: string): BuiltProxy {
+  const method = e.method ?? 'chacha20-ietf-poly1305';
   const settings =
     e.protocol === 'shadowsocks'
-      ? { method: e.method ?? 'chacha20-ietf-poly1305', password: e.password, network: 'tcp,udp' }
+      ? { method, password: e.password, network: 'tcp,udp' }
       : e.protocol === 'vless'
         ? { clients: [{ id: e.uuid }], decryption: 'none' }
         : { clients: [{ id: e.uuid, alterId: 0 }] };
@@ -69,9 +70,22 @@ function v2ray(e: V2rayEntry, file: string): BuiltProxy {
     command: e.binary,
     args: ['-config', file],
     files: [{ path: file, content: json(conf) }],
-    defaultHealth: { kind: 'tcp', host: connectableHost(e.listen), port: e.port },
+    defaultHealth: v2rayHealth(e, method),
     secrets: [e.uuid ?? e.password!],
   };
+}
+
+/**
+ * A unix socket (`listen: /path`) is connected to as such: its port is not listened on. A
+ * shadowsocks inbound gets the shadowsocks entry's round trip (a hung server fails it); vmess and
+ * vless a TCP connect.
+ */
+function v2rayHealth(e: V2rayEntry, method: string): HealthSpec {
+  if (e.listen.startsWith('/')) return { kind: 'unix', path: e.listen };
+  const host = connectableHost(e.listen);
+  return e.protocol === 'shadowsocks'
+    ? { kind: 'shadowsocks', host, port: e.port, password: e.password!, method }
+    : { kind: 'tcp', host, port: e.port };
 }
 
 function snell(e: SnellEntry, file: string): BuiltProxy {

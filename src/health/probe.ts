@@ -6,7 +6,7 @@ import { probeHttp } from './http.ts';
 import { probeProcess } from './process.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
 import { probeShadowsocks } from './shadowsocks.ts';
-import { probeTcp } from './tcp.ts';
+import { probeTcp, probeUnix } from './tcp.ts';
 import { probeTls } from './tls.ts';
 
 export type Probe = (spec: HealthSpec, target: ProbeTarget) => Promise<ProbeResult>;
@@ -26,6 +26,8 @@ async function run(spec: HealthSpec, target: ProbeTarget, connect: Connector | u
         return probeProcess(target);
       case 'tcp':
         return await probeTcp(spec, target, connect);
+      case 'unix':
+        return await probeUnix(spec.path, target);
       case 'http':
         return await probeHttp(spec, target);
       case 'exec':

@@ -27,7 +27,7 @@ export interface TcpCheck {
 export function probeTcp(check: TcpCheck, target: ProbeTarget, connect?: Connector): Promise<ProbeResult> {
   const bare = check.send === undefined && check.expect === undefined;
   if (connect && bare && net.isIP(check.host) !== 0 && !check.host.includes('%')) return connectOutside(connect, check, target);
-  return probeWithSocket(check, target);
+  return probeWithSocket(check, target, tcpTo(check));
 }
 
 const ETIMEDOUT = os.constants.errno.ETIMEDOUT;
@@ -41,7 +41,7 @@ function connectOutside(connect: Connector, check: TcpCheck, target: ProbeTarget
     signal?.addEventListener('abort', onAbort, { once: true });
     void connect(check.host, check.port, target.timeoutMs).then((outcome) => {
       signal?.removeEventListener('abort', onAbort);
-      if (outcome === undefined) return resolve(probeWithSocket(check, target));
+      if (outcome === undefined) return resolve(probeWithSocket(check, target, tcpTo(check)));
       const { error, durationMs } = outcome;
       if (error === 0) return resolve({ ok: true, durationMs });
       // In the words of Node's socket, which these checks used before: its error code, its timeout.
@@ -51,9 +51,16 @@ function connectOutside(connect: Connector, check: TcpCheck, target: ProbeTarget
   });
 }
 
-function probeWithSocket(check: TcpCheck, target: ProbeTarget): Promise<ProbeResult> {
+/** A connect to the unix socket at `path`: it proves what a bare TCP connect does. */
+export function probeUnix(path: string, target: ProbeTarget): Promise<ProbeResult> {
+  return probeWithSocket({}, target, { path });
+}
+
+const tcpTo = (check: TcpCheck): net.NetConnectOpts => ({ host: check.host, port: check.port });
+
+function probeWithSocket(check: Pick<TcpCheck, 'send' | 'expect'>, target: ProbeTarget, to: net.NetConnectOpts): Promise<ProbeResult> {
   return timedProbe(target, (done) => {
-    const socket = net.connect({ host: check.host, port: check.port });
+    const socket = net.connect(to);
     let reply = '';
     socket.setEncoding('utf8');
     socket.on('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));

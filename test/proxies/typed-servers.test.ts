@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../src/health/result.ts';
-import { probeTcp } from '../../src/health/tcp.ts';
+import { probeTcp, probeUnix } from '../../src/health/tcp.ts';
+import { probeShadowsocks } from '../../src/health/shadowsocks.ts';
 import { probeTls } from '../../src/health/tls.ts';
 import { describeWith } from '../support/binaries.ts';
 import { freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon, STARTUP_MS } from '../support/daemon.ts';
@@ -113,6 +114,67 @@ describeWith(['/usr/bin/v2ray'])('v2ray', () => {
       { listen: '127.0.0.1', port: supervised().port, protocol: 'vmess', settings: { clients: [{ id: uuid, alterId: 0 }] } },
     ]);
   });
+});
+
+describeWith(['/usr/bin/v2ray'])('v2ray with a shadowsocks inbound', () => {
+  const ss = (port: number) =>
+    probeShadowsocks(
+      { kind: 'shadowsocks', host: '127.0.0.1', port, password: 'v2-ss-secret', method: 'aes-256-gcm' },
+      { timeoutMs: 3_000 },
+    );
+  // Its default check is this round trip: it passes, which proves the probe speaks v2ray's shadowsocks.
+  const supervised = superviseOne(
+    'v2-ss',
+    'json',
+    (port) => ({ type: 'v2ray', port, protocol: 'shadowsocks', password: 'v2-ss-secret', method: 'aes-256-gcm' }),
+    ss,
+  );
+
+  it('is found hung (SIGSTOP) by its round trip, which a TCP connect would not see, and restarted', async () => {
+    const { daemon, file } = supervised();
+    const [pid] = pidsMatching(file);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const crash = await daemon.waitFor((l) => l.message === 'proxy crash detected' && l.proxy_id === 'v2-ss', 20_000);
+      expect(String(crash.reason)).toMatch(/check/);
+      await waitUntil(() => pidsMatching(file).length === 1 && pidsMatching(file)[0] !== pid, 20_000);
+    } finally {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+  }, 60_000);
+});
+
+describeWith(['/usr/bin/v2ray'])('v2ray on a unix socket', () => {
+  let daemon: TestDaemon | undefined;
+  afterAll(async () => {
+    await daemon?.stop('SIGTERM');
+  });
+
+  it('is checked by a connect to its socket, and stays up', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pm-v2-unix-'));
+    const socket = join(dir, 'v2.sock');
+    const [port] = await freePorts(1);
+    const uuid = '6f1c2d5e-8a43-4b7e-9d21-3c5b7a9e0f14';
+    const { configFile } = writeConfig(
+      {
+        proxy: {
+          monitor: { enable: true, check_interval: 1, health_timeout: 2, failure_threshold: 1, restart_cooldown: 0 },
+          proxies: [{ id: 'v2-unix', type: 'v2ray', listen: socket, port, uuid }],
+        },
+        api: { listen: '127.0.0.1:0' },
+      },
+      dir,
+    );
+    daemon = startDaemon(configFile, dir);
+    await waitUntil(async () => (await probeUnix(socket, { timeoutMs: 1_000 })).ok, STARTUP_MS, 50);
+    const round = (l: { message: string; checked_proxies?: unknown }) =>
+      l.message === 'health check round finished' && l.checked_proxies === 1;
+    for (let i = 0; i < 3; i++) await daemon.waitFor((l) => round(l) && daemon!.lines.filter(round).length > i, 10_000);
+    expect(daemon.lines.filter((l) => l.message === 'proxy crash detected')).toEqual([]);
+    expect(daemon.lines.filter((l) => l.message === 'health check failed' || l.ok === false)).toEqual([]);
+  }, 60_000);
 });
 
 describe('snell (stand-in binary)', () => {
