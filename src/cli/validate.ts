@@ -11,7 +11,7 @@ export function validate(file: string): number {
     // Not refused here (the program may be installed before the daemon starts), but said: a reload
     // that would run it refuses it.
     for (const u of unexecutable) {
-      const where = u.key.endsWith('.cwd') ? '' : " (on this shell's PATH)";
+      const where = /\.(command|binary)$/.test(u.key) ? " (on this shell's PATH)" : '';
       process.stderr.write(`${file}: ${u.key}: warning: ${u.why}${where}: the proxy cannot be started as things are\n`);
     }
     const count = `${proxies.length} ${proxies.length === 1 ? 'proxy' : 'proxies'}`;

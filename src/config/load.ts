@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { ProxySpec } from '../proxy-spec.ts';
 import { type Unexecutable, unexecutable } from '../executable.ts';
+import { tlsFileProblems } from './tls-files.ts';
 import { ConfigError, formatIssues, formatPath, type ConfigIssue, parseOptions } from './errors.ts';
 import type { Host } from './privileges.ts';
 import { resolveProxies } from './resolve.ts';
@@ -24,7 +25,10 @@ export interface LoadedConfig {
   proxiesListed: boolean;
   /** `proxies:` with no value: a file cut off there, or every entry commented out. */
   proxiesCut: boolean;
-  /** Proxies whose program cannot be run as things are (checked as the file is loaded, off the daemon's thread on a reload). */
+  /**
+   * Proxies that cannot be started as things are: a program that cannot be run, a trojan certificate or
+   * key trojan would refuse (checked as the file is loaded, off the daemon's thread on a reload).
+   */
   unexecutable: Unexecutable[];
 }
 
@@ -120,7 +124,7 @@ export function parseConfigText(text: string, file: string, options: ReloadOptio
     empty,
     proxiesListed,
     proxiesCut,
-    unexecutable: unexecutable(proxies),
+    unexecutable: [...unexecutable(proxies), ...tlsFileProblems(parsed.data.proxy.proxies)],
   };
 }
 

@@ -183,7 +183,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     throw error;
   }
   for (const u of loaded.unexecutable)
-    logger.warn({ proxy_id: u.id, key: u.key, error: u.why }, 'proxy command cannot be run: the proxy fails to start until it can');
+    logger.warn({ proxy_id: u.id, key: u.key, error: u.why }, 'proxy cannot be started as configured: it fails to start until it can');
   logger.info({ config: loaded.config.proxy.monitor, proxies: loaded.proxies.length, config_file: loaded.file }, 'proxy monitor started');
   // The design document's default: nothing in the log would otherwise say that crashes stay down.
   if (!loaded.config.proxy.monitor.enable && loaded.proxies.length > 0)
@@ -234,8 +234,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         throw new Error(
           `${loaded.file}: ${next.empty ? 'the file is empty' : 'proxy.proxies has no list'}: a reload would stop and remove every proxy (to remove them all, write "proxy: {proxies: []}")`,
         );
-      // A program that cannot be run, in an entry the reload would start or restart: the running
-      // process is kept rather than stopped for a spawn that fails (a typo in a path, say).
+      // A program that cannot be run (or a certificate trojan would refuse), in an entry the reload
+      // would start or restart: the running process is kept rather than stopped for a start that
+      // fails (a typo in a path, say).
       const starting = new Set(supervisor.wouldStart(next.proxies));
       const refused = next.unexecutable.filter((u) => starting.has(u.id));
       if (refused.length) throw new Error(`${loaded.file}: ${refused.map((u) => `${u.key}: ${u.why}`).join('; ')}: cannot be run`);

@@ -75,6 +75,28 @@ describe('validate on a good file', () => {
         `${configFile}: proxy.proxies[1].cwd: warning: working directory /nonexistent/dir does not exist: the proxy cannot be started as things are\n`,
     });
   });
+  it('warns of a trojan certificate trojan would refuse, as of a program that cannot be run', () => {
+    const { configFile } = writeConfig({
+      proxy: {
+        proxies: [
+          {
+            id: 'tj',
+            type: 'trojan',
+            binary: '/bin/true',
+            local_port: 4430,
+            password: ['p'],
+            cert: '/nonexistent/cert.pem',
+            key: '/nonexistent/key.pem',
+          },
+        ],
+      },
+    });
+    expect(captured(() => validate(configFile))).toEqual({
+      code: 0,
+      stdout: `${configFile}: ok (1 proxy, monitoring disabled)\n`,
+      stderr: `${configFile}: proxy.proxies[0].cert: warning: cannot read /nonexistent/cert.pem: no such file: the proxy cannot be started as things are\n`,
+    });
+  });
   it('takes the file as run does, after --config or -c, through the command line', () => {
     const file = join(ROOT, 'config/default.yaml');
     for (const args of [
