@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.ts';
 import { selfSignedCert } from '../proxies/helpers.ts';
 import { describeWith } from '../support/binaries.ts';
