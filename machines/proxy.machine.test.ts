@@ -141,7 +141,7 @@ describe('proxy machine: the design document transitions', () => {
     expect(restart.record.error).toMatch(/not ready/);
     expect(h.world.log).toContain('kill ss-1');
     // `why` says what failed, not only which guard holds the next attempt.
-    expect(whyReply(h.proxy(), h.world.clock.now()).last_restart_failure).toBe(restart.record.error);
+    expect(whyReply(h.proxy(), h.world.clock.now(), []).last_restart_failure).toBe(restart.record.error);
   });
 });
 
@@ -622,7 +622,7 @@ describe('proxy machine: restart always | on-failure (systemd Restart=)', () => 
     expect(h.proxy().context.explanation).toMatch(/exited cleanly \(on signal SIGTERM\); restart is on-failure/);
     // `why` has it: the exit (with an escape note, for a proxy that daemonized) and why no restart follows.
     expect(h.proxy().context.lastExit).toBe('process exited on signal SIGTERM');
-    expect(whyReply(h.proxy(), h.world.clock.now()).message).toMatch(/^no restart: process exited cleanly \(on signal SIGTERM\)/);
+    expect(whyReply(h.proxy(), h.world.clock.now(), []).message).toMatch(/^no restart: process exited cleanly \(on signal SIGTERM\)/);
     await h.advance(120_000);
     expect(h.state()).toBe('stopped.down');
     h.supervisor.command('ss-1', 'START');

@@ -184,6 +184,8 @@ export const proxyReply = z.object({
 
 export const proxiesReply = z.object({ as_of: time, proxies: z.array(proxyReply) });
 
+const outputLine = z.object({ time, stream: z.enum(['stdout', 'stderr']), line: z.string() });
+
 export const whyReply = z.object({
   proxy_id: z.string(),
   state: phase,
@@ -192,6 +194,8 @@ export const whyReply = z.object({
   last_exit: z.string().nullable(),
   /** What made the last restart fail (an exit, a spawn error, a readiness check); null when it succeeded or there was none. */
   last_restart_failure: z.string().nullable(),
+  /** The proxy's last output lines (at most WHY_OUTPUT_LINES, oldest first): what a server says of its own failure. */
+  last_output: z.array(outputLine),
   /** The last restart decision as it was taken; null before the first crash. */
   decision: z
     .object({
@@ -278,7 +282,7 @@ export const auditReply = z.object({
 export const outputReply = z.object({
   proxy_id: z.string(),
   /** The last lines the proxy wrote, oldest first, as the log has them (redacted, rate-limited). */
-  lines: z.array(z.object({ time, stream: z.enum(['stdout', 'stderr']), line: z.string() })),
+  lines: z.array(outputLine),
 });
 
 export const actionReply = z.object({ action: z.string(), proxy: proxyReply });

@@ -5,12 +5,17 @@ import type { ProxyView } from '../../machines/monitor/status.ts';
 import type { SupervisedProxy } from '../supervisor/supervisor.ts';
 import { monitoringActive, proxyEnabled, type RestartOutcome } from '../../machines/proxy/context.ts';
 import { attemptsInWindow, cooldownEndsAt } from '../../machines/proxy/policy.ts';
+import type { OutputLine } from '../inspector/recent.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { RestartRow } from '../store/types.ts';
 import type { ProxyReply, RestartRecordReply, WhyReply } from './schemas.ts';
 import { statePath } from '../../machines/monitor/status.ts';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** A proxy's output lines as the API shows them. */
+export const outputLines = (lines: readonly OutputLine[]): WhyReply['last_output'] =>
+  lines.map((l) => ({ time: iso(l.at), stream: l.stream, line: l.line }));
 const isoOrNull = (ms: number | null | undefined): string | null => (ms == null ? null : iso(ms));
 
 export function restartReply(proxyId: string, record: RestartOutcome | RestartRow): RestartRecordReply {
@@ -115,7 +120,10 @@ export function timedFields(view: ProxyView, now: number): TimedFields {
   };
 }
 
-export function whyReply(view: ProxyView, now: number): WhyReply {
+/** How many of a proxy's last output lines `why` shows (GET /proxies/ID/output has more). */
+export const WHY_OUTPUT_LINES = 3;
+
+export function whyReply(view: ProxyView, now: number, lastOutput: WhyReply['last_output']): WhyReply {
   const { decision } = view.context;
   const base = {
     proxy_id: view.id,
@@ -123,6 +131,7 @@ export function whyReply(view: ProxyView, now: number): WhyReply {
     sub_state: statePath(view.state),
     last_exit: view.context.lastExit,
     last_restart_failure: view.context.lastRestart?.success === false ? (view.context.lastRestart.error ?? null) : null,
+    last_output: lastOutput.slice(-WHY_OUTPUT_LINES),
     memory: memoryReply(view),
   };
   if (!decision) {

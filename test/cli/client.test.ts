@@ -49,6 +49,7 @@ describe('against a running API', () => {
   });
 
   it('show and why: one proxy in words, and the guard holding its restart back', async () => {
+    api.recent.onOutput('ss-1', 'stderr', 'ERROR: bind: Address already in use');
     api.world.crash('ss-1');
     await api.advance(200);
     api.world.crash('ss-1');
@@ -56,7 +57,7 @@ describe('against a running API', () => {
     const shown = await cli(['show', 'ss-1']);
     expect(shown.out).toMatch(/^ss-1 \(exec\): crashed\.waiting/);
     expect(shown.out).toMatch(
-      /settings\s+stop_timeout=10, health_timeout=5, failure_threshold=3, start_grace=5, min_uptime=0, restart=always\n/,
+      /settings\s+stop_timeout=10, health_timeout=5, failure_threshold=3, start_grace=5, min_uptime=0, restart=always, restart_cooldown=60, max_restarts=10, stable_uptime=60\n/,
     );
     expect(shown.out).toMatch(/restarts\s+1\/10 in the last 1h00m/);
     const why = await cli(['why', 'ss-1']);
@@ -64,6 +65,7 @@ describe('against a running API', () => {
     expect(why.out).toMatch(/restart deferred by cooldown/);
     expect(why.out).toMatch(/guard\s+cooldown/);
     expect(why.out).toMatch(/next attempt\s+in 1m00s/);
+    expect(why.out).toMatch(/^last output:\n {2}.* stderr: ERROR: bind: Address already in use\n/m); // what the server said of it
     expect(JSON.parse((await cli(['why', 'ss-1', '--json'])).out).decision.guard).toBe('cooldown');
   });
 

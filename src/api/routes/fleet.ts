@@ -15,7 +15,7 @@ import {
 } from '../schemas.ts';
 import type { RoutePlugin } from '../context.ts';
 import { timelineOf, type CurrentState, type TimelineEvent } from '../timeline.ts';
-import { iso } from '../views.ts';
+import { iso, outputLines } from '../views.ts';
 
 const HOUR_MS = 3_600_000;
 /** Restart records read for one timeline: 1,000 proxies at a cap of 10 an hour fit. */
@@ -80,7 +80,7 @@ export const fleetRoutes: RoutePlugin = (app, { deps }, done) => {
     (request) => {
       const { id } = request.params;
       if (!supervisor.proxy(id)) throw notFound(`no proxy "${id}"`);
-      return { proxy_id: id, lines: recent.output(id).map((l) => ({ time: iso(l.at), stream: l.stream, line: l.line })) };
+      return { proxy_id: id, lines: outputLines(recent.output(id)) };
     },
   );
   done();

@@ -26,7 +26,10 @@ export const proxyRoutes: RoutePlugin = (app, { deps, replies }, done) => {
   app.get(
     `${API_BASE}/proxies/:id/why`,
     { schema: { params: proxyParams, querystring: noQuery, response: { 200: whyReply, ...errorReplies } } },
-    (request) => views.whyReply(find(request.params.id), clock.now()),
+    (request) => {
+      const { id } = request.params;
+      return views.whyReply(find(id), clock.now(), views.outputLines(deps.recent.output(id).slice(-views.WHY_OUTPUT_LINES)));
+    },
   );
   done();
 };
