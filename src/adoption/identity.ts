@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { launchedCommandLines } from '../process/launch.ts';
 import { SPAWN_TOKEN_ENV } from '../process/escape.ts';
-import { bootedAt, isDeadState, PROCESS_GROUP, START_TIME, STATE, statFields } from '../process/proc.ts';
+import { bootedAt, isDeadState, PARENT, PROCESS_GROUP, START_TIME, STATE, statFields } from '../process/proc.ts';
 import type { ProcessRow } from '../store/types.ts';
 
 export type Verdict = { kind: 'ours' } | { kind: 'gone' } | { kind: 'unproven'; why: string };
@@ -73,16 +73,31 @@ export function describeToken(token: string, stateDir: string): { proxyId: strin
   return { proxyId: id.join(':'), fingerprint };
 }
 
-/** Live process-group leaders (each proxy leads its own group) carrying a token `wanted` takes. */
+/**
+ * The live process-group leader (each proxy leads its own group) carrying each token `wanted` takes:
+ * the proxy's own process. What it started with `setsid` leads a group too and inherits the token;
+ * such a child has a holder of the token for its parent, and is never older than it, so the holder
+ * kept is the oldest whose parent holds no such token (adopting the child would leave the proxy
+ * running beside its next start, out of every stop's reach).
+ */
 export function findSpawnTokens(wanted: (token: string) => boolean): Map<string, { pid: number; startTime: number }> {
-  const found = new Map<string, { pid: number; startTime: number }>();
+  const holders = new Map<string, { pid: number; startTime: number; parent: number }[]>();
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     const fields = statFields(pid);
     if (!fields || isDeadState(fields[STATE]) || Number(fields[PROCESS_GROUP]) !== pid) continue;
     const token = tokenOf(pid);
-    if (token !== undefined && wanted(token)) found.set(token, { pid, startTime: Number(fields[START_TIME]) });
+    if (token === undefined || !wanted(token)) continue;
+    const holder = { pid, startTime: Number(fields[START_TIME]), parent: Number(fields[PARENT]) };
+    holders.set(token, [...(holders.get(token) ?? []), holder]);
+  }
+  const found = new Map<string, { pid: number; startTime: number }>();
+  for (const [token, all] of holders) {
+    const pids = new Set(all.map((h) => h.pid));
+    const roots = all.filter((h) => !pids.has(h.parent));
+    const [first] = (roots.length ? roots : all).sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
+    found.set(token, { pid: first.pid, startTime: first.startTime });
   }
   return found;
 }

@@ -4,6 +4,7 @@ import { close, open, read, readFileSync } from 'node:fs';
 
 // Fields of /proc/<pid>/stat as statFields() numbers them (field 3, the state, is index 0).
 export const STATE = 0;
+export const PARENT = 1;
 export const PROCESS_GROUP = 2;
 /** Field 22, starttime in clock ticks since boot: with the pid it names one process for good. */
 export const START_TIME = 19;
