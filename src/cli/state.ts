@@ -122,7 +122,7 @@ function reset(dir: string, io: StateIo): number {
     }
     io.out(
       `moved ${file} aside to ${basename(aside)}; the next start begins with an empty history: restart counts, ` +
-        `operator stops and enable/disable are forgotten; proxy processes a killed daemon left running are not adopted: stop them before the next start\n`,
+        `operator stops and enable/disable are forgotten; proxy processes a killed daemon left running are found by the spawn token they carry: adopted if their proxy is still configured, stopped if not\n`,
     );
     return 0;
   } finally {

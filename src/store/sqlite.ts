@@ -4,7 +4,7 @@
 // loss can drop the last commits (never corrupting the file). FULL would fsync every commit: about
 // 3 ms each here, 0.6 s more for 200 spawns.
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, openSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   downAfterCrash,
@@ -105,10 +105,42 @@ export function openStore(stateDir: string, retention: Retention, seed?: (file: 
   }
 }
 
+/** The schema from `version` up to date, in one transaction. */
+function migrate(db: Database.Database, version: number): void {
+  db.transaction(() => {
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  })();
+}
+
+/**
+ * A new database is made beside its path and renamed into place with its schema: a state.db this
+ * daemon made is never an empty file, so an empty one (truncated, or zeroed by a failing disk) is
+ * damage, refused as such, rather than read as no history at all, which forgot the operator's stops
+ * and the restart cap. Created 0600: its -wal and -shm files take the database file's mode.
+ */
+function createDatabase(file: string): void {
+  const fresh = `${file}.new-${process.pid}`;
+  rmSync(fresh, { force: true });
+  closeSync(openSync(fresh, 'w', 0o600));
+  const db = new Database(fresh);
+  try {
+    migrate(db, 0);
+  } finally {
+    db.close();
+  }
+  renameSync(fresh, file);
+}
+
 function openDatabase(file: string): Database.Database {
-  // Created 0600 before SQLite opens it: its -wal and -shm files take the database file's mode. One
-  // seeded by a copy (VACUUM INTO, when state_dir was recreated) is made 0600 too.
-  closeSync(openSync(file, 'a', 0o600));
+  if (!existsSync(file)) createDatabase(file);
+  const st = statSync(file);
+  if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${file}'`), { code: 'EISDIR' });
+  if (st.size === 0)
+    throw Object.assign(new Error('the file is empty (0 bytes), which no state database of this daemon ever is'), {
+      code: 'SQLITE_NOTADB',
+    });
+  // One seeded by a copy (VACUUM INTO, when state_dir was recreated) is made 0600 too.
   try {
     chmodSync(file, 0o600);
   } catch {
@@ -136,11 +168,7 @@ function openDatabase(file: string): Database.Database {
     }
     // Only a schema to bring up to date is written here: a database that is current opens on a full
     // disk, and the daemon supervises with its writes held (src/store/resilient.ts).
-    if (version < MIGRATIONS.length)
-      db.transaction(() => {
-        for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]);
-        db.pragma(`user_version = ${MIGRATIONS.length}`);
-      })();
+    if (version < MIGRATIONS.length) migrate(db, version);
     return db;
   } catch (error) {
     db.close();

@@ -1,5 +1,17 @@
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -82,6 +94,16 @@ describe('opening', () => {
     writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, 4096 * 3);
     closeSync(fd);
     expect(() => openStore(join(dir, 'state'), roomy)).toThrow(/^state database .* is damaged \(/);
+  });
+
+  it('refuses an empty state.db (truncated, zeroed) as damaged, rather than take it for no history; a new one is never empty', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pm-store-'));
+    open(dir).close();
+    const file = join(dir, 'state', DATABASE_FILE);
+    expect(statSync(file).size).toBeGreaterThan(0);
+    expect(readdirSync(join(dir, 'state')).filter((name) => name.includes('.new-'))).toEqual([]);
+    truncateSync(file, 0);
+    expect(() => openStore(join(dir, 'state'), roomy)).toThrow(/^state database .* is damaged \(the file is empty \(0 bytes\)/);
   });
 
   it('says what else keeps it from opening the database, without calling it damaged', () => {
