@@ -66,6 +66,11 @@ describe('the log contract of the design document, on a real daemon', () => {
     process.kill(await pid(), 'SIGKILL');
     await daemon.waitFor(proxyLine('proxy restart succeeded', from), 30_000);
     await daemon.waitFor((l) => l.audit === true && l.action === 'proxy_auto_restart', 10_000);
+    // Written after the restart's own lines: on a loaded machine it may reach the pipe a moment later.
+    await daemon.waitFor(
+      (l) => proxyLine('proxy state changed', from)(l) && l.state_from === 'restarting' && l.state_to === 'running',
+      10_000,
+    );
   }, 120_000);
 
   afterAll(async () => {
