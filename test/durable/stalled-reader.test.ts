@@ -1,6 +1,6 @@
 // A daemon that stops reading (stopped by a signal, its event loop held) must not stall the proxies
 // that write to their output: the spawn helper keeps draining their pipes, and drops (and counts)
-// what the daemon cannot take.
+// what the daemon cannot take. And a proxy that floods its output is held to the helper's budget.
 import { readFileSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { standIn } from './support/stand-in.ts';
@@ -35,4 +35,17 @@ it('through the spawn helper, a proxy that writes without pause keeps running wh
   const before = written(pid);
   await sleep(1_000);
   expect(written(pid) - before).toBeGreaterThan(1 << 20);
+}, 30_000);
+
+it("through the spawn helper, a proxy that writes without pause is held to the helper's budget (4 MiB a second), not read and dropped at full speed", async () => {
+  const { daemon, pid } = await standIn(['yes', 'a line of a proxy that logs every request it serves'], 'helper');
+  cleanup.push(
+    () => process.kill(-pid, 'SIGKILL'),
+    () => daemon.kill('SIGKILL'),
+  );
+  await sleep(500);
+  const before = written(pid);
+  await sleep(2_000);
+  // Two seconds' budget and the pipe; read without rest, yes writes hundreds of MiB a second.
+  expect(written(pid) - before).toBeLessThan(3 * (4 << 20) + (1 << 20));
 }, 30_000);
