@@ -5,6 +5,7 @@ import type { ProxySpec } from '../proxy-spec.ts';
 import { bootedAt, processStartedAt } from '../process/proc.ts';
 import { checkProcess, commandLineOf, describeToken, findSpawnTokens } from './identity.ts';
 import { executedFingerprint } from '../supervisor/executed.ts';
+import { INTERRUPTED } from '../store/sqlite.ts';
 import type { ProcessRow, SpawnIntent, Store } from '../store/types.ts';
 
 export interface BootPlan {
@@ -31,6 +32,16 @@ export interface BootPlan {
   ended: ProcessRow[];
   /** Live processes of this state_dir the state had no record of, found by their spawn token (adopted or stopped as the rest). */
   unrecorded: ProcessRow[];
+}
+
+/**
+ * The process the proxy's last restart was replacing, an operator's or a reload's that the daemon's
+ * end interrupted (the process predates it): its end is that restart's doing, no crash; the proxy is
+ * started, as the restart would have done.
+ */
+function endedByItsRestart(store: Store, row: ProcessRow): boolean {
+  const [last] = store.restarts({ proxyId: row.proxyId, limit: 1 });
+  return last !== undefined && last.error === INTERRUPTED && last.at >= row.at && (last.reason === 'operator' || last.reason === 'config_changed');
 }
 
 /** `crashed`: the proxy was down after a crash when the last run ended (it carries it over). */
@@ -68,7 +79,7 @@ export function settleProcesses(
       if (verdict.kind === 'unproven') plan.unproven.push({ row, why: verdict.why });
       else if (booted !== undefined && row.at >= booted) {
         plan.ended.push(row);
-        if (specs.has(row.proxyId) && !plan.lost.has(row.proxyId)) plan.lost.set(row.proxyId, row);
+        if (specs.has(row.proxyId) && !plan.lost.has(row.proxyId) && !endedByItsRestart(store, row)) plan.lost.set(row.proxyId, row);
       }
       continue;
     }

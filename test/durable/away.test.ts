@@ -9,7 +9,8 @@ const marker = `${process.pid}${Date.now() % 100_000}`;
 const daemons: TestDaemon[] = [];
 afterAll(async () => {
   for (const daemon of daemons) await daemon.stop('SIGKILL');
-  for (const pid of [...pidsMatching(`sleep ${marker}`), ...pidsMatching(`sleep 1${marker}`)]) process.kill(pid, 'SIGKILL');
+  for (const pid of [...pidsMatching(`sleep ${marker}`), ...pidsMatching(`sleep 1${marker}`), ...pidsMatching(`2${marker}`)])
+    process.kill(pid, 'SIGKILL');
 });
 
 it('a process that ended while the daemon was down is logged, recorded and restarted as a crash', async () => {
@@ -54,5 +55,46 @@ it('a process that ended while the daemon was down is logged, recorded and resta
   const url = (await second.waitFor((l) => l.message === 'api listening')).url as string;
   const history = (await (await fetch(`${url}/api/v1/proxy/monitor/proxies/p/history`)).json()) as { records: unknown[] };
   expect(history.records).toMatchObject([{ proxy_id: 'p', reason: 'exited', success: true, manual: false }]);
+  expect(await second.stop('SIGTERM')).toBe(0);
+}, 60_000);
+
+it("the process an operator's restart was stopping, ended while the daemon was down, is no crash: the proxy is started", async () => {
+  const config = {
+    api: { listen: '127.0.0.1:0' },
+    proxy: {
+      monitor: { enable: true, check_interval: 30, stop_timeout: 20 },
+      // Takes a second to stop on TERM: the daemon is killed in that second.
+      proxies: [
+        {
+          id: 'p',
+          type: 'exec',
+          command: '/bin/sh',
+          args: ['-c', `trap 'sleep 1; exit 0' TERM; while :; do /bin/sleep 0.2; done; : 2${marker}`],
+        },
+      ],
+    },
+  };
+  const { dir, configFile } = writeConfig(config);
+  const first = startDaemon(configFile, dir);
+  daemons.push(first);
+  const url = (await first.waitFor((l) => l.message === 'api listening', STARTUP_MS)).url as string;
+  await waitUntil(() => pidsMatching(`2${marker}`).length === 1, STARTUP_MS);
+  const [before] = pidsMatching(`2${marker}`);
+  expect((await fetch(`${url}/api/v1/proxy/monitor/proxies/p/restart`, { method: 'POST' })).status).toBe(200);
+  await first.waitFor((l) => l.proxy_id === 'p' && l.state_to === 'stopped'); // its old process being stopped
+  first.child.kill('SIGKILL');
+  await first.exited;
+  await waitUntil(() => !pidsMatching(`2${marker}`).includes(before), 5_000); // its TERM handled, it ends
+
+  const second = startDaemon(configFile, dir);
+  daemons.push(second);
+  await waitUntil(() => pidsMatching(`2${marker}`).length === 1, STARTUP_MS);
+  const url2 = (await second.waitFor((l) => l.message === 'api listening')).url as string;
+  await waitUntil(async () => (await (await fetch(`${url2}/api/v1/proxy/monitor/proxies/p`)).json()).sub_state === 'running.up', 10_000);
+  expect(second.lines.filter((l) => l.message === 'proxy crash detected' || l.message.startsWith('proxy process ended while'))).toEqual([]);
+  const history = (await (await fetch(`${url2}/api/v1/proxy/monitor/proxies/p/history`)).json()) as { records: unknown[] };
+  expect(history.records).toMatchObject([
+    { reason: 'operator', success: false, error: 'interrupted: the daemon stopped during the restart' },
+  ]);
   expect(await second.stop('SIGTERM')).toBe(0);
 }, 60_000);
