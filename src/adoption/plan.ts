@@ -41,7 +41,12 @@ export interface BootPlan {
  */
 function endedByItsRestart(store: Store, row: ProcessRow): boolean {
   const [last] = store.restarts({ proxyId: row.proxyId, limit: 1 });
-  return last !== undefined && last.error === INTERRUPTED && last.at >= row.at && (last.reason === 'operator' || last.reason === 'config_changed');
+  return (
+    last !== undefined &&
+    last.error === INTERRUPTED &&
+    last.at >= row.at &&
+    (last.reason === 'operator' || last.reason === 'config_changed')
+  );
 }
 
 /** `crashed`: the proxy was down after a crash when the last run ended (it carries it over). */
