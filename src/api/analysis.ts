@@ -1,5 +1,6 @@
 // The seed's restart analysis over a list of restart records: when they happen (hour of day, UTC),
 // why, how often they work and how long they take.
+import { INTERRUPTED } from '../store/sqlite.ts';
 import type { RestartRow } from '../store/types.ts';
 import type { HistoryReply } from './schemas.ts';
 
@@ -17,7 +18,11 @@ export function analyzeRestarts(rows: readonly RestartRow[]): HistoryReply['anal
     byReason[row.reason] = (byReason[row.reason] ?? 0) + 1;
     if (row.success) successes += 1;
   }
-  const durations = rows.map((r) => r.durationMs).sort((a, b) => a - b);
+  // An interrupted restart's 0 ms is no duration (the daemon stopped before it knew one).
+  const durations = rows
+    .filter((r) => r.error !== INTERRUPTED)
+    .map((r) => r.durationMs)
+    .sort((a, b) => a - b);
   return {
     total: rows.length,
     successes,
