@@ -3,12 +3,12 @@ import { analyzeRestarts } from '../../src/api/analysis.ts';
 import { INTERRUPTED } from '../../src/store/sqlite.ts';
 import type { RestartRow } from '../../src/store/types.ts';
 
-const row = (durationMs: number, error: string | null = null): RestartRow => ({
+const row = (durationMs: number, error?: string): RestartRow => ({
   proxyId: 'p',
   at: Date.UTC(2026, 0, 1, 3),
   reason: 'operator',
   manual: true,
-  success: error === null,
+  success: error === undefined,
   durationMs,
   error,
 });
