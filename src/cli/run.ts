@@ -69,7 +69,7 @@ export async function run(configFile: string, stateDir?: string, inspectUrl?: st
   }
   const outcome = await Promise.race([signalled.then((signal) => ({ signal })), daemon.lost.then((lost) => ({ lost }))]);
   if ('signal' in outcome) logger.info({ signal: outcome.signal }, 'signal received');
-  await daemon.stop();
+  await daemon.stop({ leaveProxies: 'lost' in outcome });
   // Everything is stopped; a handle some library left open must not keep the daemon alive.
   await closeLogger(logger);
   process.exit('lost' in outcome ? 1 : 0);

@@ -46,11 +46,12 @@ export interface Daemon {
   config(): LoadedConfig;
   /** The HTTP API's base URL, bound on api.listen. */
   url: string;
-  /** Resolves (with why) if another daemon took over state_dir: this one must stop. */
+  /** Resolves (with why) if another daemon took over state_dir: this one must stop, and leave its proxies to it. */
   lost: Promise<string>;
   /** Re-read the config file (audited as `by`); on error the running config is kept and the error returned. */
   reload(by: Caller): Promise<ReloadOutcome>;
-  stop(): Promise<void>;
+  /** Stops every proxy, then the daemon; `leaveProxies` (state_dir lost): the daemon alone. */
+  stop(options?: { leaveProxies?: boolean }): Promise<void>;
 }
 
 function warnDeprecations(logger: Logger, loaded: LoadedConfig): void {
@@ -316,15 +317,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       reloads = turn.catch(() => undefined);
       return turn;
     },
-    stop() {
+    stop({ leaveProxies = false } = {}) {
       stopping ??= (async () => {
-        logger.info('proxy monitor stopping: stopping every proxy');
+        // Left: the daemon that took state_dir adopted them by their spawn tokens, they are its own now
+        // (stopping them would be an outage, and crashes in its history).
+        logger.info(
+          `proxy monitor stopping: ${leaveProxies ? 'its proxies are left to the daemon that took the state_dir' : 'stopping every proxy'}`,
+        );
         // Recorded first: a daemon killed during its stop must not take the ends it caused for crashes.
-        state.store.forgetProcesses();
+        if (!leaveProxies) state.store.forgetProcesses();
         await controlPlane.close();
-        await supervisor.shutdown();
+        await supervisor.shutdown({ stopProcesses: !leaveProxies });
         killRunningChecks(); // an exec check in flight (and what it started) does not outlive the daemon
-        audit(SYSTEM, { action: 'daemon_stop', reason: 'the daemon stopped, and its proxies with it', detail: { pid: process.pid } });
+        if (!leaveProxies)
+          audit(SYSTEM, { action: 'daemon_stop', reason: 'the daemon stopped, and its proxies with it', detail: { pid: process.pid } });
         state.close();
         inspector?.stop();
         logger.info('proxy monitor stopped');

@@ -347,13 +347,16 @@ export function createSupervisor(options: SupervisorOptions) {
     /**
      * Stop supervising and stop every proxy process (TERM, grace, KILL to each group). Operator
      * intent (wanted up/down) is not touched, so the next start brings the same proxies back.
+     * `stopProcesses: false` leaves them running (another daemon took them over).
      */
-    async shutdown(): Promise<void> {
+    async shutdown({ stopProcesses = true } = {}): Promise<void> {
       actor.stop();
       shutDown = true;
       effects.dispose();
-      const { handles, timeoutMs } = effects.stopEveryProcess();
-      await world.driver.stopAll(handles, timeoutMs);
+      if (stopProcesses) {
+        const { handles, timeoutMs } = effects.stopEveryProcess();
+        await world.driver.stopAll(handles, timeoutMs);
+      }
       // The reports still queued reach the listeners before the daemon closes its store.
       world.later?.flush();
     },

@@ -67,3 +67,35 @@ it('recreates a deleted state_dir with its lock and history; a second daemon ref
     db.close();
   }
 }, 90_000);
+
+it('a daemon whose deleted state_dir another one took (it was stopped meanwhile) leaves its proxies to that one, which adopted them', async () => {
+  const { dir, configFile } = writeConfig({
+    proxy: {
+      monitor: { enable: true, check_interval: 1 },
+      proxies: [{ id: 'sleeper', type: 'exec', command: '/bin/sleep', args: ['301'] }],
+    },
+    api: { listen: '127.0.0.1:0' },
+  });
+  const stateDir = join(dir, 'state');
+  const first = startDaemon(configFile, dir);
+  daemons.push(first);
+  await first.waitFor((l) => l.proxy_id === 'sleeper' && l.state_to === 'running', 30_000);
+  const url = (await first.waitFor((l) => l.message === 'api listening', 30_000)).url as string;
+  const pid = (await getJson(`${url}${API}/proxies/sleeper`)).json.pid as number;
+  first.child.kill('SIGSTOP');
+  try {
+    rmSync(stateDir, { recursive: true, force: true });
+    const second = startDaemon(configFile, dir);
+    daemons.push(second);
+    expect(await second.waitFor((l) => l.message === 'proxy process adopted from the previous run', 30_000)).toMatchObject({ pid });
+  } finally {
+    first.child.kill('SIGCONT');
+  }
+  await first.waitFor((l) => l.message.startsWith('another proxy-monitor took the recreated state_dir'), 15_000);
+  expect(await first.exited).toBe(1);
+  const second = daemons.at(-1)!;
+  await new Promise((done) => setTimeout(done, 1_500)); // a check round or so of the second daemon
+  expect(second.lines.filter((l) => l.message === 'proxy crash detected')).toEqual([]);
+  process.kill(pid, 0); // still running, adopted
+  expect(await second.stop('SIGTERM')).toBe(0);
+}, 90_000);
