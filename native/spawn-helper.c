@@ -437,28 +437,15 @@ static void requests(void) {
   }
 }
 
-static void reap(int sigfd) {
-  struct signalfd_siginfo info;
-  while (read(sigfd, &info, sizeof info) > 0) {
-  }
-  int status;
-  pid_t pid;
-  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-    for (size_t i = 0; i < nchildren; i++) {
-      if (children[i].pid == pid) children[i].exited = 1;
-    }
-    reply_ints('X', pid, status);
-  }
-}
-
 /* Reads until the pipe is empty or ended: an exited child's pipes are closed before its parent hears
    of the exit, so its last output and their ends are reported before its exit (a short read that
    stopped there left the end for the next round, after the exit, and the daemon dropped it with the
    unterminated last line it was holding). At most 16 reads, so a writer that never stops (a
    grandchild holding the pipe) cannot hold up the others. */
-static void drain(struct child *c, int stream) {
+static void drain(struct child *c, int stream, int at_exit) {
   char buf[65536];
-  for (int reads = 0; reads < 16 && !resting(c, stream); reads++) {
+  /* At the child's exit, read whatever its budget: what it said last goes before its exit. */
+  for (int reads = 0; reads < 16 && (at_exit || !resting(c, stream)); reads++) {
     ssize_t n = read(c->out[stream], buf, sizeof buf);
     if (n > 0) {
       pass_on(c, stream, buf, (size_t)n);
@@ -470,6 +457,25 @@ static void drain(struct child *c, int stream) {
     report_dropped(c, stream, 1);
     reply_stream('E', c->pid, stream, NULL, 0);
     return;
+  }
+}
+
+static void reap(int sigfd) {
+  struct signalfd_siginfo info;
+  while (read(sigfd, &info, sizeof info) > 0) {
+  }
+  int status;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    for (size_t i = 0; i < nchildren; i++) {
+      if (children[i].pid != pid) continue;
+      children[i].exited = 1;
+      /* A stream resting on its budget was not read this turn: its last lines, their drop count and
+         its end go before the exit, which the daemon takes for the end of everything of it. */
+      for (int s = 1; s <= 2; s++)
+        if (children[i].out[s] >= 0) drain(&children[i], s, 1);
+    }
+    reply_ints('X', pid, status);
   }
 }
 
@@ -507,8 +513,9 @@ int main(void) {
     /* Orphaned, stdin is no longer polled (its end would wake every poll): a negative fd is skipped. */
     fds[n++] = (struct pollfd){.fd = orphaned ? -1 : 0, .events = POLLIN};
     fds[n++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
-    /* Replies the daemon has not taken yet: written as it reads them. */
-    fds[n++] = (struct pollfd){.fd = nout > sent ? 1 : -1, .events = POLLOUT};
+    /* Replies the daemon has not taken yet: written as it reads them (set below, once this turn's
+       drop reports are gathered). */
+    fds[n++] = (struct pollfd){.fd = -1, .events = POLLOUT};
     /* Drops not yet reported: wake within a second to report them, should the stream fall silent. */
     int timeout = -1;
     for (size_t i = 0; i < nchildren; i++) {
@@ -536,6 +543,7 @@ int main(void) {
       fds[n++] = (struct pollfd){.fd = probes[i].fd, .events = POLLOUT};
     }
     flush();
+    fds[2].fd = nout > sent ? 1 : -1;
     if (poll(fds, n, timeout) < 0) {
       if (errno == EINTR) continue;
       return 1;
@@ -544,7 +552,7 @@ int main(void) {
        it was already in the pipe. */
     for (size_t k = 3; k < n; k++) {
       if (owners[k].stream == 0) settle_probe(&probes[owners[k].child], fds[k].revents);
-      else if (fds[k].revents) drain(&children[owners[k].child], owners[k].stream);
+      else if (fds[k].revents) drain(&children[owners[k].child], owners[k].stream, 0);
     }
     if (fds[1].revents) reap(sigfd);
     flush(); /* the outputs and exits before this turn's requests, which may be a round of connects */

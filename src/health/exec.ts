@@ -4,8 +4,8 @@
 // carries the check's token in its environment: it is found by that token once the command exits
 // and killed, whether or not it kept stderr open (one started in the background with its output
 // redirected would otherwise be left running, one per check round), and the check ends all the
-// same. execa is loaded by the first
-// such check: ~5 MiB of RSS (bench/README.md, "Memory") that a daemon with no exec check does not pay.
+// same. execa is loaded by the first such check: ~5 MiB of RSS (bench/README.md, "Memory") that a
+// daemon with no exec check does not pay.
 import { randomUUID } from 'node:crypto';
 import { escapedSoon, killWithGroup, SPAWN_TOKEN_ENV } from '../process/escape.ts';
 import { ticksSinceBoot } from '../process/proc.ts';
@@ -13,7 +13,7 @@ import { signalGroup } from '../process/signal.ts';
 import type { ProbeResult, ProbeTarget } from './result.ts';
 
 const STDERR_TAIL = 4096;
-/** How long stderr may stay open after the command's group is gone before its holder is looked for. */
+/** How long stderr may stay open after the command's group is gone (its holders killed) before it is closed. */
 const STDERR_GRACE_MS = 100;
 const MAX_ERROR_LINE = 300;
 

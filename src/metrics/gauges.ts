@@ -20,7 +20,7 @@ export function registerGauges(registry: Exposition, { supervisor, liveness, clo
 
   new Gauge({
     name: 'proxy_monitor_max_restarts',
-    help: 'The configured cap of automatic restart attempts per proxy per hour.',
+    help: 'The default cap of automatic restart attempts per proxy per hour (proxy.monitor.max_restarts; a proxy may set its own).',
     registers,
     collect() {
       this.set(supervisor.settings().max_restarts);

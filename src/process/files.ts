@@ -83,7 +83,11 @@ export function stageGeneratedFiles(files: GeneratedFile[], owner?: RunAs): Stag
   }
   return {
     commit: () => {
-      for (const { tmp, path } of copies.splice(0)) renameSync(tmp, path);
+      // One at a time: should a rename fail, abort() still deletes the copies not yet in place.
+      while (copies.length > 0) {
+        renameSync(copies[0].tmp, copies[0].path);
+        copies.shift();
+      }
     },
     abort,
   };

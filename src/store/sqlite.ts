@@ -121,15 +121,28 @@ function migrate(db: Database.Database, version: number): void {
  */
 function createDatabase(file: string): void {
   const fresh = `${file}.new-${process.pid}`;
-  rmSync(fresh, { force: true });
-  closeSync(openSync(fresh, 'w', 0o600));
-  const db = new Database(fresh);
+  const scrap = () => {
+    for (const path of [fresh, `${fresh}-journal`]) rmSync(path, { force: true });
+  };
+  scrap();
   try {
-    migrate(db, 0);
-  } finally {
-    db.close();
+    closeSync(openSync(fresh, 'w', 0o600));
+    const db = new Database(fresh);
+    try {
+      migrate(db, 0);
+    } finally {
+      db.close();
+    }
+    // A WAL left beside a database since deleted (`rm state.db` after a kill) is not this one's:
+    // SQLite would replay its frames into it and bring the deleted history back.
+    for (const suffix of ['-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    renameSync(fresh, file);
+  } catch (error) {
+    try {
+      scrap(); // a full disk: no half-made database left behind at each failed start
+    } catch {}
+    throw error;
   }
-  renameSync(fresh, file);
 }
 
 function openDatabase(file: string): Database.Database {

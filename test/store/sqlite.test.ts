@@ -6,6 +6,7 @@ import {
   mkdtempSync,
   openSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   truncateSync,
@@ -104,6 +105,26 @@ describe('opening', () => {
     expect(readdirSync(join(dir, 'state')).filter((name) => name.includes('.new-'))).toEqual([]);
     truncateSync(file, 0);
     expect(() => openStore(join(dir, 'state'), roomy)).toThrow(/^state database .* is damaged \(the file is empty \(0 bytes\)/);
+  });
+
+  it('a new state.db does not take in the WAL of one deleted beside it (rm state.db after a kill): the history stays gone', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pm-store-'));
+    const file = join(dir, 'state', DATABASE_FILE);
+    const first = open(dir);
+    first.addAudit({ at: T0, user: 'api:127.0.0.1', action: 'proxy_stop', proxyId: 'ss-1', detail: {} });
+    const wal = readFileSync(`${file}-wal`); // as a SIGKILLed daemon leaves it, before a checkpoint
+    first.close();
+    rmSync(file);
+    writeFileSync(`${file}-wal`, wal);
+    expect(open(dir).audits({})).toEqual([]);
+  });
+
+  it('leaves no half-made database behind when it cannot make one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pm-store-'));
+    // Where SQLite would write the new database's journal: making the schema fails (as on a full disk).
+    mkdirSync(join(dir, 'state', `${DATABASE_FILE}.new-${process.pid}-journal`, 'in-the-way'), { recursive: true });
+    expect(() => openStore(join(dir, 'state'), roomy)).toThrow(/^cannot open state database /);
+    expect(existsSync(join(dir, 'state', `${DATABASE_FILE}.new-${process.pid}`))).toBe(false);
   });
 
   it('says what else keeps it from opening the database, without calling it damaged', () => {
