@@ -133,6 +133,33 @@ describe('the spawn helper', () => {
   });
 });
 
+describe("the spawn helper's output budget", () => {
+  it('a process that goes over it and exits in the same second has its drop count and its ends reported before its exit', async () => {
+    const helper = await startSpawnHelper(() => {});
+    const events: string[] = [];
+    await new Promise<void>((done) =>
+      helper.spawn(
+        { command: '/bin/sh', args: ['-c', 'seq 1 30000; echo last-words; exit 3'], cwd: undefined, env: { PATH: '/usr/bin:/bin' } },
+        {
+          spawned: (pid) => owned.push(pid),
+          failed: (error) => events.push(`failed ${error.message}`),
+          output: () => {},
+          outputDropped: (stream, lines) => events.push(`dropped ${stream} ${lines > 0}`),
+          outputEnd: (stream) => events.push(`end ${stream}`),
+          exited: (code) => {
+            events.push(`exited ${code}`);
+            done();
+          },
+        },
+      ),
+    );
+    helper.close();
+    // 30000 lines are over the 20000 a second it reads: the rest of that second is dropped and counted.
+    expect(events).toEqual(expect.arrayContaining(['dropped stdout true', 'end stdout', 'end stderr']));
+    expect(events.at(-1)).toBe('exited 3');
+  });
+});
+
 describe('chooseSpawner', () => {
   it('falls back to child_process with one warn line when the helper is missing or fails at start', async () => {
     const bad = mkdtempSync(join(tmpdir(), 'pm-helper-'));
