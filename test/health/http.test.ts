@@ -9,6 +9,13 @@ describe('http probe', () => {
   beforeAll(async () => {
     server = http.createServer((request, response) => {
       if (request.url === '/hang') return; // never answers
+      if (request.url === '/stall') {
+        // Its headers and the start of its body, then nothing: a server hung mid-reply.
+        response.writeHead(200, { 'content-length': '1000' });
+        response.write('partial');
+        return;
+      }
+      if (request.url === '/big') return response.end(Buffer.alloc(1 << 20, 'x')); // read in part: enough
       response.statusCode = Number(request.url!.slice(1)) || 200;
       response.end('body');
     });
@@ -41,6 +48,14 @@ describe('http probe', () => {
     const result = await probe({ kind: 'http', url: `${base}/hang` }, { timeoutMs: 300 });
     expect(result).toMatchObject({ ok: false, error: 'timed out after 300 ms' });
     expect(performance.now() - began).toBeLessThan(300 + 2_000); // the server never answers: only the timeout ends it
+  });
+
+  it('times out on a server that hangs after its headers; a big reply need not be read whole', async () => {
+    expect(await probe({ kind: 'http', url: `${base}/stall` }, { timeoutMs: 300 })).toMatchObject({
+      ok: false,
+      error: 'timed out after 300 ms',
+    });
+    expect(await probe({ kind: 'http', url: `${base}/big` }, { timeoutMs: 1000 })).toMatchObject({ ok: true });
   });
 
   it('fails, without throwing, on a malformed url', async () => {
