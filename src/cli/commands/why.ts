@@ -13,8 +13,9 @@ export const why: ClientCommand = {
       `${w.proxy_id}: ${w.sub_state}\n${w.message}\n` +
         (w.last_exit ? `last exit: ${w.last_exit}\n` : '') +
         (w.last_restart_failure ? `last restart failed: ${w.last_restart_failure}\n` : '') +
-        // What the server said of its own failure ("bind: Address already in use"), when it said anything.
-        (w.last_output?.length && (w.last_exit || w.last_restart_failure)
+        // What the server said of its own failure ("bind: Address already in use"), when it said
+        // anything; not once it runs again (its lines are then the new process's).
+        (w.last_output?.length && w.state !== 'running' && (w.last_exit || w.last_restart_failure)
           ? `last output:\n${w.last_output.map((l) => `  ${relative(l.time, w.remaining.now)} ${l.stream}: ${l.line}\n`).join('')}`
           : ''),
     );
