@@ -131,8 +131,11 @@ export async function createReal() {
     return found;
   }
 
-  /** What the machine shows; the histories only when asked (they are read once the rest agrees). */
-  async function observe(model: Model, withHistory: boolean): Promise<Map<string, Observed>> {
+  /**
+   * What the machine shows; the histories only when asked (they are read once the rest agrees).
+   * `strays`: what runs or is supervised that the model has not (a removed proxy still stopping).
+   */
+  async function observe(model: Model, withHistory: boolean): Promise<{ seen: Map<string, Observed>; strays: string[] }> {
     const procs = processes();
     const views = model.daemon === 'running' ? ((await api('GET', '/proxies')).proxies as Array<Observed['view'] & { id: string }>) : [];
     const seen = new Map<string, Observed>();
@@ -143,10 +146,10 @@ export async function createReal() {
       seen.set(p.id, { pid: pids.length > 1 ? -pids.length : (pids[0] ?? null), view: views.find((v) => v.id === p.id), history });
     }
     const stray = views.filter((v) => !model.proxies.some((p) => p.id === v.id)).map((v) => v.id);
-    if (stray.length) throw new Error(`the daemon supervises proxies the config no longer has: ${stray.join(', ')}`);
+    const strays = stray.length ? [`the daemon supervises proxies the config no longer has: ${stray.join(', ')}`] : [];
     for (const id of procs.keys())
-      if (!model.proxies.some((p) => p.id === id)) throw new Error(`a process of ${id}, a proxy of an earlier sequence, is still running`);
-    return seen;
+      if (!model.proxies.some((p) => p.id === id)) strays.push(`a process of ${id}, a proxy the config no longer has, is still running`);
+    return { seen, strays };
   }
 
   const RESTING_DOWN = new Set(['stopped.down', 'crashed.held', 'crashed.waiting']);
@@ -221,9 +224,12 @@ export async function createReal() {
       if (Date.now() > deadline) throw new Error(`the daemon does not agree with the model:\n  ${problems.join('\n  ')}`);
       await new Promise((r) => setTimeout(r, 100));
       // Processes and states first; the histories once those agree (and then on every later look).
-      const withHistory = agreeing > 0 || mismatches(model, await observe(model, false), false).length === 0;
-      seen = await observe(model, withHistory);
-      problems = mismatches(model, seen, withHistory);
+      // A removed proxy may still be stopping (TERM, stop_timeout, KILL): waited for like the rest.
+      const first = await observe(model, false);
+      const withHistory = agreeing > 0 || (first.strays.length === 0 && mismatches(model, first.seen, false).length === 0);
+      const look = await observe(model, withHistory);
+      seen = look.seen;
+      problems = [...look.strays, ...mismatches(model, seen, withHistory)];
       agreeing = problems.length || !withHistory ? 0 : agreeing + 1;
     }
     last = seen;
