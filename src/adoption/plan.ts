@@ -5,8 +5,7 @@ import type { ProxySpec } from '../proxy-spec.ts';
 import { bootedAt, processStartedAt } from '../process/proc.ts';
 import { checkProcess, commandLineOf, describeToken, findSpawnTokens } from './identity.ts';
 import { executedFingerprint } from '../supervisor/executed.ts';
-import { INTERRUPTED } from '../store/sqlite.ts';
-import type { ProcessRow, SpawnIntent, Store } from '../store/types.ts';
+import { INTERRUPTED, type ProcessRow, type SpawnIntent, type Store } from '../store/types.ts';
 
 export interface BootPlan {
   /**

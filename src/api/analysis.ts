@@ -1,7 +1,6 @@
 // The seed's restart analysis over a list of restart records: when they happen (hour of day, UTC),
 // why, how often they work and how long they take.
-import { INTERRUPTED } from '../store/sqlite.ts';
-import type { RestartRow } from '../store/types.ts';
+import { INTERRUPTED, type RestartRow } from '../store/types.ts';
 import type { HistoryReply } from './schemas.ts';
 
 /** Nearest-rank percentile of ascending values (no interpolation: every figure is a real duration). */

@@ -19,10 +19,9 @@ import { makeDirs } from '../make-dirs.ts';
 import { HOUR_MS } from '../../machines/proxy/policy.ts';
 import { inodeOf, lockStateDir, StateDirError, type StateDirLock } from './lock.ts';
 import { MIGRATIONS } from './schema.ts';
-import type { HistoryQuery, Retention, RestartRow, SpawnIntent, Store } from './types.ts';
+import { type HistoryQuery, INTERRUPTED, type Retention, type RestartRow, type SpawnIntent, type Store } from './types.ts';
 
 export const DATABASE_FILE = 'state.db';
-export const INTERRUPTED = 'interrupted: the daemon stopped during the restart';
 
 /** The window the hourly cap counts in: history inside it is never pruned. */
 const WINDOW_MS = HOUR_MS;

@@ -14,6 +14,9 @@ export interface RestartStart {
   manual: boolean;
 }
 
+/** The error of a restart a daemon left unfinished when it stopped (finishInterruptedRestarts): it counts as failed, its 0 ms as no duration. */
+export const INTERRUPTED = 'interrupted: the daemon stopped during the restart';
+
 /** Every action the audit trail records (GET /audit?action= accepts these only; a test holds the writers to it). */
 export const AUDIT_ACTIONS = [
   'proxy_enable',

@@ -1,7 +1,6 @@
 import { expect, it } from 'vitest';
 import { analyzeRestarts } from '../../src/api/analysis.ts';
-import { INTERRUPTED } from '../../src/store/sqlite.ts';
-import type { RestartRow } from '../../src/store/types.ts';
+import { INTERRUPTED, type RestartRow } from '../../src/store/types.ts';
 
 const row = (durationMs: number, error?: string): RestartRow => ({
   proxyId: 'p',

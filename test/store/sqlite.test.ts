@@ -18,9 +18,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HOUR_MS } from '../../machines/proxy/policy.ts';
 import { StateDirError } from '../../src/store/lock.ts';
-import { DATABASE_FILE, INTERRUPTED, openStore } from '../../src/store/sqlite.ts';
+import { DATABASE_FILE, openStore } from '../../src/store/sqlite.ts';
 import { MIGRATIONS } from '../../src/store/schema.ts';
-import type { RestartRow, Retention, Store } from '../../src/store/types.ts';
+import { INTERRUPTED, type RestartRow, type Retention, type Store } from '../../src/store/types.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
