@@ -10,7 +10,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { launchedCommandLines } from '../process/launch.ts';
-import { SPAWN_TOKEN_ENV } from '../process/escape.ts';
+import { tokenOf } from '../process/escape.ts';
 import { bootedAt, isDeadState, PARENT, PROCESS_GROUP, START_TIME, STATE, statFields } from '../process/proc.ts';
 import type { ProcessRow } from '../store/types.ts';
 
@@ -18,12 +18,12 @@ export type Verdict = { kind: 'ours' } | { kind: 'gone' } | { kind: 'unproven'; 
 
 /** The process's command line as it runs (empty when it cannot be read). */
 export function commandLineOf(pid: number): string[] {
-  return readArgs(pid, 'cmdline') ?? [];
+  return readCommandLine(pid) ?? [];
 }
 
-function readArgs(pid: number, file: 'cmdline' | 'environ'): string[] | undefined {
+function readCommandLine(pid: number): string[] | undefined {
   try {
-    return readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\0').slice(0, -1);
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
   } catch {
     return undefined;
   }
@@ -35,7 +35,7 @@ export function checkProcess(row: ProcessRow): Verdict {
   if (!fields || isDeadState(fields[STATE]) || Number(fields[START_TIME]) !== row.startTime) return { kind: 'gone' };
   const boot = bootedAt();
   if (boot !== undefined && row.at >= boot) return { kind: 'ours' };
-  const cmdline = JSON.stringify(readArgs(row.pid, 'cmdline'));
+  const cmdline = JSON.stringify(readCommandLine(row.pid));
   const expected = launchedCommandLines(JSON.parse(row.command) as string[]).map((argv) => JSON.stringify(argv));
   if (expected.includes(cmdline) || tokenOf(row.pid) === row.token) return { kind: 'ours' };
   // The command line itself is not quoted: it may carry a password.
@@ -43,13 +43,6 @@ export function checkProcess(row: ProcessRow): Verdict {
     kind: 'unproven',
     why: 'same pid and start time, recorded before this boot, but neither the command line we launched nor our token in its environment',
   };
-}
-
-/** The spawn token in a process's environment (as it was exec'd), if it carries one. */
-function tokenOf(pid: number): string | undefined {
-  return readArgs(pid, 'environ')
-    ?.find((v) => v.startsWith(`${SPAWN_TOKEN_ENV}=`))
-    ?.slice(SPAWN_TOKEN_ENV.length + 1);
 }
 
 /**

@@ -34,7 +34,7 @@ interface Search {
 
 const MARKER = `${SPAWN_TOKEN_ENV}=`;
 
-/** The spawn token in a process's environment (NUL-separated, as /proc/<pid>/environ holds it). */
+/** The spawn token in an environment as /proc/<pid>/environ holds it (NUL-separated). */
 function tokenIn(environ: string): string | undefined {
   const at = environ.indexOf(MARKER);
   if (at === -1 || (at > 0 && environ[at - 1] !== '\0')) return undefined;
@@ -145,17 +145,20 @@ function stopEscaped(owner: Owner, escaped: number[], code: number | null, logge
   return note;
 }
 
+/** The spawn token a process carries in its environment (as it was exec'd), if any. */
+export function tokenOf(pid: number): string | undefined {
+  try {
+    return tokenIn(readFileSync(`/proc/${pid}/environ`, 'utf8'));
+  } catch {
+    return undefined; // gone, or not ours to read
+  }
+}
+
 /** The token and start of a live process of an earlier run, read from /proc; undefined when it has none. */
 function searchOf(pid: number): { token: string; leader: Search } | undefined {
   const fields = statFields(pid);
-  if (!fields || isDeadState(fields[STATE])) return undefined;
-  let token: string | undefined;
-  try {
-    token = tokenIn(readFileSync(`/proc/${pid}/environ`, 'utf8'));
-  } catch {
-    return undefined;
-  }
-  return token === undefined ? undefined : { token, leader: { leader: pid, startedAt: Number(fields[START_TIME]) } };
+  const token = fields && !isDeadState(fields[STATE]) ? tokenOf(pid) : undefined;
+  return token === undefined ? undefined : { token, leader: { leader: pid, startedAt: Number(fields![START_TIME]) } };
 }
 
 /**
