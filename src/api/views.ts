@@ -123,6 +123,7 @@ export function timedFields(view: ProxyView, now: number): TimedFields {
 /** How many of a proxy's last output lines `why` shows (GET /proxies/ID/output has more). */
 export const WHY_OUTPUT_LINES = 3;
 
+/** `lastOutput`: the proxy's last WHY_OUTPUT_LINES output lines. */
 export function whyReply(view: ProxyView, now: number, lastOutput: WhyReply['last_output']): WhyReply {
   const { decision } = view.context;
   const base = {
@@ -131,7 +132,7 @@ export function whyReply(view: ProxyView, now: number, lastOutput: WhyReply['las
     sub_state: statePath(view.state),
     last_exit: view.context.lastExit,
     last_restart_failure: view.context.lastRestart?.success === false ? (view.context.lastRestart.error ?? null) : null,
-    last_output: lastOutput.slice(-WHY_OUTPUT_LINES),
+    last_output: lastOutput,
     memory: memoryReply(view),
   };
   if (!decision) {
