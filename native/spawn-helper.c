@@ -73,7 +73,6 @@ struct budget {
   uint32_t lines, dropped;
   size_t bytes;
   int cut;           /* dropping since a line was cut: that line is counted once */
-  int spent;         /* the second's budget is spent: not read again until the next second */
 };
 
 struct child {
@@ -186,8 +185,12 @@ static void report_dropped(struct child *c, int stream, int at_end) {
    pipe, as on a slow terminal, rather than have every byte it writes read here and dropped (a `yes`
    took 60-76 % of a core of the helper that way). A daemon that is not reading (backlogged) does
    not stall the writer: its output is read and dropped, up to the same budget. */
+static int spent(const struct budget *b) {
+  return b->lines > MAX_LINES || b->bytes > MAX_BYTES;
+}
+
 static int resting(const struct child *c, int stream) {
-  return c->budget[stream].spent && c->budget[stream].second == now_second();
+  return spent(&c->budget[stream]) && c->budget[stream].second == now_second();
 }
 
 /* Milliseconds until the next second of CLOCK_MONOTONIC, when resting streams are read again. */
@@ -210,9 +213,7 @@ static void pass_on(struct child *c, int stream, const char *data, size_t len) {
      (backlogged) rests once it has been read its second's worth too. */
   b->lines += lines;
   b->bytes += len;
-  int within = b->lines <= MAX_LINES && b->bytes <= MAX_BYTES;
-  if (!within) b->spent = 1;
-  if (!b->cut && within && !backlogged()) {
+  if (!b->cut && !spent(b) && !backlogged()) {
     reply_stream('O', c->pid, stream, data, len);
   } else {
     /* Once over, the rest of the second is dropped: no line is passed on with a hole in it. The
