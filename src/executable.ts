@@ -3,6 +3,7 @@
 // program it cannot run), so it belongs to neither.
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
+import { isDirectory } from './make-dirs.ts';
 import type { ProxySpec } from './proxy-spec.ts';
 
 /** A proxy whose command cannot be exec'd: the config key that names it, and why. */
@@ -51,12 +52,4 @@ export function unexecutable(specs: ProxySpec[]): Unexecutable[] {
       return [{ id: spec.id, key, why: (error as Error).message }];
     }
   });
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -20,3 +20,12 @@ export function makeDirs(dir: string, mode: number): void {
     }
   }
 }
+
+/** A directory is at `path` (false when nothing is, or it cannot be looked at). */
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

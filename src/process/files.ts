@@ -4,7 +4,7 @@
 // and state_dir above it then let others through without listing them (0711; every file in both has
 // a mode of its own, 0600 or 0400), so only that user (and root) can read it.
 import { chmodSync, chownSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { makeDirs } from '../make-dirs.ts';
+import { isDirectory, makeDirs } from '../make-dirs.ts';
 import { dirname, join } from 'node:path';
 import type { GeneratedFile, RunAs } from '../proxy-spec.ts';
 import { tightenDir } from '../store/permissions.ts';
@@ -91,14 +91,6 @@ export function stageGeneratedFiles(files: GeneratedFile[], owner?: RunAs): Stag
     },
     abort,
   };
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /** The file at its path already has this content, owner and mode. */
