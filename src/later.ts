@@ -4,6 +4,10 @@
 // order asked, a few milliseconds per turn of the event loop. Between turns the loop reads the next
 // exits and serves the API, so neither waits behind a storm's records (bench/README.md, "Exits
 // first").
+//
+// A slice is also the unit of the daemon's writes (`batch`): its jobs' history rows and journal
+// entries are committed together when it ends, and their log lines are written after that commit
+// (src/daemon/daemon.ts). A storm's seven commits per restart became one per slice.
 
 /** A run of queued work holds the event loop for about this long, then lets it turn. */
 export const SLICE_MS = 5;
@@ -15,8 +19,12 @@ export interface Later {
   flush(): void;
 }
 
+/** Runs a slice of jobs (given as one function): the daemon's commits them as one transaction. */
+export type Batch = (slice: () => void) => void;
+
 /** `onError`: a job that throws (a bug) is reported and the queue goes on. */
-export function createLater(onError: (error: unknown) => void, sliceMs = SLICE_MS): Later {
+export function createLater(onError: (error: unknown) => void, options: { sliceMs?: number; batch?: Batch } = {}): Later {
+  const { sliceMs = SLICE_MS, batch = (slice) => slice() } = options;
   let queue: (() => void)[] = [];
   let head = 0;
   let scheduled = false;
@@ -39,10 +47,12 @@ export function createLater(onError: (error: unknown) => void, sliceMs = SLICE_M
   const slice = () => {
     scheduled = false;
     const end = performance.now() + sliceMs;
-    while (head < queue.length) {
-      runNext();
-      if (performance.now() >= end) break;
-    }
+    batch(() => {
+      while (head < queue.length) {
+        runNext();
+        if (performance.now() >= end) break;
+      }
+    });
     compact();
     if (head < queue.length) schedule();
   };
@@ -57,7 +67,9 @@ export function createLater(onError: (error: unknown) => void, sliceMs = SLICE_M
     schedule();
   }) as Later;
   later.flush = () => {
-    while (head < queue.length) runNext();
+    batch(() => {
+      while (head < queue.length) runNext();
+    });
     compact();
   };
   return later;

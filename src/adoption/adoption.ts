@@ -28,7 +28,7 @@ export interface AdoptionOptions {
 export function adoptPreviousRun(options: AdoptionOptions) {
   const { store, world, logger } = options;
   const now = () => world.clock.now();
-  const journal = createProcessJournal(store, now, options.storeOpen);
+  const journal = createProcessJournal(store, now, options.storeOpen, world.later);
   const specs = new Map(options.specs.map((spec) => [spec.id, spec]));
   // Each proxy's stored memory, read once (a read is several queries): its operator intent, and
   // whether it was down after a crash.

@@ -10,8 +10,16 @@ import { SPAWN_TOKEN_ENV } from '../process/escape.ts';
 import type { SpawnIntent, Store } from '../store/types.ts';
 import { spawnToken } from './identity.ts';
 
-/** `storeOpen`: false once the store is closed; a start time read after that is not written. */
-export function createProcessJournal(store: Store, now: () => number, storeOpen: () => boolean = () => true) {
+/**
+ * `storeOpen`: false once the store is closed; a start time read after that is not written.
+ * `later`: where the write of a start time read is queued, to be committed with the rest of a slice.
+ */
+export function createProcessJournal(
+  store: Store,
+  now: () => number,
+  storeOpen: () => boolean = () => true,
+  later: (job: () => void) => void = (job) => job(),
+) {
   const spawning = new Map<string, SpawnIntent>();
   /** Started processes whose start time is being read, by pid. */
   const reading = new Map<number, SpawnIntent>();
@@ -48,13 +56,15 @@ export function createProcessJournal(store: Store, now: () => number, storeOpen:
       spawning.delete(id);
       if (!intent) return;
       reading.set(pid, intent);
-      void processStartTimeAsync(pid).then((startTime) => {
-        // Gone already: its exit forgot the spawn.
-        if (reading.get(pid) !== intent || !storeOpen()) return;
-        reading.delete(pid);
-        if (startTime === undefined) store.forgetSpawn(intent.token);
-        else store.recordProcess({ ...intent, pid, startTime });
-      });
+      void processStartTimeAsync(pid).then((startTime) =>
+        later(() => {
+          // Gone already: its exit forgot the spawn.
+          if (reading.get(pid) !== intent || !storeOpen()) return;
+          reading.delete(pid);
+          if (startTime === undefined) store.forgetSpawn(intent.token);
+          else store.recordProcess({ ...intent, pid, startTime });
+        }),
+      );
     },
   };
 }

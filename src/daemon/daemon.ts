@@ -2,6 +2,7 @@
 // every proxy, reload() re-reads the config (cli/run.ts calls them on signals, the API on requests).
 // It owns wiring only; decisions are the machines'.
 import { adoptPreviousRun } from '../adoption/adoption.ts';
+import { systemClock } from '../clock.ts';
 import { createAudit } from '../api/audit.ts';
 import type { Caller } from '../api/auth.ts';
 import type { ReloadOutcome } from '../api/context.ts';
@@ -12,7 +13,7 @@ import type { Config } from '../config/schema.ts';
 import { loadConfigOffThread } from '../config/off-thread.ts';
 import { killRunningChecks } from '../health/exec.ts';
 import { createRecent } from '../inspector/recent.ts';
-import { closeLogger, configuredLogger, logDegraded, setLogLevel, type Logger } from '../logging/logger.ts';
+import { closeLogger, configuredLogger, holdingLines, logDegraded, setLogLevel, type Logger } from '../logging/logger.ts';
 import { createOutputLogger } from '../logging/output.ts';
 import { createRedactor } from '../logging/redact.ts';
 import { createReportLogger, logCheckRound } from '../logging/reports.ts';
@@ -73,14 +74,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let redact = createRedactor(loaded.proxies.flatMap((p) => p.secrets));
   // Decided once per run: moving the daemon between cgroups is not something to redo on reload.
   const containment = setUpContainment();
-  // The spawn helper is started here, before any proxy: the daemon's one fork of itself.
-  const world = createRealWorld(
-    loaded.config.proxy.monitor.check_concurrency,
-    logger,
-    await chooseSpawner(logger),
-    containment.mode === 'cgroup' ? containment.tree : undefined,
-  );
-  const recent = createRecent(world.clock.now);
+  const recent = createRecent(systemClock.now);
   const logOutput = createOutputLogger(
     logger,
     () => redact,
@@ -95,12 +89,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // First: it takes the state directory's lock, and adopts the proxies a previous run left running.
   const state = openDurableState({
     config: loaded.config,
-    now: () => world.clock.now(),
+    now: systemClock.now,
     logger,
     redact: () => redact,
     onWriteFailure: metrics.onStateWriteFailure,
     onLost: (reason) => resolveLost(reason),
   });
+  // The spawn helper is started here, before any proxy: the daemon's one fork of itself. Each slice
+  // of the work that follows events is one transaction, its log lines written once it commits.
+  const world = createRealWorld(
+    loaded.config.proxy.monitor.check_concurrency,
+    logger,
+    await chooseSpawner(logger),
+    (slice) => holdingLines(logger, () => state.store.transaction(slice)),
+    containment.mode === 'cgroup' ? containment.tree : undefined,
+  );
   const adoption = adoptPreviousRun({
     store: state.store,
     specs: loaded.proxies,

@@ -1,7 +1,7 @@
 // The real world: the system clock, processes from src/process, probes from src/health.
 import { systemClock } from '../clock.ts';
 import { createLimiter } from '../health/limiter.ts';
-import { createLater } from '../later.ts';
+import { type Batch, createLater } from '../later.ts';
 import { createProbe } from '../health/probe.ts';
 import { waitUntilReady } from '../health/ready.ts';
 import { cgroupUsage, proxyCgroupOf, type CgroupTree } from '../process/cgroup.ts';
@@ -29,13 +29,22 @@ function measure(pids: number[], tree: CgroupTree | undefined): Map<number, Proc
   return out;
 }
 
-/** `tree`: the delegated cgroup the proxies run under (cgroup mode); none: process groups. */
-export function createRealWorld(checkConcurrency: number, logger: Pick<Logger, 'error'>, spawner: Spawner, tree?: CgroupTree): World {
+/**
+ * `batch`: how a slice of the work that follows events runs (src/later.ts); `tree`: the delegated
+ * cgroup the proxies run under (cgroup mode); none: process groups.
+ */
+export function createRealWorld(
+  checkConcurrency: number,
+  logger: Pick<Logger, 'error'>,
+  spawner: Spawner,
+  batch: Batch,
+  tree?: CgroupTree,
+): World {
   const limiter = createLimiter(checkConcurrency);
   const probe = createProbe(spawner.connect);
   return {
     clock: systemClock,
-    later: createLater((error) => logger.error({ err: error }, 'internal error in work that follows an event')),
+    later: createLater((error) => logger.error({ err: error }, 'internal error in work that follows an event'), { batch }),
     driver: watchForEscapes(
       {
         start: (spec, events) => startProcess(spec, events, spawner, tree),

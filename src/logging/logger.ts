@@ -26,10 +26,22 @@ export interface LoggerOptions {
 const fileStreams = new WeakMap<Logger, RollingFile>();
 type SonicBoom = ReturnType<typeof pino.destination>;
 const stdoutStreams = new WeakMap<Logger, SonicBoom>();
+/** Each logger's lines held back while holdingLines runs. */
+const holds = new WeakMap<Logger, Hold>();
+interface Hold {
+  lines: string[] | undefined;
+  target: pino.DestinationStream & { flush?: (cb: (error?: Error) => void) => void };
+}
 
 export function createLogger(options: LoggerOptions): Logger {
   const file = options.destination === undefined && options.file ? rollingFile(options.file) : undefined;
   const stdout = options.destination === undefined && !file ? pino.destination({ fd: 1, sync: false }) : undefined;
+  const hold: Hold = { lines: undefined, target: options.destination ?? file ?? stdout! };
+  const { target } = hold;
+  const held: Hold['target'] = {
+    write: (line: string) => (hold.lines ? hold.lines.push(line) : target.write(line)),
+    flush: (cb) => (target.flush ? target.flush(cb) : cb()),
+  };
   const logger = pino(
     {
       level: options.level,
@@ -41,11 +53,33 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? file ?? stdout,
+    held,
   );
+  holds.set(logger, hold);
   if (file) fileStreams.set(logger, file);
   if (stdout) stdoutStreams.set(logger, stdout);
   return logger;
+}
+
+/**
+ * Runs `fn` with the logger's lines held back, and writes them once it returns: a slice of the
+ * daemon's work commits its writes as it ends (src/later.ts), and no line may tell of a record
+ * before it is committed (README, "What survives a restart of the daemon").
+ */
+export function holdingLines(logger: Logger, fn: () => void): void {
+  const hold = holds.get(logger);
+  if (!hold || hold.lines) {
+    fn();
+    return;
+  }
+  hold.lines = [];
+  try {
+    fn();
+  } finally {
+    const { lines } = hold;
+    hold.lines = undefined;
+    for (const line of lines) hold.target.write(line);
+  }
 }
 
 /** A new level, at once and without a restart (reload, PATCH). */
