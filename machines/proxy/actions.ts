@@ -83,11 +83,12 @@ function crashDescription(event: ProxyEvent, context: ProxyContext): string {
   switch (event.type) {
     case 'EXITED': {
       if (event.whileAway) return 'process ended while the daemon was down (exit status unknown)';
-      // Only a process's parent learns its status: an adopted one (not our child) exits without one.
+      // Only a process's parent learns its status: an adopted one, or one whose spawn helper died
+      // (reparented to init), exits without one.
       const how = event.signal
         ? `on signal ${event.signal}`
         : event.code === null
-          ? ', exit status unknown (adopted)'
+          ? ', exit status unknown (not a child of the daemon: adopted, or its spawn helper died)'
           : `with code ${event.code}`;
       return `process exited${event.signal || event.code !== null ? ' ' : ''}${how}${event.escaped ? `; ${event.escaped}` : ''}`;
     }

@@ -7,7 +7,8 @@
 // in /proc from then on, as adopted ones are, and later starts go through child_process (until the
 // daemon has started a new helper: src/daemon/spawn-path.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { processState, watchUntilGone } from './proc.ts';
@@ -19,6 +20,7 @@ import {
   type SpawnCallbacks,
   type Spawner,
   type SpawnRequest,
+  type Stream,
 } from './spawner.ts';
 
 /** Beside the bundle in dist/; from the sources (tests), in dist/ too. */
@@ -51,6 +53,51 @@ export const WATCHDOG: Watchdog = { silentMs: 3_000, killAfterMs: 30_000 };
  */
 export const nextRequestId = (id: number) => (id >= 0x7fffffff ? 1 : id + 1);
 const STREAMS = { 1: 'stdout', 2: 'stderr' } as const;
+
+/**
+ * Second read ends of a started process's stdout and stderr pipes, opened through /proc and held,
+ * unread, while the helper reads the pipes. Should the helper die, the pipes keep a reader (the
+ * daemon, from then on): a proxy writing its log goes on, where it would meet a broken pipe (a Go
+ * proxy such as v2ray dies of SIGPIPE on fd 1 or 2, whatever its signal mask).
+ */
+type Spares = Partial<Record<Stream, number>>;
+
+function openSpares(pid: number): Spares {
+  const spares: Spares = {};
+  for (const [fd, stream] of Object.entries(STREAMS)) {
+    try {
+      const spare = openSync(`/proc/${pid}/fd/${fd}`, constants.O_RDONLY | constants.O_NONBLOCK);
+      // Its own redirection (a file, /dev/null) is not our pipe: left alone.
+      if (fstatSync(spare).isFIFO()) spares[stream] = spare;
+      else closeSync(spare);
+    } catch {
+      // Gone already, or its fd closed: nothing to keep open.
+    }
+  }
+  return spares;
+}
+
+function closeSpare(spares: Spares, stream: Stream): void {
+  const fd = spares[stream];
+  if (fd === undefined) return;
+  delete spares[stream];
+  closeSync(fd);
+}
+
+/** The helper is gone: the daemon reads what it held, until the process's side closes. */
+function readSpare(spares: Spares, stream: Stream, callbacks: SpawnCallbacks): void {
+  const fd = spares[stream];
+  delete spares[stream];
+  if (fd === undefined) {
+    callbacks.outputEnd(stream);
+    return;
+  }
+  const pipe = new Socket({ fd, readable: true, writable: false });
+  pipe.on('data', (chunk: Buffer) => callbacks.output(stream, chunk));
+  pipe.once('close', () => callbacks.outputEnd(stream));
+  pipe.on('error', () => pipe.destroy());
+  pipe.unref(); // a proxy's output must not keep the daemon (or a test) alive
+}
 
 /**
  * A request's frame (native/spawn-helper.c): u32 length, type, u32 id, then `fields` bytes that
@@ -191,7 +238,7 @@ export function startSpawnHelper(
     }
   }, watchdog.silentMs / 3);
   watch.unref();
-  const running = new Map<number, SpawnCallbacks>();
+  const running = new Map<number, { callbacks: SpawnCallbacks; spares: Spares }>();
   let nextId = 0;
   const takeId = () => (nextId = nextRequestId(nextId));
   let ready = false;
@@ -261,7 +308,7 @@ export function startSpawnHelper(
           const { command, callbacks } = requests.get(id)!;
           requests.delete(id);
           if (result > 0) {
-            running.set(result, callbacks);
+            running.set(result, { callbacks, spares: openSpares(result) });
             callbacks.spawned(result);
           } else {
             // As Node words it: "spawn /bin/sh ENOENT".
@@ -269,21 +316,27 @@ export function startSpawnHelper(
             callbacks.failed(Object.assign(new Error(`spawn ${command} ${code}`), { errno: result, code }));
           }
         } else if (type === 'O') {
-          running.get(pid)?.output(STREAMS[frame[5] as 1 | 2], frame.subarray(6));
+          running.get(pid)?.callbacks.output(STREAMS[frame[5] as 1 | 2], frame.subarray(6));
         } else if (type === 'D') {
-          running.get(pid)?.outputDropped(STREAMS[frame[5] as 1 | 2], frame.readUInt32LE(6));
+          running.get(pid)?.callbacks.outputDropped(STREAMS[frame[5] as 1 | 2], frame.readUInt32LE(6));
         } else if (type === 'E') {
-          running.get(pid)?.outputEnd(STREAMS[frame[5] as 1 | 2]);
+          const entry = running.get(pid);
+          if (!entry) return;
+          const stream = STREAMS[frame[5] as 1 | 2];
+          closeSpare(entry.spares, stream);
+          entry.callbacks.outputEnd(stream);
         } else if (type === 'C') {
           const id = frame.readUInt32LE(1);
           const pending = connects.get(id);
           connects.delete(id);
           pending?.resolve({ error: frame.readInt32LE(5), durationMs: frame.readUInt32LE(9) / 1000 });
         } else if (type === 'X') {
-          const callbacks = running.get(pid);
+          const entry = running.get(pid);
           running.delete(pid);
+          if (!entry) return;
+          for (const stream of Object.values(STREAMS)) closeSpare(entry.spares, stream);
           const { code, signal } = decodeWaitStatus(frame.readInt32LE(5));
-          callbacks?.exited(code, signal);
+          entry.callbacks.exited(code, signal);
         }
       }),
     );
@@ -299,9 +352,8 @@ export function startSpawnHelper(
       requests.clear();
       for (const { resolve } of connects.values()) resolve(undefined); // connected again by their callers
       connects.clear();
-      for (const [pid, callbacks] of running) {
-        callbacks.outputEnd('stdout');
-        callbacks.outputEnd('stderr');
+      for (const [pid, { callbacks, spares }] of running) {
+        for (const stream of Object.values(STREAMS)) readSpare(spares, stream, callbacks);
         // Orphaned, not ended: only its new parent learns the exit status.
         watchUntilGone(pid, ORPHAN_POLL_MS, () => callbacks.exited(null, null));
       }

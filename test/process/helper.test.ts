@@ -78,6 +78,43 @@ describe('the spawn helper', () => {
     owned.push(later!);
   });
 
+  it('keeps a proxy that writes its log alive when it is SIGKILLed: the pipes keep a reader, the daemon', async () => {
+    // Dies on a failed write, as a Go proxy (v2ray) dies of SIGPIPE on fd 1 or 2 whatever its signal mask.
+    const writer: ProxySpec = {
+      ...sleep('0'),
+      command: 'sh',
+      args: ['-c', 'i=0; while echo "out $i" && echo "err $i" >&2; do i=$((i+1)); sleep 0.05; done; exit 3'],
+    };
+    const helper = await startSpawnHelper(() => {});
+    const heard: string[] = [];
+    let exit: { code: number | null; signal: string | null } | undefined;
+    let pid: number | undefined;
+    handles.push(
+      startProcess(
+        writer,
+        {
+          onSpawn: (p) => (pid = p),
+          onSpawnError: () => {},
+          onExit: (code, signal) => (exit = { code, signal }),
+          onOutput: (stream, line) => heard.push(`${stream} ${line}`),
+        },
+        helper,
+      ),
+    );
+    await waitUntil(() => heard.includes('stdout out 1') && heard.includes('stderr err 1'), 5_000);
+    owned.push(pid!);
+    process.kill(helper.pid, 'SIGKILL');
+    const before = heard.length;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(exit).toBeUndefined();
+    expect(isAliveNotZombie(pid!)).toBe(true);
+    // Its lines go on arriving, read by the daemon now.
+    expect(heard.length).toBeGreaterThan(before + 10);
+    expect(heard.slice(before).some((line) => line.startsWith('stderr err'))).toBe(true);
+    process.kill(pid!, 'SIGKILL');
+    await waitUntil(() => exit !== undefined, 5_000);
+  });
+
   it('stopped with SIGSTOP, it is continued by its watchdog, and the exit of a proxy killed meanwhile arrives', async () => {
     const events: string[] = [];
     const helper = await startSpawnHelper((event) => events.push(event.type), undefined, { silentMs: 200, killAfterMs: 60_000 });
@@ -139,7 +176,7 @@ describe("the spawn helper's output budget", () => {
     const events: string[] = [];
     await new Promise<void>((done) =>
       helper.spawn(
-        { command: '/bin/sh', args: ['-c', 'seq 1 30000; echo last-words; exit 3'], cwd: undefined, env: { PATH: '/usr/bin:/bin' } },
+        { command: '/bin/sh', args: ['-c', 'seq 1 60000; echo last-words; exit 3'], cwd: undefined, env: { PATH: '/usr/bin:/bin' } },
         {
           spawned: (pid) => owned.push(pid),
           failed: (error) => events.push(`failed ${error.message}`),
@@ -154,7 +191,7 @@ describe("the spawn helper's output budget", () => {
       ),
     );
     helper.close();
-    // 30000 lines are over the 20000 a second it reads: the rest of that second is dropped and counted.
+    // 60000 lines are over the 20000 a second it reads, even split across two seconds: the rest is dropped and counted.
     expect(events).toEqual(expect.arrayContaining(['dropped stdout true', 'end stdout', 'end stderr']));
     expect(events.at(-1)).toBe('exited 3');
   });
