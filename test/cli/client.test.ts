@@ -326,6 +326,11 @@ it('config set: KEY=VALUE pairs to a nested patch, values as YAML scalars', () =
   expect(() => assignments(['check_interval=1e400'])).toThrow('check_interval: expected a finite number, got 1e400');
   expect(() => assignments(['check_interval=.inf'])).toThrow('check_interval: expected a finite number, got .inf');
   expect(() => assignments(['check_interval=5', 'proxy.monitor.check_interval=6'])).toThrow('check_interval: given twice');
+  // An empty value (an unset shell variable) is refused, not read as null, which removes a limit.
+  expect(() => assignments(['max_memory='])).toThrow(
+    'max_memory: expected a value after "=", got none (to remove a limit, write max_memory=null)',
+  );
+  expect(assignments(['max_memory=null'])).toEqual({ max_memory: null });
   // What YAML cannot read is one line naming the key (an unquoted alias or flow collection).
   expect(() => assignments(['check_interval=*a'])).toThrow(/^check_interval: expected a YAML value .*, got "\*a": /);
   expect(() => assignments(['backoff.max=[1'])).toThrow(/^backoff\.max: expected a YAML value/);

@@ -34,6 +34,10 @@ export function assignments(pairs: string[]): Record<string, unknown> {
     }
     const key = path[path.length - 1];
     if (Object.hasOwn(target, key)) throw new UsageError(`${path.join('.')}: given twice`);
+    // An empty value is refused, not read as YAML's null (which removes a limit): it is an unset
+    // shell variable more often than a wish (`config set max_memory=$LIMIT`).
+    if (pair.slice(eq + 1).trim() === '')
+      throw new UsageError(`${path.join('.')}: expected a value after "=", got none (to remove a limit, write ${path.join('.')}=null)`);
     const value = scalar(path.join('.'), pair.slice(eq + 1));
     // JSON has no Infinity: sent, it would arrive as null, and the daemon's refusal would say null.
     if (typeof value === 'number' && !Number.isFinite(value))
