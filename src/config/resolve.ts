@@ -101,12 +101,22 @@ function listenOf(e: ProxyEntry): { host: string; port: number; key: string } | 
   }
 }
 
+/**
+ * The addresses a bind host stands for, each in one spelling: `localhost` is loopback of both
+ * families, an IPv6 address is written as the URL parser writes it (`0:0::1` is `::1`), a name is
+ * lowercased (it is not resolved: it may not resolve yet at load).
+ */
+function bindAddresses(host: string): string[] {
+  const h = unbracketed(host).toLowerCase().replace(/\.$/, '');
+  if (h === 'localhost') return ['127.0.0.1', '::1'];
+  return [isIP(h) === 6 ? unbracketed(new URL(`http://[${h}]`).hostname) : h];
+}
+
 /** Two binds of one port conflict on the same address, or when one is a wildcard of the other's family (`::` covers both). */
 function overlap(a: string, b: string): boolean {
-  const [x, y] = [a, b].map(unbracketed);
-  if (x === y || x === '::' || y === '::') return true;
   const v4 = (h: string) => isIP(h) === 4;
-  return (x === '0.0.0.0' && (v4(y) || isIP(y) === 0)) || (y === '0.0.0.0' && (v4(x) || isIP(x) === 0));
+  const covers = (x: string, y: string) => x === y || x === '::' || (x === '0.0.0.0' && (v4(y) || isIP(y) === 0));
+  return bindAddresses(a).some((x) => bindAddresses(b).some((y) => covers(x, y) || covers(y, x)));
 }
 
 /**

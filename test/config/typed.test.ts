@@ -188,5 +188,17 @@ describe('where typed servers listen', () => {
         '{ id: b, type: snell, listen: "127.0.0.1:7005", psk: k }',
       ]),
     ).toThrow(/proxy\.proxies\[1\]\.listen: port 7005 is also taken by a/);
+    // One address in two spellings: localhost is loopback of both families; IPv6 written two ways.
+    for (const [x, y] of [
+      ['localhost', '127.0.0.1'],
+      ['LocalHost.', '"[::1]"'],
+      ['"0:0:0:0:0:0:0:1"', '"::1"'],
+    ])
+      expect(
+        refused([
+          `{ id: a, type: shadowsocks, server: ${x}, server_port: 7006, password: p }`,
+          `{ id: b, type: shadowsocks, server: ${y}, server_port: 7006, password: q }`,
+        ]),
+      ).toThrow(/proxy\.proxies\[1\]\.server_port: port 7006 is also taken by a/);
   });
 });
