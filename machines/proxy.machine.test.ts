@@ -340,6 +340,30 @@ describe('proxy machine: guards', () => {
     expect(h.supervisor.status()).toMatchObject({ running: false, enabled_proxies: 1 });
   });
 
+  it("a first start has start_grace to pass its first check (Docker's start period): failures before then do not count", async () => {
+    const h = await startHarness({ settings: { check_interval: 1, failure_threshold: 2, start_grace: 5 } });
+    h.world.unhealthy.add('ss-1'); // slow to listen
+    await h.advance(4_500);
+    expect(h.state()).toBe('running.up');
+    expect(h.proxy().context.checkFailures).toBe(0);
+    expect(h.proxy().context.lastCheck).toMatchObject({ ok: false, inStartGrace: true });
+    expect(h.reportsOf('check_finished').filter((r) => !r.ok).length).toBeGreaterThanOrEqual(3);
+    // Past the grace, never having passed: failure_threshold failures crash it.
+    await h.advance(2_000);
+    expect(h.phase()).toBe('crashed');
+    expect(h.reportsOf('crash_detected')).toHaveLength(1);
+    expect(h.reportsOf('crash_detected')[0].at).toBeGreaterThanOrEqual(T0 + 5_000);
+  });
+
+  it('a first check that passes ends the grace: failures count from then on', async () => {
+    const h = await startHarness({ settings: { check_interval: 1, failure_threshold: 2, start_grace: 30 } });
+    await h.advance(1_500);
+    expect(h.proxy().context.lastCheck).toMatchObject({ ok: true });
+    h.world.unhealthy.add('ss-1');
+    await h.advance(2_000);
+    expect(h.phase()).toBe('crashed');
+  });
+
   it('a hung process fails its checks, is killed and restarted', async () => {
     const h = await startHarness({ settings: { check_interval: 10, failure_threshold: 3 } });
     h.world.unhealthy.add('ss-1');

@@ -204,7 +204,7 @@ export const proxyMachine = setup({
             // a crashed one's; a first start is up at once (its checks take over).
             SPAWNED: [
               { guard: 'restartInFlight', target: 'verifying', actions: 'processStarted' },
-              { target: 'up', actions: 'processStarted' },
+              { target: 'up', actions: ['processStarted', 'beginStartGrace'] },
             ],
             SPAWN_FAILED: [
               {

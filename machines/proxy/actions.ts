@@ -1,6 +1,6 @@
 // Context updates, as pure functions of (context, event). The machine makes each exported one the
 // `assign` action of the same name (assignEach): everything exported here must be an Update.
-import { proxyEnabled, currentRestart, type ProxyContext, type RestartOutcome, type RestartReason } from './context.ts';
+import { proxyEnabled, currentRestart, inStartGrace, type ProxyContext, type RestartOutcome, type RestartReason } from './context.ts';
 import type { ProxyEvent } from './events.ts';
 import { memoryAboveLimit } from './guards.ts';
 import { attemptsInWindow, decideRestart, heldDecision } from './policy.ts';
@@ -19,6 +19,7 @@ export const processStarted: Update = (context, event) => {
   return {
     pid: spawned?.pid ?? context.adoptPid,
     startedAt: spawned ? event.at : (context.adoptStartedAt ?? event.at),
+    startGraceUntil: null,
     checkFailures: 0,
     memoryStrikes: 0,
     adoptPid: null,
@@ -117,14 +118,27 @@ export const exitedCleanly: Update = (context, event) => {
   };
 };
 
+/** A first start's process, given start_grace to pass its first check (its failures meanwhile do not count). */
+export const beginStartGrace: Update = (context, event) => ({ startGraceUntil: event.at + context.policy.startGraceMs });
+
 export const recordCheck: Update = (context, event) => {
   const failed = eventOf(event, 'CHECK_FAILED');
   const passed = eventOf(event, 'CHECK_PASSED');
   const durationMs = failed?.durationMs ?? passed?.durationMs ?? 0;
   const memory = failed?.memory ?? passed?.memory;
+  const graced = failed !== undefined && inStartGrace(context, event.at);
   return {
-    lastCheck: { at: event.at, ok: !failed, durationMs, ...(failed ? { error: failed.error } : {}), ...(memory && { memory }) },
-    checkFailures: failed ? context.checkFailures + 1 : 0,
+    lastCheck: {
+      at: event.at,
+      ok: !failed,
+      durationMs,
+      ...(failed ? { error: failed.error } : {}),
+      ...(graced && { inStartGrace: true as const }),
+      ...(memory && { memory }),
+    },
+    // A pass ends the grace: from then on every failure counts.
+    startGraceUntil: graced ? context.startGraceUntil : null,
+    checkFailures: graced ? 0 : failed ? context.checkFailures + 1 : 0,
     memoryStrikes: memoryAboveLimit(event) ? context.memoryStrikes + 1 : 0,
     stats: { ...context.stats, checks: context.stats.checks + 1 },
   };

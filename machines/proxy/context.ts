@@ -29,6 +29,8 @@ interface CheckResult {
   ok: boolean;
   durationMs: number;
   error?: string;
+  /** A failure inside a first start's grace, before any pass: not counted toward failure_threshold. */
+  inStartGrace?: true;
   memory?: import('./events.ts').MemoryReading;
 }
 
@@ -116,6 +118,11 @@ export interface ProxyContext extends ProxyMemory {
   crashReason: string;
   pid: number | null;
   startedAt: number | null;
+  /**
+   * A first start's grace (Docker's start period): until this time, or the first check that passes,
+   * failed checks do not count toward failure_threshold. A restart has its own: its verification.
+   */
+  startGraceUntil: number | null;
   checkFailures: number;
   /** Consecutive checks that found the proxy above its memory limit. */
   memoryStrikes: number;
@@ -173,6 +180,7 @@ export function initialContext(input: ProxyInput): ProxyContext {
     crashReason: '',
     pid: null,
     startedAt: null,
+    startGraceUntil: null,
     checkFailures: 0,
     memoryStrikes: 0,
     lastCheck: null,
@@ -189,6 +197,11 @@ export function initialContext(input: ProxyInput): ProxyContext {
 /** The proxy's own monitoring flag (`enabled` in the API): the runtime override if any, else the config's `monitor`. */
 export function proxyEnabled(context: ProxyContext): boolean {
   return context.override ?? context.monitored;
+}
+
+/** Inside a first start's grace at `at`, no check having passed yet. */
+export function inStartGrace(context: ProxyContext, at: number): boolean {
+  return context.startGraceUntil !== null && at < context.startGraceUntil;
 }
 
 /** Monitoring is active (`monitoring_active` in the API) when the monitor supervises and the proxy is enabled. */

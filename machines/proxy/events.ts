@@ -61,7 +61,7 @@ export type ProxyEmitted = { proxyId: string; counters: import('./context.ts').P
   | { type: 'restart_started'; at: number; reason: import('./context.ts').RestartReason; manual: boolean }
   | { type: 'restart_finished'; record: import('./context.ts').RestartOutcome }
   | { type: 'restart_withheld'; decision: import('./policy.ts').RestartDecision }
-  | { type: 'check_finished'; at: number; ok: boolean; durationMs: number; error?: string; memory?: MemoryReading }
+  | { type: 'check_finished'; at: number; ok: boolean; durationMs: number; error?: string; inStartGrace?: true; memory?: MemoryReading }
   /** Removed from the configuration, its process gone: it has no state to carry over any more. */
   | { type: 'retired'; at: number }
 );

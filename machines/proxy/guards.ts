@@ -1,4 +1,4 @@
-import { monitoringActive, type ProxyContext } from './context.ts';
+import { inStartGrace, monitoringActive, type ProxyContext } from './context.ts';
 import type { MemoryReading, ProxyEvent } from './events.ts';
 import { type Blocker, blockerDeadlines, isCleanExit } from './policy.ts';
 
@@ -26,7 +26,8 @@ export const guards = {
   restartInFlight: ({ context }: GuardArgs) => context.restart !== null,
   outdated: ({ context }: GuardArgs) => context.outdated,
   restartRequested: ({ context }: GuardArgs) => context.restartRequested,
-  failureThresholdReached: ({ context }: GuardArgs) => context.checkFailures + 1 >= context.policy.failureThreshold,
+  failureThresholdReached: ({ context, event }: GuardArgs) =>
+    !inStartGrace(context, event.at) && context.checkFailures + 1 >= context.policy.failureThreshold,
   /** The memory watchdog: above the limit for failure_threshold checks in a row, this one included. */
   memoryLimitReached: ({ context, event }: GuardArgs) =>
     memoryAboveLimit(event) !== undefined && context.memoryStrikes + 1 >= context.policy.failureThreshold,

@@ -86,7 +86,12 @@ export function createReportLogger(logger: Logger, redact: () => Redactor) {
       case 'check_finished': {
         const check = { ...proxy, ok: report.ok, duration_ms: report.durationMs };
         const failedBefore = failingChecks.get(report.proxyId) ?? 0;
-        if (!report.ok) {
+        if (!report.ok && report.inStartGrace) {
+          logger.info(
+            { ...check, error: redact()(report.error ?? '') },
+            'proxy not ready yet: health check failed within its start_grace, not counted',
+          );
+        } else if (!report.ok) {
           failingChecks.set(report.proxyId, failedBefore + 1);
           logger.warn(
             { ...check, error: redact()(report.error ?? ''), consecutive_failures: failedBefore + 1 },
