@@ -62,8 +62,8 @@ export function proxiesDueForCheck(snapshot: MonitorLikeSnapshot): ProxyView[] {
   );
 }
 
-export function summarize(snapshot: MonitorLikeSnapshot): MonitorStatus {
-  const views = proxyViews(snapshot);
+/** `views`: the proxies to count, the snapshot's own unless given (the supervisor adds those yet to start). */
+export function summarize(snapshot: MonitorLikeSnapshot, views: ProxyView[] = proxyViews(snapshot)): MonitorStatus {
   const status_count = { unknown: 0, running: 0, stopped: 0, crashed: 0, restarting: 0 };
   let stats = Object.values(snapshot.context.retiredStats).reduce(addStats, emptyStats);
   let enabled = 0;

@@ -1,10 +1,10 @@
 // Builds the running system: the monitor machine with the real (or fake) world provided, one proxy
 // actor per proxy, and the hooks through which logs, history and metrics hear what happens.
 import { type ActorRefFrom, createActor, type AnyActorRef, type InspectionEvent, type Observer, type Subscription } from 'xstate';
-import type { MonitorSettings, ProxyEntry, ProxySettings } from '../../machines/monitor/context.ts';
+import { policyFrom, type MonitorSettings, type ProxyEntry, type ProxySettings } from '../../machines/monitor/context.ts';
 import { proxyViews, statePath, summarize, type ProxyView } from '../../machines/monitor/status.ts';
 import { monitorMachine } from '../../machines/monitor.machine.ts';
-import { monitoringActive, type ProxyMemory, type ProxyStats } from '../../machines/proxy/context.ts';
+import { initialContext, monitoringActive, type ProxyMemory, type ProxyStats } from '../../machines/proxy/context.ts';
 import type { ProxyEmitted, ProxyEvent } from '../../machines/proxy/events.ts';
 import { proxyMachine } from '../../machines/proxy.machine.ts';
 import { PROXY_OVERRIDES } from '../config/monitor-shape.ts';
@@ -182,12 +182,13 @@ export function createSupervisor(options: SupervisorOptions) {
   /** Once a removed proxy's actor is gone (its process exited): forget it; once all are, start the waiting ones. */
   function settleRemoved() {
     if (specs.size === configured.size && waiting.size === 0) return;
-    const live = new Set(views().map((v) => v.id));
+    const live = new Set(proxyViews(actor.getSnapshot()).map((v) => v.id));
     for (const id of specs.keys()) if (!live.has(id) && !configured.has(id)) specs.delete(id);
     // Still stopping: a removed proxy, or the old actor of one put back.
     if ([...live].some((id) => !configured.has(id) || waiting.has(id))) return;
     for (const id of waiting) addProxy(id);
     waiting.clear();
+    revision++;
   }
 
   function guarded(fn: () => void) {
@@ -203,12 +204,39 @@ export function createSupervisor(options: SupervisorOptions) {
     return { ...v, type: typeOf(v.id), settings: { ...inherited, ...own }, ownSettings: Object.keys(own) as (keyof ProxySettings)[] };
   };
   const inherited = () => Object.fromEntries(PROXY_OVERRIDES.map((key) => [key, settings[key]])) as Required<ProxySettings>;
+  /** Proxies still stopping that the waiting ones wait for: removed ones, and the old actor of one put back. */
+  const stoppingIds = (live: ProxyView[]) => live.filter((v) => !configured.has(v.id) || waiting.has(v.id)).map((v) => v.id);
+  /**
+   * A proxy a reload added that waits for removed ones to stop has no actor yet: it is shown as
+   * `unknown` meanwhile, and the operator's commands on it go to the store (the API persists them),
+   * where its actor reads them when it is created: a stop holds, an enable or disable applies.
+   */
+  function waitingViews(live: ProxyView[]): ProxyView[] {
+    const liveIds = new Set(live.map((v) => v.id));
+    const stopping = stoppingIds(live);
+    return [...waiting].flatMap((id) => {
+      const spec = specs.get(id);
+      if (!spec || liveIds.has(id)) return []; // the same id put back: its old actor is what shows
+      const context = initialContext({ id, policy: policyFrom(settings, spec.settings), monitored: spec.monitor, memory: options.memory?.(id), added: true });
+      const explanation =
+        context.wanted === 'down'
+          ? 'added to the configuration, and stopped by the operator before it started'
+          : `added to the configuration: starts once the process of ${stopping.join(', ')} (removed) has ended`;
+      // A command on it changes what it shows (its intent, in the store): readers' views are redone.
+      const supervised = actor.getSnapshot().matches('watching');
+      return [{ id, send: bump, phase: 'unknown' as const, state: 'unknown', context: { ...context, supervised, explanation } }];
+    });
+  }
+  const allViews = () => {
+    const live = proxyViews(actor.getSnapshot());
+    return waiting.size === 0 ? live : [...live, ...waitingViews(live)];
+  };
   const views = (): SupervisedProxy[] => {
     const defaults = inherited();
-    return proxyViews(actor.getSnapshot()).map((v) => supervised(v, defaults));
+    return allViews().map((v) => supervised(v, defaults));
   };
   const view = (id: string): SupervisedProxy | undefined => {
-    const found = proxyViews(actor.getSnapshot()).find((v) => v.id === id);
+    const found = allViews().find((v) => v.id === id);
     return found && supervised(found, inherited());
   };
 
@@ -241,7 +269,7 @@ export function createSupervisor(options: SupervisorOptions) {
       actor.start();
       actor.send({ type: 'BOOT', at: clock.now() });
     },
-    status: () => ({ ...summarize(actor.getSnapshot()), config: settings }),
+    status: () => ({ ...summarize(actor.getSnapshot(), allViews()), config: settings }),
     /** Changes when any proxy's or the monitor's state or context does, or the settings do (compare with !==). */
     revision: () => revision,
     /** The monitor's state as a path: "watching", "paused", ... */
@@ -340,6 +368,7 @@ export function createSupervisor(options: SupervisorOptions) {
       for (const spec of next) specs.set(spec.id, spec);
       for (const spec of recheck) this.replace(spec.id, 'restart: its health check changed in the configuration');
       for (const id of changes.added) waiting.add(id);
+      bump();
       for (const id of changes.changed) this.replace(id);
       settleRemoved();
       return changes;

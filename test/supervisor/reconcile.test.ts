@@ -3,6 +3,7 @@
 // the old process is still stopping starts after it, and only a change to what is executed restarts.
 import { describe, expect, it } from 'vitest';
 import { policyFrom } from '../../machines/monitor/context.ts';
+import type { ProxyMemory } from '../../machines/proxy/context.ts';
 import { fakeSpec } from '../support/fake-world.ts';
 import { startHarness, testSettings } from '../support/harness.ts';
 
@@ -161,6 +162,33 @@ describe('reconcile', () => {
     h.supervisor.reconcile([fakeSpec('other'), fakeSpec('new-name'), fakeSpec('third')], testSettings);
     await h.settle();
     expect(count(h.world.log, 'spawn third')).toBe(1);
+    expect(h.errors).toEqual([]);
+  });
+
+  it('a proxy added while a removed one is stopping is shown meanwhile (unknown), and a stop of it holds', async () => {
+    // What the store holds: the API persists an operator's stop there, and the actor reads it when created.
+    const memory: Record<string, Partial<ProxyMemory>> = {};
+    const h = await startHarness({ specs: [fakeSpec('old-name', { settings: { stop_timeout: 5 } })], memory });
+    h.world.stubborn.add('old-name');
+    h.supervisor.reconcile([fakeSpec('new-name'), fakeSpec('kept-up')], testSettings);
+    await h.advance(1_000);
+    const waiting = h.supervisor.proxy('new-name');
+    expect(waiting).toMatchObject({ phase: 'unknown', context: { wanted: 'up', supervised: true } });
+    expect(waiting!.context.explanation).toBe('added to the configuration: starts once the process of old-name (removed) has ended');
+    expect(h.supervisor.proxies().map((v) => v.id)).toEqual(['old-name', 'new-name', 'kept-up']);
+    expect(h.supervisor.status().status_count.unknown).toBe(2);
+
+    const before = h.supervisor.revision();
+    memory['new-name'] = { wanted: 'down' };
+    expect(h.supervisor.command('new-name', 'STOP')).toBe(true);
+    expect(h.supervisor.revision()).toBeGreaterThan(before); // cached replies are redone
+    expect(h.supervisor.proxy('new-name')!.context.wanted).toBe('down');
+
+    await h.advance(4_500);
+    expect(h.world.log).toContain('exit old-name SIGKILL');
+    expect(h.state('new-name')).toBe('stopped.down');
+    expect(count(h.world.log, 'spawn new-name')).toBe(0);
+    expect(h.phase('kept-up')).toBe('running');
     expect(h.errors).toEqual([]);
   });
 
