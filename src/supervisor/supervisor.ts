@@ -217,7 +217,13 @@ export function createSupervisor(options: SupervisorOptions) {
     return [...waiting].flatMap((id) => {
       const spec = specs.get(id);
       if (!spec || liveIds.has(id)) return []; // the same id put back: its old actor is what shows
-      const context = initialContext({ id, policy: policyFrom(settings, spec.settings), monitored: spec.monitor, memory: options.memory?.(id), added: true });
+      const context = initialContext({
+        id,
+        policy: policyFrom(settings, spec.settings),
+        monitored: spec.monitor,
+        memory: options.memory?.(id),
+        added: true,
+      });
       const explanation =
         context.wanted === 'down'
           ? 'added to the configuration, and stopped by the operator before it started'
