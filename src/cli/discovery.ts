@@ -3,6 +3,7 @@
 // else $PROXY_MONITOR_CONFIG, else the first of DEFAULT_CONFIGS that exists; --url/--token and
 // $PROXY_MONITOR_URL/$PROXY_MONITOR_TOKEN still win. Only yaml is loaded (lazily): the CLI must
 // start fast, so nothing of the daemon (schema, fastify, xstate, sqlite, pino) is imported here.
+import { SENDABLE_TOKEN, TOKEN_EXPECTED } from '../config/token.ts';
 import { connectableHost, hostPortExpected, parseHostPort } from '../config/host-port.ts';
 import { readConfigText } from '../config/read.ts';
 
@@ -64,6 +65,8 @@ export async function findDaemon(input: DiscoveryInput): Promise<DaemonTarget> {
   const { flags, env } = input;
   const url = flags.url ?? (env.PROXY_MONITOR_URL || undefined);
   const token = flags.token ?? (env.PROXY_MONITOR_TOKEN || undefined);
+  if (token !== undefined && !SENDABLE_TOKEN.test(token))
+    throw new DiscoveryError(`${flags.token !== undefined ? '--token' : 'PROXY_MONITOR_TOKEN'}: ${TOKEN_EXPECTED}`);
   const explicit = flags.config !== undefined || !!env.PROXY_MONITOR_CONFIG;
   if (url !== undefined && token !== undefined && !explicit) return { url, token };
 
@@ -119,6 +122,7 @@ async function apiSection(
     throw new DiscoveryError(`${file}: api.listen: expected "host:port", got ${JSON.stringify(listen)}`);
   if (token !== undefined && (typeof token !== 'string' || token === ''))
     throw new DiscoveryError(`${file}: api.token: expected a non-empty string`);
+  if (token !== undefined && !SENDABLE_TOKEN.test(token)) throw new DiscoveryError(`${file}: api.token: ${TOKEN_EXPECTED}`);
   return { listen, token };
 }
 

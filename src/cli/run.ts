@@ -11,10 +11,13 @@ const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
 /**
  * Signals whose default action would end the daemon (SIGUSR1 would open Node's debugger to any
  * local user), sent by mistake or by habit (a log rotation's USR1): logged and ignored. SIGXFSZ
- * ignored turns a write over the file size limit into an error, handled like a full disk.
- * (SIGPROF is left to V8's profiler; SIGSEGV and its kind are real faults.)
+ * ignored turns a write over the file size limit into an error, handled like a full disk. SIGPROF
+ * too, unless the daemon runs under V8's profiler (`--cpu-prof`, `--prof`), whose sampling signal it
+ * is. (SIGSEGV and its kind are real faults.)
  */
+const PROFILED = process.execArgv.some((flag) => /^--(cpu-)?prof\b/.test(flag));
 const IGNORED_SIGNALS: NodeJS.Signals[] = [
+  ...(PROFILED ? [] : (['SIGPROF'] as const)),
   'SIGUSR1',
   'SIGUSR2',
   'SIGALRM',

@@ -1,5 +1,6 @@
 // Schema of the YAML config file. Every object is strict: a misspelt key is an error, not a silently
 // ignored setting. Defaults of proxy.monitor are the design document's (enable false, 30/60/10/5).
+import { SENDABLE_TOKEN, TOKEN_EXPECTED } from './token.ts';
 import * as z from 'zod';
 import { hostnameSchema, listenSchema } from './address.ts';
 import { backoffShape, monitorShape } from './monitor-shape.ts';
@@ -77,7 +78,7 @@ const configShape = z.strictObject({
   api: z
     .strictObject({
       listen: listenSchema.default('127.0.0.1:8080'),
-      token: z.string().min(1).optional(),
+      token: z.string().min(1).regex(SENDABLE_TOKEN, { error: TOKEN_EXPECTED }).optional(),
       /** Host names the API answers to besides localhost and its own addresses (DNS rebinding defence). */
       allowed_hosts: z.array(hostnameSchema).default([]),
     })

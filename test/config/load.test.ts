@@ -77,6 +77,11 @@ describe('accepted configs', () => {
     expect(() => parseConfigText('api:\n  token:\n', FILE)).toThrow(
       `${FILE}: api.token: expected a string, got null (an empty value: remove the key for its default)`,
     );
+    // A token no HTTP client can send (blanks at an end, a control or non-ASCII character) would lock the API.
+    for (const token of ['" tok "', '"tok\\ttok"', '"🔑key"'])
+      expect(() => parseConfigText(`api:\n  token: ${token}\n`, FILE)).toThrow(
+        `${FILE}: api.token: expected visible ASCII characters without blanks (it is sent in an HTTP header)`,
+      );
     expect(() => parseConfigText('proxy:\n  monitor:\n    check_interval:\n', FILE)).toThrow(
       `${FILE}: proxy.monitor.check_interval: expected a number, got null`,
     );

@@ -31,7 +31,7 @@ it('ignores stray signals with a log line, and stops once, waiting out stop_time
   await daemon.waitFor((l) => l.message === 'proxy monitor started', 30_000);
   await waitUntil(() => existsSync(join(dir, 'trapped')), 10_000);
 
-  const stray = ['SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGVTALRM', 'SIGXFSZ'] as const;
+  const stray = ['SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGVTALRM', 'SIGPROF', 'SIGXFSZ'] as const;
   for (const signal of stray) daemon.child.kill(signal);
   for (const signal of stray) await daemon.waitFor((l) => l.message === 'signal ignored' && l.signal === signal, 10_000);
   expect(daemon.child.exitCode).toBeNull();
