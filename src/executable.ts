@@ -44,12 +44,24 @@ export function unexecutable(specs: ProxySpec[]): Unexecutable[] {
   return specs.flatMap((spec, index) => {
     if (spec.cwd !== undefined && !isDirectory(spec.cwd))
       return [{ id: spec.id, key: `proxy.proxies[${index}].cwd`, why: `working directory ${spec.cwd} does not exist` }];
-    try {
-      assertExecutable(spec.command, spec.cwd, spec.env.PATH ?? process.env.PATH);
-      return [];
-    } catch (error) {
-      const key = `proxy.proxies[${index}].${spec.type === 'exec' ? 'command' : 'binary'}`;
-      return [{ id: spec.id, key, why: (error as Error).message }];
-    }
+    const key = `proxy.proxies[${index}].${spec.type === 'exec' ? 'command' : 'binary'}`;
+    // An exec check runs from the daemon's directory, on its PATH: one that cannot would fail every
+    // check, and a working proxy would be killed for it.
+    const check = spec.health.kind === 'exec' ? spec.health.command[0] : undefined;
+    return [
+      ...problem(key, () => assertExecutable(spec.command, spec.cwd, spec.env.PATH ?? process.env.PATH)),
+      ...(check === undefined
+        ? []
+        : problem(`proxy.proxies[${index}].health.exec`, () => assertExecutable(check, undefined, process.env.PATH))),
+    ].map((found) => ({ id: spec.id, ...found }));
   });
+}
+
+function problem(key: string, check: () => void): { key: string; why: string }[] {
+  try {
+    check();
+    return [];
+  } catch (error) {
+    return [{ key, why: (error as Error).message }];
+  }
 }

@@ -187,7 +187,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     throw error;
   }
   for (const u of loaded.unexecutable)
-    logger.warn({ proxy_id: u.id, key: u.key, error: u.why }, 'proxy cannot be started as configured: it fails to start until it can');
+    logger.warn(
+      { proxy_id: u.id, key: u.key, error: u.why },
+      u.key.endsWith('.health.exec')
+        ? 'proxy health check cannot be run as configured: every check fails until it can'
+        : 'proxy cannot be started as configured: it fails to start until it can',
+    );
   logger.info({ config: loaded.config.proxy.monitor, proxies: loaded.proxies.length, config_file: loaded.file }, 'proxy monitor started');
   // The design document's default: nothing in the log would otherwise say that crashes stay down.
   if (!loaded.config.proxy.monitor.enable && loaded.proxies.length > 0)
@@ -242,7 +247,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       // would start or restart: the running process is kept rather than stopped for a start that
       // fails (a typo in a path, say).
       const starting = new Set(supervisor.wouldStart(next.proxies));
-      const refused = next.unexecutable.filter((u) => starting.has(u.id));
+      // So is a health check that cannot be run, given by this reload: it would fail every check,
+      // and the working proxy would be killed for it.
+      const newCheck = (id: string) =>
+        JSON.stringify(supervisor.spec(id)?.health) !== JSON.stringify(next.proxies.find((p) => p.id === id)?.health);
+      const refused = next.unexecutable.filter((u) => starting.has(u.id) || (u.key.endsWith('.health.exec') && newCheck(u.id)));
       if (refused.length) throw new Error(`${loaded.file}: ${refused.map((u) => `${u.key}: ${u.why}`).join('; ')}: cannot be run`);
       // Their generated configs are written now, before a process is stopped for them (the one
       // running read its own at its start): a disk that refuses one keeps the running config,

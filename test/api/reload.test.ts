@@ -118,6 +118,11 @@ it('keeps the running config when the file is broken or empty, and logs why (SIG
   expect(typo.status).toBe(422);
   expect((await typo.json()).message).toMatch(/proxy\.proxies\[0\]\.command: spawn \S+x ENOENT: cannot be run/);
   expect((await proxy('keep')).pid).toBe(pids.keep);
+  // So is a health check that cannot be run, changed by the reload: it would fail every check.
+  writeProxies([{ ...echoProxy('keep', ports[0]), health: { exec: ['/no/such-check.sh'] } }, echoProxy('added', ports[2])]);
+  const check = await fetch(`${url}${API}/reload`, { method: 'POST' });
+  expect(check.status).toBe(422);
+  expect((await check.json()).message).toMatch(/proxy\.proxies\[0\]\.health\.exec: spawn \/no\/such-check\.sh ENOENT: cannot be run/);
   // A proxy the operator stopped is not started by a reload: its program is not asked for.
   expect((await fetch(`${url}${API}/proxies/added/stop`, { method: 'POST' })).status).toBe(200);
   writeProxies([echoProxy('keep', ports[0]), { ...echoProxy('added', ports[2]), command: `${process.execPath}x` }]);

@@ -64,15 +64,17 @@ describe('validate on a good file', () => {
         proxies: [
           { id: 'a', type: 'exec', command: '/usr/bin/perll' },
           { id: 'b', type: 'exec', command: '/bin/true', cwd: '/nonexistent/dir' },
+          { id: 'c', type: 'exec', command: '/bin/true', health: { exec: ['/no/such-check.sh'] } },
         ],
       },
     });
     expect(captured(() => validate(configFile))).toEqual({
       code: 0,
-      stdout: `${configFile}: ok (2 proxies, monitoring disabled)\n`,
+      stdout: `${configFile}: ok (3 proxies, monitoring disabled)\n`,
       stderr:
         `${configFile}: proxy.proxies[0].command: warning: spawn /usr/bin/perll ENOENT (on this shell's PATH): the proxy cannot be started as things are\n` +
-        `${configFile}: proxy.proxies[1].cwd: warning: working directory /nonexistent/dir does not exist: the proxy cannot be started as things are\n`,
+        `${configFile}: proxy.proxies[1].cwd: warning: working directory /nonexistent/dir does not exist: the proxy cannot be started as things are\n` +
+        `${configFile}: proxy.proxies[2].health.exec: warning: spawn /no/such-check.sh ENOENT: every health check would fail\n`,
     });
   });
   it('warns of a trojan certificate trojan would refuse, as of a program that cannot be run', () => {
