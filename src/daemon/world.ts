@@ -50,7 +50,16 @@ export function createRealWorld(
         start: (spec, events) => startProcess(spec, events, spawner, tree),
         adopt: (pid, events) => adoptProcess(pid, events, ADOPTED_POLL_MS, tree),
         stopAll,
-        measure: (pids) => measure(pids, tree),
+        // A round whose measurement fails (the daemon out of file descriptors: EMFILE) is checked
+        // without it: the memory watchdog skips a round, the health checks do not.
+        measure: (pids) => {
+          try {
+            return measure(pids, tree);
+          } catch (error) {
+            logger.error({ err: error }, 'cannot measure the proxies this round: checked without their memory');
+            return new Map();
+          }
+        },
       },
       logger,
     ),

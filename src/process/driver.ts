@@ -153,7 +153,13 @@ export function startProcess(
     stderr: lineReader((line) => events.onOutput('stderr', line)),
   };
   try {
-    writeGeneratedFiles(spec.files, spec.privileges?.runAs);
+    try {
+      writeGeneratedFiles(spec.files, spec.privileges?.runAs);
+    } catch (error) {
+      // Its generated config goes to the daemon's own state_dir: whatever keeps it from being
+      // written there (a full disk, a directory the daemon cannot recreate) is not the proxy's failure.
+      throw Object.assign(error as Error, { daemonFault: true });
+    }
     inherited ??= { ...process.env };
     const env = { ...inherited, ...spec.env };
     assertExecutable(spec.command, spec.cwd, env.PATH);

@@ -125,6 +125,20 @@ describe.each(['spawn helper', 'child_process'] as const)('with %s', (way) => {
       expect(() => handle.stop(100)).not.toThrow();
     });
 
+    it("reports a generated config it cannot write (its state_dir's fault) as the daemon's, not the proxy's", async () => {
+      let fault: boolean | undefined;
+      const { log, events } = recorder();
+      const files = [{ path: '/dev/null/generated/ss-1.json', content: '{}' }];
+      const onSpawnError = (error: string, daemonFault?: boolean) => {
+        log.spawnError = error;
+        fault = daemonFault;
+      };
+      track(start({ ...spec('sleep', ['1']), files }, { ...events, onSpawnError }));
+      await until(() => log.spawnError !== undefined);
+      expect(log.spawnError).toMatch(/ENOTDIR/);
+      expect(fault).toBe(true);
+    });
+
     it('refuses a NUL inside an argument or a variable, as Node does, and starts nothing', async () => {
       for (const bad of [spec('echo', ['a\0b', 'c']), spec('echo', ['x'], { env: { PROXY_VAR: 'x\0y' } })]) {
         const { log, events } = recorder();
