@@ -10,7 +10,7 @@
 import { accessSync, constants, readdirSync } from 'node:fs';
 import { type FileHandle, open, readdir, rename, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { makeDirs } from '../make-dirs.ts';
+import { isDirectory, makeDirs } from '../make-dirs.ts';
 
 export interface LogFileOptions {
   file: string;
@@ -47,6 +47,10 @@ export interface RollingFile {
  */
 export function rollingFile(options: LogFileOptions, warn: (line: string) => void = (line) => process.stderr.write(line)): RollingFile {
   const path = resolve(options.file);
+  // A directory would be taken for a file's name: the numbered files and current.log would land
+  // beside it, in its parent, where no one looks for them.
+  if (options.file.endsWith('/') || isDirectory(path))
+    throw new Error(`${options.file} is a directory; expected the path of a log file (its numbered files and current.log go beside it)`);
   const dir = dirname(path);
   try {
     makeDirs(dir, 0o750);

@@ -104,5 +104,11 @@ describe('a log file that cannot be written', () => {
     const p = spawnSync(process.execPath, [CLI, 'run', '--config', proc.configFile], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
     expect(p.status).toBe(2);
     expect(p.stderr).toMatch(/log\.file: cannot write to \/proc\/no-such-dir: ENOENT/);
+    // A directory is not a log file's name: its files would land in its parent.
+    const dir = writeConfig({ api: { listen: '127.0.0.1:0' } });
+    const named = writeConfig({ log: { file: dir.dir }, api: { listen: '127.0.0.1:0' } });
+    const d = spawnSync(process.execPath, [CLI, 'run', '--config', named.configFile], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
+    expect(d.status).toBe(2);
+    expect(d.stderr).toContain(`log.file: ${dir.dir} is a directory; expected the path of a log file`);
   });
 });
