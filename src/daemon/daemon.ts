@@ -340,7 +340,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         if (!leaveProxies) state.store.forgetProcesses();
         await controlPlane.close();
         await supervisor.shutdown({ stopProcesses: !leaveProxies });
-        killRunningChecks(); // an exec check in flight (and what it started) does not outlive the daemon
+        await killRunningChecks(); // an exec check in flight (and what it started) does not outlive the daemon
         if (!leaveProxies)
           audit(SYSTEM, { action: 'daemon_stop', reason: 'the daemon stopped, and its proxies with it', detail: { pid: process.pid } });
         state.close();

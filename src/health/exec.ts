@@ -17,13 +17,19 @@ const STDERR_TAIL = 4096;
 const STDERR_GRACE_MS = 100;
 const MAX_ERROR_LINE = 300;
 
-/** The process groups of the checks running now: a daemon that stops kills them (killRunningChecks). */
-const running = new Set<number>();
+/** The checks running now, by process group: a daemon that stops kills them (killRunningChecks). */
+const running = new Map<number, { token: string; startedAt: number }>();
 
-/** SIGKILL to every check command still running, with whatever it started in its group. */
-export function killRunningChecks(): void {
-  for (const pid of running) signalGroup(pid, 'SIGKILL');
+/**
+ * SIGKILL to every check command still running, with whatever it started in its group; resolves
+ * once what they started outside it (a setsid child, found by the check's token) is killed too.
+ */
+export async function killRunningChecks(): Promise<void> {
+  const checks = [...running];
   running.clear();
+  for (const [pid] of checks) signalGroup(pid, 'SIGKILL');
+  const escaped = await Promise.all(checks.map(([pid, { token, startedAt }]) => escapedSoon(token, pid, startedAt)));
+  escaped.flat().forEach(killWithGroup);
 }
 
 function lastLine(text: string): string {
@@ -59,11 +65,13 @@ export async function probeExec(command: string[], target: ProbeTarget): Promise
   subprocess.stderr?.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-STDERR_TAIL)));
   const { pid } = subprocess;
   if (pid !== undefined) {
-    running.add(pid);
+    running.set(pid, { token, startedAt });
     subprocess.once('exit', () => {
-      running.delete(pid);
-      signalGroup(pid, 'SIGKILL');
-      void escapedSoon(token, pid, startedAt).then((escaped) => escaped.forEach(killWithGroup));
+      // Not running any more: killed by killRunningChecks, which looks for what it left itself.
+      if (running.delete(pid)) {
+        signalGroup(pid, 'SIGKILL');
+        void escapedSoon(token, pid, startedAt).then((escaped) => escaped.forEach(killWithGroup));
+      }
       // A holder of stderr that carries no token (its environment replaced) is not waited for.
       if (!subprocess.stderr || subprocess.stderr.closed) return;
       const holder = setTimeout(() => subprocess.stderr?.destroy(), STDERR_GRACE_MS);

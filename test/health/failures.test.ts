@@ -73,7 +73,8 @@ describe('a failed check says why', () => {
   it('exec: a daemon that stops kills the checks still running, with what they started', async () => {
     const seconds = 30_000 + Math.floor(Math.random() * 10_000); // names this test's sleeps in `ps`
     const running = probe(
-      { kind: 'exec', command: ['/bin/sh', '-c', `sleep ${seconds} & exec sleep ${seconds + 1}`] },
+      // One child in the check's group, one in a session of its own (setsid): both go.
+      { kind: 'exec', command: ['/bin/sh', '-c', `sleep ${seconds} & setsid sleep ${seconds + 2} & exec sleep ${seconds + 1}`] },
       { timeoutMs: 60_000 },
     );
     const pids = (s: number) => execFileSync('pgrep', ['-x', '-f', `sleep ${s}`], { encoding: 'utf8' }).trim();
@@ -84,8 +85,10 @@ describe('a failed check says why', () => {
         return ''; // pgrep exits 1 when nothing matches
       }
     };
-    await expect.poll(() => found(seconds) !== '' && found(seconds + 1) !== '', { timeout: 5_000 }).toBe(true);
-    killRunningChecks();
+    await expect.poll(() => found(seconds) !== '' && found(seconds + 1) !== '' && found(seconds + 2) !== '', { timeout: 5_000 }).toBe(true);
+    await killRunningChecks();
+    // Gone once it resolves (a daemon exits right after), the escaped one included.
+    expect(found(seconds + 2)).toBe('');
     expect(await running).toMatchObject({ ok: false, error: 'killed by SIGKILL' });
     await expect.poll(() => found(seconds) + found(seconds + 1), { timeout: 5_000 }).toBe('');
   });
