@@ -45,7 +45,14 @@ export function openDurableState(options: DurableStateOptions) {
         'directory was open to group or others: changed to 0700',
       );
   }
-  const store = createResilientStore(database, { logger, onWriteFailure: options.onWriteFailure });
+  const store = createResilientStore(database, {
+    logger,
+    onWriteFailure: options.onWriteFailure,
+    reopen: () => {
+      database = database.reopen();
+      store.replace(database);
+    },
+  });
   const interrupted = store.finishInterruptedRestarts();
   if (interrupted.length)
     logger.warn(

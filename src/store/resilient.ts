@@ -27,6 +27,11 @@ export interface ResilientOptions {
   logger: Logger;
   /** Called for every refused write (the metric counts them). */
   onWriteFailure?: () => void;
+  /**
+   * Called before a retry when the database refused a write as read-only: the connection may have
+   * been opened while the file could not be written, and only a new one sees it fixed.
+   */
+  reopen?: () => void;
   retryMs?: number;
 }
 
@@ -156,6 +161,11 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
   function retry() {
     retryTimer = undefined;
     const held = pending.length;
+    try {
+      if (error?.startsWith('SQLITE_READONLY')) options.reopen?.();
+    } catch {
+      // Not openable now: the writes below fail again, and say so.
+    }
     try {
       current.checkpoint(); // what the WAL holds moves into the database, and the WAL's room is free again
     } catch {

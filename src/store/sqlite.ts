@@ -68,13 +68,19 @@ interface ProcessTableRow {
  */
 /** The store on its database file, which it can put back should the file alone be deleted. */
 export interface DatabaseStore extends Store {
-  /** False once the database file alone was deleted or replaced (`rm state.db*`), the lock in place. */
+  /** False once the database file alone, or its WAL, was deleted or replaced (`rm state.db*`), the lock in place. */
   fileInPlace(): boolean;
   /**
    * Puts a copy of the database held open back at its path and returns the store on it, under the
    * same lock; this one is not to be used (nor closed) after.
    */
   restoreFile(): DatabaseStore;
+  /**
+   * The store on a new connection to the same file, under the same lock: SQLite opens a file it
+   * cannot write read-only without saying so, and that connection stays so once the file is fixed.
+   * This one is not to be used (nor closed) after.
+   */
+  reopen(): DatabaseStore;
 }
 
 export function openStore(stateDir: string, retention: Retention, seed?: (file: string) => void): DatabaseStore {
@@ -391,7 +397,9 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
     checkpoint() {
       db.pragma('wal_checkpoint(TRUNCATE)');
     },
-    fileInPlace: () => inode !== undefined && inodeOf(file) === inode,
+    // Its WAL too: the commits not yet checkpointed live there, and one deleted (`rm state.db-wal`)
+    // would take them with it at the next start, however the connection held open still reads them.
+    fileInPlace: () => inode !== undefined && inodeOf(file) === inode && existsSync(`${file}-wal`),
     restoreFile() {
       const copy = `${file}.restoring`;
       rmSync(copy, { force: true });
@@ -401,6 +409,11 @@ function createStore(dir: string, db: Database.Database, initialRetention: Reten
       for (const suffix of ['-wal', '-shm']) rmSync(file + suffix, { force: true });
       renameSync(copy, file);
       return createStore(dir, openDatabase(file), retention, lock);
+    },
+    reopen() {
+      const next = createStore(dir, openDatabase(file), retention, lock);
+      db.close();
+      return next;
     },
     copyTo(file) {
       db.prepare('VACUUM INTO ?').run(file);

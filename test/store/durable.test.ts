@@ -172,6 +172,24 @@ describe('openDurableState', () => {
     expect(next.restarts({ proxyId: 'ss-1' }).map((r) => r.at)).toEqual([T0 + 1, T0]);
   });
 
+  it('puts state.db back when its WAL alone is deleted: the commits it held survive a kill -9 after', async () => {
+    const dir = stateDirOf();
+    const { state, said } = open(dir);
+    state.store.addRestart({ proxyId: 'ss-1', at: T0, reason: 'exited', manual: false, success: true, durationMs: 40 });
+    rmSync(join(dir, 'state.db-wal'));
+    await waitUntil(() => said('state.db restored from the database held open').length === 1);
+    state.store.addRestart({ proxyId: 'ss-1', at: T0 + 1, reason: 'exited', manual: false, success: false, durationMs: 5 });
+    // What a kill -9 would leave now: the files as they are, the connection never closed.
+    const after = stateDirOf();
+    mkdirSync(after, { recursive: true });
+    for (const name of ['state.db', 'state.db-wal'])
+      if (existsSync(join(dir, name))) writeFileSync(join(after, name), readFileSync(join(dir, name)));
+    const next = openStore(after, { maxAgeMs: 86_400_000 * 30, maxRecords: 10 });
+    opened.push(next);
+    expect(next.restarts({ proxyId: 'ss-1' }).map((r) => r.at)).toEqual([T0 + 1, T0]);
+    state.close();
+  });
+
   it('a state_dir it cannot recreate yet (a file in its place) is tried again, not given up', async () => {
     const dir = stateDirOf();
     const { state, said, lost } = open(dir);

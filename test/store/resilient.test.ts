@@ -79,6 +79,32 @@ describe('createResilientStore', () => {
     });
   }
 
+  it('SQLITE_READONLY that outlasts its cause (a connection opened read-only): retried on a new connection', () => {
+    vi.useFakeTimers();
+    const inner = openStore(join(mkdtempSync(join(tmpdir(), 'pm-res-')), 'state'), { maxAgeMs: 86_400_000, maxRecords: 100 });
+    const logger = createLogger({ level: 'silent' });
+    // The connection opened read-only refuses every write, whatever the file's mode is now.
+    const readOnly = new Proxy(inner, {
+      get: (target, key: keyof Store) =>
+        key === 'setWanted'
+          ? () => {
+              throw sqliteError('SQLITE_READONLY');
+            }
+          : typeof target[key] === 'function'
+            ? (target[key] as (...a: unknown[]) => unknown).bind(target)
+            : target[key],
+    });
+    const reopen = vi.fn(() => store.replace(inner));
+    const store = createResilientStore(readOnly, { logger, reopen, retryMs: 1_000 });
+    store.setWanted('p', 'down');
+    expect(store.health()).toMatchObject({ writable: false, pending: 1 });
+    vi.advanceTimersByTime(1_500);
+    expect(reopen).toHaveBeenCalledTimes(1);
+    expect(store.health()).toMatchObject({ writable: true, pending: 0 });
+    expect(inner.memory('p', 0)).toMatchObject({ wanted: 'down' });
+    store.close();
+  });
+
   it('reminds once a minute while the disk stays full, not at every retry', () => {
     vi.useFakeTimers();
     const { store, lines, setFault } = setup();
