@@ -103,13 +103,20 @@ function listenOf(e: ProxyEntry): { host: string; port: number; key: string } | 
 
 /**
  * The addresses a bind host stands for, each in one spelling: `localhost` is loopback of both
- * families, an IPv6 address is written as the URL parser writes it (`0:0::1` is `::1`), a name is
+ * families, an IPv6 address is written as the URL parser writes it (`0:0::1` is `::1`; an
+ * IPv4-mapped one as its IPv4 address), a name is
  * lowercased (it is not resolved: it may not resolve yet at load).
  */
 function bindAddresses(host: string): string[] {
   const h = unbracketed(host).toLowerCase().replace(/\.$/, '');
   if (h === 'localhost') return ['127.0.0.1', '::1'];
-  return [isIP(h) === 6 ? unbracketed(new URL(`http://[${h}]`).hostname) : h];
+  if (isIP(h) !== 6) return [h];
+  const v6 = unbracketed(new URL(`http://[${h}]`).hostname);
+  // An IPv4-mapped address (::ffff:127.0.0.1) binds the IPv4 address itself.
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);
+  if (!mapped) return [v6];
+  const [high, low] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)];
+  return [[high >> 8, high & 255, low >> 8, low & 255].join('.')];
 }
 
 /** Two binds of one port conflict on the same address, or when one is a wildcard of the other's family (`::` covers both). */

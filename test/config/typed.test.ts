@@ -193,6 +193,7 @@ describe('where typed servers listen', () => {
       ['localhost', '127.0.0.1'],
       ['LocalHost.', '"[::1]"'],
       ['"0:0:0:0:0:0:0:1"', '"::1"'],
+      ['"::ffff:127.0.0.1"', '127.0.0.1'],
     ])
       expect(
         refused([
