@@ -103,6 +103,7 @@ describe('the spawn helper', () => {
     );
     await waitUntil(() => heard.includes('stdout out 1') && heard.includes('stderr err 1'), 5_000);
     owned.push(pid!);
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // its spares are opened a second after its start
     process.kill(helper.pid, 'SIGKILL');
     const before = heard.length;
     await new Promise((resolve) => setTimeout(resolve, 1_500));
