@@ -182,10 +182,10 @@ export function createSupervisor(options: SupervisorOptions) {
   /** Once a removed proxy's actor is gone (its process exited): forget it; once all are, start the waiting ones. */
   function settleRemoved() {
     if (specs.size === configured.size && waiting.size === 0) return;
-    const live = new Set(proxyViews(actor.getSnapshot()).map((v) => v.id));
+    const actors = proxyViews(actor.getSnapshot());
+    const live = new Set(actors.map((v) => v.id));
     for (const id of specs.keys()) if (!live.has(id) && !configured.has(id)) specs.delete(id);
-    // Still stopping: a removed proxy, or the old actor of one put back.
-    if ([...live].some((id) => !configured.has(id) || waiting.has(id))) return;
+    if (stoppingIds(actors).length > 0) return;
     for (const id of waiting) addProxy(id);
     waiting.clear();
     revision++;
@@ -205,7 +205,9 @@ export function createSupervisor(options: SupervisorOptions) {
   };
   const inherited = () => Object.fromEntries(PROXY_OVERRIDES.map((key) => [key, settings[key]])) as Required<ProxySettings>;
   /** Proxies still stopping that the waiting ones wait for: removed ones, and the old actor of one put back. */
-  const stoppingIds = (live: ProxyView[]) => live.filter((v) => !configured.has(v.id) || waiting.has(v.id)).map((v) => v.id);
+  function stoppingIds(live: ProxyView[]): string[] {
+    return live.filter((v) => !configured.has(v.id) || waiting.has(v.id)).map((v) => v.id);
+  }
   /**
    * A proxy a reload added that waits for removed ones to stop has no actor yet: it is shown as
    * `unknown` meanwhile, and the operator's commands on it go to the store (the API persists them),
