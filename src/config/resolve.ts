@@ -110,7 +110,8 @@ function listenOf(e: ProxyEntry): { host: string; port: number; key: string } | 
 function bindAddresses(host: string): string[] {
   const h = unbracketed(host).toLowerCase().replace(/\.$/, '');
   if (h === 'localhost') return ['127.0.0.1', '::1'];
-  if (isIP(h) !== 6) return [h];
+  // A zone-scoped one (fe80::1%eth0) is taken as written: the URL parser refuses it.
+  if (isIP(h) !== 6 || h.includes('%')) return [h];
   const v6 = unbracketed(new URL(`http://[${h}]`).hostname);
   // An IPv4-mapped address (::ffff:127.0.0.1) binds the IPv4 address itself.
   const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);

@@ -3,6 +3,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { LoadedConfig } from '../config/load.ts';
 import { SERVICE_USER } from '../config/privileges.ts';
+import { openFilesLimit } from '../process/proc.ts';
 
 export interface HardeningWarning {
   message: string;
@@ -15,15 +16,6 @@ export interface Environment {
   uid: number;
   /** The soft limit on open files (RLIMIT_NOFILE), which the spawn helper inherits. */
   openFiles: number | undefined;
-}
-
-function openFilesLimit(): number | undefined {
-  try {
-    const soft = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
-    return soft === undefined ? undefined : soft === 'unlimited' ? Infinity : Number(soft);
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -17,6 +17,9 @@ const STDERR_TAIL = 4096;
 const STDERR_GRACE_MS = 100;
 const MAX_ERROR_LINE = 300;
 
+/** How long a stopping daemon looks for what its checks left outside their group. */
+const SCAN_BOUND_MS = 2_000;
+
 /** The checks running now, by process group: a daemon that stops kills them (killRunningChecks). */
 const running = new Map<number, { token: string; startedAt: number }>();
 
@@ -28,7 +31,13 @@ export async function killRunningChecks(): Promise<void> {
   const checks = [...running];
   running.clear();
   for (const [pid] of checks) signalGroup(pid, 'SIGKILL');
-  const escaped = await Promise.all(checks.map(([pid, { token, startedAt }]) => escapedSoon(token, pid, startedAt)));
+  if (checks.length === 0) return;
+  // Bounded: a look at /proc that fails (EMFILE) must not keep the daemon from exiting.
+  let timer: NodeJS.Timeout | undefined;
+  const givenUp = new Promise<number[][]>((resolve) => (timer = setTimeout(() => resolve([]), SCAN_BOUND_MS)));
+  const scans = Promise.all(checks.map(([pid, { token, startedAt }]) => escapedSoon(token, pid, startedAt)));
+  const escaped = await Promise.race([scans, givenUp]);
+  clearTimeout(timer);
   escaped.flat().forEach(killWithGroup);
 }
 

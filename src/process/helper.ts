@@ -11,7 +11,7 @@ import { closeSync, constants, existsSync, fstatSync, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { getSystemErrorName } from 'node:util';
-import { processState, watchUntilGone } from './proc.ts';
+import { openFiles, openFilesLimit, processState, watchUntilGone } from './proc.ts';
 import {
   childProcessSpawner,
   decodeWaitStatus,
@@ -60,20 +60,39 @@ const STREAMS = { 1: 'stdout', 2: 'stderr' } as const;
  * daemon, from then on): a proxy writing its log goes on, where it would meet a broken pipe (a Go
  * proxy such as v2ray dies of SIGPIPE on fd 1 or 2, whatever its signal mask).
  */
-type Spares = Partial<Record<Stream, number>>;
+interface Spares {
+  fds: Partial<Record<Stream, number>>;
+  /** Streams the helper saw end: there is nothing of ours left to hold (fd 1 may be another pipe by now). */
+  ended: Set<Stream>;
+}
 /**
  * Opened this long after the start, all of a moment's at once: an open of /proc/PID/fd waits for
  * the process's exec (its wrapper's exec of the proxy) to finish, which held the event loop for
  * ~8 % of a storm, profiled.
  */
 const SPARES_AFTER_MS = 1_000;
+/**
+ * Descriptors left free when spares are opened: a daemon short of them (a low LimitNOFILE) keeps
+ * them for its API, its checks and its state, and goes without spares rather than without those.
+ */
+const FD_HEADROOM = 128;
+
+/** How many more descriptors spares may take now. */
+function spareRoom(): number {
+  try {
+    return (openFilesLimit() ?? 1024) - openFiles() - FD_HEADROOM;
+  } catch {
+    return 0;
+  }
+}
 
 function openSpares(pid: number, spares: Spares): void {
   for (const [fd, stream] of Object.entries(STREAMS)) {
+    if (spares.ended.has(stream)) continue;
     try {
       const spare = openSync(`/proc/${pid}/fd/${fd}`, constants.O_RDONLY | constants.O_NONBLOCK);
       // Its own redirection (a file, /dev/null) is not our pipe: left alone.
-      if (fstatSync(spare).isFIFO()) spares[stream] = spare;
+      if (fstatSync(spare).isFIFO()) spares.fds[stream] = spare;
       else closeSync(spare);
     } catch {
       // Gone already, or its fd closed: nothing to keep open.
@@ -82,16 +101,17 @@ function openSpares(pid: number, spares: Spares): void {
 }
 
 function closeSpare(spares: Spares, stream: Stream): void {
-  const fd = spares[stream];
+  const fd = spares.fds[stream];
   if (fd === undefined) return;
-  delete spares[stream];
+  delete spares.fds[stream];
   closeSync(fd);
 }
 
 /** The helper is gone: the daemon reads what it held, until the process's side closes. */
 function readSpare(spares: Spares, stream: Stream, callbacks: SpawnCallbacks): void {
-  const fd = spares[stream];
-  delete spares[stream];
+  if (spares.ended.has(stream)) return; // its end was said already
+  const fd = spares.fds[stream];
+  delete spares.fds[stream];
   if (fd === undefined) {
     callbacks.outputEnd(stream);
     return;
@@ -248,9 +268,12 @@ export function startSpawnHelper(
   const spareLater = (pid: number) => {
     if (unspared.push(pid) > 1) return;
     setTimeout(() => {
+      let room = spareRoom();
       for (const started of unspared) {
         const entry = running.get(started);
-        if (entry) openSpares(started, entry.spares);
+        if (!entry || room < 2) continue;
+        openSpares(started, entry.spares);
+        room -= 2;
       }
       unspared = [];
     }, SPARES_AFTER_MS).unref();
@@ -324,7 +347,7 @@ export function startSpawnHelper(
           const { command, callbacks } = requests.get(id)!;
           requests.delete(id);
           if (result > 0) {
-            running.set(result, { callbacks, spares: {} });
+            running.set(result, { callbacks, spares: { fds: {}, ended: new Set() } });
             spareLater(result);
             callbacks.spawned(result);
           } else {
@@ -340,6 +363,7 @@ export function startSpawnHelper(
           const entry = running.get(pid);
           if (!entry) return;
           const stream = STREAMS[frame[5] as 1 | 2];
+          entry.spares.ended.add(stream);
           closeSpare(entry.spares, stream);
           entry.callbacks.outputEnd(stream);
         } else if (type === 'C') {

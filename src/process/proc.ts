@@ -1,6 +1,6 @@
 // Reads /proc/<pid>/stat. The daemon must tell a live proxy from a zombie (an unreaped corpse still
 // has a pid) and, across its own restarts, its proxy from an unrelated process that reused the pid.
-import { close, open, read, readFileSync } from 'node:fs';
+import { close, open, read, readdirSync, readFileSync } from 'node:fs';
 
 // Fields of /proc/<pid>/stat as statFields() numbers them (field 3, the state, is index 0).
 export const STATE = 0;
@@ -110,4 +110,19 @@ export function watchUntilGone(pid: number, pollMs: number, gone: () => void): v
     clearInterval(timer);
     gone();
   }, pollMs);
+}
+
+/** The soft limit on open files (RLIMIT_NOFILE) of the daemon, which its children inherit. */
+export function openFilesLimit(): number | undefined {
+  try {
+    const soft = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    return soft === undefined ? undefined : soft === 'unlimited' ? Infinity : Number(soft);
+  } catch {
+    return undefined;
+  }
+}
+
+/** File descriptors the daemon has open now. */
+export function openFiles(): number {
+  return readdirSync('/proc/self/fd').length;
 }

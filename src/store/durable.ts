@@ -48,7 +48,9 @@ export function openDurableState(options: DurableStateOptions) {
   const store = createResilientStore(database, {
     logger,
     onWriteFailure: options.onWriteFailure,
+    // Not a deleted file: opened again, it would be a new, empty one (the watch puts it back).
     reopen: () => {
+      if (!database.fileInPlace()) return;
       database = database.reopen();
       store.replace(database);
     },

@@ -258,7 +258,21 @@ export function createResilientStore(initial: Store, options: ResilientOptions):
       const runAll = () => {
         for (const run of runs) run();
       };
-      if (runs.length) write('transaction', () => current.transaction(runAll), rows);
+      if (runs.length === 0) return result;
+      const held = { name: 'transaction', run: () => current.transaction(runAll), rows };
+      if (pending.length) hold(held);
+      else {
+        try {
+          held.run();
+        } catch (cause) {
+          // The disk refusing it: held as one. A write that fails for itself (a bug) must not take
+          // the rest with it (a slice gathers every proxy's): each is written on its own instead.
+          if (isStorageFault(cause)) {
+            refused(held.name, cause);
+            hold(held);
+          } else for (const run of runs) write('write of a failed transaction', run);
+        }
+      }
       return result;
     },
     health: () => ({ writable: error === null && pending.length === 0, error, pending: pending.length, dropped }),

@@ -13,6 +13,9 @@ import type { ProxySpec } from '../proxy-spec.ts';
 import { executedFingerprint } from './executed.ts';
 import type { ProcessHandle, ProcessUsage, World } from './ports.ts';
 
+/** A probe's error that is the daemon's want of file descriptors, not the proxy's failure. */
+const DAEMON_OUT_OF_FILES = /\bE[MN]FILE\b/;
+
 export interface EffectHooks {
   /** A line of a proxy's stdout/stderr. */
   onOutput(id: string, stream: 'stdout' | 'stderr', line: string): void;
@@ -225,6 +228,9 @@ export function createEffects(deps: EffectDeps) {
           });
         };
         return (holding.has(id) ? probe() : limited()).then((result) => {
+          // The daemon out of file descriptors could not make the check: no verdict on the proxy
+          // (its round says so: src/daemon/world.ts), rather than a failure that kills a working one.
+          if (!result.ok && DAEMON_OUT_OF_FILES.test(result.error ?? '')) return;
           const at = clock.now();
           const event: ProxyEvent = result.ok
             ? { type: 'CHECK_PASSED', at, durationMs: result.durationMs, ...(memory && { memory }) }

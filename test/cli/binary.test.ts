@@ -244,8 +244,8 @@ describe('findDaemon', () => {
     expect((await find({ config: a }, { PROXY_MONITOR_CONFIG: b }, [b])).url).toBe('http://127.0.0.1:9001');
     expect((await find({}, { PROXY_MONITOR_CONFIG: a }, [b])).url).toBe('http://127.0.0.1:9001');
     expect((await find({}, { PROXY_MONITOR_URL: 'http://h:1', PROXY_MONITOR_TOKEN: 'x' }, [a])).url).toBe('http://h:1');
-    await expect(find({}, { PROXY_MONITOR_URL: 'http://h:1', PROXY_MONITOR_TOKEN: 'a b' }, [a])).rejects.toThrow(
-      'PROXY_MONITOR_TOKEN: expected visible ASCII characters without blanks',
+    await expect(find({}, { PROXY_MONITOR_URL: 'http://h:1', PROXY_MONITOR_TOKEN: 'a\tb' }, [a])).rejects.toThrow(
+      'PROXY_MONITOR_TOKEN: expected visible ASCII characters and spaces, no blank at either end',
     );
     await expect(find({ config: file('t.yaml', 'api: { token: " t " }\n') })).rejects.toThrow(
       /t\.yaml: api\.token: expected visible ASCII/,

@@ -78,9 +78,10 @@ describe('accepted configs', () => {
       `${FILE}: api.token: expected a string, got null (an empty value: remove the key for its default)`,
     );
     // A token no HTTP client can send (blanks at an end, a control or non-ASCII character) would lock the API.
+    expect(parseConfigText('api:\n  token: "two words"\n', FILE).config.api.token).toBe('two words');
     for (const token of ['" tok "', '"tok\\ttok"', '"🔑key"'])
       expect(() => parseConfigText(`api:\n  token: ${token}\n`, FILE)).toThrow(
-        `${FILE}: api.token: expected visible ASCII characters without blanks (it is sent in an HTTP header)`,
+        `${FILE}: api.token: expected visible ASCII characters and spaces, no blank at either end (it is sent in an HTTP header)`,
       );
     expect(() => parseConfigText('proxy:\n  monitor:\n    check_interval:\n', FILE)).toThrow(
       `${FILE}: proxy.monitor.check_interval: expected a number, got null`,

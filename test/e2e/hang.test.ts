@@ -3,6 +3,7 @@
 // give or take a second, then back after its own start-up (the restart's duration).
 import { afterAll, expect, it, describe } from 'vitest';
 import net from 'node:net';
+import { API, apiUrl, getJson } from '../api/real-daemon.ts';
 import { freePorts, pidsMatching, startDaemon, waitUntil, writeConfig, type TestDaemon } from '../support/daemon.ts';
 
 function ping(port: number): Promise<boolean> {
@@ -47,7 +48,11 @@ describe('a hung demo proxy', () => {
       api: { listen: '127.0.0.1:0' },
     });
     daemon = startDaemon(configFile, dir);
+    const url = await apiUrl(daemon);
     await waitUntil(() => ping(port), 60_000, 50);
+    // Hung once a check has passed: before that, its failures within start_grace do not count
+    // (a first start's grace), and the bound below would not hold.
+    await waitUntil(async () => (await getJson(`${url}${API}/proxies/demo`)).json.last_check?.ok === true, 30_000, 50);
     const [pid] = pidsMatching(`--port ${port}`);
     process.kill(pid, 'SIGSTOP');
     const stoppedAt = Date.now();

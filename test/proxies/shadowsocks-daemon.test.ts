@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { API, apiUrl, getJson } from '../api/real-daemon.ts';
 import { describeWith } from '../support/binaries.ts';
 import {
   accepts,
@@ -55,6 +56,10 @@ describeWith(['/usr/bin/ss-server', '/usr/bin/ss-local', '/usr/bin/curl'])('shad
     daemon = startDaemon(configFile, dir);
     await waitUntil(async () => (await Promise.all([a, b].map((port) => accepts(port)))).every(Boolean), STARTUP_MS);
     await Promise.all(Object.values(servers).map((s) => startSsLocal(s, s.socks)));
+    // Each has passed a check: its first start's grace is over, and a hang counts from its first failure.
+    const url = await apiUrl(daemon);
+    const passed = async (id: string) => (await getJson(`${url}${API}/proxies/${id}`)).json.last_check?.ok === true;
+    await waitUntil(async () => (await passed('ss-a')) && (await passed('ss-b')), STARTUP_MS, 50);
   });
 
   afterAll(async () => {

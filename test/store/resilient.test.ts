@@ -105,6 +105,22 @@ describe('createResilientStore', () => {
     store.close();
   });
 
+  it('a write that fails for itself (not the disk) in a transaction does not take the others with it', () => {
+    const { store, inner, lines, setFault } = setup();
+    setFault('SQLITE_CONSTRAINT', 'setWanted');
+    store.transaction(() => {
+      store.setWanted('p', 'down');
+      store.setOverride('p', false);
+      store.addAudit({ at: 2_000, user: 'system', action: 'proxy_restart', proxyId: 'q', detail: {} });
+    });
+    expect(inner.memory('p', 2_000)).toMatchObject({ override: false });
+    expect(inner.memory('p', 2_000).wanted).not.toBe('down');
+    expect(inner.audits({})).toHaveLength(1);
+    expect(store.health()).toMatchObject({ writable: true, pending: 0 });
+    expect(lines.filter((l) => l.message === 'state write failed; not retried')).toHaveLength(1);
+    store.close();
+  });
+
   it('reminds once a minute while the disk stays full, not at every retry', () => {
     vi.useFakeTimers();
     const { store, lines, setFault } = setup();
