@@ -1,6 +1,6 @@
 // Setup mistakes that expose secrets or give the proxies more power than they need, told once at
 // start: the daemon still runs (refusing would take every proxy down over a chmod), but says what to fix.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { LoadedConfig } from '../config/load.ts';
 import { SERVICE_USER } from '../config/privileges.ts';
 import { openFilesLimit } from '../process/proc.ts';
