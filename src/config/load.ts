@@ -1,5 +1,7 @@
 // Reading and validating the config file. Every failure is a ConfigError whose message is one line:
 // "<file>: <key path>: <expected ...>" or "<file>:<line>:<col>: invalid YAML: ...".
+import { existsSync } from 'node:fs';
+import { isDirectory } from '../make-dirs.ts';
 import { resolve } from 'node:path';
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { ProxySpec } from '../proxy-spec.ts';
@@ -109,6 +111,12 @@ export function parseConfigText(text: string, file: string, options: ReloadOptio
   const parsed = configSchema.safeParse(data, parseOptions);
   if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
   const { proxies, issues } = resolveProxies(parsed.data, host, stateDirInUse);
+  // Created when missing; something else in its place could never hold the state.
+  if (existsSync(parsed.data.state_dir) && !isDirectory(parsed.data.state_dir))
+    issues.push({
+      path: 'state_dir',
+      message: `${parsed.data.state_dir} exists and is not a directory; expected a directory (created if missing)`,
+    });
   if (issues.length) throw new ConfigError(file, issues);
   const deprecations: Deprecation[] =
     isMapping && (raw as { log?: { level?: unknown } }).log?.level !== undefined ? [{ key: 'log.level', use: 'logger.level' }] : [];

@@ -77,6 +77,10 @@ describe('accepted configs', () => {
     expect(() => parseConfigText('api:\n  token:\n', FILE)).toThrow(
       `${FILE}: api.token: expected a string, got null (an empty value: remove the key for its default)`,
     );
+    // A state_dir with a file in its place could never hold the state (created when missing).
+    expect(() => parseConfigText(`state_dir: ${process.execPath}\n`, FILE)).toThrow(
+      `${FILE}: state_dir: ${process.execPath} exists and is not a directory; expected a directory (created if missing)`,
+    );
     // A token no HTTP client can send (blanks at an end, a control or non-ASCII character) would lock the API.
     expect(parseConfigText('api:\n  token: "two words"\n', FILE).config.api.token).toBe('two words');
     for (const token of ['" tok "', '"tok\\ttok"', '"🔑key"'])
