@@ -9,9 +9,11 @@ import type { ProxySpec } from './proxy-spec.ts';
 /** A proxy whose command cannot be exec'd: the config key that names it, and why. */
 export interface Unexecutable {
   id: string;
-  /** `proxy.proxies[N].command` (a raw entry) or `.binary` (a typed one, whose default it may be). */
+  /** `proxy.proxies[N].command` (a raw entry), `.binary` (a typed one, whose default it may be), `.cwd` or `.health.exec`. */
   key: string;
   why: string;
+  /** Its exec health check's program, not the proxy's: the proxy starts, and every check fails. */
+  healthCheck?: true;
 }
 
 /**
@@ -45,23 +47,21 @@ export function unexecutable(specs: ProxySpec[]): Unexecutable[] {
     if (spec.cwd !== undefined && !isDirectory(spec.cwd))
       return [{ id: spec.id, key: `proxy.proxies[${index}].cwd`, why: `working directory ${spec.cwd} does not exist` }];
     const key = `proxy.proxies[${index}].${spec.type === 'exec' ? 'command' : 'binary'}`;
+    const found = problem(spec.id, key, () => assertExecutable(spec.command, spec.cwd, spec.env.PATH ?? process.env.PATH));
     // An exec check runs from the daemon's directory, on its PATH: one that cannot would fail every
     // check, and a working proxy would be killed for it.
-    const check = spec.health.kind === 'exec' ? spec.health.command[0] : undefined;
-    return [
-      ...problem(key, () => assertExecutable(spec.command, spec.cwd, spec.env.PATH ?? process.env.PATH)),
-      ...(check === undefined
-        ? []
-        : problem(`proxy.proxies[${index}].health.exec`, () => assertExecutable(check, undefined, process.env.PATH))),
-    ].map((found) => ({ id: spec.id, ...found }));
+    if (spec.health.kind !== 'exec') return found;
+    const [check] = spec.health.command;
+    const unrunnable = problem(spec.id, `proxy.proxies[${index}].health.exec`, () => assertExecutable(check, undefined, process.env.PATH));
+    return [...found, ...unrunnable.map((u) => ({ ...u, healthCheck: true as const }))];
   });
 }
 
-function problem(key: string, check: () => void): { key: string; why: string }[] {
+function problem(id: string, key: string, check: () => void): Unexecutable[] {
   try {
     check();
     return [];
   } catch (error) {
-    return [{ key, why: (error as Error).message }];
+    return [{ id, key, why: (error as Error).message }];
   }
 }

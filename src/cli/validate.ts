@@ -12,7 +12,7 @@ export function validate(file: string): number {
     // that would run it refuses it.
     for (const u of unexecutable) {
       const where = /\.(command|binary)$/.test(u.key) ? " (on this shell's PATH)" : '';
-      const outcome = u.key.endsWith('.health.exec') ? 'every health check would fail' : 'the proxy cannot be started as things are';
+      const outcome = u.healthCheck ? 'every health check would fail' : 'the proxy cannot be started as things are';
       process.stderr.write(`${file}: ${u.key}: warning: ${u.why}${where}: ${outcome}\n`);
     }
     const count = `${proxies.length} ${proxies.length === 1 ? 'proxy' : 'proxies'}`;

@@ -189,7 +189,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   for (const u of loaded.unexecutable)
     logger.warn(
       { proxy_id: u.id, key: u.key, error: u.why },
-      u.key.endsWith('.health.exec')
+      u.healthCheck
         ? 'proxy health check cannot be run as configured: every check fails until it can'
         : 'proxy cannot be started as configured: it fails to start until it can',
     );
@@ -251,7 +251,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       // and the working proxy would be killed for it.
       const newCheck = (id: string) =>
         JSON.stringify(supervisor.spec(id)?.health) !== JSON.stringify(next.proxies.find((p) => p.id === id)?.health);
-      const refused = next.unexecutable.filter((u) => starting.has(u.id) || (u.key.endsWith('.health.exec') && newCheck(u.id)));
+      const refused = next.unexecutable.filter((u) => starting.has(u.id) || (u.healthCheck && newCheck(u.id)));
       if (refused.length) throw new Error(`${loaded.file}: ${refused.map((u) => `${u.key}: ${u.why}`).join('; ')}: cannot be run`);
       // Their generated configs are written now, before a process is stopped for them (the one
       // running read its own at its start): a disk that refuses one keeps the running config,
