@@ -20,25 +20,30 @@ const MAX_ERROR_LINE = 300;
 /** How long a stopping daemon looks for what its checks left outside their group. */
 const SCAN_BOUND_MS = 2_000;
 
-/** The checks running now, by process group: a daemon that stops kills them (killRunningChecks). */
-const running = new Map<number, { token: string; startedAt: number }>();
+interface Check {
+  token: string;
+  startedAt: number;
+}
 
-/**
- * SIGKILL to every check command still running, with whatever it started in its group; resolves
- * once what they started outside it (a setsid child, found by the check's token) is killed too.
- */
+/** The checks running now, by process group: a daemon that stops kills them (killRunningChecks). */
+const running = new Map<number, Check>();
+
+/** SIGKILL to a check's group, then to what it started outside it (a setsid child, found by its token). */
+async function killCheck(pid: number, { token, startedAt }: Check): Promise<void> {
+  signalGroup(pid, 'SIGKILL');
+  (await escapedSoon(token, pid, startedAt)).forEach(killWithGroup);
+}
+
+/** Every check command still running killed, with what it started; resolves once they are. */
 export async function killRunningChecks(): Promise<void> {
   const checks = [...running];
   running.clear();
-  for (const [pid] of checks) signalGroup(pid, 'SIGKILL');
   if (checks.length === 0) return;
   // Bounded: a look at /proc that fails (EMFILE) must not keep the daemon from exiting.
   let timer: NodeJS.Timeout | undefined;
-  const givenUp = new Promise<number[][]>((resolve) => (timer = setTimeout(() => resolve([]), SCAN_BOUND_MS)));
-  const scans = Promise.all(checks.map(([pid, { token, startedAt }]) => escapedSoon(token, pid, startedAt)));
-  const escaped = await Promise.race([scans, givenUp]);
+  const givenUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, SCAN_BOUND_MS)));
+  await Promise.race([Promise.all(checks.map(([pid, check]) => killCheck(pid, check))), givenUp]);
   clearTimeout(timer);
-  escaped.flat().forEach(killWithGroup);
 }
 
 function lastLine(text: string): string {
@@ -77,10 +82,7 @@ export async function probeExec(command: string[], target: ProbeTarget): Promise
     running.set(pid, { token, startedAt });
     subprocess.once('exit', () => {
       // Not running any more: killed by killRunningChecks, which looks for what it left itself.
-      if (running.delete(pid)) {
-        signalGroup(pid, 'SIGKILL');
-        void escapedSoon(token, pid, startedAt).then((escaped) => escaped.forEach(killWithGroup));
-      }
+      if (running.delete(pid)) void killCheck(pid, { token, startedAt });
       // A holder of stderr that carries no token (its environment replaced) is not waited for.
       if (!subprocess.stderr || subprocess.stderr.closed) return;
       const holder = setTimeout(() => subprocess.stderr?.destroy(), STDERR_GRACE_MS);
