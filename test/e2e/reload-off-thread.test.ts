@@ -43,8 +43,8 @@ it('an exit during a reload of a large file is seen before the reload ends', asy
 
   // Looked up now, not before the SIGHUP: a CI run once found the proxy gone in between (its pid
   // seen, then none), so the kill goes to whichever instance runs at this moment.
-  let victim = 0;
-  await waitUntil(() => ([victim] = pidsMatching(marker)).length > 0 && victim > 0, 10_000);
+  await waitUntil(() => pidsMatching(marker).length > 0, 10_000);
+  const [victim] = pidsMatching(marker);
   const killedAt = daemon.lines.length;
   process.kill(victim, 'SIGKILL');
   const reloaded = await daemon.waitFor((l) => l.message === 'config reloaded', 60_000);
