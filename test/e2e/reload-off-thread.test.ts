@@ -43,8 +43,11 @@ it('an exit during a reload of a large file is seen before the reload ends', asy
 
   // Looked up now, not before the SIGHUP: a CI run once found the proxy gone in between (its pid
   // seen, then none), so the kill goes to whichever instance runs at this moment.
-  await waitUntil(() => pidsMatching(marker).length > 0, 10_000);
-  const [victim] = pidsMatching(marker);
+  let victim = 0;
+  await waitUntil(() => {
+    [victim = 0] = pidsMatching(marker);
+    return victim > 0;
+  }, 10_000);
   const killedAt = daemon.lines.length;
   process.kill(victim, 'SIGKILL');
   const reloaded = await daemon.waitFor((l) => l.message === 'config reloaded', 60_000);
