@@ -26,9 +26,26 @@ describe('monitor', () => {
     const h = await startHarness({ settings: { enable: false } });
     h.supervisor.startMonitor();
     await h.settle();
-    h.supervisor.configure({ ...testSettings, enable: false, check_interval: 7 });
+    expect(h.supervisor.settings().enable).toBe(true);
+    h.supervisor.configure({ ...h.supervisor.settings(), check_interval: 7 });
     await h.settle();
     expect(h.supervisor.status().running).toBe(true);
+  });
+
+  it("the operator's monitor start is `enable: true` for a later runtime change, and a stop leaves `enable` alone", async () => {
+    // Over enable: false, started: a runtime enable: false pauses it again (it kept watching once,
+    // while the reply said enable: false).
+    const off = await startHarness({ settings: { enable: false } });
+    off.supervisor.startMonitor();
+    await off.settle();
+    off.supervisor.configure({ ...off.supervisor.settings(), enable: false });
+    await off.settle();
+    expect(off.supervisor.status()).toMatchObject({ running: false, config: { enable: false } });
+    // Over enable: true, stopped: paused on purpose, not disabled.
+    const on = await startHarness();
+    on.supervisor.stopMonitor();
+    await on.settle();
+    expect(on.supervisor.status()).toMatchObject({ running: false, config: { enable: true } });
   });
 
   it('a proxy added by a reload keeps its own settings through a later runtime change', async () => {

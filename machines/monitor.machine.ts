@@ -60,6 +60,10 @@ export const monitorMachine = setup({
     releaseProxies: enqueueActions(({ event, self, enqueue }) => {
       for (const child of children(self)) enqueue.sendTo(child, { type: 'SUPERVISE', at: event.at, active: false });
     }),
+    // The operator's monitor start enables it until the next reload: a runtime change to enable:
+    // false then pauses it again (the guards above compare with this). A stop leaves `enable` as it
+    // is: paused on purpose is not disabled (/healthz tells them apart).
+    enableMonitoring: assign(({ context }) => ({ settings: { ...context.settings, enable: true } })),
     countCheckRound: assign(({ context, event }) => ({ checkRounds: context.checkRounds + 1, lastCheckAt: event.at })),
     startInterval: assign(({ event }) => ({ intervalStartedAt: event.at })),
     // The next round is due one check interval after the current one started.
@@ -144,7 +148,7 @@ export const monitorMachine = setup({
     // the order with the new settings and the boot is the transition's own).
     paused: {
       on: {
-        START: { target: 'watching', actions: 'superviseProxies' },
+        START: { target: 'watching', actions: ['enableMonitoring', 'superviseProxies'] },
         CONFIGURE: [
           { guard: 'turnsMonitoringOn', target: 'watching', actions: ['applySettings', 'superviseProxies'] },
           { actions: 'applySettings' },

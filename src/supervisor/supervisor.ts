@@ -84,11 +84,14 @@ export function createSupervisor(options: SupervisorOptions) {
   const waiting = new Set<string>();
   // A removed proxy's spec is kept until its process is gone (settleRemoved), so its last reports still have a type.
   const typeOf = (id: string): ProxyType => specs.get(id)?.type ?? 'exec';
-  let settings = options.settings;
-  // Bumped whenever any actor's snapshot, the settings or a spec changes: readers that keep views of
-  // the proxies (the API's replies, the metrics) know from one number whether anything moved.
+  // The settings in effect are the monitor's: a reload, a runtime change and the operator's monitor
+  // start all reach it as events, and it keeps the one copy.
+  const settings = (): MonitorSettings => actor.getSnapshot().context.settings;
+  // Bumped whenever any actor's snapshot (the settings are the monitor's) or a spec changes: readers
+  // that keep views of the proxies (the API's replies, the metrics) know from one number whether
+  // anything moved.
   let revision = 0;
-  world.prober.setConcurrency(settings.check_concurrency);
+  world.prober.setConcurrency(options.settings.check_concurrency);
   // Events reach the machines first: what follows from them, the effects the machines ask for and
   // every report to the listeners, runs after the events at hand (src/later.ts), in order, and no
   // effect runs once the supervisor has shut down.
@@ -104,7 +107,7 @@ export function createSupervisor(options: SupervisorOptions) {
     ...world,
     later,
     specs,
-    settings: () => settings,
+    settings,
     hooks: {
       // A proxy's output is passed on as it is read, not queued: a proxy writing without pause
       // (under child_process nothing limits its rate) would fill the queue faster than it empties.
@@ -159,7 +162,7 @@ export function createSupervisor(options: SupervisorOptions) {
     },
   };
   const actor = createActor(machine, {
-    input: { settings, proxies: options.specs.map(entry), retired: options.stats },
+    input: { settings: options.settings, proxies: options.specs.map(entry), retired: options.stats },
     clock,
     ...(options.inspect && { inspect: options.inspect }),
   });
@@ -203,7 +206,7 @@ export function createSupervisor(options: SupervisorOptions) {
     const own = specs.get(v.id)?.settings ?? {};
     return { ...v, type: typeOf(v.id), settings: { ...inherited, ...own }, ownSettings: Object.keys(own) as (keyof ProxySettings)[] };
   };
-  const inherited = () => Object.fromEntries(PROXY_OVERRIDES.map((key) => [key, settings[key]])) as Required<ProxySettings>;
+  const inherited = () => Object.fromEntries(PROXY_OVERRIDES.map((key) => [key, settings()[key]])) as Required<ProxySettings>;
   /** Proxies still stopping that the waiting ones wait for: removed ones, and the old actor of one put back. */
   function stoppingIds(live: ProxyView[]): string[] {
     return live.filter((v) => !configured.has(v.id) || waiting.has(v.id)).map((v) => v.id);
@@ -221,7 +224,7 @@ export function createSupervisor(options: SupervisorOptions) {
       if (!spec || liveIds.has(id)) return []; // the same id put back: its old actor is what shows
       const context = initialContext({
         id,
-        policy: policyFrom(settings, spec.settings),
+        policy: policyFrom(settings(), spec.settings),
         monitored: spec.monitor,
         memory: options.memory?.(id),
         added: true,
@@ -266,8 +269,6 @@ export function createSupervisor(options: SupervisorOptions) {
   }
 
   function configure(next: MonitorSettings) {
-    settings = next;
-    revision++;
     world.prober.setConcurrency(next.check_concurrency);
     actor.send({ type: 'CONFIGURE', at: clock.now(), settings: next });
   }
@@ -277,7 +278,7 @@ export function createSupervisor(options: SupervisorOptions) {
       actor.start();
       actor.send({ type: 'BOOT', at: clock.now() });
     },
-    status: () => ({ ...summarize(actor.getSnapshot(), allViews()), config: settings }),
+    status: () => ({ ...summarize(actor.getSnapshot(), allViews()), config: settings() }),
     /** Changes when any proxy's or the monitor's state or context does, or the settings do (compare with !==). */
     revision: () => revision,
     /** The monitor's state as a path: "watching", "paused", ... */
@@ -300,7 +301,7 @@ export function createSupervisor(options: SupervisorOptions) {
     /** Each proxy actor's state and context, without the settings in effect (cheaper, for readers of state only). */
     states: () => proxyViews(actor.getSnapshot()),
     proxy: view,
-    settings: () => settings,
+    settings,
     /** The proxy's configured type (shadowsocks, exec, ...): the spec itself holds secrets. */
     typeOf,
     /** What each running proxy uses now (memory, CPU), by id; empty when the driver cannot measure. */
@@ -308,7 +309,7 @@ export function createSupervisor(options: SupervisorOptions) {
     /** The memory watchdog's limit for a proxy in bytes; null: none. */
     memoryLimit(id: string): number | null {
       const spec = specs.get(id);
-      return spec ? memoryLimitOf(spec, settings) : null;
+      return spec ? memoryLimitOf(spec, settings()) : null;
     },
     /** What a proxy is started from (its command, account, limits), as configured. */
     spec: (id: string): ProxySpec | undefined => specs.get(id),
@@ -320,11 +321,7 @@ export function createSupervisor(options: SupervisorOptions) {
       return true;
     },
     /** Resume the monitor. Off in the config, it is on now: `enable` says so (until the next reload). */
-    startMonitor() {
-      settings = { ...settings, enable: true };
-      revision++;
-      actor.send({ type: 'START', at: clock.now() });
-    },
+    startMonitor: () => actor.send({ type: 'START', at: clock.now() }),
     stopMonitor: () => actor.send({ type: 'STOP', at: clock.now() }),
     configure,
     /** What the proxy executes changed: replace its process; `why` says where the change came from. */
@@ -355,8 +352,6 @@ export function createSupervisor(options: SupervisorOptions) {
         monitored[spec.id] = spec.monitor;
         proxySettings[spec.id] = spec.settings ?? {};
       }
-      settings = nextSettings;
-      revision++;
       world.prober.setConcurrency(nextSettings.check_concurrency);
       actor.send({ type: 'CONFIGURE', at: clock.now(), settings: nextSettings, monitored, proxySettings });
       configured = new Set(next.map((spec) => spec.id));

@@ -10,7 +10,7 @@ describe('monitor stop / start and a reload', () => {
     h.supervisor.stopMonitor();
     await h.settle();
     expect(h.supervisor.status().running).toBe(false);
-    h.supervisor.configure({ ...testSettings, enable: true, check_interval: 7 }); // a runtime change: still stopped
+    h.supervisor.configure({ ...h.supervisor.settings(), check_interval: 7 }); // a runtime change: still stopped
     await h.settle();
     expect(h.supervisor.status().running).toBe(false);
     h.supervisor.reconcile([fakeSpec('ss-1')], { ...testSettings, enable: true });

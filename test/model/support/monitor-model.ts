@@ -42,6 +42,8 @@ export function environment(s: Snapshot): MonitorEvent[] {
   const events: MonitorEvent[] = [
     { type: 'CONFIGURE', at, settings: { ...settings, enable: !settings.enable } },
     { type: 'CONFIGURE', at, settings: { ...settings, check_interval: settings.check_interval === 1 ? 2 : 1 } },
+    // A change of any other setting: the monitor passes it down and stays where it is.
+    { type: 'CONFIGURE', at, settings: { ...settings, max_restarts: settings.max_restarts + 1 } },
   ];
   if (s.matches('booting')) return [{ type: 'BOOT', at }, ...events];
   events.push(s.matches('watching') ? { type: 'TICK', at } : { type: 'START', at });
