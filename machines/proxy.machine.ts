@@ -62,6 +62,13 @@ const verifyingRestart = {
   },
 } as const;
 
+/** Checks that read the proxy's memory above max_memory, failure_threshold in a row, crash it, passed or not. */
+const memoryCrash = {
+  guard: 'memoryLimitReached',
+  target: '#proxy.crashed.reaping',
+  actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'stopProcess'],
+} as const;
+
 /**
  * While a restart is in flight, the operator's commands wait for its outcome. An exit fails it; a
  * clean one under `restart: on-failure` then leaves the proxy stopped, as at any other time (from
@@ -237,25 +244,14 @@ export const proxyMachine = setup({
             },
           ],
           on: {
-            CHECK_PASSED: [
-              {
-                guard: 'memoryLimitReached',
-                target: '#proxy.crashed.reaping',
-                actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'stopProcess'],
-              },
-              { actions: ['recordCheck', 'reportCheck'] },
-            ],
+            CHECK_PASSED: [memoryCrash, { actions: ['recordCheck', 'reportCheck'] }],
             CHECK_FAILED: [
               {
                 guard: 'failureThresholdReached',
                 target: '#proxy.crashed.reaping',
                 actions: ['noteCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'stopProcess'],
               },
-              {
-                guard: 'memoryLimitReached',
-                target: '#proxy.crashed.reaping',
-                actions: ['noteMemoryCrash', 'recordCheck', 'reportCheck', 'reportCrash', 'stopProcess'],
-              },
+              memoryCrash,
               { actions: ['recordCheck', 'reportCheck'] },
             ],
           },
@@ -336,7 +332,7 @@ export const proxyMachine = setup({
             // Stopped by the operator: the process is gone (reaping waited for it), so this is a
             // normal stop, not a crash that waits. `why` still tells why no restart follows.
             { guard: 'wantedDown', target: '#proxy.stopped', actions: 'recordHeld' },
-            { guard: 'restartHeld', target: 'held', actions: ['recordHeld', 'reportWithheld'] },
+            { guard: 'monitoringInactive', target: 'held', actions: ['recordHeld', 'reportWithheld'] },
             {
               guard: and(['cooldownElapsed', 'underRestartCap', 'backoffElapsed']),
               target: '#proxy.restarting',
@@ -350,7 +346,8 @@ export const proxyMachine = setup({
           exit: 'cancelWakeTimer',
           on: { WAKE: 'deciding' },
         },
-        // Monitoring is off: no automatic restart until that changes.
+        // Monitoring is off (the monitor paused, or the proxy disabled): no automatic restart until
+        // that changes. Also where a crashed proxy removed from the configuration ends.
         held: {},
       },
       // Anything that may change the decision runs it again (a restart may become due at once).

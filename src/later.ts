@@ -23,8 +23,8 @@ export interface Later {
 export type Batch = (slice: () => void) => void;
 
 /** `onError`: a job that throws (a bug) is reported and the queue goes on. */
-export function createLater(onError: (error: unknown) => void, options: { sliceMs?: number; batch?: Batch } = {}): Later {
-  const { sliceMs = SLICE_MS, batch = (slice) => slice() } = options;
+export function createLater(onError: (error: unknown) => void, options: { batch?: Batch } = {}): Later {
+  const { batch = (slice) => slice() } = options;
   let queue: (() => void)[] = [];
   let head = 0;
   let scheduled = false;
@@ -46,7 +46,7 @@ export function createLater(onError: (error: unknown) => void, options: { sliceM
   };
   const slice = () => {
     scheduled = false;
-    const end = performance.now() + sliceMs;
+    const end = performance.now() + SLICE_MS;
     batch(() => {
       while (head < queue.length) {
         runNext();

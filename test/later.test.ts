@@ -41,7 +41,7 @@ describe('later', () => {
   });
 
   it('lets the event loop turn between slices: a timer due meanwhile runs before the queue is done', async () => {
-    const later = createLater(() => {}, { sliceMs: 5 });
+    const later = createLater(() => {});
     const order: string[] = [];
     let timer: Promise<void> | undefined;
     for (let i = 0; i < 20; i++)

@@ -16,12 +16,10 @@ export type ProxyEvent =
   // From the operator (API, CLI)
   | { type: 'START'; at: number }
   | { type: 'STOP'; at: number }
-  // `reason` when it is not the operator's own request (a configuration change).
   | { type: 'RESTART'; at: number }
   | { type: 'ENABLE'; at: number }
   | { type: 'DISABLE'; at: number }
-  // From a reload (or adoption): what the proxy executes changed, so its process must be replaced.
-  /** What the proxy executes changed; `reason` says where the change came from. */
+  /** From a reload (or adoption): what the proxy executes changed, so its process must be replaced; `reason` says where the change came from. */
   | { type: 'REPLACE'; at: number; reason?: string }
   // From the process driver
   | { type: 'SPAWNED'; at: number; pid: number }

@@ -2,7 +2,8 @@ import { inStartGrace, monitoringActive, type ProxyContext } from './context.ts'
 import type { MemoryReading, ProxyEvent } from './events.ts';
 import { type Blocker, blockerDeadlines, isCleanExit } from './policy.ts';
 
-// Guards named for what they mean. Each reads time from the event being handled.
+// Guards named for what they mean. Those that depend on time read it from the event being handled,
+// never from a clock.
 type GuardArgs = { context: ProxyContext; event: ProxyEvent };
 
 /** The memory reading a check event carries, when it is above its limit. */
@@ -21,7 +22,7 @@ export const guards = {
   cooldownElapsed: passed('cooldown'),
   underRestartCap: passed('restart_cap'),
   backoffElapsed: passed('backoff'),
-  restartHeld: ({ context }: GuardArgs) => context.wanted === 'down' || !monitoringActive(context),
+  monitoringInactive: ({ context }: GuardArgs) => !monitoringActive(context),
   operatorAskedRestart: ({ context }: GuardArgs) => context.restart?.manual === true || context.restartRequested,
   restartInFlight: ({ context }: GuardArgs) => context.restart !== null,
   outdated: ({ context }: GuardArgs) => context.outdated,

@@ -16,7 +16,7 @@ export interface RestartPolicy {
   stableUptimeMs: number;
   /** Consecutive failed health checks that make a running proxy crashed. */
   failureThreshold: number;
-  /** Time a restarted proxy has to pass its first check. */
+  /** Time a started or restarted proxy has to pass its first check (a restart fails without it; a first start's failures meanwhile are not counted). */
   startGraceMs: number;
   /** A restarted process must stay up this long for its restart to count as a success. */
   minUptimeMs: number;

@@ -7,8 +7,6 @@ import { monitorShape, PROXY_OVERRIDES } from '../config/monitor-shape.ts';
 import { PROXY_TYPES } from '../config/proxy-schema.ts';
 import { LOG_LEVELS, monitorSettingsSchema, partialMonitorSettingsSchema } from '../config/schema.ts';
 
-export { API_BASE } from './base.ts';
-
 const time = z.iso.datetime();
 const phase = z.enum(['unknown', 'running', 'stopped', 'crashed', 'restarting']);
 const reason = z.enum(['exited', 'spawn_failed', 'health_check_failed', 'memory', 'operator', 'config_changed']);

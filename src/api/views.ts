@@ -6,6 +6,7 @@ import type { SupervisedProxy } from '../supervisor/supervisor.ts';
 import { monitoringActive, proxyEnabled, type RestartOutcome } from '../../machines/proxy/context.ts';
 import { attemptsInWindow, cooldownEndsAt } from '../../machines/proxy/policy.ts';
 import type { OutputLine } from '../inspector/recent.ts';
+import type { LivenessReport } from '../metrics/liveness.ts';
 import type { ProxySpec } from '../proxy-spec.ts';
 import type { RestartRow } from '../store/types.ts';
 import type { ProxyReply, RestartRecordReply, WhyReply } from './schemas.ts';
@@ -17,6 +18,14 @@ export const iso = (ms: number): string => new Date(ms).toISOString();
 export const outputLines = (lines: readonly OutputLine[]): WhyReply['last_output'] =>
   lines.map((l) => ({ time: iso(l.at), stream: l.stream, line: l.line }));
 const isoOrNull = (ms: number | null | undefined): string | null => (ms == null ? null : iso(ms));
+
+/** The monitor's liveness as /healthz and the inspector's summary say it. */
+export const livenessReply = (report: LivenessReport) => ({
+  ok: report.ok,
+  state: report.state,
+  message: report.message,
+  last_tick: isoOrNull(report.lastTickAt),
+});
 
 export function restartReply(proxyId: string, record: RestartOutcome | RestartRow): RestartRecordReply {
   return {

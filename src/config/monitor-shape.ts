@@ -27,7 +27,7 @@ export const monitorShape = {
   check_concurrency: whole(1, 10_000),
   /** Consecutive failed checks that turn a running proxy into a crashed one. */
   failure_threshold: whole(1, 1_000),
-  /** Seconds a restarted proxy has to pass its first check. */
+  /** Seconds a started or restarted proxy has to pass its first check. */
   start_grace: seconds(0.1, HOUR),
   /** Seconds a restarted process must stay up for the restart to count as a success (0: off). */
   min_uptime: seconds(0, HOUR),

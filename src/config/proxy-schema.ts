@@ -80,8 +80,6 @@ export const limitsSchema = z.strictObject({
   memlock: sizeSchema(0, 2 ** 40, { unlimited: true }).optional(),
 });
 
-export { maxMemorySchema };
-
 const common = {
   id: z.string().regex(PROXY_ID, { error: PROXY_ID_EXPECTED }),
   monitor: z.boolean().default(true),

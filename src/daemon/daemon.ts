@@ -24,6 +24,7 @@ import type { ProxySpec } from '../proxy-spec.ts';
 import { openDurableState } from '../store/durable.ts';
 import type { Store } from '../store/types.ts';
 import { createSupervisor, type Supervisor } from '../supervisor/supervisor.ts';
+import { healthChanged } from '../supervisor/executed.ts';
 import { hardeningWarnings } from './hardening.ts';
 import { chooseSpawner } from './spawn-path.ts';
 import { createRealWorld } from './world.ts';
@@ -249,8 +250,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const starting = new Set(supervisor.wouldStart(next.proxies));
       // So is a health check that cannot be run, given by this reload: it would fail every check,
       // and the working proxy would be killed for it.
-      const newCheck = (id: string) =>
-        JSON.stringify(supervisor.spec(id)?.health) !== JSON.stringify(next.proxies.find((p) => p.id === id)?.health);
+      const given = new Map(next.proxies.map((spec) => [spec.id, spec]));
+      const newCheck = (id: string) => healthChanged(supervisor.spec(id), given.get(id));
       const refused = next.unexecutable.filter((u) => starting.has(u.id) || (u.healthCheck && newCheck(u.id)));
       if (refused.length) throw new Error(`${loaded.file}: ${refused.map((u) => `${u.key}: ${u.why}`).join('; ')}: cannot be run`);
       // Their generated configs are written now, before a process is stopped for them (the one

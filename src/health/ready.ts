@@ -4,6 +4,9 @@ import type { HealthSpec } from '../proxy-spec.ts';
 import { probe, type Probe } from './probe.ts';
 import type { ProbeResult } from './result.ts';
 
+/** A probe that fails is tried again this long after (README: "then every 50 ms"). */
+const READY_POLL_MS = 50;
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
@@ -23,7 +26,6 @@ export async function waitUntilReady(
   deadlineMs: number,
   signal: AbortSignal,
   check: Probe = probe,
-  pollMs = 50,
 ): Promise<ProbeResult> {
   let last: ProbeResult | undefined;
   while (!signal.aborted) {
@@ -32,7 +34,7 @@ export async function waitUntilReady(
     // No single probe may carry the wait past the deadline.
     last = await check(spec, { ...target, timeoutMs: Math.min(target.timeoutMs, remaining), signal });
     if (last.ok) return last;
-    await sleep(Math.min(pollMs, Math.max(0, deadlineMs - Date.now())), signal);
+    await sleep(Math.min(READY_POLL_MS, Math.max(0, deadlineMs - Date.now())), signal);
   }
   const error = signal.aborted ? 'aborted' : 'deadline passed before a probe';
   return last ?? { ok: false, durationMs: 0, error };

@@ -8,7 +8,7 @@ import { statePath, type ProxyView } from '../../machines/monitor/status.ts';
 import type { ProxyContext } from '../../machines/proxy/context.ts';
 import { attemptsInWindow } from '../../machines/proxy/policy.ts';
 import type { ProxyReply, RestartRecordReply } from '../api/schemas.ts';
-import { iso, proxyState } from '../api/views.ts';
+import { iso, livenessReply, proxyState } from '../api/views.ts';
 import type { Clock } from '../clock.ts';
 import type { Liveness } from '../metrics/liveness.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
@@ -165,12 +165,7 @@ export function createFeed({ supervisor, clock, liveness, recent }: FeedSources)
       restarts_last_hour: views.reduce((sum, view) => sum + attemptsInWindow(view.context, view.context.policy, now).length, 0),
       total_checks: status.stats.total_checks,
       round: round && { time: iso(round.at), duration_ms: round.durationMs, checked: round.checked },
-      health: {
-        ok: report.ok,
-        state: report.state,
-        message: report.message,
-        last_tick: report.lastTickAt === null ? null : iso(report.lastTickAt),
-      },
+      health: livenessReply(report),
     };
   }
 

@@ -60,11 +60,6 @@ function cgroupStopper(pgid: number, dir: string, onKill?: (timeoutMs: number) =
 }
 
 /**
- * A handle on the process group a leader leads (and on its cgroup, in cgroup mode) once
- * started(pid) is called (a spawn helper tells the pid a moment after the request; a stop asked for
- * meanwhile waits for it). gone() when the leader has exited or was never started.
- */
-/**
  * What a leader that exited left in its group, killed: a fork that outlived it. A clean exit that
  * leaves one is a proxy that forks and exits (daemonizes without leaving its group).
  */
@@ -73,6 +68,11 @@ function leftInGroup(code: number | null): string {
   return code === 0 ? `${what}: it forks and exits, and must run in the foreground` : what;
 }
 
+/**
+ * A handle on the process group a leader leads (and on its cgroup, in cgroup mode) once
+ * started(pid) is called (a spawn helper tells the pid a moment after the request; a stop asked for
+ * meanwhile waits for it). gone() when the leader has exited or was never started.
+ */
 function groupHandle(cgroup: () => string | undefined, onKill?: (timeoutMs: number) => void) {
   let pid: number | undefined;
   let stopper: ReturnType<typeof createGroupStopper> | undefined;

@@ -21,7 +21,7 @@ export interface EffectHooks {
   onOutput(id: string, stream: 'stdout' | 'stderr', line: string): void;
   /** Lines of a proxy's output dropped before they reached the daemon. */
   onOutputDropped(id: string, stream: 'stdout' | 'stderr', lines: number): void;
-  /** A proxy's process group outlived its stop_timeout after TERM: it is being sent KILL. */
+  /** A proxy's main process outlived its stop_timeout after TERM: its group is being sent KILL. */
   onKilled(id: string, timeoutMs: number): void;
   /** A proxy process was started or adopted (the store records it) or is gone. */
   onProcess(id: string, pid: number, event: 'started' | 'adopted' | 'exited'): void;
@@ -84,7 +84,7 @@ export function createEffects(deps: EffectDeps) {
    * loop's own millisecond clock, not Date.now(): one may fire a millisecond early (9 of 400 here),
    * and a WAKE then would find the cooldown not over. A timer that fires early is armed again.
    */
-  function at(when: number, fn: () => void): () => void {
+  function runAt(when: number, fn: () => void): () => void {
     let timer: unknown;
     const fire = () => {
       const early = when - clock.now();
@@ -160,7 +160,7 @@ export function createEffects(deps: EffectDeps) {
       const controller = new AbortController();
       const { signal } = controller;
       readiness.set(context.id, controller);
-      const later = (when: number, fn: () => void) => signal.addEventListener('abort', at(when, fn), { once: true });
+      const runAtUnlessAborted = (when: number, fn: () => void) => signal.addEventListener('abort', runAt(when, fn), { once: true });
       const ready = () => !signal.aborted && send(self, { type: 'READY', at: clock.now() });
       const target = { pid: context.pid ?? undefined, timeoutMs: timeoutMs(context.id) };
       const probe = () =>
@@ -168,12 +168,12 @@ export function createEffects(deps: EffectDeps) {
           if (signal.aborted) return;
           if (!result.ok) return send(self, { type: 'NOT_READY', at: clock.now(), error: result.error });
           if (clock.now() >= params.notBefore) ready();
-          else later(params.notBefore, ready);
+          else runAtUnlessAborted(params.notBefore, ready);
         });
       // A probe passed before min_uptime proves no more than one passed at min_uptime, so probing
       // starts then (a storm's servers are not probed every 50 ms while they start) unless
       // min_uptime reaches past start_grace, within which the probe must pass.
-      if (params.notBefore > clock.now() && params.notBefore < params.deadline) later(params.notBefore, probe);
+      if (params.notBefore > clock.now() && params.notBefore < params.deadline) runAtUnlessAborted(params.notBefore, probe);
       else probe();
     },
     cancelReadiness: ({ context }: ProxyArgs) => {
@@ -183,7 +183,7 @@ export function createEffects(deps: EffectDeps) {
     armWakeTimer: ({ context, self }: ProxyArgs, params: { at: number }) => {
       wakeTimers.set(
         context.id,
-        at(params.at, () => send(self, { type: 'WAKE', at: clock.now() })),
+        runAt(params.at, () => send(self, { type: 'WAKE', at: clock.now() })),
       );
     },
     cancelWakeTimer: ({ context }: ProxyArgs) => {
@@ -194,7 +194,7 @@ export function createEffects(deps: EffectDeps) {
 
   const monitor = {
     armTick: ({ context, self }: { context: MonitorContext; self: AnyActorRef }) => {
-      tickTimer = at(context.nextTickAt, () => self.send({ type: 'TICK', at: clock.now() }));
+      tickTimer = runAt(context.nextTickAt, () => self.send({ type: 'TICK', at: clock.now() }));
     },
     cancelTick: () => tickTimer?.(),
     checkProxies: ({ self }: { self: AnyActorRef }) => {

@@ -33,6 +33,11 @@ export function executedFingerprint(spec: ProxySpec): string {
   return digest;
 }
 
+/** Is the health check of `next` another than the one of `current` (the order of its keys is no change)? */
+export function healthChanged(current: ProxySpec | undefined, next: ProxySpec | undefined): boolean {
+  return canonicalJson(current?.health) !== canonicalJson(next?.health);
+}
+
 /** JSON with object keys sorted: the order of `env` in the YAML file is not a change. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

@@ -10,7 +10,7 @@ import { proxyMachine } from '../../machines/proxy.machine.ts';
 import { PROXY_OVERRIDES } from '../config/monitor-shape.ts';
 import type { ProxySpec, ProxyType } from '../proxy-spec.ts';
 import { createEffects, memoryLimitOf, type EffectHooks } from './effects.ts';
-import { canonicalJson, executedFingerprint } from './executed.ts';
+import { canonicalJson, executedFingerprint, healthChanged } from './executed.ts';
 import type { ProxyReport } from './reports.ts';
 import type { World } from './ports.ts';
 
@@ -328,18 +328,19 @@ export function createSupervisor(options: SupervisorOptions) {
     replace(id: string, why?: string) {
       view(id)?.send({ type: 'REPLACE', at: clock.now(), ...(why !== undefined && { reason: why }) });
     },
-    /**
-     * Bring the proxies in line with a new configuration: added ones start, removed ones stop, ones
-     * whose executed spec changed (executed.ts) are replaced; any other change (health check,
-     * `monitor:`, own settings) applies in place from the next check (`reconfigured`). Unchanged ones
-     * keep their process and counters.
-     */
     /** The proxies a reconcile to `next` would start or restart (added, or what they execute changed), unless stopped by the operator. */
     wouldStart(next: ProxySpec[]): string[] {
       const { added, changed } = changesTo(next);
       const wantedUp = (id: string) => (view(id)?.context.wanted ?? options.memory?.(id)?.wanted) !== 'down';
       return [...added, ...changed].filter(wantedUp);
     },
+    /**
+     * Bring the proxies in line with a new configuration: added ones start, removed ones stop, ones
+     * whose executed spec changed (executed.ts) are replaced; any other change (health check,
+     * `monitor:`, own settings) applies in place from the next check (`reconfigured`), except that a
+     * proxy crashed by its health check is replaced when that check changed. Unchanged ones keep
+     * their process and counters.
+     */
     reconcile(next: ProxySpec[], nextSettings: MonitorSettings) {
       const changes = changesTo(next);
       for (const id of changes.removed) {
@@ -363,10 +364,7 @@ export function createSupervisor(options: SupervisorOptions) {
         return context?.crashKind === 'health_check_failed' && context.wanted === 'up' && monitoringActive(context);
       };
       const recheck = next.filter(
-        (spec) =>
-          changes.reconfigured.includes(spec.id) &&
-          failedByItsCheck(spec.id) &&
-          JSON.stringify(specs.get(spec.id)?.health) !== JSON.stringify(spec.health),
+        (spec) => changes.reconfigured.includes(spec.id) && failedByItsCheck(spec.id) && healthChanged(specs.get(spec.id), spec),
       );
       for (const spec of next) specs.set(spec.id, spec);
       for (const spec of recheck) this.replace(spec.id, 'restart: its health check changed in the configuration');

@@ -118,7 +118,7 @@ export async function startApi(options: ApiHarnessOptions = {}) {
 
 export type ApiHarness = Awaited<ReturnType<typeof startApi>>;
 
-export { API_BASE as API } from '../../src/api/schemas.ts';
+export { API_BASE as API } from '../../src/api/base.ts';
 
 /**
  * Every route fastify has, as `METHOD /path` (HEAD left out: fastify adds one to every GET), read

@@ -2,7 +2,7 @@
 // URL of its API as it logged it.
 import { pidsMatching, type TestDaemon } from '../support/daemon.ts';
 
-export { API_BASE as API } from '../../src/api/schemas.ts';
+export { API_BASE as API } from '../../src/api/base.ts';
 
 /** A proxy entry running demo/echo-server.ts on `port`, checked with PING/PONG. */
 export function echoProxy(id: string, port: number) {

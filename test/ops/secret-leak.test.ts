@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { API_BASE } from '../../src/api/schemas.ts';
+import { API_BASE } from '../../src/api/base.ts';
 import { routesOf, startApi } from '../api/api-harness.ts';
 import { describeWith } from '../support/binaries.ts';
 import {

@@ -1,7 +1,8 @@
 // The audit trail read back: every automatic restart and every change made through the API, newest
 // first, filtered by time, proxy and action.
 import type { AuditRow } from '../../store/types.ts';
-import { API_BASE, auditQuery, auditReply, errorReplies, parseSince } from '../schemas.ts';
+import { API_BASE } from '../base.ts';
+import { auditQuery, auditReply, errorReplies, parseSince } from '../schemas.ts';
 import type { RoutePlugin } from '../context.ts';
 import { iso } from '../views.ts';
 

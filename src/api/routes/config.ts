@@ -6,7 +6,8 @@ import { monitorSettingsSchema } from '../../config/schema.ts';
 import { setLogLevel } from '../../logging/logger.ts';
 import { callerOf } from '../auth.ts';
 import { BadRequest, HttpError, issuesOf } from '../errors.ts';
-import { API_BASE, configPatch, configReply, errorReplies, noBody, noQuery, reloadReply } from '../schemas.ts';
+import { API_BASE } from '../base.ts';
+import { configPatch, configReply, errorReplies, noBody, noQuery, reloadReply } from '../schemas.ts';
 import type { RoutePlugin } from '../context.ts';
 
 export const configRoutes: RoutePlugin = (app, { deps, audit }, done) => {

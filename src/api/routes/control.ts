@@ -3,7 +3,8 @@
 import type { ProxyCommand } from '../../supervisor/supervisor.ts';
 import { callerOf } from '../auth.ts';
 import { notFound } from '../errors.ts';
-import { API_BASE, actionReply, errorReplies, noBody, noQuery, proxyParams } from '../schemas.ts';
+import { API_BASE } from '../base.ts';
+import { actionReply, errorReplies, noBody, noQuery, proxyParams } from '../schemas.ts';
 import type { ApiStore, RoutePlugin } from '../context.ts';
 import { proxyReply } from '../views.ts';
 

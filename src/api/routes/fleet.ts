@@ -1,23 +1,14 @@
 // The fleet at a glance: every proxy's states over the last hour (the inspector's timeline), and one
 // proxy's last output lines.
 import type { ProxyView } from '../../../machines/monitor/status.ts';
+import { HOUR_MS } from '../../../machines/proxy/policy.ts';
 import { BadRequest, notFound } from '../errors.ts';
-import {
-  API_BASE,
-  errorReplies,
-  noQuery,
-  outputReply,
-  parseSince,
-  proxyParams,
-  TIMELINE_MAX_MS,
-  timelineQuery,
-  timelineReply,
-} from '../schemas.ts';
+import { API_BASE } from '../base.ts';
+import { errorReplies, noQuery, outputReply, parseSince, proxyParams, TIMELINE_MAX_MS, timelineQuery, timelineReply } from '../schemas.ts';
 import type { RoutePlugin } from '../context.ts';
 import { timelineOf, type CurrentState, type TimelineEvent } from '../timeline.ts';
 import { iso, outputLines } from '../views.ts';
 
-const HOUR_MS = 3_600_000;
 /** Restart records read for one timeline: 1,000 proxies at a cap of 10 an hour fit. */
 const MAX_ROWS = 10_000;
 const OPERATOR_ACTIONS: Record<string, 'stop' | 'start'> = { proxy_stop: 'stop', proxy_start: 'start' };

@@ -2,7 +2,8 @@
 import type { HistoryQuery } from '../../store/types.ts';
 import { analyzeRestarts } from '../analysis.ts';
 import { notFound } from '../errors.ts';
-import { API_BASE, errorReplies, historyQuery, historyReply, parseSince, proxyParams } from '../schemas.ts';
+import { API_BASE } from '../base.ts';
+import { errorReplies, historyQuery, historyReply, parseSince, proxyParams } from '../schemas.ts';
 import type { RoutePlugin } from '../context.ts';
 import { iso, restartReply } from '../views.ts';
 

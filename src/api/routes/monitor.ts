@@ -1,7 +1,8 @@
 // The whole monitor: its status (the seed's shape), and stopping/starting it (checks and automatic
 // restarts off/on; the proxies keep running either way).
 import { callerOf } from '../auth.ts';
-import { API_BASE, errorReplies, monitorActionReply, noBody, noQuery } from '../schemas.ts';
+import { API_BASE } from '../base.ts';
+import { errorReplies, monitorActionReply, noBody, noQuery } from '../schemas.ts';
 import { JSON_TYPE, type RoutePlugin } from '../context.ts';
 
 export const monitorRoutes: RoutePlugin = (app, { deps, audit, replies }, done) => {

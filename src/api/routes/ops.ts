@@ -1,7 +1,7 @@
 // For the machines that watch us: /healthz (is the check loop alive?) and /metrics (Prometheus).
 import { errorReplies, healthReply } from '../schemas.ts';
 import type { RoutePlugin } from '../context.ts';
-import { iso } from '../views.ts';
+import { livenessReply } from '../views.ts';
 
 export const opsRoutes: RoutePlugin = (app, { deps, replies }, done) => {
   const { liveness, metrics } = deps;
@@ -10,10 +10,7 @@ export const opsRoutes: RoutePlugin = (app, { deps, replies }, done) => {
     const report = liveness.report();
     reply.code(report.ok ? 200 : 503);
     return {
-      ok: report.ok,
-      state: report.state,
-      message: report.message,
-      last_tick: report.lastTickAt === null ? null : iso(report.lastTickAt),
+      ...livenessReply(report),
       seconds_since_tick: report.secondsSinceTick,
       check_interval: report.checkInterval,
       degraded: deps.degraded(),

@@ -1,6 +1,7 @@
 // Reading proxies: all of them, one, and why its last restart decision went the way it did.
 import { notFound } from '../errors.ts';
-import { API_BASE, errorReplies, noQuery, proxyParams, whyReply } from '../schemas.ts';
+import { API_BASE } from '../base.ts';
+import { errorReplies, noQuery, proxyParams, whyReply } from '../schemas.ts';
 import { JSON_TYPE, type RoutePlugin } from '../context.ts';
 import * as views from '../views.ts';
 
