@@ -53,6 +53,17 @@ export function createMetrics() {
     registers,
   });
 
+  // The reasons each proxy's restarts were counted under, so that a removed proxy's series go with
+  // it (its gauges do: proxy-gauges.ts): a dashboard by proxy_id must not keep listing it.
+  const restartReasons = new Map<string, Set<string>>();
+  const forget = (proxyId: string) => {
+    for (const result of ['success', 'failure']) {
+      checks.remove({ proxy_id: proxyId, result });
+      for (const reason of restartReasons.get(proxyId) ?? []) restarts.remove({ proxy_id: proxyId, result, reason });
+    }
+    restartReasons.delete(proxyId);
+  };
+
   return {
     registry,
     /** A write to the state database was refused. */
@@ -67,7 +78,10 @@ export function createMetrics() {
       } else if (report.type === 'restart_finished') {
         const { record } = report;
         restarts.inc({ proxy_id: report.proxyId, result: outcome(record.success), reason: record.reason });
+        restartReasons.set(report.proxyId, (restartReasons.get(report.proxyId) ?? new Set()).add(record.reason));
         restartDuration.observe(record.durationMs / 1000);
+      } else if (report.type === 'retired') {
+        forget(report.proxyId);
       }
     },
     /** The supervisor's onCheckRound hook. */

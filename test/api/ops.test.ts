@@ -1,6 +1,7 @@
 // /healthz (is the check loop alive?) and /metrics (counters from the hooks, gauges at scrape time).
 import { afterEach, expect, it } from 'vitest';
 import { API, startApi, type ApiHarness } from './api-harness.ts';
+import { fakeSpec } from '../support/fake-world.ts';
 
 let api: ApiHarness;
 afterEach(() => api?.close());
@@ -105,4 +106,19 @@ it('/metrics: counters move with checks and restarts, gauges describe the presen
   expect(held.get('proxy_monitor_proxy_enabled{proxy_id="ss-1"}')).toBe(0);
   expect(held.get('proxy_monitor_proxy_wanted_up{proxy_id="ss-1"}')).toBe(0);
   expect(held.get('proxy_monitor_check_interval_seconds')).toBe(7);
+});
+
+it("/metrics: a removed proxy's series go with it, counters included", async () => {
+  api = await startApi({ specs: [fakeSpec('ss-1'), fakeSpec('ss-2')] });
+  await api.advance(30_000);
+  api.world.crash('ss-2');
+  await api.settle();
+  const before = (await api.get('/metrics')).text;
+  expect(before).toMatch(/proxy_monitor_checks_total\{proxy_id="ss-2"/);
+  expect(before).toMatch(/proxy_monitor_restarts_total\{proxy_id="ss-2"/);
+  api.supervisor.reconcile([fakeSpec('ss-1')], api.supervisor.settings());
+  await api.settle();
+  const after = (await api.get('/metrics')).text;
+  expect(after).not.toMatch(/proxy_id="ss-2"/);
+  expect(after).toMatch(/proxy_monitor_checks_total\{proxy_id="ss-1"/);
 });
