@@ -6,9 +6,12 @@
 // I/O): a slow disk delays the log, never supervision, and no worker thread (~6 MiB) is kept for it.
 // A disk that refuses a write (full, read-only, I/O error) does not end the log: the lines meanwhile
 // are dropped and counted, the daemon says so on stderr (journald still has it) and in /healthz,
-// and writing resumes once the disk takes a write again.
+// and writing resumes once the disk takes a write again, with a line in the file itself that says
+// how many lines are missing there and since when (a reader of the shipped log must tell a gap from
+// a quiet hour). A live file removed or renamed from under the daemon (rm, logrotate's rename) is
+// noticed within a second and made again: the daemon does not go on writing to a deleted file.
 import { accessSync, constants, readdirSync } from 'node:fs';
-import { type FileHandle, open, readdir, rename, symlink, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readdir, rename, stat, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { isDirectory, makeDirs } from '../make-dirs.ts';
 
@@ -23,7 +26,7 @@ export interface LogFileOptions {
 export interface LogFileHealth {
   /** The last refusal ("ENOSPC: no space left on device"); null while lines are written. */
   error: string | null;
-  /** Lines dropped since the log file could not be written (or its queue was full). */
+  /** Lines dropped since the log file could not be written (or its queue was full), not yet noted in it. */
   dropped: number;
 }
 
@@ -31,6 +34,8 @@ export interface LogFileHealth {
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 /** While the disk refuses writes, one is tried again this often. */
 const RETRY_MS = 2_000;
+/** The live file is looked for at its path at most this often (after a write). */
+const RELINK_CHECK_MS = 1_000;
 
 export interface RollingFile {
   write(line: string): void;
@@ -77,7 +82,10 @@ export function rollingFile(options: LogFileOptions, warn: (line: string) => voi
   /** A drain is running, or waiting to retry a disk that refused. */
   let busy = false;
   let error: string | null = null;
+  /** Lines dropped and not yet noted in the file, since `droppedSince`. */
   let dropped = 0;
+  let droppedSince = 0;
+  let linkCheckedAt = 0;
   /** A write cut short by the disk left a line without its end: the next line starts on a new one. */
   let midLine = false;
   let retryAt = 0;
@@ -126,17 +134,49 @@ export function rollingFile(options: LogFileOptions, warn: (line: string) => voi
     }
   }
 
+  const drop = (lines: number) => {
+    if (dropped === 0) droppedSince = Date.now();
+    dropped += lines;
+  };
+
+  /** The line, in the logger's own shape, that says what is missing before it. */
+  const gapNote = () =>
+    `${JSON.stringify({
+      level: 'warn',
+      timestamp: new Date().toISOString(),
+      component: 'proxy-monitor',
+      dropped_lines: dropped,
+      since: new Date(droppedSince).toISOString(),
+      reason: error ?? 'the log came faster than the disk took it',
+      message: 'log lines dropped: log.file could not take them',
+    })}\n`;
+
+  /** The live file is still the one at its path (not removed, not renamed away)? Else it is let go. */
+  async function checkLink(): Promise<void> {
+    const now = Date.now();
+    if (!live || now - linkCheckedAt < RELINK_CHECK_MS) return;
+    linkCheckedAt = now;
+    const [mine, atPath] = await Promise.all([live.stat().catch(() => undefined), stat(join(dir, nameOf(number))).catch(() => undefined)]);
+    if (!mine || (atPath && atPath.ino === mine.ino && atPath.dev === mine.dev)) return;
+    const gone = live;
+    live = undefined; // the next batch makes it again, and current.log with it
+    await gone.close().catch(() => {});
+  }
+
   /** Writes one batch: every line queued now. */
   async function writeBatch(): Promise<void> {
-    const batch = queue.join('');
     const lines = queue.length;
+    const note = dropped > 0 ? gapNote() : '';
+    const batch = note + queue.join('');
     queue = [];
     queuedBytes = 0;
     try {
+      await checkLink();
       await writeAll(live ?? (await openLive()), midLine ? `\n${batch}` : batch);
       midLine = false;
       if (error !== null) warn(`proxy-monitor: log.file ${path} is written again (${dropped} lines were dropped meanwhile)\n`);
       error = null;
+      dropped = 0;
       if (size >= options.maxBytes) {
         const full = live!;
         live = undefined;
@@ -144,7 +184,7 @@ export function rollingFile(options: LogFileOptions, warn: (line: string) => voi
         await full.close().catch(() => {});
       }
     } catch (cause) {
-      dropped += lines;
+      drop(lines);
       const reason = (cause as Error).message;
       if (error === null) warn(`proxy-monitor: cannot write log.file ${path} (${reason}): lines are dropped until it can be written\n`);
       error = reason;
@@ -174,7 +214,7 @@ export function rollingFile(options: LogFileOptions, warn: (line: string) => voi
     write(line) {
       if (ending) return;
       if (queuedBytes + line.length > MAX_QUEUED_BYTES) {
-        dropped++;
+        drop(1);
         return;
       }
       queue.push(line);
@@ -188,7 +228,7 @@ export function rollingFile(options: LogFileOptions, warn: (line: string) => voi
       ending = true;
       // A disk that still refuses: what is queued is dropped, not waited for.
       if (error !== null) {
-        dropped += queue.length;
+        drop(queue.length);
         queue = [];
       }
       flush(() => {
